@@ -1,0 +1,130 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Layers, bottom to top (see DEVELOPERS.md and docs/architecture.md):
+//   C shims -> one client per backing service -> capabilities -> agent -> two executables.
+// whatifctl depends on WhatIfClient + WhatIfProtocol only.
+
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "whatif-agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "whatifd", targets: ["whatifd"]),
+        .executable(name: "whatifctl", targets: ["whatifctl"]),
+        .executable(name: "whatif-bench", targets: ["WhatIfBench"]),
+        .library(name: "WhatIfProtocol", targets: ["WhatIfProtocol"]),
+        .library(name: "WhatIfClient", targets: ["WhatIfClient"]),
+        .library(name: "WhatIfCore", targets: ["WhatIfCore"]),
+        .library(name: "WhatIfPostgres", targets: ["WhatIfPostgres"]),
+        .library(name: "WhatIfRedis", targets: ["WhatIfRedis"]),
+        .library(name: "WhatIfAWS", targets: ["WhatIfAWS"]),
+        .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
+        .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: C libraries, each behind one module map (+ typed shims for variadics and hidden structs).
+        .systemLibrary(name: "CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "CLinuxShims"),
+
+        // MARK: Shared by agent and client.
+        .target(name: "WhatIfJSON", swiftSettings: strict),
+        .target(name: "WhatIfProtocol", dependencies: ["WhatIfJSON"], swiftSettings: strict),
+        .target(name: "WhatIfClient", dependencies: ["WhatIfProtocol"], swiftSettings: strict),
+
+        // MARK: Server-side foundations and one client per backing service.
+        .target(
+            name: "WhatIfCore",
+            dependencies: ["CLinuxShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(name: "WhatIfCrypto", dependencies: ["COpenSSL", "WhatIfCore"], swiftSettings: strict),
+        .target(name: "WhatIfPostgres", dependencies: ["CLibpq", "WhatIfCore"], swiftSettings: strict),
+        .target(
+            name: "WhatIfRedis", dependencies: ["CHiredis", "WhatIfCrypto", "WhatIfCore"], swiftSettings: strict),
+        .target(name: "WhatIfHTTP", dependencies: ["CCurl", "WhatIfCore"], swiftSettings: strict),
+        .target(
+            name: "WhatIfAWS",
+            dependencies: [
+                "WhatIfHTTP", "WhatIfJSON", "WhatIfCrypto", "WhatIfCore", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "WhatIfSystemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+
+        // MARK: The agent: config, jobs, admin API, lifecycle.
+        .target(
+            name: "WhatIfAgent",
+            dependencies: [
+                "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
+                "WhatIfSystemd", "CLinuxShims",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ] + nio,
+            swiftSettings: strict),
+
+        // MARK: Executables.
+        .executableTarget(
+            name: "whatifd",
+            dependencies: ["WhatIfAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "whatifctl",
+            dependencies: [
+                "WhatIfClient", "WhatIfProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "WhatIfBench",
+            dependencies: ["WhatIfClient", "WhatIfProtocol", "CLinuxShims"],
+            path: "bench/Sources/WhatIfBench",
+            swiftSettings: strict),
+
+        // MARK: Test support (stack launcher, fault proxy, fake IMDS, certificates), like HummingbirdTesting.
+        .target(
+            name: "WhatIfTesting",
+            dependencies: ["WhatIfCore", "WhatIfClient", "WhatIfProtocol", "CLinuxShims"],
+            swiftSettings: strict),
+
+        // MARK: Tests.
+        .testTarget(name: "WhatIfProtocolTests", dependencies: ["WhatIfProtocol", "WhatIfClient"]),
+        .testTarget(name: "WhatIfCoreTests", dependencies: ["WhatIfCore", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfPostgresTests", dependencies: ["WhatIfPostgres", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfTesting"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfAgentTests",
+            dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef WHATIF_CLIBPQ_SHIM_H
+#define WHATIF_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

@@ -1,0 +1,25 @@
+#ifndef WHATIF_CLINUXSHIMS_H
+#define WHATIF_CLINUXSHIMS_H
+#include <sys/types.h>
+
+/* glibc hides struct ucred without _GNU_SOURCE; this is the same layout, visible to Swift. */
+typedef struct {
+    int pid;
+    unsigned int uid;
+    unsigned int gid;
+} whatif_peer_cred;
+
+/* SO_PEERCRED on a connected AF_UNIX socket. Returns 0, or -1 with errno set. */
+int whatif_peer_credentials(int fd, whatif_peer_cred *out);
+
+/* SO_PEERGROUPS (Linux >= 4.13): the peer's supplementary groups at connect time.
+   On entry *count is the capacity of groups; on return the number stored.
+   Returns 0, or -1 with errno set (ERANGE: *count holds the number needed). */
+int whatif_peer_groups(int fd, unsigned int *groups, int *count);
+
+/* The WIFEXITED/WEXITSTATUS family are macros. */
+int whatif_wifexited(int status);
+int whatif_wexitstatus(int status);
+int whatif_wifsignaled(int status);
+int whatif_wtermsig(int status);
+#endif

@@ -1,0 +1,6 @@
+#ifndef WHATIF_CSYSTEMD_SHIM_H
+#define WHATIF_CSYSTEMD_SHIM_H
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#include <sys/uio.h>
+#endif

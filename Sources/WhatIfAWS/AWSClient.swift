@@ -1,0 +1,256 @@
+import Logging
+import WhatIfCore
+import WhatIfCrypto
+import WhatIfHTTP
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// An AWS service as the client signs and addresses it.
+public struct AWSService: Sendable, Hashable {
+    /// The SigV4 signing name and endpoint prefix: `dynamodb`, `monitoring`, `s3`, `rds`, `elasticache`.
+    public var name: String
+    public var displayName: String
+
+    public static let dynamodb = AWSService(name: "dynamodb", displayName: "DynamoDB")
+    public static let cloudwatch = AWSService(name: "monitoring", displayName: "CloudWatch")
+    public static let s3 = AWSService(name: "s3", displayName: "S3")
+    public static let rds = AWSService(name: "rds", displayName: "RDS")
+    public static let elasticache = AWSService(name: "elasticache", displayName: "ElastiCache")
+}
+
+public struct AWSSettings: Sendable {
+    public var region: String
+    /// One endpoint for every service (moto_server, LocalStack), e.g. `http://127.0.0.1:5000`.
+    public var endpoint: String?
+    /// Per-service endpoints, by signing name (`dynamodb`: DynamoDB Local at http://localhost:8000).
+    public var serviceEndpoints: [String: String]
+    /// Attempts per call, the first included.
+    public var maxAttempts: Int
+    /// Seconds per attempt.
+    public var timeout: Double
+    public var backoff: Backoff
+
+    public init(
+        region: String, endpoint: String? = nil, serviceEndpoints: [String: String] = [:], maxAttempts: Int = 5,
+        timeout: Double = 15, backoff: Backoff = Backoff(base: 0.05, cap: 10)
+    ) {
+        self.region = region
+        self.endpoint = endpoint
+        self.serviceEndpoints = serviceEndpoints
+        self.maxAttempts = maxAttempts
+        self.timeout = timeout
+        self.backoff = backoff
+    }
+}
+
+/// One finished AWS call, for the agent's own request counters.
+public struct AWSCallRecord: Sendable {
+    public var service: String
+    public var operation: String
+    public var status: Int
+    public var errorCode: String?
+    public var attempts: Int
+    public var seconds: Double
+}
+
+/// Signs, sends and retries AWS calls. Blocking; safe to share between threads.
+public final class AWSClient: Sendable {
+    public let settings: AWSSettings
+    public let credentials: any AWSCredentialProvider
+    public let http: HTTPClient
+    let logger: Logger
+    private let now: @Sendable () -> Date
+    private let sleep: @Sendable (Double) -> Void
+    private let observer: (@Sendable (AWSCallRecord) -> Void)?
+
+    public init(
+        settings: AWSSettings, credentials: any AWSCredentialProvider, http: HTTPClient,
+        logger: Logger = Logger(label: "whatif.aws"), now: @escaping @Sendable () -> Date = { Date() },
+        sleep: @escaping @Sendable (Double) -> Void = { sleepThread(seconds: $0) },
+        observer: (@Sendable (AWSCallRecord) -> Void)? = nil
+    ) {
+        self.settings = settings
+        self.credentials = credentials
+        self.http = http
+        self.logger = logger
+        self.now = now
+        self.sleep = sleep
+        self.observer = observer
+    }
+
+    /// The base URL for a service: the override, or the regional AWS endpoint.
+    public func baseURL(for service: AWSService) -> String {
+        var url = settings.serviceEndpoints[service.name] ?? settings.endpoint ?? {
+            let suffix = settings.region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+            return "https://\(service.name).\(settings.region).\(suffix)"
+        }()
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    public func isOverridden(_ service: AWSService) -> Bool {
+        settings.serviceEndpoints[service.name] != nil || settings.endpoint != nil
+    }
+
+    /// Splits `scheme://host[:port][/base]` into its parts.
+    static func split(_ url: String) -> (scheme: String, hostHeader: String, basePath: String)? {
+        guard let r = url.firstRange(of: "://") else { return nil }
+        let scheme = String(url[..<r.lowerBound]).lowercased()
+        let rest = url[r.upperBound...]
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        var host = String(rest[..<slash])
+        if scheme == "https", host.hasSuffix(":443") { host.removeLast(4) }
+        if scheme == "http", host.hasSuffix(":80") { host.removeLast(3) }
+        return (scheme, host, String(rest[slash...]))
+    }
+
+    public struct Call: Sendable {
+        public var service: AWSService
+        public var operation: String
+        public var method: String
+        /// Path relative to the service's base, already percent-encoded (S3 keys).
+        public var path: String
+        /// Query string without `?`, already encoded.
+        public var query: String
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
+        /// S3 signs without path normalization and with x-amz-content-sha256.
+        public var s3: Bool
+        /// Virtual-hosted S3: prepended to the host.
+        public var hostPrefix: String?
+
+        public init(
+            service: AWSService, operation: String, method: String = "POST", path: String = "/", query: String = "",
+            headers: [(name: String, value: String)] = [], body: [UInt8] = [], s3: Bool = false, hostPrefix: String? = nil
+        ) {
+            self.service = service
+            self.operation = operation
+            self.method = method
+            self.path = path
+            self.query = query
+            self.headers = headers
+            self.body = body
+            self.s3 = s3
+            self.hostPrefix = hostPrefix
+        }
+    }
+
+    /// Sends a call, retrying throttling, 5xx and transport failures with exponential backoff and full
+    /// jitter. Returns a 2xx response; throws `AWSError` for error answers and `HTTPError` for transport
+    /// failures that outlasted the retries.
+    public func send(_ call: Call, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
+        let watch = Stopwatch()
+        var attempt = 0
+        var refreshedCredentials = false
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            attempt += 1
+            let outcome: Result<HTTPResponse, any Error>
+            do {
+                let request = try signedRequest(call)
+                outcome = .success(try http.send(request, onBody: onBody))
+            } catch {
+                outcome = .failure(error)
+            }
+            var retryable = false
+            var failure: (any Error)?
+            switch outcome {
+            case .success(let r) where (200..<300).contains(r.status):
+                observer?(
+                    AWSCallRecord(
+                        service: call.service.name, operation: call.operation, status: r.status, errorCode: nil, attempts: attempt,
+                        seconds: watch.elapsedSeconds))
+                return r
+            case .success(let r):
+                let e = AWSError.decode(service: call.service.name, operation: call.operation, response: r)
+                if AWSError.staleCredentialCodes.contains(e.code), !refreshedCredentials,
+                    let chain = credentials as? AWSCredentialChain
+                {
+                    chain.invalidate()
+                    refreshedCredentials = true
+                    retryable = true
+                } else {
+                    retryable = e.isRetryable
+                }
+                failure = e
+            case .failure(let e as HTTPError):
+                retryable = e.isTransient
+                failure = e
+            case .failure(let e):
+                failure = e
+            }
+            if !retryable || attempt >= settings.maxAttempts {
+                let e = failure!
+                observer?(
+                    AWSCallRecord(
+                        service: call.service.name, operation: call.operation, status: (e as? AWSError)?.status ?? 0,
+                        errorCode: (e as? AWSError)?.code ?? "Transport", attempts: attempt, seconds: watch.elapsedSeconds))
+                throw e
+            }
+            let delay = settings.backoff.delay(retry: attempt - 1, using: &generator)
+            logger.debug(
+                "retrying AWS call",
+                metadata: [
+                    "service": "\(call.service.name)", "operation": "\(call.operation)", "attempt": "\(attempt)",
+                    "delay_ms": "\(Int(delay * 1000))", "error": "\(failure!)",
+                ])
+            sleep(delay)
+        }
+    }
+
+    func signedRequest(_ call: Call) throws -> HTTPRequest {
+        let base = baseURL(for: call.service)
+        guard let parts = Self.split(base) else {
+            throw AWSCredentialsError("bad endpoint URL \(base)", hint: "use http://host:port or https://host")
+        }
+        let creds = try credentials.credentials()
+        let host = (call.hostPrefix.map { "\($0)." } ?? "") + parts.hostHeader
+        let path = (parts.basePath == "/" ? "" : parts.basePath) + call.path
+        let amzDate = SigV4.amzDate(now())
+        let payloadHash = Digest.sha256Hex(call.body)
+        var headers = call.headers
+        headers.append(("host", host))
+        headers.append(("x-amz-date", amzDate))
+        if call.s3 { headers.append(("x-amz-content-sha256", payloadHash)) }
+        if let token = creds.sessionToken { headers.append(("x-amz-security-token", token)) }
+        let signed = SigV4.authorization(
+            SigV4.Request(method: call.method, path: path.isEmpty ? "/" : path, query: call.query, headers: headers, payloadHash: payloadHash),
+            accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, amzDate: amzDate, region: settings.region,
+            service: call.service.name, s3: call.s3)
+        headers.append(("Authorization", signed.authorization))
+        let url = "\(parts.scheme)://\(host)\(path.isEmpty ? "/" : path)" + (call.query.isEmpty ? "" : "?\(call.query)")
+        return HTTPRequest(method: call.method, url: url, headers: headers, body: call.body, timeout: settings.timeout)
+    }
+
+    // MARK: Protocols
+
+    /// AWS JSON 1.0 (DynamoDB): POST / with X-Amz-Target.
+    public func json(_ service: AWSService, target: String, operation: String, body: [UInt8]) throws -> [UInt8] {
+        try send(
+            Call(
+                service: service, operation: operation,
+                headers: [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "\(target).\(operation)")], body: body)
+        ).body
+    }
+
+    /// AWS query protocol (CloudWatch, RDS, ElastiCache): form-encoded POST, XML answer.
+    public func query(_ service: AWSService, action: String, version: String, parameters: [(String, String)]) throws -> XMLElement {
+        var form = "Action=\(SigV4.uriEncode(action))&Version=\(SigV4.uriEncode(version))"
+        for (k, v) in parameters { form += "&\(SigV4.uriEncode(k))=\(SigV4.uriEncode(v))" }
+        let r = try send(
+            Call(
+                service: service, operation: action,
+                headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8)))
+        do {
+            return try XMLReader.parse(r.body)
+        } catch {
+            throw AWSError(
+                service: service.name, operation: action, status: r.status, code: "MalformedResponse",
+                serviceMessage: "unreadable XML: \(error.description)")
+        }
+    }
+}

@@ -1,0 +1,333 @@
+import WhatIfCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A DynamoDB attribute value in its wire form: `{"S": "..."}`, `{"N": "12"}`, `{"M": {...}}`, ...
+public indirect enum AttributeValue: Sendable, Hashable, Codable {
+    case s(String)
+    /// Numbers travel as strings, so no digit is lost.
+    case n(String)
+    case b([UInt8])
+    case bool(Bool)
+    case null
+    case m([String: AttributeValue])
+    case l([AttributeValue])
+    case ss([String])
+    case ns([String])
+    case bs([[UInt8]])
+
+    private enum Key: String, CodingKey {
+        case S, N, B, BOOL, NULL, M, L, SS, NS, BS
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        guard c.allKeys.count == 1, let key = c.allKeys.first else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "an attribute value has exactly one type key"))
+        }
+        func bytes(_ s: String) throws -> [UInt8] {
+            guard let d = Data(base64Encoded: s) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "bad base64"))
+            }
+            return Array(d)
+        }
+        switch key {
+        case .S: self = .s(try c.decode(String.self, forKey: key))
+        case .N: self = .n(try c.decode(String.self, forKey: key))
+        case .B: self = .b(try bytes(c.decode(String.self, forKey: key)))
+        case .BOOL: self = .bool(try c.decode(Bool.self, forKey: key))
+        case .NULL: self = .null
+        case .M: self = .m(try c.decode([String: AttributeValue].self, forKey: key))
+        case .L: self = .l(try c.decode([AttributeValue].self, forKey: key))
+        case .SS: self = .ss(try c.decode([String].self, forKey: key))
+        case .NS: self = .ns(try c.decode([String].self, forKey: key))
+        case .BS: self = .bs(try c.decode([String].self, forKey: key).map(bytes))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        switch self {
+        case .s(let v): try c.encode(v, forKey: .S)
+        case .n(let v): try c.encode(v, forKey: .N)
+        case .b(let v): try c.encode(Data(v).base64EncodedString(), forKey: .B)
+        case .bool(let v): try c.encode(v, forKey: .BOOL)
+        case .null: try c.encode(true, forKey: .NULL)
+        case .m(let v): try c.encode(v, forKey: .M)
+        case .l(let v): try c.encode(v, forKey: .L)
+        case .ss(let v): try c.encode(v, forKey: .SS)
+        case .ns(let v): try c.encode(v, forKey: .NS)
+        case .bs(let v): try c.encode(v.map { Data($0).base64EncodedString() }, forKey: .BS)
+        }
+    }
+}
+
+public typealias DynamoItem = [String: AttributeValue]
+
+public struct KeySchemaElement: Codable, Sendable, Equatable {
+    public var attributeName: String
+    /// HASH or RANGE.
+    public var keyType: String
+    public init(attributeName: String, keyType: String) {
+        self.attributeName = attributeName
+        self.keyType = keyType
+    }
+    enum CodingKeys: String, CodingKey {
+        case attributeName = "AttributeName"
+        case keyType = "KeyType"
+    }
+}
+
+public struct AttributeDefinition: Codable, Sendable, Equatable {
+    public var attributeName: String
+    /// S, N or B: the only key types DynamoDB accepts.
+    public var attributeType: String
+    public init(attributeName: String, attributeType: String) {
+        self.attributeName = attributeName
+        self.attributeType = attributeType
+    }
+    enum CodingKeys: String, CodingKey {
+        case attributeName = "AttributeName"
+        case attributeType = "AttributeType"
+    }
+}
+
+public struct Projection: Codable, Sendable, Equatable {
+    public var projectionType: String
+    public var nonKeyAttributes: [String]?
+    public init(projectionType: String, nonKeyAttributes: [String]? = nil) {
+        self.projectionType = projectionType
+        self.nonKeyAttributes = nonKeyAttributes
+    }
+    enum CodingKeys: String, CodingKey {
+        case projectionType = "ProjectionType"
+        case nonKeyAttributes = "NonKeyAttributes"
+    }
+}
+
+public struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
+    public var indexName: String
+    public var keySchema: [KeySchemaElement]
+    public var projection: Projection
+    public init(indexName: String, keySchema: [KeySchemaElement], projection: Projection) {
+        self.indexName = indexName
+        self.keySchema = keySchema
+        self.projection = projection
+    }
+    enum CodingKeys: String, CodingKey {
+        case indexName = "IndexName"
+        case keySchema = "KeySchema"
+        case projection = "Projection"
+    }
+}
+
+public struct TableDescription: Decodable, Sendable {
+    public var tableName: String
+    public var tableStatus: String
+    public var itemCount: Int64?
+    public var tableSizeBytes: Int64?
+    public var tableArn: String?
+    public var keySchema: [KeySchemaElement]?
+    public var attributeDefinitions: [AttributeDefinition]?
+    public var billingModeSummary: BillingModeSummary?
+    public var globalSecondaryIndexes: [IndexDescription]?
+
+    public struct BillingModeSummary: Decodable, Sendable {
+        public var billingMode: String?
+        enum CodingKeys: String, CodingKey { case billingMode = "BillingMode" }
+    }
+
+    public struct IndexDescription: Decodable, Sendable {
+        public var indexName: String
+        public var indexStatus: String?
+        public var itemCount: Int64?
+        public var keySchema: [KeySchemaElement]?
+        public var projection: Projection?
+        enum CodingKeys: String, CodingKey {
+            case indexName = "IndexName"
+            case indexStatus = "IndexStatus"
+            case itemCount = "ItemCount"
+            case keySchema = "KeySchema"
+            case projection = "Projection"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName"
+        case tableStatus = "TableStatus"
+        case itemCount = "ItemCount"
+        case tableSizeBytes = "TableSizeBytes"
+        case tableArn = "TableArn"
+        case keySchema = "KeySchema"
+        case attributeDefinitions = "AttributeDefinitions"
+        case billingModeSummary = "BillingModeSummary"
+        case globalSecondaryIndexes = "GlobalSecondaryIndexes"
+    }
+}
+
+/// DynamoDB over AWS JSON 1.0.
+public struct DynamoDB: Sendable {
+    public let client: AWSClient
+    static let target = "DynamoDB_20120810"
+
+    public init(client: AWSClient) { self.client = client }
+
+    private func call<Req: Encodable, Res: Decodable>(_ operation: String, _ request: Req, as: Res.Type) throws -> Res {
+        let body = Array(try JSONEncoder().encode(request))
+        let bytes = try client.json(.dynamodb, target: Self.target, operation: operation, body: body)
+        do {
+            return try JSONDecoder().decode(Res.self, from: Data(bytes))
+        } catch {
+            throw AWSError(
+                service: "dynamodb", operation: operation, status: 200, code: "MalformedResponse",
+                serviceMessage: "unreadable answer: \(error)")
+        }
+    }
+
+    struct TableNameRequest: Encodable {
+        var TableName: String
+    }
+
+    public func describeTable(_ name: String) throws -> TableDescription {
+        struct Res: Decodable { var Table: TableDescription }
+        return try call("DescribeTable", TableNameRequest(TableName: name), as: Res.self).Table
+    }
+
+    public func listTables() throws -> [String] {
+        struct Req: Encodable { var ExclusiveStartTableName: String? }
+        struct Res: Decodable {
+            var TableNames: [String]
+            var LastEvaluatedTableName: String?
+        }
+        var names: [String] = []
+        var start: String?
+        repeat {
+            let r = try call("ListTables", Req(ExclusiveStartTableName: start), as: Res.self)
+            names += r.TableNames
+            start = r.LastEvaluatedTableName
+        } while start != nil
+        return names
+    }
+
+    public struct CreateTableRequest: Encodable, Sendable {
+        public var tableName: String
+        public var keySchema: [KeySchemaElement]
+        public var attributeDefinitions: [AttributeDefinition]
+        public var globalSecondaryIndexes: [GlobalSecondaryIndex]?
+        public var billingMode: String
+
+        public init(
+            tableName: String, keySchema: [KeySchemaElement], attributeDefinitions: [AttributeDefinition],
+            globalSecondaryIndexes: [GlobalSecondaryIndex]? = nil, billingMode: String = "PAY_PER_REQUEST"
+        ) {
+            self.tableName = tableName
+            self.keySchema = keySchema
+            self.attributeDefinitions = attributeDefinitions
+            self.globalSecondaryIndexes = globalSecondaryIndexes
+            self.billingMode = billingMode
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case tableName = "TableName"
+            case keySchema = "KeySchema"
+            case attributeDefinitions = "AttributeDefinitions"
+            case globalSecondaryIndexes = "GlobalSecondaryIndexes"
+            case billingMode = "BillingMode"
+        }
+    }
+
+    @discardableResult
+    public func createTable(_ request: CreateTableRequest) throws -> TableDescription {
+        struct Res: Decodable { var TableDescription: TableDescription }
+        return try call("CreateTable", request, as: Res.self).TableDescription
+    }
+
+    public func deleteTable(_ name: String) throws {
+        struct Res: Decodable {}
+        _ = try call("DeleteTable", TableNameRequest(TableName: name), as: Res.self)
+    }
+
+    /// Polls DescribeTable until the table and its indexes are ACTIVE.
+    public func waitUntilActive(_ name: String, timeout: Double = 300, poll: Double = 1) throws -> TableDescription {
+        let deadline = Deadline.after(seconds: timeout)
+        while true {
+            let t = try describeTable(name)
+            if t.tableStatus == "ACTIVE", (t.globalSecondaryIndexes ?? []).allSatisfy({ ($0.indexStatus ?? "ACTIVE") == "ACTIVE" }) {
+                return t
+            }
+            if deadline.hasPassed {
+                throw Failure("table \(name) is still \(t.tableStatus) after \(Int(timeout)) s", hint: "check the table in the console")
+            }
+            sleepThread(seconds: poll)
+        }
+    }
+
+    public func putItem(table: String, item: DynamoItem, conditionExpression: String? = nil) throws {
+        struct Req: Encodable {
+            var TableName: String
+            var Item: DynamoItem
+            var ConditionExpression: String?
+        }
+        struct Res: Decodable {}
+        _ = try call("PutItem", Req(TableName: table, Item: item, ConditionExpression: conditionExpression), as: Res.self)
+    }
+
+    public func getItem(table: String, key: DynamoItem, consistentRead: Bool = false) throws -> DynamoItem? {
+        struct Req: Encodable {
+            var TableName: String
+            var Key: DynamoItem
+            var ConsistentRead: Bool
+        }
+        struct Res: Decodable { var Item: DynamoItem? }
+        return try call("GetItem", Req(TableName: table, Key: key, ConsistentRead: consistentRead), as: Res.self).Item
+    }
+
+    /// One BatchWriteItem of put requests (at most 25, as DynamoDB requires). Returns the items DynamoDB
+    /// did not process, which the caller must retry.
+    public func batchPut(table: String, items: [DynamoItem]) throws -> [DynamoItem] {
+        precondition(items.count <= 25, "BatchWriteItem takes at most 25 requests")
+        struct Put: Codable { var Item: DynamoItem }
+        struct WriteRequest: Codable { var PutRequest: Put? }
+        struct Req: Encodable { var RequestItems: [String: [WriteRequest]] }
+        struct Res: Decodable { var UnprocessedItems: [String: [WriteRequest]]? }
+        let r = try call(
+            "BatchWriteItem", Req(RequestItems: [table: items.map { WriteRequest(PutRequest: Put(Item: $0)) }]), as: Res.self)
+        return (r.UnprocessedItems?[table] ?? []).compactMap { $0.PutRequest?.Item }
+    }
+
+    public struct ScanPage: Sendable {
+        public var items: [DynamoItem]
+        public var lastEvaluatedKey: DynamoItem?
+        public var scannedCount: Int
+    }
+
+    public func scan(
+        table: String, segment: Int? = nil, totalSegments: Int? = nil, startKey: DynamoItem? = nil, limit: Int? = nil,
+        consistentRead: Bool = false
+    ) throws -> ScanPage {
+        struct Req: Encodable {
+            var TableName: String
+            var Segment: Int?
+            var TotalSegments: Int?
+            var ExclusiveStartKey: DynamoItem?
+            var Limit: Int?
+            var ConsistentRead: Bool
+        }
+        struct Res: Decodable {
+            var Items: [DynamoItem]?
+            var LastEvaluatedKey: DynamoItem?
+            var ScannedCount: Int?
+        }
+        let r = try call(
+            "Scan",
+            Req(
+                TableName: table, Segment: segment, TotalSegments: totalSegments, ExclusiveStartKey: startKey, Limit: limit,
+                ConsistentRead: consistentRead), as: Res.self)
+        return ScanPage(items: r.Items ?? [], lastEvaluatedKey: r.LastEvaluatedKey, scannedCount: r.ScannedCount ?? 0)
+    }
+}

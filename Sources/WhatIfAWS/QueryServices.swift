@@ -1,0 +1,182 @@
+import WhatIfCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// CloudWatch over the query protocol (2010-08-01).
+public struct CloudWatch: Sendable {
+    public let client: AWSClient
+    static let version = "2010-08-01"
+    public init(client: AWSClient) { self.client = client }
+
+    public struct Dimension: Sendable, Hashable, Codable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public struct Datum: Sendable {
+        public var metricName: String
+        public var dimensions: [Dimension]
+        public var value: Double
+        public var unit: String
+        public var timestamp: Date
+        public init(metricName: String, dimensions: [Dimension], value: Double, unit: String, timestamp: Date) {
+            self.metricName = metricName
+            self.dimensions = dimensions
+            self.value = value
+            self.unit = unit
+            self.timestamp = timestamp
+        }
+    }
+
+    static func iso(_ d: Date) -> String { Date.ISO8601FormatStyle().format(d) }
+
+    public func putMetricData(namespace: String, data: [Datum]) throws {
+        var p: [(String, String)] = [("Namespace", namespace)]
+        for (i, d) in data.enumerated() {
+            let m = "MetricData.member.\(i + 1)"
+            p += [("\(m).MetricName", d.metricName), ("\(m).Value", String(d.value)), ("\(m).Unit", d.unit), ("\(m).Timestamp", Self.iso(d.timestamp))]
+            for (j, dim) in d.dimensions.enumerated() {
+                p += [("\(m).Dimensions.member.\(j + 1).Name", dim.name), ("\(m).Dimensions.member.\(j + 1).Value", dim.value)]
+            }
+        }
+        _ = try client.query(.cloudwatch, action: "PutMetricData", version: Self.version, parameters: p)
+    }
+
+    public struct MetricQuery: Sendable {
+        public var id: String
+        public var namespace: String
+        public var metricName: String
+        public var dimensions: [Dimension]
+        public var period: Int
+        /// SampleCount, Sum, Average, Minimum, Maximum or pNN.NN.
+        public var stat: String
+        public init(id: String, namespace: String, metricName: String, dimensions: [Dimension], period: Int, stat: String) {
+            self.id = id
+            self.namespace = namespace
+            self.metricName = metricName
+            self.dimensions = dimensions
+            self.period = period
+            self.stat = stat
+        }
+    }
+
+    public struct MetricResult: Sendable {
+        public var id: String
+        public var label: String?
+        public var timestamps: [Date]
+        public var values: [Double]
+        public var statusCode: String?
+    }
+
+    public func getMetricData(queries: [MetricQuery], start: Date, end: Date) throws -> [MetricResult] {
+        var results: [String: MetricResult] = [:]
+        var order: [String] = []
+        var nextToken: String?
+        repeat {
+            var p: [(String, String)] = [("StartTime", Self.iso(start)), ("EndTime", Self.iso(end))]
+            for (i, q) in queries.enumerated() {
+                let m = "MetricDataQueries.member.\(i + 1)"
+                p += [
+                    ("\(m).Id", q.id), ("\(m).MetricStat.Metric.Namespace", q.namespace), ("\(m).MetricStat.Metric.MetricName", q.metricName),
+                    ("\(m).MetricStat.Period", String(q.period)), ("\(m).MetricStat.Stat", q.stat), ("\(m).ReturnData", "true"),
+                ]
+                for (j, d) in q.dimensions.enumerated() {
+                    p += [
+                        ("\(m).MetricStat.Metric.Dimensions.member.\(j + 1).Name", d.name),
+                        ("\(m).MetricStat.Metric.Dimensions.member.\(j + 1).Value", d.value),
+                    ]
+                }
+            }
+            if let nextToken { p.append(("NextToken", nextToken)) }
+            let root = try client.query(.cloudwatch, action: "GetMetricData", version: Self.version, parameters: p)
+            let result = root.first("GetMetricDataResult")
+            for member in result?.child("MetricDataResults")?.all("member") ?? [] {
+                let id = member["Id"] ?? ""
+                let ts = member.child("Timestamps")?.all("member").compactMap { try? Date.ISO8601FormatStyle().parse($0.text) } ?? []
+                let vs = member.child("Values")?.all("member").compactMap { Double($0.text) } ?? []
+                if results[id] == nil {
+                    order.append(id)
+                    results[id] = MetricResult(id: id, label: member["Label"], timestamps: [], values: [], statusCode: member["StatusCode"])
+                }
+                results[id]!.timestamps += ts
+                results[id]!.values += vs
+            }
+            nextToken = result?["NextToken"].flatMap { $0.isEmpty ? nil : $0 }
+        } while nextToken != nil
+        return order.compactMap { results[$0] }
+    }
+}
+
+/// RDS describe calls (query protocol, 2014-10-31).
+public struct RDS: Sendable {
+    public let client: AWSClient
+    public init(client: AWSClient) { self.client = client }
+
+    public struct DBInstance: Sendable, Equatable {
+        public var identifier: String
+        public var status: String
+        public var engine: String
+        public var engineVersion: String
+        public var instanceClass: String
+        public var multiAZ: Bool
+        public var storageEncrypted: Bool
+        public var allocatedStorageGiB: Int?
+        public var endpointAddress: String?
+        public var endpointPort: Int?
+    }
+
+    public func describeDBInstances(identifier: String? = nil) throws -> [DBInstance] {
+        var p: [(String, String)] = []
+        if let identifier { p.append(("DBInstanceIdentifier", identifier)) }
+        let root = try client.query(.rds, action: "DescribeDBInstances", version: "2014-10-31", parameters: p)
+        let list = root.first("DBInstances")?.children ?? []
+        return list.map { e in
+            DBInstance(
+                identifier: e["DBInstanceIdentifier"] ?? "", status: e["DBInstanceStatus"] ?? "", engine: e["Engine"] ?? "",
+                engineVersion: e["EngineVersion"] ?? "", instanceClass: e["DBInstanceClass"] ?? "", multiAZ: e["MultiAZ"] == "true",
+                storageEncrypted: e["StorageEncrypted"] == "true", allocatedStorageGiB: e["AllocatedStorage"].flatMap { Int($0) },
+                endpointAddress: e.path("Endpoint", "Address")?.text, endpointPort: e.path("Endpoint", "Port").flatMap { Int($0.text) })
+        }
+    }
+}
+
+/// ElastiCache describe calls (query protocol, 2015-02-02).
+public struct ElastiCache: Sendable {
+    public let client: AWSClient
+    public init(client: AWSClient) { self.client = client }
+
+    public struct ReplicationGroup: Sendable, Equatable {
+        public var id: String
+        public var status: String
+        public var memberClusters: [String]
+        public var multiAZ: String?
+        public var automaticFailover: String?
+        public var transitEncryption: Bool
+        public var atRestEncryption: Bool
+        public var primaryEndpoint: String?
+    }
+
+    public func describeReplicationGroups(id: String? = nil) throws -> [ReplicationGroup] {
+        var p: [(String, String)] = []
+        if let id { p.append(("ReplicationGroupId", id)) }
+        let root = try client.query(.elasticache, action: "DescribeReplicationGroups", version: "2015-02-02", parameters: p)
+        let list = root.first("ReplicationGroups")?.children ?? []
+        return list.map { e in
+            let primary = e.first("NodeGroups")?.children.first?.child("PrimaryEndpoint")
+            return ReplicationGroup(
+                id: e["ReplicationGroupId"] ?? "", status: e["Status"] ?? "",
+                memberClusters: e.child("MemberClusters")?.children.map(\.text) ?? [], multiAZ: e["MultiAZ"],
+                automaticFailover: e["AutomaticFailover"], transitEncryption: e["TransitEncryptionEnabled"] == "true",
+                atRestEncryption: e["AtRestEncryptionEnabled"] == "true",
+                primaryEndpoint: primary.map { "\($0["Address"] ?? ""):\($0["Port"] ?? "")" })
+        }
+    }
+}

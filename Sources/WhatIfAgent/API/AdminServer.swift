@@ -1,0 +1,378 @@
+import CLinuxShims
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import WhatIfCore
+import WhatIfProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The admin API server: HTTP/1.1 and JSON on a Unix socket, bound by whatifd or adopted from systemd.
+public final class AdminServer: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let router: Router
+    let core: AgentCore
+    let logger: Logger
+    let connections = Atomic<Int>(0)
+    let shuttingDown = Atomic<Bool>(false)
+    private let channel = Locked<(any Channel)?>(nil)
+
+    init(core: AgentCore, router: Router, threads: Int = 1) {
+        self.core = core
+        self.router = router
+        logger = core.logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    public var openConnections: Int { connections.load(ordering: .relaxed) }
+
+    /// Binds the configured socket path, or adopts `adoptedFD` (socket activation).
+    public func start(adoptedFD: Int32?) async throws {
+        let settings = core.config.socket
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                self.initialize(channel)
+            }
+        let ch: any Channel
+        if let fd = adoptedFD {
+            ch = try await bootstrap.withBoundSocket(fd).get()
+            logger.info("serving the admin API on the socket systemd passed", metadata: ["fd": "\(fd)"])
+        } else {
+            try prepareSocketPath(settings.path)
+            // Bind with a tight umask, then widen to the configured mode: never a moment of wider access.
+            let old = umask(0o177)
+            defer { umask(old) }
+            ch = try await bootstrap.bind(unixDomainSocketPath: settings.path).get()
+            guard chmod(settings.path, mode_t(settings.mode)) == 0 else {
+                throw Failure("cannot chmod \(settings.path): \(Files.errnoText())")
+            }
+            if let g = settings.group, let gid = ConfigLoader.groupID(g), chown(settings.path, uid_t.max, gid) != 0 {
+                logger.warning(
+                    "cannot give the socket to its group",
+                    metadata: ["socket": "\(settings.path)", "group": "\(g)", "error": "\(Files.errnoText())"])
+            }
+            logger.info("serving the admin API", metadata: ["socket": "\(settings.path)"])
+        }
+        channel.set(ch)
+    }
+
+    /// Refuses to steal the socket of a running agent; removes a stale one.
+    func prepareSocketPath(_ path: String) throws {
+        try Files.makeDirectories(Files.directory(of: path), mode: 0o755)
+        guard Files.exists(path) else { return }
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFSOCK {
+            throw Failure("\(path) exists and is not a socket", hint: "remove it or choose another socket.path")
+        }
+        if let fd = try? Sockets.connectUnix(path: path, deadline: .after(seconds: 1)) {
+            close(fd)
+            throw Failure("another whatifd is already serving \(path)", hint: "stop it first (systemctl stop whatifd)")
+        }
+        unlink(path)
+    }
+
+    /// Stops accepting connections; answers in progress finish.
+    public func stopAccepting() async {
+        shuttingDown.store(true, ordering: .relaxed)
+        if let ch = channel.withLock({ c -> (any Channel)? in
+            defer { c = nil }
+            return c
+        }) {
+            try? await ch.close()
+        }
+    }
+
+    public func shutdown() async {
+        await stopAccepting()
+        try? await group.shutdownGracefully()
+    }
+
+    private func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let settings = core.config.socket
+        let open = connections.add(1, ordering: .relaxed).newValue
+        channel.closeFuture.whenComplete { [self] _ in _ = connections.subtract(1, ordering: .relaxed) }
+        if open > settings.maxConnections {
+            // Answer without reading: the client learns why, and the agent keeps its descriptors.
+            return channel.writeAndFlush(Self.rawError(APIError(.tooManyConnections, "too many connections (\(settings.maxConnections))", hint: "try again shortly")))
+                .flatMap { channel.close() }
+        }
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.close()
+        }
+        let future: EventLoopFuture<whatif_peer_cred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return future.flatMapThrowing { [self] cred in
+            let state = ConnectionState()
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(FirstByteWatcher(state: state, settings: settings))
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = settings.maxHeaderBytes
+            limits.maxHeaderFieldSize = settings.maxHeaderBytes
+            limits.maxHeaderFieldCount = 100
+            try sync.configureHTTPServerPipeline(
+                withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try sync.addHandler(AdminHTTPHandler(server: self, peer: Peer(cred), state: state, settings: settings))
+        }
+    }
+
+    /// A complete HTTP response as bytes, for answers written before the HTTP pipeline exists.
+    static func rawError(_ e: APIError) -> ByteBuffer {
+        let body = ((try? APICoding.encode(APIErrorBody(e))) ?? []) + [10]
+        let reason = HTTPResponseStatus(statusCode: e.code.httpStatus).reasonPhrase
+        var b = ByteBuffer()
+        b.writeString(
+            "HTTP/1.1 \(e.code.httpStatus) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+        b.writeBytes(body)
+        return b
+    }
+}
+
+/// Per-connection timer state, shared by the byte watcher and the HTTP handler (event loop only).
+final class ConnectionState {
+    /// No request in progress: the next byte starts one.
+    var idle = true
+    var requestTimer: Scheduled<Void>?
+    var idleTimer: Scheduled<Void>?
+    var responding = false
+
+    func cancelTimers() {
+        requestTimer?.cancel()
+        idleTimer?.cancel()
+        requestTimer = nil
+        idleTimer = nil
+    }
+}
+
+/// Sits before the HTTP decoder: the first byte of a request starts its deadline, so a client that
+/// trickles a request (slowloris) is cut off after `request_timeout` whatever it sends.
+final class FirstByteWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let state: ConnectionState
+    let settings: SocketSettings
+
+    init(state: ConnectionState, settings: SocketSettings) {
+        self.state = state
+        self.settings = settings
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armIdle(context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armIdle(context) }
+    }
+
+    private func armIdle(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        state.idleTimer?.cancel()
+        state.idleTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(settings.idleTimeout * 1000))) {
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if state.idle, state.requestTimer == nil, !state.responding {
+            state.idle = false
+            state.idleTimer?.cancel()
+            state.idleTimer = nil
+            let limit = settings.requestTimeout
+            // Written from this handler's position, below the HTTP encoder: raw bytes straight to the socket.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            state.requestTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(limit * 1000))) {
+                let ctx = bound.value
+                let e = APIError(
+                    .requestTimeout, "the request did not arrive in full within \(DurationText.format(limit))",
+                    hint: "send the whole request at once")
+                let channel = ctx.channel
+                ctx.writeAndFlush(NIOAny(AdminServer.rawError(e))).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: AdminServer
+    private let peer: Peer
+    private let state: ConnectionState
+    private let settings: SocketSettings
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var discarding = false
+    private var streamTask: Task<Void, Never>?
+
+    init(server: AdminServer, peer: Peer, state: ConnectionState, settings: SocketSettings) {
+        self.server = server
+        self.peer = peer
+        self.state = state
+        self.settings = settings
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            if discarding { return }
+            state.idleTimer?.cancel()
+            state.idleTimer = nil
+            head = h
+            body = []
+            if let len = h.headers.first(name: "content-length").flatMap(Int.init), len > settings.maxBodyBytes {
+                fail(context, APIError(.payloadTooLarge, "the body is \(len) bytes; the limit is \(settings.maxBodyBytes)", hint: "send a smaller request"))
+                return
+            }
+        case .body(var chunk):
+            if discarding || head == nil { return }
+            if body.count + chunk.readableBytes > settings.maxBodyBytes {
+                fail(context, APIError(.payloadTooLarge, "the body is over \(settings.maxBodyBytes) bytes", hint: "send a smaller request"))
+                return
+            }
+            body += chunk.readBytes(length: chunk.readableBytes) ?? []
+        case .end:
+            if discarding { return }
+            guard let h = head else { return }
+            head = nil
+            state.requestTimer?.cancel()
+            state.requestTimer = nil
+            state.responding = true
+            dispatch(context, h, body)
+            body = []
+        }
+    }
+
+    private func dispatch(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, _ body: [UInt8]) {
+        let auth = server.core.authorizer
+        let request = AdminRequest(
+            method: h.method.rawValue, target: h.uri, body: body, peer: peer, role: auth.role(of: peer), userName: auth.userName(peer))
+        let keepAlive = h.isKeepAlive && !server.shuttingDown.load(ordering: .relaxed)
+        // Fast path: a fresh status report is served from memory on the event loop.
+        if request.method == "GET", request.path == APIPath.status, request.role >= .reader, !request.flag("fresh"),
+            let json = server.core.status.cachedJSON(maxAge: server.core.config.status.maxAge)
+        {
+            respond(context, AdminResponse(status: 200, body: .bytes(json + [10])), version: h.version, keepAlive: keepAlive)
+            return
+        }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let router = server.router
+        Task {
+            let response = await router.handle(request)
+            loop.execute {
+                let (handler, ctx) = bound.value
+                handler.respond(ctx, response, version: h.version, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    private func headers(_ r: AdminResponse, keepAlive: Bool, length: Int?) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: r.contentType)
+        headers.add(name: "Server", value: "whatifd/\(WhatIfVersion.string)")
+        for (k, v) in r.headers { headers.add(name: k, value: v) }
+        if let length { headers.add(name: "Content-Length", value: String(length)) }
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        return headers
+    }
+
+    func respond(_ context: ChannelHandlerContext, _ r: AdminResponse, version: HTTPVersion, keepAlive: Bool) {
+        guard context.channel.isActive else { return }
+        let status = HTTPResponseStatus(statusCode: r.status)
+        switch r.body {
+        case .bytes(let bytes):
+            let head = HTTPResponseHead(version: version, status: status, headers: headers(r, keepAlive: keepAlive, length: bytes.count))
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            finishResponse(context, keepAlive: keepAlive)
+        case .stream(let stream):
+            // Chunked on HTTP/1.1; HTTP/1.0 gets the bytes and a close.
+            let keep = keepAlive && version.minor >= 1
+            let head = HTTPResponseHead(version: version, status: status, headers: headers(r, keepAlive: keep, length: nil))
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            streamTask = Task {
+                for await chunk in stream {
+                    loop.execute {
+                        let (handler, ctx) = bound.value
+                        guard ctx.channel.isActive else { return }
+                        ctx.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ctx.channel.allocator.buffer(bytes: chunk)))), promise: nil)
+                    }
+                }
+                loop.execute {
+                    let (handler, ctx) = bound.value
+                    handler.streamTask = nil
+                    guard ctx.channel.isActive else { return }
+                    handler.finishResponse(ctx, keepAlive: keep)
+                }
+            }
+        }
+    }
+
+    private func finishResponse(_ context: ChannelHandlerContext, keepAlive: Bool) {
+        let channel = context.channel
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        state.responding = false
+        if keepAlive {
+            state.idle = true
+            let settings = self.settings
+            let state = self.state
+            state.idleTimer?.cancel()
+            state.idleTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(settings.idleTimeout * 1000))) {
+                channel.close(promise: nil)
+            }
+        } else {
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Answers with an error and closes: the rest of the request is not read.
+    private func fail(_ context: ChannelHandlerContext, _ e: APIError) {
+        discarding = true
+        state.cancelTimers()
+        head = nil
+        body = []
+        let channel = context.channel
+        if state.responding {
+            channel.close(promise: nil)
+            return
+        }
+        state.responding = true
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: e.code.httpStatus), headers: headers(AdminResponse.error(e), keepAlive: false, length: nil)))), promise: nil)
+        let bytes = ((try? APICoding.encode(APIErrorBody(e))) ?? []) + [10]
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let e = error as? HTTPParserError {
+            if e == .headerOverflow {
+                fail(context, APIError(.headersTooLarge, "the request's headers are over \(settings.maxHeaderBytes) bytes", hint: "send fewer or shorter headers"))
+            } else {
+                fail(context, APIError(.badRequest, "malformed HTTP request: \(e)", hint: "send HTTP/1.1 (see whatifd(8) for the admin API)"))
+            }
+            return
+        }
+        server.logger.debug("admin connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.cancelTimers()
+        streamTask?.cancel()
+        streamTask = nil
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,223 @@
+import Logging
+import WhatIfCore
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+public struct AdminRequest: Sendable {
+    public var method: String
+    /// Path without the query.
+    public var path: String
+    public var query: [String: String]
+    public var body: [UInt8]
+    public var peer: Peer
+    public var role: Role
+    public var userName: String?
+
+    public init(method: String, target: String, body: [UInt8], peer: Peer, role: Role, userName: String?) {
+        self.method = method
+        if let q = target.firstIndex(of: "?") {
+            path = String(target[..<q])
+            query = Self.parseQuery(String(target[target.index(after: q)...]))
+        } else {
+            path = target
+            query = [:]
+        }
+        self.body = body
+        self.peer = peer
+        self.role = role
+        self.userName = userName
+    }
+
+    static func parseQuery(_ q: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in q.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            out[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+        }
+        return out
+    }
+
+    func flag(_ name: String) -> Bool {
+        guard let v = query[name] else { return false }
+        return v.isEmpty || v == "true" || v == "1" || v == "yes"
+    }
+}
+
+public struct AdminResponse: Sendable {
+    public enum Body: Sendable {
+        case bytes([UInt8])
+        /// NDJSON lines, written as they come (chunked).
+        case stream(AsyncStream<[UInt8]>)
+    }
+
+    public var status: Int
+    public var contentType: String
+    public var headers: [(String, String)]
+    public var body: Body
+
+    public init(status: Int, contentType: String = "application/json", headers: [(String, String)] = [], body: Body) {
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func json(_ value: some Encodable, status: Int = 200) -> AdminResponse {
+        do {
+            var bytes = try APICoding.encode(value)
+            bytes.append(10)
+            return AdminResponse(status: status, body: .bytes(bytes))
+        } catch {
+            return .error(APIError(.internalError, "cannot encode the answer: \(error)"))
+        }
+    }
+
+    public static func error(_ e: APIError, headers: [(String, String)] = []) -> AdminResponse {
+        var bytes = (try? APICoding.encode(APIErrorBody(e))) ?? Array("{\"error\":{\"code\":\"internal\",\"message\":\"error\"}}".utf8)
+        bytes.append(10)
+        return AdminResponse(status: e.code.httpStatus, headers: headers, body: .bytes(bytes))
+    }
+}
+
+/// The admin API's routes. Pure request-in, response-out: the HTTP server feeds it, tests can too.
+public final class Router: Sendable {
+    let agent: AgentCore
+    private let routes: [Route]
+
+    init(agent: AgentCore) {
+        self.agent = agent
+        // Literal routes first, so "jobs/kinds" wins over "jobs/{id}".
+        routes = Self.routes(agent).sorted { !$0.pattern.contains("{id}") && $1.pattern.contains("{id}") }
+    }
+
+    struct Route {
+        var method: String
+        var pattern: [String]  // "{id}" matches one segment
+        var role: Role
+        var handler: @Sendable (AdminRequest, [String]) async -> AdminResponse
+    }
+
+    private static func routes(_ agent: AgentCore) -> [Route] {
+        [
+            Route(method: "GET", pattern: ["v1", "version"], role: .reader) { _, _ in .json(VersionInfo()) },
+            Route(method: "GET", pattern: ["v1", "whoami"], role: .reader) { req, _ in
+                .json(PeerInfo(uid: req.peer.uid, gid: req.peer.gid, pid: req.peer.pid, user: req.userName, role: req.role))
+            },
+            Route(method: "GET", pattern: ["v1", "status"], role: .reader) { [agent] req, _ in
+                let clients = agent.clients
+                let maxAge = req.flag("fresh") ? 0 : clients.config.status.maxAge
+                let (_, json) = await agent.status.report(clients: clients, maxAge: maxAge)
+                return AdminResponse(status: 200, body: .bytes(json + [10]))
+            },
+            Route(method: "GET", pattern: ["v1", "jobs"], role: .reader) { [agent] _, _ in
+                .json(JobList(jobs: await agent.jobs.list()))
+            },
+            Route(method: "GET", pattern: ["v1", "jobs", "kinds"], role: .reader) { [agent] _, _ in
+                .json(JobKindList(kinds: await agent.jobs.kindList()))
+            },
+            Route(method: "POST", pattern: ["v1", "jobs"], role: .admin) { [agent] req, _ in
+                let start: StartJobRequest
+                do { start = try APICoding.decode(StartJobRequest.self, from: req.body) } catch {
+                    return .error(APIError(.badRequest, "the body is not a job request: \(Self.decodingReason(error))", hint: #"send {"kind": "...", "params": {...}}"#))
+                }
+                do throws(APIError) {
+                    let info = try await agent.jobs.start(kind: start.kind, params: start.params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+                    return .json(info, status: 202)
+                } catch {
+                    return .error(error)
+                }
+            },
+            Route(method: "GET", pattern: ["v1", "jobs", "{id}"], role: .reader) { [agent] _, args in
+                guard let info = await agent.jobs.get(args[0]) else {
+                    return .error(APIError(.notFound, "no job \(args[0])", hint: "`whatifctl jobs list` shows the jobs"))
+                }
+                return .json(info)
+            },
+            Route(method: "DELETE", pattern: ["v1", "jobs", "{id}"], role: .admin) { [agent] _, args in
+                do throws(APIError) { return .json(try await agent.jobs.cancel(args[0]), status: 202) } catch { return .error(error) }
+            },
+            Route(method: "GET", pattern: ["v1", "jobs", "{id}", "events"], role: .reader) { [agent] req, args in
+                let events: AsyncStream<JobEvent>
+                do throws(APIError) { events = try await agent.jobs.events(args[0], follow: req.flag("follow")) } catch {
+                    return .error(error)
+                }
+                let lines = AsyncStream<[UInt8]> { continuation in
+                    let task = Task {
+                        let encoder = APICoding.encoder()
+                        for await e in events {
+                            guard var line = try? Array(encoder.encode(e)) else { continue }
+                            line.append(10)
+                            continuation.yield(line)
+                        }
+                        continuation.finish()
+                    }
+                    continuation.onTermination = { _ in task.cancel() }
+                }
+                return AdminResponse(status: 200, contentType: "application/x-ndjson", body: .stream(lines))
+            },
+            Route(method: "GET", pattern: ["v1", "config"], role: .reader) { [agent] _, _ in
+                .json(ConfigView.json(agent.clients.config))
+            },
+            Route(method: "POST", pattern: ["v1", "config", "reload"], role: .admin) { [agent] _, _ in
+                let result = await agent.reload()
+                return .json(result, status: result.reloaded ? 200 : 422)
+            },
+        ]
+    }
+
+    static func decodingReason(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let c): "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.dataCorrupted(let c): c.underlyingError.map { "\($0)" } ?? "not JSON"
+        default: "not JSON"
+        }
+    }
+
+    public func handle(_ req: AdminRequest) async -> AdminResponse {
+        guard req.role > .none else {
+            return .error(
+                APIError(
+                    .forbidden, "user \(req.userName ?? "uid \(req.peer.uid)") may not use the whatif agent",
+                    hint: "add the user to the reader group (whatif) or the admin group (whatif-admin)"))
+        }
+        let segments = req.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var allowed: [String] = []
+        for route in routes {
+            guard route.pattern.count == segments.count else { continue }
+            var args: [String] = []
+            var matches = true
+            for (p, s) in zip(route.pattern, segments) {
+                if p == "{id}" {
+                    args.append(s)
+                } else if p != s {
+                    matches = false
+                    break
+                }
+            }
+            guard matches else { continue }
+            guard route.method == req.method else {
+                allowed.append(route.method)
+                continue
+            }
+            guard req.role >= route.role else {
+                return .error(
+                    APIError(
+                        .forbidden, "\(req.method) \(req.path) needs the admin role; \(req.userName ?? "uid \(req.peer.uid)") is a \(req.role.rawValue)",
+                        hint: "run it as root or as a member of the admin group (whatif-admin)"))
+            }
+            return await route.handler(req, args)
+        }
+        if !allowed.isEmpty {
+            return .error(
+                APIError(.methodNotAllowed, "\(req.method) is not allowed on \(req.path)", hint: "use \(allowed.joined(separator: ", "))"),
+                headers: [("Allow", allowed.joined(separator: ", "))])
+        }
+        return .error(APIError(.notFound, "no resource \(req.path)", hint: "see whatifd(8) for the admin API's resources"))
+    }
+}

@@ -1,0 +1,75 @@
+import Logging
+import WhatIfCore
+import WhatIfHTTP
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's state, shared by the admin API, the jobs and the lifecycle: the current config and
+/// its clients (swapped whole on reload), the job manager, the status service.
+public final class AgentCore: Sendable {
+    public let logger: Logger
+    public let jobs: JobManager
+    public let status: StatusService
+    public let pool: BlockingPool
+    public let authorizer: Authorizer
+    public let startedAt = Date()
+    let environment: [String: String]
+    private let current: Locked<ServiceClients>
+    private let http: HTTPClient
+
+    public init(config: AgentConfig, environment: [String: String], logger: Logger, blockingThreads: Int = 16) {
+        self.logger = logger
+        self.environment = environment
+        http = HTTPClient()
+        pool = BlockingPool(threads: blockingThreads)
+        authorizer = Authorizer(settings: config.socket)
+        let clients = ServiceClients(config: config, environment: environment, logger: logger, http: http)
+        current = Locked(clients)
+        let box = current
+        jobs = JobManager(stateDirectory: config.stateDirectory, logger: logger, config: { box.value.config })
+        let jobsRef = jobs
+        let started = startedAt
+        status = StatusService(pool: pool) {
+            let c = box.value.config
+            return AgentInfo(
+                version: WhatIfVersion.string, pid: getpid(), environment: c.environment.rawValue, startedAt: started,
+                configPath: c.path, socketPath: c.socket.path, jobsRunning: await jobsRef.runningCount)
+        }
+    }
+
+    public var clients: ServiceClients { current.value }
+    public var config: AgentConfig { current.value.config }
+
+    /// Re-reads the config file. An invalid file is refused and the running config stays.
+    public func reload() async -> ReloadResult {
+        let path = config.path
+        switch ConfigLoader.load(path: path, environment: environment) {
+        case .failure(let e):
+            for p in e.problems { logger.error("config reload refused", metadata: ["problem": "\(p)"]) }
+            logger.error("the new config is invalid; the old one keeps running", metadata: ["config": "\(path)"])
+            return ReloadResult(reloaded: false, problems: e.problems.map(\.description), restartRequired: [])
+        case .success(let new):
+            let old = config
+            var restart: [String] = []
+            if new.socket.path != old.socket.path { restart.append("socket.path") }
+            if new.socket.mode != old.socket.mode { restart.append("socket.mode") }
+            if new.socket.group != old.socket.group { restart.append("socket.group") }
+            if new.stateDirectory != old.stateDirectory { restart.append("state_dir") }
+            current.set(ServiceClients(config: new, environment: environment, logger: logger, http: http))
+            authorizer.update(new.socket)
+            status.invalidate()
+            logger.info(
+                "config reloaded",
+                metadata: ["config": "\(path)", "restart_required": "\(restart.joined(separator: ","))"])
+            return ReloadResult(reloaded: true, problems: [], restartRequired: restart)
+        }
+    }
+}

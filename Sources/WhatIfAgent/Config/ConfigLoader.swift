@@ -1,0 +1,378 @@
+import Logging
+import WhatIfAWS
+import WhatIfCore
+import WhatIfPostgres
+import WhatIfRedis
+import Yams
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads `agent.yaml`: every problem is collected and reported as `file:line: what; fix`.
+public enum ConfigLoader {
+    public static let defaultPath = "/etc/whatif/agent.yaml"
+
+    static let topKeys = [
+        "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
+        "elasticache",
+    ]
+    static let socketKeys = [
+        "path", "mode", "group", "reader_group", "admin_group", "max_connections", "max_header_bytes", "max_body_bytes",
+        "request_timeout", "idle_timeout",
+    ]
+    static let postgresKeys = [
+        "enabled", "host", "port", "database", "user", "password_file", "sslmode", "sslrootcert", "connect_timeout",
+    ]
+    static let redisKeys = ["enabled", "url", "username", "password_file", "ca_file", "server_name", "timeout"]
+    static let dynamoKeys = ["enabled", "table", "endpoint"]
+    static let awsKeys = ["profile", "credentials_file", "config_file", "endpoint", "imds_endpoint", "max_attempts", "timeout"]
+
+    /// Loads and validates the file at `path`. `environment` is the process environment (for the guide's
+    /// RDS_POSTGRES_* overrides, AWS_REGION, and systemd's STATE_DIRECTORY/RUNTIME_DIRECTORY).
+    public static func load(path: String, environment: [String: String]) -> Result<AgentConfig, ConfigError> {
+        let sink = ProblemSink(file: path)
+        let bytes: [UInt8]
+        do {
+            bytes = try Files.read(path, limit: 4 << 20)
+        } catch {
+            sink.add(
+                line: nil, "cannot read the config file: \(error.message)",
+                Files.exists(path) ? "make it readable by the agent's user (root:whatif 0640)" : "create it (see whatif-agent.yaml(5)) or pass --config PATH")
+            return .failure(ConfigError(problems: sink.problems))
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            sink.add(line: nil, "the config file is not UTF-8 text", "save it as UTF-8")
+            return .failure(ConfigError(problems: sink.problems))
+        }
+        return parse(text: text, path: path, environment: environment, sink: sink)
+    }
+
+    public static func parse(text: String, path: String, environment env: [String: String]) -> Result<AgentConfig, ConfigError> {
+        parse(text: text, path: path, environment: env, sink: ProblemSink(file: path))
+    }
+
+    static func parse(text: String, path: String, environment env: [String: String], sink: ProblemSink) -> Result<
+        AgentConfig, ConfigError
+    > {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            let (line, what) = describe(e)
+            sink.add(line: line, "YAML syntax error: \(what)", "fix the YAML there (indent with spaces, quote values with ':' or '#')")
+            return .failure(ConfigError(problems: sink.problems))
+        } catch {
+            sink.add(line: nil, "YAML syntax error: \(error)", "fix the YAML")
+            return .failure(ConfigError(problems: sink.problems))
+        }
+        guard let top = YAMLSection(root, path: "", line: 1, known: topKeys, sink: sink) else {
+            return .failure(ConfigError(problems: sink.problems))
+        }
+
+        // environment
+        var environment = DeploymentEnvironment.development
+        if let e = top.choice("environment", DeploymentEnvironment.allCases.map(\.rawValue)) {
+            environment = DeploymentEnvironment(rawValue: e)!
+        } else if !top.has("environment") {
+            sink.add(line: 1, "environment is not set", "add `environment: development`, `test` or `production`")
+        }
+        let remote = environment != .development
+        // Relative paths in the file are relative to the file's own directory.
+        let base = Files.directory(of: absolute(path, base: currentDirectory()))
+
+        // aws (read first: region may come from its profile)
+        let awsSection = top.section("aws", known: awsKeys)
+        let aws = AWSAgentSettings(
+            profile: awsSection?.string("profile"), credentialsFile: awsSection?.string("credentials_file").map { absolute($0, base: base) },
+            configFile: awsSection?.string("config_file").map { absolute($0, base: base) }, endpoint: awsSection?.string("endpoint").flatMap { url(awsSection!, "endpoint", $0) },
+            imdsEndpoint: awsSection?.string("imds_endpoint").flatMap { url(awsSection!, "imds_endpoint", $0) },
+            maxAttempts: awsSection?.int("max_attempts", in: 1...20) ?? 5, timeout: awsSection?.duration("timeout", max: 600) ?? 15)
+        if let s = awsSection {
+            for key in ["credentials_file", "config_file"] {
+                if let p = s.string(key) { checkReadable(absolute(p, base: base), s, key) }
+            }
+        }
+
+        // region
+        var region = top.string("region")
+        if region == nil { region = env["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } }
+        if region == nil { region = env["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 } }
+        if region == nil {
+            let chain = AWSCredentialChain.Settings(
+                environment: env, explicitProfile: aws.profile, credentialsFile: aws.credentialsFile, configFile: aws.configFile)
+            region = ProfileCredentials(
+                profile: chain.profileName, credentialsFile: chain.resolvedCredentialsFile, configFile: chain.resolvedConfigFile
+            ).region()
+        }
+        if let r = region, !isRegion(r) {
+            sink.add(line: top.line("region"), "region '\(r)' is not an AWS region name", "use a name such as us-east-1")
+        }
+
+        // state_dir
+        let stateDir = top.string("state_dir").map { absolute($0, base: base) }
+            ?? env["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/var/lib/whatif"
+
+        // socket
+        let socket = readSocket(top.section("socket", known: socketKeys), env: env, base: base, sink: sink)
+
+        // log
+        var logLevel = Logger.Level.info
+        if let log = top.section("log", known: ["level"]),
+            let l = log.choice("level", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        {
+            logLevel = Logger.Level(rawValue: l)!
+        }
+
+        // status
+        let statusSection = top.section("status", known: ["timeout", "max_age"])
+        let status = StatusSettings(
+            timeout: statusSection?.duration("timeout", max: 60) ?? 3, maxAge: statusSection?.duration("max_age", max: 3600) ?? 1)
+
+        let postgres = readPostgres(top.section("postgres", known: postgresKeys), environment: environment, env: env, base: base, sink: sink)
+        let redis = readRedis(top.section("redis", known: redisKeys), environment: environment, base: base, sink: sink)
+
+        // dynamodb
+        var dynamodb: DynamoDBSettings?
+        if let d = top.section("dynamodb", known: dynamoKeys), d.bool("enabled") != false {
+            let table = d.string("table") ?? environment.scenariosTable
+            if !isTableName(table) {
+                sink.add(
+                    line: d.line("table"), "dynamodb.table '\(table)' is not a valid DynamoDB table name",
+                    "use 3-255 characters from a-z A-Z 0-9 _ - .")
+            }
+            var endpoint = d.string("endpoint").flatMap { url(d, "endpoint", $0) }
+            if endpoint == nil, !remote, aws.endpoint == nil { endpoint = "http://localhost:8000" }
+            dynamodb = DynamoDBSettings(table: table, endpoint: endpoint)
+        }
+
+        // rds / elasticache (describe calls in test and production)
+        var rds: RDSSettings?
+        if let s = top.section("rds", known: ["instance_id"]), let id = s.string("instance_id") {
+            rds = RDSSettings(instanceId: id)
+        }
+        var elasticache: ElastiCacheSettings?
+        if let s = top.section("elasticache", known: ["replication_group_id"]), let id = s.string("replication_group_id") {
+            elasticache = ElastiCacheSettings(replicationGroupId: id)
+        }
+
+        guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
+        return .success(
+            AgentConfig(
+                path: absolute(path, base: currentDirectory()), environment: environment, region: region ?? "us-east-1", stateDirectory: stateDir, socket: socket,
+                logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws, rds: rds,
+                elasticache: elasticache))
+    }
+
+    // MARK: Sections
+
+    static func readSocket(_ s: YAMLSection?, env: [String: String], base: String, sink: ProblemSink) -> SocketSettings {
+        let runtime = env["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+        let path = s?.string("path").map { absolute($0, base: base) } ?? runtime.map { "\($0)/agent.sock" } ?? "/run/whatif/agent.sock"
+        if path.utf8.count > 107 {
+            sink.add(line: s?.line("path"), "socket.path is longer than 107 bytes, the limit for Unix socket paths", "use a shorter path")
+        }
+        // Explicitly configured groups must exist; the defaults may be absent on a development machine.
+        func group(_ key: String, default d: String) -> (String?, UInt32?) {
+            if let name = s?.string(key) {
+                if let gid = groupID(name) { return (name, gid) }
+                sink.add(line: s?.line(key), "group '\(name)' (socket.\(key)) does not exist", "create it with `groupadd \(name)` or fix socket.\(key)")
+                return (name, nil)
+            }
+            return groupID(d).map { (d, $0) } ?? (nil, nil)
+        }
+        let (readerGroup, readerGID) = group("reader_group", default: "whatif")
+        let (adminGroup, adminGID) = group("admin_group", default: "whatif-admin")
+        var socketGroup = s?.string("group")
+        if let g = socketGroup, groupID(g) == nil {
+            sink.add(line: s?.line("group"), "group '\(g)' (socket.group) does not exist", "create it with `groupadd \(g)` or fix socket.group")
+            socketGroup = nil
+        }
+        return SocketSettings(
+            path: path, mode: s?.octalMode("mode") ?? 0o660, group: socketGroup ?? readerGroup, readerGroup: readerGroup,
+            adminGroup: adminGroup, readerGID: readerGID, adminGID: adminGID,
+            maxConnections: s?.int("max_connections", in: 1...65536) ?? 512,
+            maxHeaderBytes: s?.int("max_header_bytes", in: 1024...1_048_576) ?? 16 * 1024,
+            maxBodyBytes: s?.int("max_body_bytes", in: 1024...(64 << 20)) ?? 1 << 20,
+            requestTimeout: s?.duration("request_timeout", max: 600) ?? 10, idleTimeout: s?.duration("idle_timeout", max: 86400) ?? 60)
+    }
+
+    static func readPostgres(
+        _ s: YAMLSection?, environment: DeploymentEnvironment, env: [String: String], base: String, sink: ProblemSink
+    )
+        -> PostgresSettings?
+    {
+        if s?.bool("enabled") == false { return nil }
+        let remote = environment != .development
+        // The migration guide's variables override the file.
+        func envValue(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var host = envValue("RDS_POSTGRES_HOST") ?? s?.string("host")
+        var port = s?.int("port", in: 1...65535)
+        if let p = envValue("RDS_POSTGRES_PORT") {
+            if let v = Int(p), (1...65535).contains(v) {
+                port = v
+            } else {
+                sink.addEnv("RDS_POSTGRES_PORT", "'\(p)' is not a port number", "set it to a number from 1 to 65535 or unset it")
+            }
+        }
+        let database = envValue("RDS_POSTGRES_DB") ?? s?.string("database") ?? "what_if_users"
+        let user = envValue("RDS_POSTGRES_USER") ?? s?.string("user") ?? "postgres"
+        if host == nil {
+            if remote {
+                sink.add(
+                    line: s?.line ?? 1, "postgres.host is not set (required in \(environment.rawValue): the RDS endpoint)",
+                    "set postgres.host or RDS_POSTGRES_HOST to the instance's endpoint")
+            }
+            host = "localhost"
+        }
+        let sslMode: PostgresSSLMode = s?.choice("sslmode", PostgresSSLMode.allCases.map(\.rawValue)).flatMap(PostgresSSLMode.init)
+            ?? (remote ? .verifyFull : .prefer)
+        if remote, !sslMode.verifies {
+            sink.add(
+                line: s?.line("sslmode"), "postgres.sslmode is '\(sslMode.rawValue)' in \(environment.rawValue): the server's certificate would not be checked",
+                "use verify-full (the default) with sslrootcert pointing at the RDS CA bundle")
+        }
+        let rootCert = s?.string("sslrootcert").map { absolute($0, base: base) }
+        if let rootCert, let s { checkReadable(rootCert, s, "sslrootcert") }
+        if sslMode.verifies, rootCert == nil {
+            sink.add(
+                line: s?.line ?? 1, "postgres.sslmode \(sslMode.rawValue) needs postgres.sslrootcert",
+                "download the RDS global bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and point sslrootcert at it")
+        }
+        var password: String?
+        var source = "none"
+        if let p = envValue("RDS_POSTGRES_PASSWORD") {
+            password = p
+            source = "RDS_POSTGRES_PASSWORD"
+        } else if let file = s?.string("password_file").map({ absolute($0, base: base) }) {
+            source = "postgres.password_file \(file)"
+            switch SecretFile.load(file) {
+            case .success(let p): password = p
+            case .failure(let problem):
+                let d = SecretFile.describe(problem, path: file)
+                sink.add(line: s?.line("password_file"), d.message, d.hint)
+            }
+        } else if remote {
+            sink.add(
+                line: s?.line ?? 1, "no PostgreSQL password (required in \(environment.rawValue))",
+                "set postgres.password_file to a file readable by the agent only (0640 root:whatif), or RDS_POSTGRES_PASSWORD")
+        }
+        return PostgresSettings(
+            connection: PostgresConfig(
+                host: host!, port: port ?? 5432, database: database, user: user, password: password, sslMode: sslMode, sslRootCert: rootCert),
+            passwordSource: source, connectTimeout: s?.duration("connect_timeout", max: 120) ?? 5)
+    }
+
+    static func readRedis(_ s: YAMLSection?, environment: DeploymentEnvironment, base: String, sink: ProblemSink) -> RedisSettings? {
+        if s?.bool("enabled") == false { return nil }
+        let remote = environment != .development
+        var url = s?.string("url")
+        if url == nil {
+            if remote {
+                sink.add(
+                    line: s?.line ?? 1, "redis.url is not set (required in \(environment.rawValue): the ElastiCache primary endpoint)",
+                    "set redis.url to rediss://<primary endpoint>:6379")
+            }
+            url = "redis://localhost:6379/0"
+        }
+        var endpoint = RedisEndpoint(transport: .tcp(host: "localhost", port: 6379))
+        do {
+            endpoint = try RedisEndpoint.parse(url!)
+        } catch {
+            sink.add(line: s?.line("url"), "redis.url '\(url!)' is not usable: \(error.description)", "fix redis.url")
+        }
+        if endpoint.password != nil {
+            sink.add(line: s?.line("url"), "redis.url contains a password", "move it to redis.password_file; the config file must hold no secret")
+        }
+        if remote, case .tcp = endpoint.transport {
+            sink.add(
+                line: s?.line("url"), "redis.url uses redis:// (no TLS) in \(environment.rawValue)",
+                "use rediss:// (ElastiCache in-transit encryption)")
+        }
+        if let u = s?.string("username") { endpoint.username = u }
+        if let file = s?.string("password_file").map({ absolute($0, base: base) }) {
+            switch SecretFile.load(file) {
+            case .success(let p): endpoint.password = p
+            case .failure(let problem):
+                let d = SecretFile.describe(problem, path: file)
+                sink.add(line: s?.line("password_file"), d.message, d.hint)
+            }
+        } else if endpoint.username != nil {
+            sink.add(line: s?.line("username"), "redis.username is set but redis.password_file is not", "set redis.password_file (ACL users need a password)")
+        }
+        let caFile = s?.string("ca_file").map { absolute($0, base: base) }
+        if let caFile, let s { checkReadable(caFile, s, "ca_file") }
+        return RedisSettings(
+            config: RedisConfig(endpoint: endpoint, caFile: caFile, serverName: s?.string("server_name"), timeout: s?.duration("timeout", max: 120) ?? 2),
+            url: url!)
+    }
+
+    // MARK: Checks
+
+    static func checkReadable(_ path: String, _ s: YAMLSection, _ key: String) {
+        if access(path, R_OK) != 0 {
+            let why = String(cString: strerror(errno))
+            s.sink.add(line: s.line(key), "\(s.name(key)) \(path) cannot be read: \(why)", Files.exists(path) ? "make it readable by the agent's user" : "create the file or fix the path")
+        }
+    }
+
+    /// `path` made absolute against `base`, with `.` and `..` resolved.
+    static func absolute(_ path: String, base: String) -> String {
+        let joined = path.hasPrefix("/") ? path : "\(base)/\(path)"
+        var parts: [Substring] = []
+        for p in joined.split(separator: "/") {
+            if p == "." { continue }
+            if p == ".." {
+                _ = parts.popLast()
+                continue
+            }
+            parts.append(p)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func currentDirectory() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return "/" }
+        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func url(_ s: YAMLSection, _ key: String, _ value: String) -> String? {
+        let lower = value.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), value.count > 8 else {
+            s.sink.add(line: s.line(key), "\(s.name(key)) must be an http:// or https:// URL, not '\(value)'", "for example http://127.0.0.1:8000")
+            return nil
+        }
+        return value
+    }
+
+    static func isRegion(_ r: String) -> Bool {
+        let parts = r.split(separator: "-")
+        return parts.count >= 3 && r.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && parts.last!.allSatisfy(\.isNumber)
+    }
+
+    static func isTableName(_ t: String) -> Bool {
+        (3...255).contains(t.count) && t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+    }
+
+    static func groupID(_ name: String) -> UInt32? {
+        var grp = group()
+        var result: UnsafeMutablePointer<group>?
+        var buf = [CChar](repeating: 0, count: 16384)
+        guard getgrnam_r(name, &grp, &buf, buf.count, &result) == 0, result != nil else { return nil }
+        return grp.gr_gid
+    }
+
+    static func describe(_ e: YamlError) -> (Int?, String) {
+        switch e {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let ctx = context.map { "\($0.text) " } ?? ""
+            return (mark.line, "\(ctx)\(problem) (column \(mark.column))")
+        case .reader(let problem, _, _, _):
+            return (nil, problem)
+        default:
+            return (nil, "\(e)")
+        }
+    }
+}

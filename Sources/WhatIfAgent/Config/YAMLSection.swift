@@ -1,0 +1,176 @@
+import WhatIfCore
+import Yams
+
+/// Collects problems while walking the YAML tree, so `--check-config` can report all of them at once.
+final class ProblemSink {
+    let file: String
+    private(set) var problems: [ConfigProblem] = []
+
+    init(file: String) { self.file = file }
+
+    func add(line: Int?, _ message: String, _ hint: String) {
+        problems.append(ConfigProblem(location: file, line: line, message: message, hint: hint))
+    }
+
+    func addEnv(_ name: String, _ message: String, _ hint: String) {
+        problems.append(ConfigProblem(location: "env:\(name)", line: nil, message: message, hint: hint))
+    }
+}
+
+/// A mapping in the config file, read key by key with types checked. Keys not declared as known are
+/// reported (with a suggestion when one is close), as are duplicates.
+struct YAMLSection {
+    let sink: ProblemSink
+    /// Dotted path for messages: "postgres", "socket".
+    let path: String
+    let line: Int?
+    private let entries: [String: (key: Node, value: Node)]
+
+    init?(_ node: Node?, path: String, line: Int?, known: [String], sink: ProblemSink) {
+        self.sink = sink
+        self.path = path
+        guard let node else {
+            self.line = line
+            entries = [:]
+            return
+        }
+        if case .scalar(let s) = node, Self.isNull(s) {
+            self.line = node.mark?.line ?? line
+            entries = [:]
+            return
+        }
+        guard case .mapping(let m) = node else {
+            sink.add(line: node.mark?.line ?? line, "\(path.isEmpty ? "the file" : path) must be a mapping of keys", "write it as `key: value` lines")
+            return nil
+        }
+        self.line = node.mark?.line ?? line
+        var entries: [String: (key: Node, value: Node)] = [:]
+        for (k, v) in m {
+            guard let name = k.scalar?.string else {
+                sink.add(line: k.mark?.line, "a key in \(path.isEmpty ? "the file" : path) is not a plain string", "use plain keys")
+                continue
+            }
+            if entries[name] != nil {
+                sink.add(line: k.mark?.line, "duplicate key '\(Self.join(path, name))'", "keep one of them")
+                continue
+            }
+            if !known.contains(name) {
+                let suggestion = Self.closest(name, in: known)
+                sink.add(
+                    line: k.mark?.line, "unknown key '\(Self.join(path, name))'",
+                    suggestion.map { "did you mean '\($0)'?" } ?? "known keys here: \(known.joined(separator: ", "))")
+                continue
+            }
+            entries[name] = (k, v)
+        }
+        self.entries = entries
+    }
+
+    static func isNull(_ s: Node.Scalar) -> Bool {
+        s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func name(_ key: String) -> String { Self.join(path, key) }
+
+    func has(_ key: String) -> Bool {
+        guard let v = entries[key]?.value else { return false }
+        if case .scalar(let s) = v, Self.isNull(s) { return false }
+        return true
+    }
+
+    /// The line of a key, or of this section when the key is absent.
+    func line(_ key: String) -> Int? { entries[key]?.key.mark?.line ?? line }
+
+    func section(_ key: String, known: [String]) -> YAMLSection? {
+        YAMLSection(entries[key]?.value, path: name(key), line: line(key), known: known, sink: sink)
+    }
+
+    private func scalar(_ key: String, expected: String) -> String? {
+        guard let v = entries[key]?.value else { return nil }
+        switch v {
+        case .scalar(let s):
+            if Self.isNull(s) { return nil }
+            return s.string
+        default:
+            sink.add(line: line(key), "\(name(key)) must be \(expected), not a list or mapping", "give a single value")
+            return nil
+        }
+    }
+
+    func string(_ key: String) -> String? {
+        guard let s = scalar(key, expected: "a string") else { return nil }
+        if s.isEmpty {
+            sink.add(line: line(key), "\(name(key)) is empty", "give a value or remove the key")
+            return nil
+        }
+        return s
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard let s = scalar(key, expected: "a whole number") else { return nil }
+        guard let v = Int(s), range.contains(v) else {
+            sink.add(line: line(key), "\(name(key)) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(s)'", "fix the number")
+            return nil
+        }
+        return v
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let s = scalar(key, expected: "true or false") else { return nil }
+        switch s {
+        case "true", "True", "TRUE": return true
+        case "false", "False", "FALSE": return false
+        default:
+            sink.add(line: line(key), "\(name(key)) must be true or false, not '\(s)'", "write true or false")
+            return nil
+        }
+    }
+
+    func duration(_ key: String, max: Double) -> Double? {
+        guard let s = scalar(key, expected: "a duration") else { return nil }
+        guard let v = DurationText.parse(s), v > 0, v <= max else {
+            sink.add(line: line(key), "\(name(key)) must be a duration such as 500ms, 10s or 2m (at most \(Int(max)) s), not '\(s)'", "fix the duration")
+            return nil
+        }
+        return v
+    }
+
+    func choice(_ key: String, _ allowed: [String]) -> String? {
+        guard let s = scalar(key, expected: "one of \(allowed.joined(separator: ", "))") else { return nil }
+        guard allowed.contains(s) else {
+            sink.add(line: line(key), "\(name(key)) must be one of \(allowed.joined(separator: ", ")), not '\(s)'", "pick one of those")
+            return nil
+        }
+        return s
+    }
+
+    func octalMode(_ key: String) -> UInt32? {
+        guard let s = scalar(key, expected: "an octal file mode") else { return nil }
+        guard s.count <= 4, let v = UInt32(s, radix: 8), v <= 0o777 else {
+            sink.add(line: line(key), "\(name(key)) must be an octal mode such as \"0660\", not '\(s)'", "quote it: \"0660\"")
+            return nil
+        }
+        return v
+    }
+
+    /// Edit distance suggestion for a misspelt key.
+    static func closest(_ word: String, in candidates: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var prev = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var cur = [i] + Array(repeating: 0, count: b.count)
+                for j in 1...max(b.count, 1) where !b.isEmpty {
+                    cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                }
+                prev = cur
+            }
+            return prev[b.count]
+        }
+        let w = Array(word.lowercased())
+        let scored = candidates.map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
+        guard let (best, d) = scored, d <= Swift.max(2, word.count / 3) else { return nil }
+        return best
+    }
+}

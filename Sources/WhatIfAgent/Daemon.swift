@@ -1,0 +1,130 @@
+import Logging
+import NIOCore
+import UnixSignals
+import WhatIfCore
+import WhatIfProtocol
+import WhatIfSystemd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// whatifd's life: start serving, tell systemd, reload on SIGHUP, drain and stop on SIGTERM.
+public final class Daemon: Sendable {
+    public let core: AgentCore
+    let server: AdminServer
+    let logger: Logger
+    /// Job kinds the capabilities provide.
+    let kinds: [JobKind]
+    /// A job has this long to checkpoint or finish after SIGTERM (systemd's stop timeout is longer).
+    public static let shutdownGrace = 7.0
+
+    public init(config: AgentConfig, environment: [String: String], logger: Logger, kinds: [JobKind] = []) {
+        self.logger = logger
+        self.kinds = kinds
+        core = AgentCore(config: config, environment: environment, logger: logger)
+        server = AdminServer(core: core, router: Router(agent: core))
+    }
+
+    /// The logging backend whatifd uses: the journal (structured fields) when systemd connected stderr
+    /// to it, stderr otherwise.
+    public static func bootstrapLogging(level: Logger.Level) {
+        let journal = Systemd.stderrIsJournal
+        LoggingSystem.bootstrap { label in
+            var h: any LogHandler = journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+
+    /// Lets the agent hold as many connections as it may accept.
+    static func raiseFileLimit() {
+        var l = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0, l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &l)
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
+    public func run() async throws {
+        Self.raiseFileLimit()
+        signal(SIGPIPE, SIG_IGN)
+        for k in kinds { await core.jobs.register(k) }
+        try await core.jobs.restore()
+        let adopted = Systemd.listenFileDescriptors()
+        if adopted.count > 1 {
+            logger.warning("systemd passed more than one socket; using the first", metadata: ["count": "\(adopted.count)"])
+        }
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+        try await server.start(adoptedFD: adopted.first)
+        let config = core.config
+        let socketDescription = adopted.isEmpty ? config.socket.path : "the socket systemd passed"
+        Systemd.ready(status: "serving on \(socketDescription)")
+        logger.notice(
+            "whatifd \(WhatIfVersion.string) ready",
+            metadata: ["environment": "\(config.environment.rawValue)", "config": "\(config.path)", "pid": "\(getpid())"])
+
+        let watchdog = Task { await self.watchdog(socket: socketDescription) }
+        for await sig in signals {
+            if sig == .sighup {
+                Systemd.notify("RELOADING=1\nSTATUS=reloading \(config.path)")
+                let r = await core.reload()
+                Systemd.notify("READY=1\nSTATUS=" + (r.reloaded ? "config reloaded; serving on \(socketDescription)" : "new config refused (see the log); the old one keeps running"))
+                continue
+            }
+            logger.notice("stopping", metadata: ["signal": "\(sig)"])
+            break
+        }
+        watchdog.cancel()
+        await stop(boundPath: adopted.isEmpty ? config.socket.path : nil)
+    }
+
+    /// Stops accepting, lets jobs checkpoint or finish, closes everything.
+    func stop(boundPath: String?) async {
+        let running = await core.jobs.runningCount
+        Systemd.stopping(status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
+        await server.stopAccepting()
+        if let boundPath { unlink(boundPath) }
+        await core.jobs.shutdown(grace: Self.shutdownGrace)
+        await server.shutdown()
+        await core.pool.shutdown()
+        logger.notice("stopped")
+    }
+
+    /// Pings systemd's watchdog at half its interval, but only while the event loop answers:
+    /// a wedged agent stops pinging and systemd restarts it.
+    func watchdog(socket: String) async {
+        let interval = Systemd.watchdogInterval
+        var lastStatus = ""
+        let period = interval.map { $0 / 2 } ?? 15
+        while !Task.isCancelled {
+            if interval != nil {
+                let loop = server.group.next()
+                let alive = try? await withTimeout(seconds: max(0.5, period)) { try await loop.submit { true }.get() }
+                if alive == true { Systemd.watchdogPing() } else { logger.error("event loop did not answer; not pinging the watchdog") }
+            }
+            let jobs = await core.jobs.runningCount
+            let status = "serving on \(socket); \(jobs) job\(jobs == 1 ? "" : "s") running"
+            if status != lastStatus {
+                Systemd.status(status)
+                lastStatus = status
+            }
+            try? await Task.sleep(for: .milliseconds(Int(period * 1000)))
+        }
+    }
+}
+
+/// Runs `body`, giving up after `seconds`.
+func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+        let first = try await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+}

@@ -1,0 +1,333 @@
+import Logging
+import WhatIfCore
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Runs jobs: one per resource at a time, independent of the client that started them, with progress
+/// events for followers, cancellation, and a record of every job in the state directory.
+public actor JobManager {
+    struct Record {
+        var info: JobInfo
+        var logs: [JobEvent] = []
+        var lastProgress: JobEvent?
+        var seq = 0
+        var subscribers: [UUID: AsyncStream<JobEvent>.Continuation] = [:]
+        var task: Task<Void, Never>?
+        var context: JobContext?
+        var rate = RateEstimator()
+        var lastPersist = ContinuousClock.now
+    }
+
+    /// How many log lines a job keeps (older ones are dropped from memory and the record).
+    static let maxLogLines = 2000
+    /// How many finished jobs are kept.
+    static let maxFinished = 500
+
+    private var kinds: [String: JobKind] = [:]
+    private var records: [String: Record] = [:]
+    private var order: [String] = []
+    private var locks: [String: String] = [:]
+    private var accepting = true
+    private let directory: String
+    private let checkpointDirectory: String
+    private let logger: Logger
+    private var configProvider: @Sendable () -> AgentConfig
+
+    public init(stateDirectory: String, logger: Logger, config: @escaping @Sendable () -> AgentConfig) {
+        directory = "\(stateDirectory)/jobs"
+        checkpointDirectory = "\(stateDirectory)/checkpoints"
+        self.logger = logger
+        configProvider = config
+    }
+
+    public func register(_ kind: JobKind) {
+        kinds[kind.name] = kind
+    }
+
+    public func kindList() -> [JobKindInfo] {
+        kinds.values.map { JobKindInfo(kind: $0.name, summary: $0.summary) }.sorted { $0.kind < $1.kind }
+    }
+
+    /// Loads the job history. Jobs that were queued or running when the agent stopped are marked interrupted.
+    public func restore() throws {
+        try Files.makeDirectories(directory)
+        try Files.makeDirectories(checkpointDirectory)
+        var loaded: [JobInfo] = []
+        for name in Files.list(directory) where name.hasSuffix(".json") {
+            let path = "\(directory)/\(name)"
+            guard let bytes = try? Files.read(path, limit: 16 << 20), var info = try? APICoding.decode(JobInfo.self, from: bytes) else {
+                logger.warning("ignoring unreadable job record", metadata: ["file": "\(path)"])
+                continue
+            }
+            if !info.state.isFinal {
+                info.state = .interrupted
+                info.endedAt = info.endedAt ?? Date()
+                info.error = APIError(
+                    .internalError, "the agent stopped while this job ran", hint: "start it again; jobs that checkpoint resume where they stopped")
+                persist(info)
+            }
+            loaded.append(info)
+        }
+        loaded.sort { $0.createdAt < $1.createdAt }
+        for info in loaded {
+            records[info.id] = Record(info: info)
+            order.append(info.id)
+        }
+        prune()
+    }
+
+    public func start(kind name: String, params: JSONValue?, requestedBy: String?) throws(APIError) -> JobInfo {
+        guard accepting else { throw APIError(.shuttingDown, "the agent is shutting down", hint: "start the job after it restarts") }
+        guard let kind = kinds[name] else {
+            throw APIError(
+                .unprocessable, "unknown job kind '\(name)'",
+                hint: kinds.isEmpty ? "this agent runs no job kinds" : "known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
+        }
+        let config = configProvider()
+        let resource: String
+        do { resource = try kind.resource(params, config) } catch let e as APIError { throw e } catch {
+            throw APIError(.unprocessable, "bad parameters for \(name): \(error)")
+        }
+        if let holder = locks[resource], let r = records[holder], !r.info.state.isFinal {
+            throw APIError(
+                .conflict, "\(resource) is busy: job \(holder) (\(r.info.kind)) is \(r.info.state.rawValue)",
+                hint: "wait for it (`whatifctl jobs follow \(holder)`) or cancel it (`whatifctl jobs cancel \(holder)`)", jobId: holder)
+        }
+        let id = Self.newID(kind: name)
+        let info = JobInfo(
+            id: id, kind: name, resource: resource, state: .running, createdAt: Date(), startedAt: Date(), requestedBy: requestedBy,
+            params: params)
+        var record = Record(info: info)
+        let jobLogger = { () -> Logger in
+            var l = logger
+            l[metadataKey: "job_id"] = "\(id)"
+            l[metadataKey: "job_kind"] = "\(name)"
+            return l
+        }()
+        let checkpoint = "\(checkpointDirectory)/\(name)-\(Self.fileSafe(resource)).json"
+        // Updates flow through one ordered stream per job, drained before the job's end is recorded.
+        let (updates, updateSink) = AsyncStream<JobUpdate>.makeStream()
+        let context = JobContext(
+            id: id, kind: name, resource: resource, params: params, config: config, logger: jobLogger, checkpointPath: checkpoint
+        ) { update in updateSink.yield(update) }
+        record.context = context
+        locks[resource] = id
+        records[id] = record
+        order.append(id)
+        emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: info))
+        persist(info)
+        logger.info("job started", metadata: ["job_id": "\(id)", "job_kind": "\(name)", "resource": "\(resource)"])
+        // Detached: the job belongs to the agent, not to the request that started it.
+        records[id]?.task = Task.detached { [weak self] in
+            let drain = Task { [weak self] in
+                for await u in updates { await self?.apply(u, to: id) }
+            }
+            let outcome: Result<JSONValue?, any Error>
+            do { outcome = .success(try await kind.run(context)) } catch { outcome = .failure(error) }
+            updateSink.finish()
+            await drain.value
+            await self?.finish(id, outcome)
+        }
+        prune()
+        return info
+    }
+
+    private func apply(_ update: JobUpdate, to id: String) {
+        guard var r = records[id], !r.info.state.isFinal else { return }
+        switch update {
+        case .progress(var p):
+            r.rate.add(done: p.done)
+            p.rate = r.rate.rate
+            if let rate = p.rate, rate > 0, let total = p.total, total >= p.done { p.etaSeconds = (total - p.done) / rate }
+            r.info.progress = p
+            records[id] = r
+            emit(id, JobEvent(seq: 0, time: Date(), type: .progress, progress: p))
+            // Progress is persisted now and then, not on every update.
+            if ContinuousClock.now - r.lastPersist > .seconds(5) {
+                records[id]?.lastPersist = .now
+                persist(r.info)
+            }
+        case .log(let level, let message):
+            emit(id, JobEvent(seq: 0, time: Date(), type: .log, level: level.rawValue, message: message))
+        }
+    }
+
+    private func finish(_ id: String, _ outcome: Result<JSONValue?, any Error>) {
+        guard var r = records[id] else { return }
+        let wasCancelled = r.context?.isCancelled ?? false
+        switch outcome {
+        case .success(let result):
+            r.info.result = result
+            r.info.state = wasCancelled && result == nil ? .cancelled : .succeeded
+        case .failure(let error as APIError):
+            r.info.state = wasCancelled ? .cancelled : .failed
+            r.info.error = error
+        case .failure(let error) where error is CancellationError || wasCancelled:
+            r.info.state = .cancelled
+            r.info.error = APIError(.conflict, "cancelled")
+        case .failure(let error):
+            r.info.state = .failed
+            let (message, hint) = Self.describe(error)
+            r.info.error = APIError(.internalError, message, hint: hint)
+        }
+        r.info.endedAt = Date()
+        r.task = nil
+        r.context = nil
+        records[id] = r
+        if locks[r.info.resource] == id { locks[r.info.resource] = nil }
+        logger.log(
+            level: r.info.state == .succeeded ? .info : .warning, "job ended",
+            metadata: [
+                "job_id": "\(id)", "job_kind": "\(r.info.kind)", "state": "\(r.info.state.rawValue)",
+                "error": "\(r.info.error?.message ?? "")",
+            ])
+        emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: r.info))
+        persist(r.info)
+        // End every follower's stream.
+        for (_, c) in records[id]?.subscribers ?? [:] { c.finish() }
+        records[id]?.subscribers = [:]
+    }
+
+    static func describe(_ error: any Error) -> (String, String?) {
+        if let e = error as? any OperatorError { return (e.message, e.hint) }
+        return ("\(error)", nil)
+    }
+
+    private func emit(_ id: String, _ event: JobEvent) {
+        guard var r = records[id] else { return }
+        r.seq += 1
+        var e = event
+        e.seq = r.seq
+        switch e.type {
+        case .log:
+            r.logs.append(e)
+            if r.logs.count > Self.maxLogLines { r.logs.removeFirst(r.logs.count - Self.maxLogLines) }
+        case .progress:
+            r.lastProgress = e
+        case .state:
+            break
+        }
+        records[id] = r
+        for (_, c) in r.subscribers { c.yield(e) }
+    }
+
+    public func list() -> [JobInfo] { order.compactMap { records[$0]?.info }.reversed() }
+
+    public func get(_ id: String) -> JobInfo? { records[id]?.info }
+
+    public var runningCount: Int { records.values.filter { !$0.info.state.isFinal }.count }
+
+    /// Which job holds each locked resource.
+    public func heldResources() -> [String: String] { locks }
+
+    public func cancel(_ id: String) throws(APIError) -> JobInfo {
+        guard let r = records[id] else { throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs") }
+        guard !r.info.state.isFinal else { return r.info }
+        r.context?.markCancelled()
+        r.task?.cancel()
+        emit(id, JobEvent(seq: 0, time: Date(), type: .log, level: "notice", message: "cancellation requested"))
+        return r.info
+    }
+
+    /// The job's events so far, then (with `follow`) live ones until it ends.
+    public func events(_ id: String, follow: Bool) throws(APIError) -> AsyncStream<JobEvent> {
+        guard let r = records[id] else { throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs") }
+        let (stream, continuation) = AsyncStream<JobEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        // Replay: the job as it is now, its logs, its latest progress.
+        continuation.yield(JobEvent(seq: r.seq, time: Date(), type: .state, job: r.info))
+        for e in r.logs { continuation.yield(e) }
+        if let p = r.lastProgress, !r.info.state.isFinal { continuation.yield(p) }
+        if !follow || r.info.state.isFinal {
+            continuation.finish()
+            return stream
+        }
+        let token = UUID()
+        records[id]?.subscribers[token] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.unsubscribe(id, token) }
+        }
+        return stream
+    }
+
+    private func unsubscribe(_ id: String, _ token: UUID) {
+        records[id]?.subscribers[token] = nil
+    }
+
+    /// Stops taking jobs, asks running ones to stop (they checkpoint), and waits up to `grace` seconds.
+    /// Jobs still running then are recorded as interrupted.
+    public func shutdown(grace: Double) async {
+        accepting = false
+        let running = records.values.filter { !$0.info.state.isFinal }
+        for r in running {
+            r.context?.markCancelled()
+            r.task?.cancel()
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
+        while runningCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for id in records.keys where !(records[id]!.info.state.isFinal) {
+            records[id]!.info.state = .interrupted
+            records[id]!.info.endedAt = Date()
+            records[id]!.info.error = APIError(.shuttingDown, "the agent stopped before the job finished", hint: "start it again")
+            persist(records[id]!.info)
+            for (_, c) in records[id]!.subscribers { c.finish() }
+        }
+    }
+
+    private func persist(_ info: JobInfo) {
+        do {
+            try Files.writeAtomically("\(directory)/\(info.id).json", try APICoding.encode(info, pretty: true), mode: 0o640)
+        } catch {
+            logger.error("cannot record job", metadata: ["job_id": "\(info.id)", "error": "\(error)"])
+        }
+    }
+
+    private func prune() {
+        let finished = order.filter { records[$0]?.info.state.isFinal ?? false }
+        guard finished.count > Self.maxFinished else { return }
+        for id in finished.prefix(finished.count - Self.maxFinished) {
+            records[id] = nil
+            unlink("\(directory)/\(id).json")
+        }
+        order.removeAll { records[$0] == nil }
+    }
+
+    static func newID(kind: String) -> String {
+        let t = Timestamp.format(Date()).filter { $0.isNumber }.prefix(14)
+        let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
+        let k = kind.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        return "\(t)-\(String(k))-\(String(repeating: "0", count: 4 - suffix.count))\(suffix)"
+    }
+
+    static func fileSafe(_ s: String) -> String {
+        String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+}
+
+/// Units per second over the last few seconds of progress reports.
+struct RateEstimator {
+    private var samples: [(ContinuousClock.Instant, Double)] = []
+
+    mutating func add(done: Double, at now: ContinuousClock.Instant = .now) {
+        samples.append((now, done))
+        while let first = samples.first, now - first.0 > .seconds(10), samples.count > 2 { samples.removeFirst() }
+    }
+
+    var rate: Double? {
+        guard let first = samples.first, let last = samples.last, samples.count >= 2 else { return nil }
+        let d = last.0 - first.0
+        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        guard seconds > 0.05 else { return nil }
+        return max(0, (last.1 - first.1) / seconds)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

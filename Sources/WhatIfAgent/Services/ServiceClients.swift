@@ -1,0 +1,65 @@
+import Logging
+import WhatIfAWS
+import WhatIfCore
+import WhatIfCrypto
+import WhatIfHTTP
+import WhatIfPostgres
+import WhatIfRedis
+
+/// One client per backing service, built from a config. Rebuilt on reload.
+public final class ServiceClients: Sendable {
+    public let config: AgentConfig
+    public let http: HTTPClient
+    public let aws: AWSClient
+    public let credentials: AWSCredentialChain
+    /// Built once per config: loading a CA bundle per connection would be wasteful.
+    private let redisTLS: Result<TLSClientContext, TLSError>?
+
+    public init(config: AgentConfig, environment: [String: String], logger: Logger, http: HTTPClient = HTTPClient()) {
+        self.config = config
+        self.http = http
+        credentials = AWSCredentialChain(
+            settings: .init(
+                environment: environment, explicitProfile: config.aws.profile, credentialsFile: config.aws.credentialsFile,
+                configFile: config.aws.configFile, imdsEndpoint: config.aws.imdsEndpoint),
+            http: http)
+        var endpoints: [String: String] = [:]
+        if let e = config.dynamodb?.endpoint { endpoints["dynamodb"] = e }
+        aws = AWSClient(
+            settings: AWSSettings(
+                region: config.region, endpoint: config.aws.endpoint, serviceEndpoints: endpoints, maxAttempts: config.aws.maxAttempts,
+                timeout: config.aws.timeout),
+            credentials: credentials, http: http, logger: logger)
+        if let r = config.redis, case .tls = r.config.endpoint.transport {
+            redisTLS = Result { () throws(TLSError) in try TLSClientContext(caFile: r.config.caFile) }
+        } else {
+            redisTLS = nil
+        }
+    }
+
+    public var dynamodb: DynamoDB { DynamoDB(client: aws) }
+    public var cloudwatch: CloudWatch { CloudWatch(client: aws) }
+    public var s3: S3 { S3(client: aws) }
+    public var rds: RDS { RDS(client: aws) }
+    public var elasticache: ElastiCache { ElastiCache(client: aws) }
+
+    /// A new PostgreSQL connection (blocking).
+    public func postgres(deadline: Deadline) throws -> PostgresConnection {
+        guard let p = config.postgres else { throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config") }
+        return try PostgresConnection.connect(p.connection, deadline: deadline)
+    }
+
+    /// A new Redis connection (blocking).
+    public func redis(timeout: Double? = nil) throws -> RedisConnection {
+        guard let r = config.redis else { throw Failure("Redis is not configured", hint: "set redis: in the config") }
+        var c = r.config
+        if let timeout { c.timeout = timeout }
+        let tls = try redisTLS.map { result throws(RedisError) -> TLSClientContext in
+            switch result {
+            case .success(let ctx): return ctx
+            case .failure(let e): throw RedisError(.tls, e.message, hint: e.hint)
+            }
+        }
+        return try RedisConnection(c, tlsContext: tls)
+    }
+}

@@ -1,0 +1,24 @@
+import Synchronization
+
+/// A value behind a mutex, for state shared between threads (blocking clients run on a thread pool).
+public final class Locked<Value: ~Copyable>: @unchecked Sendable {
+    private let mutex: Mutex<Value>
+
+    public init(_ value: consuming sending Value) {
+        mutex = Mutex(value)
+    }
+
+    public func withLock<R: ~Copyable, E: Error>(_ body: (inout sending Value) throws(E) -> sending R) throws(E) -> sending R {
+        try mutex.withLock(body)
+    }
+}
+
+extension Locked where Value: Copyable & Sendable {
+    public var value: Value {
+        get { withLock { $0 } }
+    }
+
+    public func set(_ newValue: Value) {
+        withLock { $0 = newValue }
+    }
+}

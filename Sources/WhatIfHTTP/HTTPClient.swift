@@ -1,0 +1,232 @@
+import CCurl
+import WhatIfCore
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// Seconds for the whole exchange.
+    public var timeout: Double
+
+    public init(
+        method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        timeout: Double = 30
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lower-cased.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.first(where: { $0.name == n })?.value
+    }
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+public struct HTTPError: OperatorError, Sendable {
+    public enum Kind: Sendable, Equatable {
+        case resolve, connect, timeout, tls, io, tooLarge, aborted
+    }
+    public var kind: Kind
+    public var message: String
+    public var hint: String?
+
+    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.hint = hint
+    }
+
+    /// Worth retrying: the request may not have reached the server, or the network hiccupped.
+    public var isTransient: Bool {
+        switch kind {
+        case .connect, .timeout, .io: true
+        case .resolve, .tls, .tooLarge, .aborted: false
+        }
+    }
+}
+
+/// HTTP/1.1 over libcurl. Easy handles are pooled, so connections are reused across calls and threads.
+/// Blocking: call it from a thread that may block (the agent's blocking pool), never from an event loop.
+public final class HTTPClient: Sendable {
+    private static let globalInit: Void = {
+        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    /// libcurl needs a valid pointer even for an empty body.
+    nonisolated(unsafe) private static let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    public let connectTimeout: Double
+    public let maxResponseBytes: Int
+    public let caFile: String?
+    private let pool = Locked<[HandleBox]>([])
+
+    final class HandleBox: @unchecked Sendable {
+        let handle: UnsafeMutableRawPointer
+        init(_ h: UnsafeMutableRawPointer) { handle = h }
+        deinit { curl_easy_cleanup(handle) }
+    }
+
+    public init(connectTimeout: Double = 5, maxResponseBytes: Int = 256 << 20, caFile: String? = nil) {
+        _ = Self.globalInit
+        self.connectTimeout = connectTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.caFile = caFile
+    }
+
+    /// The body-sink context handed to libcurl's callbacks.
+    final class Exchange {
+        var status = 0
+        var headers: [(name: String, value: String)] = []
+        var body: [UInt8] = []
+        var limit: Int
+        var sink: ((UnsafeRawBufferPointer) throws -> Void)?
+        var failure: (any Error)?
+        var tooLarge = false
+
+        init(limit: Int, sink: ((UnsafeRawBufferPointer) throws -> Void)?) {
+            self.limit = limit
+            self.sink = sink
+        }
+    }
+
+    /// Sends `request`. With `onBody`, body bytes of a 2xx answer go there as they arrive instead of into
+    /// `HTTPResponse.body` (error answers are always collected, so they can be decoded).
+    public func send(_ request: HTTPRequest, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
+        -> HTTPResponse
+    {
+        let box = pool.withLock { $0.popLast() } ?? HandleBox(curl_easy_init())
+        let h = box.handle
+        curl_easy_reset(h)
+        let exchange = Exchange(limit: maxResponseBytes, sink: onBody)
+        let ctx = Unmanaged.passRetained(exchange)
+        defer { ctx.release() }
+        var errbuf = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var slist: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(slist) }
+        for (name, value) in request.headers {
+            slist = curl_slist_append(slist, "\(name): \(value)")
+        }
+        // No "Expect: 100-continue" round trip; no default Accept.
+        slist = curl_slist_append(slist, "Expect:")
+        slist = curl_slist_append(slist, "Accept:")
+
+        let code: CURLcode = errbuf.withUnsafeMutableBufferPointer { eb in
+            request.body.withUnsafeBytes { body in
+                _ = whatif_curl_setopt_str(h, CURLOPT_URL, request.url)
+                _ = whatif_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+                _ = whatif_curl_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
+                _ = whatif_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+                _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(max(1, request.timeout * 1000)))
+                _ = whatif_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(connectTimeout, request.timeout) * 1000)))
+                _ = whatif_curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(eb.baseAddress))
+                _ = whatif_curl_setopt_slist(h, CURLOPT_HTTPHEADER, slist)
+                _ = whatif_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+                if let caFile { _ = whatif_curl_setopt_str(h, CURLOPT_CAINFO, caFile) }
+                switch request.method {
+                case "GET":
+                    _ = whatif_curl_setopt_long(h, CURLOPT_HTTPGET, 1)
+                case "HEAD":
+                    _ = whatif_curl_setopt_long(h, CURLOPT_NOBODY, 1)
+                default:
+                    _ = whatif_curl_setopt_str(h, CURLOPT_CUSTOMREQUEST, request.method)
+                    _ = whatif_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                    _ = whatif_curl_setopt_ptr(
+                        h, CURLOPT_POSTFIELDS,
+                        body.count > 0 ? UnsafeMutableRawPointer(mutating: body.baseAddress) : Self.emptyBody)
+                }
+                _ = whatif_curl_setopt_ptr(h, CURLOPT_WRITEDATA, ctx.toOpaque())
+                _ = whatif_curl_setopt_cb(h, CURLOPT_WRITEFUNCTION) { ptr, size, nmemb, user in
+                    let ex = Unmanaged<Exchange>.fromOpaque(user!).takeUnretainedValue()
+                    let n = size * nmemb
+                    guard let ptr else { return n }
+                    let chunk = UnsafeRawBufferPointer(start: ptr, count: n)
+                    if let sink = ex.sink, (200..<300).contains(ex.status) {
+                        do { try sink(chunk) } catch {
+                            ex.failure = error
+                            return 0
+                        }
+                        return n
+                    }
+                    if ex.body.count + n > ex.limit {
+                        ex.tooLarge = true
+                        return 0
+                    }
+                    ex.body.append(contentsOf: chunk)
+                    return n
+                }
+                _ = whatif_curl_setopt_ptr(h, CURLOPT_HEADERDATA, ctx.toOpaque())
+                _ = whatif_curl_setopt_cb(h, CURLOPT_HEADERFUNCTION) { ptr, size, nmemb, user in
+                    let ex = Unmanaged<Exchange>.fromOpaque(user!).takeUnretainedValue()
+                    let n = size * nmemb
+                    guard let ptr else { return n }
+                    var line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
+                    while let last = line.last, last == "\n" || last == "\r" { line.removeLast() }
+                    if line.hasPrefix("HTTP/") {
+                        // A new response head (after 100 Continue, for example): start over.
+                        let parts = line.split(separator: " ", maxSplits: 2)
+                        ex.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+                        ex.headers = []
+                    } else if let colon = line.firstIndex(of: ":") {
+                        ex.headers.append(
+                            (String(line[..<colon]).lowercased(), String(line[line.index(after: colon)...]).trimmingWhitespace()))
+                    }
+                    return n
+                }
+                return curl_easy_perform(h)
+            }
+        }
+        pool.withLock { $0.append(box) }
+        if let failure = exchange.failure { throw failure }
+        if code != CURLE_OK {
+            let detail = String(decoding: errbuf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let target = Self.redactedURL(request.url)
+            if exchange.tooLarge {
+                throw HTTPError(.tooLarge, "\(request.method) \(target): the answer is over \(maxResponseBytes) bytes")
+            }
+            switch code {
+            case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+                throw HTTPError(.resolve, "\(request.method) \(target): \(text)", hint: "check the endpoint's host name and DNS")
+            case CURLE_COULDNT_CONNECT:
+                throw HTTPError(.connect, "\(request.method) \(target): \(text)", hint: "is the endpoint up and reachable?")
+            case CURLE_OPERATION_TIMEDOUT:
+                throw HTTPError(.timeout, "\(request.method) \(target): timed out (\(text))")
+            case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
+                CURLE_SSL_CERTPROBLEM:
+                throw HTTPError(.tls, "\(request.method) \(target): TLS failed: \(text)", hint: "check the CA bundle and the endpoint's certificate")
+            case CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR:
+                throw HTTPError(.aborted, "\(request.method) \(target): \(text)")
+            default:
+                throw HTTPError(.io, "\(request.method) \(target): \(text)")
+            }
+        }
+        var status = 0
+        _ = whatif_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status != 0 ? status : exchange.status, headers: exchange.headers, body: exchange.body)
+    }
+
+    /// The URL without its query (which may carry signatures or tokens).
+    public static func redactedURL(_ url: String) -> String {
+        if let q = url.firstIndex(of: "?") { return String(url[..<q]) }
+        return url
+    }
+}

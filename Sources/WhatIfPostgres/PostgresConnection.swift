@@ -1,0 +1,390 @@
+import CLibpq
+import WhatIfCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// libpq's sslmode values.
+public enum PostgresSSLMode: String, Sendable, CaseIterable {
+    case disable, allow, prefer, require
+    case verifyCA = "verify-ca"
+    case verifyFull = "verify-full"
+
+    /// Modes that check the server's certificate.
+    public var verifies: Bool { self == .verifyCA || self == .verifyFull }
+}
+
+public struct PostgresConfig: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var user: String
+    public var password: String?
+    public var sslMode: PostgresSSLMode
+    public var sslRootCert: String?
+    public var applicationName: String
+
+    public init(
+        host: String, port: Int = 5432, database: String, user: String, password: String? = nil,
+        sslMode: PostgresSSLMode = .prefer, sslRootCert: String? = nil, applicationName: String = "whatifd"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.user = user
+        self.password = password
+        self.sslMode = sslMode
+        self.sslRootCert = sslRootCert
+        self.applicationName = applicationName
+    }
+
+    /// `host:port/database`, for messages (never the password).
+    public var endpoint: String { "\(host):\(port)/\(database)" }
+
+    /// libpq's keyword/value pairs.
+    var connectionParameters: [(String, String)] {
+        var p: [(String, String)] = [
+            ("host", host), ("port", String(port)), ("dbname", database), ("user", user),
+            ("sslmode", sslMode.rawValue), ("application_name", applicationName),
+            // We keep our own deadline; this is a backstop for each address libpq tries.
+            ("connect_timeout", "10"),
+            // Never read ~/.pgpass or PG* variables behind the operator's back.
+            ("passfile", "/dev/null"),
+        ]
+        if let password { p.append(("password", password)) }
+        if let sslRootCert { p.append(("sslrootcert", sslRootCert)) }
+        return p
+    }
+}
+
+public struct PostgresError: OperatorError, Sendable {
+    public enum Kind: Sendable, Equatable {
+        case connection
+        case query
+        case timeout
+        case protocolViolation
+    }
+
+    public var kind: Kind
+    /// The SQLSTATE of a server error (for example 42P01 undefined_table, 28P01 invalid_password).
+    public var sqlState: String?
+    public var message: String
+    public var detail: String?
+    public var hint: String?
+
+    public init(kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+    }
+}
+
+/// A query's rows, as text (libpq's text format).
+public struct PostgresResult: Sendable {
+    public var columns: [String]
+    public var rows: [[String?]]
+    /// For INSERT/UPDATE/DELETE: the number of rows affected.
+    public var affectedRows: Int?
+
+    public func value(_ row: Int, _ column: String) -> String? {
+        guard let c = columns.firstIndex(of: column), row < rows.count else { return nil }
+        return rows[row][c]
+    }
+}
+
+/// One libpq connection. Every call takes a deadline: connect and queries run non-blocking and are
+/// polled, and a query past its deadline is cancelled on the server. Use from one thread at a time.
+public final class PostgresConnection {
+    private var conn: OpaquePointer?
+    public let config: PostgresConfig
+
+    private init(conn: OpaquePointer, config: PostgresConfig) {
+        self.conn = conn
+        self.config = config
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let conn {
+            PQfinish(conn)
+            self.conn = nil
+        }
+    }
+
+    public static func connect(_ config: PostgresConfig, deadline: Deadline) throws(PostgresError) -> PostgresConnection {
+        let params = config.connectionParameters
+        let keys = params.map { strdup($0.0) } + [nil]
+        let values = params.map { strdup($0.1) } + [nil]
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let maybeConn: OpaquePointer? = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                PQconnectStartParams(k.baseAddress, v.baseAddress, 0)
+            }
+        }
+        guard let conn = maybeConn else {
+            throw PostgresError(kind: .connection, message: "out of memory starting a PostgreSQL connection")
+        }
+        if PQstatus(conn) == CONNECTION_BAD {
+            let e = classifyConnectionError(errorMessage(conn), config: config)
+            PQfinish(conn)
+            throw e
+        }
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        var status = PGRES_POLLING_WRITING
+        while true {
+            switch status {
+            case PGRES_POLLING_OK:
+                return PostgresConnection(conn: conn, config: config)
+            case PGRES_POLLING_FAILED:
+                let e = classifyConnectionError(errorMessage(conn), config: config)
+                PQfinish(conn)
+                throw e
+            case PGRES_POLLING_READING, PGRES_POLLING_WRITING:
+                let sock = PQsocket(conn)
+                if !wait(sock, read: status == PGRES_POLLING_READING, deadline: deadline) {
+                    PQfinish(conn)
+                    throw PostgresError(
+                        kind: .timeout, message: "no answer from PostgreSQL at \(config.endpoint) in time",
+                        hint: "check that the host is reachable and PostgreSQL listens on port \(config.port)")
+                }
+            default:
+                break
+            }
+            status = PQconnectPoll(conn)
+        }
+    }
+
+    /// Server version as PostgreSQL numbers it (150018 for 15.18).
+    public var serverVersionNumber: Int { conn.map { Int(PQserverVersion($0)) } ?? 0 }
+
+    /// "15.18".
+    public var serverVersion: String {
+        let v = serverVersionNumber
+        return v >= 100000 ? "\(v / 10000).\(v % 10000)" : "\(v / 10000).\(v / 100 % 100).\(v % 100)"
+    }
+
+    public var sslInUse: Bool { conn.map { PQsslInUse($0) == 1 } ?? false }
+
+    /// TLS protocol in use ("TLSv1.3"), when SSL is.
+    public var sslProtocol: String? {
+        guard let conn, PQsslInUse(conn) == 1, let p = PQsslAttribute(conn, "protocol") else { return nil }
+        return String(cString: p)
+    }
+
+    /// Runs one statement with text parameters ($1, $2, ...). nil is SQL NULL.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = [], deadline: Deadline) throws(PostgresError)
+        -> PostgresResult
+    {
+        guard let conn else { throw PostgresError(kind: .connection, message: "connection is closed") }
+        let cParams = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { cParams.forEach { free($0) } }
+        let sent = cParams.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
+            PQsendQueryParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, 0)
+        }
+        guard sent == 1 else {
+            throw PostgresError(kind: .connection, message: "sending the query failed: \(Self.errorMessage(conn))")
+        }
+        let sock = PQsocket(conn)
+        // Flush the query out.
+        while true {
+            let f = PQflush(conn)
+            if f == 0 { break }
+            if f < 0 { throw PostgresError(kind: .connection, message: Self.errorMessage(conn)) }
+            if !Self.wait(sock, read: false, deadline: deadline) {
+                cancel()
+                throw timeoutError()
+            }
+        }
+        // Wait for the whole answer.
+        while PQisBusy(conn) == 1 {
+            if !Self.wait(sock, read: true, deadline: deadline) {
+                cancel()
+                throw timeoutError()
+            }
+            if PQconsumeInput(conn) == 0 {
+                throw PostgresError(
+                    kind: .connection, message: "connection to \(config.endpoint) lost: \(Self.errorMessage(conn))")
+            }
+        }
+        var result = PostgresResult(columns: [], rows: [], affectedRows: nil)
+        var failure: PostgresError?
+        while let res = PQgetResult(conn) {
+            defer { PQclear(res) }
+            switch PQresultStatus(res) {
+            case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+                result = Self.collect(res)
+            case PGRES_COMMAND_OK:
+                let n = String(cString: PQcmdTuples(res))
+                result = PostgresResult(columns: [], rows: [], affectedRows: Int(n))
+            case PGRES_EMPTY_QUERY:
+                break
+            default:
+                if failure == nil { failure = Self.resultError(res, conn: conn) }
+            }
+            // A result may need more input before the next one is ready.
+            while PQisBusy(conn) == 1 {
+                if !Self.wait(sock, read: true, deadline: deadline) {
+                    cancel()
+                    throw timeoutError()
+                }
+                if PQconsumeInput(conn) == 0 { break }
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    private func timeoutError() -> PostgresError {
+        PostgresError(kind: .timeout, message: "PostgreSQL at \(config.endpoint) did not answer in time; the query was cancelled")
+    }
+
+    /// Asks the server to cancel the running query, then drains the connection.
+    private func cancel() {
+        guard let conn else { return }
+        if let c = PQgetCancel(conn) {
+            var buf = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(c, &buf, 256)
+            PQfreeCancel(c)
+        }
+        // The connection's state is uncertain now: drop it.
+        close()
+    }
+
+    private static func collect(_ res: OpaquePointer) -> PostgresResult {
+        let nf = Int(PQnfields(res))
+        let nt = Int(PQntuples(res))
+        var columns: [String] = []
+        columns.reserveCapacity(nf)
+        for f in 0..<nf { columns.append(String(cString: PQfname(res, Int32(f)))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(nt)
+        for t in 0..<nt {
+            var row: [String?] = []
+            row.reserveCapacity(nf)
+            for f in 0..<nf {
+                if PQgetisnull(res, Int32(t), Int32(f)) == 1 {
+                    row.append(nil)
+                } else {
+                    row.append(String(cString: PQgetvalue(res, Int32(t), Int32(f))))
+                }
+            }
+            rows.append(row)
+        }
+        return PostgresResult(columns: columns, rows: rows, affectedRows: nil)
+    }
+
+    private static func field(_ res: OpaquePointer, _ code: Int32) -> String? {
+        guard let p = PQresultErrorField(res, code) else { return nil }
+        return String(cString: p)
+    }
+
+    private static func resultError(_ res: OpaquePointer, conn: OpaquePointer) -> PostgresError {
+        let state = field(res, Int32(UInt8(ascii: "C")))
+        let primary = field(res, Int32(UInt8(ascii: "M"))) ?? errorMessage(conn)
+        let detail = field(res, Int32(UInt8(ascii: "D")))
+        let hint = field(res, Int32(UInt8(ascii: "H")))
+        return PostgresError(kind: .query, sqlState: state, message: primary, detail: detail, hint: hint)
+    }
+
+    static func errorMessage(_ conn: OpaquePointer) -> String {
+        guard let m = PQerrorMessage(conn) else { return "unknown error" }
+        return String(cString: m).trimmingWhitespace()
+    }
+
+    /// Turns libpq's connection failure text into a message and a fix.
+    static func classifyConnectionError(_ text: String, config: PostgresConfig) -> PostgresError {
+        let t = text.lowercased()
+        let base = "cannot connect to PostgreSQL at \(config.endpoint): \(text)"
+        let hint: String?
+        let state: String?
+        if t.contains("password authentication failed") || t.contains("no password supplied") {
+            state = "28P01"
+            hint = "check the password (postgres.password_file or RDS_POSTGRES_PASSWORD) and user \(config.user)"
+        } else if t.contains("database") && t.contains("does not exist") {
+            state = "3D000"
+            hint = "create database \(config.database) or fix postgres.database"
+        } else if t.contains("role") && t.contains("does not exist") {
+            state = "28000"
+            hint = "create role \(config.user) or fix postgres.user"
+        } else if t.contains("no pg_hba.conf entry") {
+            state = "28000"
+            hint = "allow this host and user in pg_hba.conf (or the RDS security group and parameter group)"
+        } else if t.contains("connection refused") || t.contains("no such file or directory") {
+            state = nil
+            hint = "is PostgreSQL running and listening on \(config.host):\(config.port)?"
+        } else if t.contains("could not translate host name") {
+            state = nil
+            hint = "check postgres.host (or RDS_POSTGRES_HOST): the name does not resolve"
+        } else if t.contains("root certificate file") || t.contains("certificate verify failed")
+            || t.contains("server certificate")
+        {
+            state = nil
+            hint =
+                "set postgres.sslrootcert to the CA bundle that signed the server's certificate (for RDS: the global bundle from truststore.pki.rds.amazonaws.com)"
+        } else if t.contains("server does not support ssl") {
+            state = nil
+            hint = "the server has SSL off: enable it, or lower postgres.sslmode in development only"
+        } else if t.contains("too many clients") || t.contains("remaining connection slots") {
+            state = "53300"
+            hint = "the server is at max_connections; close idle connections or raise the limit"
+        } else if t.contains("the database system is starting up") || t.contains("shutting down") {
+            state = "57P03"
+            hint = "PostgreSQL is starting or stopping; try again shortly"
+        } else {
+            state = nil
+            hint = nil
+        }
+        return PostgresError(kind: .connection, sqlState: state, message: base, hint: hint)
+    }
+
+    static func wait(_ fd: Int32, read: Bool, deadline: Deadline) -> Bool {
+        guard fd >= 0 else { return false }
+        var p = pollfd(fd: fd, events: Int16(read ? POLLIN : POLLOUT), revents: 0)
+        while true {
+            let remaining = deadline.remainingMilliseconds
+            if remaining <= 0 { return false }
+            let rc = poll(&p, 1, remaining)
+            if rc > 0 { return true }
+            if rc == 0 { return false }
+            if errno != EINTR { return false }
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// The state `whatifctl status` shows.
+    public struct Overview: Sendable, Equatable {
+        public var serverVersion: String
+        public var databaseSizeBytes: Int64
+        public var connections: Int
+        public var maxConnections: Int
+        public var inRecovery: Bool
+    }
+
+    public func overview(deadline: Deadline) throws(PostgresError) -> Overview {
+        let r = try query(
+            """
+            SELECT pg_database_size(current_database()) AS size,
+                   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections,
+                   current_setting('max_connections')::int AS max_connections,
+                   pg_is_in_recovery() AS in_recovery
+            """, deadline: deadline)
+        guard r.rows.count == 1 else {
+            throw PostgresError(kind: .protocolViolation, message: "unexpected answer to the status query")
+        }
+        return Overview(
+            serverVersion: serverVersion,
+            databaseSizeBytes: Int64(r.value(0, "size") ?? "") ?? 0,
+            connections: Int(r.value(0, "connections") ?? "") ?? 0,
+            maxConnections: Int(r.value(0, "max_connections") ?? "") ?? 0,
+            inRecovery: r.value(0, "in_recovery") == "t")
+    }
+}

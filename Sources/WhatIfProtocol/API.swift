@@ -1,0 +1,168 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What a caller of the admin API may do, decided per request from the peer's credentials (SO_PEERCRED).
+public enum Role: String, Codable, Sendable, Comparable, CaseIterable {
+    /// Not a member of the reader or admin group: every request gets 403.
+    case none
+    /// Members of the reader group: status, metrics, lists, job progress.
+    case reader
+    /// root, the agent's own user and members of the admin group: everything.
+    case admin
+
+    private var rank: Int {
+        switch self {
+        case .none: 0
+        case .reader: 1
+        case .admin: 2
+        }
+    }
+
+    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// Machine-readable error codes of the admin API (the `code` of an error body).
+public enum APIErrorCode: String, Codable, Sendable {
+    case badRequest = "bad_request"
+    case forbidden = "forbidden"
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case conflict = "conflict"
+    case payloadTooLarge = "payload_too_large"
+    case headersTooLarge = "headers_too_large"
+    case requestTimeout = "request_timeout"
+    case unprocessable = "unprocessable"
+    case tooManyConnections = "too_many_connections"
+    case unavailable = "unavailable"
+    case shuttingDown = "shutting_down"
+    case internalError = "internal"
+
+    public var httpStatus: Int {
+        switch self {
+        case .badRequest: 400
+        case .forbidden: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .requestTimeout: 408
+        case .conflict: 409
+        case .payloadTooLarge: 413
+        case .unprocessable: 422
+        case .headersTooLarge: 431
+        case .internalError: 500
+        case .tooManyConnections, .unavailable, .shuttingDown: 503
+        }
+    }
+}
+
+/// `{"error": {"code": "...", "message": "...", "hint": "..."}}`: every non-2xx answer of the admin API.
+public struct APIError: Error, Codable, Sendable, Equatable {
+    public var code: APIErrorCode
+    public var message: String
+    public var hint: String?
+    /// For `conflict`: the job that holds the resource.
+    public var jobId: String?
+
+    public init(_ code: APIErrorCode, _ message: String, hint: String? = nil, jobId: String? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.jobId = jobId
+    }
+}
+
+public struct APIErrorBody: Codable, Sendable {
+    public var error: APIError
+    public init(_ error: APIError) { self.error = error }
+}
+
+/// Exit statuses shared by whatifd and whatifctl (sysexits.h where one fits).
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    /// The operation ran and failed (a job failed, a backup did not verify, ...).
+    case failure = 1
+    /// Wrong command-line usage (swift-argument-parser's EX_USAGE).
+    case usage = 64
+    /// The agent refused the request as invalid (400, 413, 422, 431).
+    case badRequest = 65
+    /// Something named does not exist (404).
+    case notFound = 66
+    /// The agent is not running or not reachable, or a service it needs is down.
+    case unavailable = 69
+    /// The agent reported an internal error (500).
+    case software = 70
+    /// Busy: a job already holds the resource (409).
+    case busy = 75
+    /// Permission denied: the socket or the agent refused this user.
+    case noPermission = 77
+    /// Bad configuration.
+    case config = 78
+
+    public static func forHTTPStatus(_ status: Int) -> ExitStatus {
+        switch status {
+        case 200..<300: .ok
+        case 403: .noPermission
+        case 404: .notFound
+        case 409: .busy
+        case 400, 405, 408, 411, 413, 414, 422, 431: .badRequest
+        case 503: .unavailable
+        case 500..<600: .software
+        default: .failure
+        }
+    }
+}
+
+/// The admin API's resource paths.
+public enum APIPath {
+    public static let prefix = "/\(WhatIfVersion.api)"
+    public static let version = "\(prefix)/version"
+    public static let status = "\(prefix)/status"
+    public static let whoami = "\(prefix)/whoami"
+    public static let jobs = "\(prefix)/jobs"
+    public static let jobKinds = "\(prefix)/jobs/kinds"
+    public static let config = "\(prefix)/config"
+    public static let configReload = "\(prefix)/config/reload"
+
+    public static func job(_ id: String) -> String { "\(jobs)/\(id)" }
+    public static func jobEvents(_ id: String, follow: Bool) -> String {
+        "\(jobs)/\(id)/events" + (follow ? "?follow=true" : "")
+    }
+}
+
+public struct VersionInfo: Codable, Sendable, Equatable {
+    public var version: String
+    public var api: String
+    public init(version: String = WhatIfVersion.string, api: String = WhatIfVersion.api) {
+        self.version = version
+        self.api = api
+    }
+}
+
+/// `GET /v1/whoami`: how the agent sees the caller.
+public struct PeerInfo: Codable, Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    public var user: String?
+    public var role: Role
+    public init(uid: UInt32, gid: UInt32, pid: Int32, user: String?, role: Role) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+        self.user = user
+        self.role = role
+    }
+}
+
+public struct ReloadResult: Codable, Sendable {
+    public var reloaded: Bool
+    public var problems: [String]
+    public var restartRequired: [String]
+    public init(reloaded: Bool, problems: [String], restartRequired: [String]) {
+        self.reloaded = reloaded
+        self.problems = problems
+        self.restartRequired = restartRequired
+    }
+}

@@ -1,0 +1,81 @@
+import WhatIfClient
+import WhatIfProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Out {
+    static func line(_ s: String = "") { print(s) }
+
+    static func err(_ s: String) {
+        var t = s + "\n"
+        t.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    static var stdoutIsTTY: Bool { isatty(1) == 1 }
+    static var stderrIsTTY: Bool { isatty(2) == 1 }
+
+    /// Prints the value as pretty JSON.
+    static func json(_ value: some Encodable) throws {
+        print(String(decoding: try APICoding.encode(value, pretty: true), as: UTF8.self))
+    }
+
+    /// Left-aligned columns, two spaces apart, header in capitals.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        var widths = header.map(\.count)
+        for r in rows {
+            for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) }
+        }
+        func render(_ cells: [String]) -> String {
+            var out = ""
+            for (i, c) in cells.enumerated() {
+                if i == cells.count - 1 {
+                    out += c
+                } else {
+                    out += c + String(repeating: " ", count: widths[i] - c.count + 2)
+                }
+            }
+            return out
+        }
+        print(render(header))
+        for r in rows { print(render(r)) }
+    }
+
+    static func bytes(_ n: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var u = 0
+        while v >= 1024, u < units.count - 1 {
+            v /= 1024
+            u += 1
+        }
+        return u == 0 ? "\(n) B" : "\(fixed(v, 1)) \(units[u])"
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String {
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        let r = (v * p).rounded() / p
+        var s = String(r)
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+        } else if digits > 0 {
+            s += "." + String(repeating: "0", count: digits)
+        }
+        return s
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(s % 60 < 10 ? "0" : "")\(s % 60)s" }
+        if s < 86400 { return "\(s / 3600)h\((s % 3600) / 60 < 10 ? "0" : "")\((s % 3600) / 60)m" }
+        return "\(s / 86400)d\((s % 86400) / 3600)h"
+    }
+
+    static func amount(_ v: Double, unit: String) -> String {
+        unit == "bytes" ? bytes(Int64(v)) : "\(Int64(v)) \(unit)"
+    }
+}

@@ -1,0 +1,62 @@
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+enum StatusView {
+    static func print(_ r: StatusReport) {
+        let a = r.agent
+        let up = Date().timeIntervalSince(a.startedAt)
+        Out.line(
+            "whatifd \(a.version) (\(a.environment)), pid \(a.pid), up \(Out.duration(up)), \(a.jobsRunning) job\(a.jobsRunning == 1 ? "" : "s") running")
+        Out.line("config \(a.configPath), socket \(a.socketPath)")
+        Out.line("checked \(Timestamp.format(r.checkedAt)) in \(Out.fixed(r.durationMs, 0)) ms")
+        Out.line()
+        if r.services.isEmpty {
+            Out.line("no services are configured")
+            return
+        }
+        Out.table(
+            ["SERVICE", "HEALTH", "RTT", "VERSION", "ENDPOINT"],
+            r.services.map { s in
+                [
+                    s.service.rawValue, s.health.rawValue, s.rttMs.map { "\(Out.fixed($0, 1)) ms" } ?? "-", s.version ?? "-", s.endpoint,
+                ]
+            })
+        Out.line()
+        for s in r.services {
+            if let d = detail(s) { Out.line("\(s.service.rawValue): \(d)") }
+            if let e = s.error { Out.line("\(s.service.rawValue): \(s.reachable ? "warning" : "error"): \(e)") }
+            if let h = s.hint { Out.line("\(s.service.rawValue): hint: \(h)") }
+        }
+    }
+
+    static func detail(_ s: ServiceStatus) -> String? {
+        if let p = s.postgres {
+            return
+                "database \(p.database) \(Out.bytes(p.databaseSizeBytes)), connections \(p.connections)/\(p.maxConnections), ssl \(p.sslInUse ? "on (\(p.sslVersion ?? "?"))" : "off")\(p.inRecovery ? ", read-only replica" : "")"
+        }
+        if let r = s.redis {
+            let limit = r.maxMemoryBytes > 0 ? Out.bytes(r.maxMemoryBytes) : "no limit"
+            return
+                "role \(r.role), memory \(Out.bytes(r.usedMemoryBytes)) / \(limit), policy \(r.maxMemoryPolicy), tls \(r.tlsInUse ? "on" : "off"), \(r.keys ?? 0) keys, \(r.connectedClients ?? 0) clients"
+        }
+        if let d = s.dynamodb {
+            var t = "table \(d.table) \(d.tableStatus), \(d.itemCount) items, \(Out.bytes(d.sizeBytes)), \(d.billingMode ?? "?")"
+            for i in d.indexes { t += "; index \(i.name) \(i.status)" }
+            return t
+        }
+        if let r = s.rds {
+            return
+                "\(r.instanceId) \(r.status), \(r.engine) \(r.engineVersion), \(r.instanceClass), multi-AZ \(r.multiAZ ? "yes" : "no"), encrypted \(r.storageEncrypted ? "yes" : "no")\(r.allocatedStorageGiB.map { ", \($0) GiB" } ?? "")"
+        }
+        if let e = s.elasticache {
+            return
+                "\(e.replicationGroupId) \(e.status), \(e.nodeCount) node\(e.nodeCount == 1 ? "" : "s"), multi-AZ \(e.multiAZ ?? "?"), in-transit encryption \(e.transitEncryption ? "on" : "off"), at-rest \(e.atRestEncryption ? "on" : "off")"
+        }
+        return nil
+    }
+}

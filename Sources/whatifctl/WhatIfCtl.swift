@@ -1,0 +1,145 @@
+import ArgumentParser
+import WhatIfClient
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct WhatIfCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whatifctl",
+        abstract: "Talk to whatifd, the What If Generator data-tier agent.",
+        discussion: """
+            Exit statuses: 0 success; 1 the operation failed (a job failed, a service is down); 64 bad usage;
+            65 the agent refused the request; 66 not found; 69 whatifd is not running; 70 agent error;
+            75 busy (a job holds the resource); 77 permission denied. See whatifctl(1).
+            """,
+        version: WhatIfVersion.string,
+        subcommands: [Status.self, Version.self, Jobs.self, Config.self, WhoAmI.self])
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The agent's socket (default: $WHATIF_SOCKET or /run/whatif/agent.sock).", valueName: "path"))
+    var socket: String?
+
+    @Flag(name: .long, help: "Print JSON instead of tables.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the agent's answer.", valueName: "seconds"))
+    var timeout: Double = 30
+
+    var client: AgentClient {
+        let path = socket ?? getenv("WHATIF_SOCKET").map { String(cString: $0) } ?? AgentClient.defaultSocket
+        return AgentClient(socketPath: path, timeout: timeout)
+    }
+}
+
+/// Runs a client call; on failure prints a plain message and exits with the matching status.
+func perform<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as ClientError {
+        Out.err("whatifctl: \(e.description)")
+        throw ExitCode(e.exitStatus.rawValue)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the agent and every configured service: reachability, round trip, version, state.",
+        discussion: "Exits 0 when every service answers, 1 when one is down or timed out, 69 when whatifd is not running.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Probe now instead of accepting a report up to status.max_age old.")
+    var fresh = false
+
+    func run() throws {
+        let report = try perform { try global.client.status(fresh: fresh) }
+        if global.json {
+            try Out.json(report)
+        } else {
+            StatusView.print(report)
+        }
+        if !report.allReachable { throw ExitCode(ExitStatus.failure.rawValue) }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show whatifctl's version and the agent's.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let agent: VersionInfo?
+        var problem: String?
+        do { agent = try global.client.version() } catch let e as ClientError {
+            agent = nil
+            problem = e.description
+        }
+        if global.json {
+            struct Both: Encodable {
+                var client: VersionInfo
+                var agent: VersionInfo?
+            }
+            try Out.json(Both(client: VersionInfo(), agent: agent))
+        } else {
+            Out.line("whatifctl \(WhatIfVersion.string) (API \(WhatIfVersion.api))")
+            if let agent { Out.line("whatifd   \(agent.version) (API \(agent.api))") } else { Out.line("whatifd   unknown: \(problem ?? "")") }
+        }
+    }
+}
+
+struct WhoAmI: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show how the agent sees you: user, groups' role.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let me = try perform { try global.client.whoami() }
+        if global.json { try Out.json(me) } else { Out.line("\(me.user ?? "uid \(me.uid)") (uid \(me.uid), pid \(me.pid)): \(me.role.rawValue)") }
+    }
+}
+
+struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the running configuration (no secrets), or reload it.", subcommands: [Show.self, Reload.self],
+        defaultSubcommand: Show.self)
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the running configuration as JSON (secrets redacted).")
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let c = try perform { try global.client.config() }
+            try Out.json(c)
+        }
+    }
+
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-read the config file (like SIGHUP). An invalid file is refused; the old config keeps running.")
+        @OptionGroup var global: GlobalOptions
+        func run() throws {
+            let r = try perform { try global.client.reloadConfig() }
+            if !r.reloaded {
+                if global.json { try Out.json(r) } else {
+                    Out.err("whatifctl: the new config was refused; the old one keeps running:")
+                    for p in r.problems { Out.err("  \(p)") }
+                }
+                throw ExitCode(ExitStatus.config.rawValue)
+            }
+            if global.json {
+                try Out.json(r)
+            } else {
+                Out.line("config reloaded")
+                if !r.restartRequired.isEmpty { Out.line("these changes take effect after a restart: \(r.restartRequired.joined(separator: ", "))") }
+            }
+        }
+    }
+}
