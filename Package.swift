@@ -107,7 +107,7 @@ let package = Package(
         // MARK: Test support (stack launcher, fault proxy, fake IMDS, certificates), like HummingbirdTesting.
         .target(
             name: "WhatIfTesting",
-            dependencies: ["WhatIfCore", "WhatIfClient", "WhatIfProtocol", "CLinuxShims"],
+            dependencies: ["WhatIfAgent", "WhatIfCore", "WhatIfClient", "WhatIfProtocol", "CLinuxShims"],
             swiftSettings: strict),
 
         // MARK: Tests.
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "WhatIfPostgresTests", dependencies: ["WhatIfPostgres", "WhatIfTesting"]),
         .testTarget(name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfTesting"]),
         .testTarget(
-            name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfTesting"],
+            name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
         .testTarget(

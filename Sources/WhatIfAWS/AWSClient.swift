@@ -202,6 +202,9 @@ public final class AWSClient: Sendable {
         }
     }
 
+    /// The request `send` would make, signed (for tests that compare with other signers).
+    public func signedRequestForTesting(_ call: Call) throws -> HTTPRequest { try signedRequest(call) }
+
     func signedRequest(_ call: Call) throws -> HTTPRequest {
         let base = baseURL(for: call.service)
         guard let parts = Self.split(base) else {

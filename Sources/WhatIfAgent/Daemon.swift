@@ -46,18 +46,24 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
-    public func run() async throws {
+    /// Registers the job kinds, restores the job history and starts serving on `adoptedFD` or the
+    /// configured socket path.
+    public func start(adoptedFD: Int32? = nil) async throws {
         Self.raiseFileLimit()
         signal(SIGPIPE, SIG_IGN)
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()
+        try await server.start(adoptedFD: adoptedFD)
+    }
+
+    /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
+    public func run() async throws {
         let adopted = Systemd.listenFileDescriptors()
         if adopted.count > 1 {
             logger.warning("systemd passed more than one socket; using the first", metadata: ["count": "\(adopted.count)"])
         }
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-        try await server.start(adoptedFD: adopted.first)
+        try await start(adoptedFD: adopted.first)
         let config = core.config
         let socketDescription = adopted.isEmpty ? config.socket.path : "the socket systemd passed"
         Systemd.ready(status: "serving on \(socketDescription)")
@@ -81,7 +87,7 @@ public final class Daemon: Sendable {
     }
 
     /// Stops accepting, lets jobs checkpoint or finish, closes everything.
-    func stop(boundPath: String?) async {
+    public func stop(boundPath: String?) async {
         let running = await core.jobs.runningCount
         Systemd.stopping(status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
         await server.stopAccepting()

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import WhatIfAgent
+import WhatIfClient
+import WhatIfCore
+import WhatIfProtocol
+
+/// Writes an agent config for tests: the shared stack's services, a private socket and state folder.
+public struct TestConfig {
+    public var environment = "development"
+    public var socketMode = "0660"
+    public var extraSocket = ""
+    public var postgres: String?
+    public var redis: String?
+    public var dynamodb: String?
+    public var aws: String?
+    public var status = "  timeout: 3s\n  max_age: 1s\n"
+
+    public init() {}
+
+    /// Points every service at `stack`.
+    public static func forStack(_ stack: StackInfo, table: String = "what-if-generator-scenarios-development") -> TestConfig {
+        var c = TestConfig()
+        c.postgres = """
+              host: 127.0.0.1
+              port: \(stack.pgPort)
+              database: what_if_users
+              user: postgres
+              password_file: \(stack.pgPasswordFile)
+              sslmode: prefer
+
+            """
+        c.redis = "  url: redis://127.0.0.1:\(stack.redisPort)/0\n"
+        c.dynamodb = "  table: \(table)\n"
+        c.aws = """
+              endpoint: \(stack.motoEndpoint)
+              credentials_file: \(stack.awsCredentialsFile)
+              profile: \(stack.awsProfile)
+              max_attempts: 3
+
+            """
+        return c
+    }
+
+    public func render(socket: String, stateDir: String) -> String {
+        var y = "environment: \(environment)\nregion: us-east-1\nstate_dir: \(stateDir)\n"
+        y += "socket:\n  path: \(socket)\n  mode: \"\(socketMode)\"\n\(extraSocket)"
+        y += "status:\n\(status)"
+        y += "postgres:\n" + (postgres ?? "  enabled: false\n")
+        y += "redis:\n" + (redis ?? "  enabled: false\n")
+        y += "dynamodb:\n" + (dynamodb ?? "  enabled: false\n")
+        if let aws { y += "aws:\n" + aws }
+        return y
+    }
+}
+
+/// An agent running inside the test process, serving a real Unix socket, with test job kinds.
+public final class InProcessAgent: @unchecked Sendable {
+    public let dir: TempDir
+    public let daemon: Daemon
+    public let socket: String
+    public let configPath: String
+
+    public init(_ config: TestConfig, kinds: [JobKind] = TestJobKinds.all) async throws {
+        dir = TempDir("whatif-agent")
+        socket = dir.file("agent.sock")
+        configPath = try dir.write("agent.yaml", config.render(socket: socket, stateDir: dir.file("state")))
+        let loaded: AgentConfig
+        switch ConfigLoader.load(path: configPath, environment: [:]) {
+        case .success(let c): loaded = c
+        case .failure(let e): throw TestFailure("test config: \(e)")
+        }
+        var logger = Logger(label: "whatifd-test")
+        logger.logLevel = .warning
+        daemon = Daemon(config: loaded, environment: [:], logger: logger, kinds: kinds)
+        try await daemon.start()
+    }
+
+    public var client: AgentClient { AgentClient(socketPath: socket, timeout: 30) }
+
+    public func stop() async { await daemon.stop(boundPath: socket) }
+}
+
+/// A whatifd process started from the built binary.
+public final class AgentProcess: @unchecked Sendable {
+    public let dir: TempDir
+    public let socket: String
+    public let configPath: String
+    public let process: BackgroundProcess
+
+    public init(_ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true) throws {
+        dir = TempDir("whatif-agentd")
+        chmod(dir.path, 0o755)
+        socket = dir.file("agent.sock")
+        configPath = try dir.write("agent.yaml", config.render(socket: socket, stateDir: dir.file("state")))
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = nil
+        env["WATCHDOG_USEC"] = nil
+        env["JOURNAL_STREAM"] = nil
+        env["LISTEN_FDS"] = nil
+        for (k, v) in environment { env[k] = v }
+        process = try BackgroundProcess([TestPaths.binary("whatifd"), "--config", configPath] + arguments, environment: env, logPath: dir.file("whatifd.log"))
+        if waitReady {
+            let socket = self.socket
+            let up = eventually(timeout: 20) { (try? AgentClient(socketPath: socket, timeout: 2).version()) != nil }
+            guard up else { throw TestFailure("whatifd did not come up: \(process.log)") }
+        }
+    }
+
+    public var client: AgentClient { AgentClient(socketPath: socket, timeout: 30) }
+
+    /// Runs whatifctl against this agent.
+    public func ctl(_ args: [String], as user: String? = nil) throws -> CommandResult {
+        let argv = [TestPaths.binary("whatifctl")] + args
+        let env = ["WHATIF_SOCKET": socket, "PATH": "/usr/bin:/bin"]
+        if let user {
+            return try Run.command(["/usr/sbin/runuser", "-u", user, "--", "/usr/bin/env", "WHATIF_SOCKET=\(socket)"] + argv)
+        }
+        return try Run.command(argv, environment: env)
+    }
+
+    deinit {
+        if process.isRunning {
+            process.signal(SIGTERM)
+            if process.wait(timeout: 15) == nil { process.signal(SIGKILL) }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import WhatIfClient
+import WhatIfCore
+
+/// A request as the tiny server saw it.
+public struct TinyRequest: Sendable {
+    public var method: String
+    public var target: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.first { $0.name.lowercased() == n }?.value
+    }
+}
+
+public struct TinyResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func text(_ status: Int, _ s: String, contentType: String = "text/plain") -> TinyResponse {
+        TinyResponse(status: status, headers: [("Content-Type", contentType)], body: Array(s.utf8))
+    }
+}
+
+/// A small threaded HTTP/1.1 server on loopback, for fakes (instance metadata, webhooks) and the fault
+/// proxy. Keep-alive; bodies by Content-Length only. Test code, not production code.
+public final class TinyHTTPServer: @unchecked Sendable {
+    public let port: Int
+    private let listener: Int32
+    private let handler: @Sendable (TinyRequest) -> TinyResponse
+    private let stopped = Locked(false)
+    public let requests = Locked<[TinyRequest]>([])
+
+    public init(handler: @escaping @Sendable (TinyRequest) -> TinyResponse) throws {
+        self.handler = handler
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var one: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0, listen(listener, 128) == 0 else {
+            port = 0
+            throw TestFailure("cannot listen: \(String(cString: strerror(errno)))")
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        let t = Thread { [self] in acceptLoop() }
+        t.start()
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    public func stop() {
+        stopped.set(true)
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    deinit { stop() }
+
+    private func acceptLoop() {
+        while !stopped.value {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if stopped.value { return }
+                continue
+            }
+            let t = Thread { [self] in serve(fd) }
+            t.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            // Head.
+            var headEnd: Int?
+            while headEnd == nil {
+                if let r = findHeadEnd(buffer) {
+                    headEnd = r
+                    break
+                }
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { return }
+                buffer += chunk[0..<n]
+            }
+            let headText = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
+            buffer.removeFirst(headEnd! + 4)
+            var lines = headText.components(separatedBy: "\r\n")
+            let requestLine = lines.removeFirst().split(separator: " ")
+            guard requestLine.count >= 2 else { return }
+            var headers: [(String, String)] = []
+            for l in lines {
+                if let c = l.firstIndex(of: ":") {
+                    headers.append((String(l[..<c]), l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)))
+                }
+            }
+            let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+            while buffer.count < length {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { return }
+                buffer += chunk[0..<n]
+            }
+            let body = Array(buffer[0..<length])
+            buffer.removeFirst(length)
+            let request = TinyRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+            requests.withLock { $0.append(request) }
+            let response = handler(request)
+            var out = "HTTP/1.1 \(response.status) X\r\n"
+            var hasLength = false
+            for (k, v) in response.headers {
+                if k.lowercased() == "content-length" { hasLength = true }
+                out += "\(k): \(v)\r\n"
+            }
+            if !hasLength { out += "Content-Length: \(response.body.count)\r\n" }
+            out += "\r\n"
+            let bytes = Array(out.utf8) + response.body
+            var off = 0
+            while off < bytes.count {
+                let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { return }
+                off += n
+            }
+            if request.header("connection")?.lowercased() == "close" { return }
+        }
+    }
+
+    private func findHeadEnd(_ b: [UInt8]) -> Int? {
+        guard b.count >= 4 else { return nil }
+        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
+        return nil
+    }
+}
+
+/// An HTTP proxy in front of an AWS endpoint that injects the failures real AWS produces and moto never
+/// does: throttling, 5xx, DynamoDB's UnprocessedItems. Each rule applies to the next N matching calls.
+public final class FaultProxy: @unchecked Sendable {
+    public enum Fault: Sendable {
+        /// 400 with a throttling error in the service's format (JSON for DynamoDB, XML for query APIs).
+        case throttle(code: String)
+        /// A 5xx with a body.
+        case serverError(status: Int)
+        /// BatchWriteItem: DynamoDB accepts the first `keep` puts of each request and returns the rest
+        /// as UnprocessedItems (the call is still sent upstream with only the accepted items).
+        case unprocessed(keep: Int)
+    }
+
+    public struct Rule: Sendable {
+        public var operation: String?
+        public var fault: Fault
+        public var count: Int
+        public init(operation: String? = nil, fault: Fault, count: Int) {
+            self.operation = operation
+            self.fault = fault
+            self.count = count
+        }
+    }
+
+    public let upstream: String
+    private var server: TinyHTTPServer!
+    private let rules = Locked<[Rule]>([])
+    public let injected = Locked(0)
+    public let forwarded = Locked(0)
+
+    public init(upstream: String) throws {
+        self.upstream = upstream
+        server = try TinyHTTPServer { [unowned self] req in self.handle(req) }
+    }
+
+    public var url: String { server.url }
+
+    public func add(_ rule: Rule) { rules.withLock { $0.append(rule) } }
+    public func clear() { rules.set([]) }
+
+    static func operation(of req: TinyRequest) -> String {
+        if let t = req.header("x-amz-target"), let dot = t.lastIndex(of: ".") { return String(t[t.index(after: dot)...]) }
+        let body = String(decoding: req.body, as: UTF8.self)
+        if let r = body.range(of: "Action=") {
+            return String(body[r.upperBound...].prefix { $0 != "&" })
+        }
+        return req.method
+    }
+
+    private func handle(_ req: TinyRequest) -> TinyResponse {
+        let op = Self.operation(of: req)
+        let fault: Fault? = rules.withLock { rules in
+            guard let i = rules.firstIndex(where: { ($0.operation == nil || $0.operation == op) && $0.count > 0 }) else { return nil }
+            rules[i].count -= 1
+            return rules[i].fault
+        }
+        let isJSON = req.header("x-amz-target") != nil
+        switch fault {
+        case .throttle(let code)?:
+            injected.withLock { $0 += 1 }
+            if isJSON {
+                return TinyResponse(
+                    status: 400, headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "fault-proxy")],
+                    body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#\#(code)","message":"Rate exceeded (injected)"}"#.utf8))
+            }
+            return TinyResponse(
+                status: 400, headers: [("Content-Type", "text/xml")],
+                body: Array("<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>Rate exceeded (injected)</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>".utf8))
+        case .serverError(let status)?:
+            injected.withLock { $0 += 1 }
+            if isJSON {
+                return TinyResponse(
+                    status: status, headers: [("Content-Type", "application/x-amz-json-1.0")],
+                    body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error (injected)"}"#.utf8))
+            }
+            return TinyResponse(status: status, headers: [("Content-Type", "text/xml")], body: Array("<ErrorResponse><Error><Code>InternalFailure</Code><Message>injected</Message></Error></ErrorResponse>".utf8))
+        case .unprocessed(let keep)?:
+            injected.withLock { $0 += 1 }
+            return unprocessed(req, keep: keep)
+        case nil:
+            return forward(req)
+        }
+    }
+
+    /// Forwards a request upstream unchanged (so its SigV4 signature, made for the proxy's Host, stays
+    /// valid: moto checks it against the Host header it receives).
+    func forward(_ req: TinyRequest) -> TinyResponse {
+        forwarded.withLock { $0 += 1 }
+        guard let r = upstream.range(of: "://") else { return TinyResponse(status: 502) }
+        let hostPort = upstream[r.upperBound...].split(separator: ":")
+        guard hostPort.count == 2, let port = Int(hostPort[1]),
+            let fd = try? Sockets.connectTCP(host: String(hostPort[0]), port: port, deadline: .after(seconds: 5))
+        else { return .text(502, "upstream unreachable") }
+        defer { close(fd) }
+        var head = "\(req.method) \(req.target) HTTP/1.1\r\n"
+        for (k, v) in req.headers where !["content-length", "connection"].contains(k.lowercased()) { head += "\(k): \(v)\r\n" }
+        head += "Content-Length: \(req.body.count)\r\nConnection: close\r\n\r\n"
+        let out = Array(head.utf8) + req.body
+        let deadline = Deadline.after(seconds: 60)
+        do { try out.withUnsafeBytes { try Sockets.writeAll(fd, $0, deadline: deadline) } } catch { return .text(502, "\(error)") }
+        var parser = HTTPResponseParser()
+        var response = TinyResponse(status: 502)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        func take(_ events: [HTTPResponseParser.Event]) {
+            for e in events {
+                switch e {
+                case .head(let h):
+                    response.status = h.status
+                    response.headers = h.headers.filter { !["content-length", "transfer-encoding", "connection"].contains($0.name) }
+                case .body(let b): response.body += b
+                case .end: break
+                }
+            }
+        }
+        while !parser.isComplete {
+            let n: Int
+            do { n = try buf.withUnsafeMutableBytes { try Sockets.read(fd, into: $0, deadline: deadline) } } catch { return .text(502, "\(error)") }
+            do {
+                if n == 0 {
+                    take(try parser.finish())
+                    break
+                }
+                take(try parser.feed(buf[0..<n]))
+            } catch { return .text(502, "bad upstream answer: \(error)") }
+        }
+        return response
+    }
+
+    /// Forwards the whole batch (puts are idempotent), then answers as if DynamoDB had processed only
+    /// the first `keep` writes per table: the client must re-send exactly the rest.
+    private func unprocessed(_ req: TinyRequest, keep: Int) -> TinyResponse {
+        let upstream = forward(req)
+        guard upstream.status == 200, let json = try? JSONSerialization.jsonObject(with: Data(req.body)) as? [String: Any],
+            let items = json["RequestItems"] as? [String: [Any]]
+        else { return upstream }
+        var rest: [String: [Any]] = [:]
+        for (table, writes) in items where writes.count > keep { rest[table] = Array(writes.dropFirst(keep)) }
+        let body = (try? JSONSerialization.data(withJSONObject: ["UnprocessedItems": rest])) ?? Data()
+        return TinyResponse(status: 200, headers: [("Content-Type", "application/x-amz-json-1.0")], body: Array(body))
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import WhatIfClient
+import WhatIfProtocol
+
+@Suite struct CodingTests {
+    @Test func timestampsRoundTripWithMilliseconds() throws {
+        let d = Date(timeIntervalSince1970: 1_795_000_000.125)
+        let s = Timestamp.format(d)
+        #expect(s == "2026-11-18T11:06:40.125Z")
+        let back = try #require(Timestamp.parse(s))
+        #expect(abs(back.timeIntervalSince1970 - d.timeIntervalSince1970) < 0.001)
+        #expect(Timestamp.parse("2026-11-18T07:06:40Z") != nil)
+        #expect(Timestamp.parse("yesterday") == nil)
+    }
+
+    @Test func jobInfoRoundTrips() throws {
+        let info = JobInfo(
+            id: "j1", kind: "backup", resource: "postgres", state: .running, createdAt: Date(timeIntervalSince1970: 1000),
+            params: ["kinds": ["postgres"], "segments": 4], progress: JobProgress(done: 5, total: 10, unit: "bytes"),
+            error: APIError(.conflict, "busy", hint: "wait", jobId: "j0"))
+        let bytes = try APICoding.encode(info)
+        let back = try APICoding.decode(JobInfo.self, from: bytes)
+        #expect(back.id == "j1" && back.state == .running && back.progress?.fraction == 0.5)
+        #expect(back.params?["segments"]?.intValue == 4)
+        #expect(back.error == APIError(.conflict, "busy", hint: "wait", jobId: "j0"))
+    }
+
+    @Test func serviceStatusEncodesReachable() throws {
+        var s = ServiceStatus(service: .redis, endpoint: "redis://x:6379", health: .degraded)
+        s.error = "memory high"
+        let json = String(decoding: try APICoding.encode(s), as: UTF8.self)
+        #expect(json.contains(#""reachable":true"#))
+        let down = ServiceStatus(service: .redis, endpoint: "x", health: .timeout)
+        #expect(!down.reachable)
+    }
+
+    @Test func exitStatusesAreDistinct() {
+        #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(403) == .noPermission)
+        #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(409) == .busy)
+        #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(400) == .badRequest)
+        #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(404) == .notFound)
+        #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(500) == .software)
+        let all: [WhatIfProtocol.ExitStatus] = [.ok, .failure, .usage, .badRequest, .notFound, .unavailable, .software, .busy, .noPermission, .config]
+        #expect(Set(all.map(\.rawValue)).count == all.count)
+    }
+
+    @Test func rolesAreOrdered() {
+        #expect(Role.none < .reader && Role.reader < .admin)
+    }
+}
+
+@Suite struct ResponseParserTests {
+    func parse(_ chunks: [String]) throws -> (HTTPResponseParser.Head?, String, Bool) {
+        var p = HTTPResponseParser()
+        var head: HTTPResponseParser.Head?
+        var body = ""
+        var ended = false
+        for c in chunks {
+            for e in try p.feed(Array(c.utf8)) {
+                switch e {
+                case .head(let h): head = h
+                case .body(let b): body += String(decoding: b, as: UTF8.self)
+                case .end: ended = true
+                }
+            }
+        }
+        return (head, body, ended)
+    }
+
+    @Test func contentLengthInOnePiece() throws {
+        let (h, body, ended) = try parse(["HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello"])
+        #expect(h?.status == 200 && h?.header("x-a") == "b" && body == "hello" && ended)
+    }
+
+    @Test func chunkedSplitAtEveryByte() throws {
+        let raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nTrailer: x\r\n\r\n"
+        let (h, body, ended) = try parse(raw.map { String($0) })
+        #expect(h?.status == 200 && body == "hello!" && ended)
+    }
+
+    @Test func emptyBodiesEndAtOnce() throws {
+        let (_, body, ended) = try parse(["HTTP/1.1 204 No Content\r\n\r\n"])
+        #expect(body.isEmpty && ended)
+    }
+
+    @Test func untilCloseEndsOnFinish() throws {
+        var p = HTTPResponseParser()
+        let events = try p.feed(Array("HTTP/1.0 200 OK\r\n\r\nabc".utf8))
+        #expect(events.count == 2)
+        #expect(try p.finish() == [.end])
+    }
+
+    @Test(arguments: [
+        "HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab",
+    ])
+    func malformedResponsesAreErrors(_ raw: String) {
+        var p = HTTPResponseParser()
+        #expect(throws: HTTPResponseParser.ParseError.self) { _ = try p.feed(Array(raw.utf8)) }
+    }
+
+    @Test func oversizedHeadIsRefused() {
+        var p = HTTPResponseParser(maxHeadBytes: 100)
+        #expect(throws: HTTPResponseParser.ParseError.self) {
+            _ = try p.feed(Array(("HTTP/1.1 200 OK\r\nX: " + String(repeating: "a", count: 200)).utf8))
+        }
+    }
+
+    @Test func truncatedResponseIsAnError() throws {
+        var p = HTTPResponseParser()
+        _ = try p.feed(Array("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".utf8))
+        #expect(throws: HTTPResponseParser.ParseError.self) { _ = try p.finish() }
+    }
+}
+
+@Suite struct ClientErrorTests {
+    @Test func agentNotRunningNamesTheSocket() throws {
+        let path = "/tmp/whatif-no-such-dir-\(UUID().uuidString)/agent.sock"
+        do {
+            _ = try AgentClient(socketPath: path, timeout: 1).version()
+            Issue.record("expected a failure")
+        } catch let e as ClientError {
+            #expect(e.exitStatus == .unavailable)
+            #expect(e.description.contains(path))
+        }
+    }
+}
