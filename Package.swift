@@ -113,8 +113,8 @@ let package = Package(
         // MARK: Tests.
         .testTarget(name: "WhatIfProtocolTests", dependencies: ["WhatIfProtocol", "WhatIfClient"]),
         .testTarget(name: "WhatIfCoreTests", dependencies: ["WhatIfCore", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"]),
-        .testTarget(name: "WhatIfPostgresTests", dependencies: ["WhatIfPostgres", "WhatIfTesting"]),
-        .testTarget(name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfPostgresTests", dependencies: ["WhatIfPostgres", "WhatIfCore", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfCrypto", "WhatIfCore", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 int whatif_peer_credentials(int fd, whatif_peer_cred *out) {
     struct ucred cred;
@@ -33,3 +35,5 @@ int whatif_wifexited(int status) { return WIFEXITED(status); }
 int whatif_wexitstatus(int status) { return WEXITSTATUS(status); }
 int whatif_wifsignaled(int status) { return WIFSIGNALED(status); }
 int whatif_wtermsig(int status) { return WTERMSIG(status); }
+
+int whatif_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

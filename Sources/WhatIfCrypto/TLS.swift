@@ -67,6 +67,7 @@ public final class TLSStream {
     private let fd: Int32
 
     /// Performs the handshake, checking the certificate chain and that it names `serverName`.
+    /// (Once `ssl` is set, a throw runs `deinit`, which frees it: error paths must not free it too.)
     public init(fd: Int32, context: TLSClientContext, serverName: String, deadline: Deadline) throws(TLSError) {
         guard let s = SSL_new(context.ctx) else { throw TLSError.fromQueue("SSL_new") }
         ssl = s
@@ -78,13 +79,11 @@ public final class TLSStream {
             let param = SSL_get0_param(s)
             if isIP {
                 guard X509_VERIFY_PARAM_set1_ip_asc(param, serverName) == 1 else {
-                    SSL_free(s)
                     throw TLSError("bad server address \(serverName)")
                 }
             } else {
                 X509_VERIFY_PARAM_set_hostflags(param, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
                 guard SSL_set1_host(s, serverName) == 1 else {
-                    SSL_free(s)
                     throw TLSError("bad server name \(serverName)")
                 }
             }
@@ -96,7 +95,6 @@ public final class TLSStream {
             let err = SSL_get_error(s, rc)
             if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE {
                 if !Self.wait(fd: fd, forRead: err == SSL_ERROR_WANT_READ, deadline: deadline) {
-                    SSL_free(s)
                     throw TLSError("TLS handshake with \(serverName) timed out")
                 }
                 continue
@@ -104,14 +102,11 @@ public final class TLSStream {
             let verify = SSL_get_verify_result(s)
             if verify != X509_V_OK {
                 let reason = String(cString: X509_verify_cert_error_string(verify))
-                SSL_free(s)
                 throw TLSError(
                     "the certificate of \(serverName) was not accepted: \(reason)",
                     hint: "check ca_file (the CA that signed the server's certificate) and that the host name matches the certificate")
             }
-            let e = TLSError.fromQueue("TLS handshake with \(serverName) failed")
-            SSL_free(s)
-            throw e
+            throw TLSError.fromQueue("TLS handshake with \(serverName) failed")
         }
     }
 

@@ -1,3 +1,4 @@
+import CLinuxShims
 import WhatIfCore
 import Foundation
 
@@ -11,48 +12,68 @@ public struct CommandResult: Sendable {
 
 /// Runs programs for tests: to completion, or in the background.
 public enum Run {
-    /// Runs `argv` to completion with `input` on stdin.
+    /// Runs `argv` to completion with `input` on stdin; `environment` replaces the test's environment.
     @discardableResult
     public static func command(
         _ argv: [String], environment: [String: String]? = nil, input: String? = nil, timeout: Double = 120
     ) throws -> CommandResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
-        p.arguments = argv[0].hasPrefix("/") ? Array(argv.dropFirst()) : argv
-        if let environment { p.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        let inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try? inp.fileHandleForWriting.close()
-        // Read both pipes while the process runs (a full pipe would block it).
-        let outData = Locked<Data>(Data())
-        let errData = Locked<Data>(Data())
-        let group = DispatchGroup()
-        for (pipe, box) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                let d = pipe.fileHandleForReading.readDataToEndOfFile()
-                box.set(d)
-                group.leave()
+        var outPipe: [Int32] = [0, 0]
+        var errPipe: [Int32] = [0, 0]
+        var inPipe: [Int32] = [0, 0]
+        guard whatif_pipe_cloexec(&outPipe) == 0, whatif_pipe_cloexec(&errPipe) == 0, whatif_pipe_cloexec(&inPipe) == 0 else {
+            throw TestFailure("pipe: \(String(cString: strerror(errno)))")
+        }
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(
+                argv, environment: environment ?? Spawn.currentEnvironment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+        } catch {
+            for fd in outPipe + errPipe + inPipe { close(fd) }
+            throw TestFailure("\(error)")
+        }
+        close(outPipe[1])
+        close(errPipe[1])
+        close(inPipe[0])
+        if let input {
+            var bytes = Array(input.utf8)
+            var off = 0
+            while off < bytes.count {
+                let n = bytes.withUnsafeMutableBytes { write(inPipe[1], $0.baseAddress! + off, $0.count - off) }
+                if n <= 0 { break }
+                off += n
             }
         }
+        close(inPipe[1])
+        var out: [UInt8] = []
+        var err: [UInt8] = []
+        var open: [Int32: Bool] = [outPipe[0]: true, errPipe[0]: true]
         let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning, Date() < deadline { usleep(5000) }
-        if p.isRunning {
-            p.terminate()
-            p.waitUntilExit()
-            throw TestFailure("\(argv.joined(separator: " ")) did not finish within \(timeout) s")
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while open.values.contains(true) {
+            var fds = open.filter { $0.value }.map { pollfd(fd: $0.key, events: Int16(POLLIN), revents: 0) }
+            let ms = Int32(max(0, deadline.timeIntervalSinceNow * 1000))
+            if ms == 0 {
+                kill(pid, SIGKILL)
+                var st: Int32 = 0
+                waitpid(pid, &st, 0)
+                for fd in open.keys { close(fd) }
+                throw TestFailure("\(argv.joined(separator: " ")) did not finish within \(timeout) s")
+            }
+            if poll(&fds, nfds_t(fds.count), ms) <= 0 { continue }
+            for p in fds where p.revents != 0 {
+                let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    if p.fd == outPipe[0] { out += buf[0..<n] } else { err += buf[0..<n] }
+                } else {
+                    open[p.fd] = false
+                    close(p.fd)
+                }
+            }
         }
-        p.waitUntilExit()
-        group.wait()
-        return CommandResult(
-            status: p.terminationStatus, stdout: String(decoding: outData.value, as: UTF8.self),
-            stderr: String(decoding: errData.value, as: UTF8.self))
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return CommandResult(status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
     /// Runs a shell snippet.
@@ -64,44 +85,51 @@ public enum Run {
 
 /// A program running in the background, its output collected in a file.
 public final class BackgroundProcess: @unchecked Sendable {
-    public let process: Process
+    public let pid: pid_t
     public let logPath: String
+    private let exit = Locked<Int32?>(nil)
 
     public init(_ argv: [String], environment: [String: String]? = nil, logPath: String) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        if let environment { process.environment = environment }
         self.logPath = logPath
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw TestFailure("cannot open \(logPath)") }
+        defer { close(fd) }
+        do {
+            pid = try Spawn.start(argv, environment: environment ?? Spawn.currentEnvironment, stdin: nil, stdout: fd, stderr: fd)
+        } catch {
+            throw TestFailure("\(error)")
         }
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    deinit {
+        if isRunning {
+            kill(pid, SIGKILL)
+            wait(timeout: 5)
+        }
+    }
+
+    public var isRunning: Bool { poll() == nil }
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     public func signal(_ sig: Int32) { kill(pid, sig) }
+
+    /// The exit status if the process ended (128 + signal number when a signal ended it).
+    private func poll() -> Int32? {
+        if let e = exit.value { return e }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        guard r == pid else { return nil }
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exit.set(code)
+        return code
+    }
 
     /// Waits for the process to end; returns its exit status, or nil if it is still running.
     @discardableResult
     public func wait(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(5000) }
-        if process.isRunning { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus
+        while poll() == nil, Date() < deadline { usleep(5000) }
+        return poll()
     }
 }
 

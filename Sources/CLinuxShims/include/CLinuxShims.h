@@ -17,6 +17,9 @@ int whatif_peer_credentials(int fd, whatif_peer_cred *out);
    Returns 0, or -1 with errno set (ERANGE: *count holds the number needed). */
 int whatif_peer_groups(int fd, unsigned int *groups, int *count);
 
+/* pipe2(fds, O_CLOEXEC): no window in which a concurrently spawned child inherits the pipe. */
+int whatif_pipe_cloexec(int fds[2]);
+
 /* The WIFEXITED/WEXITSTATUS family are macros. */
 int whatif_wifexited(int status);
 int whatif_wexitstatus(int status);
