@@ -13,6 +13,8 @@ import Glibc
 public final class Daemon: Sendable {
     public let core: AgentCore
     let server: AdminServer
+    /// The admin API's routes (tests drive them directly with chosen roles).
+    public var router: Router { server.router }
     let logger: Logger
     /// Job kinds the capabilities provide.
     let kinds: [JobKind]

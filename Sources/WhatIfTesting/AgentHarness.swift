@@ -78,6 +78,12 @@ public final class InProcessAgent: @unchecked Sendable {
 
     public var client: AgentClient { AgentClient(socketPath: socket, timeout: 30) }
 
+    /// Calls the agent through its socket from a thread of its own (see `offPool`).
+    public func call<T: Sendable>(_ body: @escaping @Sendable (AgentClient) throws -> T) async throws -> T {
+        let c = client
+        return try await offPool { try body(c) }
+    }
+
     public func stop() async { await daemon.stop(boundPath: socket) }
 }
 

@@ -163,3 +163,44 @@ public func freePort() -> Int {
 }
 
 public var isRoot: Bool { getuid() == 0 }
+
+/// Runs blocking work (the socket client, sleeps) on a thread of its own, never on the small cooperative
+/// pool an in-process agent needs to answer.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let t = Thread { continuation.resume(with: Result { try body() }) }
+        t.start()
+    }
+}
+
+/// `eventually` for async tests: checks off the pool, waits with Task.sleep.
+public func eventually(timeout: Double = 10, _ condition: @escaping @Sendable () throws -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if (try? await offPool(condition)) == true { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    } while Date() < deadline
+    return (try? await offPool(condition)) == true
+}
+
+/// A TCP listener that never accepts: connections complete in the backlog and nothing ever answers,
+/// as with a wedged server or a black-holing firewall.
+public final class SilentListener: @unchecked Sendable {
+    public let port: Int
+    private let fd: Int32
+
+    public init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(fd, 64)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(fd) }
+}

@@ -68,18 +68,9 @@ import WhatIfTesting
     }
 
     @Test func aServerThatNeverAnswersTimesOut() throws {
-        // A listening socket nobody accepts on: the TCP handshake succeeds, no startup reply comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(fd, 16)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let listener = SilentListener()
         var silent = config
-        silent.port = Int(UInt16(bigEndian: addr.sin_port))
+        silent.port = listener.port
         let watch = Stopwatch()
         #expect { try PostgresConnection.connect(silent, deadline: .after(seconds: 0.5)) } throws: { ($0 as? PostgresError)?.kind == .timeout }
         #expect(watch.elapsedSeconds < 2)

@@ -58,6 +58,19 @@ public enum ConfigLoader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // Yams refuses duplicates while composing; find each one's second occurrence for the line.
+            for key in duplicates {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                let indent = lines.indices.first { lines[$0].drop(while: { $0 == " " }).hasPrefix("\(key):") }
+                    .map { lines[$0].prefix(while: { $0 == " " }).count }
+                let hits = lines.indices.filter {
+                    lines[$0].hasPrefix(String(repeating: " ", count: indent ?? 0) + "\(key):")
+                }
+                sink.add(
+                    line: hits.count > 1 ? hits[1] + 1 : context.mark.line, "duplicate key '\(key)'", "keep one of them")
+            }
+            return .failure(ConfigError(problems: sink.problems))
         } catch let e as YamlError {
             let (line, what) = describe(e)
             sink.add(line: line, "YAML syntax error: \(what)", "fix the YAML there (indent with spaces, quote values with ':' or '#')")

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import WhatIfAgent
+import WhatIfTesting
+
+@Suite struct ConfigTests {
+    let dir = TempDir("whatif-config")
+
+    func load(_ yaml: String, env: [String: String] = [:]) -> Result<AgentConfig, ConfigError> {
+        let path = try! dir.write("agent.yaml", yaml)
+        return ConfigLoader.load(path: path, environment: env)
+    }
+
+    func problems(_ yaml: String, env: [String: String] = [:]) -> [ConfigProblem] {
+        switch load(yaml, env: env) {
+        case .success: return []
+        case .failure(let e): return e.problems
+        }
+    }
+
+    @Test func developmentDefaultsFollowTheMigrationGuide() throws {
+        let c = try load("environment: development\n").get()
+        #expect(c.postgres?.connection.host == "localhost" && c.postgres?.connection.database == "what_if_users")
+        #expect(c.postgres?.connection.sslMode == .prefer)
+        #expect(c.dynamodb?.table == "what-if-generator-scenarios-development" && c.dynamodb?.endpoint == "http://localhost:8000")
+        #expect(c.redis?.url == "redis://localhost:6379/0")
+        #expect(c.socket.path == "/run/whatif/agent.sock" && c.socket.mode == 0o660)
+        #expect(c.status.timeout == 3)
+    }
+
+    @Test func productionDefaultsToVerifiedTLSAndAWS() throws {
+        let secret = try dir.write("pg-password", "pw\n", mode: 0o640)
+        let ca = try dir.write("rds-ca.pem", "-----BEGIN CERTIFICATE-----\n")
+        let c = try load(
+            """
+            environment: production
+            postgres:
+              host: db.abc.us-east-1.rds.amazonaws.com
+              password_file: \(secret)
+              sslrootcert: \(ca)
+            redis:
+              url: rediss://master.cache.use1.cache.amazonaws.com:6379
+            """
+        ).get()
+        #expect(c.postgres?.connection.sslMode == .verifyFull && c.postgres?.connection.password == "pw")
+        #expect(c.dynamodb?.endpoint == nil && c.dynamodb?.table == "what-if-generator-scenarios-production")
+    }
+
+    @Test func theGuidesEnvironmentVariablesOverrideTheFile() throws {
+        let c = try load(
+            "environment: development\npostgres:\n  host: filehost\n  port: 1111\n",
+            env: [
+                "RDS_POSTGRES_HOST": "envhost", "RDS_POSTGRES_PORT": "6543", "RDS_POSTGRES_DB": "envdb", "RDS_POSTGRES_USER": "envuser",
+                "RDS_POSTGRES_PASSWORD": "envpw",
+            ]
+        ).get()
+        let p = try #require(c.postgres)
+        #expect(p.connection.host == "envhost" && p.connection.port == 6543 && p.connection.database == "envdb")
+        #expect(p.connection.user == "envuser" && p.connection.password == "envpw" && p.passwordSource == "RDS_POSTGRES_PASSWORD")
+    }
+
+    @Test func relativePathsAreRelativeToTheFile() throws {
+        let c = try load("environment: development\nstate_dir: ./state\nsocket:\n  path: ../run/agent.sock\n").get()
+        #expect(c.stateDirectory == dir.path + "/state")
+        #expect(c.socket.path == (dir.path as NSString).deletingLastPathComponent + "/run/agent.sock")
+    }
+
+    // MARK: One test per kind of problem: file:line, what is wrong, how to fix.
+
+    @Test func unknownKeysAreNamedWithASuggestion() {
+        let p = problems("environment: development\npostgres:\n  hots: x\n")
+        #expect(p.count == 1)
+        #expect(p[0].description == "\(dir.path)/agent.yaml:3: unknown key 'postgres.hots'; did you mean 'host'?")
+    }
+
+    @Test func wrongTypes() {
+        let p = problems("environment: development\npostgres:\n  port: abc\nsocket:\n  max_connections: [1]\n")
+        #expect(p.count == 2)
+        #expect(p.contains { $0.line == 3 && $0.message.contains("postgres.port must be a whole number") })
+        #expect(p.contains { $0.line == 5 && $0.message.contains("socket.max_connections must be a whole number, not a list") })
+    }
+
+    @Test func badChoicesAndDurations() {
+        let p = problems("environment: staging\nstatus:\n  timeout: soon\nlog:\n  level: loud\n")
+        #expect(p.count == 3)
+        #expect(p.contains { $0.line == 1 && $0.message.contains("development, test, production") })
+        #expect(p.contains { $0.line == 3 && $0.message.contains("duration") })
+        #expect(p.contains { $0.line == 5 && $0.hint.contains("pick one") })
+    }
+
+    @Test func yamlSyntaxErrorsGiveTheLine() {
+        let p = problems("environment: development\npostgres:\n  host: [unclosed\n  port: 1\n")
+        #expect(p.count == 1)
+        #expect(p[0].message.hasPrefix("YAML syntax error") && p[0].line != nil)
+    }
+
+    @Test func duplicateKeys() {
+        let p = problems("environment: development\nregion: us-east-1\nregion: eu-west-1\n")
+        #expect(p.contains { $0.line == 3 && $0.message.contains("duplicate key 'region'") })
+    }
+
+    @Test func missingSecretsInProduction() {
+        let p = problems("environment: production\npostgres:\n  host: db\n  sslrootcert: /etc/hostname\nredis:\n  url: rediss://c:6379\n")
+        #expect(p.count == 1)
+        #expect(p[0].message.contains("no PostgreSQL password") && p[0].hint.contains("password_file"))
+    }
+
+    @Test func secretFilesReadableByOthersAreRefused() throws {
+        let secret = try dir.write("pw", "x\n", mode: 0o644)
+        let p = problems("environment: development\npostgres:\n  password_file: \(secret)\n")
+        #expect(p.count == 1)
+        #expect(p[0].line == 3 && p[0].message.contains("readable by others") && p[0].hint.contains("chmod o-rwx"))
+    }
+
+    @Test func unreadableAndMissingFiles() throws {
+        let p = problems(
+            "environment: development\npostgres:\n  password_file: \(dir.path)/nope\n  sslrootcert: \(dir.path)/no-ca.pem\nredis:\n  ca_file: \(dir.path)/no-redis-ca.pem\n"
+        )
+        #expect(p.count == 3)
+        #expect(p.contains { $0.line == 3 && $0.message.contains("does not exist") })
+        #expect(p.contains { $0.line == 4 && $0.message.contains("cannot be read") })
+        #expect(p.contains { $0.line == 6 && $0.message.contains("cannot be read") })
+        switch ConfigLoader.load(path: "\(dir.path)/missing.yaml", environment: [:]) {
+        case .success: Issue.record("expected a failure")
+        case .failure(let e): #expect(e.problems.first?.hint.contains("--config") == true)
+        }
+    }
+
+    @Test func productionRefusesUnverifiedTLSAndPlaintextRedis() {
+        let p = problems("environment: test\npostgres:\n  host: db\n  sslmode: require\n  password_file: /etc/hostname\nredis:\n  url: redis://c:6379\n")
+        #expect(p.contains { $0.line == 4 && $0.message.contains("would not be checked") })
+        #expect(p.contains { $0.line == 7 && $0.message.contains("no TLS") })
+        #expect(p.contains { $0.message.contains("readable by others") || $0.message.contains("sslrootcert") })
+    }
+
+    @Test func secretsInURLsAndBadEnvironmentVariables() {
+        let p = problems("environment: development\nredis:\n  url: redis://u:hunter2@h:6379\n", env: ["RDS_POSTGRES_PORT": "http"])
+        #expect(p.contains { $0.line == 3 && $0.message.contains("contains a password") })
+        #expect(p.contains { $0.location == "env:RDS_POSTGRES_PORT" && $0.description.hasPrefix("env:RDS_POSTGRES_PORT: ") })
+    }
+
+    @Test func missingGroupsWhenNamed() {
+        let p = problems("environment: development\nsocket:\n  admin_group: no-such-group-whatif\n")
+        #expect(p.count == 1 && p[0].line == 3 && p[0].hint.contains("groupadd"))
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let p = problems("environment: nope\nfoo: 1\npostgres:\n  port: x\nredis:\n  url: ftp://x\n")
+        #expect(p.count == 4)
+        #expect(p.allSatisfy { $0.description.contains("agent.yaml:") && $0.description.contains("; ") })
+    }
+
+    @Test func theShippedDevelopmentConfigIsValid() throws {
+        // Its secrets come from the local stack; only the file's own structure is checked here.
+        let text = try String(contentsOfFile: "\(TestPaths.repository)/etc/whatif/agent.dev.yaml", encoding: .utf8)
+        let p = ConfigLoader.parse(text: text, path: "\(TestPaths.repository)/etc/whatif/agent.dev.yaml", environment: [:])
+        if case .failure(let e) = p {
+            #expect(e.problems.allSatisfy { $0.message.contains("secret file") || $0.message.contains("cannot be read") }, "\(e)")
+        }
+    }
+}

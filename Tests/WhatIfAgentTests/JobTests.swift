@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+import WhatIfAgent
+import WhatIfClient
+import WhatIfProtocol
+import WhatIfTesting
+
+/// The job system through the admin API of an agent running in the test process.
+@Suite struct JobTests {
+    func agent() async throws -> InProcessAgent { try await InProcessAgent(TestConfig()) }
+
+    func follow(_ a: InProcessAgent, _ id: String) async throws -> [JobEvent] {
+        try await a.call { c in
+            var events: [JobEvent] = []
+            try c.events(of: id, follow: true) { e in
+                events.append(e)
+                return true
+            }
+            return events
+        }
+    }
+
+    @Test func startFollowAndFinish() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        #expect(try await a.call { try $0.jobKinds() }.map(\.kind).contains("test.count"))
+        let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 60, "stepMs": 2]) }
+        #expect(job.state == .running && job.resource == "test:counter" && job.requestedBy != nil)
+        let events = try await follow(a, job.id)
+        // The stream starts with the job, carries progress and logs, and ends with the final state.
+        #expect(events.first?.type == .state)
+        #expect(events.contains { $0.type == .progress })
+        #expect(events.contains { $0.type == .log && $0.message == "reached 50" })
+        let last = try #require(events.last?.job)
+        #expect(last.state == .succeeded && last.result?["counted"]?.intValue == 60)
+        #expect(events.map(\.seq) == events.map(\.seq).sorted())
+        let shown = try await a.call { try $0.job(job.id) }
+        #expect(shown.state == .succeeded && shown.progress?.done == 60 && shown.endedAt != nil)
+        #expect(try await a.call { try $0.jobs() }.first?.id == job.id)
+    }
+
+    @Test func oneJobPerResource() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        let first = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 1000, "stepMs": 5]) }
+        do {
+            _ = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 10]) }
+            Issue.record("a second job on the same resource was accepted")
+        } catch ClientError.api(let status, let e) {
+            #expect(status == 409 && e.code == .conflict && e.jobId == first.id && e.message.contains(first.id))
+        }
+        // Another resource is free.
+        let other = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 5, "resource": "test:other"]) }
+        #expect(other.state == .running)
+        _ = try await a.call { try $0.cancelJob(first.id) }
+    }
+
+    @Test func cancelStopsAJobWhichCheckpointsAndResumes() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        let c = a.client
+        let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 200, "stepMs": 3]) }
+        // Wait past the first checkpoint (at 25), then cancel.
+        #expect(await eventually(timeout: 10) { ((try? c.job(job.id))?.progress?.done ?? 0) >= 30 })
+        _ = try await a.call { try $0.cancelJob(job.id) }
+        #expect(await eventually(timeout: 10) { (try? c.job(job.id))?.state == .cancelled })
+        let again = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 200, "stepMs": 1]) }
+        let events = try await follow(a, again.id)
+        #expect(events.contains { $0.type == .log && ($0.message ?? "").hasPrefix("resuming at ") })
+        #expect(events.last?.job?.state == .succeeded)
+    }
+
+    @Test func failuresCarryTheErrorAndHint() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        let job = try await a.call { try $0.startJob(kind: "test.fail") }
+        let events = try await follow(a, job.id)
+        let last = try #require(events.last?.job)
+        #expect(last.state == .failed && last.error?.message == "the test job failed as asked" && last.error?.hint == "nothing to fix")
+    }
+
+    @Test func aJobOutlivesTheClientThatStartedIt() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        let c = a.client
+        let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100, "stepMs": 3]) }
+        // A follower that walks away after two events.
+        try await a.call { c in
+            var seen = 0
+            try c.events(of: job.id, follow: true) { _ in
+                seen += 1
+                return seen < 2
+            }
+        }
+        #expect(await eventually(timeout: 10) { (try? c.job(job.id))?.state == .succeeded })
+    }
+
+    @Test func badJobRequests() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        await #expect { try await a.call { try $0.startJob(kind: "no.such.kind") } } throws: { e in
+            if case ClientError.api(422, let body) = e { return body.hint?.contains("test.count") == true }
+            return false
+        }
+        let r = try await a.call { try $0.request(method: "POST", path: APIPath.jobs, body: Array("{not json".utf8)) }
+        #expect(r.status == 400)
+        await #expect { try await a.call { try $0.job("nope") } } throws: { e in
+            if case ClientError.api(404, _) = e { return true }
+            return false
+        }
+        await #expect { try await a.call { try $0.cancelJob("nope") } } throws: { ($0 as? ClientError)?.exitStatus == .notFound }
+    }
+
+    @Test func historySurvivesARestartAndRunningJobsBecomeInterrupted() async throws {
+        let a = try await agent()
+        let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 10_000, "stepMs": 5]) }
+        let done = try await a.call { try $0.startJob(kind: "test.fail") }
+        let c = a.client
+        #expect(await eventually(timeout: 5) { (try? c.job(done.id))?.state == .failed })
+        // Simulate a crash: the record says running, the process is gone.
+        let record = a.dir.file("state/jobs/\(job.id).json")
+        let manager = JobManager(stateDirectory: a.dir.file("state"), logger: .init(label: "t"), config: { a.daemon.core.config })
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: record))
+        #expect(try APICoding.decode(JobInfo.self, from: Array(bytes)).state == .running)
+        try await manager.restore()
+        let restored = try #require(await manager.get(job.id))
+        #expect(restored.state == .interrupted && restored.error?.message.contains("stopped") == true)
+        #expect(await manager.get(done.id)?.state == .failed)
+        await a.stop()
+    }
+
+    @Test func shutdownLetsJobsCheckpointWithinTheGrace() async throws {
+        let a = try await agent()
+        let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100_000, "stepMs": 1]) }
+        let c = a.client
+        #expect(await eventually(timeout: 5) { ((try? c.job(job.id))?.progress?.done ?? 0) > 30 })
+        let started = Date()
+        await a.stop()
+        #expect(Date().timeIntervalSince(started) < 10)
+        let info = try #require(await a.daemon.core.jobs.get(job.id))
+        #expect(info.state == .cancelled || info.state == .interrupted)
+        // Its checkpoint is on disk for the next start.
+        #expect(FileManager.default.fileExists(atPath: a.dir.file("state/checkpoints/test.count-test_counter.json")))
+    }
+}
+
+/// Roles, routes and errors, driven through the router with chosen peers.
+@Suite struct RouterTests {
+    func request(_ method: String, _ target: String, role: Role, body: String = "") -> AdminRequest {
+        AdminRequest(method: method, target: target, body: Array(body.utf8), peer: Peer(pid: 1, uid: 4242, gid: 4242), role: role, userName: "someone")
+    }
+
+    func decodeError(_ r: AdminResponse) throws -> APIError {
+        guard case .bytes(let b) = r.body else { throw TestFailure("streamed") }
+        return try APICoding.decode(APIErrorBody.self, from: b).error
+    }
+
+    @Test func strangersGet403WithJSON() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let r = await a.daemon.router.handle(request("GET", "/v1/status", role: .none))
+        #expect(r.status == 403)
+        let e = try decodeError(r)
+        #expect(e.code == .forbidden && (e.hint ?? "").contains("whatif"))
+    }
+
+    @Test func readersReadAndAdminsWrite() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let router = a.daemon.router
+        #expect(await router.handle(request("GET", "/v1/status", role: .reader)).status == 200)
+        #expect(await router.handle(request("GET", "/v1/jobs", role: .reader)).status == 200)
+        #expect(await router.handle(request("GET", "/v1/config", role: .reader)).status == 200)
+        let denied = await router.handle(request("POST", "/v1/jobs", role: .reader, body: #"{"kind":"test.count"}"#))
+        let deniedError = try decodeError(denied)
+        #expect(denied.status == 403 && deniedError.message.contains("admin"))
+        #expect(await router.handle(request("POST", "/v1/config/reload", role: .reader)).status == 403)
+        #expect(await router.handle(request("POST", "/v1/jobs", role: .admin, body: #"{"kind":"test.count","params":{"to":1}}"#)).status == 202)
+    }
+
+    @Test func unknownPathsAndMethods() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let router = a.daemon.router
+        #expect(await router.handle(request("GET", "/v2/status", role: .admin)).status == 404)
+        let r = await router.handle(request("PUT", "/v1/status", role: .admin))
+        #expect(r.status == 405 && r.headers.contains { $0.0 == "Allow" && $0.1 == "GET" })
+        #expect(await router.handle(request("GET", "/v1/jobs/kinds", role: .reader)).status == 200)
+    }
+
+    @Test func configIsShownWithoutSecrets() async throws {
+        let stack = try Stack.shared()
+        let a = try await InProcessAgent(TestConfig.forStack(stack))
+        defer { Task { await a.stop() } }
+        let config = try await a.call { try $0.config() }
+        let text = String(decoding: try APICoding.encode(config), as: UTF8.self)
+        #expect(!text.contains(stack.pgPassword))
+        #expect(!text.contains(stack.awsKeys.secret))
+        #expect(config["postgres"]?["password"]?.stringValue?.contains("password_file") == true)
+    }
+}
