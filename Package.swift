@@ -124,7 +124,7 @@ let package = Package(
             dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol"]),
+            dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

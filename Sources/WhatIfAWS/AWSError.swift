@@ -63,7 +63,11 @@ public struct AWSError: OperatorError, Sendable {
         "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure", "InternalServerError",
         "ServiceUnavailable", "ServiceUnavailableException",
     ]
-    static let staleCredentialCodes: Set<String> = ["ExpiredToken", "ExpiredTokenException", "RequestExpired"]
+    /// The credentials were refused: expired, or unknown (rotated keys). They are resolved again, once.
+    static let staleCredentialCodes: Set<String> = [
+        "ExpiredToken", "ExpiredTokenException", "RequestExpired", "UnrecognizedClientException", "InvalidClientTokenId",
+        "InvalidAccessKeyId",
+    ]
 
     public var isThrottling: Bool { Self.throttlingCodes.contains(code) || status == 429 }
     /// Throttling and server-side (5xx) failures: retried with backoff.

@@ -43,7 +43,10 @@ public final class TempDir: @unchecked Sendable {
         chmod(path, 0o755)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Kept when WHATIF_KEEP_TMP is set (to read logs after a failure).
+    deinit {
+        if ProcessInfo.processInfo.environment["WHATIF_KEEP_TMP"] == nil { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 

@@ -98,7 +98,8 @@ struct Version: ParsableCommand {
 }
 
 struct WhoAmI: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show how the agent sees you: user, groups' role.")
+    static let configuration = CommandConfiguration(
+        commandName: "whoami", abstract: "Show how the agent sees you: your user and your role (admin, reader).")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {

@@ -161,7 +161,7 @@ import WhatIfTesting
         let r = await a.daemon.router.handle(request("GET", "/v1/status", role: .none))
         #expect(r.status == 403)
         let e = try decodeError(r)
-        #expect(e.code == .forbidden && (e.hint ?? "").contains("whatif"))
+        #expect(e.code == .forbidden && (e.hint ?? "").contains("group"))
     }
 
     @Test func readersReadAndAdminsWrite() async throws {

@@ -45,21 +45,52 @@ public final class AdminServer: Sendable {
             logger.info("serving the admin API on the socket systemd passed", metadata: ["fd": "\(fd)"])
         } else {
             try prepareSocketPath(settings.path)
-            // Bind with a tight umask, then widen to the configured mode: never a moment of wider access.
-            let old = umask(0o177)
-            defer { umask(old) }
-            ch = try await bootstrap.bind(unixDomainSocketPath: settings.path).get()
-            guard chmod(settings.path, mode_t(settings.mode)) == 0 else {
-                throw Failure("cannot chmod \(settings.path): \(Files.errnoText())")
-            }
-            if let g = settings.group, let gid = ConfigLoader.groupID(g), chown(settings.path, uid_t.max, gid) != 0 {
-                logger.warning(
-                    "cannot give the socket to its group",
-                    metadata: ["socket": "\(settings.path)", "group": "\(g)", "error": "\(Files.errnoText())"])
+            let fd = try Self.bindSocket(settings)
+            do { ch = try await bootstrap.withBoundSocket(fd).get() } catch {
+                close(fd)
+                throw error
             }
             logger.info("serving the admin API", metadata: ["socket": "\(settings.path)"])
         }
         channel.set(ch)
+    }
+
+    /// Creates, binds and listens on the socket file with the configured mode and group, without
+    /// touching the process-wide umask: the mode set on the socket before bind() is the file's mode
+    /// (masked by the umask), so the file is never wider than 0600 before it gets its final mode.
+    static func bindSocket(_ settings: SocketSettings) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw Failure("cannot create a socket: \(Files.errnoText())") }
+        var ok = false
+        defer { if !ok { close(fd) } }
+        _ = fchmod(fd, 0o600)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(settings.path.utf8)
+        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Failure("socket path too long: \(settings.path)") }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: path)
+            raw[path.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            throw Failure(
+                "cannot bind \(settings.path): \(Files.errnoText())",
+                hint: "check that the agent's user may create files in \(Files.directory(of: settings.path))")
+        }
+        guard chmod(settings.path, mode_t(settings.mode)) == 0 else {
+            throw Failure("cannot chmod \(settings.path): \(Files.errnoText())")
+        }
+        if let g = settings.group, let gid = ConfigLoader.groupID(g), chown(settings.path, uid_t.max, gid) != 0 {
+            throw Failure(
+                "cannot give \(settings.path) to group \(g): \(Files.errnoText())",
+                hint: "run whatifd as root or as a member of \(g), or change socket.group")
+        }
+        guard listen(fd, 1024) == 0 else { throw Failure("cannot listen on \(settings.path): \(Files.errnoText())") }
+        ok = true
+        return fd
     }
 
     /// Refuses to steal the socket of a running agent; removes a stale one.

@@ -180,11 +180,14 @@ public final class Router: Sendable {
     }
 
     public func handle(_ req: AdminRequest) async -> AdminResponse {
+        let socket = agent.config.socket
+        let readers = socket.readerGroup ?? "the reader group"
+        let admins = socket.adminGroup ?? "the admin group"
         guard req.role > .none else {
             return .error(
                 APIError(
                     .forbidden, "user \(req.userName ?? "uid \(req.peer.uid)") may not use the whatif agent",
-                    hint: "add the user to the reader group (whatif) or the admin group (whatif-admin)"))
+                    hint: "add the user to \(readers) (read) or \(admins) (everything), then log in again"))
         }
         let segments = req.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         var allowed: [String] = []
@@ -209,7 +212,7 @@ public final class Router: Sendable {
                 return .error(
                     APIError(
                         .forbidden, "\(req.method) \(req.path) needs the admin role; \(req.userName ?? "uid \(req.peer.uid)") is a \(req.role.rawValue)",
-                        hint: "run it as root or as a member of the admin group (whatif-admin)"))
+                        hint: "run it as root or as a member of \(admins)"))
             }
             return await route.handler(req, args)
         }

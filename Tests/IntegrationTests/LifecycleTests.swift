@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import WhatIfClient
+import WhatIfProtocol
+import WhatIfTesting
+
+@Suite struct LifecycleTests {
+    @Test func sdNotifyReadyStatusWatchdogStopping() throws {
+        let dir = TempDir()
+        let listener = try NotifySocket(dir.file("notify.sock"))
+        let agent = try AgentProcess(TestConfig(), environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
+        let early = listener.receive(timeout: 1.5)
+        #expect(early.contains { $0.contains("READY=1") && $0.contains("STATUS=serving on \(agent.socket)") })
+        // WatchdogSec=0.4 s: pings come every 0.2 s.
+        #expect(early.filter { $0.contains("WATCHDOG=1") }.count >= 3)
+        #expect(early.contains { $0.contains("STATUS=") && $0.contains("0 jobs running") })
+        let stopAt = Date()
+        agent.process.signal(SIGTERM)
+        let code = agent.process.wait(timeout: 10)
+        #expect(code == 0 && Date().timeIntervalSince(stopAt) < 10)
+        #expect(listener.receive(timeout: 0.3).contains { $0.contains("STOPPING=1") })
+        // The socket it bound is gone.
+        #expect(!FileManager.default.fileExists(atPath: agent.socket))
+    }
+
+    @Test func sighupReloadsAGoodConfigAndRefusesABadOne() throws {
+        var config = TestConfig()
+        config.status = "  timeout: 3s\n  max_age: 1s\n"
+        let agent = try AgentProcess(config)
+        #expect(try agent.client.config()["status"]?["max_age"]?.doubleValue == 1)
+        // A good change is taken.
+        config.status = "  timeout: 3s\n  max_age: 7s\n"
+        try config.render(socket: agent.socket, stateDir: agent.dir.file("state")).write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        agent.process.signal(SIGHUP)
+        #expect(eventually(timeout: 5) { (try? agent.client.config()["status"]?["max_age"]?.doubleValue) == 7 })
+        // A bad one is refused with a log line; the old config keeps running.
+        try "environment: development\nstatus:\n  max_age: forever\nbogus: 1\n".write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        agent.process.signal(SIGHUP)
+        #expect(eventually(timeout: 5) { agent.process.log.contains("config reload refused") })
+        #expect(agent.process.log.contains("\(agent.configPath):3: status.max_age must be a duration"))
+        #expect(agent.process.log.contains("the old one keeps running"))
+        #expect(try agent.client.config()["status"]?["max_age"]?.doubleValue == 7)
+        #expect(agent.process.isRunning)
+        // `whatifctl config reload` reports the refusal and exits 78.
+        let r = try agent.ctl(["config", "reload"])
+        #expect(r.status == 78 && r.stderr.contains("unknown key 'bogus'"))
+    }
+
+    @Test func socketActivation() throws {
+        let dir = TempDir()
+        let activated = dir.file("activated.sock")
+        let config = try dir.write("agent.yaml", TestConfig().render(socket: dir.file("unused.sock"), stateDir: dir.file("state")))
+        let p = try BackgroundProcess(
+            ["/usr/bin/systemd-socket-activate", "-l", activated, TestPaths.binary("whatifd"), "--config", config], logPath: dir.file("log"))
+        #expect(eventually(timeout: 10) { FileManager.default.fileExists(atPath: activated) })
+        let r = try Run.command([TestPaths.binary("whatifctl"), "status", "--json", "--socket", activated])
+        #expect(r.status == 0 && r.stdout.contains(#""services""#), "\(r.output) \(p.log)")
+        #expect(p.log.contains("socket systemd passed"))
+        // It did not bind the configured path itself.
+        #expect(!FileManager.default.fileExists(atPath: dir.file("unused.sock")))
+        p.signal(SIGTERM)
+        #expect(p.wait(timeout: 10) == 0)
+    }
+
+    @Test func anotherAgentOnTheSameSocketIsRefused() throws {
+        let first = try AgentProcess(TestConfig())
+        let second = try BackgroundProcess([TestPaths.binary("whatifd"), "--config", first.configPath], logPath: first.dir.file("second.log"))
+        #expect(second.wait(timeout: 10) == 1)
+        #expect(second.log.contains("another whatifd is already serving"))
+        #expect((try? first.client.version()) != nil)
+    }
+}
+
+/// whatifctl's jobs commands and exit statuses, against an agent with test job kinds.
+@Suite struct WhatifctlJobTests {
+    func ctl(_ a: InProcessAgent, _ args: [String]) async throws -> CommandResult {
+        let socket = a.socket
+        return try await offPool { try Run.command([TestPaths.binary("whatifctl")] + args + ["--socket", socket]) }
+    }
+
+    @Test func startFollowListShowCancel() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let run = try await ctl(a, ["jobs", "start", "test.count", "--params", #"{"to": 40, "stepMs": 2}"#])
+        #expect(run.status == 0 && run.stderr.contains("succeeded"), "\(run.output)")
+        let list = try await ctl(a, ["jobs", "list"])
+        #expect(list.stdout.hasPrefix("ID") && list.stdout.contains("test.count") && list.stdout.contains("succeeded") && list.stdout.contains("100%"))
+        let id = try #require(list.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+        let show = try await ctl(a, ["jobs", "show", id])
+        #expect(show.stdout.contains("state     succeeded") && show.stdout.contains(#""counted" : 40"#))
+        // Detached start, NDJSON follow, cancel.
+        let detached = try await ctl(a, ["jobs", "start", "test.count", "--params", #"{"to": 100000, "stepMs": 5}"#, "--detach"])
+        let jid = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(detached.status == 0 && !jid.isEmpty)
+        let busy = try await ctl(a, ["jobs", "start", "test.count"])
+        #expect(busy.status == 75 && busy.stderr.contains(jid))
+        let followTask = Task { try await ctl(a, ["jobs", "follow", jid, "--json"]) }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancel = try await ctl(a, ["jobs", "cancel", jid])
+        #expect(cancel.status == 0 && cancel.stdout.contains("cancellation"))
+        let followed = try await followTask.value
+        #expect(followed.status == 1)
+        let lines = followed.stdout.split(separator: "\n")
+        #expect(lines.count >= 2)
+        let events = lines.compactMap { try? APICoding.decode(JobEvent.self, from: Array($0.utf8)) }
+        #expect(events.count == lines.count)
+        #expect(events.last?.job?.state == .cancelled)
+    }
+
+    @Test func failureAndBadRequestStatuses() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let failed = try await ctl(a, ["jobs", "start", "test.fail"])
+        #expect(failed.status == 1 && failed.stderr.contains("failed: the test job failed as asked; nothing to fix"))
+        let bad = try await ctl(a, ["jobs", "start", "no.such.kind"])
+        #expect(bad.status == 65 && bad.stderr.contains("unknown job kind"))
+        let params = try await ctl(a, ["jobs", "start", "test.count", "--params", "[1]"])
+        #expect(params.status == 64)
+        let missing = try await ctl(a, ["jobs", "show", "nope"])
+        #expect(missing.status == 66)
+        let kinds = try await ctl(a, ["jobs", "kinds"])
+        #expect(kinds.stdout.contains("test.count") && kinds.stdout.contains("count slowly"))
+    }
+}
+
+/// A datagram socket standing in for systemd's notification socket.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+
+    init(_ path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let b = Array(path.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0 else { throw TestFailure("bind \(path)") }
+    }
+
+    deinit { close(fd) }
+
+    func receive(timeout: Double) -> [String] {
+        var out: [String] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 20) > 0 {
+                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n > 0 { out.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+            }
+        }
+        return out
+    }
+}

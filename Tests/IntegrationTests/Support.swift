@@ -1,0 +1,76 @@
+import Foundation
+import WhatIfTesting
+
+/// Sends raw bytes to a Unix socket and returns what comes back before the peer closes or `timeout`.
+func rawExchange(_ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlowly: Double? = nil) -> String {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        let b = Array(path.utf8)
+        raw.copyBytes(from: b)
+        raw[b.count] = 0
+    }
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    guard rc == 0 else { return "connect failed: \(String(cString: strerror(errno)))" }
+    if let pause = sendSlowly {
+        // Trickle the bytes until the agent answers (or hangs up).
+        for b in bytes {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 0) > 0 { break }
+            _ = [b].withUnsafeBytes { send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+            usleep(UInt32(pause * 1_000_000))
+        }
+    } else {
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, 50) <= 0 { continue }
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Test users and groups for authorization with real uids (needs root).
+enum TestUsers {
+    static let readerGroup = "whatif-t-readers"
+    static let adminGroup = "whatif-t-admins"
+    static let reader = "whatif-t-reader"
+    static let admin = "whatif-t-admin"
+
+    static func ensure() throws {
+        let r = try Run.shell(
+            """
+            set -e
+            getent group \(readerGroup) >/dev/null || groupadd \(readerGroup)
+            getent group \(adminGroup) >/dev/null || groupadd \(adminGroup)
+            id \(reader) >/dev/null 2>&1 || useradd -M -N -g nogroup -G \(readerGroup) -s /usr/sbin/nologin \(reader)
+            id \(admin) >/dev/null 2>&1 || useradd -M -N -g nogroup -G \(adminGroup) -s /usr/sbin/nologin \(admin)
+            """)
+        guard r.status == 0 else { throw TestFailure("cannot create test users: \(r.output)") }
+    }
+}
+
+/// whatifctl copied where any user can run it (the checkout may sit under a private home).
+let publicWhatifctl: String = {
+    let dir = "/tmp/whatif-test-bin-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    chmod(dir, 0o755)
+    let dest = "\(dir)/whatifctl"
+    try? FileManager.default.removeItem(atPath: dest)
+    try? FileManager.default.copyItem(atPath: TestPaths.binary("whatifctl"), toPath: dest)
+    chmod(dest, 0o755)
+    return dest
+}()
+
+/// Runs whatifctl as `user` (through runuser) against `socket`.
+func ctl(as user: String, socket: String, _ args: [String]) throws -> CommandResult {
+    try Run.command(["/usr/sbin/runuser", "-u", user, "--", publicWhatifctl] + args + ["--socket", socket])
+}
