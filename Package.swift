@@ -28,7 +28,7 @@ let package = Package(
         .library(name: "WhatIfCore", targets: ["WhatIfCore"]),
         .library(name: "WhatIfPostgres", targets: ["WhatIfPostgres"]),
         .library(name: "WhatIfRedis", targets: ["WhatIfRedis"]),
-        .library(name: "WhatIfAWS", targets: ["WhatIfAWS"]),
+        .library(name: "WhatIfAWS", targets: ["WhatIfAWS", "WhatIfHTTP"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
     ],
@@ -66,7 +66,8 @@ let package = Package(
         .target(
             name: "WhatIfAWS",
             dependencies: [
-                "WhatIfHTTP", "WhatIfJSON", "WhatIfCrypto", "WhatIfCore", .product(name: "Logging", package: "swift-log"),
+                "WhatIfHTTP", "WhatIfJSON", "WhatIfCrypto", "WhatIfCore",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .target(
@@ -112,9 +113,11 @@ let package = Package(
 
         // MARK: Tests.
         .testTarget(name: "WhatIfProtocolTests", dependencies: ["WhatIfProtocol", "WhatIfClient"]),
-        .testTarget(name: "WhatIfCoreTests", dependencies: ["WhatIfCore", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfCoreTests", dependencies: ["WhatIfCore", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"]),
         .testTarget(name: "WhatIfPostgresTests", dependencies: ["WhatIfPostgres", "WhatIfCore", "WhatIfTesting"]),
-        .testTarget(name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfCrypto", "WhatIfCore", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfCrypto", "WhatIfCore", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),

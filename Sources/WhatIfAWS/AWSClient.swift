@@ -4,9 +4,9 @@ import WhatIfCrypto
 import WhatIfHTTP
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// An AWS service as the client signs and addresses it.
@@ -84,10 +84,12 @@ public final class AWSClient: Sendable {
 
     /// The base URL for a service: the override, or the regional AWS endpoint.
     public func baseURL(for service: AWSService) -> String {
-        var url = settings.serviceEndpoints[service.name] ?? settings.endpoint ?? {
-            let suffix = settings.region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-            return "https://\(service.name).\(settings.region).\(suffix)"
-        }()
+        var url =
+            settings.serviceEndpoints[service.name] ?? settings.endpoint
+            ?? {
+                let suffix = settings.region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+                return "https://\(service.name).\(settings.region).\(suffix)"
+            }()
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }
@@ -125,7 +127,8 @@ public final class AWSClient: Sendable {
 
         public init(
             service: AWSService, operation: String, method: String = "POST", path: String = "/", query: String = "",
-            headers: [(name: String, value: String)] = [], body: [UInt8] = [], s3: Bool = false, hostPrefix: String? = nil
+            headers: [(name: String, value: String)] = [], body: [UInt8] = [], s3: Bool = false,
+            hostPrefix: String? = nil
         ) {
             self.service = service
             self.operation = operation
@@ -162,7 +165,8 @@ public final class AWSClient: Sendable {
             case .success(let r) where (200..<300).contains(r.status):
                 observer?(
                     AWSCallRecord(
-                        service: call.service.name, operation: call.operation, status: r.status, errorCode: nil, attempts: attempt,
+                        service: call.service.name, operation: call.operation, status: r.status, errorCode: nil,
+                        attempts: attempt,
                         seconds: watch.elapsedSeconds))
                 return r
             case .success(let r):
@@ -188,7 +192,8 @@ public final class AWSClient: Sendable {
                 observer?(
                     AWSCallRecord(
                         service: call.service.name, operation: call.operation, status: (e as? AWSError)?.status ?? 0,
-                        errorCode: (e as? AWSError)?.code ?? "Transport", attempts: attempt, seconds: watch.elapsedSeconds))
+                        errorCode: (e as? AWSError)?.code ?? "Transport", attempts: attempt,
+                        seconds: watch.elapsedSeconds))
                 throw e
             }
             let delay = settings.backoff.delay(retry: attempt - 1, using: &generator)
@@ -221,8 +226,11 @@ public final class AWSClient: Sendable {
         if call.s3 { headers.append(("x-amz-content-sha256", payloadHash)) }
         if let token = creds.sessionToken { headers.append(("x-amz-security-token", token)) }
         let signed = SigV4.authorization(
-            SigV4.Request(method: call.method, path: path.isEmpty ? "/" : path, query: call.query, headers: headers, payloadHash: payloadHash),
-            accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, amzDate: amzDate, region: settings.region,
+            SigV4.Request(
+                method: call.method, path: path.isEmpty ? "/" : path, query: call.query, headers: headers,
+                payloadHash: payloadHash),
+            accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, amzDate: amzDate,
+            region: settings.region,
             service: call.service.name, s3: call.s3)
         headers.append(("Authorization", signed.authorization))
         let url = "\(parts.scheme)://\(host)\(path.isEmpty ? "/" : path)" + (call.query.isEmpty ? "" : "?\(call.query)")
@@ -236,18 +244,22 @@ public final class AWSClient: Sendable {
         try send(
             Call(
                 service: service, operation: operation,
-                headers: [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "\(target).\(operation)")], body: body)
+                headers: [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "\(target).\(operation)")],
+                body: body)
         ).body
     }
 
     /// AWS query protocol (CloudWatch, RDS, ElastiCache): form-encoded POST, XML answer.
-    public func query(_ service: AWSService, action: String, version: String, parameters: [(String, String)]) throws -> XMLElement {
+    public func query(_ service: AWSService, action: String, version: String, parameters: [(String, String)]) throws
+        -> XMLElement
+    {
         var form = "Action=\(SigV4.uriEncode(action))&Version=\(SigV4.uriEncode(version))"
         for (k, v) in parameters { form += "&\(SigV4.uriEncode(k))=\(SigV4.uriEncode(v))" }
         let r = try send(
             Call(
                 service: service, operation: action,
-                headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8)))
+                headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8))
+        )
         do {
             return try XMLReader.parse(r.body)
         } catch {

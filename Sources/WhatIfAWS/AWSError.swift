@@ -2,9 +2,9 @@ import WhatIfCore
 import WhatIfHTTP
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// An error answer from an AWS service, decoded from its JSON, query-XML or S3-XML body.
@@ -17,7 +17,9 @@ public struct AWSError: OperatorError, Sendable {
     public var serviceMessage: String
     public var requestId: String?
 
-    public init(service: String, operation: String, status: Int, code: String, serviceMessage: String, requestId: String? = nil) {
+    public init(
+        service: String, operation: String, status: Int, code: String, serviceMessage: String, requestId: String? = nil
+    ) {
         self.service = service
         self.operation = operation
         self.status = status
@@ -27,7 +29,8 @@ public struct AWSError: OperatorError, Sendable {
     }
 
     public var message: String {
-        "\(service) \(operation) failed: \(code)" + (serviceMessage.isEmpty ? "" : ": \(serviceMessage)") + " (HTTP \(status))"
+        "\(service) \(operation) failed: \(code)" + (serviceMessage.isEmpty ? "" : ": \(serviceMessage)")
+            + " (HTTP \(status))"
     }
 
     public var hint: String? {
@@ -41,7 +44,8 @@ public struct AWSError: OperatorError, Sendable {
         case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
             "the agent's IAM identity lacks permission for \(operation): add it to the role's policy"
         case "ResourceNotFoundException":
-            service == "dynamodb" ? "the table does not exist in this region: create it with `whatifctl tables setup`" : nil
+            service == "dynamodb"
+                ? "the table does not exist in this region: create it with `whatifctl tables setup`" : nil
         case "NoSuchBucket":
             "the bucket does not exist in this region: create it, or fix backups.s3.bucket"
         case "DBInstanceNotFound", "DBInstanceNotFoundFault":
@@ -49,12 +53,14 @@ public struct AWSError: OperatorError, Sendable {
         case "ReplicationGroupNotFoundFault":
             "no ElastiCache replication group by that name in this region: fix elasticache.replication_group_id"
         default:
-            isThrottling ? "AWS is throttling: the agent backed off and retried; lower the rate or raise the capacity" : nil
+            isThrottling
+                ? "AWS is throttling: the agent backed off and retried; lower the rate or raise the capacity" : nil
         }
     }
 
     static let throttlingCodes: Set<String> = [
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException",
         "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
         "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
         "EC2ThrottledException", "ThrottlingError",
@@ -65,7 +71,8 @@ public struct AWSError: OperatorError, Sendable {
     ]
     /// The credentials were refused: expired, or unknown (rotated keys). They are resolved again, once.
     static let staleCredentialCodes: Set<String> = [
-        "ExpiredToken", "ExpiredTokenException", "RequestExpired", "UnrecognizedClientException", "InvalidClientTokenId",
+        "ExpiredToken", "ExpiredTokenException", "RequestExpired", "UnrecognizedClientException",
+        "InvalidClientTokenId",
         "InvalidAccessKeyId",
     ]
 
@@ -81,6 +88,8 @@ public struct AWSError: OperatorError, Sendable {
         let body = response.body
         if let first = body.first(where: { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }) {
             if first == UInt8(ascii: "{") {
+                // Names are AWS's wire format.
+                // swift-format-ignore: AlwaysUseLowerCamelCase
                 struct JSONError: Decodable {
                     var __type: String?
                     var code: String?
@@ -113,6 +122,8 @@ public struct AWSError: OperatorError, Sendable {
                 default: "HTTP\(response.status)"
                 }
         }
-        return AWSError(service: service, operation: operation, status: response.status, code: code, serviceMessage: msg, requestId: requestId)
+        return AWSError(
+            service: service, operation: operation, status: response.status, code: code, serviceMessage: msg,
+            requestId: requestId)
     }
 }

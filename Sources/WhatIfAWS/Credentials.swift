@@ -3,9 +3,9 @@ import WhatIfHTTP
 import WhatIfJSON
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 public struct AWSCredentials: Sendable, Equatable {
@@ -16,7 +16,10 @@ public struct AWSCredentials: Sendable, Equatable {
     /// Where they came from: "environment", "profile default (~/.aws/credentials)", "instance role web".
     public var source: String
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil, source: String) {
+    public init(
+        accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
+        source: String
+    ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -110,16 +113,22 @@ public struct ProfileCredentials: AWSCredentialProvider {
                 throw AWSCredentialsError(error.message, hint: "make \(path) readable by the agent's user")
             }
             guard let keys = SharedConfigFile.parse(text)[section] else { continue }
-            if let id = keys["aws_access_key_id"], let secret = keys["aws_secret_access_key"], !id.isEmpty, !secret.isEmpty {
+            if let id = keys["aws_access_key_id"], let secret = keys["aws_secret_access_key"], !id.isEmpty,
+                !secret.isEmpty
+            {
                 return AWSCredentials(
                     accessKeyId: id, secretAccessKey: secret, sessionToken: keys["aws_session_token"],
                     source: "profile \(profile) (\(path))")
             }
-            for unsupported in ["role_arn", "sso_session", "sso_start_url", "credential_process", "web_identity_token_file"]
+            for unsupported in [
+                "role_arn", "sso_session", "sso_start_url", "credential_process", "web_identity_token_file",
+            ]
             where keys[unsupported] != nil {
                 throw AWSCredentialsError(
                     "profile \(profile) in \(path) uses \(unsupported), which whatifd does not support",
-                    hint: "use an EC2 instance role, static keys in the profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+                    hint:
+                        "use an EC2 instance role, static keys in the profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                )
             }
         }
         return nil
@@ -127,14 +136,18 @@ public struct ProfileCredentials: AWSCredentialProvider {
 
     public func credentials() throws -> AWSCredentials {
         guard let c = try load() else {
-            throw AWSCredentialsError("profile \(profile) has no aws_access_key_id/aws_secret_access_key in \(credentialsFile) or \(configFile)")
+            throw AWSCredentialsError(
+                "profile \(profile) has no aws_access_key_id/aws_secret_access_key in \(credentialsFile) or \(configFile)"
+            )
         }
         return c
     }
 
     /// The profile's `region`, from the config file (or the credentials file).
     public func region() -> String? {
-        for (path, section) in [(configFile, profile == "default" ? "default" : "profile \(profile)"), (credentialsFile, profile)]
+        for (path, section) in [
+            (configFile, profile == "default" ? "default" : "profile \(profile)"), (credentialsFile, profile),
+        ]
         where Files.exists(path) {
             if let text = try? Files.read(path, limit: 1 << 20),
                 let r = SharedConfigFile.parse(String(decoding: text, as: UTF8.self))[section]?["region"], !r.isEmpty
@@ -175,7 +188,8 @@ public final class IMDSCredentials: AWSCredentialProvider {
                 hint: "outside EC2, give credentials through the environment or a profile")
         }
         guard r.status == 200, !r.body.isEmpty else {
-            throw AWSCredentialsError("instance metadata service refused a session token (HTTP \(r.status))",
+            throw AWSCredentialsError(
+                "instance metadata service refused a session token (HTTP \(r.status))",
                 hint: "check the instance's metadata options (IMDSv2, hop limit)")
         }
         let value = r.bodyText.trimmingWhitespace()
@@ -188,7 +202,9 @@ public final class IMDSCredentials: AWSCredentialProvider {
         var t = try sessionToken(refresh: false)
         for attempt in 0..<2 {
             let r = try http.send(
-                HTTPRequest(method: "GET", url: "\(endpoint)\(path)", headers: [("X-aws-ec2-metadata-token", t)], timeout: timeout))
+                HTTPRequest(
+                    method: "GET", url: "\(endpoint)\(path)", headers: [("X-aws-ec2-metadata-token", t)],
+                    timeout: timeout))
             if r.status == 401, attempt == 0 {
                 t = try sessionToken(refresh: true)
                 continue
@@ -200,7 +216,9 @@ public final class IMDSCredentials: AWSCredentialProvider {
 
     public func credentials() throws -> AWSCredentials {
         let roles = try get("/latest/meta-data/iam/security-credentials/")
-        guard roles.status == 200, let role = roles.bodyText.split(separator: "\n").first.map(String.init), !role.isEmpty else {
+        guard roles.status == 200, let role = roles.bodyText.split(separator: "\n").first.map(String.init),
+            !role.isEmpty
+        else {
             throw AWSCredentialsError(
                 "this instance has no IAM role (instance metadata answered HTTP \(roles.status))",
                 hint: "attach an instance profile with the agent's policy")
@@ -209,6 +227,8 @@ public final class IMDSCredentials: AWSCredentialProvider {
         guard r.status == 200 else {
             throw AWSCredentialsError("instance metadata has no credentials for role \(role) (HTTP \(r.status))")
         }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Body: Decodable {
             var Code: String?
             var AccessKeyId: String
@@ -302,18 +322,22 @@ public final class AWSCredentialChain: AWSCredentialProvider {
 
     private func resolve() throws -> AWSCredentials {
         let env = settings.environment
-        if settings.explicitProfile == nil, let id = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"],
+        if settings.explicitProfile == nil, let id = env["AWS_ACCESS_KEY_ID"],
+            let secret = env["AWS_SECRET_ACCESS_KEY"],
             !id.isEmpty, !secret.isEmpty
         {
             return AWSCredentials(
-                accessKeyId: id, secretAccessKey: secret, sessionToken: env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+                accessKeyId: id, secretAccessKey: secret,
+                sessionToken: env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
                 source: "environment")
         }
         if let c = try profile.load() { return c }
         if settings.explicitProfile != nil || env["AWS_PROFILE"] != nil {
             throw AWSCredentialsError(
                 "profile \(settings.profileName) has no credentials in \(settings.resolvedCredentialsFile) or \(settings.resolvedConfigFile)",
-                hint: "add aws_access_key_id and aws_secret_access_key to the profile, or remove aws.profile to use the instance role")
+                hint:
+                    "add aws_access_key_id and aws_secret_access_key to the profile, or remove aws.profile to use the instance role"
+            )
         }
         guard !settings.imdsDisabled else {
             throw AWSCredentialsError(
@@ -325,7 +349,9 @@ public final class AWSCredentialChain: AWSCredentialProvider {
         } catch let e as AWSCredentialsError {
             throw AWSCredentialsError(
                 "no AWS credentials: none in the environment, none in profile \(settings.profileName), and no instance role (\(e.message))",
-                hint: "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the unit's environment file, configure aws.profile, or attach an instance role")
+                hint:
+                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the unit's environment file, configure aws.profile, or attach an instance role"
+            )
         }
     }
 }

@@ -1,9 +1,9 @@
 import WhatIfCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A DynamoDB attribute value in its wire form: `{"S": "..."}`, `{"N": "12"}`, `{"M": {...}}`, ...
@@ -20,6 +20,9 @@ public indirect enum AttributeValue: Sendable, Hashable, Codable {
     case ns([String])
     case bs([[UInt8]])
 
+    // Names are AWS's wire format.
+
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     private enum Key: String, CodingKey {
         case S, N, B, BOOL, NULL, M, L, SS, NS, BS
     }
@@ -189,17 +192,26 @@ public struct DynamoDB: Sendable {
         }
     }
 
+    // Names are AWS's wire format.
+
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     struct TableNameRequest: Encodable {
         var TableName: String
     }
 
     public func describeTable(_ name: String) throws -> TableDescription {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var Table: TableDescription }
         return try call("DescribeTable", TableNameRequest(TableName: name), as: Res.self).Table
     }
 
     public func listTables() throws -> [String] {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable { var ExclusiveStartTableName: String? }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable {
             var TableNames: [String]
             var LastEvaluatedTableName: String?
@@ -243,6 +255,8 @@ public struct DynamoDB: Sendable {
 
     @discardableResult
     public func createTable(_ request: CreateTableRequest) throws -> TableDescription {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var TableDescription: TableDescription }
         return try call("CreateTable", request, as: Res.self).TableDescription
     }
@@ -257,32 +271,43 @@ public struct DynamoDB: Sendable {
         let deadline = Deadline.after(seconds: timeout)
         while true {
             let t = try describeTable(name)
-            if t.tableStatus == "ACTIVE", (t.globalSecondaryIndexes ?? []).allSatisfy({ ($0.indexStatus ?? "ACTIVE") == "ACTIVE" }) {
+            if t.tableStatus == "ACTIVE",
+                (t.globalSecondaryIndexes ?? []).allSatisfy({ ($0.indexStatus ?? "ACTIVE") == "ACTIVE" })
+            {
                 return t
             }
             if deadline.hasPassed {
-                throw Failure("table \(name) is still \(t.tableStatus) after \(Int(timeout)) s", hint: "check the table in the console")
+                throw Failure(
+                    "table \(name) is still \(t.tableStatus) after \(Int(timeout)) s",
+                    hint: "check the table in the console")
             }
             sleepThread(seconds: poll)
         }
     }
 
     public func putItem(table: String, item: DynamoItem, conditionExpression: String? = nil) throws {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
             var TableName: String
             var Item: DynamoItem
             var ConditionExpression: String?
         }
         struct Res: Decodable {}
-        _ = try call("PutItem", Req(TableName: table, Item: item, ConditionExpression: conditionExpression), as: Res.self)
+        _ = try call(
+            "PutItem", Req(TableName: table, Item: item, ConditionExpression: conditionExpression), as: Res.self)
     }
 
     public func getItem(table: String, key: DynamoItem, consistentRead: Bool = false) throws -> DynamoItem? {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
             var TableName: String
             var Key: DynamoItem
             var ConsistentRead: Bool
         }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var Item: DynamoItem? }
         return try call("GetItem", Req(TableName: table, Key: key, ConsistentRead: consistentRead), as: Res.self).Item
     }
@@ -291,12 +316,21 @@ public struct DynamoDB: Sendable {
     /// did not process, which the caller must retry.
     public func batchPut(table: String, items: [DynamoItem]) throws -> [DynamoItem] {
         precondition(items.count <= 25, "BatchWriteItem takes at most 25 requests")
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Put: Codable { var Item: DynamoItem }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct WriteRequest: Codable { var PutRequest: Put? }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable { var RequestItems: [String: [WriteRequest]] }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var UnprocessedItems: [String: [WriteRequest]]? }
         let r = try call(
-            "BatchWriteItem", Req(RequestItems: [table: items.map { WriteRequest(PutRequest: Put(Item: $0)) }]), as: Res.self)
+            "BatchWriteItem", Req(RequestItems: [table: items.map { WriteRequest(PutRequest: Put(Item: $0)) }]),
+            as: Res.self)
         return (r.UnprocessedItems?[table] ?? []).compactMap { $0.PutRequest?.Item }
     }
 
@@ -310,6 +344,8 @@ public struct DynamoDB: Sendable {
         table: String, segment: Int? = nil, totalSegments: Int? = nil, startKey: DynamoItem? = nil, limit: Int? = nil,
         consistentRead: Bool = false
     ) throws -> ScanPage {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
             var TableName: String
             var Segment: Int?
@@ -318,6 +354,8 @@ public struct DynamoDB: Sendable {
             var Limit: Int?
             var ConsistentRead: Bool
         }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable {
             var Items: [DynamoItem]?
             var LastEvaluatedKey: DynamoItem?
@@ -326,7 +364,8 @@ public struct DynamoDB: Sendable {
         let r = try call(
             "Scan",
             Req(
-                TableName: table, Segment: segment, TotalSegments: totalSegments, ExclusiveStartKey: startKey, Limit: limit,
+                TableName: table, Segment: segment, TotalSegments: totalSegments, ExclusiveStartKey: startKey,
+                Limit: limit,
                 ConsistentRead: consistentRead), as: Res.self)
         return ScanPage(items: r.Items ?? [], lastEvaluatedKey: r.LastEvaluatedKey, scannedCount: r.ScannedCount ?? 0)
     }

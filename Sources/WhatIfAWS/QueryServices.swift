@@ -1,9 +1,9 @@
 import WhatIfCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// CloudWatch over the query protocol (2010-08-01).
@@ -42,9 +42,15 @@ public struct CloudWatch: Sendable {
         var p: [(String, String)] = [("Namespace", namespace)]
         for (i, d) in data.enumerated() {
             let m = "MetricData.member.\(i + 1)"
-            p += [("\(m).MetricName", d.metricName), ("\(m).Value", String(d.value)), ("\(m).Unit", d.unit), ("\(m).Timestamp", Self.iso(d.timestamp))]
+            p += [
+                ("\(m).MetricName", d.metricName), ("\(m).Value", String(d.value)), ("\(m).Unit", d.unit),
+                ("\(m).Timestamp", Self.iso(d.timestamp)),
+            ]
             for (j, dim) in d.dimensions.enumerated() {
-                p += [("\(m).Dimensions.member.\(j + 1).Name", dim.name), ("\(m).Dimensions.member.\(j + 1).Value", dim.value)]
+                p += [
+                    ("\(m).Dimensions.member.\(j + 1).Name", dim.name),
+                    ("\(m).Dimensions.member.\(j + 1).Value", dim.value),
+                ]
             }
         }
         _ = try client.query(.cloudwatch, action: "PutMetricData", version: Self.version, parameters: p)
@@ -58,7 +64,9 @@ public struct CloudWatch: Sendable {
         public var period: Int
         /// SampleCount, Sum, Average, Minimum, Maximum or pNN.NN.
         public var stat: String
-        public init(id: String, namespace: String, metricName: String, dimensions: [Dimension], period: Int, stat: String) {
+        public init(
+            id: String, namespace: String, metricName: String, dimensions: [Dimension], period: Int, stat: String
+        ) {
             self.id = id
             self.namespace = namespace
             self.metricName = metricName
@@ -85,8 +93,10 @@ public struct CloudWatch: Sendable {
             for (i, q) in queries.enumerated() {
                 let m = "MetricDataQueries.member.\(i + 1)"
                 p += [
-                    ("\(m).Id", q.id), ("\(m).MetricStat.Metric.Namespace", q.namespace), ("\(m).MetricStat.Metric.MetricName", q.metricName),
-                    ("\(m).MetricStat.Period", String(q.period)), ("\(m).MetricStat.Stat", q.stat), ("\(m).ReturnData", "true"),
+                    ("\(m).Id", q.id), ("\(m).MetricStat.Metric.Namespace", q.namespace),
+                    ("\(m).MetricStat.Metric.MetricName", q.metricName),
+                    ("\(m).MetricStat.Period", String(q.period)), ("\(m).MetricStat.Stat", q.stat),
+                    ("\(m).ReturnData", "true"),
                 ]
                 for (j, d) in q.dimensions.enumerated() {
                     p += [
@@ -100,11 +110,15 @@ public struct CloudWatch: Sendable {
             let result = root.first("GetMetricDataResult")
             for member in result?.child("MetricDataResults")?.all("member") ?? [] {
                 let id = member["Id"] ?? ""
-                let ts = member.child("Timestamps")?.all("member").compactMap { try? Date.ISO8601FormatStyle().parse($0.text) } ?? []
+                let ts =
+                    member.child("Timestamps")?.all("member").compactMap {
+                        try? Date.ISO8601FormatStyle().parse($0.text)
+                    } ?? []
                 let vs = member.child("Values")?.all("member").compactMap { Double($0.text) } ?? []
                 if results[id] == nil {
                     order.append(id)
-                    results[id] = MetricResult(id: id, label: member["Label"], timestamps: [], values: [], statusCode: member["StatusCode"])
+                    results[id] = MetricResult(
+                        id: id, label: member["Label"], timestamps: [], values: [], statusCode: member["StatusCode"])
                 }
                 results[id]!.timestamps += ts
                 results[id]!.values += vs
@@ -140,10 +154,14 @@ public struct RDS: Sendable {
         let list = root.first("DBInstances")?.children ?? []
         return list.map { e in
             DBInstance(
-                identifier: e["DBInstanceIdentifier"] ?? "", status: e["DBInstanceStatus"] ?? "", engine: e["Engine"] ?? "",
-                engineVersion: e["EngineVersion"] ?? "", instanceClass: e["DBInstanceClass"] ?? "", multiAZ: e["MultiAZ"] == "true",
-                storageEncrypted: e["StorageEncrypted"] == "true", allocatedStorageGiB: e["AllocatedStorage"].flatMap { Int($0) },
-                endpointAddress: e.path("Endpoint", "Address")?.text, endpointPort: e.path("Endpoint", "Port").flatMap { Int($0.text) })
+                identifier: e["DBInstanceIdentifier"] ?? "", status: e["DBInstanceStatus"] ?? "",
+                engine: e["Engine"] ?? "",
+                engineVersion: e["EngineVersion"] ?? "", instanceClass: e["DBInstanceClass"] ?? "",
+                multiAZ: e["MultiAZ"] == "true",
+                storageEncrypted: e["StorageEncrypted"] == "true",
+                allocatedStorageGiB: e["AllocatedStorage"].flatMap { Int($0) },
+                endpointAddress: e.path("Endpoint", "Address")?.text,
+                endpointPort: e.path("Endpoint", "Port").flatMap { Int($0.text) })
         }
     }
 }
@@ -167,7 +185,8 @@ public struct ElastiCache: Sendable {
     public func describeReplicationGroups(id: String? = nil) throws -> [ReplicationGroup] {
         var p: [(String, String)] = []
         if let id { p.append(("ReplicationGroupId", id)) }
-        let root = try client.query(.elasticache, action: "DescribeReplicationGroups", version: "2015-02-02", parameters: p)
+        let root = try client.query(
+            .elasticache, action: "DescribeReplicationGroups", version: "2015-02-02", parameters: p)
         let list = root.first("ReplicationGroups")?.children ?? []
         return list.map { e in
             let primary = e.first("NodeGroups")?.children.first?.child("PrimaryEndpoint")

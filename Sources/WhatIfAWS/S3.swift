@@ -15,7 +15,8 @@ public struct S3: Sendable {
         let pathStyle = client.isOverridden(.s3) || bucket.contains(".")
         return AWSClient.Call(
             service: .s3, operation: operation, method: method,
-            path: pathStyle ? "/\(bucket)\(encodedKey.isEmpty ? "" : encodedKey)" : (encodedKey.isEmpty ? "/" : encodedKey),
+            path: pathStyle
+                ? "/\(bucket)\(encodedKey.isEmpty ? "" : encodedKey)" : (encodedKey.isEmpty ? "/" : encodedKey),
             query: query, headers: headers, body: body, s3: true, hostPrefix: pathStyle ? nil : bucket)
     }
 
@@ -38,8 +39,13 @@ public struct S3: Sendable {
         }
     }
 
-    public func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream") throws -> String? {
-        let r = try client.send(call("PutObject", method: "PUT", bucket: bucket, key: key, headers: [("content-type", contentType)], body: body))
+    public func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream")
+        throws -> String?
+    {
+        let r = try client.send(
+            call(
+                "PutObject", method: "PUT", bucket: bucket, key: key, headers: [("content-type", contentType)],
+                body: body))
         return r.header("etag")
     }
 
@@ -86,7 +92,9 @@ public struct S3: Sendable {
             let r = try client.send(call("ListObjectsV2", method: "GET", bucket: bucket, query: q))
             let root: XMLElement
             do { root = try XMLReader.parse(r.body) } catch {
-                throw AWSError(service: "s3", operation: "ListObjectsV2", status: r.status, code: "MalformedResponse", serviceMessage: error.description)
+                throw AWSError(
+                    service: "s3", operation: "ListObjectsV2", status: r.status, code: "MalformedResponse",
+                    serviceMessage: error.description)
             }
             for c in root.all("Contents") {
                 out.append(Object(key: c["Key"] ?? "", size: Int64(c["Size"] ?? "") ?? 0, etag: c["ETag"]))

@@ -2,9 +2,9 @@ import WhatIfCore
 import WhatIfCrypto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// AWS Signature Version 4, written from AWS's specification and checked against its test suite.
@@ -19,8 +19,9 @@ public enum SigV4 {
         /// Hex SHA-256 of the payload, or `UNSIGNED-PAYLOAD`.
         public var payloadHash: String
 
-        public init(method: String, path: String, query: String, headers: [(name: String, value: String)], payloadHash: String)
-        {
+        public init(
+            method: String, path: String, query: String, headers: [(name: String, value: String)], payloadHash: String
+        ) {
             self.method = method
             self.path = path
             self.query = query
@@ -115,7 +116,11 @@ public enum SigV4 {
                 pairs.append((uriEncode(percentDecode(part)), ""))
             }
         }
-        pairs.sort { $0.0 != $1.0 ? Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) : Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) }
+        pairs.sort {
+            $0.0 != $1.0
+                ? Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8))
+                : Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8))
+        }
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
@@ -179,7 +184,8 @@ public enum SigV4 {
         let sts = stringToSign(canonicalRequest: creq, amzDate: amzDate, scope: scope)
         let sig = Hex.encode(HMAC.sha256(key: signingKey(secret: secretAccessKey, scope: scope), message: sts))
         return (
-            "AWS4-HMAC-SHA256 Credential=\(accessKeyId)/\(scope.string), SignedHeaders=\(signed), Signature=\(sig)", creq,
+            "AWS4-HMAC-SHA256 Credential=\(accessKeyId)/\(scope.string), SignedHeaders=\(signed), Signature=\(sig)",
+            creq,
             sts
         )
     }

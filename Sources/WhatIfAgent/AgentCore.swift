@@ -4,12 +4,12 @@ import WhatIfHTTP
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The agent's state, shared by the admin API, the jobs and the lifecycle: the current config and

@@ -6,7 +6,7 @@ import WhatIfProtocol
 import WhatIfSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// whatifd's life: start serving, tell systemd, reload on SIGHUP, drain and stop on SIGTERM.
@@ -33,7 +33,8 @@ public final class Daemon: Sendable {
     public static func bootstrapLogging(level: Logger.Level) {
         let journal = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label in
-            var h: any LogHandler = journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var h: any LogHandler =
+                journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
         }
@@ -62,7 +63,8 @@ public final class Daemon: Sendable {
     public func run() async throws {
         let adopted = Systemd.listenFileDescriptors()
         if adopted.count > 1 {
-            logger.warning("systemd passed more than one socket; using the first", metadata: ["count": "\(adopted.count)"])
+            logger.warning(
+                "systemd passed more than one socket; using the first", metadata: ["count": "\(adopted.count)"])
         }
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         try await start(adoptedFD: adopted.first)
@@ -71,14 +73,20 @@ public final class Daemon: Sendable {
         Systemd.ready(status: "serving on \(socketDescription)")
         logger.notice(
             "whatifd \(WhatIfVersion.string) ready",
-            metadata: ["environment": "\(config.environment.rawValue)", "config": "\(config.path)", "pid": "\(getpid())"])
+            metadata: [
+                "environment": "\(config.environment.rawValue)", "config": "\(config.path)", "pid": "\(getpid())",
+            ])
 
         let watchdog = Task { await self.watchdog(socket: socketDescription) }
         for await sig in signals {
             if sig == .sighup {
                 Systemd.notify("RELOADING=1\nSTATUS=reloading \(config.path)")
                 let r = await core.reload()
-                Systemd.notify("READY=1\nSTATUS=" + (r.reloaded ? "config reloaded; serving on \(socketDescription)" : "new config refused (see the log); the old one keeps running"))
+                Systemd.notify(
+                    "READY=1\nSTATUS="
+                        + (r.reloaded
+                            ? "config reloaded; serving on \(socketDescription)"
+                            : "new config refused (see the log); the old one keeps running"))
                 continue
             }
             logger.notice("stopping", metadata: ["signal": "\(sig)"])
@@ -110,7 +118,11 @@ public final class Daemon: Sendable {
             if interval != nil {
                 let loop = server.group.next()
                 let alive = try? await withTimeout(seconds: max(0.5, period)) { try await loop.submit { true }.get() }
-                if alive == true { Systemd.watchdogPing() } else { logger.error("event loop did not answer; not pinging the watchdog") }
+                if alive == true {
+                    Systemd.watchdogPing()
+                } else {
+                    logger.error("event loop did not answer; not pinging the watchdog")
+                }
             }
             let jobs = await core.jobs.runningCount
             let status = "serving on \(socket); \(jobs) job\(jobs == 1 ? "" : "s") running"

@@ -1,9 +1,9 @@
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A complete (non-streamed) response.

@@ -14,8 +14,9 @@ public struct HTTPResponseParser: Sendable {
         }
 
         public static func == (a: Head, b: Head) -> Bool {
-            a.status == b.status && a.reason == b.reason && a.headers.map { "\($0.name):\($0.value)" }
-                == b.headers.map { "\($0.name):\($0.value)" }
+            a.status == b.status && a.reason == b.reason
+                && a.headers.map { "\($0.name):\($0.value)" }
+                    == b.headers.map { "\($0.name):\($0.value)" }
         }
     }
 
@@ -75,10 +76,14 @@ public struct HTTPResponseParser: Sendable {
             switch state {
             case .head:
                 guard let end = findCRLFCRLF() else {
-                    if available > maxHeadBytes { throw ParseError(description: "response head over \(maxHeadBytes) bytes") }
+                    if available > maxHeadBytes {
+                        throw ParseError(description: "response head over \(maxHeadBytes) bytes")
+                    }
                     return events
                 }
-                if end - pos > maxHeadBytes { throw ParseError(description: "response head over \(maxHeadBytes) bytes") }
+                if end - pos > maxHeadBytes {
+                    throw ParseError(description: "response head over \(maxHeadBytes) bytes")
+                }
                 let head = try parseHead(Array(buffer[pos..<end]))
                 pos = end + 4
                 events.append(.head(head))
@@ -225,7 +230,9 @@ public struct HTTPResponseParser: Sendable {
                 throw ParseError(description: "bad header line")
             }
             let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
-            guard name.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { throw ParseError(description: "bad header name") }
+            guard name.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                throw ParseError(description: "bad header name")
+            }
             let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self)
                 .trimmingCharacters(in: " \t")
             headers.append((name.lowercased(), value))
@@ -238,7 +245,9 @@ public struct HTTPResponseParser: Sendable {
             return .none
         }
         if let te = head.header("transfer-encoding") {
-            guard te.lowercased() == "chunked" else { throw ParseError(description: "unsupported transfer-encoding \(te)") }
+            guard te.lowercased() == "chunked" else {
+                throw ParseError(description: "unsupported transfer-encoding \(te)")
+            }
             return .chunked
         }
         let lengths = head.headers.filter { $0.name == "content-length" }

@@ -1,9 +1,9 @@
 import WhatIfProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why talking to the agent failed, in terms an operator can act on.

@@ -39,7 +39,7 @@ public struct Stopwatch: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blocks the calling thread (a blocking-pool thread, never an event loop or the cooperative pool).

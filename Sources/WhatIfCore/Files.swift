@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// File helpers with the guarantees the agent needs: nothing half-written, secrets kept secret.
@@ -143,9 +143,15 @@ public enum SecretFile {
     public static func describe(_ p: Problem, path: String) -> (message: String, hint: String) {
         switch p {
         case .missing:
-            ("secret file \(path) does not exist", "create it with the secret on one line, mode 0640, owner root:whatif")
+            (
+                "secret file \(path) does not exist",
+                "create it with the secret on one line, mode 0640, owner root:whatif"
+            )
         case .unreadable(let why):
-            ("secret file \(path) cannot be read: \(why)", "make it readable by the agent's user (chown root:whatif, chmod 0640)")
+            (
+                "secret file \(path) cannot be read: \(why)",
+                "make it readable by the agent's user (chown root:whatif, chmod 0640)"
+            )
         case .worldReadable(let mode):
             (
                 "secret file \(path) is readable by others (mode \(String(mode, radix: 8)))",

@@ -8,14 +8,16 @@ public final class Locked<Value: ~Copyable>: @unchecked Sendable {
         mutex = Mutex(value)
     }
 
-    public func withLock<R: ~Copyable, E: Error>(_ body: (inout sending Value) throws(E) -> sending R) throws(E) -> sending R {
+    public func withLock<R: ~Copyable, E: Error>(_ body: (inout sending Value) throws(E) -> sending R) throws(E)
+        -> sending R
+    {
         try mutex.withLock(body)
     }
 }
 
 extension Locked where Value: Copyable & Sendable {
     public var value: Value {
-        get { withLock { $0 } }
+        withLock { $0 }
     }
 
     public func set(_ newValue: Value) {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct SocketError: OperatorError, Sendable {
@@ -51,7 +51,8 @@ public enum Sockets {
         var ai: UnsafeMutablePointer<addrinfo>? = first
         while let a = ai {
             ai = a.pointee.ai_next
-            let fd = socket(a.pointee.ai_family, a.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), a.pointee.ai_protocol)
+            let fd = socket(
+                a.pointee.ai_family, a.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), a.pointee.ai_protocol)
             if fd < 0 { continue }
             setNonBlocking(fd)
             var one: Int32 = 1
@@ -64,7 +65,9 @@ public enum Sockets {
             }
             if !wait(fd, read: false, deadline: deadline) {
                 close(fd)
-                throw SocketError(.timeout, "connecting to \(host):\(port) timed out", hint: "check that the host is reachable and the port open")
+                throw SocketError(
+                    .timeout, "connecting to \(host):\(port) timed out",
+                    hint: "check that the host is reachable and the port open")
             }
             var err: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
@@ -108,20 +111,23 @@ public enum Sockets {
         let text = String(cString: strerror(e))
         switch e {
         case ECONNREFUSED, ENOENT:
-            return SocketError(.refused, "connection to \(target) refused (\(text))", hint: "is the server running there?")
+            return SocketError(
+                .refused, "connection to \(target) refused (\(text))", hint: "is the server running there?")
         case EACCES, EPERM:
             return SocketError(.permission, "permission denied connecting to \(target)")
         case ETIMEDOUT:
             return SocketError(.timeout, "connecting to \(target) timed out")
         case ENETUNREACH, EHOSTUNREACH:
-            return SocketError(.unreachable, "\(target) is unreachable (\(text))", hint: "check routes and security groups")
+            return SocketError(
+                .unreachable, "\(target) is unreachable (\(text))", hint: "check routes and security groups")
         default:
             return SocketError(.io, "cannot connect to \(target): \(text)")
         }
     }
 
     /// Reads what is available (at least one byte), or 0 at end of stream.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline) throws(SocketError)
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline)
+        throws(SocketError)
         -> Int
     {
         while true {
@@ -130,7 +136,9 @@ public enum Sockets {
             let e = errno
             if e == EINTR { continue }
             if e == EAGAIN || e == EWOULDBLOCK {
-                if !wait(fd, read: true, deadline: deadline) { throw SocketError(.timeout, "timed out waiting for an answer") }
+                if !wait(fd, read: true, deadline: deadline) {
+                    throw SocketError(.timeout, "timed out waiting for an answer")
+                }
                 continue
             }
             if e == ECONNRESET { throw SocketError(.closed, "connection reset by the server") }

@@ -2,9 +2,9 @@ import COpenSSL
 import WhatIfCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A streaming message digest (SHA-256, MD5) over OpenSSL's EVP interface.

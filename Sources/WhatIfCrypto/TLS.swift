@@ -2,7 +2,7 @@ import COpenSSL
 import WhatIfCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct TLSError: OperatorError, Sendable {
@@ -20,7 +20,8 @@ public struct TLSError: OperatorError, Sendable {
             if code == 0 { break }
             var buf = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &buf, buf.count)
-            reasons.append(String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            reasons.append(
+                String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return TLSError(what + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; ")), hint: hint)
     }
@@ -104,7 +105,9 @@ public final class TLSStream {
                 let reason = String(cString: X509_verify_cert_error_string(verify))
                 throw TLSError(
                     "the certificate of \(serverName) was not accepted: \(reason)",
-                    hint: "check ca_file (the CA that signed the server's certificate) and that the host name matches the certificate")
+                    hint:
+                        "check ca_file (the CA that signed the server's certificate) and that the host name matches the certificate"
+                )
             }
             throw TLSError.fromQueue("TLS handshake with \(serverName) failed")
         }

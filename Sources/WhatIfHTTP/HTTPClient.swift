@@ -136,7 +136,8 @@ public final class HTTPClient: Sendable {
                 _ = whatif_curl_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
                 _ = whatif_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
                 _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(max(1, request.timeout * 1000)))
-                _ = whatif_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(connectTimeout, request.timeout) * 1000)))
+                _ = whatif_curl_setopt_long(
+                    h, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(connectTimeout, request.timeout) * 1000)))
                 _ = whatif_curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(eb.baseAddress))
                 _ = whatif_curl_setopt_slist(h, CURLOPT_HTTPHEADER, slist)
                 _ = whatif_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
@@ -187,7 +188,10 @@ public final class HTTPClient: Sendable {
                         ex.headers = []
                     } else if let colon = line.firstIndex(of: ":") {
                         ex.headers.append(
-                            (String(line[..<colon]).lowercased(), String(line[line.index(after: colon)...]).trimmingWhitespace()))
+                            (
+                                String(line[..<colon]).lowercased(),
+                                String(line[line.index(after: colon)...]).trimmingWhitespace()
+                            ))
                     }
                     return n
                 }
@@ -197,7 +201,8 @@ public final class HTTPClient: Sendable {
         pool.withLock { $0.append(box) }
         if let failure = exchange.failure { throw failure }
         if code != CURLE_OK {
-            let detail = String(decoding: errbuf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = String(
+                decoding: errbuf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             let target = Self.redactedURL(request.url)
             if exchange.tooLarge {
@@ -205,14 +210,18 @@ public final class HTTPClient: Sendable {
             }
             switch code {
             case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
-                throw HTTPError(.resolve, "\(request.method) \(target): \(text)", hint: "check the endpoint's host name and DNS")
+                throw HTTPError(
+                    .resolve, "\(request.method) \(target): \(text)", hint: "check the endpoint's host name and DNS")
             case CURLE_COULDNT_CONNECT:
-                throw HTTPError(.connect, "\(request.method) \(target): \(text)", hint: "is the endpoint up and reachable?")
+                throw HTTPError(
+                    .connect, "\(request.method) \(target): \(text)", hint: "is the endpoint up and reachable?")
             case CURLE_OPERATION_TIMEDOUT:
                 throw HTTPError(.timeout, "\(request.method) \(target): timed out (\(text))")
             case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
                 CURLE_SSL_CERTPROBLEM:
-                throw HTTPError(.tls, "\(request.method) \(target): TLS failed: \(text)", hint: "check the CA bundle and the endpoint's certificate")
+                throw HTTPError(
+                    .tls, "\(request.method) \(target): TLS failed: \(text)",
+                    hint: "check the CA bundle and the endpoint's certificate")
             case CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR:
                 throw HTTPError(.aborted, "\(request.method) \(target): \(text)")
             default:
@@ -221,7 +230,8 @@ public final class HTTPClient: Sendable {
         }
         var status = 0
         _ = whatif_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status != 0 ? status : exchange.status, headers: exchange.headers, body: exchange.body)
+        return HTTPResponse(
+            status: status != 0 ? status : exchange.status, headers: exchange.headers, body: exchange.body)
     }
 
     /// The URL without its query (which may carry signatures or tokens).

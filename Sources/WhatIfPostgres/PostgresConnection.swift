@@ -2,7 +2,7 @@ import CLibpq
 import WhatIfCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libpq's sslmode values.
@@ -115,13 +115,14 @@ public final class PostgresConnection {
         }
     }
 
-    public static func connect(_ config: PostgresConfig, deadline: Deadline) throws(PostgresError) -> PostgresConnection {
+    public static func connect(_ config: PostgresConfig, deadline: Deadline) throws(PostgresError) -> PostgresConnection
+    {
         let params = config.connectionParameters
         let keys = params.map { strdup($0.0) } + [nil]
         let values = params.map { strdup($0.1) } + [nil]
         defer {
-            keys.forEach { free($0) }
-            values.forEach { free($0) }
+            for k in keys { free(k) }
+            for v in values { free(v) }
         }
         let maybeConn: OpaquePointer? = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
@@ -185,7 +186,7 @@ public final class PostgresConnection {
     {
         guard let conn else { throw PostgresError(kind: .connection, message: "connection is closed") }
         let cParams = parameters.map { $0.map { strdup($0) } ?? nil }
-        defer { cParams.forEach { free($0) } }
+        defer { for p in cParams { free(p) } }
         let sent = cParams.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
             PQsendQueryParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, 0)
         }
@@ -243,7 +244,8 @@ public final class PostgresConnection {
     }
 
     private func timeoutError() -> PostgresError {
-        PostgresError(kind: .timeout, message: "PostgreSQL at \(config.endpoint) did not answer in time; the query was cancelled")
+        PostgresError(
+            kind: .timeout, message: "PostgreSQL at \(config.endpoint) did not answer in time; the query was cancelled")
     }
 
     /// Asks the server to cancel the running query, then drains the connection.

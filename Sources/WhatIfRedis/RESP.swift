@@ -117,11 +117,13 @@ public enum RESPFormatter {
         let storage = args.map { arg -> UnsafeMutablePointer<CChar> in
             let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(arg.count, 1))
             arg.withUnsafeBytes { raw in
-                if let base = raw.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: arg.count) }
+                if let base = raw.baseAddress {
+                    UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: arg.count)
+                }
             }
             return p
         }
-        defer { storage.forEach { $0.deallocate() } }
+        defer { for p in storage { p.deallocate() } }
         var argvArray = storage.map { UnsafePointer($0) as UnsafePointer<CChar>? }
         let n = argvArray.withUnsafeMutableBufferPointer { argv in
             lengths.withUnsafeBufferPointer { lens in

@@ -2,7 +2,7 @@ import WhatIfCore
 import WhatIfCrypto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct RedisConfig: Sendable {
@@ -53,7 +53,7 @@ public final class RedisConnection {
     public init(_ config: RedisConfig, tlsContext: TLSClientContext? = nil) throws(RedisError) {
         self.config = config
         let deadline = Deadline.after(seconds: config.timeout)
-        let where_ = config.endpoint.display
+        let endpointText = config.endpoint.display
         do {
             switch config.endpoint.transport {
             case .tcp(let host, let port):
@@ -73,19 +73,20 @@ public final class RedisConnection {
                 do {
                     tls = try TLSStream(fd: fd, context: ctx, serverName: config.serverName ?? host, deadline: deadline)
                 } catch {
-                    throw RedisError(.tls, "TLS to \(where_) failed: \(error.message)", hint: error.hint)
+                    throw RedisError(.tls, "TLS to \(endpointText) failed: \(error.message)", hint: error.hint)
                 }
             }
         } catch let e as SocketError {
             close()
-            throw RedisError(e.kind == .timeout ? .timeout : .connection, "cannot connect to Redis at \(where_): \(e.message)",
+            throw RedisError(
+                e.kind == .timeout ? .timeout : .connection, "cannot connect to Redis at \(endpointText): \(e.message)",
                 hint: e.hint ?? "is redis-server running there?")
         } catch let e as RedisError {
             close()
             throw e
         } catch {
             close()
-            throw RedisError(.connection, "cannot connect to Redis at \(where_): \(error)")
+            throw RedisError(.connection, "cannot connect to Redis at \(endpointText): \(error)")
         }
         try handshake(deadline: deadline)
     }
@@ -112,14 +113,17 @@ public final class RedisConnection {
                 close()
                 throw RedisError(
                     .auth, "Redis at \(ep.display) refused AUTH\(ep.username.map { " for user \($0)" } ?? ""): \(e)",
-                    hint: "check redis.username and redis.password_file (ElastiCache: the RBAC user and its access string)")
+                    hint:
+                        "check redis.username and redis.password_file (ElastiCache: the RBAC user and its access string)"
+                )
             }
         }
         if ep.database != 0 {
             let r = try roundTrip([["SELECT", String(ep.database)].map { Array($0.utf8) }], deadline: deadline)[0]
             if case .error(let e) = r {
                 close()
-                throw RedisError(.server, "Redis at \(ep.display) refused SELECT \(ep.database): \(e)",
+                throw RedisError(
+                    .server, "Redis at \(ep.display) refused SELECT \(ep.database): \(e)",
                     hint: "cluster-mode and ElastiCache serverless only have database 0")
             }
         }
@@ -171,7 +175,8 @@ public final class RedisConnection {
             }
             if n == 0 {
                 close()
-                throw RedisError(.connection, "Redis at \(config.endpoint.display) closed the connection",
+                throw RedisError(
+                    .connection, "Redis at \(config.endpoint.display) closed the connection",
                     hint: "the server may have restarted, or hit its client output limits")
             }
             let reader = self.reader
@@ -216,7 +221,9 @@ public final class RedisConnection {
                     return .failure(
                         RedisError(
                             timedOut ? .timeout : .connection,
-                            timedOut ? "Redis at \(display) did not answer in time" : "reading from \(display): \(error.message)"))
+                            timedOut
+                                ? "Redis at \(display) did not answer in time"
+                                : "reading from \(display): \(error.message)"))
                 }
             }
             do throws(SocketError) { return .success(try Sockets.read(fd, into: raw, deadline: deadline)) } catch {

@@ -27,7 +27,9 @@ public struct RedisEndpoint: Sendable, Equatable {
 
     public static func parse(_ url: String) throws(ParseError) -> RedisEndpoint {
         func fail(_ why: String) -> ParseError {
-            ParseError(description: "\(why) in Redis URL; use redis://host:6379/0, rediss://host:6379 or unix:///path/redis.sock")
+            ParseError(
+                description:
+                    "\(why) in Redis URL; use redis://host:6379/0, rediss://host:6379 or unix:///path/redis.sock")
         }
         guard let schemeEnd = url.firstRange(of: "://") else { throw fail("no scheme") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
@@ -84,7 +86,9 @@ public struct RedisEndpoint: Sendable, Equatable {
             }
             host = String(host[host.index(after: host.startIndex)..<close])
         } else if let colon = host.lastIndex(of: ":") {
-            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else { throw fail("bad port") }
+            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
+                throw fail("bad port")
+            }
             port = p
             host = String(host[..<colon])
         }
@@ -108,7 +112,9 @@ public struct RedisEndpoint: Sendable, Equatable {
         var out: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let c = it.popFirst() {
-            if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+            if c == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
                 out.append(v)
                 it = it.dropFirst(2)
             } else {

@@ -2,7 +2,7 @@ import CSystemd
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The service manager's interfaces: readiness and status, the watchdog, and socket activation.
@@ -31,7 +31,9 @@ public enum Systemd {
     public static func listenFileDescriptors() -> [Int32] {
         let n = sd_listen_fds(1)
         guard n > 0 else { return [] }
-        return (0..<n).map { SD_LISTEN_FDS_START + $0 }.filter { sd_is_socket_unix($0, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 }
+        return (0..<n).map { SD_LISTEN_FDS_START + $0 }.filter {
+            sd_is_socket_unix($0, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0
+        }
     }
 
     /// True when stderr is connected to the journal (systemd sets JOURNAL_STREAM to its device:inode).
@@ -92,14 +94,19 @@ public struct JournalLogHandler: LogHandler {
         function: String, line: UInt
     ) -> [String] {
         var fields = [
-            "MESSAGE=\(message)", "PRIORITY=\(Self.priority(level))", "SYSLOG_IDENTIFIER=\(identifier)", "CODE_FILE=\(file)",
+            "MESSAGE=\(message)", "PRIORITY=\(Self.priority(level))", "SYSLOG_IDENTIFIER=\(identifier)",
+            "CODE_FILE=\(file)",
             "CODE_LINE=\(line)", "CODE_FUNC=\(function)", "LOGGER=\(label)",
         ]
         let merged = metadata.merging(explicit ?? [:], uniquingKeysWith: { _, new in new })
         for (k, v) in merged.sorted(by: { $0.key < $1.key }) {
             let name = Self.fieldName(k)
             // Don't let metadata spoof the trusted fields above.
-            if ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "LOGGER"].contains(name) { continue }
+            if ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "LOGGER"].contains(
+                name)
+            {
+                continue
+            }
             fields.append("\(name)=\(v)")
         }
         return fields

@@ -19,7 +19,9 @@ public struct TestConfig {
     public init() {}
 
     /// Points every service at `stack`.
-    public static func forStack(_ stack: StackInfo, table: String = "what-if-generator-scenarios-development") -> TestConfig {
+    public static func forStack(_ stack: StackInfo, table: String = "what-if-generator-scenarios-development")
+        -> TestConfig
+    {
         var c = TestConfig()
         c.postgres = """
               host: 127.0.0.1
@@ -94,7 +96,9 @@ public final class AgentProcess: @unchecked Sendable {
     public let configPath: String
     public let process: BackgroundProcess
 
-    public init(_ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true) throws {
+    public init(
+        _ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true
+    ) throws {
         dir = TempDir("whatif-agentd")
         chmod(dir.path, 0o755)
         socket = dir.file("agent.sock")
@@ -105,7 +109,9 @@ public final class AgentProcess: @unchecked Sendable {
         env["JOURNAL_STREAM"] = nil
         env["LISTEN_FDS"] = nil
         for (k, v) in environment { env[k] = v }
-        process = try BackgroundProcess([TestPaths.binary("whatifd"), "--config", configPath] + arguments, environment: env, logPath: dir.file("whatifd.log"))
+        process = try BackgroundProcess(
+            [TestPaths.binary("whatifd"), "--config", configPath] + arguments, environment: env,
+            logPath: dir.file("whatifd.log"))
         if waitReady {
             let socket = self.socket
             let up = eventually(timeout: 20) { (try? AgentClient(socketPath: socket, timeout: 2).version()) != nil }
@@ -120,7 +126,8 @@ public final class AgentProcess: @unchecked Sendable {
         let argv = [TestPaths.binary("whatifctl")] + args
         let env = ["WHATIF_SOCKET": socket, "PATH": "/usr/bin:/bin"]
         if let user {
-            return try Run.command(["/usr/sbin/runuser", "-u", user, "--", "/usr/bin/env", "WHATIF_SOCKET=\(socket)"] + argv)
+            return try Run.command(
+                ["/usr/sbin/runuser", "-u", user, "--", "/usr/bin/env", "WHATIF_SOCKET=\(socket)"] + argv)
         }
         return try Run.command(argv, environment: env)
     }

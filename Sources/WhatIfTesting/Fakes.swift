@@ -8,20 +8,26 @@ public final class FakeIMDS: @unchecked Sendable {
     public let role: String
     public let tokens = Locked<Set<String>>([])
 
-    public init(role: String = "whatif-agent-role", accessKeyId: String, secretAccessKey: String, sessionToken: String, expiration: Date) throws {
+    public init(
+        role: String = "whatif-agent-role", accessKeyId: String, secretAccessKey: String, sessionToken: String,
+        expiration: Date
+    ) throws {
         self.role = role
         let tokens = self.tokens
         let expires = ISO8601DateFormatter().string(from: expiration)
         server = try TinyHTTPServer { req in
             if req.method == "PUT", req.target == "/latest/api/token" {
-                guard let ttl = req.header("x-aws-ec2-metadata-token-ttl-seconds"), let t = Int(ttl), (1...21600).contains(t) else {
+                guard let ttl = req.header("x-aws-ec2-metadata-token-ttl-seconds"), let t = Int(ttl),
+                    (1...21600).contains(t)
+                else {
                     return .text(400, "missing or bad X-aws-ec2-metadata-token-ttl-seconds")
                 }
                 let token = UUID().uuidString
                 tokens.withLock { _ = $0.insert(token) }
                 return .text(200, token)
             }
-            guard req.method == "GET", let token = req.header("x-aws-ec2-metadata-token"), tokens.value.contains(token) else {
+            guard req.method == "GET", let token = req.header("x-aws-ec2-metadata-token"), tokens.value.contains(token)
+            else {
                 return .text(401, "Unauthorized")
             }
             switch req.target {
@@ -64,12 +70,20 @@ public final class TestCA: @unchecked Sendable {
 
     /// A key and a certificate for `names` (DNS names or IP addresses), signed by this CA.
     public func issue(_ base: String, names: [String]) throws -> (cert: String, key: String) {
-        let san = names.map { $0.allSatisfy { $0.isNumber || $0 == "." } ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",")
-        try dir.write("\(base).ext", "subjectAltName=\(san)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+        let san = names.map { $0.allSatisfy { $0.isNumber || $0 == "." } ? "IP:\($0)" : "DNS:\($0)" }.joined(
+            separator: ",")
+        try dir.write(
+            "\(base).ext",
+            "subjectAltName=\(san)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        )
         let steps: [[String]] = [
-            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(names[0])", "-keyout", dir.file("\(base).key"), "-out", dir.file("\(base).csr")],
             [
-                "openssl", "x509", "-req", "-in", dir.file("\(base).csr"), "-CA", caCert, "-CAkey", dir.file("ca.key"), "-CAcreateserial",
+                "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(names[0])", "-keyout",
+                dir.file("\(base).key"), "-out", dir.file("\(base).csr"),
+            ],
+            [
+                "openssl", "x509", "-req", "-in", dir.file("\(base).csr"), "-CA", caCert, "-CAkey", dir.file("ca.key"),
+                "-CAcreateserial",
                 "-days", "2", "-extfile", dir.file("\(base).ext"), "-out", dir.file("\(base).pem"),
             ],
         ]
@@ -94,14 +108,16 @@ public final class RedisServer: @unchecked Sendable {
         dir = TempDir("whatif-redis")
         port = freePort()
         var args = [
-            "/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.path,
+            "/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", dir.path,
             "--unixsocket", dir.file("redis.sock"), "--unixsocketperm", "700",
         ]
         if let tls {
             let p = freePort()
             tlsPort = p
             args += [
-                "--tls-port", String(p), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.ca,
+                "--tls-port", String(p), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file",
+                tls.ca,
                 "--tls-auth-clients", "no",
             ]
         } else {

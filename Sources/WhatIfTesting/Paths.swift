@@ -10,7 +10,9 @@ public enum TestPaths {
     }()
 
     /// `../shared` beside the repository (fixtures).
-    public static var shared: String { URL(fileURLWithPath: repository).deletingLastPathComponent().appendingPathComponent("shared").path }
+    public static var shared: String {
+        URL(fileURLWithPath: repository).deletingLastPathComponent().appendingPathComponent("shared").path
+    }
 
     /// The build folder of the running tests (`.build/debug` or another scratch path).
     public static var buildDirectory: String {
@@ -19,7 +21,9 @@ public enum TestPaths {
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var dir = exe.deletingLastPathComponent()
         for _ in 0..<4 {
-            if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("whatifd").path) { return dir.path }
+            if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("whatifd").path) {
+                return dir.path
+            }
             dir.deleteLastPathComponent()
         }
         return "\(repository)/.build/debug"
@@ -45,7 +49,9 @@ public final class TempDir: @unchecked Sendable {
 
     /// Kept when WHATIF_KEEP_TMP is set (to read logs after a failure).
     deinit {
-        if ProcessInfo.processInfo.environment["WHATIF_KEEP_TMP"] == nil { try? FileManager.default.removeItem(atPath: path) }
+        if ProcessInfo.processInfo.environment["WHATIF_KEEP_TMP"] == nil {
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
@@ -53,7 +59,8 @@ public final class TempDir: @unchecked Sendable {
     @discardableResult
     public func write(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
         let p = file(name)
-        try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: p, atomically: true, encoding: .utf8)
         chmod(p, mode_t(mode))
         return p

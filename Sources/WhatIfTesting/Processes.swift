@@ -1,6 +1,6 @@
 import CLinuxShims
-import WhatIfCore
 import Foundation
+import WhatIfCore
 
 /// The outcome of a finished command.
 public struct CommandResult: Sendable {
@@ -20,13 +20,15 @@ public enum Run {
         var outPipe: [Int32] = [0, 0]
         var errPipe: [Int32] = [0, 0]
         var inPipe: [Int32] = [0, 0]
-        guard whatif_pipe_cloexec(&outPipe) == 0, whatif_pipe_cloexec(&errPipe) == 0, whatif_pipe_cloexec(&inPipe) == 0 else {
+        guard whatif_pipe_cloexec(&outPipe) == 0, whatif_pipe_cloexec(&errPipe) == 0, whatif_pipe_cloexec(&inPipe) == 0
+        else {
             throw TestFailure("pipe: \(String(cString: strerror(errno)))")
         }
         let pid: pid_t
         do {
             pid = try Spawn.start(
-                argv, environment: environment ?? Spawn.currentEnvironment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+                argv, environment: environment ?? Spawn.currentEnvironment, stdin: inPipe[0], stdout: outPipe[1],
+                stderr: errPipe[1])
         } catch {
             for fd in outPipe + errPipe + inPipe { close(fd) }
             throw TestFailure("\(error)")
@@ -73,12 +75,15 @@ public enum Run {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return CommandResult(status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return CommandResult(
+            status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
     /// Runs a shell snippet.
     @discardableResult
-    public static func shell(_ script: String, environment: [String: String]? = nil, timeout: Double = 300) throws -> CommandResult {
+    public static func shell(_ script: String, environment: [String: String]? = nil, timeout: Double = 300) throws
+        -> CommandResult
+    {
         try command(["/bin/bash", "-c", script], environment: environment, timeout: timeout)
     }
 }
@@ -95,7 +100,8 @@ public final class BackgroundProcess: @unchecked Sendable {
         guard fd >= 0 else { throw TestFailure("cannot open \(logPath)") }
         defer { close(fd) }
         do {
-            pid = try Spawn.start(argv, environment: environment ?? Spawn.currentEnvironment, stdin: nil, stdout: fd, stderr: fd)
+            pid = try Spawn.start(
+                argv, environment: environment ?? Spawn.currentEnvironment, stdin: nil, stdout: fd, stderr: fd)
         } catch {
             throw TestFailure("\(error)")
         }
@@ -156,9 +162,13 @@ public func freePort() -> Int {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
@@ -194,10 +204,16 @@ public final class SilentListener: @unchecked Sendable {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         listen(fd, 64)
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         self.fd = fd
         port = Int(UInt16(bigEndian: addr.sin_port))
     }

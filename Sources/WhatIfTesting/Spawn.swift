@@ -8,7 +8,10 @@ enum Spawn {
     }
 
     /// posix_spawn with `stdin`, `stdout`, `stderr` bound to the given descriptors (or /dev/null).
-    static func start(_ argv: [String], environment: [String: String], stdin: Int32?, stdout: Int32?, stderr: Int32?, closeInChild: [Int32] = []) throws -> pid_t {
+    static func start(
+        _ argv: [String], environment: [String: String], stdin: Int32?, stdout: Int32?, stderr: Int32?,
+        closeInChild: [Int32] = []
+    ) throws -> pid_t {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -33,8 +36,8 @@ enum Spawn {
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            cArgs.forEach { free($0) }
-            cEnv.forEach { free($0) }
+            for a in cArgs { free(a) }
+            for e in cEnv { free(e) }
         }
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cArgs, cEnv)

@@ -14,7 +14,8 @@ public struct StackInfo: Sendable {
     public var awsProfile: String
 
     public var pgPassword: String {
-        ((try? String(contentsOfFile: pgPasswordFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        ((try? String(contentsOfFile: pgPasswordFile, encoding: .utf8)) ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     /// The access key pair of moto's IAM user.
@@ -33,7 +34,8 @@ public struct StackInfo: Sendable {
     static func load(_ dir: String) throws -> StackInfo {
         let path = "\(dir)/stack.env"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TestFailure("no stack at \(dir): start it with `scripts/stack start` (the README's test command does)")
+            throw TestFailure(
+                "no stack at \(dir): start it with `scripts/stack start` (the README's test command does)")
         }
         var env: [String: String] = [:]
         for line in text.split(separator: "\n") {
@@ -41,9 +43,12 @@ public struct StackInfo: Sendable {
         }
         func v(_ k: String) -> String { env[k] ?? "" }
         return StackInfo(
-            directory: dir, pgHost: v("WHATIF_PG_HOST"), pgPort: Int(v("WHATIF_PG_PORT")) ?? 0, pgSocketDirectory: v("WHATIF_PG_SOCKET_DIR"),
-            pgPasswordFile: v("WHATIF_PG_PASSWORD_FILE"), redisPort: Int(v("WHATIF_REDIS_PORT")) ?? 0, motoEndpoint: v("WHATIF_MOTO_ENDPOINT"),
-            motoPort: Int(v("WHATIF_MOTO_PORT")) ?? 0, awsCredentialsFile: v("WHATIF_AWS_CREDENTIALS_FILE"), awsProfile: v("WHATIF_AWS_PROFILE"))
+            directory: dir, pgHost: v("WHATIF_PG_HOST"), pgPort: Int(v("WHATIF_PG_PORT")) ?? 0,
+            pgSocketDirectory: v("WHATIF_PG_SOCKET_DIR"),
+            pgPasswordFile: v("WHATIF_PG_PASSWORD_FILE"), redisPort: Int(v("WHATIF_REDIS_PORT")) ?? 0,
+            motoEndpoint: v("WHATIF_MOTO_ENDPOINT"),
+            motoPort: Int(v("WHATIF_MOTO_PORT")) ?? 0, awsCredentialsFile: v("WHATIF_AWS_CREDENTIALS_FILE"),
+            awsProfile: v("WHATIF_AWS_PROFILE"))
     }
 }
 
@@ -71,7 +76,8 @@ public final class PrivateStack: @unchecked Sendable {
         self.services = services
         let r = try Run.command(
             [
-                "\(TestPaths.repository)/scripts/stack", "start", "--dir", dir.path, "--only", services.joined(separator: ","),
+                "\(TestPaths.repository)/scripts/stack", "start", "--dir", dir.path, "--only",
+                services.joined(separator: ","),
                 "--pg-port", String(freePort()), "--redis-port", String(freePort()), "--moto-port", String(freePort()),
             ], timeout: 180)
         guard r.status == 0 else { throw TestFailure("private stack did not start: \(r.output)") }
@@ -79,14 +85,16 @@ public final class PrivateStack: @unchecked Sendable {
     }
 
     public func stop(_ service: String) throws {
-        let r = try Run.command(["\(TestPaths.repository)/scripts/stack", "stop", "--dir", dir.path, "--only", service], timeout: 60)
+        let r = try Run.command(
+            ["\(TestPaths.repository)/scripts/stack", "stop", "--dir", dir.path, "--only", service], timeout: 60)
         guard r.status == 0 else { throw TestFailure("could not stop \(service): \(r.output)") }
     }
 
     public func start(_ service: String) throws {
         let r = try Run.command(
             [
-                "\(TestPaths.repository)/scripts/stack", "start", "--dir", dir.path, "--only", service, "--pg-port", String(info.pgPort),
+                "\(TestPaths.repository)/scripts/stack", "start", "--dir", dir.path, "--only", service, "--pg-port",
+                String(info.pgPort),
                 "--redis-port", String(info.redisPort), "--moto-port", String(info.motoPort),
             ], timeout: 180)
         guard r.status == 0 else { throw TestFailure("could not start \(service): \(r.output)") }
@@ -94,6 +102,9 @@ public final class PrivateStack: @unchecked Sendable {
 
     deinit {
         _ = try? Run.command(
-            ["\(TestPaths.repository)/scripts/stack", "stop", "--dir", dir.path, "--only", services.joined(separator: ",")], timeout: 60)
+            [
+                "\(TestPaths.repository)/scripts/stack", "stop", "--dir", dir.path, "--only",
+                services.joined(separator: ","),
+            ], timeout: 60)
     }
 }

@@ -51,14 +51,18 @@ public final class TinyHTTPServer: @unchecked Sendable {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0, listen(listener, 128) == 0 else {
             port = 0
             throw TestFailure("cannot listen: \(String(cString: strerror(errno)))")
         }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) }
+        }
         port = Int(UInt16(bigEndian: addr.sin_port))
         let t = Thread { [self] in acceptLoop() }
         t.start()
@@ -121,7 +125,8 @@ public final class TinyHTTPServer: @unchecked Sendable {
             }
             let body = Array(buffer[0..<length])
             buffer.removeFirst(length)
-            let request = TinyRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+            let request = TinyRequest(
+                method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
             requests.withLock { $0.append(request) }
             let response = handler(request)
             var out = "HTTP/1.1 \(response.status) X\r\n"
@@ -191,7 +196,9 @@ public final class FaultProxy: @unchecked Sendable {
     public func clear() { rules.set([]) }
 
     static func operation(of req: TinyRequest) -> String {
-        if let t = req.header("x-amz-target"), let dot = t.lastIndex(of: ".") { return String(t[t.index(after: dot)...]) }
+        if let t = req.header("x-amz-target"), let dot = t.lastIndex(of: ".") {
+            return String(t[t.index(after: dot)...])
+        }
         let body = String(decoding: req.body, as: UTF8.self)
         if let r = body.range(of: "Action=") {
             return String(body[r.upperBound...].prefix { $0 != "&" })
@@ -202,7 +209,8 @@ public final class FaultProxy: @unchecked Sendable {
     private func handle(_ req: TinyRequest) -> TinyResponse {
         let op = Self.operation(of: req)
         let fault: Fault? = rules.withLock { rules in
-            guard let i = rules.firstIndex(where: { ($0.operation == nil || $0.operation == op) && $0.count > 0 }) else { return nil }
+            guard let i = rules.firstIndex(where: { ($0.operation == nil || $0.operation == op) && $0.count > 0 })
+            else { return nil }
             rules[i].count -= 1
             return rules[i].fault
         }
@@ -212,20 +220,31 @@ public final class FaultProxy: @unchecked Sendable {
             injected.withLock { $0 += 1 }
             if isJSON {
                 return TinyResponse(
-                    status: 400, headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "fault-proxy")],
-                    body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#\#(code)","message":"Rate exceeded (injected)"}"#.utf8))
+                    status: 400,
+                    headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "fault-proxy")],
+                    body: Array(
+                        #"{"__type":"com.amazonaws.dynamodb.v20120810#\#(code)","message":"Rate exceeded (injected)"}"#
+                            .utf8))
             }
             return TinyResponse(
                 status: 400, headers: [("Content-Type", "text/xml")],
-                body: Array("<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>Rate exceeded (injected)</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>".utf8))
+                body: Array(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>Rate exceeded (injected)</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
+                        .utf8))
         case .serverError(let status)?:
             injected.withLock { $0 += 1 }
             if isJSON {
                 return TinyResponse(
                     status: status, headers: [("Content-Type", "application/x-amz-json-1.0")],
-                    body: Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error (injected)"}"#.utf8))
+                    body: Array(
+                        #"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error (injected)"}"#
+                            .utf8))
             }
-            return TinyResponse(status: status, headers: [("Content-Type", "text/xml")], body: Array("<ErrorResponse><Error><Code>InternalFailure</Code><Message>injected</Message></Error></ErrorResponse>".utf8))
+            return TinyResponse(
+                status: status, headers: [("Content-Type", "text/xml")],
+                body: Array(
+                    "<ErrorResponse><Error><Code>InternalFailure</Code><Message>injected</Message></Error></ErrorResponse>"
+                        .utf8))
         case .unprocessed(let keep)?:
             injected.withLock { $0 += 1 }
             return unprocessed(req, keep: keep)
@@ -245,11 +264,15 @@ public final class FaultProxy: @unchecked Sendable {
         else { return .text(502, "upstream unreachable") }
         defer { close(fd) }
         var head = "\(req.method) \(req.target) HTTP/1.1\r\n"
-        for (k, v) in req.headers where !["content-length", "connection"].contains(k.lowercased()) { head += "\(k): \(v)\r\n" }
+        for (k, v) in req.headers where !["content-length", "connection"].contains(k.lowercased()) {
+            head += "\(k): \(v)\r\n"
+        }
         head += "Content-Length: \(req.body.count)\r\nConnection: close\r\n\r\n"
         let out = Array(head.utf8) + req.body
         let deadline = Deadline.after(seconds: 60)
-        do { try out.withUnsafeBytes { try Sockets.writeAll(fd, $0, deadline: deadline) } } catch { return .text(502, "\(error)") }
+        do { try out.withUnsafeBytes { try Sockets.writeAll(fd, $0, deadline: deadline) } } catch {
+            return .text(502, "\(error)")
+        }
         var parser = HTTPResponseParser()
         var response = TinyResponse(status: 502)
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -258,7 +281,9 @@ public final class FaultProxy: @unchecked Sendable {
                 switch e {
                 case .head(let h):
                     response.status = h.status
-                    response.headers = h.headers.filter { !["content-length", "transfer-encoding", "connection"].contains($0.name) }
+                    response.headers = h.headers.filter {
+                        !["content-length", "transfer-encoding", "connection"].contains($0.name)
+                    }
                 case .body(let b): response.body += b
                 case .end: break
                 }
@@ -266,7 +291,9 @@ public final class FaultProxy: @unchecked Sendable {
         }
         while !parser.isComplete {
             let n: Int
-            do { n = try buf.withUnsafeMutableBytes { try Sockets.read(fd, into: $0, deadline: deadline) } } catch { return .text(502, "\(error)") }
+            do { n = try buf.withUnsafeMutableBytes { try Sockets.read(fd, into: $0, deadline: deadline) } } catch {
+                return .text(502, "\(error)")
+            }
             do {
                 if n == 0 {
                     take(try parser.finish())
@@ -282,7 +309,8 @@ public final class FaultProxy: @unchecked Sendable {
     /// the first `keep` writes per table: the client must re-send exactly the rest.
     private func unprocessed(_ req: TinyRequest, keep: Int) -> TinyResponse {
         let upstream = forward(req)
-        guard upstream.status == 200, let json = try? JSONSerialization.jsonObject(with: Data(req.body)) as? [String: Any],
+        guard upstream.status == 200,
+            let json = try? JSONSerialization.jsonObject(with: Data(req.body)) as? [String: Any],
             let items = json["RequestItems"] as? [String: [Any]]
         else { return upstream }
         var rest: [String: [Any]] = [:]

@@ -3,15 +3,16 @@ import WhatIfClient
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 struct Jobs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, inspect, follow, start and cancel the agent's jobs.",
-        subcommands: [List.self, Show.self, Follow.self, Cancel.self, Start.self, Kinds.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Follow.self, Cancel.self, Start.self, Kinds.self],
+        defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
@@ -23,7 +24,10 @@ struct Jobs: ParsableCommand {
             Out.table(
                 ["ID", "KIND", "RESOURCE", "STATE", "PROGRESS", "STARTED", "BY"],
                 jobs.map { j in
-                    [j.id, j.kind, j.resource, j.state.rawValue, JobText.progress(j.progress), Timestamp.format(j.createdAt), j.requestedBy ?? "-"]
+                    [
+                        j.id, j.kind, j.resource, j.state.rawValue, JobText.progress(j.progress),
+                        Timestamp.format(j.createdAt), j.requestedBy ?? "-",
+                    ]
                 })
         }
     }
@@ -52,13 +56,15 @@ struct Jobs: ParsableCommand {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask a job to stop; it checkpoints and ends as cancelled.")
+        static let configuration = CommandConfiguration(
+            abstract: "Ask a job to stop; it checkpoints and ends as cancelled.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var id: String
         func run() throws {
             let j = try perform { try global.client.cancelJob(id) }
             if global.json { return try Out.json(j) }
-            Out.line(j.state.isFinal ? "job \(j.id) already \(j.state.rawValue)" : "cancellation of job \(j.id) requested")
+            Out.line(
+                j.state.isFinal ? "job \(j.id) already \(j.state.rawValue)" : "cancellation of job \(j.id) requested")
         }
     }
 
@@ -118,7 +124,9 @@ enum JobText {
         if let p = j.progress { Out.line("  progress  \(bar(p, width: 30))") }
         if let e = j.error { Out.line("  error     \(e.message)\(e.hint.map { "; \($0)" } ?? "")") }
         if let r = j.result, let text = try? APICoding.encode(r, pretty: true) {
-            Out.line("  result    " + String(decoding: text, as: UTF8.self).split(separator: "\n").joined(separator: "\n            "))
+            Out.line(
+                "  result    "
+                    + String(decoding: text, as: UTF8.self).split(separator: "\n").joined(separator: "\n            "))
         }
     }
 
@@ -127,7 +135,8 @@ enum JobText {
         var s = ""
         if let f = p.fraction {
             let filled = Int(f * Double(width))
-            s += "[" + String(repeating: "=", count: filled) + (filled < width ? ">" : "")
+            s +=
+                "[" + String(repeating: "=", count: filled) + (filled < width ? ">" : "")
                 + String(repeating: " ", count: max(0, width - filled - 1)) + "] \(Int(f * 100))%"
             s += "  " + Out.amount(p.done, unit: p.unit) + " of " + Out.amount(p.total ?? 0, unit: p.unit)
         } else {
@@ -163,7 +172,9 @@ enum JobText {
                     if !json, let j = e.job, j.state.isFinal {
                         clearBar()
                         if let p = j.progress { Out.err(bar(p, width: 30)) }
-                        Out.err("job \(j.id) \(j.state.rawValue)" + (j.error.map { ": \($0.message)\($0.hint.map { "; \($0)" } ?? "")" } ?? ""))
+                        Out.err(
+                            "job \(j.id) \(j.state.rawValue)"
+                                + (j.error.map { ": \($0.message)\($0.hint.map { "; \($0)" } ?? "")" } ?? ""))
                     }
                 case .log:
                     if !json {
@@ -198,5 +209,5 @@ extension Out {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -2,7 +2,7 @@ import WhatIfClient
 import WhatIfProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum Out {

@@ -1,9 +1,9 @@
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 enum StatusView {
@@ -11,7 +11,8 @@ enum StatusView {
         let a = r.agent
         let up = Date().timeIntervalSince(a.startedAt)
         Out.line(
-            "whatifd \(a.version) (\(a.environment)), pid \(a.pid), up \(Out.duration(up)), \(a.jobsRunning) job\(a.jobsRunning == 1 ? "" : "s") running")
+            "whatifd \(a.version) (\(a.environment)), pid \(a.pid), up \(Out.duration(up)), \(a.jobsRunning) job\(a.jobsRunning == 1 ? "" : "s") running"
+        )
         Out.line("config \(a.configPath), socket \(a.socketPath)")
         Out.line("checked \(Timestamp.format(r.checkedAt)) in \(Out.fixed(r.durationMs, 0)) ms")
         Out.line()
@@ -23,7 +24,8 @@ enum StatusView {
             ["SERVICE", "HEALTH", "RTT", "VERSION", "ENDPOINT"],
             r.services.map { s in
                 [
-                    s.service.rawValue, s.health.rawValue, s.rttMs.map { "\(Out.fixed($0, 1)) ms" } ?? "-", s.version ?? "-", s.endpoint,
+                    s.service.rawValue, s.health.rawValue, s.rttMs.map { "\(Out.fixed($0, 1)) ms" } ?? "-",
+                    s.version ?? "-", s.endpoint,
                 ]
             })
         Out.line()
@@ -45,7 +47,8 @@ enum StatusView {
                 "role \(r.role), memory \(Out.bytes(r.usedMemoryBytes)) / \(limit), policy \(r.maxMemoryPolicy), tls \(r.tlsInUse ? "on" : "off"), \(r.keys ?? 0) keys, \(r.connectedClients ?? 0) clients"
         }
         if let d = s.dynamodb {
-            var t = "table \(d.table) \(d.tableStatus), \(d.itemCount) items, \(Out.bytes(d.sizeBytes)), \(d.billingMode ?? "?")"
+            var t =
+                "table \(d.table) \(d.tableStatus), \(d.itemCount) items, \(Out.bytes(d.sizeBytes)), \(d.billingMode ?? "?")"
             for i in d.indexes { t += "; index \(i.name) \(i.status)" }
             return t
         }

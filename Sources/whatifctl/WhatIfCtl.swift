@@ -3,12 +3,12 @@ import WhatIfClient
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -28,7 +28,8 @@ struct WhatIfCtl: ParsableCommand {
 struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The agent's socket (default: $WHATIF_SOCKET or /run/whatif/agent.sock).", valueName: "path"))
+        help: ArgumentHelp("The agent's socket (default: $WHATIF_SOCKET or /run/whatif/agent.sock).", valueName: "path")
+    )
     var socket: String?
 
     @Flag(name: .long, help: "Print JSON instead of tables.")
@@ -56,7 +57,8 @@ func perform<T>(_ body: () throws -> T) throws -> T {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the agent and every configured service: reachability, round trip, version, state.",
-        discussion: "Exits 0 when every service answers, 1 when one is down or timed out, 69 when whatifd is not running.")
+        discussion:
+            "Exits 0 when every service answers, 1 when one is down or timed out, 69 when whatifd is not running.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Probe now instead of accepting a report up to status.max_age old.")
@@ -92,7 +94,11 @@ struct Version: ParsableCommand {
             try Out.json(Both(client: VersionInfo(), agent: agent))
         } else {
             Out.line("whatifctl \(WhatIfVersion.string) (API \(WhatIfVersion.api))")
-            if let agent { Out.line("whatifd   \(agent.version) (API \(agent.api))") } else { Out.line("whatifd   unknown: \(problem ?? "")") }
+            if let agent {
+                Out.line("whatifd   \(agent.version) (API \(agent.api))")
+            } else {
+                Out.line("whatifd   unknown: \(problem ?? "")")
+            }
         }
     }
 }
@@ -104,7 +110,11 @@ struct WhoAmI: ParsableCommand {
 
     func run() throws {
         let me = try perform { try global.client.whoami() }
-        if global.json { try Out.json(me) } else { Out.line("\(me.user ?? "uid \(me.uid)") (uid \(me.uid), pid \(me.pid)): \(me.role.rawValue)") }
+        if global.json {
+            try Out.json(me)
+        } else {
+            Out.line("\(me.user ?? "uid \(me.uid)") (uid \(me.uid), pid \(me.pid)): \(me.role.rawValue)")
+        }
     }
 }
 
@@ -114,7 +124,8 @@ struct Config: ParsableCommand {
         defaultSubcommand: Show.self)
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the running configuration as JSON (secrets redacted).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the running configuration as JSON (secrets redacted).")
         @OptionGroup var global: GlobalOptions
         func run() throws {
             let c = try perform { try global.client.config() }
@@ -124,12 +135,15 @@ struct Config: ParsableCommand {
 
     struct Reload: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-read the config file (like SIGHUP). An invalid file is refused; the old config keeps running.")
+            abstract: "Re-read the config file (like SIGHUP). An invalid file is refused; the old config keeps running."
+        )
         @OptionGroup var global: GlobalOptions
         func run() throws {
             let r = try perform { try global.client.reloadConfig() }
             if !r.reloaded {
-                if global.json { try Out.json(r) } else {
+                if global.json {
+                    try Out.json(r)
+                } else {
                     Out.err("whatifctl: the new config was refused; the old one keeps running:")
                     for p in r.problems { Out.err("  \(p)") }
                 }
@@ -139,7 +153,9 @@ struct Config: ParsableCommand {
                 try Out.json(r)
             } else {
                 Out.line("config reloaded")
-                if !r.restartRequired.isEmpty { Out.line("these changes take effect after a restart: \(r.restartRequired.joined(separator: ", "))") }
+                if !r.restartRequired.isEmpty {
+                    Out.line("these changes take effect after a restart: \(r.restartRequired.joined(separator: ", "))")
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ import WhatIfAgent
 import WhatIfProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -34,7 +34,9 @@ struct WhatIfD: AsyncParsableCommand {
         if checkConfig {
             switch loaded {
             case .success(let c):
-                print("\(config): OK (environment \(c.environment.rawValue), region \(c.region), socket \(c.socket.path))")
+                print(
+                    "\(config): OK (environment \(c.environment.rawValue), region \(c.region), socket \(c.socket.path))"
+                )
                 return
             case .failure(let e):
                 for p in e.problems { printError(p.description) }

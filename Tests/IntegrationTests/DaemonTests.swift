@@ -23,19 +23,24 @@ import WhatIfTesting
 
     @Test func aGoodConfigPasses() throws {
         let dir = TempDir()
-        let path = try dir.write("ok.yaml", TestConfig().render(socket: dir.file("s.sock"), stateDir: dir.file("state")))
+        let path = try dir.write(
+            "ok.yaml", TestConfig().render(socket: dir.file("s.sock"), stateDir: dir.file("state")))
         let r = try Run.command([TestPaths.binary("whatifd"), "--check-config", "--config", path])
         #expect(r.status == 0 && r.stdout.contains("OK"))
     }
 
     @Test func versionIsTheOneVersion() throws {
-        #expect(try Run.command([TestPaths.binary("whatifd"), "--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == WhatIfVersion.string)
+        #expect(
+            try Run.command([TestPaths.binary("whatifd"), "--version"]).stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines) == WhatIfVersion.string)
         let agent = try AgentProcess(TestConfig())
         let r = try agent.ctl(["version", "--json"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("\"version\" : \"\(WhatIfVersion.string)\""))
         let human = try agent.ctl(["version"])
-        #expect(human.stdout.contains("whatifctl \(WhatIfVersion.string)") && human.stdout.contains("whatifd   \(WhatIfVersion.string)"))
+        #expect(
+            human.stdout.contains("whatifctl \(WhatIfVersion.string)")
+                && human.stdout.contains("whatifd   \(WhatIfVersion.string)"))
     }
 }
 
@@ -62,7 +67,9 @@ import WhatIfTesting
 
         var (report, code, human) = try status()
         #expect(code == 0 && report.allReachable, "\(human)")
-        #expect(human.contains("SERVICE") && human.contains("postgres  ok") && human.contains("redis     ok") && human.contains("dynamodb  ok"))
+        #expect(
+            human.contains("SERVICE") && human.contains("postgres  ok") && human.contains("redis     ok")
+                && human.contains("dynamodb  ok"))
 
         for service in ["pg", "redis", "moto"] {
             try stack.stop(service)
@@ -107,9 +114,12 @@ import WhatIfTesting
         let agent = try AgentProcess(config)
         // A stranger reaches the socket but the agent refuses: 403 as JSON, exit 77.
         let stranger = try ctl(as: "nobody", socket: agent.socket, ["status"])
-        #expect(stranger.status == 77 && stranger.stderr.contains("may not use") && stranger.stderr.contains(TestUsers.readerGroup), "\(stranger.output)")
+        #expect(
+            stranger.status == 77 && stranger.stderr.contains("may not use")
+                && stranger.stderr.contains(TestUsers.readerGroup), "\(stranger.output)")
         let raw = try Run.command([
-            "/usr/sbin/runuser", "-u", "nobody", "--", "curl", "-s", "-w", "\n%{http_code}", "--unix-socket", agent.socket, "http://x/v1/status",
+            "/usr/sbin/runuser", "-u", "nobody", "--", "curl", "-s", "-w", "\n%{http_code}", "--unix-socket",
+            agent.socket, "http://x/v1/status",
         ])
         #expect(raw.stdout.hasSuffix("403") && raw.stdout.contains(#""code":"forbidden""#))
         // A reader reads, but may not start jobs or reload.
@@ -121,7 +131,9 @@ import WhatIfTesting
         #expect(denied.status == 77 && denied.stderr.contains("admin"))
         // An admin may.
         #expect(try ctl(as: TestUsers.admin, socket: agent.socket, ["config", "reload"]).status == 0)
-        #expect(try ctl(as: TestUsers.admin, socket: agent.socket, ["whoami", "--json"]).stdout.contains(#""role" : "admin""#))
+        #expect(
+            try ctl(as: TestUsers.admin, socket: agent.socket, ["whoami", "--json"]).stdout.contains(
+                #""role" : "admin""#))
     }
 
     @Test func theSocketsModeKeepsStrangersOut() throws {
@@ -144,7 +156,8 @@ import WhatIfTesting
 @Suite struct RobustnessTests {
     func agent() throws -> AgentProcess {
         var config = TestConfig()
-        config.extraSocket = "  request_timeout: 1s\n  idle_timeout: 2s\n  max_body_bytes: 4096\n  max_header_bytes: 4096\n"
+        config.extraSocket =
+            "  request_timeout: 1s\n  idle_timeout: 2s\n  max_body_bytes: 4096\n  max_header_bytes: 4096\n"
         return try AgentProcess(config)
     }
 
@@ -156,7 +169,9 @@ import WhatIfTesting
         for _ in 0..<20 {
             let junk = (0..<Int.random(in: 1...8192, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
             let answer = rawExchange(a.socket, junk, timeout: 3)
-            #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 400") || answer.hasPrefix("HTTP/1.1 408"), "\(answer.prefix(80))")
+            #expect(
+                answer.isEmpty || answer.hasPrefix("HTTP/1.1 400") || answer.hasPrefix("HTTP/1.1 408"),
+                "\(answer.prefix(80))")
         }
         let garbage = rawExchange(a.socket, Array("GARBAGE / HTTP/1.1\r\n\r\n".utf8))
         #expect(garbage.hasPrefix("HTTP/1.1 400") && garbage.contains(#""code":"bad_request""#))
@@ -165,11 +180,17 @@ import WhatIfTesting
 
     @Test func oversizedBodiesAndHeaders() throws {
         let a = try agent()
-        let big = rawExchange(a.socket, Array("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n".utf8))
+        let big = rawExchange(
+            a.socket, Array("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n".utf8))
         #expect(big.hasPrefix("HTTP/1.1 413") && big.contains("payload_too_large"))
-        let chunked = rawExchange(a.socket, Array("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n".utf8) + [UInt8](repeating: 65, count: 8192) + Array("\r\n0\r\n\r\n".utf8))
+        let chunked = rawExchange(
+            a.socket,
+            Array("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n".utf8)
+                + [UInt8](repeating: 65, count: 8192) + Array("\r\n0\r\n\r\n".utf8))
         #expect(chunked.hasPrefix("HTTP/1.1 413"))
-        let headers = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 8000))\r\n\r\n".utf8))
+        let headers = rawExchange(
+            a.socket,
+            Array("GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 8000))\r\n\r\n".utf8))
         #expect(headers.hasPrefix("HTTP/1.1 431"))
         #expect(stillAnswers(a))
     }
@@ -178,7 +199,8 @@ import WhatIfTesting
         let a = try agent()
         let started = Date()
         // One byte every 300 ms: the 1 s request deadline runs out long before the request is whole.
-        let slow = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timeout: 15, sendSlowly: 0.3)
+        let slow = rawExchange(
+            a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timeout: 15, sendSlowly: 0.3)
         #expect(slow.hasPrefix("HTTP/1.1 408") && Date().timeIntervalSince(started) < 5)
         // Connected, silent: closed after the 2 s idle timeout.
         let idleStart = Date()
@@ -206,9 +228,19 @@ import WhatIfTesting
         #expect(stillAnswers(a))
     }
 
+    @Test func aClientThatHalfClosesStillGetsItsAnswer() throws {
+        let a = try agent()
+        let answer = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n".utf8), halfClose: true)
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.contains(#""api":"v1""#))
+    }
+
     @Test func keepAliveAndPipelining() throws {
         let a = try agent()
-        let two = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        let two = rawExchange(
+            a.socket,
+            Array(
+                "GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .utf8))
         #expect(two.components(separatedBy: "HTTP/1.1 200").count == 3)
         #expect(two.contains(#""api":"v1""#) && two.contains(#""role":"admin""#))
     }

@@ -8,7 +8,8 @@ import WhatIfTesting
     @Test func sdNotifyReadyStatusWatchdogStopping() throws {
         let dir = TempDir()
         let listener = try NotifySocket(dir.file("notify.sock"))
-        let agent = try AgentProcess(TestConfig(), environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
+        let agent = try AgentProcess(
+            TestConfig(), environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
         let early = listener.receive(timeout: 1.5)
         #expect(early.contains { $0.contains("READY=1") && $0.contains("STATUS=serving on \(agent.socket)") })
         // WatchdogSec=0.4 s: pings come every 0.2 s.
@@ -30,11 +31,13 @@ import WhatIfTesting
         #expect(try agent.client.config()["status"]?["max_age"]?.doubleValue == 1)
         // A good change is taken.
         config.status = "  timeout: 3s\n  max_age: 7s\n"
-        try config.render(socket: agent.socket, stateDir: agent.dir.file("state")).write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        try config.render(socket: agent.socket, stateDir: agent.dir.file("state")).write(
+            toFile: agent.configPath, atomically: true, encoding: .utf8)
         agent.process.signal(SIGHUP)
         #expect(eventually(timeout: 5) { (try? agent.client.config()["status"]?["max_age"]?.doubleValue) == 7 })
         // A bad one is refused with a log line; the old config keeps running.
-        try "environment: development\nstatus:\n  max_age: forever\nbogus: 1\n".write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        try "environment: development\nstatus:\n  max_age: forever\nbogus: 1\n".write(
+            toFile: agent.configPath, atomically: true, encoding: .utf8)
         agent.process.signal(SIGHUP)
         #expect(eventually(timeout: 5) { agent.process.log.contains("config reload refused") })
         #expect(agent.process.log.contains("\(agent.configPath):3: status.max_age must be a duration"))
@@ -49,9 +52,11 @@ import WhatIfTesting
     @Test func socketActivation() throws {
         let dir = TempDir()
         let activated = dir.file("activated.sock")
-        let config = try dir.write("agent.yaml", TestConfig().render(socket: dir.file("unused.sock"), stateDir: dir.file("state")))
+        let config = try dir.write(
+            "agent.yaml", TestConfig().render(socket: dir.file("unused.sock"), stateDir: dir.file("state")))
         let p = try BackgroundProcess(
-            ["/usr/bin/systemd-socket-activate", "-l", activated, TestPaths.binary("whatifd"), "--config", config], logPath: dir.file("log"))
+            ["/usr/bin/systemd-socket-activate", "-l", activated, TestPaths.binary("whatifd"), "--config", config],
+            logPath: dir.file("log"))
         #expect(eventually(timeout: 10) { FileManager.default.fileExists(atPath: activated) })
         let r = try Run.command([TestPaths.binary("whatifctl"), "status", "--json", "--socket", activated])
         #expect(r.status == 0 && r.stdout.contains(#""services""#), "\(r.output) \(p.log)")
@@ -64,7 +69,8 @@ import WhatIfTesting
 
     @Test func anotherAgentOnTheSameSocketIsRefused() throws {
         let first = try AgentProcess(TestConfig())
-        let second = try BackgroundProcess([TestPaths.binary("whatifd"), "--config", first.configPath], logPath: first.dir.file("second.log"))
+        let second = try BackgroundProcess(
+            [TestPaths.binary("whatifd"), "--config", first.configPath], logPath: first.dir.file("second.log"))
         #expect(second.wait(timeout: 10) == 1)
         #expect(second.log.contains("another whatifd is already serving"))
         #expect((try? first.client.version()) != nil)
@@ -84,12 +90,16 @@ import WhatIfTesting
         let run = try await ctl(a, ["jobs", "start", "test.count", "--params", #"{"to": 40, "stepMs": 2}"#])
         #expect(run.status == 0 && run.stderr.contains("succeeded"), "\(run.output)")
         let list = try await ctl(a, ["jobs", "list"])
-        #expect(list.stdout.hasPrefix("ID") && list.stdout.contains("test.count") && list.stdout.contains("succeeded") && list.stdout.contains("100%"))
-        let id = try #require(list.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+        #expect(
+            list.stdout.hasPrefix("ID") && list.stdout.contains("test.count") && list.stdout.contains("succeeded")
+                && list.stdout.contains("100%"))
+        let id = try #require(
+            list.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
         let show = try await ctl(a, ["jobs", "show", id])
         #expect(show.stdout.contains("state     succeeded") && show.stdout.contains(#""counted" : 40"#))
         // Detached start, NDJSON follow, cancel.
-        let detached = try await ctl(a, ["jobs", "start", "test.count", "--params", #"{"to": 100000, "stepMs": 5}"#, "--detach"])
+        let detached = try await ctl(
+            a, ["jobs", "start", "test.count", "--params", #"{"to": 100000, "stepMs": 5}"#, "--detach"])
         let jid = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(detached.status == 0 && !jid.isEmpty)
         let busy = try await ctl(a, ["jobs", "start", "test.count"])
@@ -138,7 +148,11 @@ final class NotifySocket {
             raw.copyBytes(from: b)
             raw[b.count] = 0
         }
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         guard rc == 0 else { throw TestFailure("bind \(path)") }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import WhatIfTesting
 
 /// Sends raw bytes to a Unix socket and returns what comes back before the peer closes or `timeout`.
-func rawExchange(_ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlowly: Double? = nil) -> String {
+func rawExchange(_ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlowly: Double? = nil, halfClose: Bool = false) -> String {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_un()
@@ -12,7 +12,11 @@ func rawExchange(_ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlow
         raw.copyBytes(from: b)
         raw[b.count] = 0
     }
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
     guard rc == 0 else { return "connect failed: \(String(cString: strerror(errno)))" }
     if let pause = sendSlowly {
         // Trickle the bytes until the agent answers (or hangs up).
@@ -25,6 +29,7 @@ func rawExchange(_ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlow
     } else {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
+    if halfClose { shutdown(fd, Int32(SHUT_WR)) }
     var out: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
     let deadline = Date().addingTimeInterval(timeout)

@@ -11,18 +11,27 @@ import WhatIfTesting
         var e = env
         e["HOME"] = dir.path
         return AWSCredentialChain(
-            settings: .init(environment: e, explicitProfile: profile, imdsEndpoint: imds ?? "http://127.0.0.1:\(freePort())"),
+            settings: .init(
+                environment: e, explicitProfile: profile, imdsEndpoint: imds ?? "http://127.0.0.1:\(freePort())"),
             http: HTTPClient(connectTimeout: 0.5))
     }
 
     func writeProfiles() throws {
-        try dir.write(".aws/credentials", "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = file-secret\n[ops]\naws_access_key_id = AKIAOPS\naws_secret_access_key = ops-secret\naws_session_token = ops-token\n", mode: 0o600)
-        try dir.write(".aws/config", "[profile sso]\nsso_start_url = https://example.awsapps.com/start\n[profile cfg]\naws_access_key_id = AKIACFG\naws_secret_access_key = cfg-secret\nregion = eu-north-1\n", mode: 0o600)
+        try dir.write(
+            ".aws/credentials",
+            "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = file-secret\n[ops]\naws_access_key_id = AKIAOPS\naws_secret_access_key = ops-secret\naws_session_token = ops-token\n",
+            mode: 0o600)
+        try dir.write(
+            ".aws/config",
+            "[profile sso]\nsso_start_url = https://example.awsapps.com/start\n[profile cfg]\naws_access_key_id = AKIACFG\naws_secret_access_key = cfg-secret\nregion = eu-north-1\n",
+            mode: 0o600)
     }
 
     @Test func environmentComesFirst() throws {
         try writeProfiles()
-        let c = try chain(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "tok"]).credentials()
+        let c = try chain([
+            "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "tok",
+        ]).credentials()
         #expect(c.accessKeyId == "AKIAENV" && c.sessionToken == "tok" && c.source == "environment")
     }
 
@@ -35,7 +44,9 @@ import WhatIfTesting
     @Test func awsProfileSelectsAProfileButEnvironmentStillWins() throws {
         try writeProfiles()
         #expect(try chain(["AWS_PROFILE": "ops"]).credentials().sessionToken == "ops-token")
-        #expect(try chain(["AWS_PROFILE": "ops", "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "x"]).credentials().accessKeyId == "AKIAENV")
+        #expect(
+            try chain(["AWS_PROFILE": "ops", "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "x"])
+                .credentials().accessKeyId == "AKIAENV")
     }
 
     @Test func aProfileNamedInTheConfigSkipsTheEnvironment() throws {
@@ -53,13 +64,18 @@ import WhatIfTesting
 
     @Test func unsupportedProfilesSayWhy() throws {
         try writeProfiles()
-        #expect { try chain([:], profile: "sso").credentials() } throws: { ($0 as? AWSCredentialsError)?.message.contains("sso_start_url") == true }
-        #expect { try chain([:], profile: "nope").credentials() } throws: { ($0 as? AWSCredentialsError)?.message.contains("nope") == true }
+        #expect { try chain([:], profile: "sso").credentials() } throws: {
+            ($0 as? AWSCredentialsError)?.message.contains("sso_start_url") == true
+        }
+        #expect { try chain([:], profile: "nope").credentials() } throws: {
+            ($0 as? AWSCredentialsError)?.message.contains("nope") == true
+        }
     }
 
     @Test func instanceRoleThroughIMDSv2() throws {
         let expiry = Date().addingTimeInterval(3600)
-        let imds = try FakeIMDS(accessKeyId: "ASIAROLE", secretAccessKey: "role-secret", sessionToken: "role-token", expiration: expiry)
+        let imds = try FakeIMDS(
+            accessKeyId: "ASIAROLE", secretAccessKey: "role-secret", sessionToken: "role-token", expiration: expiry)
         let ch = chain([:], imds: imds.endpoint)
         let c = try ch.credentials()
         #expect(c.accessKeyId == "ASIAROLE" && c.sessionToken == "role-token" && c.source.contains(imds.role))
@@ -74,7 +90,8 @@ import WhatIfTesting
     }
 
     @Test func expiringRoleCredentialsAreRefreshedAndExpiredTokensRenewed() throws {
-        let imds = try FakeIMDS(accessKeyId: "ASIAROLE", secretAccessKey: "s", sessionToken: "t", expiration: Date().addingTimeInterval(60))
+        let imds = try FakeIMDS(
+            accessKeyId: "ASIAROLE", secretAccessKey: "s", sessionToken: "t", expiration: Date().addingTimeInterval(60))
         let provider = IMDSCredentials(endpoint: imds.endpoint, http: HTTPClient())
         _ = try provider.credentials()
         imds.expireTokens()

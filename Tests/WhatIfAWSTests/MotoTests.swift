@@ -15,7 +15,8 @@ import WhatIfTesting
         let keys = stack.awsKeys
         client = AWSClient(
             settings: AWSSettings(region: "us-east-1", endpoint: stack.motoEndpoint),
-            credentials: StaticCredentials(AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
+            credentials: StaticCredentials(
+                AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
             http: HTTPClient())
     }
 
@@ -34,7 +35,8 @@ import WhatIfTesting
         #expect(try ddb.listTables().contains(table))
         let item: DynamoItem = [
             "scenarioId": .s("s-1"), "big": .n("123456789012345678901234567890.000001"), "blob": .b([0, 1, 2, 255]),
-            "isPublic": .bool(true), "nothing": .null, "nested": .m(["a": .l([.s("x"), .n("1")])]), "tags": .ss(["a", "b"]),
+            "isPublic": .bool(true), "nothing": .null, "nested": .m(["a": .l([.s("x"), .n("1")])]),
+            "tags": .ss(["a", "b"]),
             "nums": .ns(["1", "2"]), "blobs": .bs([[1], [2, 3]]), "unicode": .s("ünïcødé ✓ 日本"),
         ]
         try ddb.putItem(table: table, item: item)
@@ -71,7 +73,8 @@ import WhatIfTesting
         let keys = stack.awsKeys
         let wrongSecret = AWSClient(
             settings: AWSSettings(region: "us-east-1", endpoint: stack.motoEndpoint, maxAttempts: 1),
-            credentials: StaticCredentials(AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret + "x", source: "test")),
+            credentials: StaticCredentials(
+                AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret + "x", source: "test")),
             http: HTTPClient())
         #expect {
             try DynamoDB(client: wrongSecret).listTables()
@@ -81,7 +84,8 @@ import WhatIfTesting
         }
         let unknownKey = AWSClient(
             settings: AWSSettings(region: "us-east-1", endpoint: stack.motoEndpoint, maxAttempts: 1),
-            credentials: StaticCredentials(AWSCredentials(accessKeyId: "AKIAUNKNOWNUNKNOWN00", secretAccessKey: "x", source: "test")),
+            credentials: StaticCredentials(
+                AWSCredentials(accessKeyId: "AKIAUNKNOWNUNKNOWN00", secretAccessKey: "x", source: "test")),
             http: HTTPClient())
         #expect(throws: AWSError.self) { try DynamoDB(client: unknownKey).listTables() }
     }
@@ -96,10 +100,15 @@ import WhatIfTesting
         try cw.putMetricData(
             namespace: ns,
             data: (0..<3).map { i in
-                CloudWatch.Datum(metricName: metric, dimensions: dims, value: Double(i + 1), unit: "Count", timestamp: now.addingTimeInterval(Double(-i)))
+                CloudWatch.Datum(
+                    metricName: metric, dimensions: dims, value: Double(i + 1), unit: "Count",
+                    timestamp: now.addingTimeInterval(Double(-i)))
             })
         let r = try cw.getMetricData(
-            queries: [CloudWatch.MetricQuery(id: "m1", namespace: ns, metricName: metric, dimensions: dims, period: 60, stat: "Sum")],
+            queries: [
+                CloudWatch.MetricQuery(
+                    id: "m1", namespace: ns, metricName: metric, dimensions: dims, period: 60, stat: "Sum")
+            ],
             start: now.addingTimeInterval(-600), end: now.addingTimeInterval(60))
         #expect(r.first?.id == "m1")
         #expect(r.first?.values.reduce(0, +) == 6)
@@ -113,7 +122,9 @@ import WhatIfTesting
         // moto checks S3 signatures against the decoded path (boto3 fails there too for '+', '=', '&' and
         // non-ASCII keys), so those keys are checked against botocore's signer in S3SigningTests instead.
         let keys = ["plain.txt", "with space/report 1.json", "a/b/c/deep.gz", "tilde~dash-under_score.dump"]
-        for (i, k) in keys.enumerated() { _ = try s3.putObject(bucket: bucket, key: "backups/\(k)", body: Array("body \(i)".utf8)) }
+        for (i, k) in keys.enumerated() {
+            _ = try s3.putObject(bucket: bucket, key: "backups/\(k)", body: Array("body \(i)".utf8))
+        }
         #expect(try s3.getObject(bucket: bucket, key: "backups/\(keys[1])") == Array("body 1".utf8))
         var streamed: [UInt8] = []
         try s3.getObject(bucket: bucket, key: "backups/\(keys[2])") { streamed += $0 }
@@ -134,12 +145,15 @@ import WhatIfTesting
         let fixed = Date(timeIntervalSince1970: 1_795_000_000)
         let signer = AWSClient(
             settings: AWSSettings(region: "us-east-1", endpoint: "http://127.0.0.1:9"),
-            credentials: StaticCredentials(AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
+            credentials: StaticCredentials(
+                AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
             http: HTTPClient(), now: { fixed })
         for key in ["and+plus.json", "ünïcødé/日本.bin", "c=d&e.gz", "sp ace/(parens)!*'.txt"] {
             let body = Array("payload".utf8)
             let request = try signer.signedRequestForTesting(
-                AWSClient.Call(service: .s3, operation: "PutObject", method: "PUT", path: "/bucket/" + SigV4.uriEncode(key, keepSlash: true), body: body, s3: true))
+                AWSClient.Call(
+                    service: .s3, operation: "PutObject", method: "PUT",
+                    path: "/bucket/" + SigV4.uriEncode(key, keepSlash: true), body: body, s3: true))
             let ours = try #require(request.headers.first { $0.name == "Authorization" }?.value)
             let script = """
                 import sys, datetime, botocore.auth, botocore.awsrequest, botocore.credentials
@@ -171,7 +185,9 @@ import WhatIfTesting
         try #require(r.status == 0, "\(r.output)")
         let instances = try RDS(client: client).describeDBInstances(identifier: db)
         #expect(instances.count == 1)
-        #expect(instances.first?.engine == "postgres" && instances.first?.multiAZ == true && instances.first?.storageEncrypted == true)
+        #expect(
+            instances.first?.engine == "postgres" && instances.first?.multiAZ == true
+                && instances.first?.storageEncrypted == true)
         #expect(instances.first?.allocatedStorageGiB == 20)
         let groups = try ElastiCache(client: client).describeReplicationGroups(id: rg)
         #expect(groups.first?.id == rg)
@@ -197,8 +213,11 @@ import WhatIfTesting
         let keys = stack.awsKeys
         let delays = self.delays
         return AWSClient(
-            settings: AWSSettings(region: "us-east-1", endpoint: proxy.url, maxAttempts: maxAttempts, backoff: Backoff(base: 0.05, cap: 1)),
-            credentials: StaticCredentials(AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
+            settings: AWSSettings(
+                region: "us-east-1", endpoint: proxy.url, maxAttempts: maxAttempts, backoff: Backoff(base: 0.05, cap: 1)
+            ),
+            credentials: StaticCredentials(
+                AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
             http: HTTPClient(),
             // Record the backoff instead of sleeping: no real waiting in tests.
             sleep: { d in delays.withLock { $0.append(d) } })
@@ -217,14 +236,18 @@ import WhatIfTesting
     @Test func serverErrorsAreRetried() throws {
         proxy.add(.init(operation: "GetMetricData", fault: .serverError(status: 503), count: 2))
         let r = try CloudWatch(client: client()).getMetricData(
-            queries: [CloudWatch.MetricQuery(id: "q", namespace: "X", metricName: "Y", dimensions: [], period: 60, stat: "Sum")],
+            queries: [
+                CloudWatch.MetricQuery(
+                    id: "q", namespace: "X", metricName: "Y", dimensions: [], period: 60, stat: "Sum")
+            ],
             start: Date().addingTimeInterval(-60), end: Date())
         #expect(r.count <= 1)
         #expect(proxy.injected.value == 2 && delays.value.count == 2)
     }
 
     @Test func retriesEndAtMaxAttemptsWithTheServicesError() throws {
-        proxy.add(.init(operation: "ListTables", fault: .throttle(code: "ProvisionedThroughputExceededException"), count: 10))
+        proxy.add(
+            .init(operation: "ListTables", fault: .throttle(code: "ProvisionedThroughputExceededException"), count: 10))
         #expect {
             try DynamoDB(client: client(maxAttempts: 3)).listTables()
         } throws: { e in

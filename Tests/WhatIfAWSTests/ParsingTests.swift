@@ -28,7 +28,8 @@ import WhatIfHTTP
     }
 
     @Test(arguments: [
-        "", "<a>", "<a></b>", "<a>&bogus;</a>", "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", "<a b=c/>", "<a/><b/>", "text",
+        "", "<a>", "<a></b>", "<a>&bogus;</a>", "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", "<a b=c/>", "<a/><b/>",
+        "text",
         "<a>&#xFFFFFFFF;</a>",
     ])
     func refusesMalformedXML(_ text: String) {
@@ -49,9 +50,13 @@ import WhatIfHTTP
     @Test func dynamoDBJSON() {
         let e = AWSError.decode(
             service: "dynamodb", operation: "DescribeTable",
-            response: response(400, #"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#,
+            response: response(
+                400,
+                #"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#,
                 headers: [("x-amzn-RequestId", "abc")]))
-        #expect(e.code == "ResourceNotFoundException" && e.serviceMessage == "Requested resource not found" && e.requestId == "abc")
+        #expect(
+            e.code == "ResourceNotFoundException" && e.serviceMessage == "Requested resource not found"
+                && e.requestId == "abc")
         #expect(!e.isRetryable)
         #expect(e.hint?.contains("tables setup") == true)
     }
@@ -59,19 +64,27 @@ import WhatIfHTTP
     @Test func throttlingIsRetryable() {
         let e = AWSError.decode(
             service: "dynamodb", operation: "BatchWriteItem",
-            response: response(400, #"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","Message":"slow down"}"#))
+            response: response(
+                400,
+                #"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","Message":"slow down"}"#
+            ))
         #expect(e.isThrottling && e.isRetryable)
     }
 
     @Test func queryXML() {
         let e = AWSError.decode(
             service: "monitoring", operation: "GetMetricData",
-            response: response(400, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"))
+            response: response(
+                400,
+                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+            ))
         #expect(e.code == "Throttling" && e.isRetryable)
     }
 
     @Test func s3XMLAndBodylessAnswers() {
-        let e = AWSError.decode(service: "s3", operation: "GetObject", response: response(404, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>"))
+        let e = AWSError.decode(
+            service: "s3", operation: "GetObject",
+            response: response(404, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>"))
         #expect(e.code == "NoSuchKey")
         let head = AWSError.decode(service: "s3", operation: "HeadObject", response: response(404, ""))
         #expect(head.code == "NotFound")
@@ -82,7 +95,10 @@ import WhatIfHTTP
     @Test func credentialErrorsCarryHints() {
         let e = AWSError.decode(
             service: "dynamodb", operation: "ListTables",
-            response: response(400, #"{"__type":"com.amazon.coral.service#UnrecognizedClientException","message":"The security token included in the request is invalid."}"#))
+            response: response(
+                400,
+                #"{"__type":"com.amazon.coral.service#UnrecognizedClientException","message":"The security token included in the request is invalid."}"#
+            ))
         #expect(e.code == "UnrecognizedClientException")
         #expect(e.description.contains("credentials"))
     }

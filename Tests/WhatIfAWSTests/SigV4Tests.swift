@@ -47,7 +47,8 @@ struct Suite: Decodable {
             payloadHash: SigV4Hash.hex(c.body))
         let amzDate = try #require(c.headers.first { $0[0].lowercased() == "x-amz-date" })[1]
         let signed = SigV4.authorization(
-            request, accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, amzDate: amzDate, region: creds.region,
+            request, accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, amzDate: amzDate,
+            region: creds.region,
             service: creds.service)
         #expect(signed.canonicalRequest == c.creq)
         if let sts = c.sts { #expect(signed.stringToSign == sts) }
@@ -59,7 +60,9 @@ struct Suite: Decodable {
     }
 
     @Test func s3PathsAreNotNormalizedOrReencoded() {
-        let r = SigV4.Request(method: "GET", path: "/bucket/a%20b/../c", query: "", headers: [("host", "s3.amazonaws.com")], payloadHash: "UNSIGNED-PAYLOAD")
+        let r = SigV4.Request(
+            method: "GET", path: "/bucket/a%20b/../c", query: "", headers: [("host", "s3.amazonaws.com")],
+            payloadHash: "UNSIGNED-PAYLOAD")
         #expect(SigV4.canonicalRequest(r, s3: true).canonical.split(separator: "\n")[1] == "/bucket/a%20b/../c")
         #expect(SigV4.canonicalRequest(r, s3: false).canonical.split(separator: "\n")[1] == "/bucket/c")
     }

@@ -22,7 +22,9 @@ import WhatIfTesting
         let c = try load("environment: development\n").get()
         #expect(c.postgres?.connection.host == "localhost" && c.postgres?.connection.database == "what_if_users")
         #expect(c.postgres?.connection.sslMode == .prefer)
-        #expect(c.dynamodb?.table == "what-if-generator-scenarios-development" && c.dynamodb?.endpoint == "http://localhost:8000")
+        #expect(
+            c.dynamodb?.table == "what-if-generator-scenarios-development"
+                && c.dynamodb?.endpoint == "http://localhost:8000")
         #expect(c.redis?.url == "redis://localhost:6379/0")
         #expect(c.socket.path == "/run/whatif/agent.sock" && c.socket.mode == 0o660)
         #expect(c.status.timeout == 3)
@@ -50,13 +52,16 @@ import WhatIfTesting
         let c = try load(
             "environment: development\npostgres:\n  host: filehost\n  port: 1111\n",
             env: [
-                "RDS_POSTGRES_HOST": "envhost", "RDS_POSTGRES_PORT": "6543", "RDS_POSTGRES_DB": "envdb", "RDS_POSTGRES_USER": "envuser",
+                "RDS_POSTGRES_HOST": "envhost", "RDS_POSTGRES_PORT": "6543", "RDS_POSTGRES_DB": "envdb",
+                "RDS_POSTGRES_USER": "envuser",
                 "RDS_POSTGRES_PASSWORD": "envpw",
             ]
         ).get()
         let p = try #require(c.postgres)
         #expect(p.connection.host == "envhost" && p.connection.port == 6543 && p.connection.database == "envdb")
-        #expect(p.connection.user == "envuser" && p.connection.password == "envpw" && p.passwordSource == "RDS_POSTGRES_PASSWORD")
+        #expect(
+            p.connection.user == "envuser" && p.connection.password == "envpw"
+                && p.passwordSource == "RDS_POSTGRES_PASSWORD")
     }
 
     @Test func relativePathsAreRelativeToTheFile() throws {
@@ -77,7 +82,10 @@ import WhatIfTesting
         let p = problems("environment: development\npostgres:\n  port: abc\nsocket:\n  max_connections: [1]\n")
         #expect(p.count == 2)
         #expect(p.contains { $0.line == 3 && $0.message.contains("postgres.port must be a whole number") })
-        #expect(p.contains { $0.line == 5 && $0.message.contains("socket.max_connections must be a whole number, not a list") })
+        #expect(
+            p.contains {
+                $0.line == 5 && $0.message.contains("socket.max_connections must be a whole number, not a list")
+            })
     }
 
     @Test func badChoicesAndDurations() {
@@ -100,7 +108,9 @@ import WhatIfTesting
     }
 
     @Test func missingSecretsInProduction() {
-        let p = problems("environment: production\npostgres:\n  host: db\n  sslrootcert: /etc/hostname\nredis:\n  url: rediss://c:6379\n")
+        let p = problems(
+            "environment: production\npostgres:\n  host: db\n  sslrootcert: /etc/hostname\nredis:\n  url: rediss://c:6379\n"
+        )
         #expect(p.count == 1)
         #expect(p[0].message.contains("no PostgreSQL password") && p[0].hint.contains("password_file"))
     }
@@ -127,16 +137,21 @@ import WhatIfTesting
     }
 
     @Test func productionRefusesUnverifiedTLSAndPlaintextRedis() {
-        let p = problems("environment: test\npostgres:\n  host: db\n  sslmode: require\n  password_file: /etc/hostname\nredis:\n  url: redis://c:6379\n")
+        let p = problems(
+            "environment: test\npostgres:\n  host: db\n  sslmode: require\n  password_file: /etc/hostname\nredis:\n  url: redis://c:6379\n"
+        )
         #expect(p.contains { $0.line == 4 && $0.message.contains("would not be checked") })
         #expect(p.contains { $0.line == 7 && $0.message.contains("no TLS") })
         #expect(p.contains { $0.message.contains("readable by others") || $0.message.contains("sslrootcert") })
     }
 
     @Test func secretsInURLsAndBadEnvironmentVariables() {
-        let p = problems("environment: development\nredis:\n  url: redis://u:hunter2@h:6379\n", env: ["RDS_POSTGRES_PORT": "http"])
+        let p = problems(
+            "environment: development\nredis:\n  url: redis://u:hunter2@h:6379\n", env: ["RDS_POSTGRES_PORT": "http"])
         #expect(p.contains { $0.line == 3 && $0.message.contains("contains a password") })
-        #expect(p.contains { $0.location == "env:RDS_POSTGRES_PORT" && $0.description.hasPrefix("env:RDS_POSTGRES_PORT: ") })
+        #expect(
+            p.contains { $0.location == "env:RDS_POSTGRES_PORT" && $0.description.hasPrefix("env:RDS_POSTGRES_PORT: ") }
+        )
     }
 
     @Test func missingGroupsWhenNamed() {
@@ -153,9 +168,12 @@ import WhatIfTesting
     @Test func theShippedDevelopmentConfigIsValid() throws {
         // Its secrets come from the local stack; only the file's own structure is checked here.
         let text = try String(contentsOfFile: "\(TestPaths.repository)/etc/whatif/agent.dev.yaml", encoding: .utf8)
-        let p = ConfigLoader.parse(text: text, path: "\(TestPaths.repository)/etc/whatif/agent.dev.yaml", environment: [:])
+        let p = ConfigLoader.parse(
+            text: text, path: "\(TestPaths.repository)/etc/whatif/agent.dev.yaml", environment: [:])
         if case .failure(let e) = p {
-            #expect(e.problems.allSatisfy { $0.message.contains("secret file") || $0.message.contains("cannot be read") }, "\(e)")
+            #expect(
+                e.problems.allSatisfy { $0.message.contains("secret file") || $0.message.contains("cannot be read") },
+                "\(e)")
         }
     }
 }

@@ -50,7 +50,9 @@ import WhatIfTesting
             #expect(status == 409 && e.code == .conflict && e.jobId == first.id && e.message.contains(first.id))
         }
         // Another resource is free.
-        let other = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 5, "resource": "test:other"]) }
+        let other = try await a.call {
+            try $0.startJob(kind: "test.count", params: ["to": 5, "resource": "test:other"])
+        }
         #expect(other.state == .running)
         _ = try await a.call { try $0.cancelJob(first.id) }
     }
@@ -76,7 +78,9 @@ import WhatIfTesting
         let job = try await a.call { try $0.startJob(kind: "test.fail") }
         let events = try await follow(a, job.id)
         let last = try #require(events.last?.job)
-        #expect(last.state == .failed && last.error?.message == "the test job failed as asked" && last.error?.hint == "nothing to fix")
+        #expect(
+            last.state == .failed && last.error?.message == "the test job failed as asked"
+                && last.error?.hint == "nothing to fix")
     }
 
     @Test func aJobOutlivesTheClientThatStartedIt() async throws {
@@ -108,7 +112,9 @@ import WhatIfTesting
             if case ClientError.api(404, _) = e { return true }
             return false
         }
-        await #expect { try await a.call { try $0.cancelJob("nope") } } throws: { ($0 as? ClientError)?.exitStatus == .notFound }
+        await #expect { try await a.call { try $0.cancelJob("nope") } } throws: {
+            ($0 as? ClientError)?.exitStatus == .notFound
+        }
     }
 
     @Test func historySurvivesARestartAndRunningJobsBecomeInterrupted() async throws {
@@ -119,7 +125,8 @@ import WhatIfTesting
         #expect(await eventually(timeout: 5) { (try? c.job(done.id))?.state == .failed })
         // Simulate a crash: the record says running, the process is gone.
         let record = a.dir.file("state/jobs/\(job.id).json")
-        let manager = JobManager(stateDirectory: a.dir.file("state"), logger: .init(label: "t"), config: { a.daemon.core.config })
+        let manager = JobManager(
+            stateDirectory: a.dir.file("state"), logger: .init(label: "t"), config: { a.daemon.core.config })
         let bytes = try Data(contentsOf: URL(fileURLWithPath: record))
         #expect(try APICoding.decode(JobInfo.self, from: Array(bytes)).state == .running)
         try await manager.restore()
@@ -147,7 +154,9 @@ import WhatIfTesting
 /// Roles, routes and errors, driven through the router with chosen peers.
 @Suite struct RouterTests {
     func request(_ method: String, _ target: String, role: Role, body: String = "") -> AdminRequest {
-        AdminRequest(method: method, target: target, body: Array(body.utf8), peer: Peer(pid: 1, uid: 4242, gid: 4242), role: role, userName: "someone")
+        AdminRequest(
+            method: method, target: target, body: Array(body.utf8), peer: Peer(pid: 1, uid: 4242, gid: 4242),
+            role: role, userName: "someone")
     }
 
     func decodeError(_ r: AdminResponse) throws -> APIError {
@@ -175,7 +184,10 @@ import WhatIfTesting
         let deniedError = try decodeError(denied)
         #expect(denied.status == 403 && deniedError.message.contains("admin"))
         #expect(await router.handle(request("POST", "/v1/config/reload", role: .reader)).status == 403)
-        #expect(await router.handle(request("POST", "/v1/jobs", role: .admin, body: #"{"kind":"test.count","params":{"to":1}}"#)).status == 202)
+        #expect(
+            await router.handle(
+                request("POST", "/v1/jobs", role: .admin, body: #"{"kind":"test.count","params":{"to":1}}"#)
+            ).status == 202)
     }
 
     @Test func unknownPathsAndMethods() async throws {

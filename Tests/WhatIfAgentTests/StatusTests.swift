@@ -11,18 +11,21 @@ import WhatIfTesting
 
     func seedTable(_ name: String) throws {
         let r = try Run.command(
-            ["python3", "-c", """
-            import boto3, os
-            os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "\(stack.awsCredentialsFile)"
-            c = boto3.Session(profile_name="\(stack.awsProfile)").client("dynamodb", endpoint_url="\(stack.motoEndpoint)", region_name="us-east-1")
-            if "\(name)" not in c.list_tables()["TableNames"]:
-                c.create_table(TableName="\(name)", BillingMode="PAY_PER_REQUEST",
-                  AttributeDefinitions=[{"AttributeName": "scenarioId", "AttributeType": "S"}, {"AttributeName": "userId", "AttributeType": "S"}, {"AttributeName": "createdAt", "AttributeType": "S"}],
-                  KeySchema=[{"AttributeName": "scenarioId", "KeyType": "HASH"}],
-                  GlobalSecondaryIndexes=[{"IndexName": "userId-createdAt-index", "KeySchema": [{"AttributeName": "userId", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}])
-                for i in range(7):
-                    c.put_item(TableName="\(name)", Item={"scenarioId": {"S": f"s{i}"}, "userId": {"S": "u"}, "createdAt": {"S": "2026-01-01T00:00:00.000Z"}})
-            """])
+            [
+                "python3", "-c",
+                """
+                import boto3, os
+                os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "\(stack.awsCredentialsFile)"
+                c = boto3.Session(profile_name="\(stack.awsProfile)").client("dynamodb", endpoint_url="\(stack.motoEndpoint)", region_name="us-east-1")
+                if "\(name)" not in c.list_tables()["TableNames"]:
+                    c.create_table(TableName="\(name)", BillingMode="PAY_PER_REQUEST",
+                      AttributeDefinitions=[{"AttributeName": "scenarioId", "AttributeType": "S"}, {"AttributeName": "userId", "AttributeType": "S"}, {"AttributeName": "createdAt", "AttributeType": "S"}],
+                      KeySchema=[{"AttributeName": "scenarioId", "KeyType": "HASH"}],
+                      GlobalSecondaryIndexes=[{"IndexName": "userId-createdAt-index", "KeySchema": [{"AttributeName": "userId", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}])
+                    for i in range(7):
+                        c.put_item(TableName="\(name)", Item={"scenarioId": {"S": f"s{i}"}, "userId": {"S": "u"}, "createdAt": {"S": "2026-01-01T00:00:00.000Z"}})
+                """,
+            ])
         try #require(r.status == 0, "\(r.output)")
     }
 
@@ -37,21 +40,28 @@ import WhatIfTesting
         let pg = try #require(r.services[0].postgres)
         #expect(pg.serverVersion.hasPrefix("15.") && pg.maxConnections > 0 && pg.connections >= 1 && !pg.sslInUse)
         let redis = try #require(r.services[1].redis)
-        #expect(r.services[1].version?.hasPrefix("7.") == true && redis.role == "master" && !redis.tlsInUse && redis.maxMemoryPolicy != "unknown")
+        #expect(
+            r.services[1].version?.hasPrefix("7.") == true && redis.role == "master" && !redis.tlsInUse
+                && redis.maxMemoryPolicy != "unknown")
         let d = try #require(r.services[2].dynamodb)
-        #expect(d.table == table && d.tableStatus == "ACTIVE" && d.itemCount == 7 && d.indexes.map(\.name) == ["userId-createdAt-index"])
+        #expect(
+            d.table == table && d.tableStatus == "ACTIVE" && d.itemCount == 7
+                && d.indexes.map(\.name) == ["userId-createdAt-index"])
         #expect(r.services.allSatisfy { ($0.rttMs ?? -1) >= 0 })
         #expect(r.agent.version == WhatIfVersion.string && r.agent.environment == "development")
     }
 
     @Test func aServiceDownIsReportedAndTheOthersStillAnswer() async throws {
         var config = TestConfig.forStack(stack)
-        config.postgres = config.postgres!.replacingOccurrences(of: "port: \(stack.pgPort)", with: "port: \(freePort())")
+        config.postgres = config.postgres!.replacingOccurrences(
+            of: "port: \(stack.pgPort)", with: "port: \(freePort())")
         let a = try await InProcessAgent(config)
         defer { Task { await a.stop() } }
         let r = try await a.call { try $0.status(fresh: true) }
         let pg = try #require(r.services.first { $0.service == .postgres })
-        #expect(pg.health == .down && !pg.reachable && pg.error?.contains("refused") == true && pg.hint?.contains("running") == true)
+        #expect(
+            pg.health == .down && !pg.reachable && pg.error?.contains("refused") == true
+                && pg.hint?.contains("running") == true)
         #expect(r.services.first { $0.service == .redis }?.health == .ok)
         // The table does not exist here: DynamoDB answers, with the error and the fix.
         let d = try #require(r.services.first { $0.service == .dynamodb })

@@ -26,7 +26,9 @@ import WhatIfTesting
 }
 
 @Suite struct DurationTests {
-    @Test(arguments: [("250ms", 0.25), ("10s", 10), ("2m", 120), ("1h", 3600), ("1d", 86400), ("1.5", 1.5), (" 3s ", 3)])
+    @Test(arguments: [
+        ("250ms", 0.25), ("10s", 10), ("2m", 120), ("1h", 3600), ("1d", 86400), ("1.5", 1.5), (" 3s ", 3),
+    ])
     func parses(_ text: String, _ seconds: Double) {
         #expect(DurationText.parse(text) == seconds)
     }
@@ -85,10 +87,14 @@ import WhatIfTesting
 @Suite struct HTTPClientTests {
     @Test func sendsAndReceives() throws {
         let server = try TinyHTTPServer { req in
-            .text(201, "\(req.method) \(req.target) \(String(decoding: req.body, as: UTF8.self)) \(req.header("x-test") ?? "")")
+            .text(
+                201,
+                "\(req.method) \(req.target) \(String(decoding: req.body, as: UTF8.self)) \(req.header("x-test") ?? "")"
+            )
         }
         let client = HTTPClient()
-        let r = try client.send(HTTPRequest(method: "PUT", url: server.url + "/a?b=c", headers: [("X-Test", "1")], body: Array("hi".utf8)))
+        let r = try client.send(
+            HTTPRequest(method: "PUT", url: server.url + "/a?b=c", headers: [("X-Test", "1")], body: Array("hi".utf8)))
         #expect(r.status == 201)
         #expect(r.bodyText == "PUT /a?b=c hi 1")
         // The handle is reused: a second request on the same client works too.
@@ -98,7 +104,8 @@ import WhatIfTesting
     @Test func refusedConnectionIsATransientConnectError() {
         let port = freePort()
         do {
-            _ = try HTTPClient(connectTimeout: 1).send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: 2))
+            _ = try HTTPClient(connectTimeout: 1).send(
+                HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: 2))
             Issue.record("expected a failure")
         } catch let e as HTTPError {
             #expect(e.kind == .connect && e.isTransient)
@@ -110,6 +117,8 @@ import WhatIfTesting
 
     @Test func responseSizeIsLimited() throws {
         let server = try TinyHTTPServer { _ in TinyResponse(status: 200, body: [UInt8](repeating: 65, count: 10_000)) }
-        #expect(throws: HTTPError.self) { _ = try HTTPClient(maxResponseBytes: 1000).send(HTTPRequest(method: "GET", url: server.url)) }
+        #expect(throws: HTTPError.self) {
+            _ = try HTTPClient(maxResponseBytes: 1000).send(HTTPRequest(method: "GET", url: server.url))
+        }
     }
 }

@@ -9,14 +9,18 @@ import WhatIfTesting
     init() throws { stack = try Stack.shared() }
 
     var config: PostgresConfig {
-        PostgresConfig(host: "127.0.0.1", port: stack.pgPort, database: "what_if_users", user: "postgres", password: stack.pgPassword, sslMode: .prefer)
+        PostgresConfig(
+            host: "127.0.0.1", port: stack.pgPort, database: "what_if_users", user: "postgres",
+            password: stack.pgPassword, sslMode: .prefer)
     }
 
     @Test func connectsWithAPasswordAndRunsParameterizedQueries() throws {
         let c = try PostgresConnection.connect(config, deadline: .after(seconds: 5))
         defer { c.close() }
         #expect(c.serverVersion.hasPrefix("15."))
-        let r = try c.query("SELECT $1::int + $2::int AS sum, $3::text AS t, $4::text IS NULL AS isnull", ["40", "2", "Robert'); DROP TABLE x;--", nil], deadline: .after(seconds: 5))
+        let r = try c.query(
+            "SELECT $1::int + $2::int AS sum, $3::text AS t, $4::text IS NULL AS isnull",
+            ["40", "2", "Robert'); DROP TABLE x;--", nil], deadline: .after(seconds: 5))
         #expect(r.value(0, "sum") == "42")
         #expect(r.value(0, "t") == "Robert'); DROP TABLE x;--")
         #expect(r.value(0, "isnull") == "t")
@@ -29,8 +33,12 @@ import WhatIfTesting
         #expect { try c.query("SELECT * FROM no_such_table", deadline: .after(seconds: 5)) } throws: {
             ($0 as? PostgresError)?.sqlState == "42P01" && ($0 as? PostgresError)?.kind == .query
         }
-        #expect { try c.query("SELEC 1", deadline: .after(seconds: 5)) } throws: { ($0 as? PostgresError)?.sqlState == "42601" }
-        #expect { try c.query("SELECT 1/0", deadline: .after(seconds: 5)) } throws: { ($0 as? PostgresError)?.sqlState == "22012" }
+        #expect { try c.query("SELEC 1", deadline: .after(seconds: 5)) } throws: {
+            ($0 as? PostgresError)?.sqlState == "42601"
+        }
+        #expect { try c.query("SELECT 1/0", deadline: .after(seconds: 5)) } throws: {
+            ($0 as? PostgresError)?.sqlState == "22012"
+        }
         // The connection is still usable after an error.
         #expect(try c.query("SELECT 1 AS one", deadline: .after(seconds: 5)).value(0, "one") == "1")
         #expect(try c.query("CREATE TEMP TABLE t(a int)", deadline: .after(seconds: 5)).affectedRows == nil)
@@ -42,11 +50,14 @@ import WhatIfTesting
         bad.password = "wrong"
         #expect { try PostgresConnection.connect(bad, deadline: .after(seconds: 5)) } throws: { e in
             guard let e = e as? PostgresError else { return false }
-            return e.sqlState == "28P01" && e.message.contains("127.0.0.1:\(stack.pgPort)") && (e.hint ?? "").contains("password")
+            return e.sqlState == "28P01" && e.message.contains("127.0.0.1:\(stack.pgPort)")
+                && (e.hint ?? "").contains("password")
         }
         var nodb = config
         nodb.database = "no_such_db"
-        #expect { try PostgresConnection.connect(nodb, deadline: .after(seconds: 5)) } throws: { ($0 as? PostgresError)?.sqlState == "3D000" }
+        #expect { try PostgresConnection.connect(nodb, deadline: .after(seconds: 5)) } throws: {
+            ($0 as? PostgresError)?.sqlState == "3D000"
+        }
         var noserver = config
         noserver.port = freePort()
         #expect { try PostgresConnection.connect(noserver, deadline: .after(seconds: 5)) } throws: { e in
@@ -58,11 +69,16 @@ import WhatIfTesting
         let c = try PostgresConnection.connect(config, deadline: .after(seconds: 5))
         let marker = "whatif-cancel-\(UUID().uuidString)"
         let watch = Stopwatch()
-        #expect { try c.query("SELECT pg_sleep(30), '\(marker)'", deadline: .after(seconds: 0.3)) } throws: { ($0 as? PostgresError)?.kind == .timeout }
+        #expect { try c.query("SELECT pg_sleep(30), '\(marker)'", deadline: .after(seconds: 0.3)) } throws: {
+            ($0 as? PostgresError)?.kind == .timeout
+        }
         #expect(watch.elapsedSeconds < 2)
         let other = try PostgresConnection.connect(config, deadline: .after(seconds: 5))
         let gone = try eventually(timeout: 5) {
-            try other.query("SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()", ["%\(marker)%"], deadline: .after(seconds: 5)).value(0, "n") == "0"
+            try other.query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                ["%\(marker)%"], deadline: .after(seconds: 5)
+            ).value(0, "n") == "0"
         }
         #expect(gone)
     }
@@ -72,7 +88,9 @@ import WhatIfTesting
         var silent = config
         silent.port = listener.port
         let watch = Stopwatch()
-        #expect { try PostgresConnection.connect(silent, deadline: .after(seconds: 0.5)) } throws: { ($0 as? PostgresError)?.kind == .timeout }
+        #expect { try PostgresConnection.connect(silent, deadline: .after(seconds: 0.5)) } throws: {
+            ($0 as? PostgresError)?.kind == .timeout
+        }
         #expect(watch.elapsedSeconds < 2)
     }
 
@@ -106,9 +124,12 @@ import WhatIfTesting
             """)
         try #require(setup.status == 0, "\(setup.output)")
         var c = PostgresConfig(
-            host: "127.0.0.1", port: pg.info.pgPort, database: "what_if_users", user: "postgres", password: pg.info.pgPassword, sslMode: .verifyFull,
+            host: "127.0.0.1", port: pg.info.pgPort, database: "what_if_users", user: "postgres",
+            password: pg.info.pgPassword, sslMode: .verifyFull,
             sslRootCert: ca.caCert)
-        let ok = try eventually(timeout: 10) { (try? PostgresConnection.connect(c, deadline: .after(seconds: 5)))?.sslInUse == true }
+        let ok = try eventually(timeout: 10) {
+            (try? PostgresConnection.connect(c, deadline: .after(seconds: 5)))?.sslInUse == true
+        }
         #expect(ok)
         let conn = try PostgresConnection.connect(c, deadline: .after(seconds: 5))
         #expect(conn.sslProtocol?.hasPrefix("TLS") == true)

@@ -16,7 +16,8 @@ import WhatIfProtocol
 
     @Test func jobInfoRoundTrips() throws {
         let info = JobInfo(
-            id: "j1", kind: "backup", resource: "postgres", state: .running, createdAt: Date(timeIntervalSince1970: 1000),
+            id: "j1", kind: "backup", resource: "postgres", state: .running,
+            createdAt: Date(timeIntervalSince1970: 1000),
             params: ["kinds": ["postgres"], "segments": 4], progress: JobProgress(done: 5, total: 10, unit: "bytes"),
             error: APIError(.conflict, "busy", hint: "wait", jobId: "j0"))
         let bytes = try APICoding.encode(info)
@@ -41,7 +42,9 @@ import WhatIfProtocol
         #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(400) == .badRequest)
         #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(404) == .notFound)
         #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(500) == .software)
-        let all: [WhatIfProtocol.ExitStatus] = [.ok, .failure, .usage, .badRequest, .notFound, .unavailable, .software, .busy, .noPermission, .config]
+        let all: [WhatIfProtocol.ExitStatus] = [
+            .ok, .failure, .usage, .badRequest, .notFound, .unavailable, .software, .busy, .noPermission, .config,
+        ]
         #expect(Set(all.map(\.rawValue)).count == all.count)
     }
 
@@ -74,7 +77,8 @@ import WhatIfProtocol
     }
 
     @Test func chunkedSplitAtEveryByte() throws {
-        let raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nTrailer: x\r\n\r\n"
+        let raw =
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\nTrailer: x\r\n\r\n"
         let (h, body, ended) = try parse(raw.map { String($0) })
         #expect(h?.status == 200 && body == "hello!" && ended)
     }
@@ -93,7 +97,8 @@ import WhatIfProtocol
 
     @Test(arguments: [
         "HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab",
     ])

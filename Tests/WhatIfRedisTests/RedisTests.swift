@@ -7,16 +7,30 @@ import WhatIfTesting
 
 @Suite struct RedisURLTests {
     @Test func parsesTheForms() throws {
-        #expect(try RedisEndpoint.parse("redis://localhost") == RedisEndpoint(transport: .tcp(host: "localhost", port: 6379)))
-        #expect(try RedisEndpoint.parse("rediss://cache.example:6380/2") == RedisEndpoint(transport: .tls(host: "cache.example", port: 6380), database: 2))
-        #expect(try RedisEndpoint.parse("redis://app:p%40ss@h:1/0") == RedisEndpoint(transport: .tcp(host: "h", port: 1), username: "app", password: "p@ss"))
-        #expect(try RedisEndpoint.parse("redis://:onlypass@h") == RedisEndpoint(transport: .tcp(host: "h", port: 6379), password: "onlypass"))
-        #expect(try RedisEndpoint.parse("redis://[::1]:7000") == RedisEndpoint(transport: .tcp(host: "::1", port: 7000)))
-        #expect(try RedisEndpoint.parse("unix:///run/redis.sock?db=3") == RedisEndpoint(transport: .unix(path: "/run/redis.sock"), database: 3))
+        #expect(
+            try RedisEndpoint.parse("redis://localhost")
+                == RedisEndpoint(transport: .tcp(host: "localhost", port: 6379)))
+        #expect(
+            try RedisEndpoint.parse("rediss://cache.example:6380/2")
+                == RedisEndpoint(transport: .tls(host: "cache.example", port: 6380), database: 2))
+        #expect(
+            try RedisEndpoint.parse("redis://app:p%40ss@h:1/0")
+                == RedisEndpoint(transport: .tcp(host: "h", port: 1), username: "app", password: "p@ss"))
+        #expect(
+            try RedisEndpoint.parse("redis://:onlypass@h")
+                == RedisEndpoint(transport: .tcp(host: "h", port: 6379), password: "onlypass"))
+        #expect(
+            try RedisEndpoint.parse("redis://[::1]:7000") == RedisEndpoint(transport: .tcp(host: "::1", port: 7000)))
+        #expect(
+            try RedisEndpoint.parse("unix:///run/redis.sock?db=3")
+                == RedisEndpoint(transport: .unix(path: "/run/redis.sock"), database: 3))
         #expect(try RedisEndpoint.parse("redis://app:secret@h:1").display == "redis://h:1")
     }
 
-    @Test(arguments: ["localhost:6379", "http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x", "unix://", "redis://[::1"])
+    @Test(arguments: [
+        "localhost:6379", "http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x", "unix://",
+        "redis://[::1",
+    ])
     func refusesBadURLs(_ url: String) {
         #expect(throws: RedisEndpoint.ParseError.self) { try RedisEndpoint.parse(url) }
     }
@@ -25,7 +39,10 @@ import WhatIfTesting
 @Suite struct RESPTests {
     @Test func formatterIsBinarySafe() {
         #expect(RESPFormatter.format(["SET", "k", "v"]) == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n".utf8))
-        #expect(RESPFormatter.format([Array("SET".utf8), [0, 13, 10], []]) == Array("*3\r\n$3\r\nSET\r\n$3\r\n".utf8) + [0, 13, 10] + Array("\r\n$0\r\n\r\n".utf8))
+        #expect(
+            RESPFormatter.format([Array("SET".utf8), [0, 13, 10], []]) == Array("*3\r\n$3\r\nSET\r\n$3\r\n".utf8) + [
+                0, 13, 10,
+            ] + Array("\r\n$0\r\n\r\n".utf8))
     }
 
     @Test func readerHandlesPiecesAndNesting() throws {
@@ -36,7 +53,10 @@ import WhatIfTesting
             try [b].withUnsafeBytes { try r.feed($0) }
             while let v = try r.next() { replies.append(v) }
         }
-        #expect(replies == [.array([.integer(1), .null, .array([.status("OK"), .error("ERR bad")])]), .bulk(Array("hel\r\nl".utf8))])
+        #expect(
+            replies == [
+                .array([.integer(1), .null, .array([.status("OK"), .error("ERR bad")])]), .bulk(Array("hel\r\nl".utf8)),
+            ])
     }
 
     @Test func garbageIsAProtocolError() throws {
@@ -51,7 +71,9 @@ import WhatIfTesting
     init() throws { stack = try Stack.shared() }
 
     func connect(_ url: String? = nil, timeout: Double = 2) throws -> RedisConnection {
-        try RedisConnection(RedisConfig(endpoint: try RedisEndpoint.parse(url ?? "redis://127.0.0.1:\(stack.redisPort)/0"), timeout: timeout))
+        try RedisConnection(
+            RedisConfig(
+                endpoint: try RedisEndpoint.parse(url ?? "redis://127.0.0.1:\(stack.redisPort)/0"), timeout: timeout))
     }
 
     @Test func commandsAndPipelines() throws {
@@ -88,26 +110,41 @@ import WhatIfTesting
         let redis = try RedisServer(tls: (cert, key, ca.caCert))
         let port = try #require(redis.tlsPort)
         // By IP, which the certificate names.
-        let c = try RedisConnection(RedisConfig(endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: ca.caCert))
+        let c = try RedisConnection(
+            RedisConfig(endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: ca.caCert))
         #expect(c.tlsInUse && c.tlsProtocol?.hasPrefix("TLSv1.") == true)
         #expect(try c.command("PING") == .status("PONG"))
         // By the DNS name in the certificate, over the same address.
         let named = try RedisConnection(
-            RedisConfig(endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: ca.caCert, serverName: "cache.whatif.test"))
+            RedisConfig(
+                endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: ca.caCert,
+                serverName: "cache.whatif.test"))
         #expect(try named.command("PING") == .status("PONG"))
         // A name the certificate does not carry: refused.
-        #expect { try RedisConnection(RedisConfig(endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: ca.caCert, serverName: "evil.example")) } throws: { e in
+        #expect {
+            try RedisConnection(
+                RedisConfig(
+                    endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: ca.caCert,
+                    serverName: "evil.example"))
+        } throws: { e in
             (e as? RedisError)?.kind == .tls
         }
         // Another CA: refused, with a hint about ca_file.
         let other = try TestCA(name: "other")
-        #expect { try RedisConnection(RedisConfig(endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: other.caCert)) } throws: { e in
+        #expect {
+            try RedisConnection(
+                RedisConfig(endpoint: try RedisEndpoint.parse("rediss://127.0.0.1:\(port)"), caFile: other.caCert))
+        } throws: { e in
             guard let e = e as? RedisError else { return false }
             return e.kind == .tls && (e.hint ?? "").contains("ca_file")
         }
         // Plain TCP to the TLS port does not hang past the timeout.
         let watch = Stopwatch()
-        #expect(throws: RedisError.self) { try RedisConnection(RedisConfig(endpoint: try RedisEndpoint.parse("redis://127.0.0.1:\(port)"), timeout: 0.5)).command("PING") }
+        #expect(throws: RedisError.self) {
+            try RedisConnection(
+                RedisConfig(endpoint: try RedisEndpoint.parse("redis://127.0.0.1:\(port)"), timeout: 0.5)
+            ).command("PING")
+        }
         #expect(watch.elapsedSeconds < 3)
     }
 

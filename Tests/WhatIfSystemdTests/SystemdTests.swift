@@ -20,7 +20,11 @@ final class NotifyListener {
             raw.copyBytes(from: b)
             raw[b.count] = 0
         }
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         guard rc == 0 else { throw TestFailure("bind \(path): \(String(cString: strerror(errno)))") }
         chmod(path, 0o777)
     }
@@ -88,7 +92,8 @@ final class NotifyListener {
         var h = JournalLogHandler(label: "whatifd")
         h.metadata = ["job_id": "j-1"]
         let f = h.fields(
-            level: .warning, message: "disk almost full", metadata: ["free-bytes": "123", "MESSAGE": "spoof", "9lives": "x"], source: "s",
+            level: .warning, message: "disk almost full",
+            metadata: ["free-bytes": "123", "MESSAGE": "spoof", "9lives": "x"], source: "s",
             file: "F.swift", function: "f()", line: 7)
         #expect(f.prefix(2) == ["MESSAGE=disk almost full", "PRIORITY=4"])
         #expect(f.contains("SYSLOG_IDENTIFIER=whatifd") && f.contains("CODE_LINE=7") && f.contains("JOB_ID=j-1"))
@@ -114,7 +119,11 @@ final class NotifyListener {
             raw.copyBytes(from: b)
             raw[b.count] = 0
         }
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         try #require(rc == 0)
         let logger = Logger(label: "whatifd") { JournalLogHandler(label: $0) }
         logger.error("backup failed", metadata: ["job_id": "j-42"])
@@ -123,6 +132,8 @@ final class NotifyListener {
         var buf = [UInt8](repeating: 0, count: 8192)
         let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         let entry = String(decoding: buf[0..<max(0, n)], as: UTF8.self)
-        #expect(entry.contains("MESSAGE=backup failed\n") && entry.contains("PRIORITY=3\n") && entry.contains("JOB_ID=j-42"))
+        #expect(
+            entry.contains("MESSAGE=backup failed\n") && entry.contains("PRIORITY=3\n") && entry.contains("JOB_ID=j-42")
+        )
     }
 }

@@ -8,7 +8,7 @@ import WhatIfCore
 import WhatIfProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The admin API server: HTTP/1.1 and JSON on a Unix socket, bound by whatifd or adopted from systemd.
@@ -36,6 +36,8 @@ public final class AdminServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A client may send its request and half-close (nc -N, some scripts): answer, then close.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] channel in
                 self.initialize(channel)
             }
@@ -59,7 +61,8 @@ public final class AdminServer: Sendable {
     /// touching the process-wide umask: the mode set on the socket before bind() is the file's mode
     /// (masked by the umask), so the file is never wider than 0600 before it gets its final mode.
     static func bindSocket(_ settings: SocketSettings) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw Failure("cannot create a socket: \(Files.errnoText())") }
         var ok = false
         defer { if !ok { close(fd) } }
@@ -67,13 +70,17 @@ public final class AdminServer: Sendable {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let path = Array(settings.path.utf8)
-        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Failure("socket path too long: \(settings.path)") }
+        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw Failure("socket path too long: \(settings.path)")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: path)
             raw[path.count] = 0
         }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             throw Failure(
@@ -130,8 +137,13 @@ public final class AdminServer: Sendable {
         channel.closeFuture.whenComplete { [self] _ in _ = connections.subtract(1, ordering: .relaxed) }
         if open > settings.maxConnections {
             // Answer without reading: the client learns why, and the agent keeps its descriptors.
-            return channel.writeAndFlush(Self.rawError(APIError(.tooManyConnections, "too many connections (\(settings.maxConnections))", hint: "try again shortly")))
-                .flatMap { channel.close() }
+            return channel.writeAndFlush(
+                Self.rawError(
+                    APIError(
+                        .tooManyConnections, "too many connections (\(settings.maxConnections))",
+                        hint: "try again shortly"))
+            )
+            .flatMap { channel.close() }
         }
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.close()
@@ -158,7 +170,8 @@ public final class AdminServer: Sendable {
         let reason = HTTPResponseStatus(statusCode: e.code.httpStatus).reasonPhrase
         var b = ByteBuffer()
         b.writeString(
-            "HTTP/1.1 \(e.code.httpStatus) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+            "HTTP/1.1 \(e.code.httpStatus) \(reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        )
         b.writeBytes(body)
         return b
     }
@@ -243,6 +256,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var discarding = false
+    private var inputClosed = false
     private var streamTask: Task<Void, Never>?
 
     init(server: AdminServer, peer: Peer, state: ConnectionState, settings: SocketSettings) {
@@ -261,13 +275,21 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = h
             body = []
             if let len = h.headers.first(name: "content-length").flatMap(Int.init), len > settings.maxBodyBytes {
-                fail(context, APIError(.payloadTooLarge, "the body is \(len) bytes; the limit is \(settings.maxBodyBytes)", hint: "send a smaller request"))
+                fail(
+                    context,
+                    APIError(
+                        .payloadTooLarge, "the body is \(len) bytes; the limit is \(settings.maxBodyBytes)",
+                        hint: "send a smaller request"))
                 return
             }
         case .body(var chunk):
             if discarding || head == nil { return }
             if body.count + chunk.readableBytes > settings.maxBodyBytes {
-                fail(context, APIError(.payloadTooLarge, "the body is over \(settings.maxBodyBytes) bytes", hint: "send a smaller request"))
+                fail(
+                    context,
+                    APIError(
+                        .payloadTooLarge, "the body is over \(settings.maxBodyBytes) bytes",
+                        hint: "send a smaller request"))
                 return
             }
             body += chunk.readBytes(length: chunk.readableBytes) ?? []
@@ -286,13 +308,16 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func dispatch(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, _ body: [UInt8]) {
         let auth = server.core.authorizer
         let request = AdminRequest(
-            method: h.method.rawValue, target: h.uri, body: body, peer: peer, role: auth.role(of: peer), userName: auth.userName(peer))
+            method: h.method.rawValue, target: h.uri, body: body, peer: peer, role: auth.role(of: peer),
+            userName: auth.userName(peer))
         let keepAlive = h.isKeepAlive && !server.shuttingDown.load(ordering: .relaxed)
         // Fast path: a fresh status report is served from memory on the event loop.
         if request.method == "GET", request.path == APIPath.status, request.role >= .reader, !request.flag("fresh"),
             let json = server.core.status.cachedJSON(maxAge: server.core.config.status.maxAge)
         {
-            respond(context, AdminResponse(status: 200, body: .bytes(json + [10])), version: h.version, keepAlive: keepAlive)
+            respond(
+                context, AdminResponse(status: 200, body: .bytes(json + [10])), version: h.version, keepAlive: keepAlive
+            )
             return
         }
         let loop = context.eventLoop
@@ -322,14 +347,17 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let status = HTTPResponseStatus(statusCode: r.status)
         switch r.body {
         case .bytes(let bytes):
-            let head = HTTPResponseHead(version: version, status: status, headers: headers(r, keepAlive: keepAlive, length: bytes.count))
+            let head = HTTPResponseHead(
+                version: version, status: status, headers: headers(r, keepAlive: keepAlive, length: bytes.count))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
             finishResponse(context, keepAlive: keepAlive)
         case .stream(let stream):
             // Chunked on HTTP/1.1; HTTP/1.0 gets the bytes and a close.
             let keep = keepAlive && version.minor >= 1
-            let head = HTTPResponseHead(version: version, status: status, headers: headers(r, keepAlive: keep, length: nil))
+            let head = HTTPResponseHead(
+                version: version, status: status, headers: headers(r, keepAlive: keep, length: nil))
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
@@ -338,7 +366,9 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     loop.execute {
                         let (handler, ctx) = bound.value
                         guard ctx.channel.isActive else { return }
-                        ctx.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ctx.channel.allocator.buffer(bytes: chunk)))), promise: nil)
+                        ctx.writeAndFlush(
+                            handler.wrapOutboundOut(.body(.byteBuffer(ctx.channel.allocator.buffer(bytes: chunk)))),
+                            promise: nil)
                     }
                 }
                 loop.execute {
@@ -356,7 +386,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         state.responding = false
-        if keepAlive {
+        if keepAlive && !inputClosed {
             state.idle = true
             let settings = self.settings
             let state = self.state
@@ -381,18 +411,42 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         state.responding = true
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: e.code.httpStatus), headers: headers(AdminResponse.error(e), keepAlive: false, length: nil)))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(
+                .head(
+                    HTTPResponseHead(
+                        version: .http1_1, status: HTTPResponseStatus(statusCode: e.code.httpStatus),
+                        headers: headers(AdminResponse.error(e), keepAlive: false, length: nil)))), promise: nil)
         let bytes = ((try? APICoding.encode(APIErrorBody(e))) ?? []) + [10]
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
+    /// The client closed its sending side: finish the answer in progress, then close; close at once
+    /// when there is none.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            if !state.responding, head == nil { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let e = error as? HTTPParserError {
             if e == .headerOverflow {
-                fail(context, APIError(.headersTooLarge, "the request's headers are over \(settings.maxHeaderBytes) bytes", hint: "send fewer or shorter headers"))
+                fail(
+                    context,
+                    APIError(
+                        .headersTooLarge, "the request's headers are over \(settings.maxHeaderBytes) bytes",
+                        hint: "send fewer or shorter headers"))
             } else {
-                fail(context, APIError(.badRequest, "malformed HTTP request: \(e)", hint: "send HTTP/1.1 (see whatifd(8) for the admin API)"))
+                fail(
+                    context,
+                    APIError(
+                        .badRequest, "malformed HTTP request: \(e)",
+                        hint: "send HTTP/1.1 (see whatifd(8) for the admin API)"))
             }
             return
         }

@@ -3,7 +3,7 @@ import WhatIfCore
 import WhatIfProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The process at the other end of the socket, from SO_PEERCRED.

@@ -3,9 +3,9 @@ import WhatIfCore
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 public struct AdminRequest: Sendable {
@@ -78,7 +78,9 @@ public struct AdminResponse: Sendable {
     }
 
     public static func error(_ e: APIError, headers: [(String, String)] = []) -> AdminResponse {
-        var bytes = (try? APICoding.encode(APIErrorBody(e))) ?? Array("{\"error\":{\"code\":\"internal\",\"message\":\"error\"}}".utf8)
+        var bytes =
+            (try? APICoding.encode(APIErrorBody(e)))
+            ?? Array("{\"error\":{\"code\":\"internal\",\"message\":\"error\"}}".utf8)
         bytes.append(10)
         return AdminResponse(status: e.code.httpStatus, headers: headers, body: .bytes(bytes))
     }
@@ -106,7 +108,9 @@ public final class Router: Sendable {
         [
             Route(method: "GET", pattern: ["v1", "version"], role: .reader) { _, _ in .json(VersionInfo()) },
             Route(method: "GET", pattern: ["v1", "whoami"], role: .reader) { req, _ in
-                .json(PeerInfo(uid: req.peer.uid, gid: req.peer.gid, pid: req.peer.pid, user: req.userName, role: req.role))
+                .json(
+                    PeerInfo(
+                        uid: req.peer.uid, gid: req.peer.gid, pid: req.peer.pid, user: req.userName, role: req.role))
             },
             Route(method: "GET", pattern: ["v1", "status"], role: .reader) { [agent] req, _ in
                 let clients = agent.clients
@@ -123,10 +127,14 @@ public final class Router: Sendable {
             Route(method: "POST", pattern: ["v1", "jobs"], role: .admin) { [agent] req, _ in
                 let start: StartJobRequest
                 do { start = try APICoding.decode(StartJobRequest.self, from: req.body) } catch {
-                    return .error(APIError(.badRequest, "the body is not a job request: \(Self.decodingReason(error))", hint: #"send {"kind": "...", "params": {...}}"#))
+                    return .error(
+                        APIError(
+                            .badRequest, "the body is not a job request: \(Self.decodingReason(error))",
+                            hint: #"send {"kind": "...", "params": {...}}"#))
                 }
                 do throws(APIError) {
-                    let info = try await agent.jobs.start(kind: start.kind, params: start.params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+                    let info = try await agent.jobs.start(
+                        kind: start.kind, params: start.params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
                     return .json(info, status: 202)
                 } catch {
                     return .error(error)
@@ -134,16 +142,20 @@ public final class Router: Sendable {
             },
             Route(method: "GET", pattern: ["v1", "jobs", "{id}"], role: .reader) { [agent] _, args in
                 guard let info = await agent.jobs.get(args[0]) else {
-                    return .error(APIError(.notFound, "no job \(args[0])", hint: "`whatifctl jobs list` shows the jobs"))
+                    return .error(
+                        APIError(.notFound, "no job \(args[0])", hint: "`whatifctl jobs list` shows the jobs"))
                 }
                 return .json(info)
             },
             Route(method: "DELETE", pattern: ["v1", "jobs", "{id}"], role: .admin) { [agent] _, args in
-                do throws(APIError) { return .json(try await agent.jobs.cancel(args[0]), status: 202) } catch { return .error(error) }
+                do throws(APIError) { return .json(try await agent.jobs.cancel(args[0]), status: 202) } catch {
+                    return .error(error)
+                }
             },
             Route(method: "GET", pattern: ["v1", "jobs", "{id}", "events"], role: .reader) { [agent] req, args in
                 let events: AsyncStream<JobEvent>
-                do throws(APIError) { events = try await agent.jobs.events(args[0], follow: req.flag("follow")) } catch {
+                do throws(APIError) { events = try await agent.jobs.events(args[0], follow: req.flag("follow")) } catch
+                {
                     return .error(error)
                 }
                 let lines = AsyncStream<[UInt8]> { continuation in
@@ -173,7 +185,8 @@ public final class Router: Sendable {
     static func decodingReason(_ error: any Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let c): "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let c):
+            "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
         case DecodingError.dataCorrupted(let c): c.underlyingError.map { "\($0)" } ?? "not JSON"
         default: "not JSON"
         }
@@ -211,16 +224,20 @@ public final class Router: Sendable {
             guard req.role >= route.role else {
                 return .error(
                     APIError(
-                        .forbidden, "\(req.method) \(req.path) needs the admin role; \(req.userName ?? "uid \(req.peer.uid)") is a \(req.role.rawValue)",
+                        .forbidden,
+                        "\(req.method) \(req.path) needs the admin role; \(req.userName ?? "uid \(req.peer.uid)") is a \(req.role.rawValue)",
                         hint: "run it as root or as a member of \(admins)"))
             }
             return await route.handler(req, args)
         }
         if !allowed.isEmpty {
             return .error(
-                APIError(.methodNotAllowed, "\(req.method) is not allowed on \(req.path)", hint: "use \(allowed.joined(separator: ", "))"),
+                APIError(
+                    .methodNotAllowed, "\(req.method) is not allowed on \(req.path)",
+                    hint: "use \(allowed.joined(separator: ", "))"),
                 headers: [("Allow", allowed.joined(separator: ", "))])
         }
-        return .error(APIError(.notFound, "no resource \(req.path)", hint: "see whatifd(8) for the admin API's resources"))
+        return .error(
+            APIError(.notFound, "no resource \(req.path)", hint: "see whatifd(8) for the admin API's resources"))
     }
 }

@@ -4,7 +4,7 @@ import WhatIfPostgres
 import WhatIfRedis
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// development: local PostgreSQL, DynamoDB Local, local Redis. test and production: RDS, AWS DynamoDB,

@@ -6,7 +6,7 @@ import WhatIfRedis
 import Yams
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads `agent.yaml`: every problem is collected and reported as `file:line: what; fix`.
@@ -26,7 +26,9 @@ public enum ConfigLoader {
     ]
     static let redisKeys = ["enabled", "url", "username", "password_file", "ca_file", "server_name", "timeout"]
     static let dynamoKeys = ["enabled", "table", "endpoint"]
-    static let awsKeys = ["profile", "credentials_file", "config_file", "endpoint", "imds_endpoint", "max_attempts", "timeout"]
+    static let awsKeys = [
+        "profile", "credentials_file", "config_file", "endpoint", "imds_endpoint", "max_attempts", "timeout",
+    ]
 
     /// Loads and validates the file at `path`. `environment` is the process environment (for the guide's
     /// RDS_POSTGRES_* overrides, AWS_REGION, and systemd's STATE_DIRECTORY/RUNTIME_DIRECTORY).
@@ -38,7 +40,9 @@ public enum ConfigLoader {
         } catch {
             sink.add(
                 line: nil, "cannot read the config file: \(error.message)",
-                Files.exists(path) ? "make it readable by the agent's user (root:whatif 0640)" : "create it (see whatif-agent.yaml(5)) or pass --config PATH")
+                Files.exists(path)
+                    ? "make it readable by the agent's user (root:whatif 0640)"
+                    : "create it (see whatif-agent.yaml(5)) or pass --config PATH")
             return .failure(ConfigError(problems: sink.problems))
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -48,7 +52,9 @@ public enum ConfigLoader {
         return parse(text: text, path: path, environment: environment, sink: sink)
     }
 
-    public static func parse(text: String, path: String, environment env: [String: String]) -> Result<AgentConfig, ConfigError> {
+    public static func parse(text: String, path: String, environment env: [String: String]) -> Result<
+        AgentConfig, ConfigError
+    > {
         parse(text: text, path: path, environment: env, sink: ProblemSink(file: path))
     }
 
@@ -68,12 +74,15 @@ public enum ConfigLoader {
                     lines[$0].hasPrefix(String(repeating: " ", count: indent ?? 0) + "\(key):")
                 }
                 sink.add(
-                    line: hits.count > 1 ? hits[1] + 1 : context.mark.line, "duplicate key '\(key)'", "keep one of them")
+                    line: hits.count > 1 ? hits[1] + 1 : context.mark.line, "duplicate key '\(key)'", "keep one of them"
+                )
             }
             return .failure(ConfigError(problems: sink.problems))
         } catch let e as YamlError {
             let (line, what) = describe(e)
-            sink.add(line: line, "YAML syntax error: \(what)", "fix the YAML there (indent with spaces, quote values with ':' or '#')")
+            sink.add(
+                line: line, "YAML syntax error: \(what)",
+                "fix the YAML there (indent with spaces, quote values with ':' or '#')")
             return .failure(ConfigError(problems: sink.problems))
         } catch {
             sink.add(line: nil, "YAML syntax error: \(error)", "fix the YAML")
@@ -97,10 +106,13 @@ public enum ConfigLoader {
         // aws (read first: region may come from its profile)
         let awsSection = top.section("aws", known: awsKeys)
         let aws = AWSAgentSettings(
-            profile: awsSection?.string("profile"), credentialsFile: awsSection?.string("credentials_file").map { absolute($0, base: base) },
-            configFile: awsSection?.string("config_file").map { absolute($0, base: base) }, endpoint: awsSection?.string("endpoint").flatMap { url(awsSection!, "endpoint", $0) },
+            profile: awsSection?.string("profile"),
+            credentialsFile: awsSection?.string("credentials_file").map { absolute($0, base: base) },
+            configFile: awsSection?.string("config_file").map { absolute($0, base: base) },
+            endpoint: awsSection?.string("endpoint").flatMap { url(awsSection!, "endpoint", $0) },
             imdsEndpoint: awsSection?.string("imds_endpoint").flatMap { url(awsSection!, "imds_endpoint", $0) },
-            maxAttempts: awsSection?.int("max_attempts", in: 1...20) ?? 5, timeout: awsSection?.duration("timeout", max: 600) ?? 15)
+            maxAttempts: awsSection?.int("max_attempts", in: 1...20) ?? 5,
+            timeout: awsSection?.duration("timeout", max: 600) ?? 15)
         if let s = awsSection {
             for key in ["credentials_file", "config_file"] {
                 if let p = s.string(key) { checkReadable(absolute(p, base: base), s, key) }
@@ -113,17 +125,21 @@ public enum ConfigLoader {
         if region == nil { region = env["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 } }
         if region == nil {
             let chain = AWSCredentialChain.Settings(
-                environment: env, explicitProfile: aws.profile, credentialsFile: aws.credentialsFile, configFile: aws.configFile)
+                environment: env, explicitProfile: aws.profile, credentialsFile: aws.credentialsFile,
+                configFile: aws.configFile)
             region = ProfileCredentials(
-                profile: chain.profileName, credentialsFile: chain.resolvedCredentialsFile, configFile: chain.resolvedConfigFile
+                profile: chain.profileName, credentialsFile: chain.resolvedCredentialsFile,
+                configFile: chain.resolvedConfigFile
             ).region()
         }
         if let r = region, !isRegion(r) {
-            sink.add(line: top.line("region"), "region '\(r)' is not an AWS region name", "use a name such as us-east-1")
+            sink.add(
+                line: top.line("region"), "region '\(r)' is not an AWS region name", "use a name such as us-east-1")
         }
 
         // state_dir
-        let stateDir = top.string("state_dir").map { absolute($0, base: base) }
+        let stateDir =
+            top.string("state_dir").map { absolute($0, base: base) }
             ?? env["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/var/lib/whatif"
 
         // socket
@@ -140,9 +156,11 @@ public enum ConfigLoader {
         // status
         let statusSection = top.section("status", known: ["timeout", "max_age"])
         let status = StatusSettings(
-            timeout: statusSection?.duration("timeout", max: 60) ?? 3, maxAge: statusSection?.duration("max_age", max: 3600) ?? 1)
+            timeout: statusSection?.duration("timeout", max: 60) ?? 3,
+            maxAge: statusSection?.duration("max_age", max: 3600) ?? 1)
 
-        let postgres = readPostgres(top.section("postgres", known: postgresKeys), environment: environment, env: env, base: base, sink: sink)
+        let postgres = readPostgres(
+            top.section("postgres", known: postgresKeys), environment: environment, env: env, base: base, sink: sink)
         let redis = readRedis(top.section("redis", known: redisKeys), environment: environment, base: base, sink: sink)
 
         // dynamodb
@@ -165,31 +183,42 @@ public enum ConfigLoader {
             rds = RDSSettings(instanceId: id)
         }
         var elasticache: ElastiCacheSettings?
-        if let s = top.section("elasticache", known: ["replication_group_id"]), let id = s.string("replication_group_id") {
+        if let s = top.section("elasticache", known: ["replication_group_id"]),
+            let id = s.string("replication_group_id")
+        {
             elasticache = ElastiCacheSettings(replicationGroupId: id)
         }
 
         guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
         return .success(
             AgentConfig(
-                path: absolute(path, base: currentDirectory()), environment: environment, region: region ?? "us-east-1", stateDirectory: stateDir, socket: socket,
-                logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws, rds: rds,
+                path: absolute(path, base: currentDirectory()), environment: environment, region: region ?? "us-east-1",
+                stateDirectory: stateDir, socket: socket,
+                logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
+                rds: rds,
                 elasticache: elasticache))
     }
 
     // MARK: Sections
 
-    static func readSocket(_ s: YAMLSection?, env: [String: String], base: String, sink: ProblemSink) -> SocketSettings {
+    static func readSocket(_ s: YAMLSection?, env: [String: String], base: String, sink: ProblemSink) -> SocketSettings
+    {
         let runtime = env["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
-        let path = s?.string("path").map { absolute($0, base: base) } ?? runtime.map { "\($0)/agent.sock" } ?? "/run/whatif/agent.sock"
+        let path =
+            s?.string("path").map { absolute($0, base: base) } ?? runtime.map { "\($0)/agent.sock" }
+            ?? "/run/whatif/agent.sock"
         if path.utf8.count > 107 {
-            sink.add(line: s?.line("path"), "socket.path is longer than 107 bytes, the limit for Unix socket paths", "use a shorter path")
+            sink.add(
+                line: s?.line("path"), "socket.path is longer than 107 bytes, the limit for Unix socket paths",
+                "use a shorter path")
         }
         // Explicitly configured groups must exist; the defaults may be absent on a development machine.
         func group(_ key: String, default d: String) -> (String?, UInt32?) {
             if let name = s?.string(key) {
                 if let gid = groupID(name) { return (name, gid) }
-                sink.add(line: s?.line(key), "group '\(name)' (socket.\(key)) does not exist", "create it with `groupadd \(name)` or fix socket.\(key)")
+                sink.add(
+                    line: s?.line(key), "group '\(name)' (socket.\(key)) does not exist",
+                    "create it with `groupadd \(name)` or fix socket.\(key)")
                 return (name, nil)
             }
             return groupID(d).map { (d, $0) } ?? (nil, nil)
@@ -198,16 +227,20 @@ public enum ConfigLoader {
         let (adminGroup, adminGID) = group("admin_group", default: "whatif-admin")
         var socketGroup = s?.string("group")
         if let g = socketGroup, groupID(g) == nil {
-            sink.add(line: s?.line("group"), "group '\(g)' (socket.group) does not exist", "create it with `groupadd \(g)` or fix socket.group")
+            sink.add(
+                line: s?.line("group"), "group '\(g)' (socket.group) does not exist",
+                "create it with `groupadd \(g)` or fix socket.group")
             socketGroup = nil
         }
         return SocketSettings(
-            path: path, mode: s?.octalMode("mode") ?? 0o660, group: socketGroup ?? readerGroup, readerGroup: readerGroup,
+            path: path, mode: s?.octalMode("mode") ?? 0o660, group: socketGroup ?? readerGroup,
+            readerGroup: readerGroup,
             adminGroup: adminGroup, readerGID: readerGID, adminGID: adminGID,
             maxConnections: s?.int("max_connections", in: 1...65536) ?? 512,
             maxHeaderBytes: s?.int("max_header_bytes", in: 1024...1_048_576) ?? 16 * 1024,
             maxBodyBytes: s?.int("max_body_bytes", in: 1024...(64 << 20)) ?? 1 << 20,
-            requestTimeout: s?.duration("request_timeout", max: 600) ?? 10, idleTimeout: s?.duration("idle_timeout", max: 86400) ?? 60)
+            requestTimeout: s?.duration("request_timeout", max: 600) ?? 10,
+            idleTimeout: s?.duration("idle_timeout", max: 86400) ?? 60)
     }
 
     static func readPostgres(
@@ -225,7 +258,9 @@ public enum ConfigLoader {
             if let v = Int(p), (1...65535).contains(v) {
                 port = v
             } else {
-                sink.addEnv("RDS_POSTGRES_PORT", "'\(p)' is not a port number", "set it to a number from 1 to 65535 or unset it")
+                sink.addEnv(
+                    "RDS_POSTGRES_PORT", "'\(p)' is not a port number", "set it to a number from 1 to 65535 or unset it"
+                )
             }
         }
         let database = envValue("RDS_POSTGRES_DB") ?? s?.string("database") ?? "what_if_users"
@@ -233,16 +268,19 @@ public enum ConfigLoader {
         if host == nil {
             if remote {
                 sink.add(
-                    line: s?.line ?? 1, "postgres.host is not set (required in \(environment.rawValue): the RDS endpoint)",
+                    line: s?.line ?? 1,
+                    "postgres.host is not set (required in \(environment.rawValue): the RDS endpoint)",
                     "set postgres.host or RDS_POSTGRES_HOST to the instance's endpoint")
             }
             host = "localhost"
         }
-        let sslMode: PostgresSSLMode = s?.choice("sslmode", PostgresSSLMode.allCases.map(\.rawValue)).flatMap(PostgresSSLMode.init)
+        let sslMode: PostgresSSLMode =
+            s?.choice("sslmode", PostgresSSLMode.allCases.map(\.rawValue)).flatMap(PostgresSSLMode.init)
             ?? (remote ? .verifyFull : .prefer)
         if remote, !sslMode.verifies {
             sink.add(
-                line: s?.line("sslmode"), "postgres.sslmode is '\(sslMode.rawValue)' in \(environment.rawValue): the server's certificate would not be checked",
+                line: s?.line("sslmode"),
+                "postgres.sslmode is '\(sslMode.rawValue)' in \(environment.rawValue): the server's certificate would not be checked",
                 "use verify-full (the default) with sslrootcert pointing at the RDS CA bundle")
         }
         let rootCert = s?.string("sslrootcert").map { absolute($0, base: base) }
@@ -250,7 +288,8 @@ public enum ConfigLoader {
         if sslMode.verifies, rootCert == nil {
             sink.add(
                 line: s?.line ?? 1, "postgres.sslmode \(sslMode.rawValue) needs postgres.sslrootcert",
-                "download the RDS global bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and point sslrootcert at it")
+                "download the RDS global bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and point sslrootcert at it"
+            )
         }
         var password: String?
         var source = "none"
@@ -268,22 +307,27 @@ public enum ConfigLoader {
         } else if remote {
             sink.add(
                 line: s?.line ?? 1, "no PostgreSQL password (required in \(environment.rawValue))",
-                "set postgres.password_file to a file readable by the agent only (0640 root:whatif), or RDS_POSTGRES_PASSWORD")
+                "set postgres.password_file to a file readable by the agent only (0640 root:whatif), or RDS_POSTGRES_PASSWORD"
+            )
         }
         return PostgresSettings(
             connection: PostgresConfig(
-                host: host!, port: port ?? 5432, database: database, user: user, password: password, sslMode: sslMode, sslRootCert: rootCert),
+                host: host!, port: port ?? 5432, database: database, user: user, password: password, sslMode: sslMode,
+                sslRootCert: rootCert),
             passwordSource: source, connectTimeout: s?.duration("connect_timeout", max: 120) ?? 5)
     }
 
-    static func readRedis(_ s: YAMLSection?, environment: DeploymentEnvironment, base: String, sink: ProblemSink) -> RedisSettings? {
+    static func readRedis(_ s: YAMLSection?, environment: DeploymentEnvironment, base: String, sink: ProblemSink)
+        -> RedisSettings?
+    {
         if s?.bool("enabled") == false { return nil }
         let remote = environment != .development
         var url = s?.string("url")
         if url == nil {
             if remote {
                 sink.add(
-                    line: s?.line ?? 1, "redis.url is not set (required in \(environment.rawValue): the ElastiCache primary endpoint)",
+                    line: s?.line ?? 1,
+                    "redis.url is not set (required in \(environment.rawValue): the ElastiCache primary endpoint)",
                     "set redis.url to rediss://<primary endpoint>:6379")
             }
             url = "redis://localhost:6379/0"
@@ -295,7 +339,9 @@ public enum ConfigLoader {
             sink.add(line: s?.line("url"), "redis.url '\(url!)' is not usable: \(error.description)", "fix redis.url")
         }
         if endpoint.password != nil {
-            sink.add(line: s?.line("url"), "redis.url contains a password", "move it to redis.password_file; the config file must hold no secret")
+            sink.add(
+                line: s?.line("url"), "redis.url contains a password",
+                "move it to redis.password_file; the config file must hold no secret")
         }
         if remote, case .tcp = endpoint.transport {
             sink.add(
@@ -311,12 +357,16 @@ public enum ConfigLoader {
                 sink.add(line: s?.line("password_file"), d.message, d.hint)
             }
         } else if endpoint.username != nil {
-            sink.add(line: s?.line("username"), "redis.username is set but redis.password_file is not", "set redis.password_file (ACL users need a password)")
+            sink.add(
+                line: s?.line("username"), "redis.username is set but redis.password_file is not",
+                "set redis.password_file (ACL users need a password)")
         }
         let caFile = s?.string("ca_file").map { absolute($0, base: base) }
         if let caFile, let s { checkReadable(caFile, s, "ca_file") }
         return RedisSettings(
-            config: RedisConfig(endpoint: endpoint, caFile: caFile, serverName: s?.string("server_name"), timeout: s?.duration("timeout", max: 120) ?? 2),
+            config: RedisConfig(
+                endpoint: endpoint, caFile: caFile, serverName: s?.string("server_name"),
+                timeout: s?.duration("timeout", max: 120) ?? 2),
             url: url!)
     }
 
@@ -325,7 +375,9 @@ public enum ConfigLoader {
     static func checkReadable(_ path: String, _ s: YAMLSection, _ key: String) {
         if access(path, R_OK) != 0 {
             let why = String(cString: strerror(errno))
-            s.sink.add(line: s.line(key), "\(s.name(key)) \(path) cannot be read: \(why)", Files.exists(path) ? "make it readable by the agent's user" : "create the file or fix the path")
+            s.sink.add(
+                line: s.line(key), "\(s.name(key)) \(path) cannot be read: \(why)",
+                Files.exists(path) ? "make it readable by the agent's user" : "create the file or fix the path")
         }
     }
 
@@ -353,7 +405,9 @@ public enum ConfigLoader {
     static func url(_ s: YAMLSection, _ key: String, _ value: String) -> String? {
         let lower = value.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), value.count > 8 else {
-            s.sink.add(line: s.line(key), "\(s.name(key)) must be an http:// or https:// URL, not '\(value)'", "for example http://127.0.0.1:8000")
+            s.sink.add(
+                line: s.line(key), "\(s.name(key)) must be an http:// or https:// URL, not '\(value)'",
+                "for example http://127.0.0.1:8000")
             return nil
         }
         return value
@@ -361,11 +415,13 @@ public enum ConfigLoader {
 
     static func isRegion(_ r: String) -> Bool {
         let parts = r.split(separator: "-")
-        return parts.count >= 3 && r.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && parts.last!.allSatisfy(\.isNumber)
+        return parts.count >= 3 && r.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" }
+            && parts.last!.allSatisfy(\.isNumber)
     }
 
     static func isTableName(_ t: String) -> Bool {
-        (3...255).contains(t.count) && t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        (3...255).contains(t.count)
+            && t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 
     static func groupID(_ name: String) -> UInt32? {

@@ -14,33 +14,43 @@ enum ConfigView {
             "status": ["timeout": .number(c.status.timeout), "max_age": .number(c.status.maxAge)],
             "socket": [
                 "path": .string(c.socket.path), "mode": .string("0" + String(c.socket.mode, radix: 8)),
-                "group": c.socket.group.map(JSONValue.string) ?? .null, "reader_group": c.socket.readerGroup.map(JSONValue.string) ?? .null,
+                "group": c.socket.group.map(JSONValue.string) ?? .null,
+                "reader_group": c.socket.readerGroup.map(JSONValue.string) ?? .null,
                 "admin_group": c.socket.adminGroup.map(JSONValue.string) ?? .null,
-                "max_connections": .number(Double(c.socket.maxConnections)), "max_header_bytes": .number(Double(c.socket.maxHeaderBytes)),
-                "max_body_bytes": .number(Double(c.socket.maxBodyBytes)), "request_timeout": .number(c.socket.requestTimeout),
+                "max_connections": .number(Double(c.socket.maxConnections)),
+                "max_header_bytes": .number(Double(c.socket.maxHeaderBytes)),
+                "max_body_bytes": .number(Double(c.socket.maxBodyBytes)),
+                "request_timeout": .number(c.socket.requestTimeout),
                 "idle_timeout": .number(c.socket.idleTimeout),
             ],
             "aws": [
-                "profile": c.aws.profile.map(JSONValue.string) ?? .null, "endpoint": c.aws.endpoint.map(JSONValue.string) ?? .null,
+                "profile": c.aws.profile.map(JSONValue.string) ?? .null,
+                "endpoint": c.aws.endpoint.map(JSONValue.string) ?? .null,
                 "credentials_file": c.aws.credentialsFile.map(JSONValue.string) ?? .null,
                 "config_file": c.aws.configFile.map(JSONValue.string) ?? .null,
-                "imds_endpoint": c.aws.imdsEndpoint.map(JSONValue.string) ?? .null, "max_attempts": .number(Double(c.aws.maxAttempts)),
+                "imds_endpoint": c.aws.imdsEndpoint.map(JSONValue.string) ?? .null,
+                "max_attempts": .number(Double(c.aws.maxAttempts)),
                 "timeout": .number(c.aws.timeout),
             ],
         ]
         if let p = c.postgres {
             o["postgres"] = [
-                "host": .string(p.connection.host), "port": .number(Double(p.connection.port)), "database": .string(p.connection.database),
-                "user": .string(p.connection.user), "password": .string(p.passwordSource), "sslmode": .string(p.connection.sslMode.rawValue),
-                "sslrootcert": p.connection.sslRootCert.map(JSONValue.string) ?? .null, "connect_timeout": .number(p.connectTimeout),
+                "host": .string(p.connection.host), "port": .number(Double(p.connection.port)),
+                "database": .string(p.connection.database),
+                "user": .string(p.connection.user), "password": .string(p.passwordSource),
+                "sslmode": .string(p.connection.sslMode.rawValue),
+                "sslrootcert": p.connection.sslRootCert.map(JSONValue.string) ?? .null,
+                "connect_timeout": .number(p.connectTimeout),
             ]
         } else {
             o["postgres"] = ["enabled": false]
         }
         if let r = c.redis {
             o["redis"] = [
-                "url": .string(r.config.endpoint.display), "username": r.config.endpoint.username.map(JSONValue.string) ?? .null,
-                "password": .string(r.config.endpoint.password == nil ? "none" : "set"), "ca_file": r.config.caFile.map(JSONValue.string) ?? .null,
+                "url": .string(r.config.endpoint.display),
+                "username": r.config.endpoint.username.map(JSONValue.string) ?? .null,
+                "password": .string(r.config.endpoint.password == nil ? "none" : "set"),
+                "ca_file": r.config.caFile.map(JSONValue.string) ?? .null,
                 "server_name": r.config.serverName.map(JSONValue.string) ?? .null, "timeout": .number(r.config.timeout),
             ]
         } else {

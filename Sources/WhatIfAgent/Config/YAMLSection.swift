@@ -40,14 +40,18 @@ struct YAMLSection {
             return
         }
         guard case .mapping(let m) = node else {
-            sink.add(line: node.mark?.line ?? line, "\(path.isEmpty ? "the file" : path) must be a mapping of keys", "write it as `key: value` lines")
+            sink.add(
+                line: node.mark?.line ?? line, "\(path.isEmpty ? "the file" : path) must be a mapping of keys",
+                "write it as `key: value` lines")
             return nil
         }
         self.line = node.mark?.line ?? line
         var entries: [String: (key: Node, value: Node)] = [:]
         for (k, v) in m {
             guard let name = k.scalar?.string else {
-                sink.add(line: k.mark?.line, "a key in \(path.isEmpty ? "the file" : path) is not a plain string", "use plain keys")
+                sink.add(
+                    line: k.mark?.line, "a key in \(path.isEmpty ? "the file" : path) is not a plain string",
+                    "use plain keys")
                 continue
             }
             if entries[name] != nil {
@@ -111,7 +115,10 @@ struct YAMLSection {
     func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
         guard let s = scalar(key, expected: "a whole number") else { return nil }
         guard let v = Int(s), range.contains(v) else {
-            sink.add(line: line(key), "\(name(key)) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(s)'", "fix the number")
+            sink.add(
+                line: line(key),
+                "\(name(key)) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(s)'",
+                "fix the number")
             return nil
         }
         return v
@@ -131,7 +138,10 @@ struct YAMLSection {
     func duration(_ key: String, max: Double) -> Double? {
         guard let s = scalar(key, expected: "a duration") else { return nil }
         guard let v = DurationText.parse(s), v > 0, v <= max else {
-            sink.add(line: line(key), "\(name(key)) must be a duration such as 500ms, 10s or 2m (at most \(Int(max)) s), not '\(s)'", "fix the duration")
+            sink.add(
+                line: line(key),
+                "\(name(key)) must be a duration such as 500ms, 10s or 2m (at most \(Int(max)) s), not '\(s)'",
+                "fix the duration")
             return nil
         }
         return v
@@ -140,7 +150,9 @@ struct YAMLSection {
     func choice(_ key: String, _ allowed: [String]) -> String? {
         guard let s = scalar(key, expected: "one of \(allowed.joined(separator: ", "))") else { return nil }
         guard allowed.contains(s) else {
-            sink.add(line: line(key), "\(name(key)) must be one of \(allowed.joined(separator: ", ")), not '\(s)'", "pick one of those")
+            sink.add(
+                line: line(key), "\(name(key)) must be one of \(allowed.joined(separator: ", ")), not '\(s)'",
+                "pick one of those")
             return nil
         }
         return s
@@ -149,7 +161,9 @@ struct YAMLSection {
     func octalMode(_ key: String) -> UInt32? {
         guard let s = scalar(key, expected: "an octal file mode") else { return nil }
         guard s.count <= 4, let v = UInt32(s, radix: 8), v <= 0o777 else {
-            sink.add(line: line(key), "\(name(key)) must be an octal mode such as \"0660\", not '\(s)'", "quote it: \"0660\"")
+            sink.add(
+                line: line(key), "\(name(key)) must be an octal mode such as \"0660\", not '\(s)'", "quote it: \"0660\""
+            )
             return nil
         }
         return v

@@ -93,5 +93,5 @@ enum JobUpdate: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

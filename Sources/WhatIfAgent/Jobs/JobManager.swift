@@ -3,9 +3,9 @@ import WhatIfCore
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Runs jobs: one per resource at a time, independent of the client that started them, with progress
@@ -60,7 +60,9 @@ public actor JobManager {
         var loaded: [JobInfo] = []
         for name in Files.list(directory) where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
-            guard let bytes = try? Files.read(path, limit: 16 << 20), var info = try? APICoding.decode(JobInfo.self, from: bytes) else {
+            guard let bytes = try? Files.read(path, limit: 16 << 20),
+                var info = try? APICoding.decode(JobInfo.self, from: bytes)
+            else {
                 logger.warning("ignoring unreadable job record", metadata: ["file": "\(path)"])
                 continue
             }
@@ -68,7 +70,8 @@ public actor JobManager {
                 info.state = .interrupted
                 info.endedAt = info.endedAt ?? Date()
                 info.error = APIError(
-                    .internalError, "the agent stopped while this job ran", hint: "start it again; jobs that checkpoint resume where they stopped")
+                    .internalError, "the agent stopped while this job ran",
+                    hint: "start it again; jobs that checkpoint resume where they stopped")
                 persist(info)
             }
             loaded.append(info)
@@ -82,11 +85,14 @@ public actor JobManager {
     }
 
     public func start(kind name: String, params: JSONValue?, requestedBy: String?) throws(APIError) -> JobInfo {
-        guard accepting else { throw APIError(.shuttingDown, "the agent is shutting down", hint: "start the job after it restarts") }
+        guard accepting else {
+            throw APIError(.shuttingDown, "the agent is shutting down", hint: "start the job after it restarts")
+        }
         guard let kind = kinds[name] else {
             throw APIError(
                 .unprocessable, "unknown job kind '\(name)'",
-                hint: kinds.isEmpty ? "this agent runs no job kinds" : "known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
+                hint: kinds.isEmpty
+                    ? "this agent runs no job kinds" : "known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
         }
         let config = configProvider()
         let resource: String
@@ -96,11 +102,14 @@ public actor JobManager {
         if let holder = locks[resource], let r = records[holder], !r.info.state.isFinal {
             throw APIError(
                 .conflict, "\(resource) is busy: job \(holder) (\(r.info.kind)) is \(r.info.state.rawValue)",
-                hint: "wait for it (`whatifctl jobs follow \(holder)`) or cancel it (`whatifctl jobs cancel \(holder)`)", jobId: holder)
+                hint:
+                    "wait for it (`whatifctl jobs follow \(holder)`) or cancel it (`whatifctl jobs cancel \(holder)`)",
+                jobId: holder)
         }
         let id = Self.newID(kind: name)
         let info = JobInfo(
-            id: id, kind: name, resource: resource, state: .running, createdAt: Date(), startedAt: Date(), requestedBy: requestedBy,
+            id: id, kind: name, resource: resource, state: .running, createdAt: Date(), startedAt: Date(),
+            requestedBy: requestedBy,
             params: params)
         var record = Record(info: info)
         let jobLogger = { () -> Logger in
@@ -113,7 +122,8 @@ public actor JobManager {
         // Updates flow through one ordered stream per job, drained before the job's end is recorded.
         let (updates, updateSink) = AsyncStream<JobUpdate>.makeStream()
         let context = JobContext(
-            id: id, kind: name, resource: resource, params: params, config: config, logger: jobLogger, checkpointPath: checkpoint
+            id: id, kind: name, resource: resource, params: params, config: config, logger: jobLogger,
+            checkpointPath: checkpoint
         ) { update in updateSink.yield(update) }
         record.context = context
         locks[resource] = id
@@ -143,7 +153,9 @@ public actor JobManager {
         case .progress(var p):
             r.rate.add(done: p.done)
             p.rate = r.rate.rate
-            if let rate = p.rate, rate > 0, let total = p.total, total >= p.done { p.etaSeconds = (total - p.done) / rate }
+            if let rate = p.rate, rate > 0, let total = p.total, total >= p.done {
+                p.etaSeconds = (total - p.done) / rate
+            }
             r.info.progress = p
             records[id] = r
             emit(id, JobEvent(seq: 0, time: Date(), type: .progress, progress: p))
@@ -226,7 +238,9 @@ public actor JobManager {
     public func heldResources() -> [String: String] { locks }
 
     public func cancel(_ id: String) throws(APIError) -> JobInfo {
-        guard let r = records[id] else { throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs") }
+        guard let r = records[id] else {
+            throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs")
+        }
         guard !r.info.state.isFinal else { return r.info }
         r.context?.markCancelled()
         r.task?.cancel()
@@ -236,7 +250,9 @@ public actor JobManager {
 
     /// The job's events so far, then (with `follow`) live ones until it ends.
     public func events(_ id: String, follow: Bool) throws(APIError) -> AsyncStream<JobEvent> {
-        guard let r = records[id] else { throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs") }
+        guard let r = records[id] else {
+            throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs")
+        }
         let (stream, continuation) = AsyncStream<JobEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         // Replay: the job as it is now, its logs, its latest progress.
         continuation.yield(JobEvent(seq: r.seq, time: Date(), type: .state, job: r.info))
@@ -274,7 +290,8 @@ public actor JobManager {
         for id in records.keys where !(records[id]!.info.state.isFinal) {
             records[id]!.info.state = .interrupted
             records[id]!.info.endedAt = Date()
-            records[id]!.info.error = APIError(.shuttingDown, "the agent stopped before the job finished", hint: "start it again")
+            records[id]!.info.error = APIError(
+                .shuttingDown, "the agent stopped before the job finished", hint: "start it again")
             persist(records[id]!.info)
             for (_, c) in records[id]!.subscribers { c.finish() }
         }
@@ -282,7 +299,8 @@ public actor JobManager {
 
     private func persist(_ info: JobInfo) {
         do {
-            try Files.writeAtomically("\(directory)/\(info.id).json", try APICoding.encode(info, pretty: true), mode: 0o640)
+            try Files.writeAtomically(
+                "\(directory)/\(info.id).json", try APICoding.encode(info, pretty: true), mode: 0o640)
         } catch {
             logger.error("cannot record job", metadata: ["job_id": "\(info.id)", "error": "\(error)"])
         }
@@ -329,5 +347,5 @@ struct RateEstimator {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

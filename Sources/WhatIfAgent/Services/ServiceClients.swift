@@ -20,14 +20,16 @@ public final class ServiceClients: Sendable {
         self.http = http
         credentials = AWSCredentialChain(
             settings: .init(
-                environment: environment, explicitProfile: config.aws.profile, credentialsFile: config.aws.credentialsFile,
+                environment: environment, explicitProfile: config.aws.profile,
+                credentialsFile: config.aws.credentialsFile,
                 configFile: config.aws.configFile, imdsEndpoint: config.aws.imdsEndpoint),
             http: http)
         var endpoints: [String: String] = [:]
         if let e = config.dynamodb?.endpoint { endpoints["dynamodb"] = e }
         aws = AWSClient(
             settings: AWSSettings(
-                region: config.region, endpoint: config.aws.endpoint, serviceEndpoints: endpoints, maxAttempts: config.aws.maxAttempts,
+                region: config.region, endpoint: config.aws.endpoint, serviceEndpoints: endpoints,
+                maxAttempts: config.aws.maxAttempts,
                 timeout: config.aws.timeout),
             credentials: credentials, http: http, logger: logger)
         if let r = config.redis, case .tls = r.config.endpoint.transport {
@@ -45,7 +47,9 @@ public final class ServiceClients: Sendable {
 
     /// A new PostgreSQL connection (blocking).
     public func postgres(deadline: Deadline) throws -> PostgresConnection {
-        guard let p = config.postgres else { throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config") }
+        guard let p = config.postgres else {
+            throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
+        }
         return try PostgresConnection.connect(p.connection, deadline: deadline)
     }
 

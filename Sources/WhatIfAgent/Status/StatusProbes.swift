@@ -1,14 +1,14 @@
 import WhatIfAWS
-import WhatIfHTTP
 import WhatIfCore
+import WhatIfHTTP
 import WhatIfPostgres
 import WhatIfProtocol
 import WhatIfRedis
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The guide's debug commands, one probe per service. Each is blocking and bounded by `timeout`.
@@ -27,7 +27,8 @@ enum StatusProbes {
             s.version = o.serverVersion
             s.postgres = PostgresState(
                 database: p.connection.database, serverVersion: o.serverVersion, databaseSizeBytes: o.databaseSizeBytes,
-                connections: o.connections, maxConnections: o.maxConnections, sslInUse: conn.sslInUse, sslVersion: conn.sslProtocol,
+                connections: o.connections, maxConnections: o.maxConnections, sslInUse: conn.sslInUse,
+                sslVersion: conn.sslProtocol,
                 inRecovery: o.inRecovery)
             s.health = .ok
             if o.maxConnections > 0, Double(o.connections) >= 0.9 * Double(o.maxConnections) {
@@ -65,13 +66,15 @@ enum StatusProbes {
             }.reduce(0, +)
             let state = RedisState(
                 role: info["role"] ?? "unknown", usedMemoryBytes: Int64(info["used_memory"] ?? "") ?? 0,
-                maxMemoryBytes: Int64(info["maxmemory"] ?? "") ?? 0, maxMemoryPolicy: info["maxmemory_policy"] ?? "unknown",
+                maxMemoryBytes: Int64(info["maxmemory"] ?? "") ?? 0,
+                maxMemoryPolicy: info["maxmemory_policy"] ?? "unknown",
                 tlsInUse: conn.tlsInUse, connectedClients: Int(info["connected_clients"] ?? ""), keys: keys)
             s.redis = state
             s.health = .ok
             if state.maxMemoryBytes > 0, Double(state.usedMemoryBytes) >= 0.9 * Double(state.maxMemoryBytes) {
                 s.health = .degraded
-                s.error = "memory is at \(Int(100 * Double(state.usedMemoryBytes) / Double(state.maxMemoryBytes)))% of maxmemory"
+                s.error =
+                    "memory is at \(Int(100 * Double(state.usedMemoryBytes) / Double(state.maxMemoryBytes)))% of maxmemory"
                 s.hint = "`whatifctl redis expiry` finds keys without a TTL"
             }
         } catch let e as RedisError {
@@ -86,21 +89,26 @@ enum StatusProbes {
 
     static func dynamodb(_ clients: ServiceClients, timeout: Double) -> ServiceStatus {
         guard let d = clients.config.dynamodb else { fatalError("probe of an unconfigured service") }
-        var s = ServiceStatus(service: .dynamodb, endpoint: "\(clients.aws.baseURL(for: .dynamodb)) table \(d.table)", health: .down)
+        var s = ServiceStatus(
+            service: .dynamodb, endpoint: "\(clients.aws.baseURL(for: .dynamodb)) table \(d.table)", health: .down)
         do {
             let watch = Stopwatch()
             let t = try clients.dynamodb.describeTable(d.table)
             s.rttMs = watch.elapsedMilliseconds
             s.version = "2012-08-10"
             let indexes = (t.globalSecondaryIndexes ?? []).map {
-                DynamoDBState.IndexState(name: $0.indexName, status: $0.indexStatus ?? "ACTIVE", itemCount: $0.itemCount)
+                DynamoDBState.IndexState(
+                    name: $0.indexName, status: $0.indexStatus ?? "ACTIVE", itemCount: $0.itemCount)
             }
             s.dynamodb = DynamoDBState(
-                table: t.tableName, tableStatus: t.tableStatus, itemCount: t.itemCount ?? 0, sizeBytes: t.tableSizeBytes ?? 0,
+                table: t.tableName, tableStatus: t.tableStatus, itemCount: t.itemCount ?? 0,
+                sizeBytes: t.tableSizeBytes ?? 0,
                 billingMode: t.billingModeSummary?.billingMode ?? "PROVISIONED", indexes: indexes)
             s.health = t.tableStatus == "ACTIVE" && indexes.allSatisfy({ $0.status == "ACTIVE" }) ? .ok : .degraded
             if s.health == .degraded {
-                s.error = "table \(t.tableStatus.lowercased()), indexes: " + indexes.map { "\($0.name) \($0.status)" }.joined(separator: ", ")
+                s.error =
+                    "table \(t.tableStatus.lowercased()), indexes: "
+                    + indexes.map { "\($0.name) \($0.status)" }.joined(separator: ", ")
             }
         } catch {
             fill(&s, error)
@@ -110,7 +118,8 @@ enum StatusProbes {
 
     static func rds(_ clients: ServiceClients, timeout: Double) -> ServiceStatus {
         guard let r = clients.config.rds else { fatalError("probe of an unconfigured service") }
-        var s = ServiceStatus(service: .rds, endpoint: "\(clients.aws.baseURL(for: .rds)) instance \(r.instanceId)", health: .down)
+        var s = ServiceStatus(
+            service: .rds, endpoint: "\(clients.aws.baseURL(for: .rds)) instance \(r.instanceId)", health: .down)
         do {
             let watch = Stopwatch()
             let list = try clients.rds.describeDBInstances(identifier: r.instanceId)
@@ -122,7 +131,8 @@ enum StatusProbes {
             }
             s.version = "\(i.engine) \(i.engineVersion)"
             s.rds = RDSState(
-                instanceId: i.identifier, status: i.status, engine: i.engine, engineVersion: i.engineVersion, instanceClass: i.instanceClass,
+                instanceId: i.identifier, status: i.status, engine: i.engine, engineVersion: i.engineVersion,
+                instanceClass: i.instanceClass,
                 multiAZ: i.multiAZ, storageEncrypted: i.storageEncrypted, allocatedStorageGiB: i.allocatedStorageGiB,
                 endpoint: i.endpointAddress.map { "\($0):\(i.endpointPort ?? 5432)" })
             s.health = i.status == "available" ? .ok : .degraded
@@ -136,7 +146,8 @@ enum StatusProbes {
     static func elasticache(_ clients: ServiceClients, timeout: Double) -> ServiceStatus {
         guard let e = clients.config.elasticache else { fatalError("probe of an unconfigured service") }
         var s = ServiceStatus(
-            service: .elasticache, endpoint: "\(clients.aws.baseURL(for: .elasticache)) group \(e.replicationGroupId)", health: .down)
+            service: .elasticache, endpoint: "\(clients.aws.baseURL(for: .elasticache)) group \(e.replicationGroupId)",
+            health: .down)
         do {
             let watch = Stopwatch()
             let groups = try clients.elasticache.describeReplicationGroups(id: e.replicationGroupId)
@@ -148,7 +159,8 @@ enum StatusProbes {
             }
             s.elasticache = ElastiCacheState(
                 replicationGroupId: g.id, status: g.status, nodeCount: g.memberClusters.count, multiAZ: g.multiAZ,
-                automaticFailover: g.automaticFailover, transitEncryption: g.transitEncryption, atRestEncryption: g.atRestEncryption,
+                automaticFailover: g.automaticFailover, transitEncryption: g.transitEncryption,
+                atRestEncryption: g.atRestEncryption,
                 primaryEndpoint: g.primaryEndpoint)
             s.health = g.status == "available" ? .ok : .degraded
             if s.health == .degraded { s.error = "replication group is \(g.status)" }

@@ -2,9 +2,9 @@ import WhatIfCore
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Answers `GET /v1/status`: probes every configured service in parallel, each bounded by
@@ -39,14 +39,18 @@ public final class StatusService: Sendable {
     public func cachedJSON(maxAge: Double) -> [UInt8]? {
         let gen = generation.value
         return cached.withLock { c in
-            guard let c, c.generation == gen, ContinuousClock.now - c.at <= .milliseconds(Int(maxAge * 1000)) else { return nil }
+            guard let c, c.generation == gen, ContinuousClock.now - c.at <= .milliseconds(Int(maxAge * 1000)) else {
+                return nil
+            }
             return c.json
         }
     }
 
     public func report(clients: ServiceClients, maxAge: Double) async -> (StatusReport, [UInt8]) {
         let gen = generation.value
-        if maxAge > 0, let c = cached.value, c.generation == gen, ContinuousClock.now - c.at <= .milliseconds(Int(maxAge * 1000)) {
+        if maxAge > 0, let c = cached.value, c.generation == gen,
+            ContinuousClock.now - c.at <= .milliseconds(Int(maxAge * 1000))
+        {
             return (c.report, c.json)
         }
         let task = inFlight.withLock { current -> Task<Cached, Never> in
@@ -66,16 +70,26 @@ public final class StatusService: Sendable {
         let watch = Stopwatch()
         let started = Date()
         var probes: [(ServiceKind, String, @Sendable () -> ServiceStatus)] = []
-        if let p = config.postgres { probes.append((.postgres, p.connection.endpoint, { StatusProbes.postgres(clients, timeout: timeout) })) }
-        if let r = config.redis { probes.append((.redis, r.config.endpoint.display, { StatusProbes.redis(clients, timeout: timeout) })) }
+        if let p = config.postgres {
+            probes.append((.postgres, p.connection.endpoint, { StatusProbes.postgres(clients, timeout: timeout) }))
+        }
+        if let r = config.redis {
+            probes.append((.redis, r.config.endpoint.display, { StatusProbes.redis(clients, timeout: timeout) }))
+        }
         if let d = config.dynamodb {
-            probes.append((.dynamodb, "\(clients.aws.baseURL(for: .dynamodb)) table \(d.table)", { StatusProbes.dynamodb(clients, timeout: timeout) }))
+            probes.append(
+                (
+                    .dynamodb, "\(clients.aws.baseURL(for: .dynamodb)) table \(d.table)",
+                    { StatusProbes.dynamodb(clients, timeout: timeout) }
+                ))
         }
         if let r = config.rds {
             probes.append((.rds, "instance \(r.instanceId)", { StatusProbes.rds(clients, timeout: timeout) }))
         }
         if let e = config.elasticache {
-            probes.append((.elasticache, "group \(e.replicationGroupId)", { StatusProbes.elasticache(clients, timeout: timeout) }))
+            probes.append(
+                (.elasticache, "group \(e.replicationGroupId)", { StatusProbes.elasticache(clients, timeout: timeout) })
+            )
         }
         let services = await withTaskGroup(of: (Int, ServiceStatus).self) { group in
             for (i, probe) in probes.enumerated() {
@@ -98,7 +112,8 @@ public final class StatusService: Sendable {
             for await (i, s) in group { out[i] = s }
             return out.compactMap { $0 }
         }
-        let report = StatusReport(agent: await agentInfo(), checkedAt: started, durationMs: watch.elapsedMilliseconds, services: services)
+        let report = StatusReport(
+            agent: await agentInfo(), checkedAt: started, durationMs: watch.elapsedMilliseconds, services: services)
         let json = (try? APICoding.encode(report)) ?? []
         let entry = Cached(report: report, json: json, at: .now, generation: gen)
         cached.set(entry)

@@ -1,0 +1,23 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Fuzz targets, one per parser of outside input. Built by scripts/fuzz with
+// -sanitize=fuzzer,address; each defines LLVMFuzzerTestOneInput (libFuzzer provides main).
+let targets: [(String, [Target.Dependency])] = [
+    ("FuzzConfig", [.product(name: "WhatIfAgent", package: "whatif-agent")]),
+    ("FuzzHTTPResponse", [.product(name: "WhatIfClient", package: "whatif-agent")]),
+    ("FuzzAdminAPI", [.product(name: "WhatIfAgent", package: "whatif-agent"), .product(name: "WhatIfCore", package: "whatif-agent")]),
+    ("FuzzXML", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
+    ("FuzzAWSError", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
+    ("FuzzSharedConfig", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
+    ("FuzzRESP", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
+    ("FuzzRedisURL", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
+]
+
+let package = Package(
+    name: "whatif-fuzz",
+    dependencies: [.package(name: "whatif-agent", path: "..")],
+    targets: [.target(name: "CFuzzDriver")]
+        + targets.map { .executableTarget(name: $0.0, dependencies: $0.1 + ["CFuzzDriver"]) },
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,23 @@
+import CFuzzDriver
+import WhatIfRedis
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    if let ep = try? RedisEndpoint.parse(text) {
+        // What is shown never carries the password.
+        if let pw = ep.password, pw.count > 3 { precondition(!ep.display.contains(pw) || text.contains("@\(pw)")) }
+    }
+    return 0
+}
+
+/// SwiftPM names this program's entry point FuzzRedisURL_main; it hands over to libFuzzer.
+@_cdecl("FuzzRedisURL_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in
+        guard let data else { return 0 }
+        return fuzz(data, size)
+    }
+}

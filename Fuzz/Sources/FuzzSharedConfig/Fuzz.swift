@@ -1,0 +1,19 @@
+import CFuzzDriver
+import WhatIfAWS
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    _ = SharedConfigFile.parse(String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self))
+    return 0
+}
+
+/// SwiftPM names this program's entry point FuzzSharedConfig_main; it hands over to libFuzzer.
+@_cdecl("FuzzSharedConfig_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in
+        guard let data else { return 0 }
+        return fuzz(data, size)
+    }
+}
