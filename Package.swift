@@ -37,13 +37,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // MARK: C libraries, each behind one module map (+ typed shims for variadics and hidden structs).
-        .systemLibrary(name: "CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libpq is loaded on first use (dlopen), so CLibpq is a C target over libpq's headers.
+        .target(name: "CLibpq", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl is loaded on first use (dlopen), so CCurl is a C target over libcurl's headers.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CLinuxShims"),
@@ -82,7 +83,6 @@ let package = Package(
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
                 "WhatIfSystemd", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
             swiftSettings: strict),
@@ -90,7 +90,7 @@ let package = Package(
         // MARK: Executables.
         .executableTarget(
             name: "whatifd",
-            dependencies: ["WhatIfAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WhatIfAgent", "WhatIfCore", "WhatIfProtocol"],
             swiftSettings: strict),
         .executableTarget(
             name: "whatifctl",

@@ -6,7 +6,10 @@ import PackageDescription
 let targets: [(String, [Target.Dependency])] = [
     ("FuzzConfig", [.product(name: "WhatIfAgent", package: "whatif-agent")]),
     ("FuzzHTTPResponse", [.product(name: "WhatIfClient", package: "whatif-agent")]),
-    ("FuzzAdminAPI", [.product(name: "WhatIfAgent", package: "whatif-agent"), .product(name: "WhatIfCore", package: "whatif-agent")]),
+    (
+        "FuzzAdminAPI",
+        [.product(name: "WhatIfAgent", package: "whatif-agent"), .product(name: "WhatIfCore", package: "whatif-agent")]
+    ),
     ("FuzzXML", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzAWSError", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzSharedConfig", [.product(name: "WhatIfAWS", package: "whatif-agent")]),

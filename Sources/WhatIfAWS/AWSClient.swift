@@ -100,7 +100,7 @@ public final class AWSClient: Sendable {
 
     /// Splits `scheme://host[:port][/base]` into its parts.
     static func split(_ url: String) -> (scheme: String, hostHeader: String, basePath: String)? {
-        guard let r = url.firstRange(of: "://") else { return nil }
+        guard let r = url.find("://") else { return nil }
         let scheme = String(url[..<r.lowerBound]).lowercased()
         let rest = url[r.upperBound...]
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex

@@ -82,8 +82,8 @@ public enum SharedConfigFile {
             let key = String(t[..<eq]).trimmingWhitespace().lowercased()
             var value = String(t[t.index(after: eq)...]).trimmingWhitespace()
             // Inline comments need a space before them.
-            if let hash = value.firstRange(of: " #") { value = String(value[..<hash.lowerBound]).trimmingWhitespace() }
-            if let semi = value.firstRange(of: " ;") { value = String(value[..<semi.lowerBound]).trimmingWhitespace() }
+            if let hash = value.find(" #") { value = String(value[..<hash.lowerBound]).trimmingWhitespace() }
+            if let semi = value.find(" ;") { value = String(value[..<semi.lowerBound]).trimmingWhitespace() }
             if !key.isEmpty { sections[section]?[key] = value }
         }
         return sections

@@ -25,7 +25,7 @@ public final class AgentCore: Sendable {
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 
-    public init(config: AgentConfig, environment: [String: String], logger: Logger, blockingThreads: Int = 16) {
+    public init(config: AgentConfig, environment: [String: String], logger: Logger, blockingThreads: Int = 4) {
         self.logger = logger
         self.environment = environment
         http = HTTPClient()
@@ -37,12 +37,14 @@ public final class AgentCore: Sendable {
         jobs = JobManager(stateDirectory: config.stateDirectory, logger: logger, config: { box.value.config })
         let jobsRef = jobs
         let started = startedAt
-        status = StatusService(pool: pool) {
-            let c = box.value.config
-            return AgentInfo(
-                version: WhatIfVersion.string, pid: getpid(), environment: c.environment.rawValue, startedAt: started,
-                configPath: c.path, socketPath: c.socket.path, jobsRunning: await jobsRef.runningCount)
-        }
+        status = StatusService(
+            pool: pool, clients: { box.value },
+            agentInfo: {
+                let c = box.value.config
+                return AgentInfo(
+                    version: WhatIfVersion.string, pid: getpid(), environment: c.environment.rawValue, startedAt: started,
+                    configPath: c.path, socketPath: c.socket.path, jobsRunning: await jobsRef.runningCount)
+            })
     }
 
     public var clients: ServiceClients { current.value }

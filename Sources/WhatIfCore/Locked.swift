@@ -24,3 +24,23 @@ extension Locked where Value: Copyable & Sendable {
         withLock { $0 = newValue }
     }
 }
+
+/// Holds one non-Sendable resource (a connection) that threads take, use alone, and put back.
+/// Taking empties the slot, so two holders never share the value.
+public final class ExclusiveSlot<Value>: @unchecked Sendable {
+    private let mutex = Mutex(())
+    private var value: Value?
+
+    public init() {}
+
+    public func take() -> Value? {
+        mutex.withLock { _ in
+            defer { value = nil }
+            return value
+        }
+    }
+
+    public func put(_ v: Value) {
+        mutex.withLock { _ in value = v }
+    }
+}

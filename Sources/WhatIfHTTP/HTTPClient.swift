@@ -67,10 +67,6 @@ public struct HTTPError: OperatorError, Sendable {
 /// HTTP/1.1 over libcurl. Easy handles are pooled, so connections are reused across calls and threads.
 /// Blocking: call it from a thread that may block (the agent's blocking pool), never from an event loop.
 public final class HTTPClient: Sendable {
-    private static let globalInit: Void = {
-        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-    }()
-
     /// libcurl needs a valid pointer even for an empty body.
     nonisolated(unsafe) private static let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
@@ -82,11 +78,10 @@ public final class HTTPClient: Sendable {
     final class HandleBox: @unchecked Sendable {
         let handle: UnsafeMutableRawPointer
         init(_ h: UnsafeMutableRawPointer) { handle = h }
-        deinit { curl_easy_cleanup(handle) }
+        deinit { whatif_curl_easy_cleanup(handle) }
     }
 
     public init(connectTimeout: Double = 5, maxResponseBytes: Int = 256 << 20, caFile: String? = nil) {
-        _ = Self.globalInit
         self.connectTimeout = connectTimeout
         self.maxResponseBytes = maxResponseBytes
         self.caFile = caFile
@@ -113,21 +108,27 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
         -> HTTPResponse
     {
-        let box = pool.withLock { $0.popLast() } ?? HandleBox(curl_easy_init())
+        // libcurl (and the forty libraries it needs) is loaded on first use, not at start.
+        guard whatif_curl_load() == 0 else {
+            throw HTTPError(.io, String(cString: whatif_curl_load_error()), hint: "install libcurl4")
+        }
+        guard let box = pool.withLock({ $0.popLast() }) ?? whatif_curl_easy_init().map(HandleBox.init) else {
+            throw HTTPError(.io, "libcurl could not create a handle (out of memory?)")
+        }
         let h = box.handle
-        curl_easy_reset(h)
+        whatif_curl_easy_reset(h)
         let exchange = Exchange(limit: maxResponseBytes, sink: onBody)
         let ctx = Unmanaged.passRetained(exchange)
         defer { ctx.release() }
         var errbuf = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var slist: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(slist) }
+        defer { whatif_curl_slist_free_all(slist) }
         for (name, value) in request.headers {
-            slist = curl_slist_append(slist, "\(name): \(value)")
+            slist = whatif_curl_slist_append(slist, "\(name): \(value)")
         }
         // No "Expect: 100-continue" round trip; no default Accept.
-        slist = curl_slist_append(slist, "Expect:")
-        slist = curl_slist_append(slist, "Accept:")
+        slist = whatif_curl_slist_append(slist, "Expect:")
+        slist = whatif_curl_slist_append(slist, "Accept:")
 
         let code: CURLcode = errbuf.withUnsafeMutableBufferPointer { eb in
             request.body.withUnsafeBytes { body in
@@ -195,7 +196,7 @@ public final class HTTPClient: Sendable {
                     }
                     return n
                 }
-                return curl_easy_perform(h)
+                return whatif_curl_easy_perform(h)
             }
         }
         pool.withLock { $0.append(box) }
@@ -203,7 +204,7 @@ public final class HTTPClient: Sendable {
         if code != CURLE_OK {
             let detail = String(
                 decoding: errbuf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let text = detail.isEmpty ? String(cString: whatif_curl_easy_strerror(code)) : detail
             let target = Self.redactedURL(request.url)
             if exchange.tooLarge {
                 throw HTTPError(.tooLarge, "\(request.method) \(target): the answer is over \(maxResponseBytes) bytes")

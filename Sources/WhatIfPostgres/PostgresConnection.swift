@@ -110,13 +110,18 @@ public final class PostgresConnection {
 
     public func close() {
         if let conn {
-            PQfinish(conn)
+            whatif_PQfinish(conn)
             self.conn = nil
         }
     }
 
     public static func connect(_ config: PostgresConfig, deadline: Deadline) throws(PostgresError) -> PostgresConnection
     {
+        // libpq is loaded on first use.
+        guard whatif_pq_load() == 0 else {
+            throw PostgresError(
+                kind: .connection, message: String(cString: whatif_pq_load_error()), hint: "install libpq5")
+        }
         let params = config.connectionParameters
         let keys = params.map { strdup($0.0) } + [nil]
         let values = params.map { strdup($0.1) } + [nil]
@@ -126,18 +131,18 @@ public final class PostgresConnection {
         }
         let maybeConn: OpaquePointer? = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
-                PQconnectStartParams(k.baseAddress, v.baseAddress, 0)
+                whatif_PQconnectStartParams(k.baseAddress, v.baseAddress, 0)
             }
         }
         guard let conn = maybeConn else {
             throw PostgresError(kind: .connection, message: "out of memory starting a PostgreSQL connection")
         }
-        if PQstatus(conn) == CONNECTION_BAD {
+        if whatif_PQstatus(conn) == CONNECTION_BAD {
             let e = classifyConnectionError(errorMessage(conn), config: config)
-            PQfinish(conn)
+            whatif_PQfinish(conn)
             throw e
         }
-        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        whatif_PQsetNoticeProcessor(conn, { _, _ in }, nil)
         var status = PGRES_POLLING_WRITING
         while true {
             switch status {
@@ -145,12 +150,12 @@ public final class PostgresConnection {
                 return PostgresConnection(conn: conn, config: config)
             case PGRES_POLLING_FAILED:
                 let e = classifyConnectionError(errorMessage(conn), config: config)
-                PQfinish(conn)
+                whatif_PQfinish(conn)
                 throw e
             case PGRES_POLLING_READING, PGRES_POLLING_WRITING:
-                let sock = PQsocket(conn)
+                let sock = whatif_PQsocket(conn)
                 if !wait(sock, read: status == PGRES_POLLING_READING, deadline: deadline) {
-                    PQfinish(conn)
+                    whatif_PQfinish(conn)
                     throw PostgresError(
                         kind: .timeout, message: "no answer from PostgreSQL at \(config.endpoint) in time",
                         hint: "check that the host is reachable and PostgreSQL listens on port \(config.port)")
@@ -158,12 +163,12 @@ public final class PostgresConnection {
             default:
                 break
             }
-            status = PQconnectPoll(conn)
+            status = whatif_PQconnectPoll(conn)
         }
     }
 
     /// Server version as PostgreSQL numbers it (150018 for 15.18).
-    public var serverVersionNumber: Int { conn.map { Int(PQserverVersion($0)) } ?? 0 }
+    public var serverVersionNumber: Int { conn.map { Int(whatif_PQserverVersion($0)) } ?? 0 }
 
     /// "15.18".
     public var serverVersion: String {
@@ -171,11 +176,13 @@ public final class PostgresConnection {
         return v >= 100000 ? "\(v / 10000).\(v % 10000)" : "\(v / 10000).\(v / 100 % 100).\(v % 100)"
     }
 
-    public var sslInUse: Bool { conn.map { PQsslInUse($0) == 1 } ?? false }
+    public var sslInUse: Bool { conn.map { whatif_PQsslInUse($0) == 1 } ?? false }
 
     /// TLS protocol in use ("TLSv1.3"), when SSL is.
     public var sslProtocol: String? {
-        guard let conn, PQsslInUse(conn) == 1, let p = PQsslAttribute(conn, "protocol") else { return nil }
+        guard let conn, whatif_PQsslInUse(conn) == 1, let p = whatif_PQsslAttribute(conn, "protocol") else {
+            return nil
+        }
         return String(cString: p)
     }
 
@@ -188,15 +195,15 @@ public final class PostgresConnection {
         let cParams = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for p in cParams { free(p) } }
         let sent = cParams.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
-            PQsendQueryParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, 0)
+            whatif_PQsendQueryParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, 0)
         }
         guard sent == 1 else {
             throw PostgresError(kind: .connection, message: "sending the query failed: \(Self.errorMessage(conn))")
         }
-        let sock = PQsocket(conn)
+        let sock = whatif_PQsocket(conn)
         // Flush the query out.
         while true {
-            let f = PQflush(conn)
+            let f = whatif_PQflush(conn)
             if f == 0 { break }
             if f < 0 { throw PostgresError(kind: .connection, message: Self.errorMessage(conn)) }
             if !Self.wait(sock, read: false, deadline: deadline) {
@@ -205,25 +212,25 @@ public final class PostgresConnection {
             }
         }
         // Wait for the whole answer.
-        while PQisBusy(conn) == 1 {
+        while whatif_PQisBusy(conn) == 1 {
             if !Self.wait(sock, read: true, deadline: deadline) {
                 cancel()
                 throw timeoutError()
             }
-            if PQconsumeInput(conn) == 0 {
+            if whatif_PQconsumeInput(conn) == 0 {
                 throw PostgresError(
                     kind: .connection, message: "connection to \(config.endpoint) lost: \(Self.errorMessage(conn))")
             }
         }
         var result = PostgresResult(columns: [], rows: [], affectedRows: nil)
         var failure: PostgresError?
-        while let res = PQgetResult(conn) {
-            defer { PQclear(res) }
-            switch PQresultStatus(res) {
+        while let res = whatif_PQgetResult(conn) {
+            defer { whatif_PQclear(res) }
+            switch whatif_PQresultStatus(res) {
             case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
                 result = Self.collect(res)
             case PGRES_COMMAND_OK:
-                let n = String(cString: PQcmdTuples(res))
+                let n = String(cString: whatif_PQcmdTuples(res))
                 result = PostgresResult(columns: [], rows: [], affectedRows: Int(n))
             case PGRES_EMPTY_QUERY:
                 break
@@ -231,12 +238,12 @@ public final class PostgresConnection {
                 if failure == nil { failure = Self.resultError(res, conn: conn) }
             }
             // A result may need more input before the next one is ready.
-            while PQisBusy(conn) == 1 {
+            while whatif_PQisBusy(conn) == 1 {
                 if !Self.wait(sock, read: true, deadline: deadline) {
                     cancel()
                     throw timeoutError()
                 }
-                if PQconsumeInput(conn) == 0 { break }
+                if whatif_PQconsumeInput(conn) == 0 { break }
             }
         }
         if let failure { throw failure }
@@ -251,31 +258,31 @@ public final class PostgresConnection {
     /// Asks the server to cancel the running query, then drains the connection.
     private func cancel() {
         guard let conn else { return }
-        if let c = PQgetCancel(conn) {
+        if let c = whatif_PQgetCancel(conn) {
             var buf = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(c, &buf, 256)
-            PQfreeCancel(c)
+            _ = whatif_PQcancel(c, &buf, 256)
+            whatif_PQfreeCancel(c)
         }
         // The connection's state is uncertain now: drop it.
         close()
     }
 
     private static func collect(_ res: OpaquePointer) -> PostgresResult {
-        let nf = Int(PQnfields(res))
-        let nt = Int(PQntuples(res))
+        let nf = Int(whatif_PQnfields(res))
+        let nt = Int(whatif_PQntuples(res))
         var columns: [String] = []
         columns.reserveCapacity(nf)
-        for f in 0..<nf { columns.append(String(cString: PQfname(res, Int32(f)))) }
+        for f in 0..<nf { columns.append(String(cString: whatif_PQfname(res, Int32(f)))) }
         var rows: [[String?]] = []
         rows.reserveCapacity(nt)
         for t in 0..<nt {
             var row: [String?] = []
             row.reserveCapacity(nf)
             for f in 0..<nf {
-                if PQgetisnull(res, Int32(t), Int32(f)) == 1 {
+                if whatif_PQgetisnull(res, Int32(t), Int32(f)) == 1 {
                     row.append(nil)
                 } else {
-                    row.append(String(cString: PQgetvalue(res, Int32(t), Int32(f))))
+                    row.append(String(cString: whatif_PQgetvalue(res, Int32(t), Int32(f))))
                 }
             }
             rows.append(row)
@@ -284,7 +291,7 @@ public final class PostgresConnection {
     }
 
     private static func field(_ res: OpaquePointer, _ code: Int32) -> String? {
-        guard let p = PQresultErrorField(res, code) else { return nil }
+        guard let p = whatif_PQresultErrorField(res, code) else { return nil }
         return String(cString: p)
     }
 
@@ -297,7 +304,7 @@ public final class PostgresConnection {
     }
 
     static func errorMessage(_ conn: OpaquePointer) -> String {
-        guard let m = PQerrorMessage(conn) else { return "unknown error" }
+        guard let m = whatif_PQerrorMessage(conn) else { return "unknown error" }
         return String(cString: m).trimmingWhitespace()
     }
 

@@ -31,7 +31,7 @@ public struct RedisEndpoint: Sendable, Equatable {
                 description:
                     "\(why) in Redis URL; use redis://host:6379/0, rediss://host:6379 or unix:///path/redis.sock")
         }
-        guard let schemeEnd = url.firstRange(of: "://") else { throw fail("no scheme") }
+        guard let schemeEnd = url.find("://") else { throw fail("no scheme") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         var rest = String(url[schemeEnd.upperBound...])
         if scheme == "unix" {

@@ -21,6 +21,23 @@ import WhatIfTesting
         #expect(try Run.command([TestPaths.binary("whatifd"), "--config", path]).status == 78)
     }
 
+    @Test func commandLine() throws {
+        let help = try Run.command([TestPaths.binary("whatifd"), "--help"])
+        #expect(help.status == 0 && help.stdout.contains("--check-config") && help.stdout.contains("whatifd(8)"))
+        let bad = try Run.command([TestPaths.binary("whatifd"), "--frobnicate"])
+        #expect(bad.status == 64 && bad.stderr.contains("unknown option '--frobnicate'"))
+        let missing = try Run.command([TestPaths.binary("whatifd"), "--config"])
+        #expect(missing.status == 64 && missing.stderr.contains("--config needs a path"))
+    }
+
+    /// libpq and libcurl (and their forty-odd dependencies) are loaded on first use, which keeps the
+    /// idle daemon small (bench/admin-api.sh measures it).
+    @Test func serviceLibrariesAreNotLinkedAtStart() throws {
+        let r = try Run.command(["/usr/bin/ldd", TestPaths.binary("whatifd")])
+        #expect(r.status == 0)
+        #expect(!r.stdout.contains("libpq") && !r.stdout.contains("libcurl"), "\(r.stdout)")
+    }
+
     @Test func aGoodConfigPasses() throws {
         let dir = TempDir()
         let path = try dir.write(

@@ -2,7 +2,9 @@ import Foundation
 import WhatIfTesting
 
 /// Sends raw bytes to a Unix socket and returns what comes back before the peer closes or `timeout`.
-func rawExchange(_ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlowly: Double? = nil, halfClose: Bool = false) -> String {
+func rawExchange(
+    _ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlowly: Double? = nil, halfClose: Bool = false
+) -> String {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_un()

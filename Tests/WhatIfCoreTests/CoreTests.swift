@@ -122,3 +122,12 @@ import WhatIfTesting
         }
     }
 }
+
+@Suite struct FindTests {
+    @Test func findsPlainSubstrings() {
+        #expect("redis://host".find("://").map { "redis://host"[..<$0.lowerBound] } == "redis")
+        #expect("aXbXXc".find("XXc").map { "aXbXXc"[$0.lowerBound...] } == "XXc")
+        #expect("abc".find("abcd") == nil && "abc".find("") == nil && "".find("a") == nil)
+        #expect("ünï://x".find("://") != nil)
+    }
+}

@@ -127,7 +127,7 @@ import WhatIfTesting
             host: "127.0.0.1", port: pg.info.pgPort, database: "what_if_users", user: "postgres",
             password: pg.info.pgPassword, sslMode: .verifyFull,
             sslRootCert: ca.caCert)
-        let ok = try eventually(timeout: 10) {
+        let ok = eventually(timeout: 10) {
             (try? PostgresConnection.connect(c, deadline: .after(seconds: 5)))?.sslInUse == true
         }
         #expect(ok)

@@ -31,7 +31,8 @@ final class Harness: @unchecked Sendable {
             dynamodb:
               enabled: false
             """
-        guard case .success(let config) = ConfigLoader.parse(text: yaml, path: "\(dir)/agent.yaml", environment: [:]) else {
+        guard case .success(let config) = ConfigLoader.parse(text: yaml, path: "\(dir)/agent.yaml", environment: [:])
+        else {
             fatalError("fuzz config")
         }
         var logger = Logger(label: "fuzz")
@@ -46,7 +47,9 @@ final class Harness: @unchecked Sendable {
     }
 
     func exchange(_ bytes: [UInt8]) -> [UInt8] {
-        guard let fd = try? Sockets.connectUnix(path: socket, deadline: .after(seconds: 2)) else { fatalError("agent gone") }
+        guard let fd = try? Sockets.connectUnix(path: socket, deadline: .after(seconds: 2)) else {
+            fatalError("agent gone")
+        }
         defer { close(fd) }
         if !bytes.isEmpty {
             try? bytes.withUnsafeBytes { try Sockets.writeAll(fd, $0, deadline: .after(seconds: 2)) }

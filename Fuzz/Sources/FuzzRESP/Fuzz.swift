@@ -11,7 +11,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for part in [UnsafeRawBufferPointer(rebasing: raw[0..<cut]), UnsafeRawBufferPointer(rebasing: raw[cut...])] {
             try reader.feed(part)
             var n = 0
-            while let _ = try reader.next() {
+            while (try reader.next()) != nil {
                 n += 1
                 if n > 100_000 { break }
             }

@@ -113,9 +113,8 @@ public final class Router: Sendable {
                         uid: req.peer.uid, gid: req.peer.gid, pid: req.peer.pid, user: req.userName, role: req.role))
             },
             Route(method: "GET", pattern: ["v1", "status"], role: .reader) { [agent] req, _ in
-                let clients = agent.clients
-                let maxAge = req.flag("fresh") ? 0 : clients.config.status.maxAge
-                let (_, json) = await agent.status.report(clients: clients, maxAge: maxAge)
+                let maxAge = req.flag("fresh") ? 0 : agent.config.status.maxAge
+                let (_, json) = await agent.status.report(maxAge: maxAge)
                 return AdminResponse(status: 200, body: .bytes(json + [10]))
             },
             Route(method: "GET", pattern: ["v1", "jobs"], role: .reader) { [agent] _, _ in

@@ -3,7 +3,6 @@ import WhatIfAWS
 import WhatIfCore
 import WhatIfPostgres
 import WhatIfRedis
-import Yams
 
 #if canImport(Glibc)
     import Glibc
@@ -61,31 +60,11 @@ public enum ConfigLoader {
     static func parse(text: String, path: String, environment env: [String: String], sink: ProblemSink) -> Result<
         AgentConfig, ConfigError
     > {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
-            // Yams refuses duplicates while composing; find each one's second occurrence for the line.
-            for key in duplicates {
-                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                let indent = lines.indices.first { lines[$0].drop(while: { $0 == " " }).hasPrefix("\(key):") }
-                    .map { lines[$0].prefix(while: { $0 == " " }).count }
-                let hits = lines.indices.filter {
-                    lines[$0].hasPrefix(String(repeating: " ", count: indent ?? 0) + "\(key):")
-                }
-                sink.add(
-                    line: hits.count > 1 ? hits[1] + 1 : context.mark.line, "duplicate key '\(key)'", "keep one of them"
-                )
-            }
-            return .failure(ConfigError(problems: sink.problems))
-        } catch let e as YamlError {
-            let (line, what) = describe(e)
-            sink.add(
-                line: line, "YAML syntax error: \(what)",
-                "fix the YAML there (indent with spaces, quote values with ':' or '#')")
-            return .failure(ConfigError(problems: sink.problems))
+            root = try YAMLReader.parse(text)
         } catch {
-            sink.add(line: nil, "YAML syntax error: \(error)", "fix the YAML")
+            sink.add(line: error.line, "YAML syntax error: \(error.message)", "fix the YAML there")
             return .failure(ConfigError(problems: sink.problems))
         }
         guard let top = YAMLSection(root, path: "", line: 1, known: topKeys, sink: sink) else {
@@ -430,18 +409,5 @@ public enum ConfigLoader {
         var buf = [CChar](repeating: 0, count: 16384)
         guard getgrnam_r(name, &grp, &buf, buf.count, &result) == 0, result != nil else { return nil }
         return grp.gr_gid
-    }
-
-    static func describe(_ e: YamlError) -> (Int?, String) {
-        switch e {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let ctx = context.map { "\($0.text) " } ?? ""
-            return (mark.line, "\(ctx)\(problem) (column \(mark.column))")
-        case .reader(let problem, _, _, _):
-            return (nil, problem)
-        default:
-            return (nil, "\(e)")
-        }
     }
 }

@@ -1,5 +1,4 @@
 import WhatIfCore
-import Yams
 
 /// Collects problems while walking the YAML tree, so `--check-config` can report all of them at once.
 final class ProblemSink {
@@ -24,54 +23,39 @@ struct YAMLSection {
     /// Dotted path for messages: "postgres", "socket".
     let path: String
     let line: Int?
-    private let entries: [String: (key: Node, value: Node)]
+    private let entries: [String: (keyLine: Int, value: YAMLNode)]
 
-    init?(_ node: Node?, path: String, line: Int?, known: [String], sink: ProblemSink) {
+    init?(_ node: YAMLNode?, path: String, line: Int?, known: [String], sink: ProblemSink) {
         self.sink = sink
         self.path = path
-        guard let node else {
-            self.line = line
+        guard let node, !node.isNull else {
+            self.line = node?.line ?? line
             entries = [:]
             return
         }
-        if case .scalar(let s) = node, Self.isNull(s) {
-            self.line = node.mark?.line ?? line
-            entries = [:]
-            return
-        }
-        guard case .mapping(let m) = node else {
+        guard case .mapping(let pairs, let l) = node else {
             sink.add(
-                line: node.mark?.line ?? line, "\(path.isEmpty ? "the file" : path) must be a mapping of keys",
+                line: node.line, "\(path.isEmpty ? "the file" : path) must be a mapping of keys",
                 "write it as `key: value` lines")
             return nil
         }
-        self.line = node.mark?.line ?? line
-        var entries: [String: (key: Node, value: Node)] = [:]
-        for (k, v) in m {
-            guard let name = k.scalar?.string else {
-                sink.add(
-                    line: k.mark?.line, "a key in \(path.isEmpty ? "the file" : path) is not a plain string",
-                    "use plain keys")
-                continue
-            }
+        self.line = l
+        var entries: [String: (keyLine: Int, value: YAMLNode)] = [:]
+        for (name, keyLine, value) in pairs {
             if entries[name] != nil {
-                sink.add(line: k.mark?.line, "duplicate key '\(Self.join(path, name))'", "keep one of them")
+                sink.add(line: keyLine, "duplicate key '\(Self.join(path, name))'", "keep one of them")
                 continue
             }
             if !known.contains(name) {
                 let suggestion = Self.closest(name, in: known)
                 sink.add(
-                    line: k.mark?.line, "unknown key '\(Self.join(path, name))'",
+                    line: keyLine, "unknown key '\(Self.join(path, name))'",
                     suggestion.map { "did you mean '\($0)'?" } ?? "known keys here: \(known.joined(separator: ", "))")
                 continue
             }
-            entries[name] = (k, v)
+            entries[name] = (keyLine, value)
         }
         self.entries = entries
-    }
-
-    static func isNull(_ s: Node.Scalar) -> Bool {
-        s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string)
     }
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -80,12 +64,11 @@ struct YAMLSection {
 
     func has(_ key: String) -> Bool {
         guard let v = entries[key]?.value else { return false }
-        if case .scalar(let s) = v, Self.isNull(s) { return false }
-        return true
+        return !v.isNull
     }
 
     /// The line of a key, or of this section when the key is absent.
-    func line(_ key: String) -> Int? { entries[key]?.key.mark?.line ?? line }
+    func line(_ key: String) -> Int? { entries[key]?.keyLine ?? line }
 
     func section(_ key: String, known: [String]) -> YAMLSection? {
         YAMLSection(entries[key]?.value, path: name(key), line: line(key), known: known, sink: sink)
@@ -94,9 +77,9 @@ struct YAMLSection {
     private func scalar(_ key: String, expected: String) -> String? {
         guard let v = entries[key]?.value else { return nil }
         switch v {
-        case .scalar(let s):
-            if Self.isNull(s) { return nil }
-            return s.string
+        case .scalar(let s, _, _):
+            if v.isNull { return nil }
+            return s
         default:
             sink.add(line: line(key), "\(name(key)) must be \(expected), not a list or mapping", "give a single value")
             return nil

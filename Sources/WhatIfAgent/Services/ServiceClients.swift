@@ -14,6 +14,9 @@ public final class ServiceClients: Sendable {
     public let credentials: AWSCredentialChain
     /// Built once per config: loading a CA bundle per connection would be wasteful.
     private let redisTLS: Result<TLSClientContext, TLSError>?
+    /// Connections kept for the status probes (one probe per service runs at a time).
+    private let probePostgres = ExclusiveSlot<PostgresConnection>()
+    private let probeRedis = ExclusiveSlot<RedisConnection>()
 
     public init(config: AgentConfig, environment: [String: String], logger: Logger, http: HTTPClient = HTTPClient()) {
         self.config = config
@@ -51,6 +54,55 @@ public final class ServiceClients: Sendable {
             throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
         }
         return try PostgresConnection.connect(p.connection, deadline: deadline)
+    }
+
+    /// Runs `body` on the kept status connection, connecting when there is none. A kept connection that
+    /// fails (the server restarted, say) is replaced once, within the same deadline.
+    public func withProbePostgres<T>(deadline: Deadline, _ body: (PostgresConnection) throws -> T) throws -> T {
+        var reused = true
+        var conn = probePostgres.take()
+        if conn == nil {
+            conn = try postgres(deadline: deadline)
+            reused = false
+        }
+        do {
+            let r = try body(conn!)
+            probePostgres.put(conn!)
+            return r
+        } catch let e as PostgresError where reused && e.kind != .query && !deadline.hasPassed {
+            conn?.close()
+            let fresh = try postgres(deadline: deadline)
+            let r = try body(fresh)
+            probePostgres.put(fresh)
+            return r
+        } catch {
+            conn?.close()
+            throw error
+        }
+    }
+
+    /// As `withProbePostgres`, for Redis.
+    public func withProbeRedis<T>(timeout: Double, _ body: (RedisConnection) throws -> T) throws -> T {
+        var reused = true
+        var conn = probeRedis.take()
+        if conn == nil {
+            conn = try redis(timeout: timeout)
+            reused = false
+        }
+        do {
+            let r = try body(conn!)
+            probeRedis.put(conn!)
+            return r
+        } catch let e as RedisError where reused && e.kind == .connection {
+            conn?.close()
+            let fresh = try redis(timeout: timeout)
+            let r = try body(fresh)
+            probeRedis.put(fresh)
+            return r
+        } catch {
+            conn?.close()
+            throw error
+        }
     }
 
     /// A new Redis connection (blocking).

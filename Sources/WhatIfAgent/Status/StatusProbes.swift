@@ -18,32 +18,34 @@ enum StatusProbes {
         var s = ServiceStatus(service: .postgres, endpoint: p.connection.endpoint, health: .down)
         let deadline = Deadline.after(seconds: timeout)
         do {
-            let conn = try PostgresConnection.connect(p.connection, deadline: deadline)
-            defer { conn.close() }
-            let watch = Stopwatch()
-            try conn.query("SELECT 1", deadline: deadline)
-            s.rttMs = watch.elapsedMilliseconds
-            let o = try conn.overview(deadline: deadline)
-            s.version = o.serverVersion
-            s.postgres = PostgresState(
-                database: p.connection.database, serverVersion: o.serverVersion, databaseSizeBytes: o.databaseSizeBytes,
-                connections: o.connections, maxConnections: o.maxConnections, sslInUse: conn.sslInUse,
-                sslVersion: conn.sslProtocol,
-                inRecovery: o.inRecovery)
-            s.health = .ok
-            if o.maxConnections > 0, Double(o.connections) >= 0.9 * Double(o.maxConnections) {
-                s.health = .degraded
-                s.error = "\(o.connections) of \(o.maxConnections) connections in use"
-                s.hint = "close idle connections (pgbouncer helps) or raise max_connections"
-            } else if clients.config.environment != .development, !conn.sslInUse {
-                s.health = .degraded
-                s.error = "the connection is not encrypted"
-                s.hint = "use sslmode verify-full"
+            try clients.withProbePostgres(deadline: deadline) { conn in
+                let watch = Stopwatch()
+                try conn.query("SELECT 1", deadline: deadline)
+                s.rttMs = watch.elapsedMilliseconds
+                let o = try conn.overview(deadline: deadline)
+                s.version = o.serverVersion
+                s.postgres = PostgresState(
+                    database: p.connection.database, serverVersion: o.serverVersion,
+                    databaseSizeBytes: o.databaseSizeBytes,
+                    connections: o.connections, maxConnections: o.maxConnections, sslInUse: conn.sslInUse,
+                    sslVersion: conn.sslProtocol, inRecovery: o.inRecovery)
+                s.health = .ok
+                if o.maxConnections > 0, Double(o.connections) >= 0.9 * Double(o.maxConnections) {
+                    s.health = .degraded
+                    s.error = "\(o.connections) of \(o.maxConnections) connections in use"
+                    s.hint = "close idle connections (pgbouncer helps) or raise max_connections"
+                } else if clients.config.environment != .development, !conn.sslInUse {
+                    s.health = .degraded
+                    s.error = "the connection is not encrypted"
+                    s.hint = "use sslmode verify-full"
+                }
             }
-        } catch {
+        } catch let error as PostgresError {
             s.health = error.kind == .timeout ? .timeout : .down
             s.error = error.message + (error.sqlState.map { " (SQLSTATE \($0))" } ?? "")
             s.hint = error.hint
+        } catch {
+            fill(&s, error)
         }
         return s
     }
@@ -52,30 +54,30 @@ enum StatusProbes {
         guard let r = clients.config.redis else { fatalError("probe of an unconfigured service") }
         var s = ServiceStatus(service: .redis, endpoint: r.config.endpoint.display, health: .down)
         do {
-            let conn = try clients.redis(timeout: timeout)
-            defer { conn.close() }
-            let watch = Stopwatch()
-            let pong = try conn.command("PING")
-            s.rttMs = watch.elapsedMilliseconds
-            if case .error(let e) = pong { throw RedisError(.server, "PING failed: \(e)") }
-            let info = try conn.info()
-            s.version = info["redis_version"]
-            let keys = info.filter { $0.key.hasPrefix("db") }.compactMap { entry -> Int64? in
-                // db0:keys=12,expires=3,avg_ttl=0
-                entry.value.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { Int64($0.dropFirst(5)) }
-            }.reduce(0, +)
-            let state = RedisState(
-                role: info["role"] ?? "unknown", usedMemoryBytes: Int64(info["used_memory"] ?? "") ?? 0,
-                maxMemoryBytes: Int64(info["maxmemory"] ?? "") ?? 0,
-                maxMemoryPolicy: info["maxmemory_policy"] ?? "unknown",
-                tlsInUse: conn.tlsInUse, connectedClients: Int(info["connected_clients"] ?? ""), keys: keys)
-            s.redis = state
-            s.health = .ok
-            if state.maxMemoryBytes > 0, Double(state.usedMemoryBytes) >= 0.9 * Double(state.maxMemoryBytes) {
-                s.health = .degraded
-                s.error =
-                    "memory is at \(Int(100 * Double(state.usedMemoryBytes) / Double(state.maxMemoryBytes)))% of maxmemory"
-                s.hint = "`whatifctl redis expiry` finds keys without a TTL"
+            try clients.withProbeRedis(timeout: timeout) { conn in
+                let watch = Stopwatch()
+                let pong = try conn.command("PING")
+                s.rttMs = watch.elapsedMilliseconds
+                if case .error(let e) = pong { throw RedisError(.server, "PING failed: \(e)") }
+                let info = try conn.info()
+                s.version = info["redis_version"]
+                let keys = info.filter { $0.key.hasPrefix("db") }.compactMap { entry -> Int64? in
+                    // db0:keys=12,expires=3,avg_ttl=0
+                    entry.value.split(separator: ",").first { $0.hasPrefix("keys=") }.flatMap { Int64($0.dropFirst(5)) }
+                }.reduce(0, +)
+                let state = RedisState(
+                    role: info["role"] ?? "unknown", usedMemoryBytes: Int64(info["used_memory"] ?? "") ?? 0,
+                    maxMemoryBytes: Int64(info["maxmemory"] ?? "") ?? 0,
+                    maxMemoryPolicy: info["maxmemory_policy"] ?? "unknown",
+                    tlsInUse: conn.tlsInUse, connectedClients: Int(info["connected_clients"] ?? ""), keys: keys)
+                s.redis = state
+                s.health = .ok
+                if state.maxMemoryBytes > 0, Double(state.usedMemoryBytes) >= 0.9 * Double(state.maxMemoryBytes) {
+                    s.health = .degraded
+                    s.error =
+                        "memory is at \(Int(100 * Double(state.usedMemoryBytes) / Double(state.maxMemoryBytes)))% of maxmemory"
+                    s.hint = "`whatifctl redis expiry` finds keys without a TTL"
+                }
             }
         } catch let e as RedisError {
             s.health = e.kind == .timeout ? .timeout : .down

@@ -9,7 +9,9 @@ import WhatIfProtocol
 
 /// Answers `GET /v1/status`: probes every configured service in parallel, each bounded by
 /// `status.timeout`, so one service down never hides or delays the others. Concurrent callers share
-/// one probe; a report at most `status.max_age` old is served from memory, already encoded.
+/// one probe; a report at most `status.max_age` old is served from memory, already encoded. Once a
+/// report is past half its max age, the next request starts one background probe to replace it, so
+/// under steady load nobody waits for a probe.
 public final class StatusService: Sendable {
     struct Cached: Sendable {
         var report: StatusReport
@@ -20,12 +22,17 @@ public final class StatusService: Sendable {
 
     private let pool: BlockingPool
     private let agentInfo: @Sendable () async -> AgentInfo
+    private let clients: @Sendable () -> ServiceClients
     private let cached = Locked<Cached?>(nil)
     private let inFlight = Locked<Task<Cached, Never>?>(nil)
     private let generation = Locked(0)
 
-    public init(pool: BlockingPool, agentInfo: @escaping @Sendable () async -> AgentInfo) {
+    public init(
+        pool: BlockingPool, clients: @escaping @Sendable () -> ServiceClients,
+        agentInfo: @escaping @Sendable () async -> AgentInfo
+    ) {
         self.pool = pool
+        self.clients = clients
         self.agentInfo = agentInfo
     }
 
@@ -35,32 +42,42 @@ public final class StatusService: Sendable {
         cached.set(nil)
     }
 
-    /// The encoded report, when one is fresh enough to serve without waiting.
+    /// The encoded report, when one is fresh enough to serve without waiting (starting a background
+    /// refresh when it is past half its max age).
     public func cachedJSON(maxAge: Double) -> [UInt8]? {
         let gen = generation.value
-        return cached.withLock { c in
-            guard let c, c.generation == gen, ContinuousClock.now - c.at <= .milliseconds(Int(maxAge * 1000)) else {
-                return nil
-            }
-            return c.json
-        }
+        guard let c = cached.value, c.generation == gen else { return nil }
+        let age = ContinuousClock.now - c.at
+        guard age <= .milliseconds(Int(maxAge * 1000)) else { return nil }
+        if age > .milliseconds(Int(maxAge * 500)) { refreshInBackground() }
+        return c.json
     }
 
-    public func report(clients: ServiceClients, maxAge: Double) async -> (StatusReport, [UInt8]) {
+    private func refreshInBackground() {
+        _ = probeTask()
+    }
+
+    /// The probe in flight, or a new one.
+    private func probeTask() -> Task<Cached, Never> {
         let gen = generation.value
-        if maxAge > 0, let c = cached.value, c.generation == gen,
-            ContinuousClock.now - c.at <= .milliseconds(Int(maxAge * 1000))
-        {
-            return (c.report, c.json)
-        }
-        let task = inFlight.withLock { current -> Task<Cached, Never> in
+        let clients = self.clients()
+        return inFlight.withLock { current -> Task<Cached, Never> in
             if let current { return current }
-            let t = Task { [self] in await self.probe(clients: clients, generation: gen) }
+            let t = Task { [self] in
+                let result = await self.probe(clients: clients, generation: gen)
+                inFlight.set(nil)
+                return result
+            }
             current = t
             return t
         }
-        let result = await task.value
-        inFlight.withLock { if $0 == task { $0 = nil } }
+    }
+
+    public func report(maxAge: Double) async -> (StatusReport, [UInt8]) {
+        if maxAge > 0, let json = cachedJSON(maxAge: maxAge), let c = cached.value {
+            return (c.report, json)
+        }
+        let result = await probeTask().value
         return (result.report, result.json)
     }
 
