@@ -42,7 +42,8 @@ public final class AgentCore: Sendable {
             agentInfo: {
                 let c = box.value.config
                 return AgentInfo(
-                    version: WhatIfVersion.string, pid: getpid(), environment: c.environment.rawValue, startedAt: started,
+                    version: WhatIfVersion.string, pid: getpid(), environment: c.environment.rawValue,
+                    startedAt: started,
                     configPath: c.path, socketPath: c.socket.path, jobsRunning: await jobsRef.runningCount)
             })
     }
