@@ -53,7 +53,8 @@ public final class ServiceClients: Sendable {
         guard let p = config.postgres else {
             throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
         }
-        return try PostgresConnection.connect(p.connection, deadline: deadline)
+        // Connecting takes at most postgres.connect_timeout, within the caller's deadline.
+        return try PostgresConnection.connect(p.connection, deadline: min(deadline, .after(seconds: p.connectTimeout)))
     }
 
     /// Runs `body` on the kept status connection, connecting when there is none. A kept connection that
