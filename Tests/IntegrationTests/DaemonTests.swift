@@ -268,7 +268,8 @@ import WhatIfTesting
     /// `whatifctl --generate-completion-script bash > packaging/completion/whatifctl.bash`).
     @Test func packagedCompletionIsCurrent() throws {
         let generated = try Run.command([TestPaths.binary("whatifctl"), "--generate-completion-script", "bash"])
-        let packaged = try String(contentsOfFile: "\(TestPaths.repository)/packaging/completion/whatifctl.bash", encoding: .utf8)
+        let packaged = try String(
+            contentsOfFile: "\(TestPaths.repository)/packaging/completion/whatifctl.bash", encoding: .utf8)
         #expect(generated.status == 0 && generated.stdout == packaged)
         #expect(packaged.contains("jobs") && packaged.contains("--socket"))
     }
