@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
-            dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol"]),
+            dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore"]),

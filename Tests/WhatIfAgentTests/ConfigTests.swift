@@ -1,7 +1,9 @@
 import Foundation
 import Testing
-import WhatIfAgent
+import WhatIfRedis
 import WhatIfTesting
+
+@testable import WhatIfAgent
 
 @Suite struct ConfigTests {
     let dir = TempDir("whatif-config")
@@ -46,6 +48,20 @@ import WhatIfTesting
         ).get()
         #expect(c.postgres?.connection.sslMode == .verifyFull && c.postgres?.connection.password == "pw")
         #expect(c.dynamodb?.endpoint == nil && c.dynamodb?.table == "what-if-generator-scenarios-production")
+        // The RDS instance and the replication group are read off the endpoints for the status view.
+        #expect(c.rds?.instanceId == "db")
+        #expect(c.elasticache?.replicationGroupId == "cache")
+    }
+
+    @Test func awsResourceNamesFromEndpoints() throws {
+        #expect(
+            ConfigLoader.rdsInstanceID(fromHost: "what-if-db.abc123xyz.us-east-1.rds.amazonaws.com") == "what-if-db")
+        #expect(ConfigLoader.rdsInstanceID(fromHost: "localhost") == nil)
+        let master = try RedisEndpoint.parse("rediss://master.what-if-cache.abc123.use1.cache.amazonaws.com:6379")
+        #expect(ConfigLoader.replicationGroupID(fromEndpoint: master) == "what-if-cache")
+        let node = try RedisEndpoint.parse("rediss://what-if-cache.abc123.ng.0001.use1.cache.amazonaws.com:6379")
+        #expect(ConfigLoader.replicationGroupID(fromEndpoint: node) == "what-if-cache")
+        #expect(ConfigLoader.replicationGroupID(fromEndpoint: try RedisEndpoint.parse("redis://localhost")) == nil)
     }
 
     @Test func theGuidesEnvironmentVariablesOverrideTheFile() throws {

@@ -156,15 +156,19 @@ public enum ConfigLoader {
             dynamodb = DynamoDBSettings(table: table, endpoint: endpoint)
         }
 
-        // rds / elasticache (describe calls in test and production)
+        // rds / elasticache (describe calls): named, or in test and production read off the endpoints.
         var rds: RDSSettings?
         if let s = top.section("rds", known: ["instance_id"]), let id = s.string("instance_id") {
+            rds = RDSSettings(instanceId: id)
+        } else if remote, let host = postgres?.connection.host, let id = rdsInstanceID(fromHost: host) {
             rds = RDSSettings(instanceId: id)
         }
         var elasticache: ElastiCacheSettings?
         if let s = top.section("elasticache", known: ["replication_group_id"]),
             let id = s.string("replication_group_id")
         {
+            elasticache = ElastiCacheSettings(replicationGroupId: id)
+        } else if remote, let r = redis, let id = replicationGroupID(fromEndpoint: r.config.endpoint) {
             elasticache = ElastiCacheSettings(replicationGroupId: id)
         }
 
@@ -347,6 +351,31 @@ public enum ConfigLoader {
                 endpoint: endpoint, caFile: caFile, serverName: s?.string("server_name"),
                 timeout: s?.duration("timeout", max: 120) ?? 2),
             url: url!)
+    }
+
+    /// `what-if-db.abc123xyz.us-east-1.rds.amazonaws.com` -> `what-if-db`.
+    static func rdsInstanceID(fromHost host: String) -> String? {
+        let h = host.lowercased()
+        let labels = h.split(separator: ".")
+        guard labels.count >= 5, h.hasSuffix(".rds.amazonaws.com") || h.hasSuffix(".rds.amazonaws.com.cn") else {
+            return nil
+        }
+        return String(labels[0])
+    }
+
+    /// `master.what-if-cache.abc123.use1.cache.amazonaws.com` and
+    /// `what-if-cache.abc123.ng.0001.use1.cache.amazonaws.com` -> `what-if-cache`.
+    static func replicationGroupID(fromEndpoint endpoint: RedisEndpoint) -> String? {
+        let host: String
+        switch endpoint.transport {
+        case .tcp(let h, _), .tls(let h, _): host = h.lowercased()
+        case .unix: return nil
+        }
+        guard host.hasSuffix(".cache.amazonaws.com") || host.hasSuffix(".cache.amazonaws.com.cn") else { return nil }
+        let labels = host.split(separator: ".")
+        guard labels.count >= 5 else { return nil }
+        if labels[0] == "master" || labels[0] == "replica" { return String(labels[1]) }
+        return String(labels[0])
     }
 
     // MARK: Checks
