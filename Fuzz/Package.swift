@@ -20,7 +20,7 @@ let targets: [(String, [Target.Dependency])] = [
 let package = Package(
     name: "whatif-fuzz",
     dependencies: [.package(name: "whatif-agent", path: "..")],
-    targets: [.target(name: "CFuzzDriver")]
-        + targets.map { .executableTarget(name: $0.0, dependencies: $0.1 + ["CFuzzDriver"]) },
+    targets: [.target(name: "CFuzzDriver"), .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"])]
+        + targets.map { .executableTarget(name: $0.0, dependencies: $0.1 + ["FuzzSupport"]) },
     swiftLanguageModes: [.v6]
 )

@@ -79,25 +79,32 @@ public enum Sockets {
         throw lastError
     }
 
-    public static func connectUnix(path: String, deadline: Deadline) throws(SocketError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(.io, "socket(): \(Files.errnoText())") }
+    /// The address of a Unix socket at `path`; nil when the path is too long (107 bytes at most).
+    public static func unixAddress(_ path: String) -> sockaddr_un? {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            close(fd)
-            throw SocketError(.io, "socket path too long: \(path)")
-        }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return nil }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+        return addr
+    }
+
+    /// bind(2) or connect(2) on a Unix socket address.
+    public static func withAddress<R>(_ addr: sockaddr_un, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        var a = addr
+        return withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
+    }
+
+    public static func connectUnix(path: String, deadline: Deadline) throws(SocketError) -> Int32 {
+        guard let addr = unixAddress(path) else { throw SocketError(.io, "socket path too long: \(path)") }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(.io, "socket(): \(Files.errnoText())") }
+        let rc = withAddress(addr) { Glibc.connect(fd, $0, $1) }
         if rc != 0 {
             let e = errno
             close(fd)

@@ -7,7 +7,7 @@ import WhatIfTesting
 @Suite struct LifecycleTests {
     @Test func sdNotifyReadyStatusWatchdogStopping() throws {
         let dir = TempDir()
-        let listener = try NotifySocket(dir.file("notify.sock"))
+        let listener = try DatagramListener(dir.file("notify.sock"))
         let agent = try AgentProcess(
             TestConfig(), environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
         let early = listener.receive(timeout: 1.5)
@@ -130,45 +130,5 @@ import WhatIfTesting
         #expect(missing.status == 66)
         let kinds = try await ctl(a, ["jobs", "kinds"])
         #expect(kinds.stdout.contains("test.count") && kinds.stdout.contains("count slowly"))
-    }
-}
-
-/// A datagram socket standing in for systemd's notification socket.
-final class NotifySocket {
-    let path: String
-    let fd: Int32
-
-    init(_ path: String) throws {
-        self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let b = Array(path.utf8)
-            raw.copyBytes(from: b)
-            raw[b.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard rc == 0 else { throw TestFailure("bind \(path)") }
-    }
-
-    deinit { close(fd) }
-
-    func receive(timeout: Double) -> [String] {
-        var out: [String] = []
-        let deadline = Date().addingTimeInterval(timeout)
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 20) > 0 {
-                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n > 0 { out.append(String(decoding: buf[0..<n], as: UTF8.self)) }
-            }
-        }
-        return out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WhatIfCore
 import WhatIfTesting
 
 /// Sends raw bytes to a Unix socket and returns what comes back before the peer closes or `timeout`.
@@ -7,18 +8,8 @@ func rawExchange(
 ) -> String {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-        let b = Array(path.utf8)
-        raw.copyBytes(from: b)
-        raw[b.count] = 0
-    }
-    let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
+    guard let addr = Sockets.unixAddress(path) else { return "path too long" }
+    let rc = Sockets.withAddress(addr) { connect(fd, $0, $1) }
     guard rc == 0 else { return "connect failed: \(String(cString: strerror(errno)))" }
     if let pause = sendSlowly {
         // Trickle the bytes until the agent answers (or hangs up).

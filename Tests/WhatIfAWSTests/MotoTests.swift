@@ -25,12 +25,8 @@ import WhatIfTesting
     @Test func dynamoDBRoundTripsEveryAttributeType() throws {
         let ddb = DynamoDB(client: client)
         let table = uniqueName("whatif-test")
-        try ddb.createTable(
-            .init(
-                tableName: table, keySchema: [KeySchemaElement(attributeName: "scenarioId", keyType: "HASH")],
-                attributeDefinitions: [AttributeDefinition(attributeName: "scenarioId", attributeType: "S")]))
+        let t = try createTable(ddb, table, key: "scenarioId")
         defer { try? ddb.deleteTable(table) }
-        let t = try ddb.waitUntilActive(table, timeout: 30, poll: 0.2)
         #expect(t.tableStatus == "ACTIVE")
         #expect(try ddb.listTables().contains(table))
         let item: DynamoItem = [
@@ -47,12 +43,8 @@ import WhatIfTesting
     @Test func batchWritesAndSegmentedScans() throws {
         let ddb = DynamoDB(client: client)
         let table = uniqueName("whatif-test")
-        try ddb.createTable(
-            .init(
-                tableName: table, keySchema: [KeySchemaElement(attributeName: "id", keyType: "HASH")],
-                attributeDefinitions: [AttributeDefinition(attributeName: "id", attributeType: "S")]))
+        _ = try createTable(ddb, table, key: "id")
         defer { try? ddb.deleteTable(table) }
-        _ = try ddb.waitUntilActive(table, timeout: 30, poll: 0.2)
         for batch in 0..<4 {
             let items = (0..<25).map { i -> DynamoItem in ["id": .s("item-\(batch * 25 + i)")] }
             #expect(try ddb.batchPut(table: table, items: items).isEmpty)
@@ -260,15 +252,21 @@ import WhatIfTesting
     @Test func unprocessedItemsComeBackToTheCaller() throws {
         let ddb = DynamoDB(client: client())
         let table = "whatif-retry-\(UUID().uuidString.prefix(8).lowercased())"
-        try ddb.createTable(
-            .init(
-                tableName: table, keySchema: [KeySchemaElement(attributeName: "id", keyType: "HASH")],
-                attributeDefinitions: [AttributeDefinition(attributeName: "id", attributeType: "S")]))
+        _ = try createTable(ddb, table, key: "id")
         defer { try? ddb.deleteTable(table) }
-        _ = try ddb.waitUntilActive(table, timeout: 30, poll: 0.2)
         proxy.add(.init(operation: "BatchWriteItem", fault: .unprocessed(keep: 20), count: 1))
         let items = (0..<25).map { i -> DynamoItem in ["id": .s("i\(i)")] }
         let rest = try ddb.batchPut(table: table, items: items)
         #expect(rest == Array(items.dropFirst(20)))
     }
+}
+
+/// A table keyed on one string attribute, ACTIVE.
+@discardableResult
+func createTable(_ ddb: DynamoDB, _ table: String, key: String) throws -> TableDescription {
+    try ddb.createTable(
+        .init(
+            tableName: table, keySchema: [KeySchemaElement(attributeName: key, keyType: "HASH")],
+            attributeDefinitions: [AttributeDefinition(attributeName: key, attributeType: "S")]))
+    return try ddb.waitUntilActive(table, timeout: 30, poll: 0.2)
 }

@@ -4,52 +4,10 @@ import Testing
 import WhatIfSystemd
 import WhatIfTesting
 
-/// A datagram socket standing in for systemd's notification socket.
-final class NotifyListener {
-    let path: String
-    let fd: Int32
-    let dir = TempDir("whatif-notify")
-
-    init() throws {
-        path = dir.file("notify.sock")
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let b = Array(path.utf8)
-            raw.copyBytes(from: b)
-            raw[b.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard rc == 0 else { throw TestFailure("bind \(path): \(String(cString: strerror(errno)))") }
-        chmod(path, 0o777)
-    }
-
-    deinit { close(fd) }
-
-    /// Messages received within `timeout` seconds.
-    func receive(timeout: Double) -> [String] {
-        var out: [String] = []
-        let deadline = Date().addingTimeInterval(timeout)
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 20) > 0 {
-                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n > 0 { out.append(String(decoding: buf[0..<n], as: UTF8.self)) }
-            }
-        }
-        return out
-    }
-}
-
 @Suite(.serialized) struct SystemdTests {
     @Test func notifyReachesTheSocket() throws {
-        let l = try NotifyListener()
+        let dir = TempDir("whatif-notify")
+        let l = try DatagramListener(dir.file("notify.sock"))
         setenv("NOTIFY_SOCKET", l.path, 1)
         defer { unsetenv("NOTIFY_SOCKET") }
         Systemd.ready(status: "serving")
@@ -107,31 +65,11 @@ final class NotifyListener {
         let path = "/run/systemd/journal/socket"
         try #require(isRoot && !FileManager.default.fileExists(atPath: path), "a real journal runs here, or not root")
         try FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let b = Array(path.utf8)
-            raw.copyBytes(from: b)
-            raw[b.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        try #require(rc == 0)
+        let journal = try DatagramListener(path)
+        defer { unlink(path) }
         let logger = Logger(label: "whatifd") { JournalLogHandler(label: $0) }
         logger.error("backup failed", metadata: ["job_id": "j-42"])
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        try #require(poll(&p, 1, 2000) == 1)
-        var buf = [UInt8](repeating: 0, count: 8192)
-        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        let entry = String(decoding: buf[0..<max(0, n)], as: UTF8.self)
+        let entry = try #require(journal.receive(timeout: 1).first)
         #expect(
             entry.contains("MESSAGE=backup failed\n") && entry.contains("PRIORITY=3\n") && entry.contains("JOB_ID=j-42")
         )

@@ -1,4 +1,4 @@
-import CFuzzDriver
+import FuzzSupport
 import WhatIfAWS
 import WhatIfHTTP
 
@@ -15,13 +15,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM names this program's entry point FuzzAWSError_main; it hands over to libFuzzer.
+/// SwiftPM names this program's entry point FuzzAWSError_main.
 @_cdecl("FuzzAWSError_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector) { data, size in
-        guard let data else { return 0 }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv) { data, size in data.map { fuzz($0, size) } ?? 0 }
 }

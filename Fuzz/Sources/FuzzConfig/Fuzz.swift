@@ -1,4 +1,4 @@
-import CFuzzDriver
+import FuzzSupport
 import WhatIfAgent
 
 /// The config loader reports problems for any text; it never crashes.
@@ -12,13 +12,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM names this program's entry point FuzzConfig_main; it hands over to libFuzzer.
+/// SwiftPM names this program's entry point FuzzConfig_main.
 @_cdecl("FuzzConfig_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector) { data, size in
-        guard let data else { return 0 }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv) { data, size in data.map { fuzz($0, size) } ?? 0 }
 }

@@ -1,4 +1,4 @@
-import CFuzzDriver
+import FuzzSupport
 import WhatIfRedis
 
 /// Server replies fed in two pieces; every complete reply is read out.
@@ -20,13 +20,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM names this program's entry point FuzzRESP_main; it hands over to libFuzzer.
+/// SwiftPM names this program's entry point FuzzRESP_main.
 @_cdecl("FuzzRESP_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector) { data, size in
-        guard let data else { return 0 }
-        return fuzz(data, size)
-    }
+    runFuzzer(argc, argv) { data, size in data.map { fuzz($0, size) } ?? 0 }
 }

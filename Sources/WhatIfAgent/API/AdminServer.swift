@@ -67,21 +67,10 @@ public final class AdminServer: Sendable {
         var ok = false
         defer { if !ok { close(fd) } }
         _ = fchmod(fd, 0o600)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(settings.path.utf8)
-        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        guard let addr = Sockets.unixAddress(settings.path) else {
             throw Failure("socket path too long: \(settings.path)")
         }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: path)
-            raw[path.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let rc = Sockets.withAddress(addr) { bind(fd, $0, $1) }
         guard rc == 0 else {
             throw Failure(
                 "cannot bind \(settings.path): \(Files.errnoText())",
