@@ -62,9 +62,11 @@ let publicWhatifctl: String = {
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     chmod(dir, 0o755)
     let dest = "\(dir)/whatifctl"
-    try? FileManager.default.removeItem(atPath: dest)
-    try? FileManager.default.copyItem(atPath: TestPaths.binary("whatifctl"), toPath: dest)
-    chmod(dest, 0o755)
+    // Written with O_CLOEXEC and renamed into place: a child spawned meanwhile by another test must
+    // not inherit a write descriptor, or exec fails with "Text file busy".
+    if let bytes = try? Files.read(TestPaths.binary("whatifctl"), limit: 512 << 20) {
+        try? Files.writeAtomically(dest, bytes, mode: 0o755)
+    }
     return dest
 }()
 
