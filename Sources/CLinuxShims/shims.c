@@ -37,3 +37,4 @@ int whatif_wifsignaled(int status) { return WIFSIGNALED(status); }
 int whatif_wtermsig(int status) { return WTERMSIG(status); }
 
 int whatif_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int whatif_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }

@@ -8,7 +8,7 @@ public final class DatagramListener: @unchecked Sendable {
 
     public init(_ path: String) throws {
         self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard let addr = Sockets.unixAddress(path), Sockets.withAddress(addr, { bind(fd, $0, $1) }) == 0 else {
             close(fd)
             throw TestFailure("cannot bind \(path): \(String(cString: strerror(errno)))")

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Foundation
 import WhatIfClient
 import WhatIfCore
@@ -42,7 +43,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     public init(handler: @escaping @Sendable (TinyRequest) -> TinyResponse) throws {
         self.handler = handler
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         self.listener = listener
         var one: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -80,7 +81,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while !stopped.value {
-            let fd = accept(listener, nil, nil)
+            let fd = whatif_accept_cloexec(listener)
             if fd < 0 {
                 if stopped.value { return }
                 continue

@@ -6,7 +6,7 @@ import WhatIfTesting
 func rawExchange(
     _ path: String, _ bytes: [UInt8], timeout: Double = 5, sendSlowly: Double? = nil, halfClose: Bool = false
 ) -> String {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     guard let addr = Sockets.unixAddress(path) else { return "path too long" }
     let rc = Sockets.withAddress(addr) { connect(fd, $0, $1) }

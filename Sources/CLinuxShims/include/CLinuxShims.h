@@ -20,6 +20,9 @@ int whatif_peer_groups(int fd, unsigned int *groups, int *count);
 /* pipe2(fds, O_CLOEXEC): no window in which a concurrently spawned child inherits the pipe. */
 int whatif_pipe_cloexec(int fds[2]);
 
+/* accept4(fd, NULL, NULL, SOCK_CLOEXEC). */
+int whatif_accept_cloexec(int fd);
+
 /* The WIFEXITED/WEXITSTATUS family are macros. */
 int whatif_wifexited(int status);
 int whatif_wexitstatus(int status);
