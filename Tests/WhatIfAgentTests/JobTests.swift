@@ -63,9 +63,9 @@ import WhatIfTesting
         let c = a.client
         let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 200, "stepMs": 3]) }
         // Wait past the first checkpoint (at 25), then cancel.
-        #expect(await eventually(timeout: 10) { ((try? c.job(job.id))?.progress?.done ?? 0) >= 30 })
+        #expect(await eventually(timeout: 30) { ((try? c.job(job.id))?.progress?.done ?? 0) >= 30 })
         _ = try await a.call { try $0.cancelJob(job.id) }
-        #expect(await eventually(timeout: 10) { (try? c.job(job.id))?.state == .cancelled })
+        #expect(await eventually(timeout: 30) { (try? c.job(job.id))?.state == .cancelled })
         let again = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 200, "stepMs": 1]) }
         let events = try await follow(a, again.id)
         #expect(events.contains { $0.type == .log && ($0.message ?? "").hasPrefix("resuming at ") })
@@ -96,7 +96,7 @@ import WhatIfTesting
                 return seen < 2
             }
         }
-        #expect(await eventually(timeout: 10) { (try? c.job(job.id))?.state == .succeeded })
+        #expect(await eventually(timeout: 30) { (try? c.job(job.id))?.state == .succeeded })
     }
 
     @Test func badJobRequests() async throws {
@@ -122,7 +122,7 @@ import WhatIfTesting
         let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 10_000, "stepMs": 5]) }
         let done = try await a.call { try $0.startJob(kind: "test.fail") }
         let c = a.client
-        #expect(await eventually(timeout: 5) { (try? c.job(done.id))?.state == .failed })
+        #expect(await eventually(timeout: 30) { (try? c.job(done.id))?.state == .failed })
         // Simulate a crash: the record says running, the process is gone.
         let record = a.dir.file("state/jobs/\(job.id).json")
         let manager = JobManager(
@@ -140,7 +140,7 @@ import WhatIfTesting
         let a = try await agent()
         let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100_000, "stepMs": 1]) }
         let c = a.client
-        #expect(await eventually(timeout: 5) { ((try? c.job(job.id))?.progress?.done ?? 0) > 30 })
+        #expect(await eventually(timeout: 30) { ((try? c.job(job.id))?.progress?.done ?? 0) > 30 })
         let started = Date()
         await a.stop()
         #expect(Date().timeIntervalSince(started) < 10)
