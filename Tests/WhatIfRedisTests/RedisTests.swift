@@ -59,6 +59,16 @@ import WhatIfTesting
             ])
     }
 
+    /// hiredis allocates room for a declared array up front: a huge declaration is an error, not gigabytes.
+    @Test func hugeArrayDeclarationsAreRefused() throws {
+        let r = RESPReader()
+        try Array("*666666666\r\n".utf8).withUnsafeBytes { try r.feed($0) }
+        #expect(throws: RESPReader.ProtocolError.self) { _ = try r.next() }
+        let ok = RESPReader()
+        try Array("*2\r\n*0\r\n*-1\r\n".utf8).withUnsafeBytes { try ok.feed($0) }
+        #expect(try ok.next() == .array([.array([]), .null]))
+    }
+
     @Test func garbageIsAProtocolError() throws {
         let r = RESPReader()
         try Array("?what\r\n".utf8).withUnsafeBytes { try r.feed($0) }
