@@ -39,7 +39,7 @@ public enum RESPValue: Sendable, Equatable {
 }
 
 /// hiredis's reply parser, fed with whatever bytes the transport read. Arrays declaring more than
-/// 16 Mi elements are refused (hiredis would allocate room for them up front).
+/// 1 Mi elements are refused (hiredis would allocate room for them up front).
 /// Any input is safe to feed (it has a fuzz target); a protocol error is sticky.
 public final class RESPReader {
     private let reader: UnsafeMutablePointer<redisReader>
