@@ -7,10 +7,8 @@
 
 /* hiredis's reply constructors, repeated with one change: a multi-bulk reply may declare at most
    WHATIF_RESP_MAX_ELEMENTS elements (far beyond any SCAN batch). hiredis 0.14 callocs room for the
-   declared count before any
-   element arrives (nine levels deep at most), so "*666666666\r\n" from a broken or hostile server would
-   cost gigabytes; refused
-   here, the reader reports an error instead. */
+   declared count before any element arrives, nine levels deep at most, so "*666666666\r\n" from a
+   broken or hostile server would cost gigabytes; refused here, the reader reports an error instead. */
 #define WHATIF_RESP_MAX_ELEMENTS (1024 * 1024)
 
 static inline redisReply *whatif_reply(int type) {
