@@ -245,6 +245,34 @@ import WhatIfTesting
         #expect(stillAnswers(a))
     }
 
+    @Test func connectionsOverTheLimitGetA503() throws {
+        var config = TestConfig()
+        config.extraSocket = "  max_connections: 3\n  idle_timeout: 30s\n"
+        let a = try AgentProcess(config)
+        // Three idle connections hold every place.
+        let held = (0..<3).map { _ in try? UnixHTTPConnection(socketPath: a.socket, timeout: 5) }
+        #expect(held.allSatisfy { $0 != nil })
+        #expect(eventually(timeout: 5) { rawExchange(a.socket, []).hasPrefix("HTTP/1.1 503") })
+        let refused = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(refused.hasPrefix("HTTP/1.1 503") && refused.contains("too_many_connections"))
+        for c in held { c?.close() }
+        #expect(eventually(timeout: 5) { (try? a.client.version()) != nil })
+    }
+
+    /// Clients that close their connection (whatifctl does, after each request) leave nothing open.
+    @Test func closedClientsLeaveNoConnectionsBehind() throws {
+        let a = try agent()
+        func sockets() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(a.process.pid)/fd")) ?? []).filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(a.process.pid)/fd/\($0)")) ?? "")
+                    .hasPrefix("socket:")
+            }.count
+        }
+        let before = sockets()
+        for _ in 0..<20 { _ = try a.client.version() }
+        #expect(eventually(timeout: 5) { sockets() <= before })
+    }
+
     @Test func aClientThatHalfClosesStillGetsItsAnswer() throws {
         let a = try agent()
         let answer = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n".utf8), halfClose: true)

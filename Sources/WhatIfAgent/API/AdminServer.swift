@@ -125,14 +125,13 @@ public final class AdminServer: Sendable {
         let open = connections.add(1, ordering: .relaxed).newValue
         channel.closeFuture.whenComplete { [self] _ in _ = connections.subtract(1, ordering: .relaxed) }
         if open > settings.maxConnections {
-            // Answer without reading: the client learns why, and the agent keeps its descriptors.
-            return channel.writeAndFlush(
-                Self.rawError(
-                    APIError(
-                        .tooManyConnections, "too many connections (\(settings.maxConnections))",
-                        hint: "try again shortly"))
-            )
-            .flatMap { channel.close() }
+            // Answered without reading, once the channel is active: the client learns why, and the
+            // agent keeps its descriptors.
+            let e = APIError(
+                .tooManyConnections, "too many connections (\(settings.maxConnections))", hint: "try again shortly")
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(Refuser(Self.rawError(e)))
+            }
         }
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.close()
@@ -163,6 +162,28 @@ public final class AdminServer: Sendable {
         )
         b.writeBytes(body)
         return b
+    }
+}
+
+/// Writes one raw answer as soon as the connection is active, then closes it.
+final class Refuser: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let answer: ByteBuffer
+
+    init(_ answer: ByteBuffer) { self.answer = answer }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) { refuse(context) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
