@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "WhatIfPostgres", targets: ["WhatIfPostgres"]),
         .library(name: "WhatIfRedis", targets: ["WhatIfRedis"]),
         .library(name: "WhatIfAWS", targets: ["WhatIfAWS", "WhatIfHTTP"]),
+        .library(name: "WhatIfBackup", targets: ["WhatIfBackup"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
     ],
@@ -48,6 +49,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CLinuxShims"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Shared by agent and client.
         .target(name: "WhatIfJSON", swiftSettings: strict),
@@ -76,12 +78,21 @@ let package = Package(
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
+        // MARK: Capabilities.
+        .target(
+            name: "WhatIfBackup",
+            dependencies: [
+                "CZlib", "CLinuxShims", "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfAWS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // MARK: The agent: config, jobs, admin API, lifecycle.
         .target(
             name: "WhatIfAgent",
             dependencies: [
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
-                "WhatIfSystemd", "CLinuxShims",
+                "WhatIfSystemd", "WhatIfBackup", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,

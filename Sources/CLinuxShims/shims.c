@@ -38,3 +38,71 @@ int whatif_wtermsig(int status) { return WTERMSIG(status); }
 
 int whatif_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int whatif_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+#include <signal.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <string.h>
+
+int whatif_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2,
+                 int death_signal) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -1;
+    pid_t parent = getpid();
+    sigset_t all, old;
+    sigfillset(&all);
+    /* No signal handler of ours may run in the child between fork and exec. */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Child: async-signal-safe calls only. */
+        int err = 0;
+        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+        if (death_signal > 0) {
+            if (prctl(PR_SET_PDEATHSIG, death_signal) != 0) err = errno;
+            if (getppid() != parent) _exit(127); /* the parent died before prctl */
+        }
+        int fds[3] = {fd0, fd1, fd2};
+        for (int i = 0; i < 3 && err == 0; i++) {
+            int fd = fds[i];
+            if (fd < 0) {
+                fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+                if (fd < 0) { err = errno; break; }
+            }
+            if (fd == i) {
+                int flags = fcntl(fd, F_GETFD);
+                if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+            } else if (dup2(fd, i) < 0) {
+                err = errno;
+            }
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (err == 0) {
+            execve(path, argv, envp);
+            err = errno;
+        }
+        (void)!write(report[1], &err, sizeof(err));
+        _exit(127);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    if (pid < 0) {
+        close(report[0]);
+        errno = fork_errno;
+        return -1;
+    }
+    int child_err = 0;
+    ssize_t n;
+    do { n = read(report[0], &child_err, sizeof(child_err)); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == sizeof(child_err)) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        errno = child_err;
+        return -1;
+    }
+    return pid;
+}

@@ -20,10 +20,21 @@ public struct Digest: ~Copyable {
     }
 
     private let ctx: OpaquePointer
+    private let algorithm: Algorithm
 
     public init(_ algorithm: Algorithm) {
         ctx = EVP_MD_CTX_new()!
+        self.algorithm = algorithm
         precondition(EVP_DigestInit_ex(ctx, algorithm.md, nil) == 1, "EVP_DigestInit_ex failed")
+    }
+
+    /// The digest of everything so far; the digest then starts over (for digests kept in a class).
+    public mutating func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var len: UInt32 = 0
+        precondition(EVP_DigestFinal_ex(ctx, &out, &len) == 1)
+        precondition(EVP_DigestInit_ex(ctx, algorithm.md, nil) == 1, "EVP_DigestInit_ex failed")
+        return Array(out[0..<Int(len)])
     }
 
     deinit { EVP_MD_CTX_free(ctx) }

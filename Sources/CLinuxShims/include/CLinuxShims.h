@@ -28,4 +28,12 @@ int whatif_wifexited(int status);
 int whatif_wexitstatus(int status);
 int whatif_wifsignaled(int status);
 int whatif_wtermsig(int status);
+
+/* Starts `path` with `argv` and `envp` (NULL-terminated) the way a daemon should start a helper:
+   empty signal mask, default dispositions, stdin/stdout/stderr from fd0/fd1/fd2 (-1: /dev/null),
+   every other descriptor closed (they are CLOEXEC), and `death_signal` delivered to the child when
+   the calling thread exits (PR_SET_PDEATHSIG; 0 for none), so a SIGKILLed agent leaves no orphan
+   writing into a backup. Returns the child's pid, or -1 with errno set (also for exec failures). */
+int whatif_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2,
+                 int death_signal);
 #endif
