@@ -113,7 +113,43 @@ public struct Projection: Codable, Sendable, Equatable {
     }
 }
 
+public struct ProvisionedThroughput: Codable, Sendable, Equatable {
+    public var readCapacityUnits: Int64
+    public var writeCapacityUnits: Int64
+    public init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
+        self.readCapacityUnits = readCapacityUnits
+        self.writeCapacityUnits = writeCapacityUnits
+    }
+    enum CodingKeys: String, CodingKey {
+        case readCapacityUnits = "ReadCapacityUnits"
+        case writeCapacityUnits = "WriteCapacityUnits"
+    }
+}
+
 public struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
+    public var indexName: String
+    public var keySchema: [KeySchemaElement]
+    public var projection: Projection
+    /// Only for tables in PROVISIONED billing mode.
+    public var provisionedThroughput: ProvisionedThroughput?
+    public init(
+        indexName: String, keySchema: [KeySchemaElement], projection: Projection,
+        provisionedThroughput: ProvisionedThroughput? = nil
+    ) {
+        self.indexName = indexName
+        self.keySchema = keySchema
+        self.projection = projection
+        self.provisionedThroughput = provisionedThroughput
+    }
+    enum CodingKeys: String, CodingKey {
+        case indexName = "IndexName"
+        case keySchema = "KeySchema"
+        case projection = "Projection"
+        case provisionedThroughput = "ProvisionedThroughput"
+    }
+}
+
+public struct LocalSecondaryIndex: Codable, Sendable, Equatable {
     public var indexName: String
     public var keySchema: [KeySchemaElement]
     public var projection: Projection
@@ -139,6 +175,18 @@ public struct TableDescription: Decodable, Sendable {
     public var attributeDefinitions: [AttributeDefinition]?
     public var billingModeSummary: BillingModeSummary?
     public var globalSecondaryIndexes: [IndexDescription]?
+    public var localSecondaryIndexes: [IndexDescription]?
+    public var tableId: String?
+    public var provisionedThroughput: ThroughputDescription?
+
+    public struct ThroughputDescription: Decodable, Sendable {
+        public var readCapacityUnits: Int64?
+        public var writeCapacityUnits: Int64?
+        enum CodingKeys: String, CodingKey {
+            case readCapacityUnits = "ReadCapacityUnits"
+            case writeCapacityUnits = "WriteCapacityUnits"
+        }
+    }
 
     public struct BillingModeSummary: Decodable, Sendable {
         public var billingMode: String?
@@ -151,12 +199,14 @@ public struct TableDescription: Decodable, Sendable {
         public var itemCount: Int64?
         public var keySchema: [KeySchemaElement]?
         public var projection: Projection?
+        public var provisionedThroughput: ThroughputDescription?
         enum CodingKeys: String, CodingKey {
             case indexName = "IndexName"
             case indexStatus = "IndexStatus"
             case itemCount = "ItemCount"
             case keySchema = "KeySchema"
             case projection = "Projection"
+            case provisionedThroughput = "ProvisionedThroughput"
         }
     }
 
@@ -170,6 +220,9 @@ public struct TableDescription: Decodable, Sendable {
         case attributeDefinitions = "AttributeDefinitions"
         case billingModeSummary = "BillingModeSummary"
         case globalSecondaryIndexes = "GlobalSecondaryIndexes"
+        case localSecondaryIndexes = "LocalSecondaryIndexes"
+        case tableId = "TableId"
+        case provisionedThroughput = "ProvisionedThroughput"
     }
 }
 
@@ -231,17 +284,23 @@ public struct DynamoDB: Sendable {
         public var keySchema: [KeySchemaElement]
         public var attributeDefinitions: [AttributeDefinition]
         public var globalSecondaryIndexes: [GlobalSecondaryIndex]?
+        public var localSecondaryIndexes: [LocalSecondaryIndex]?
         public var billingMode: String
+        /// Required when billingMode is PROVISIONED.
+        public var provisionedThroughput: ProvisionedThroughput?
 
         public init(
             tableName: String, keySchema: [KeySchemaElement], attributeDefinitions: [AttributeDefinition],
-            globalSecondaryIndexes: [GlobalSecondaryIndex]? = nil, billingMode: String = "PAY_PER_REQUEST"
+            globalSecondaryIndexes: [GlobalSecondaryIndex]? = nil, localSecondaryIndexes: [LocalSecondaryIndex]? = nil,
+            billingMode: String = "PAY_PER_REQUEST", provisionedThroughput: ProvisionedThroughput? = nil
         ) {
             self.tableName = tableName
             self.keySchema = keySchema
             self.attributeDefinitions = attributeDefinitions
             self.globalSecondaryIndexes = globalSecondaryIndexes
+            self.localSecondaryIndexes = localSecondaryIndexes
             self.billingMode = billingMode
+            self.provisionedThroughput = provisionedThroughput
         }
 
         enum CodingKeys: String, CodingKey {
@@ -249,7 +308,9 @@ public struct DynamoDB: Sendable {
             case keySchema = "KeySchema"
             case attributeDefinitions = "AttributeDefinitions"
             case globalSecondaryIndexes = "GlobalSecondaryIndexes"
+            case localSecondaryIndexes = "LocalSecondaryIndexes"
             case billingMode = "BillingMode"
+            case provisionedThroughput = "ProvisionedThroughput"
         }
     }
 
@@ -368,5 +429,165 @@ public struct DynamoDB: Sendable {
                 Limit: limit,
                 ConsistentRead: consistentRead), as: Res.self)
         return ScanPage(items: r.Items ?? [], lastEvaluatedKey: r.LastEvaluatedKey, scannedCount: r.ScannedCount ?? 0)
+    }
+}
+
+// MARK: Backups: raw scan pages, counts, point-in-time recovery, exports to S3.
+
+extension DynamoDB {
+    /// One Scan call, answered as the service's raw JSON (the export writer splits it without decoding
+    /// every attribute). `startKey` is the previous page's LastEvaluatedKey as JSON.
+    public func scanRaw(
+        table: String, segment: Int? = nil, totalSegments: Int? = nil, startKey: [UInt8]? = nil, limit: Int? = nil,
+        consistentRead: Bool = false
+    ) throws -> [UInt8] {
+        var body = Array("{\"TableName\":".utf8)
+        body += try JSONEncoder().encode(table)
+        if let segment, let totalSegments {
+            body += Array(",\"Segment\":\(segment),\"TotalSegments\":\(totalSegments)".utf8)
+        }
+        if let limit { body += Array(",\"Limit\":\(limit)".utf8) }
+        body += Array(",\"ConsistentRead\":\(consistentRead)".utf8)
+        if let startKey {
+            body += Array(",\"ExclusiveStartKey\":".utf8)
+            body += startKey
+        }
+        body.append(UInt8(ascii: "}"))
+        return try client.json(.dynamodb, target: Self.target, operation: "Scan", body: body)
+    }
+
+    /// BatchWriteItem with put requests given as JSON (`{"PutRequest":{"Item":{...}}}`), at most 25.
+    /// Returns the raw answer (the caller takes UnprocessedItems from it).
+    public func batchWriteRaw(table: String, putRequests: [[UInt8]]) throws -> [UInt8] {
+        precondition(putRequests.count <= 25, "BatchWriteItem takes at most 25 requests")
+        var body = Array("{\"RequestItems\":{".utf8)
+        body += try JSONEncoder().encode(table)
+        body += Array(":[".utf8)
+        for (i, r) in putRequests.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            body += r
+        }
+        body += Array("]}}".utf8)
+        return try client.json(.dynamodb, target: Self.target, operation: "BatchWriteItem", body: body)
+    }
+
+    /// The number of items (Scan with Select COUNT, all pages): exact, unlike DescribeTable's ItemCount,
+    /// which DynamoDB refreshes about every six hours.
+    public func countItems(table: String, consistentRead: Bool = false) throws -> Int {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Req: Encodable {
+            var TableName: String
+            var Select = "COUNT"
+            var ExclusiveStartKey: DynamoItem?
+            var ConsistentRead: Bool
+        }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable {
+            var Count: Int
+            var LastEvaluatedKey: DynamoItem?
+        }
+        var total = 0
+        var start: DynamoItem?
+        repeat {
+            let r = try call(
+                "Scan", Req(TableName: table, ExclusiveStartKey: start, ConsistentRead: consistentRead), as: Res.self)
+            total += r.Count
+            start = r.LastEvaluatedKey
+        } while start != nil
+        return total
+    }
+
+    /// Whether point-in-time recovery is on (ExportTableToPointInTime needs it).
+    public func pointInTimeRecoveryEnabled(table: String) throws -> Bool {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct PITR: Decodable { var PointInTimeRecoveryStatus: String? }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Desc: Decodable { var PointInTimeRecoveryDescription: PITR? }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable { var ContinuousBackupsDescription: Desc? }
+        let r = try call("DescribeContinuousBackups", TableNameRequest(TableName: table), as: Res.self)
+        return r.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus == "ENABLED"
+    }
+
+    public func setPointInTimeRecovery(table: String, enabled: Bool) throws {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Spec: Encodable { var PointInTimeRecoveryEnabled: Bool }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Req: Encodable {
+            var TableName: String
+            var PointInTimeRecoverySpecification: Spec
+        }
+        struct Res: Decodable {}
+        _ = try call(
+            "UpdateContinuousBackups",
+            Req(TableName: table, PointInTimeRecoverySpecification: Spec(PointInTimeRecoveryEnabled: enabled)),
+            as: Res.self)
+    }
+
+    public struct ExportDescription: Decodable, Sendable {
+        public var exportArn: String
+        /// IN_PROGRESS, COMPLETED or FAILED.
+        public var exportStatus: String
+        public var exportManifest: String?
+        public var s3Bucket: String?
+        public var s3Prefix: String?
+        public var itemCount: Int64?
+        public var billedSizeBytes: Int64?
+        public var failureCode: String?
+        public var failureMessage: String?
+        public var exportFormat: String?
+        enum CodingKeys: String, CodingKey {
+            case exportArn = "ExportArn"
+            case exportStatus = "ExportStatus"
+            case exportManifest = "ExportManifest"
+            case s3Bucket = "S3Bucket"
+            case s3Prefix = "S3Prefix"
+            case itemCount = "ItemCount"
+            case billedSizeBytes = "BilledSizeBytes"
+            case failureCode = "FailureCode"
+            case failureMessage = "FailureMessage"
+            case exportFormat = "ExportFormat"
+        }
+    }
+
+    /// Starts a full export in DynamoDB JSON to `s3://bucket/prefix`. `clientToken` makes retries idempotent.
+    public func exportTableToPointInTime(tableArn: String, bucket: String, prefix: String, clientToken: String) throws
+        -> ExportDescription
+    {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Req: Encodable {
+            var TableArn: String
+            var S3Bucket: String
+            var S3Prefix: String
+            var ExportFormat = "DYNAMODB_JSON"
+            var ExportType = "FULL_EXPORT"
+            var ClientToken: String
+        }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable { var ExportDescription: ExportDescription }
+        return try call(
+            "ExportTableToPointInTime",
+            Req(TableArn: tableArn, S3Bucket: bucket, S3Prefix: prefix, ClientToken: clientToken),
+            as: Res.self
+        ).ExportDescription
+    }
+
+    public func describeExport(arn: String) throws -> ExportDescription {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Req: Encodable { var ExportArn: String }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable { var ExportDescription: ExportDescription }
+        return try call("DescribeExport", Req(ExportArn: arn), as: Res.self).ExportDescription
     }
 }

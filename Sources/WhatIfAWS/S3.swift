@@ -104,3 +104,107 @@ public struct S3: Sendable {
         return out
     }
 }
+
+// MARK: Multipart upload (objects over one part size; parts of 5 MiB to 5 GiB, at most 10,000).
+
+extension S3 {
+    public struct UploadedPart: Sendable, Equatable {
+        public var number: Int
+        public var etag: String
+        public init(number: Int, etag: String) {
+            self.number = number
+            self.etag = etag
+        }
+    }
+
+    public struct MultipartUpload: Sendable, Equatable {
+        public var key: String
+        public var uploadId: String
+        public var initiated: String?
+    }
+
+    func parseXML(_ operation: String, _ r: HTTPResponse) throws -> XMLElement {
+        do { return try XMLReader.parse(r.body) } catch {
+            throw AWSError(
+                service: "s3", operation: operation, status: r.status, code: "MalformedResponse",
+                serviceMessage: error.description)
+        }
+    }
+
+    public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream")
+        throws -> String
+    {
+        let r = try client.send(
+            call(
+                "CreateMultipartUpload", method: "POST", bucket: bucket, key: key, query: "uploads=",
+                headers: [("content-type", contentType)]))
+        guard let id = try parseXML("CreateMultipartUpload", r)["UploadId"], !id.isEmpty else {
+            throw AWSError(
+                service: "s3", operation: "CreateMultipartUpload", status: r.status, code: "MalformedResponse",
+                serviceMessage: "the answer has no UploadId")
+        }
+        return id
+    }
+
+    /// Uploads one part; returns its ETag (needed to complete the upload).
+    public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: [UInt8]) throws
+        -> UploadedPart
+    {
+        let r = try client.send(
+            call(
+                "UploadPart", method: "PUT", bucket: bucket, key: key,
+                query: "partNumber=\(number)&uploadId=\(SigV4.uriEncode(uploadId))", body: body))
+        guard let etag = r.header("etag") else {
+            throw AWSError(
+                service: "s3", operation: "UploadPart", status: r.status, code: "MalformedResponse",
+                serviceMessage: "the answer has no ETag")
+        }
+        return UploadedPart(number: number, etag: etag)
+    }
+
+    /// Completes an upload. S3 can answer 200 with an error document: that is an error here.
+    @discardableResult
+    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [UploadedPart]) throws
+        -> String?
+    {
+        var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for p in parts.sorted(by: { $0.number < $1.number }) {
+            xml += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\(xmlEscape(p.etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let r = try client.send(
+            call(
+                "CompleteMultipartUpload", method: "POST", bucket: bucket, key: key,
+                query: "uploadId=\(SigV4.uriEncode(uploadId))", headers: [("content-type", "application/xml")],
+                body: Array(xml.utf8)))
+        let root = try parseXML("CompleteMultipartUpload", r)
+        if root.name == "Error" {
+            throw AWSError(
+                service: "s3", operation: "CompleteMultipartUpload", status: r.status, code: root["Code"] ?? "Error",
+                serviceMessage: root["Message"] ?? "")
+        }
+        return root["ETag"]
+    }
+
+    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {
+        do {
+            _ = try client.send(
+                call(
+                    "AbortMultipartUpload", method: "DELETE", bucket: bucket, key: key,
+                    query: "uploadId=\(SigV4.uriEncode(uploadId))"))
+        } catch let e as AWSError where e.code == "NoSuchUpload" {
+            return
+        }
+    }
+
+    /// Uploads in progress under `prefix` (first 1000).
+    public func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUpload] {
+        let r = try client.send(
+            call(
+                "ListMultipartUploads", method: "GET", bucket: bucket,
+                query: "prefix=\(SigV4.uriEncode(prefix))&uploads="))
+        return try parseXML("ListMultipartUploads", r).all("Upload").map {
+            MultipartUpload(key: $0["Key"] ?? "", uploadId: $0["UploadId"] ?? "", initiated: $0["Initiated"])
+        }
+    }
+}
