@@ -1,0 +1,740 @@
+import CLinuxShims
+import Logging
+import WhatIfAWS
+import WhatIfCore
+import WhatIfCrypto
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Backups that running restores and verifications are reading: prune leaves them alone.
+public final class BackupLeases: Sendable {
+    private let held = Locked<[String: Int]>([:])
+    public init() {}
+
+    public func hold(_ ids: [String]) {
+        held.withLock { for id in ids { $0[id, default: 0] += 1 } }
+    }
+
+    public func release(_ ids: [String]) {
+        held.withLock {
+            for id in ids {
+                $0[id, default: 1] -= 1
+                if $0[id]! <= 0 { $0[id] = nil }
+            }
+        }
+    }
+
+    public func contains(_ id: String) -> Bool { held.value[id] != nil }
+}
+
+/// What the backup capability needs from the agent: settings, the services, where to keep scratch files.
+public struct BackupContext: Sendable {
+    public var settings: BackupSettings
+    public var environmentName: String
+    public var postgres: PostgresSource?
+    public var dynamo: DynamoSource?
+    /// The S3 client for the destination (and the native export).
+    public var s3: S3?
+    public var stateDirectory: String
+    public var processEnvironment: [String: String]
+    public var logger: Logger
+
+    public init(
+        settings: BackupSettings, environmentName: String, postgres: PostgresSource?, dynamo: DynamoSource?, s3: S3?,
+        stateDirectory: String, processEnvironment: [String: String], logger: Logger
+    ) {
+        self.settings = settings
+        self.environmentName = environmentName
+        self.postgres = postgres
+        self.dynamo = dynamo
+        self.s3 = s3
+        self.stateDirectory = stateDirectory
+        self.processEnvironment = processEnvironment
+        self.logger = logger
+    }
+
+    var scratch: String { "\(stateDirectory)/tmp" }
+    var pendingS3: String { "\(stateDirectory)/s3-pending" }
+}
+
+/// The outcome of one part of `whatifctl backup`.
+public struct BackupPartResult: Codable, Sendable, Equatable {
+    public var kind: BackupKind
+    public var ok: Bool
+    public var id: String?
+    public var error: String?
+    public var hint: String?
+    public var bytes: Int64?
+    public var items: Int64?
+    public var rows: Int64?
+    public var seconds: Double
+    public var locations: [BackupLocation]
+    public var verified: Bool?
+}
+
+public struct BackupRunResult: Codable, Sendable {
+    public var parts: [BackupPartResult]
+    public var pruned: [String]
+    public var pruneErrors: [String]
+    public var ok: Bool { parts.allSatisfy(\.ok) && pruneErrors.isEmpty }
+}
+
+public struct VerifyOutcome: Codable, Sendable, Equatable {
+    public var id: String
+    public var kind: BackupKind
+    public var verifications: [BackupVerification]
+    public var ok: Bool { !verifications.isEmpty && verifications.allSatisfy(\.ok) }
+}
+
+/// Backups: take, list, verify, prune, pin, restore. Blocking: call from a dedicated thread.
+public final class BackupService: Sendable {
+    public let context: BackupContext
+    public let leases: BackupLeases
+    public let local: LocalStore
+    public let remote: S3Store?
+
+    public init(context: BackupContext, leases: BackupLeases) {
+        self.context = context
+        self.leases = leases
+        local = LocalStore(root: context.settings.location)
+        if let d = context.settings.s3, let c = context.s3 {
+            remote = S3Store(s3: c, destination: d)
+        } else {
+            remote = nil
+        }
+    }
+
+    var settings: BackupSettings { context.settings }
+    var stores: [any BackupStore] { [local] + (remote.map { [$0] } ?? []) }
+
+    func store(_ location: BackupLocation) -> (any BackupStore)? {
+        location == .local ? local : remote
+    }
+
+    // MARK: Catalog
+
+    /// Every complete backup, newest first, merged across copies.
+    public func list(kind: BackupKind? = nil) -> BackupList {
+        var entries: [String: BackupEntry] = [:]
+        var warnings: [String] = []
+        for store in stores {
+            for k in BackupKind.allCases where kind == nil || kind == k {
+                let ids: [String]
+                do { ids = try store.ids(kind: k) } catch {
+                    warnings.append("cannot list \(k.rawValue) backups in \(store.description): \(error)")
+                    continue
+                }
+                for id in ids {
+                    do {
+                        guard let m = try store.manifest(id) else { continue }
+                        let v = store.decodeSide(BackupVerification.self, id, SideFile.verification)
+                        let pin = store.decodeSide(BackupPin.self, id, SideFile.pin)
+                        if var e = entries[id] {
+                            e.locations.append(store.location)
+                            if let v { e.verifications.append(v) }
+                            e.pin = e.pin ?? pin
+                            entries[id] = e
+                        } else {
+                            entries[id] = BackupEntry(
+                                manifest: m, locations: [store.location], pin: pin, verifications: v.map { [$0] } ?? [])
+                        }
+                    } catch {
+                        warnings.append("\(error)")
+                    }
+                }
+            }
+        }
+        let sorted = entries.values.sorted { ($0.manifest.startedAt, $0.id) > ($1.manifest.startedAt, $1.id) }
+        return BackupList(backups: sorted, warnings: warnings)
+    }
+
+    public func entry(_ id: String) throws -> BackupEntry {
+        guard BackupID.kind(of: id) != nil else {
+            throw BackupError.badID(id)
+        }
+        let list = list(kind: BackupID.kind(of: id))
+        guard let e = list.backups.first(where: { $0.id == id }) else {
+            throw BackupError.notFound(id, warnings: list.warnings)
+        }
+        return e
+    }
+
+    public func pin(_ id: String, by: String?, note: String? = nil) throws -> BackupEntry {
+        let e = try entry(id)
+        let bytes = try APICoding.encode(BackupPin(at: Date(), by: by, note: note), pretty: true)
+        for l in e.locations { try store(l)?.writeSide(id, SideFile.pin, bytes) }
+        return try entry(id)
+    }
+
+    public func unpin(_ id: String) throws -> BackupEntry {
+        let e = try entry(id)
+        for l in e.locations { try store(l)?.deleteSide(id, SideFile.pin) }
+        return try entry(id)
+    }
+
+    /// Removes what crashes left locally: partial and half-deleted folders, stray password files.
+    /// Run at start, before any job.
+    public func removeLocalLeftovers() -> [String] {
+        var removed = local.removeLeftovers()
+        for name in Files.list(context.scratch) {
+            if (try? LocalFiles.removeTree("\(context.scratch)/\(name)")) != nil {
+                removed.append("\(context.scratch)/\(name)")
+            }
+        }
+        for name in Files.list(settings.location) where name.hasPrefix(".restore-") {
+            if (try? LocalFiles.removeTree("\(settings.location)/\(name)")) != nil {
+                removed.append("\(settings.location)/\(name)")
+            }
+        }
+        return removed
+    }
+
+    /// Backups whose S3 copy was being written or deleted when the agent stopped.
+    public func pendingS3Leftovers() -> [String] {
+        Files.list(context.pendingS3).filter { BackupID.kind(of: $0) != nil }
+    }
+
+    /// Deletes the S3 copies of `ids` (listed by `pendingS3Leftovers` at start). Returns what it removed.
+    public func removeS3Leftovers(_ ids: [String]) -> [String] {
+        guard let remote else { return [] }
+        var removed: [String] = []
+        for id in ids {
+            do {
+                try remote.deletePrefix(remote.prefix(id), manifestFirst: true)
+                unlink("\(context.pendingS3)/\(id)")
+                removed.append("s3://\(remote.destination.bucket)/\(remote.prefix(id))")
+            } catch {
+                context.logger.warning(
+                    "cannot remove an unfinished S3 copy; will try again at the next start",
+                    metadata: ["backup_id": "\(id)", "error": "\(error)"])
+            }
+        }
+        return removed
+    }
+
+    // MARK: Taking backups
+
+    /// Takes a backup of each kind in turn. A part that fails leaves nothing behind and does not stop the
+    /// others; prune runs after the parts that succeeded.
+    public func backup(kinds: [BackupKind], reporter: any JobReporter) -> BackupRunResult {
+        var parts: [BackupPartResult] = []
+        for kind in kinds {
+            if reporter.isCancelled {
+                parts.append(
+                    BackupPartResult(
+                        kind: kind, ok: false, error: "cancelled before it started", seconds: 0, locations: []))
+                continue
+            }
+            parts.append(backupOne(kind, reporter: reporter))
+        }
+        var pruned: [String] = []
+        var pruneErrors: [String] = []
+        let succeeded = parts.filter(\.ok).map(\.kind)
+        if settings.pruneAfterBackup, !succeeded.isEmpty, !reporter.isCancelled {
+            let r = prune(dryRun: false, kinds: succeeded)
+            pruned = r.deleted
+            pruneErrors = r.errors
+            if !pruned.isEmpty { reporter.info("pruned \(pruned.count): \(pruned.joined(separator: ", "))") }
+            for e in pruneErrors { reporter.log(.error, "prune: \(e)") }
+        }
+        return BackupRunResult(parts: parts, pruned: pruned, pruneErrors: pruneErrors)
+    }
+
+    func backupOne(_ kind: BackupKind, reporter: any JobReporter) -> BackupPartResult {
+        let watch = Stopwatch()
+        let id = BackupID.make(kind: kind)
+        reporter.info("backup \(id) started")
+        do {
+            let (manifest, locations) = try take(kind, id: id, reporter: reporter)
+            var verified: Bool?
+            if settings.verifyAfterBackup {
+                let outcome = try verify(ids: [id], reporter: reporter, quiet: true).first
+                verified = outcome?.ok ?? false
+                if verified != true {
+                    let problems = outcome?.verifications.flatMap(\.problems).map(\.description) ?? []
+                    throw Failure(
+                        "backup \(id) was written but does not verify: \(problems.joined(separator: "; "))",
+                        hint: "it is kept for inspection (`whatifctl backups verify \(id)`); check the disk")
+                }
+            }
+            reporter.info(
+                "backup \(id) complete: \(manifest.totalBytes) bytes"
+                    + (manifest.items.map { ", \($0) items" } ?? manifest.rows.map { ", \($0) rows" } ?? "")
+                    + " in \(locations.map(\.rawValue).joined(separator: " and "))")
+            return BackupPartResult(
+                kind: kind, ok: true, id: id, bytes: manifest.totalBytes, items: manifest.items, rows: manifest.rows,
+                seconds: watch.elapsedSeconds, locations: locations, verified: verified)
+        } catch {
+            let cancelled = error is CancellationError || reporter.isCancelled
+            let message = cancelled ? "cancelled" : (error as? any OperatorError)?.message ?? "\(error)"
+            reporter.log(.error, "backup \(id) failed: \(message)")
+            return BackupPartResult(
+                kind: kind, ok: false, id: nil, error: message, hint: (error as? any OperatorError)?.hint,
+                seconds: watch.elapsedSeconds, locations: [])
+        }
+    }
+
+    /// Writes one backup; returns its manifest once complete in every destination.
+    func take(_ kind: BackupKind, id: String, reporter: any JobReporter) throws -> (BackupManifest, [BackupLocation]) {
+        let started = Date()
+        let previous = list(kind: kind).backups.first?.manifest
+        // Native DynamoDB exports go straight to S3.
+        if kind == .dynamodb, let source = context.dynamo, try useNativeExport(source) {
+            guard let remote else {
+                throw Failure(
+                    "backups.dynamodb.mode is export but backups.s3 is not set",
+                    hint: "ExportTableToPointInTime writes to S3: set backups.s3.bucket, or use mode: scan")
+            }
+            return (try takeNative(source, remote: remote, id: id, started: started, reporter: reporter), [.s3])
+        }
+        let partial = local.partialFolder(id)
+        try Files.makeDirectories(Files.directory(of: partial))
+        guard mkdir(partial, 0o750) == 0 else {
+            throw Failure(
+                "cannot create \(partial): \(Files.errnoText())",
+                hint: "check backups.location and that the agent's user can write there")
+        }
+        do {
+            if let expected = previous?.totalBytes, let free = LocalFiles.freeBytes(partial), free < expected {
+                reporter.log(
+                    .warning,
+                    "only \(free) bytes free in \(settings.location); the last \(kind.rawValue) backup took \(expected)"
+                )
+            }
+            var manifest: BackupManifest
+            switch kind {
+            case .postgres:
+                manifest = try takePostgres(
+                    id: id, folder: partial, started: started, previous: previous, reporter: reporter)
+            case .dynamodb: manifest = try takeDynamo(id: id, folder: partial, started: started, reporter: reporter)
+            }
+            manifest.endedAt = Date()
+            try Files.writeAtomically(
+                "\(partial)/\(SideFile.manifest)", try APICoding.encode(manifest, pretty: true), mode: 0o640)
+            let final = local.folder(id)
+            guard rename(partial, final) == 0 else {
+                throw Failure("cannot rename \(partial) to \(final): \(Files.errnoText())")
+            }
+            Files.syncDirectory(Files.directory(of: final))
+            guard let remote else { return (manifest, [.local]) }
+            do {
+                try copyToS3(manifest, remote: remote, reporter: reporter)
+            } catch {
+                throw Failure(
+                    "backup \(id) is complete in \(settings.location) but its copy to \(remote.description) failed: \(error)",
+                    hint: "check the bucket and credentials; the local copy is usable")
+            }
+            if settings.s3?.keepLocal == false {
+                try local.delete(id)
+                return (manifest, [.s3])
+            }
+            return (manifest, [.local, .s3])
+        } catch {
+            try? LocalFiles.removeTree(partial)
+            throw error
+        }
+    }
+
+    func takePostgres(id: String, folder: String, started: Date, previous: BackupManifest?, reporter: any JobReporter)
+        throws -> BackupManifest
+    {
+        guard let source = context.postgres else {
+            throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
+        }
+        let tools = try PostgresTools.find(
+            binDirectory: settings.postgres.binDirectory, environment: context.processEnvironment)
+        let dumper = PostgresDumper(
+            source: source, settings: settings.postgres, tools: tools, scratch: context.scratch,
+            environment: context.processEnvironment, reporter: reporter,
+            expectedBytes: previous?.source.database == source.config.database ? previous?.totalBytes : nil)
+        let out = try dumper.run(into: folder, deadline: .after(seconds: settings.postgres.timeout))
+        // The dump must read back before it may be called complete.
+        let listed = try tools.listEntries(
+            "\(folder)/\(out.format == "directory" ? "postgres.dir" : "postgres.dump")",
+            environment: context.processEnvironment)
+        let c = source.config
+        return BackupManifest(
+            id: id, kind: .postgres, environment: context.environmentName, agentVersion: WhatIfVersion.string,
+            host: Self.hostName, startedAt: started, endedAt: Date(), format: out.format, method: "pg_dump",
+            source: .init(host: c.host, port: c.port, database: c.database, user: c.user),
+            tool: .init(name: "pg_dump", version: tools.version), serverVersion: out.serverVersion, files: out.files,
+            tables: out.tables, tocEntries: listed)
+    }
+
+    func takeDynamo(id: String, folder: String, started: Date, reporter: any JobReporter) throws -> BackupManifest {
+        guard let source = context.dynamo else {
+            throw Failure("DynamoDB is not configured", hint: "set dynamodb: in the config")
+        }
+        let exporter = ScanExporter(
+            source: source, settings: settings.dynamodb, reporter: reporter,
+            s3Location: remote.map { ($0.destination.bucket, $0.prefix(id)) })
+        let out = try exporter.run(into: folder, deadline: .after(seconds: settings.dynamodb.timeout))
+        return BackupManifest(
+            id: id, kind: .dynamodb, environment: context.environmentName, agentVersion: WhatIfVersion.string,
+            host: Self.hostName, startedAt: started, endedAt: Date(), format: "dynamodb-export", method: "scan",
+            source: .init(
+                table: source.table, tableArn: out.tableArn, endpoint: source.endpoint, region: source.region),
+            tool: nil, serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema,
+            export: out.export)
+    }
+
+    func useNativeExport(_ source: DynamoSource) throws -> Bool {
+        switch settings.dynamodb.mode {
+        case "scan": return false
+        case "export": return true
+        default:
+            guard source.endpoint == nil else { return false }
+            return try source.client.pointInTimeRecoveryEnabled(table: source.table)
+        }
+    }
+
+    func takeNative(_ source: DynamoSource, remote: S3Store, id: String, started: Date, reporter: any JobReporter)
+        throws
+        -> BackupManifest
+    {
+        try markPending(id)
+        do {
+            let out = try NativeExporter(
+                source: source, settings: settings.dynamodb, reporter: reporter, store: remote, id: id
+            ).run(deadline: .after(seconds: settings.dynamodb.timeout))
+            let manifest = BackupManifest(
+                id: id, kind: .dynamodb, environment: context.environmentName, agentVersion: WhatIfVersion.string,
+                host: Self.hostName, startedAt: started, endedAt: Date(), format: "dynamodb-export", method: "export",
+                source: .init(table: source.table, endpoint: source.endpoint, region: source.region), tool: nil,
+                serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema, export: out.export)
+            try remote.writeSide(id, SideFile.manifest, try APICoding.encode(manifest, pretty: true))
+            clearPending(id)
+            return manifest
+        } catch {
+            try? remote.deletePrefix(remote.prefix(id), manifestFirst: true)
+            clearPending(id)
+            throw error
+        }
+    }
+
+    /// Copies a complete local backup to S3: every file, then the manifest.
+    func copyToS3(_ manifest: BackupManifest, remote: S3Store, reporter: any JobReporter) throws {
+        let id = manifest.id
+        try markPending(id)
+        let total = Double(manifest.totalBytes)
+        let sent = Locked<Int64>(0)
+        let throttle = ProgressThrottle(reporter)
+        do {
+            for f in manifest.files {
+                try reporter.checkCancelled()
+                try remote.upload(localPath: "\(local.folder(id))/\(f.path)", id: id, path: f.path) { n in
+                    let s = sent.withLock { v -> Int64 in
+                        v += n
+                        return v
+                    }
+                    throttle.report(
+                        done: Double(s), total: total, unit: "bytes", phase: "copy to \(remote.description)")
+                }
+            }
+            throttle.flush()
+            try remote.writeSide(id, SideFile.manifest, try APICoding.encode(manifest, pretty: true))
+            clearPending(id)
+        } catch {
+            try? remote.deletePrefix(remote.prefix(id), manifestFirst: true)
+            clearPending(id)
+            throw error
+        }
+    }
+
+    func markPending(_ id: String) throws {
+        try Files.makeDirectories(context.pendingS3)
+        try Files.writeAtomically("\(context.pendingS3)/\(id)", Array((remote?.prefix(id) ?? "").utf8))
+    }
+
+    func clearPending(_ id: String) {
+        unlink("\(context.pendingS3)/\(id)")
+    }
+
+    static var hostName: String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count) == 0 else { return nil }
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: Verify
+
+    /// Re-reads every copy of the given backups (all when `ids` is nil) against their manifests, and
+    /// records each outcome beside the copy.
+    public func verify(ids: [String]?, reporter: any JobReporter, quiet: Bool = false) throws -> [VerifyOutcome] {
+        let all = list()
+        var entries: [BackupEntry] = []
+        if let ids {
+            for id in ids {
+                guard let e = all.backups.first(where: { $0.id == id }) else {
+                    throw BackupError.notFound(id, warnings: all.warnings)
+                }
+                entries.append(e)
+            }
+        } else {
+            entries = all.backups
+        }
+        leases.hold(entries.map(\.id))
+        defer { leases.release(entries.map(\.id)) }
+        let totalBytes = Double(entries.reduce(Int64(0)) { $0 + $1.manifest.totalBytes * Int64($1.locations.count) })
+        var done: Int64 = 0
+        var outcomes: [VerifyOutcome] = []
+        for e in entries {
+            var verifications: [BackupVerification] = []
+            for location in e.locations {
+                try reporter.checkCancelled()
+                guard let store = store(location) else { continue }
+                let watch = Stopwatch()
+                let base = done
+                let problems = try verifyCopy(e.manifest, in: store, reporter: reporter) { n in
+                    done = base + n
+                    reporter.progress(
+                        done: Double(done), total: totalBytes, unit: "bytes",
+                        phase: "verify \(e.id) (\(location.rawValue))")
+                }
+                done = base + e.manifest.totalBytes
+                let v = BackupVerification(
+                    at: Date(), location: location, ok: problems.isEmpty, problems: problems,
+                    seconds: watch.elapsedSeconds)
+                verifications.append(v)
+                do { try store.writeSide(e.id, SideFile.verification, try APICoding.encode(v, pretty: true)) } catch {
+                    reporter.log(
+                        .warning, "cannot record the verification of \(e.id) in \(store.description): \(error)")
+                }
+                if problems.isEmpty {
+                    if !quiet { reporter.info("\(e.id) (\(location.rawValue)): ok") }
+                } else {
+                    for p in problems { reporter.log(.error, "\(e.id) (\(location.rawValue)): \(p)") }
+                }
+            }
+            outcomes.append(VerifyOutcome(id: e.id, kind: e.kind, verifications: verifications))
+        }
+        return outcomes
+    }
+
+    /// Problems with one copy: files missing, extra, of the wrong size or hash; a dump pg_restore cannot
+    /// list; export data files whose MD5 or item count differ from AWS's manifest.
+    func verifyCopy(
+        _ m: BackupManifest, in store: any BackupStore, reporter: any JobReporter, progress: (Int64) -> Void
+    ) throws -> [BackupProblem] {
+        var problems: [BackupProblem] = []
+        let present: [String: Int64]
+        do { present = try store.files(m.id) } catch {
+            return [BackupProblem(file: nil, message: "cannot list the backup's files: \(error)")]
+        }
+        let listed = Set(m.files.map(\.path))
+        for extra in present.keys.sorted() where !listed.contains(extra) {
+            problems.append(BackupProblem(file: extra, message: "is not in the manifest"))
+        }
+        var done: Int64 = 0
+        let pgList = m.kind == .postgres && m.format == "custom" && store.location == .s3
+        for f in m.files {
+            try reporter.checkCancelled()
+            guard let size = present[f.path] else {
+                problems.append(BackupProblem(file: f.path, message: "is missing"))
+                continue
+            }
+            if size != f.bytes {
+                problems.append(BackupProblem(file: f.path, message: "is \(size) bytes; the manifest says \(f.bytes)"))
+            }
+            var d = Digest(.sha256)
+            let base = done
+            // An S3 copy of a custom-format dump is listed by pg_restore as it streams past.
+            let lister = pgList && f.path == "postgres.dump" ? try? streamingLister() : nil
+            do {
+                try store.read(m.id, f.path) { chunk in
+                    d.update(chunk)
+                    lister?.feed(chunk)
+                    done += Int64(chunk.count)
+                    if done - base > 0 { progress(done) }
+                }
+            } catch {
+                problems.append(BackupProblem(file: f.path, message: "cannot be read: \(error)"))
+                lister?.abandon()
+                continue
+            }
+            let hex = Hex.encode(d.finalize())
+            if hex != f.sha256 {
+                problems.append(
+                    BackupProblem(
+                        file: f.path,
+                        message: "SHA-256 is \(hex) but the manifest says \(f.sha256): the file is damaged"))
+            }
+            if let lister, let failure = lister.finish() {
+                problems.append(BackupProblem(file: f.path, message: failure))
+            }
+        }
+        if m.kind == .postgres, store.location == .local, problems.isEmpty {
+            let path = "\(local.folder(m.id))/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
+            do {
+                let tools = try PostgresTools.find(
+                    binDirectory: settings.postgres.binDirectory, environment: context.processEnvironment)
+                let n = try tools.listEntries(path, environment: context.processEnvironment)
+                if let expected = m.tocEntries, n != expected {
+                    problems.append(
+                        BackupProblem(
+                            file: m.files.first?.path,
+                            message: "pg_restore lists \(n) entries; the manifest says \(expected)"))
+                }
+            } catch {
+                problems.append(BackupProblem(file: m.files.first?.path, message: "\(error)"))
+            }
+        }
+        if m.kind == .dynamodb, let export = m.export {
+            let reader = ExportReader(store: store, id: m.id, exportPath: export.path, exportId: export.exportId)
+            do {
+                let loaded = try reader.load()
+                problems += loaded.problems
+                if let items = m.items, loaded.summary.itemCount != items {
+                    problems.append(
+                        BackupProblem(
+                            file: "\(export.path)/\(ExportLayout.summaryName)",
+                            message: "itemCount is \(loaded.summary.itemCount); the backup's manifest says \(items)"))
+                }
+                for entry in loaded.files {
+                    try reporter.checkCancelled()
+                    problems += try reader.readDataFile(entry)
+                }
+            } catch let e as CancellationError {
+                throw e
+            } catch {
+                problems.append(BackupProblem(file: export.path, message: "\(error)"))
+            }
+        }
+        return problems
+    }
+
+    func streamingLister() throws -> StreamingList {
+        let tools = try PostgresTools.find(
+            binDirectory: settings.postgres.binDirectory, environment: context.processEnvironment)
+        return try StreamingList(tools: tools, environment: context.processEnvironment)
+    }
+
+    // MARK: Prune
+
+    /// Applies the retention policy of each kind (all kinds when nil) to every copy.
+    public func prune(dryRun: Bool, kinds: [BackupKind]? = nil) -> PruneResult {
+        let all = list()
+        var decisions: [PruneDecision] = []
+        var deleted: [String] = []
+        var errors: [String] = all.warnings.map { "listing: \($0)" }
+        for kind in kinds ?? BackupKind.allCases {
+            let entries = all.backups.filter { $0.kind == kind }
+            let candidates = entries.map {
+                Retention.Candidate(
+                    id: $0.id, kind: kind, time: $0.manifest.startedAt, pinned: $0.pin != nil, verified: $0.verified,
+                    inUse: leases.contains($0.id))
+            }
+            let plan = Retention.plan(candidates, policy: settings.policy(for: kind))
+            decisions += plan
+            guard !dryRun, all.warnings.isEmpty else { continue }
+            for d in plan where !d.keep {
+                guard let e = entries.first(where: { $0.id == d.id }) else { continue }
+                do {
+                    for l in e.locations {
+                        if l == .s3 { try markPending(e.id) }
+                        try store(l)?.delete(e.id)
+                        if l == .s3 { clearPending(e.id) }
+                    }
+                    deleted.append(e.id)
+                    context.logger.info("backup pruned", metadata: ["backup_id": "\(e.id)"])
+                } catch {
+                    errors.append("cannot delete \(e.id): \(error)")
+                }
+            }
+        }
+        if !dryRun, !all.warnings.isEmpty {
+            errors.append("nothing deleted: the catalog could not be read in full")
+        }
+        return PruneResult(dryRun: dryRun, decisions: decisions, deleted: deleted, errors: errors)
+    }
+}
+
+/// `pg_restore --list` fed from a stream (an S3 copy being hashed).
+final class StreamingList {
+    private let child: Subprocess
+    private let input: Int32
+    private var open = true
+    private let errText = Locked<[String]>([])
+    private let reader: Threads.Handle
+
+    init(tools: PostgresTools, environment: [String: String]) throws {
+        var fds: [Int32] = [0, 0]
+        guard whatif_pipe_cloexec(&fds) == 0 else { throw Failure("cannot create a pipe") }
+        child = try Subprocess.start(
+            tools.pgRestore, arguments: ["--list"], environment: PostgresTools.baseEnvironment(environment),
+            stdin: .descriptor(fds[0]), stdout: .null, stderr: .pipe)
+        close(fds[0])
+        input = fds[1]
+        let fd = child.stderr!
+        let errText = self.errText
+        reader = Threads.start { Subprocess.readLines(fd) { l in errText.withLock { $0.append(l) } } }
+    }
+
+    func feed(_ chunk: UnsafeRawBufferPointer) {
+        guard open else { return }
+        var off = 0
+        while off < chunk.count {
+            let n = write(input, chunk.baseAddress! + off, chunk.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                // pg_restore has read what it needs and closed its end: the rest is only hashed.
+                close(input)
+                open = false
+                return
+            }
+            off += n
+        }
+    }
+
+    func abandon() {
+        if open {
+            close(input)
+            open = false
+        }
+        child.kill(SIGKILL)
+        child.wait()
+        reader.join()
+    }
+
+    /// nil when pg_restore listed the dump; else why not.
+    func finish() -> String? {
+        if open {
+            close(input)
+            open = false
+        }
+        let t = child.wait()
+        reader.join()
+        return t.succeeded
+            ? nil : "pg_restore --list \(t): \(errText.value.suffix(2).joined(separator: "; "))"
+    }
+}
+
+/// Errors about the catalog itself (the admin API answers them as 400 and 404).
+public struct BackupError: OperatorError, Sendable {
+    public enum Kind: Sendable { case badID, notFound }
+    public var kind: Kind
+    public var message: String
+    public var hint: String?
+
+    public static func badID(_ id: String) -> BackupError {
+        BackupError(
+            kind: .badID, message: "'\(id)' is not a backup id",
+            hint: "ids look like postgres-20261124T203012Z-3fa1; `whatifctl backups list` shows them")
+    }
+
+    public static func notFound(_ id: String, warnings: [String]) -> BackupError {
+        BackupError(
+            kind: .notFound,
+            message: "no complete backup \(id)"
+                + (warnings.isEmpty ? "" : " (the catalog is incomplete: \(warnings.joined(separator: "; ")))"),
+            hint: "`whatifctl backups list` shows the backups")
+    }
+}

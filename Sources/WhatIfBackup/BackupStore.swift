@@ -1,0 +1,424 @@
+import Logging
+import WhatIfAWS
+import WhatIfCore
+import WhatIfCrypto
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Backup ids: `<kind>-<yyyymmdd>T<hhmmss>Z-<4 hex>`, sortable by time, safe as a file name.
+public enum BackupID {
+    public static func make(kind: BackupKind, at date: Date = Date()) -> String {
+        let t = Timestamp.format(date)  // 2026-11-24T20:37:33.123Z
+        let digits = t.filter(\.isNumber)
+        let day = digits.prefix(8)
+        let time = digits.dropFirst(8).prefix(6)
+        let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        return "\(kind.rawValue)-\(day)T\(time)Z-\(String(repeating: "0", count: 4 - suffix.count))\(suffix)"
+    }
+
+    /// The kind an id names, or nil when it is not a well-formed id (never a path).
+    public static func kind(of id: String) -> BackupKind? {
+        let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, let kind = BackupKind(rawValue: String(parts[0])) else { return nil }
+        let t = Array(parts[1].utf8)
+        guard t.count == 16, t[8] == UInt8(ascii: "T"), t[15] == UInt8(ascii: "Z"),
+            t[0..<8].allSatisfy({ (0x30...0x39).contains($0) }), t[9..<15].allSatisfy({ (0x30...0x39).contains($0) })
+        else { return nil }
+        let h = Array(parts[2].utf8)
+        guard h.count == 4, h.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            return nil
+        }
+        return kind
+    }
+}
+
+/// Catalog side files, beside the manifest but not part of the backup.
+enum SideFile {
+    static let manifest = "manifest.json"
+    static let pin = "pin.json"
+    static let verification = "verification.json"
+    static let all: Set<String> = [manifest, pin, verification]
+}
+
+/// Where copies of backups live. A backup is complete in a store only once its manifest is there.
+public protocol BackupStore: Sendable {
+    var location: BackupLocation { get }
+    /// Human-readable place: a folder or an s3:// URL.
+    var description: String { get }
+    /// Ids that have a manifest (checked further by `manifest`).
+    func ids(kind: BackupKind) throws -> [String]
+    func readSide(_ id: String, _ name: String) throws -> [UInt8]?
+    func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws
+    func deleteSide(_ id: String, _ name: String) throws
+    /// Streams one file of a backup.
+    func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// Files present under the backup's folder, relative, with sizes (side files excluded).
+    func files(_ id: String) throws -> [String: Int64]
+    /// Deletes the backup: the manifest first, so nothing half-deleted looks complete.
+    func delete(_ id: String) throws
+}
+
+extension BackupStore {
+    /// The backup's manifest, when it is there, readable and complete.
+    public func manifest(_ id: String) throws -> BackupManifest? {
+        guard let bytes = try readSide(id, SideFile.manifest) else { return nil }
+        guard let m = try? APICoding.decode(BackupManifest.self, from: bytes) else {
+            throw Failure(
+                "the manifest of backup \(id) in \(description) is not readable",
+                hint: "the backup is damaged; `whatifctl backups verify \(id)` tells more")
+        }
+        guard m.status == "complete", m.id == id, BackupID.kind(of: id) == m.kind else {
+            throw Failure("the manifest of backup \(id) in \(description) does not describe a complete backup \(id)")
+        }
+        return m
+    }
+
+    func decodeSide<T: Decodable>(_ type: T.Type, _ id: String, _ name: String) -> T? {
+        guard let b = try? readSide(id, name) else { return nil }
+        return try? APICoding.decode(type, from: b)
+    }
+}
+
+/// Backups in a local folder: `<root>/<kind>/<id>/`. A backup being written is `<id>.partial`; one being
+/// deleted is renamed `<id>.deleting` first.
+public final class LocalStore: BackupStore {
+    public let root: String
+    public var location: BackupLocation { .local }
+    public var description: String { root }
+
+    public init(root: String) { self.root = root }
+
+    public func folder(_ id: String) -> String { "\(root)/\(BackupID.kind(of: id)?.rawValue ?? "unknown")/\(id)" }
+    public func partialFolder(_ id: String) -> String { folder(id) + ".partial" }
+
+    public func ids(kind: BackupKind) throws -> [String] {
+        let dir = "\(root)/\(kind.rawValue)"
+        return Files.list(dir).filter {
+            BackupID.kind(of: $0) == kind && Files.exists("\(dir)/\($0)/\(SideFile.manifest)")
+        }
+    }
+
+    public func readSide(_ id: String, _ name: String) throws -> [UInt8]? {
+        let path = "\(folder(id))/\(name)"
+        guard Files.exists(path) else { return nil }
+        return try Files.read(path, limit: 64 << 20)
+    }
+
+    public func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
+        try Files.writeAtomically("\(folder(id))/\(name)", bytes, mode: 0o640)
+    }
+
+    public func deleteSide(_ id: String, _ name: String) throws {
+        if unlink("\(folder(id))/\(name)") != 0, errno != ENOENT {
+            throw Failure("cannot remove \(folder(id))/\(name): \(Files.errnoText())")
+        }
+    }
+
+    public func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try LocalFiles.stream("\(folder(id))/\(path)", sink)
+    }
+
+    public func files(_ id: String) throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for (rel, size) in LocalFiles.walk(folder(id)) where !SideFile.all.contains(rel) { out[rel] = size }
+        return out
+    }
+
+    public func delete(_ id: String) throws {
+        let dir = folder(id)
+        guard Files.exists(dir) else { return }
+        let doomed = "\(Files.directory(of: dir))/.\(id).deleting"
+        guard rename(dir, doomed) == 0 else { throw Failure("cannot remove \(dir): \(Files.errnoText())") }
+        Files.syncDirectory(Files.directory(of: dir))
+        try LocalFiles.removeTree(doomed)
+    }
+
+    /// Removes what a crash left: `.partial` and `.deleting` folders. Returns what it removed.
+    public func removeLeftovers() -> [String] {
+        var removed: [String] = []
+        for kind in BackupKind.allCases {
+            let dir = "\(root)/\(kind.rawValue)"
+            for name in Files.list(dir) where name.hasSuffix(".partial") || name.hasSuffix(".deleting") {
+                let path = "\(dir)/\(name)"
+                if (try? LocalFiles.removeTree(path)) != nil { removed.append(path) }
+            }
+            // A folder without a manifest is a leftover too (never renamed into place that way, but an
+            // operator's copy or a damaged disk can make one): reported, not removed.
+        }
+        return removed
+    }
+}
+
+/// Backups in S3: `s3://<bucket>/<prefix>/<kind>/<id>/...`, manifest uploaded last and deleted first.
+public final class S3Store: BackupStore {
+    public let s3: S3
+    public let destination: S3Destination
+    public var location: BackupLocation { .s3 }
+    public var description: String { destination.url }
+
+    public init(s3: S3, destination: S3Destination) {
+        self.s3 = s3
+        self.destination = destination
+    }
+
+    public func prefix(_ id: String) -> String {
+        destination.key("\(BackupID.kind(of: id)?.rawValue ?? "unknown")/\(id)")
+    }
+
+    public func key(_ id: String, _ path: String) -> String { "\(prefix(id))/\(path)" }
+
+    public func ids(kind: BackupKind) throws -> [String] {
+        let base = destination.key("\(kind.rawValue)/")
+        var ids: Set<String> = []
+        for o in try s3.list(bucket: destination.bucket, prefix: base) where o.key.hasSuffix("/\(SideFile.manifest)") {
+            let rest = o.key.dropFirst(base.count).split(separator: "/")
+            if rest.count == 2, BackupID.kind(of: String(rest[0])) == kind { ids.insert(String(rest[0])) }
+        }
+        return ids.sorted()
+    }
+
+    public func readSide(_ id: String, _ name: String) throws -> [UInt8]? {
+        do {
+            return try s3.getObject(bucket: destination.bucket, key: key(id, name))
+        } catch let e as AWSError where e.status == 404 {
+            return nil
+        }
+    }
+
+    public func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
+        _ = try s3.putObject(
+            bucket: destination.bucket, key: key(id, name), body: bytes, contentType: "application/json")
+    }
+
+    public func deleteSide(_ id: String, _ name: String) throws {
+        try s3.deleteObject(bucket: destination.bucket, key: key(id, name))
+    }
+
+    public func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        // The HTTP client calls back on this thread while the request runs.
+        try withoutActuallyEscaping(sink) { sink in
+            try s3.getObject(bucket: destination.bucket, key: key(id, path), sink: sink)
+        }
+    }
+
+    public func files(_ id: String) throws -> [String: Int64] {
+        let p = prefix(id) + "/"
+        var out: [String: Int64] = [:]
+        for o in try s3.list(bucket: destination.bucket, prefix: p) {
+            let rel = String(o.key.dropFirst(p.count))
+            if !SideFile.all.contains(rel) { out[rel] = o.size }
+        }
+        return out
+    }
+
+    public func delete(_ id: String) throws {
+        try deletePrefix(prefix(id), manifestFirst: true)
+    }
+
+    /// Deletes every object under `prefix/` (the manifest first) and aborts its unfinished uploads.
+    public func deletePrefix(_ prefix: String, manifestFirst: Bool) throws {
+        let p = prefix + "/"
+        if manifestFirst { try s3.deleteObject(bucket: destination.bucket, key: p + SideFile.manifest) }
+        for o in try s3.list(bucket: destination.bucket, prefix: p) {
+            try s3.deleteObject(bucket: destination.bucket, key: o.key)
+        }
+        for u in try s3.listMultipartUploads(bucket: destination.bucket, prefix: p) {
+            try s3.abortMultipartUpload(bucket: destination.bucket, key: u.key, uploadId: u.uploadId)
+        }
+    }
+
+    /// Uploads a local file: one PUT up to the part size, a multipart upload above it (parts in
+    /// parallel). An upload that fails is aborted. Returns the bytes sent.
+    public func upload(
+        localPath: String, id: String, path: String, onBytes: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) throws {
+        let size = LocalFiles.size(localPath) ?? 0
+        let objectKey = key(id, path)
+        let bucket = destination.bucket
+        if size <= Int64(destination.partSize) {
+            let body = try Files.read(localPath, limit: destination.partSize + 1)
+            _ = try s3.putObject(bucket: bucket, key: objectKey, body: body)
+            onBytes(Int64(body.count))
+            return
+        }
+        let partSize = max(destination.partSize, Int((size + 9_999) / 10_000))
+        let count = Int((size + Int64(partSize) - 1) / Int64(partSize))
+        let uploadId = try s3.createMultipartUpload(bucket: bucket, key: objectKey)
+        let next = Locked(0)
+        let parts = Locked<[S3.UploadedPart]>([])
+        let s3 = self.s3
+        do {
+            try Threads.parallel(min(destination.concurrency, count)) { _ in
+                while true {
+                    let n = next.withLock { v -> Int in
+                        defer { v += 1 }
+                        return v
+                    }
+                    guard n < count else { return }
+                    let body = try LocalFiles.readRange(localPath, offset: Int64(n) * Int64(partSize), count: partSize)
+                    let part = try s3.uploadPart(
+                        bucket: bucket, key: objectKey, uploadId: uploadId, number: n + 1, body: body)
+                    parts.withLock { $0.append(part) }
+                    onBytes(Int64(body.count))
+                }
+            }
+            try s3.completeMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId, parts: parts.value)
+        } catch {
+            try? s3.abortMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId)
+            throw error
+        }
+    }
+}
+
+/// Local file helpers for backups: streaming reads, tree walks and removal, sizes.
+public enum LocalFiles {
+    public static func stream(_ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure("cannot read \(path): \(Files.errnoText())") }
+        defer { close(fd) }
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buf.deallocate() }
+        while true {
+            let n = Glibc.read(fd, buf.baseAddress, buf.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure("cannot read \(path): \(Files.errnoText())")
+            }
+            if n == 0 { return }
+            try sink(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+        }
+    }
+
+    public static func readRange(_ path: String, offset: Int64, count: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure("cannot read \(path): \(Files.errnoText())") }
+        defer { close(fd) }
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + got, count - got, off_t(offset) + off_t(got))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure("cannot read \(path): \(Files.errnoText())")
+            }
+            if n == 0 { break }
+            got += n
+        }
+        out.removeLast(count - got)
+        return out
+    }
+
+    public static func size(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_size)
+    }
+
+    /// Regular files under `root`, relative paths with sizes.
+    public static func walk(_ root: String) -> [(String, Int64)] {
+        var out: [(String, Int64)] = []
+        func visit(_ dir: String, _ rel: String) {
+            for name in Files.list(dir) {
+                let path = "\(dir)/\(name)"
+                let r = rel.isEmpty ? name : "\(rel)/\(name)"
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFDIR {
+                    visit(path, r)
+                } else if (st.st_mode & S_IFMT) == S_IFREG {
+                    out.append((r, Int64(st.st_size)))
+                }
+            }
+        }
+        visit(root, "")
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// rm -rf, without following symbolic links.
+    public static func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in Files.list(path) { try removeTree("\(path)/\(name)") }
+            guard rmdir(path) == 0 || errno == ENOENT else {
+                throw Failure("cannot remove \(path): \(Files.errnoText())")
+            }
+        } else {
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw Failure("cannot remove \(path): \(Files.errnoText())")
+            }
+        }
+    }
+
+    /// Free bytes for an unprivileged writer on the file system holding `path`.
+    public static func freeBytes(_ path: String) -> Int64? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return Int64(s.f_bavail) * Int64(s.f_frsize)
+    }
+}
+
+/// A file being written into a backup: created exclusively, hashed as written, fsynced on close.
+public final class HashedFile {
+    public let path: String
+    private let fd: Int32
+    private var sha = Digest(.sha256)
+    private var md5 = Digest(.md5)
+    private let wantMD5: Bool
+    public private(set) var bytes: Int64 = 0
+    private var closed = false
+
+    public init(path: String, md5: Bool = false) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw Failure("cannot create \(path): \(Files.errnoText())") }
+        wantMD5 = md5
+    }
+
+    deinit {
+        if !closed { Glibc.close(fd) }
+    }
+
+    public func write(_ data: UnsafeRawBufferPointer) throws {
+        sha.update(data)
+        if wantMD5 { md5.update(data) }
+        var off = 0
+        while off < data.count {
+            let n = Glibc.write(fd, data.baseAddress! + off, data.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                throw Failure(
+                    "cannot write \(path): \(Files.errnoText(e))",
+                    hint: e == ENOSPC ? "the backup location is full: free space or prune old backups" : nil)
+            }
+            off += n
+        }
+        bytes += Int64(data.count)
+    }
+
+    public func write(_ data: [UInt8]) throws { try data.withUnsafeBytes { try write($0) } }
+
+    /// fsyncs and closes; returns the file's entry (path relative to `base`) and its MD5 when asked for.
+    public func finish(relativeTo base: String) throws -> (file: BackupFile, md5: [UInt8]?) {
+        closed = true
+        if fsync(fd) != 0 {
+            let e = Files.errnoText()
+            Glibc.close(fd)
+            throw Failure("cannot fsync \(path): \(e)")
+        }
+        guard Glibc.close(fd) == 0 else { throw Failure("cannot close \(path): \(Files.errnoText())") }
+        let rel = path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
+        return (BackupFile(path: rel, bytes: bytes, sha256: Hex.encode(sha.finalize())), wantMD5 ? md5.finalize() : nil)
+    }
+}

@@ -1,0 +1,275 @@
+import WhatIfCore
+import WhatIfCrypto
+import WhatIfPostgres
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The PostgreSQL database a backup reads.
+public struct PostgresSource: Sendable {
+    public var config: PostgresConfig
+    public var connectTimeout: Double
+    public init(config: PostgresConfig, connectTimeout: Double = 5) {
+        self.config = config
+        self.connectTimeout = connectTimeout
+    }
+}
+
+/// One pg_dump run into a partial folder: a snapshot exported from our own connection (so the row counts
+/// are of exactly the data dumped), the dump streamed through SHA-256 into the folder, stderr to the log.
+struct PostgresDumper {
+    let source: PostgresSource
+    let settings: PostgresDumpSettings
+    let tools: PostgresTools
+    let scratch: String
+    let environment: [String: String]
+    let reporter: any JobReporter
+    /// The previous backup's size: the progress bar's estimate of the total.
+    let expectedBytes: Int64?
+
+    struct Output {
+        var files: [BackupFile]
+        var format: String
+        var tables: [String: Int64]?
+        var serverVersion: String
+    }
+
+    func run(into folder: String, deadline: Deadline) throws -> Output {
+        let conn: PostgresConnection
+        do {
+            conn = try PostgresConnection.connect(
+                source.config, deadline: min(deadline, .after(seconds: source.connectTimeout)))
+        } catch {
+            throw Failure(
+                "cannot connect to PostgreSQL at \(source.config.endpoint): \(error.message)",
+                hint: error.hint ?? "check that the server is up and postgres: in the config")
+        }
+        defer { conn.close() }
+        let q = { (sql: String) throws -> PostgresResult in try conn.query(sql, deadline: deadline) }
+        let versionNum = Int(try q("SHOW server_version_num").rows.first?.first??.description ?? "") ?? 0
+        let serverMajor = PostgresTools.serverMajor(versionNum: versionNum)
+        try tools.checkCanDump(serverMajor: serverMajor, serverVersion: conn.serverVersion)
+        reporter.info(
+            "pg_dump \(tools.version) (\(tools.pgDump)), server PostgreSQL \(conn.serverVersion), database \(source.config.database)"
+        )
+
+        // One snapshot for pg_dump and for our row counts.
+        _ = try q("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        guard let snapshot = try q("SELECT pg_export_snapshot()").rows.first?.first ?? nil else {
+            throw Failure("the server did not export a snapshot")
+        }
+        var tableNames: [String] = []
+        if settings.rowCounts {
+            let r = try q(
+                """
+                SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                  AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+                ORDER BY 1
+                """)
+            tableNames = r.rows.compactMap { $0.count == 2 ? "\($0[0] ?? "")\t\($0[1] ?? "")" : nil }
+        }
+
+        let passfile = try PostgresTools.PasswordFile(directory: scratch, password: source.config.password)
+        defer { passfile.remove() }
+        let env = PostgresTools.environment(for: source.config, passfile: passfile, base: environment)
+        var args = ["--verbose", "--no-password", "--snapshot=\(snapshot)"]
+        if let z = settings.compression { args.append("--compress=\(z)") }
+        let directory = settings.format == "directory"
+        let outputPath = directory ? "\(folder)/postgres.dir" : "\(folder)/postgres.dump"
+        if directory {
+            args += ["--format=directory", "--jobs=\(max(1, settings.jobs))", "--file=\(outputPath)"]
+        } else {
+            args += ["--format=custom"]
+        }
+
+        // Counting runs beside the dump, in the same snapshot, on our connection.
+        let counts = Locked<Result<[String: Int64], any Error>?>(nil)
+        let counter: Threads.Handle? =
+            settings.rowCounts
+            ? Threads.start {
+                var out: [String: Int64] = [:]
+                do {
+                    for t in tableNames {
+                        let parts = t.split(separator: "\t", maxSplits: 1)
+                        let r = try conn.query("SELECT count(*) FROM \(parts[1])", deadline: deadline)
+                        out[String(parts[0])] = Int64(r.rows.first?.first??.description ?? "") ?? 0
+                    }
+                    counts.set(.success(out))
+                } catch {
+                    counts.set(.failure(error))
+                }
+            } : nil
+
+        let file: HashedFile? = directory ? nil : try HashedFile(path: outputPath)
+        let child: Subprocess
+        do {
+            child = try Subprocess.start(
+                tools.pgDump, arguments: args, environment: env, stdout: directory ? .null : .pipe, stderr: .pipe)
+        } catch {
+            counter?.join()
+            throw error
+        }
+        let stderrLines = Locked<[String]>([])
+        let errFD = child.stderr!
+        let tablesDone = Locked(0)
+        let throttle = ProgressThrottle(reporter)
+        let stderrReader = Threads.start {
+            Subprocess.readLines(errFD) { line in
+                stderrLines.withLock {
+                    $0.append(line)
+                    if $0.count > 50 { $0.removeFirst() }
+                }
+                if line.contains("dumping contents of table") {
+                    let n = tablesDone.withLock { v -> Int in
+                        v += 1
+                        return v
+                    }
+                    let table = line.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+                    reporter.log(.info, line)
+                    if directory {
+                        throttle.report(
+                            done: Double(n), total: tableNames.isEmpty ? nil : Double(tableNames.count), unit: "tables",
+                            phase: "pg_dump \(table)")
+                    }
+                } else if line.contains("error:") || line.contains("warning:") || line.contains("FATAL") {
+                    reporter.log(.warning, line)
+                } else {
+                    reporter.log(.debug, line)
+                }
+            }
+        }
+
+        // Stream stdout through SHA-256 into the file; stop pg_dump on cancellation, deadline or a write error.
+        var failure: (any Error)?
+        if let file, let out = child.stdout {
+            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer {
+                buf.deallocate()
+                close(out)
+            }
+            var pfd = pollfd(fd: out, events: Int16(POLLIN), revents: 0)
+            while true {
+                if reporter.isCancelled {
+                    failure = CancellationError()
+                    break
+                }
+                if deadline.hasPassed {
+                    failure = Failure(
+                        "pg_dump ran longer than backups.postgres.timeout (\(Int(settings.timeout)) s)",
+                        hint: "raise backups.postgres.timeout or use format: directory with jobs")
+                    break
+                }
+                let ready = poll(&pfd, 1, 250)
+                if ready == 0 { continue }
+                if ready < 0 && errno == EINTR { continue }
+                let n = read(out, buf.baseAddress, buf.count)
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    failure = Failure("cannot read pg_dump's output: \(Files.errnoText())")
+                    break
+                }
+                if n == 0 { break }
+                do { try file.write(UnsafeRawBufferPointer(rebasing: buf[0..<n])) } catch {
+                    failure = error
+                    break
+                }
+                throttle.report(
+                    done: Double(file.bytes), total: expectedBytes.map(Double.init), unit: "bytes",
+                    phase: "pg_dump \(source.config.database)")
+            }
+        } else {
+            // Directory format: pg_dump writes the files; we watch for cancellation and the deadline.
+            while true {
+                if child.tryWait() != nil { break }
+                if reporter.isCancelled {
+                    failure = CancellationError()
+                    break
+                }
+                if deadline.hasPassed {
+                    failure = Failure(
+                        "pg_dump ran longer than backups.postgres.timeout (\(Int(settings.timeout)) s)",
+                        hint: "raise backups.postgres.timeout")
+                    break
+                }
+                sleepThread(seconds: 0.2)
+            }
+        }
+        if failure != nil { child.kill(SIGTERM) }
+        let termination = child.wait()
+        stderrReader.join()
+        counter?.join()
+        throttle.flush()
+        _ = try? conn.query("COMMIT", deadline: .after(seconds: 10))
+        if let failure { throw failure }
+        guard termination.succeeded else {
+            let lines = stderrLines.value.filter { $0.contains("error") || $0.contains("FATAL") }
+            let why = (lines.isEmpty ? Array(stderrLines.value.suffix(3)) : Array(lines.suffix(3))).joined(
+                separator: "; ")
+            throw Failure(
+                "pg_dump \(termination)\(why.isEmpty ? "" : ": \(why)")",
+                hint: "the job log has pg_dump's messages; nothing was kept")
+        }
+
+        var files: [BackupFile] = []
+        if let file {
+            files.append(try file.finish(relativeTo: folder).file)
+        } else {
+            // Hash what pg_dump wrote, fsync it.
+            for (rel, _) in LocalFiles.walk(outputPath) {
+                let path = "\(outputPath)/\(rel)"
+                files.append(try Self.hashAndSync(path, relative: "postgres.dir/\(rel)"))
+            }
+            Files.syncDirectory(outputPath)
+        }
+        var tables: [String: Int64]?
+        switch counts.value {
+        case .success(let c)?: tables = c
+        case .failure(let e)?:
+            throw Failure(
+                "cannot count rows in the dump's snapshot: \(e)", hint: "set backups.postgres.row_counts: false")
+        case nil: tables = nil
+        }
+        return Output(
+            files: files, format: directory ? "directory" : "custom", tables: tables,
+            serverVersion: conn.serverVersion)
+    }
+
+    static func hashAndSync(_ path: String, relative: String) throws -> BackupFile {
+        var d = Digest(.sha256)
+        var bytes: Int64 = 0
+        try LocalFiles.stream(path) { chunk in
+            d.update(chunk)
+            bytes += Int64(chunk.count)
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+        return BackupFile(path: relative, bytes: bytes, sha256: Hex.encode(d.finalize()))
+    }
+}
+
+extension PostgresTools {
+    /// `pg_restore --list`: the number of TOC entries, or a failure naming the problem.
+    func listEntries(_ path: String, environment: [String: String]) throws -> Int {
+        let (t, out, err) = try Subprocess.run(
+            pgRestore, arguments: ["--list", path], environment: PostgresTools.baseEnvironment(environment),
+            limit: 64 << 20)
+        guard t.succeeded else {
+            throw Failure("pg_restore --list \(t): \(err.split(separator: "\n").suffix(2).joined(separator: "; "))")
+        }
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").filter {
+            !$0.hasPrefix(";") && !String($0).trimmingWhitespace().isEmpty
+        }.count
+    }
+}

@@ -1,0 +1,437 @@
+import WhatIfAWS
+import WhatIfCore
+import WhatIfPostgres
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+public struct RestoreResult: Codable, Sendable {
+    public var kind: BackupKind
+    public var id: String
+    public var target: String
+    public var from: BackupLocation
+    public var seconds: Double
+    /// DynamoDB: items written; PostgreSQL: rows in the restored tables.
+    public var items: Int64?
+    public var rows: Int64?
+    public var tablesChecked: Int?
+    /// The backup taken of the live database or table before restoring over it.
+    public var safetyBackup: String?
+    public var created: Bool
+}
+
+extension BackupService {
+    /// Chooses the copy to restore from and checks it first: a backup that does not verify is not restored.
+    func prepareRestore(_ req: RestoreRequest, reporter: any JobReporter) throws -> (BackupEntry, any BackupStore) {
+        let e = try entry(req.id)
+        guard e.kind == req.kind else {
+            throw Failure(
+                "backup \(req.id) is a \(e.kind.rawValue) backup", hint: "use `whatifctl restore \(e.kind.rawValue)`")
+        }
+        let location = req.from ?? (e.locations.contains(.local) ? .local : .s3)
+        guard e.locations.contains(location), let store = store(location) else {
+            throw Failure(
+                "backup \(req.id) has no \(location.rawValue) copy",
+                hint: "its copies: \(e.locations.map(\.rawValue).joined(separator: ", "))")
+        }
+        reporter.info("checking \(req.id) (\(location.rawValue)) before restoring it")
+        let problems = try verifyCopy(e.manifest, in: store, reporter: reporter) { n in
+            reporter.progress(
+                done: Double(n), total: Double(e.manifest.totalBytes), unit: "bytes", phase: "verify \(req.id)")
+        }
+        guard problems.isEmpty else {
+            throw Failure(
+                "backup \(req.id) does not verify, so it is not restored: \(problems.map(\.description).joined(separator: "; "))",
+                hint: "restore an older backup (`whatifctl backups list`)")
+        }
+        return (e, store)
+    }
+
+    // MARK: PostgreSQL
+
+    public func restorePostgres(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
+        let watch = Stopwatch()
+        guard let source = context.postgres else {
+            throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
+        }
+        guard let target = req.targetDatabase, !target.isEmpty, target.utf8.count <= 63, !target.contains("\0") else {
+            throw Failure("the target database name is missing or longer than 63 bytes", hint: "pass --target-db NAME")
+        }
+        leases.hold([req.id])
+        defer { leases.release([req.id]) }
+        let (entry, store) = try prepareRestore(req, reporter: reporter)
+        let m = entry.manifest
+        let deadline = Deadline.after(seconds: settings.postgres.timeout)
+        let admin = try PostgresConnection.connect(source.config, deadline: .after(seconds: source.connectTimeout))
+        defer { admin.close() }
+        let exists = try !admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [target], deadline: deadline)
+            .rows.isEmpty
+        let live = target == source.config.database
+        if live && !req.force {
+            throw Failure(
+                "\(target) is the live database",
+                hint:
+                    "restore into another database, or pass --force: a fresh backup is taken first, then the live database is restored over (--clean)"
+            )
+        }
+        var created = false
+        if !exists {
+            guard req.create else {
+                throw Failure("database \(target) does not exist", hint: "add --create to create it")
+            }
+            _ = try admin.query("CREATE DATABASE \(target.quotedIdentifier)", deadline: deadline)
+            created = true
+            reporter.info("created database \(target)")
+        }
+        var targetConfig = source.config
+        targetConfig.database = target
+        let objects = try Self.userRelations(targetConfig, deadline: deadline)
+        if objects > 0 && !req.clean && !live {
+            throw Failure(
+                "database \(target) is not empty (\(objects) tables, views or sequences)",
+                hint:
+                    "add --clean to drop the backup's objects in it first, or restore into a new database with --create"
+            )
+        }
+        var safety: String?
+        if live {
+            reporter.info("taking a backup of the live database before restoring over it")
+            let r = backupOne(.postgres, reporter: reporter)
+            guard r.ok, let id = r.id else {
+                throw Failure(
+                    "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was restored",
+                    hint: r.hint)
+            }
+            safety = id
+        }
+
+        // A copy in S3 is fetched into the backup location first (pg_restore needs a seekable file).
+        var path = "\(local.folder(m.id))/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
+        var scratch: String?
+        if store.location == .s3 {
+            let dir = "\(settings.location)/.restore-\(m.id)-\(getpid())"
+            try? LocalFiles.removeTree(dir)
+            try Files.makeDirectories(dir)
+            scratch = dir
+            var fetched: Int64 = 0
+            for f in m.files {
+                try Files.makeDirectories(Files.directory(of: "\(dir)/\(f.path)"))
+                let out = try HashedFile(path: "\(dir)/\(f.path)")
+                try store.read(m.id, f.path) { chunk in
+                    try out.write(chunk)
+                    fetched += Int64(chunk.count)
+                    reporter.progress(
+                        done: Double(fetched), total: Double(m.totalBytes), unit: "bytes", phase: "fetch \(m.id)")
+                }
+                let got = try out.finish(relativeTo: dir).file
+                guard got.sha256 == f.sha256 else { throw Failure("\(f.path) changed while it was fetched from S3") }
+            }
+            path = "\(dir)/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
+        }
+        defer { if let scratch { try? LocalFiles.removeTree(scratch) } }
+
+        let tools = try PostgresTools.find(
+            binDirectory: settings.postgres.binDirectory, environment: context.processEnvironment)
+        let passfile = try PostgresTools.PasswordFile(directory: context.scratch, password: source.config.password)
+        defer { passfile.remove() }
+        var args = ["--verbose", "--no-password", "--exit-on-error"]
+        if req.clean || live { args += ["--clean", "--if-exists"] }
+        let jobs = req.jobs ?? 1
+        if jobs > 1 { args.append("--jobs=\(jobs)") } else { args.append("--single-transaction") }
+        args.append("--dbname=\(target)")
+        args.append(path)
+        reporter.info("pg_restore \(m.id) into \(target)\(jobs > 1 ? " with \(jobs) jobs" : " in one transaction")")
+        let child = try Subprocess.start(
+            tools.pgRestore, arguments: args,
+            environment: PostgresTools.environment(
+                for: source.config, database: target, passfile: passfile, base: context.processEnvironment),
+            stdout: .null, stderr: .pipe)
+        let lines = Locked<[String]>([])
+        let steps = Locked(0)
+        let total = m.tocEntries.map(Double.init)
+        let errFD = child.stderr!
+        let throttle = ProgressThrottle(reporter)
+        let stderrReader = Threads.start {
+            Subprocess.readLines(errFD) { line in
+                lines.withLock {
+                    $0.append(line)
+                    if $0.count > 50 { $0.removeFirst() }
+                }
+                if line.contains("error:") || line.contains("warning:") {
+                    reporter.log(.warning, line)
+                } else {
+                    reporter.log(.debug, line)
+                }
+                if line.hasPrefix("pg_restore: creating") || line.hasPrefix("pg_restore: processing")
+                    || line.hasPrefix("pg_restore: dropping")
+                {
+                    let n = steps.withLock { v -> Int in
+                        v += 1
+                        return v
+                    }
+                    throttle.report(
+                        done: Double(n), total: total.map { max($0, Double(n)) }, unit: "objects",
+                        phase: "pg_restore \(target)")
+                }
+            }
+        }
+        var cancelled = false
+        while child.tryWait() == nil {
+            if reporter.isCancelled || deadline.hasPassed {
+                cancelled = true
+                child.kill(SIGTERM)
+                break
+            }
+            sleepThread(seconds: 0.2)
+        }
+        let t = child.wait()
+        stderrReader.join()
+        throttle.flush()
+        if cancelled {
+            if reporter.isCancelled { throw CancellationError() }
+            throw Failure("pg_restore ran longer than backups.postgres.timeout", hint: "raise it")
+        }
+        guard t.succeeded else {
+            let why = lines.value.filter { $0.contains("error") }.suffix(3).joined(separator: "; ")
+            throw Failure(
+                "pg_restore \(t)\(why.isEmpty ? "" : ": \(why)")",
+                hint: jobs > 1
+                    ? "the target may hold part of the backup; restore again with --clean"
+                    : "it ran in one transaction, so the target is as it was before")
+        }
+
+        // The restored tables must hold the rows the dump's snapshot held.
+        var rows: Int64 = 0
+        var mismatches: [String] = []
+        if let tables = m.tables {
+            let conn = try PostgresConnection.connect(targetConfig, deadline: .after(seconds: source.connectTimeout))
+            defer { conn.close() }
+            for (name, expected) in tables.sorted(by: { $0.key < $1.key }) {
+                let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                let r = try conn.query(
+                    "SELECT count(*) FROM \(parts[0].quotedIdentifier).\(parts[1].quotedIdentifier)", deadline: deadline
+                )
+                let got = Int64(r.rows.first?.first??.description ?? "") ?? -1
+                rows += max(got, 0)
+                if got != expected { mismatches.append("\(name): \(got) rows, the backup has \(expected)") }
+            }
+        }
+        guard mismatches.isEmpty else {
+            throw Failure(
+                "restored, but row counts differ from the backup: \(mismatches.joined(separator: "; "))",
+                hint: "the target database may have held rows before; restore into a new database")
+        }
+        reporter.info(
+            "restored \(m.id) into \(target): \(m.tables?.count ?? 0) tables, \(rows) rows, counts match the backup")
+        return RestoreResult(
+            kind: .postgres, id: m.id, target: target, from: store.location, seconds: watch.elapsedSeconds, items: nil,
+            rows: m.tables == nil ? nil : rows, tablesChecked: m.tables?.count, safetyBackup: safety, created: created)
+    }
+
+    /// Tables, views, sequences and the like in schemas other than the system's.
+    static func userRelations(_ config: PostgresConfig, deadline: Deadline) throws -> Int {
+        let conn = try PostgresConnection.connect(config, deadline: deadline)
+        defer { conn.close() }
+        let r = try conn.query(
+            """
+            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+            """, deadline: deadline)
+        return Int(r.rows.first?.first??.description ?? "") ?? 0
+    }
+
+    // MARK: DynamoDB
+
+    public func restoreDynamo(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
+        let watch = Stopwatch()
+        guard let source = context.dynamo else {
+            throw Failure("DynamoDB is not configured", hint: "set dynamodb: in the config")
+        }
+        guard let target = req.targetTable, (3...255).contains(target.count),
+            target.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
+        else {
+            throw Failure(
+                "the target table name is missing or not a DynamoDB table name",
+                hint: "pass --target-table NAME (3-255 of a-z A-Z 0-9 _ - .)")
+        }
+        leases.hold([req.id])
+        defer { leases.release([req.id]) }
+        let (entry, store) = try prepareRestore(req, reporter: reporter)
+        let m = entry.manifest
+        guard let schema = m.tableSchema, let export = m.export else {
+            throw Failure(
+                "backup \(m.id) has no table schema or export record", hint: "it cannot be restored by the agent")
+        }
+        let ddb = source.client
+        let live = target == source.table
+        if live && !req.force {
+            throw Failure(
+                "\(target) is the live table",
+                hint:
+                    "restore into a new table, or pass --force: a fresh backup is taken first, then the backup's items are written over the live table"
+            )
+        }
+        var exists = true
+        do { _ = try ddb.describeTable(target) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+            exists = false
+        }
+        if exists && !req.force {
+            throw Failure(
+                "table \(target) already exists",
+                hint: "restore into a new table name, or pass --force to write the backup's items over it")
+        }
+        var safety: String?
+        if live {
+            reporter.info("taking a backup of the live table before restoring over it")
+            let r = backupOne(.dynamodb, reporter: reporter)
+            guard r.ok, let id = r.id else {
+                throw Failure(
+                    "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was restored",
+                    hint: r.hint)
+            }
+            safety = id
+        }
+        if !exists {
+            reporter.info(
+                "creating table \(target) (\(schema.billingMode), \(schema.globalSecondaryIndexes?.count ?? 0) GSIs)")
+            try ddb.createTable(schema.createRequest(name: target))
+            _ = try ddb.waitUntilActive(target, timeout: 900)
+        }
+
+        let reader = ExportReader(store: store, id: m.id, exportPath: export.path, exportId: export.exportId)
+        let loaded = try reader.load()
+        let expected = loaded.summary.itemCount
+        let written = try loadItems(
+            reader: reader, files: loaded.files, table: target, client: ddb, expected: expected, reporter: reporter)
+        guard written == expected else {
+            throw Failure("wrote \(written) items but the export holds \(expected)")
+        }
+        let count = try ddb.countItems(table: target, consistentRead: true)
+        if !exists || live {
+            // A new table must now hold exactly the backup's items (a live one at least as many).
+            if (!exists && Int64(count) != expected) || (exists && Int64(count) < expected) {
+                throw Failure(
+                    "table \(target) holds \(count) items after the restore; the backup has \(expected)",
+                    hint: "something else wrote to the table during the restore, or items were lost: restore again")
+            }
+        }
+        reporter.info("restored \(m.id) into \(target): \(written) items written, the table holds \(count)")
+        return RestoreResult(
+            kind: .dynamodb, id: m.id, target: target, from: store.location, seconds: watch.elapsedSeconds,
+            items: written, rows: nil, tablesChecked: nil, safetyBackup: safety, created: !exists)
+    }
+
+    /// Reads the data files on this thread and writes their items with `restoreWorkers` BatchWriteItem
+    /// workers (25 per request). UnprocessedItems and throttling are retried with backoff and full jitter.
+    func loadItems(
+        reader: ExportReader, files: [ExportLayout.FileEntry], table: String, client: DynamoDB, expected: Int64,
+        reporter: any JobReporter
+    ) throws -> Int64 {
+        struct Batch {
+            var requests: [[UInt8]]
+            var origin: String
+        }
+        let queue = BlockingQueue<Batch>(capacity: 64)
+        let failure = Locked<(any Error)?>(nil)
+        let written = Locked<Int64>(0)
+        let throttle = ProgressThrottle(reporter)
+        let workers = max(1, settings.dynamodb.restoreWorkers)
+        let rounds = settings.dynamodb.throttleRetries
+        let handles = (0..<workers).map { _ in
+            Threads.start {
+                let backoff = Backoff(base: 0.05, cap: 10, maxAttempts: 1000)
+                while let batch = queue.take() {
+                    if failure.value != nil { continue }
+                    var pending = batch.requests
+                    var round = 0
+                    do {
+                        while !pending.isEmpty {
+                            let answer: [UInt8]
+                            do {
+                                answer = try client.batchWriteRaw(table: table, putRequests: pending)
+                            } catch let e as AWSError where e.isRetryable && round < rounds {
+                                round += 1
+                                sleepThread(seconds: backoff.delay(retry: round))
+                                continue
+                            }
+                            let left = try RawJSON.unprocessedPuts(answer, table: table)
+                            let done = Int64(pending.count - left.count)
+                            if done > 0 {
+                                let w = written.withLock { v -> Int64 in
+                                    v += done
+                                    return v
+                                }
+                                throttle.report(
+                                    done: Double(w), total: Double(expected), unit: "items",
+                                    phase: "BatchWriteItem \(table)")
+                            }
+                            if left.isEmpty { break }
+                            guard left.count <= pending.count else {
+                                throw Failure("BatchWriteItem returned more unprocessed items than it was sent")
+                            }
+                            round += 1
+                            guard round <= rounds else {
+                                throw Failure(
+                                    "\(left.count) items of \(batch.origin) stayed unprocessed through \(rounds) retries",
+                                    hint:
+                                        "the table is throttled: raise its write capacity or lower restore_workers, and restore again with --force"
+                                )
+                            }
+                            pending = left
+                            sleepThread(seconds: backoff.delay(retry: round))
+                        }
+                    } catch {
+                        failure.withLock { if $0 == nil { $0 = Failure("writing \(batch.origin): \(error)") } }
+                    }
+                }
+            }
+        }
+        var batch: [[UInt8]] = []
+        var firstLine = 1
+        var fileName = ""
+        do {
+            for entry in files {
+                fileName = String(entry.dataFileS3Key.split(separator: "/").last ?? "")
+                firstLine = 1
+                let problems = try reader.readDataFile(entry) { json, line in
+                    if let e = failure.value { throw e }
+                    try reporter.checkCancelled()
+                    var req = Array(#"{"PutRequest":{"Item":"#.utf8)
+                    req += json
+                    req += Array("}}".utf8)
+                    batch.append(req)
+                    if batch.count == 25 {
+                        queue.put(Batch(requests: batch, origin: "\(fileName) lines \(firstLine)-\(line)"))
+                        batch.removeAll(keepingCapacity: true)
+                        firstLine = line + 1
+                    }
+                }
+                guard problems.isEmpty else {
+                    throw Failure(
+                        "the export changed while it was restored: \(problems.map(\.description).joined(separator: "; "))"
+                    )
+                }
+                if !batch.isEmpty {
+                    queue.put(Batch(requests: batch, origin: "\(fileName) lines \(firstLine)-"))
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+        } catch {
+            failure.withLock { if $0 == nil { $0 = error } }
+        }
+        queue.close()
+        for h in handles { h.join() }
+        throttle.flush()
+        if let e = failure.value { throw e }
+        return written.value
+    }
+}
