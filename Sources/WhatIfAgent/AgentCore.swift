@@ -1,4 +1,5 @@
 import Logging
+import WhatIfBackup
 import WhatIfCore
 import WhatIfHTTP
 import WhatIfProtocol
@@ -21,6 +22,8 @@ public final class AgentCore: Sendable {
     public let pool: BlockingPool
     public let authorizer: Authorizer
     public let startedAt = Date()
+    /// Backups that running restores and verifications read (prune keeps them).
+    public let backupLeases = BackupLeases()
     let environment: [String: String]
     private let current: Locked<ServiceClients>
     private let http: HTTPClient

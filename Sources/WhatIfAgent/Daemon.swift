@@ -21,10 +21,11 @@ public final class Daemon: Sendable {
     /// A job has this long to checkpoint or finish after SIGTERM (systemd's stop timeout is longer).
     public static let shutdownGrace = 7.0
 
-    public init(config: AgentConfig, environment: [String: String], logger: Logger, kinds: [JobKind] = []) {
+    /// `extraKinds` come on top of the capabilities' own (tests add theirs).
+    public init(config: AgentConfig, environment: [String: String], logger: Logger, extraKinds: [JobKind] = []) {
         self.logger = logger
-        self.kinds = kinds
         core = AgentCore(config: config, environment: environment, logger: logger)
+        kinds = JobKinds.builtIn(core) + extraKinds
         server = AdminServer(core: core, router: Router(agent: core))
     }
 
@@ -56,6 +57,7 @@ public final class Daemon: Sendable {
         signal(SIGPIPE, SIG_IGN)
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()
+        await core.removeBackupLeftovers()
         try await server.start(adoptedFD: adoptedFD)
     }
 

@@ -1,5 +1,6 @@
-/// Every job kind whatifd runs. The capabilities (backup, expiry sweep, migration, maintenance) add
-/// theirs here as they land.
+/// Every job kind whatifd runs, from the capabilities.
 public enum JobKinds {
-    public static var all: [JobKind] { [] }
+    static func builtIn(_ core: AgentCore) -> [JobKind] {
+        BackupJobs.kinds(core)
+    }
 }

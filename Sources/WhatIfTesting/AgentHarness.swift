@@ -74,7 +74,7 @@ public final class InProcessAgent: @unchecked Sendable {
         }
         var logger = Logger(label: "whatifd-test")
         logger.logLevel = .warning
-        daemon = Daemon(config: loaded, environment: [:], logger: logger, kinds: kinds)
+        daemon = Daemon(config: loaded, environment: [:], logger: logger, extraKinds: kinds)
         try await daemon.start()
     }
 

@@ -35,7 +35,7 @@ public enum TestJobKinds {
         name: "test.fail", summary: "fail on purpose (tests of the job system)",
         resource: { _, _ in "test:failer" },
         run: { ctx in
-            ctx.progress(done: 1, total: 3, unit: "steps")
+            ctx.progress(done: 1, total: 3, unit: "steps", phase: nil)
             try await Task.sleep(for: .milliseconds(20))
             throw APIError(.unprocessable, "the test job failed as asked", hint: "nothing to fix")
         })

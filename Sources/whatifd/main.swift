@@ -96,7 +96,7 @@ guard case .success(let config) = loaded else {
 
 Daemon.bootstrapLogging(level: config.logLevel)
 let logger = Logger(label: "whatifd")
-let daemon = Daemon(config: config, environment: env, logger: logger, kinds: JobKinds.all)
+let daemon = Daemon(config: config, environment: env, logger: logger)
 // The main thread waits for the daemon. (An async main would end in dispatch_main(), which
 // pthread_exits the main thread: that forced unwind walks the whole unwind table, megabytes for nothing.)
 let failure = Locked<String?>(nil)

@@ -1,5 +1,6 @@
 import Logging
 import WhatIfAWS
+import WhatIfBackup
 import WhatIfPostgres
 import WhatIfRedis
 
@@ -32,6 +33,7 @@ public struct AgentConfig: Sendable {
     public var aws: AWSAgentSettings
     public var rds: RDSSettings?
     public var elasticache: ElastiCacheSettings?
+    public var backups: BackupSettings
 }
 
 public struct SocketSettings: Sendable, Equatable {

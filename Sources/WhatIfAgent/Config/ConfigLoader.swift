@@ -1,7 +1,9 @@
 import Logging
 import WhatIfAWS
+import WhatIfBackup
 import WhatIfCore
 import WhatIfPostgres
+import WhatIfProtocol
 import WhatIfRedis
 
 #if canImport(Glibc)
@@ -14,7 +16,7 @@ public enum ConfigLoader {
 
     static let topKeys = [
         "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
-        "elasticache",
+        "elasticache", "backups",
     ]
     static let socketKeys = [
         "path", "mode", "group", "reader_group", "admin_group", "max_connections", "max_header_bytes", "max_body_bytes",
@@ -25,6 +27,10 @@ public enum ConfigLoader {
     ]
     static let redisKeys = ["enabled", "url", "username", "password_file", "ca_file", "server_name", "timeout"]
     static let dynamoKeys = ["enabled", "table", "endpoint"]
+    static let backupKeys = [
+        "location", "s3", "retention", "postgres", "dynamodb", "verify_after_backup", "prune_after_backup",
+    ]
+    static let retentionKeys = ["keep_last", "daily", "weekly", "monthly"]
     static let awsKeys = [
         "profile", "credentials_file", "config_file", "endpoint", "imds_endpoint", "max_attempts", "timeout",
     ]
@@ -172,6 +178,9 @@ public enum ConfigLoader {
             elasticache = ElastiCacheSettings(replicationGroupId: id)
         }
 
+        let backups = readBackups(
+            top.section("backups", known: backupKeys), stateDir: stateDir, base: base, remote: remote, sink: sink)
+
         guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
         return .success(
             AgentConfig(
@@ -179,7 +188,98 @@ public enum ConfigLoader {
                 stateDirectory: stateDir, socket: socket,
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
-                elasticache: elasticache))
+                elasticache: elasticache, backups: backups))
+    }
+
+    static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)
+        -> BackupSettings
+    {
+        var b = BackupSettings(
+            location: s?.string("location").map { absolute($0, base: base) } ?? "\(stateDir)/backups")
+        b.verifyAfterBackup = s?.bool("verify_after_backup") ?? true
+        b.pruneAfterBackup = s?.bool("prune_after_backup") ?? true
+        if let r = s?.section("retention", known: retentionKeys + BackupKind.allCases.map(\.rawValue)) {
+            func policy(_ sec: YAMLSection, fallback: RetentionPolicy) -> RetentionPolicy {
+                RetentionPolicy(
+                    keepLast: sec.int("keep_last", in: 0...100_000) ?? fallback.keepLast,
+                    daily: sec.int("daily", in: 0...100_000) ?? fallback.daily,
+                    weekly: sec.int("weekly", in: 0...100_000) ?? fallback.weekly,
+                    monthly: sec.int("monthly", in: 0...100_000) ?? fallback.monthly)
+            }
+            let anyTop = retentionKeys.contains { r.has($0) }
+            let common = anyTop ? policy(r, fallback: RetentionPolicy()) : BackupSettings.defaultRetention
+            for kind in BackupKind.allCases {
+                if let k = r.section(kind.rawValue, known: retentionKeys) {
+                    b.retention[kind] = policy(k, fallback: anyTop ? common : RetentionPolicy())
+                } else {
+                    b.retention[kind] = common
+                }
+            }
+        }
+        if let s3 = s?.section("s3", known: ["bucket", "prefix", "part_size", "concurrency", "keep_local"]) {
+            if let bucket = s3.string("bucket") {
+                let valid =
+                    (3...63).contains(bucket.count)
+                    && bucket.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") }
+                if !valid {
+                    sink.add(
+                        line: s3.line("bucket"), "backups.s3.bucket '\(bucket)' is not an S3 bucket name",
+                        "use 3-63 characters from a-z 0-9 . -")
+                }
+                b.s3 = S3Destination(
+                    bucket: bucket, prefix: s3.string("prefix") ?? "whatif-backups",
+                    partSize: s3.byteSize("part_size", in: (5 << 20)...(5 << 30)) ?? 16 << 20,
+                    concurrency: s3.int("concurrency", in: 1...64) ?? 4, keepLocal: s3.bool("keep_local") ?? true)
+            } else if s3.line != nil, s?.has("s3") == true {
+                sink.add(line: s3.line, "backups.s3 has no bucket", "set backups.s3.bucket, or remove backups.s3")
+            }
+        }
+        if let p = s?.section(
+            "postgres", known: ["format", "jobs", "compression", "bin_dir", "row_counts", "timeout"])
+        {
+            b.postgres.format = p.choice("format", ["custom", "directory"]) ?? "custom"
+            b.postgres.jobs = p.int("jobs", in: 1...64) ?? 1
+            if b.postgres.jobs > 1 && b.postgres.format == "custom" {
+                sink.add(
+                    line: p.line("jobs"),
+                    "backups.postgres.jobs needs format: directory (pg_dump -j writes a directory)",
+                    "set backups.postgres.format: directory, or remove jobs")
+            }
+            b.postgres.compression = p.int("compression", in: 0...9)
+            b.postgres.binDirectory = p.string("bin_dir").map { absolute($0, base: base) }
+            if let d = b.postgres.binDirectory, !Files.isDirectory(d) {
+                sink.add(
+                    line: p.line("bin_dir"), "backups.postgres.bin_dir \(d) is not a directory",
+                    "point it at the folder holding pg_dump")
+            }
+            b.postgres.rowCounts = p.bool("row_counts") ?? true
+            b.postgres.timeout = p.duration("timeout", max: 7 * 86400) ?? b.postgres.timeout
+        }
+        if let d = s?.section(
+            "dynamodb",
+            known: [
+                "mode", "total_segments", "consistent_read", "page_limit", "compression", "file_size",
+                "throttle_retries",
+                "restore_workers", "export_poll", "timeout",
+            ])
+        {
+            b.dynamodb.mode = d.choice("mode", ["auto", "scan", "export"]) ?? "auto"
+            b.dynamodb.totalSegments = d.int("total_segments", in: 1...1_000_000) ?? b.dynamodb.totalSegments
+            b.dynamodb.consistentRead = d.bool("consistent_read") ?? false
+            b.dynamodb.pageLimit = d.int("page_limit", in: 1...100_000)
+            b.dynamodb.compression = Int32(d.int("compression", in: 1...9) ?? 6)
+            b.dynamodb.fileBytes = d.byteSize("file_size", in: (1 << 20)...(16 << 30)) ?? b.dynamodb.fileBytes
+            b.dynamodb.throttleRetries = d.int("throttle_retries", in: 0...100) ?? b.dynamodb.throttleRetries
+            b.dynamodb.restoreWorkers = d.int("restore_workers", in: 1...64) ?? b.dynamodb.restoreWorkers
+            b.dynamodb.exportPoll = d.duration("export_poll", max: 600) ?? b.dynamodb.exportPoll
+            b.dynamodb.timeout = d.duration("timeout", max: 7 * 86400) ?? b.dynamodb.timeout
+            if b.dynamodb.mode == "export" && b.s3 == nil {
+                sink.add(
+                    line: d.line("mode"), "backups.dynamodb.mode export needs backups.s3 (AWS exports go to S3)",
+                    "set backups.s3.bucket, or use mode: scan")
+            }
+        }
+        return b
     }
 
     // MARK: Sections

@@ -141,6 +141,25 @@ struct YAMLSection {
         return s
     }
 
+    /// A size: a number of bytes, or with a unit (KiB, MiB, GiB; KB, MB, GB are read as powers of 1000).
+    func byteSize(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard let s = scalar(key, expected: "a size") else { return nil }
+        let digits = s.prefix { $0.isNumber }
+        let unit = String(s.dropFirst(digits.count)).trimmingWhitespace()
+        let multipliers: [String: Int] = [
+            "": 1, "B": 1, "K": 1024, "KiB": 1024, "KB": 1000, "M": 1 << 20, "MiB": 1 << 20, "MB": 1_000_000,
+            "G": 1 << 30, "GiB": 1 << 30, "GB": 1_000_000_000,
+        ]
+        guard let n = Int(digits), let m = multipliers[unit], n <= Int.max / m, range.contains(n * m) else {
+            sink.add(
+                line: line(key),
+                "\(name(key)) must be a size such as 16MiB, from \(range.lowerBound) to \(range.upperBound) bytes, not '\(s)'",
+                "fix the size")
+            return nil
+        }
+        return n * m
+    }
+
     func octalMode(_ key: String) -> UInt32? {
         guard let s = scalar(key, expected: "an octal file mode") else { return nil }
         guard s.count <= 4, let v = UInt32(s, radix: 8), v <= 0o777 else {

@@ -7,27 +7,56 @@ import WhatIfProtocol
 public struct JobKind: Sendable {
     public var name: String
     public var summary: String
-    /// The resource a job with these parameters locks (one job per resource at a time).
-    /// Throws `APIError(.unprocessable, ...)` for parameters that make no sense.
-    public var resource: @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> String
+    /// The resources a job with these parameters locks (one job per resource at a time; a job that
+    /// needs several takes all of them or none). Throws `APIError(.unprocessable, ...)` for parameters
+    /// that make no sense.
+    public var resources: @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> [String]
     /// The work. Report progress and logs through the context; honour cancellation; return a result.
     public var run: @Sendable (_ context: JobContext) async throws -> JSONValue?
+
+    public init(
+        name: String, summary: String,
+        resources: @escaping @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> [String],
+        run: @escaping @Sendable (_ context: JobContext) async throws -> JSONValue?
+    ) {
+        self.name = name
+        self.summary = summary
+        self.resources = resources
+        self.run = run
+    }
 
     public init(
         name: String, summary: String,
         resource: @escaping @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> String,
         run: @escaping @Sendable (_ context: JobContext) async throws -> JSONValue?
     ) {
-        self.name = name
-        self.summary = summary
-        self.resource = resource
-        self.run = run
+        self.init(name: name, summary: summary, resources: { [try resource($0, $1)] }, run: run)
+    }
+}
+
+/// A job that failed but has a result worth keeping (a backup of two parts where one failed).
+public struct JobFailed: OperatorError, Sendable {
+    public var message: String
+    public var hint: String?
+    public var result: JSONValue?
+
+    public init(_ message: String, hint: String? = nil, result: JSONValue? = nil) {
+        self.message = message
+        self.hint = hint
+        self.result = result
+    }
+}
+
+extension JSONValue {
+    /// Any Encodable value as JSON (for job results).
+    public static func encoding(_ value: some Encodable) throws -> JSONValue {
+        try APICoding.decode(JSONValue.self, from: try APICoding.encode(value))
     }
 }
 
 /// What a running job sees: its parameters and config, and ways to report progress, log, checkpoint,
 /// and learn that it was cancelled.
-public final class JobContext: Sendable {
+public final class JobContext: Sendable, JobReporter {
     public let id: String
     public let kind: String
     public let resource: String
@@ -62,11 +91,11 @@ public final class JobContext: Sendable {
         if isCancelled { throw CancellationError() }
     }
 
-    public func progress(done: Double, total: Double? = nil, unit: String, phase: String? = nil) {
+    public func progress(done: Double, total: Double?, unit: String, phase: String?) {
         sink(.progress(JobProgress(done: done, total: total, unit: unit, phase: phase)))
     }
 
-    public func log(_ level: Logger.Level = .info, _ message: String) {
+    public func log(_ level: Logger.Level, _ message: String) {
         logger.log(level: level, "\(message)")
         sink(.log(level, message))
     }

@@ -95,17 +95,21 @@ public actor JobManager {
                     ? "this agent runs no job kinds" : "known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
         }
         let config = configProvider()
-        let resource: String
-        do { resource = try kind.resource(params, config) } catch let e as APIError { throw e } catch {
-            throw APIError(.unprocessable, "bad parameters for \(name): \(error)")
+        let resources: [String]
+        do { resources = try kind.resources(params, config) } catch let e as APIError { throw e } catch {
+            let (message, hint) = Self.describe(error)
+            throw APIError(.unprocessable, "bad parameters for \(name): \(message)", hint: hint)
         }
-        if let holder = locks[resource], let r = records[holder], !r.info.state.isFinal {
-            throw APIError(
-                .conflict, "\(resource) is busy: job \(holder) (\(r.info.kind)) is \(r.info.state.rawValue)",
-                hint:
-                    "wait for it (`whatifctl jobs follow \(holder)`) or cancel it (`whatifctl jobs cancel \(holder)`)",
-                jobId: holder)
+        for resource in resources {
+            if let holder = locks[resource], let r = records[holder], !r.info.state.isFinal {
+                throw APIError(
+                    .conflict, "\(resource) is busy: job \(holder) (\(r.info.kind)) is \(r.info.state.rawValue)",
+                    hint:
+                        "wait for it (`whatifctl jobs follow \(holder)`) or cancel it (`whatifctl jobs cancel \(holder)`)",
+                    jobId: holder)
+            }
         }
+        let resource = resources.joined(separator: ", ")
         let id = Self.newID(kind: name)
         let info = JobInfo(
             id: id, kind: name, resource: resource, state: .running, createdAt: Date(), startedAt: Date(),
@@ -126,7 +130,7 @@ public actor JobManager {
             checkpointPath: checkpoint
         ) { update in updateSink.yield(update) }
         record.context = context
-        locks[resource] = id
+        for r in resources { locks[r] = id }
         records[id] = record
         order.append(id)
         emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: info))
@@ -179,6 +183,10 @@ public actor JobManager {
         case .failure(let error as APIError):
             r.info.state = wasCancelled ? .cancelled : .failed
             r.info.error = error
+        case .failure(let error as JobFailed):
+            r.info.state = wasCancelled ? .cancelled : .failed
+            r.info.result = error.result
+            r.info.error = APIError(.internalError, error.message, hint: error.hint)
         case .failure(let error) where error is CancellationError || wasCancelled:
             r.info.state = .cancelled
             r.info.error = APIError(.conflict, "cancelled")
@@ -191,7 +199,7 @@ public actor JobManager {
         r.task = nil
         r.context = nil
         records[id] = r
-        if locks[r.info.resource] == id { locks[r.info.resource] = nil }
+        for (resource, holder) in locks where holder == id { locks[resource] = nil }
         logger.log(
             level: r.info.state == .succeeded ? .info : .warning, "job ended",
             metadata: [

@@ -1,0 +1,199 @@
+import Logging
+import WhatIfBackup
+import WhatIfCore
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension ServiceClients {
+    /// What the backup capability needs, from this config's clients.
+    func backupContext(environment: [String: String], logger: Logger) -> BackupContext {
+        BackupContext(
+            settings: config.backups, environmentName: config.environment.rawValue,
+            postgres: config.postgres.map { PostgresSource(config: $0.connection, connectTimeout: $0.connectTimeout) },
+            dynamo: config.dynamodb.map {
+                DynamoSource(
+                    client: dynamodb, table: $0.table, endpoint: $0.endpoint ?? config.aws.endpoint,
+                    region: config.region)
+            },
+            s3: config.backups.s3 == nil ? nil : s3, stateDirectory: config.stateDirectory,
+            processEnvironment: environment, logger: logger)
+    }
+}
+
+extension AgentCore {
+    /// The backup capability over the current config.
+    public func backups() -> BackupService {
+        BackupService(
+            context: clients.backupContext(environment: environment, logger: logger), leases: backupLeases)
+    }
+
+    /// Removes what crashed backups left. Local leftovers go at once (before any job can start);
+    /// unfinished S3 copies are removed in the background.
+    func removeBackupLeftovers() async {
+        let service = backups()
+        let local = service.removeLocalLeftovers()
+        for path in local {
+            logger.notice("removed an incomplete backup left by a crash", metadata: ["path": "\(path)"])
+        }
+        let pending = service.pendingS3Leftovers()
+        guard !pending.isEmpty else { return }
+        let logger = self.logger
+        Task.detached {
+            let removed = (try? await Threads.run { service.removeS3Leftovers(pending) }) ?? []
+            for p in removed {
+                logger.notice("removed an incomplete S3 backup copy left by a crash", metadata: ["path": "\(p)"])
+            }
+        }
+    }
+}
+
+/// The job kinds of the backup capability: backup, backup.verify, restore.
+enum BackupJobs {
+    static func kinds(_ core: AgentCore) -> [JobKind] { [backup(core), verify(core), restore(core)] }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ params: JSONValue?, example: String) throws -> T {
+        do {
+            return try APICoding.decode(type, from: try APICoding.encode(params ?? .object([:])))
+        } catch {
+            throw APIError(.unprocessable, "bad parameters: \(Router.decodingReason(error))", hint: "send \(example)")
+        }
+    }
+
+    static func configuredKinds(_ config: AgentConfig) -> [BackupKind] {
+        var k: [BackupKind] = []
+        if config.postgres != nil { k.append(.postgres) }
+        if config.dynamodb != nil { k.append(.dynamodb) }
+        return k
+    }
+
+    static func kinds(of params: JSONValue?, _ config: AgentConfig) throws -> [BackupKind] {
+        let req = try decode(StartBackupRequest.self, params, example: #"{"kinds": ["postgres", "dynamodb"]}"#)
+        let kinds = req.kinds.isEmpty ? configuredKinds(config) : req.kinds
+        guard !kinds.isEmpty else {
+            throw APIError(
+                .unprocessable, "nothing to back up: neither postgres nor dynamodb is configured",
+                hint: "configure postgres: or dynamodb: in \(config.path)")
+        }
+        for k in kinds where !configuredKinds(config).contains(k) {
+            throw APIError(
+                .unprocessable, "\(k.rawValue) is not configured, so it cannot be backed up",
+                hint: "configure \(k.rawValue): in \(config.path)")
+        }
+        var seen: [BackupKind] = []
+        for k in kinds where !seen.contains(k) { seen.append(k) }
+        return seen
+    }
+
+    static func resource(_ kind: BackupKind, _ config: AgentConfig) -> String {
+        switch kind {
+        case .postgres: "postgres:\(config.postgres?.connection.database ?? "?")"
+        case .dynamodb: "dynamodb:\(config.dynamodb?.table ?? "?")"
+        }
+    }
+
+    static func backup(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: "backup", summary: "back up PostgreSQL (pg_dump) and DynamoDB (export), verify, prune",
+            resources: { params, config in try kinds(of: params, config).map { resource($0, config) } },
+            run: { ctx in
+                let kinds = try kinds(of: ctx.params, ctx.config)
+                let service = core.backups()
+                let result = try await Threads.run { service.backup(kinds: kinds, reporter: ctx) }
+                let json = try JSONValue.encoding(result)
+                guard result.ok else {
+                    let failed = result.parts.filter { !$0.ok }
+                    let parts = failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }
+                    throw JobFailed(
+                        (failed.count == result.parts.count ? "the backup failed: " : "part of the backup failed: ")
+                            + (parts + result.pruneErrors.map { "prune: \($0)" }).joined(separator: "; "),
+                        hint: failed.first?.hint, result: json)
+                }
+                return json
+            })
+    }
+
+    static func verify(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: "backup.verify", summary: "re-read backups and check them against their manifests",
+            resources: { params, _ in
+                let req = try decode(VerifyRequest.self, params, example: #"{"ids": []}"#)
+                for id in req.ids where BackupID.kind(of: id) == nil {
+                    throw APIError(.badRequest, BackupError.badID(id).message, hint: BackupError.badID(id).hint)
+                }
+                return ["backups:verify"]
+            },
+            run: { ctx in
+                let req = try decode(VerifyRequest.self, ctx.params, example: #"{"ids": []}"#)
+                let service = core.backups()
+                let outcomes = try await Threads.run {
+                    try service.verify(ids: req.ids.isEmpty ? nil : req.ids, reporter: ctx)
+                }
+                let json = try JSONValue.encoding(VerifyOutcomes(backups: outcomes))
+                let bad = outcomes.filter { !$0.ok }
+                guard bad.isEmpty else {
+                    let first = bad.flatMap { o in o.verifications.flatMap { v in v.problems.map { "\(o.id): \($0)" } }
+                    }
+                    throw JobFailed(
+                        "\(bad.count) of \(outcomes.count) backup\(outcomes.count == 1 ? "" : "s") do not verify: "
+                            + first.prefix(5).joined(separator: "; "),
+                        hint: "do not restore from them; take a new backup", result: json)
+                }
+                return json
+            })
+    }
+
+    static func restoreRequest(_ params: JSONValue?) throws -> RestoreRequest {
+        let req = try decode(
+            RestoreRequest.self, params,
+            example:
+                #"{"kind": "postgres", "id": "...", "targetDatabase": "...", "create": true, "clean": false, "force": false}"#
+        )
+        guard BackupID.kind(of: req.id) != nil else {
+            throw APIError(.badRequest, BackupError.badID(req.id).message, hint: BackupError.badID(req.id).hint)
+        }
+        return req
+    }
+
+    static func restore(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: "restore", summary: "restore a backup into a PostgreSQL database or a DynamoDB table",
+            resources: { params, config in
+                let req = try restoreRequest(params)
+                switch req.kind {
+                case .postgres:
+                    guard let t = req.targetDatabase, !t.isEmpty else {
+                        throw APIError(
+                            .unprocessable, "restore postgres needs a target database", hint: "--target-db NAME")
+                    }
+                    return ["postgres:\(t)", "backup:\(req.id)"]
+                case .dynamodb:
+                    guard let t = req.targetTable, !t.isEmpty else {
+                        throw APIError(
+                            .unprocessable, "restore dynamodb needs a target table", hint: "--target-table NAME")
+                    }
+                    return ["dynamodb:\(t)", "backup:\(req.id)"]
+                }
+            },
+            run: { ctx in
+                let req = try restoreRequest(ctx.params)
+                let service = core.backups()
+                let result = try await Threads.run {
+                    switch req.kind {
+                    case .postgres: try service.restorePostgres(req, reporter: ctx)
+                    case .dynamodb: try service.restoreDynamo(req, reporter: ctx)
+                    }
+                }
+                return try JSONValue.encoding(result)
+            })
+    }
+}
+
+/// The result of a `backup.verify` job.
+public struct VerifyOutcomes: Codable, Sendable {
+    public var backups: [VerifyOutcome]
+}
