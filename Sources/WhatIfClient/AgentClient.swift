@@ -172,3 +172,50 @@ public struct AgentClient: Sendable {
         try Self.check(status, errorBody)
     }
 }
+
+// MARK: Backups
+
+extension AgentClient {
+    private static let none = Optional<JSONValue>.none
+
+    public func backups(kind: BackupKind? = nil) throws -> BackupList {
+        try call(
+            BackupList.self, method: "GET", path: APIPath.backups + (kind.map { "?kind=\($0.rawValue)" } ?? ""),
+            body: Self.none)
+    }
+
+    public func backup(_ id: String) throws -> BackupEntry {
+        try call(BackupEntry.self, method: "GET", path: APIPath.backup(id), body: Self.none)
+    }
+
+    /// Starts a backup job of the given kinds (empty: every configured kind).
+    public func startBackup(kinds: [BackupKind]) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.backups, body: StartBackupRequest(kinds: kinds))
+    }
+
+    /// Starts a verification job (empty: every backup).
+    public func startVerify(ids: [String]) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.backupsVerify, body: VerifyRequest(ids: ids))
+    }
+
+    public func prune(dryRun: Bool, kind: BackupKind? = nil) throws -> PruneResult {
+        var query: [String] = []
+        if dryRun { query.append("dry_run=true") }
+        if let kind { query.append("kind=\(kind.rawValue)") }
+        return try call(
+            PruneResult.self, method: "POST",
+            path: APIPath.backupsPrune + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), body: Self.none)
+    }
+
+    public func pin(_ id: String, note: String?) throws -> BackupEntry {
+        try call(BackupEntry.self, method: "POST", path: APIPath.backupPin(id), body: PinRequest(note: note))
+    }
+
+    public func unpin(_ id: String) throws -> BackupEntry {
+        try call(BackupEntry.self, method: "DELETE", path: APIPath.backupPin(id), body: Self.none)
+    }
+
+    public func startRestore(_ request: RestoreRequest) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.restores, body: request)
+    }
+}

@@ -330,15 +330,30 @@ public struct BackupList: Codable, Sendable {
 
 /// `POST /v1/backups`.
 public struct StartBackupRequest: Codable, Sendable {
+    /// Empty or absent: every configured kind.
     public var kinds: [BackupKind]
     public init(kinds: [BackupKind]) { self.kinds = kinds }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kinds = try c.decodeIfPresent([BackupKind].self, forKey: .kinds) ?? []
+    }
+}
+
+/// `POST /v1/backups/{id}/pin`.
+public struct PinRequest: Codable, Sendable {
+    public var note: String?
+    public init(note: String?) { self.note = note }
 }
 
 /// `POST /v1/backups/verify`.
 public struct VerifyRequest: Codable, Sendable {
-    /// Empty: every backup.
+    /// Empty or absent: every backup.
     public var ids: [String]
     public init(ids: [String]) { self.ids = ids }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        ids = try c.decodeIfPresent([String].self, forKey: .ids) ?? []
+    }
 }
 
 public struct PruneDecision: Codable, Sendable, Equatable {
@@ -401,6 +416,19 @@ public struct RestoreRequest: Codable, Sendable {
         self.force = force
         self.jobs = jobs
         self.from = from
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(BackupKind.self, forKey: .kind)
+        id = try c.decode(String.self, forKey: .id)
+        targetDatabase = try c.decodeIfPresent(String.self, forKey: .targetDatabase)
+        targetTable = try c.decodeIfPresent(String.self, forKey: .targetTable)
+        create = try c.decodeIfPresent(Bool.self, forKey: .create) ?? false
+        clean = try c.decodeIfPresent(Bool.self, forKey: .clean) ?? false
+        force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
+        jobs = try c.decodeIfPresent(Int.self, forKey: .jobs)
+        from = try c.decodeIfPresent(BackupLocation.self, forKey: .from)
     }
 }
 

@@ -177,7 +177,8 @@ enum JobText {
                                 + (j.error.map { ": \($0.message)\($0.hint.map { "; \($0)" } ?? "")" } ?? ""))
                     }
                 case .log:
-                    if !json {
+                    // Debug lines (pg_dump --verbose, say) stay in the job's log: `whatifctl jobs show`.
+                    if !json, e.level != "debug" {
                         clearBar()
                         Out.err("\(Timestamp.format(e.time)) \(e.level ?? "info"): \(e.message ?? "")")
                     }

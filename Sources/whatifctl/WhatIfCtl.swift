@@ -22,7 +22,9 @@ struct WhatIfCtl: ParsableCommand {
             75 busy (a job holds the resource); 77 permission denied. See whatifctl(1).
             """,
         version: WhatIfVersion.string,
-        subcommands: [Status.self, Version.self, Jobs.self, Config.self, WhoAmI.self])
+        subcommands: [
+            Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Config.self, Version.self, WhoAmI.self,
+        ])
 }
 
 struct GlobalOptions: ParsableArguments {

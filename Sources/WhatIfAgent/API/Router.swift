@@ -178,7 +178,7 @@ public final class Router: Sendable {
                 let result = await agent.reload()
                 return .json(result, status: result.reloaded ? 200 : 422)
             },
-        ]
+        ] + backupRoutes(agent)
     }
 
     static func decodingReason(_ error: any Error) -> String {

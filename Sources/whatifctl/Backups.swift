@@ -1,0 +1,354 @@
+import ArgumentParser
+import WhatIfClient
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension BackupKind: ExpressibleByArgument {}
+extension BackupLocation: ExpressibleByArgument {}
+
+/// `whatifctl backup [postgres|dynamodb|all]`.
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Back up PostgreSQL (pg_dump) and DynamoDB (an export in AWS's layout), then verify and prune.",
+        discussion: """
+            Starts a backup job and shows its progress until it ends; Ctrl-C stops watching, the backup goes on \
+            (`whatifctl jobs follow ID`). Exits 0 only when every part succeeded, 1 when any part failed, \
+            75 when a backup of the same resource is already running.
+            """)
+
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        case postgres, dynamodb, all
+    }
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "What to back up.") var target: Target = .all
+    @Flag(help: "Print the job id and return at once.") var detach = false
+
+    func run() throws {
+        let kinds: [BackupKind] =
+            switch target {
+            case .postgres: [.postgres]
+            case .dynamodb: [.dynamodb]
+            case .all: []
+            }
+        let job = try perform { try global.client.startBackup(kinds: kinds) }
+        try followJob(job, global: global, detach: detach) { result in
+            guard let run = try? result.decoded(RunSummary.self) else { return }
+            for p in run.parts {
+                if p.ok {
+                    var s = "\(p.kind): \(p.id ?? "?")"
+                    if let b = p.bytes { s += "  " + Out.bytes(b) }
+                    if let n = p.items { s += "  \(n) items" }
+                    if let n = p.rows { s += "  \(n) rows" }
+                    s += "  " + (p.locations ?? []).joined(separator: "+")
+                    if p.verified == true { s += "  verified" }
+                    Out.line(s)
+                } else {
+                    Out.line("\(p.kind): FAILED: \(p.error ?? "?")\(p.hint.map { "; \($0)" } ?? "")")
+                }
+            }
+            if let pruned = run.pruned, !pruned.isEmpty { Out.line("pruned: \(pruned.joined(separator: ", "))") }
+        }
+    }
+
+    struct RunSummary: Decodable {
+        struct Part: Decodable {
+            var kind: String
+            var ok: Bool
+            var id: String?
+            var error: String?
+            var hint: String?
+            var bytes: Int64?
+            var items: Int64?
+            var rows: Int64?
+            var locations: [String]?
+            var verified: Bool?
+        }
+        var parts: [Part]
+        var pruned: [String]?
+    }
+}
+
+/// Follows a started job (or prints its id with --detach), prints the summary on success, and exits 1
+/// unless it succeeded.
+func followJob(_ job: JobInfo, global: GlobalOptions, detach: Bool, summary: (JSONValue) -> Void) throws {
+    if detach {
+        if global.json { try Out.json(job) } else { Out.line(job.id) }
+        return
+    }
+    if !global.json { Out.err("job \(job.id) started (\(job.kind) of \(job.resource))") }
+    let final = try JobText.follow(job.id, client: global.client, json: global.json)
+    if !global.json, let result = final?.result { summary(result) }
+    if final?.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
+}
+
+extension JSONValue {
+    func decoded<T: Decodable>(_ type: T.Type) throws -> T {
+        try APICoding.decode(type, from: try APICoding.encode(self))
+    }
+}
+
+struct Backups: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The backup catalog: list, show, verify, prune, pin and unpin backups.",
+        subcommands: [List.self, Show.self, Verify.self, Prune.self, Pin.self, Unpin.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List complete backups, newest first, with where their copies are and whether they verified.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
+        func run() throws {
+            let list = try perform { try global.client.backups(kind: kind) }
+            if global.json { return try Out.json(list) }
+            for w in list.warnings { Out.err("whatifctl: warning: \(w)") }
+            if list.backups.isEmpty { return Out.line("no backups") }
+            Out.table(
+                ["ID", "KIND", "TAKEN", "SIZE", "CONTENT", "WHERE", "VERIFIED", "PIN"],
+                list.backups.map { e in
+                    [
+                        e.id, e.kind.rawValue, Timestamp.format(e.manifest.startedAt), Out.bytes(e.manifest.totalBytes),
+                        BackupText.content(e.manifest), e.locations.map(\.rawValue).joined(separator: "+"),
+                        BackupText.verified(e), e.pin == nil ? "-" : "pinned",
+                    ]
+                })
+            if !list.warnings.isEmpty { throw ExitCode(ExitStatus.failure.rawValue) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one backup's manifest, copies and checks.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The backup's id.") var id: String
+        func run() throws {
+            let e = try perform { try global.client.backup(id) }
+            if global.json { return try Out.json(e) }
+            BackupText.describe(e)
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-read backups and check every file against the manifest.",
+            discussion: """
+                Re-hashes every file (SHA-256); PostgreSQL dumps must also pass `pg_restore --list`; DynamoDB \
+                exports have every data file's MD5 and item count checked against the export manifest. \
+                Exits 0 when every backup verifies, 1 when one does not (the file is named).
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The backup to verify.") var id: String?
+        @Flag(help: "Verify every backup.") var all = false
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func validate() throws {
+            if (id == nil) == !all { throw ValidationError("name one backup ID, or --all") }
+        }
+
+        func run() throws {
+            let job = try perform { try global.client.startVerify(ids: id.map { [$0] } ?? []) }
+            try followJob(job, global: global, detach: detach) { result in
+                guard let r = try? result.decoded(VerifySummary.self) else { return }
+                for b in r.backups { BackupText.printVerification(b.id, b.verifications) }
+            }
+        }
+
+        struct VerifySummary: Decodable {
+            struct One: Decodable {
+                var id: String
+                var verifications: [BackupVerification]
+            }
+            var backups: [One]
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete backups the retention policy no longer keeps.",
+            discussion: """
+                Never deletes the newest verified backup of a kind, a pinned backup, or one in use. With \
+                --dry-run, shows what would be kept (and why) and what would be deleted.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Show the decisions; delete nothing.") var dryRun = false
+        @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
+        func run() throws {
+            let r = try perform { try global.client.prune(dryRun: dryRun, kind: kind) }
+            if global.json {
+                try Out.json(r)
+            } else {
+                if r.decisions.isEmpty { Out.line("no backups") }
+                for d in r.decisions {
+                    let verb =
+                        d.keep
+                        ? "keep  "
+                        : (dryRun ? "would delete" : (r.deleted.contains(d.id) ? "deleted" : "delete failed"))
+                    Out.line("\(verb)  \(d.id)" + (d.reasons.isEmpty ? "" : "  (\(d.reasons.joined(separator: ", ")))"))
+                }
+                for e in r.errors { Out.err("whatifctl: \(e)") }
+            }
+            if !r.errors.isEmpty { throw ExitCode(ExitStatus.failure.rawValue) }
+        }
+    }
+
+    struct Pin: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Keep a backup whatever the retention policy says.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The backup's id.") var id: String
+        @Option(help: "Why it is pinned.") var note: String?
+        func run() throws {
+            let e = try perform { try global.client.pin(id, note: note) }
+            if global.json { return try Out.json(e) }
+            Out.line("\(e.id) pinned")
+        }
+    }
+
+    struct Unpin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let the retention policy decide about a backup again.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The backup's id.") var id: String
+        func run() throws {
+            let e = try perform { try global.client.unpin(id) }
+            if global.json { return try Out.json(e) }
+            Out.line("\(e.id) unpinned")
+        }
+    }
+}
+
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a backup into a PostgreSQL database or a DynamoDB table.",
+        discussion: """
+            The backup is verified first. Restoring over the live database or table needs --force, and a fresh \
+            backup of it is taken first. Exits 0 when the restore succeeded and its row or item counts match the \
+            backup's manifest.
+            """,
+        subcommands: [Postgres.self, Dynamodb.self])
+
+    struct Postgres: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a pg_dump backup with pg_restore.",
+            discussion:
+                "Example: whatifctl restore postgres postgres-20261124T020000Z-3fa1 --target-db what_if_check --create")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The backup's id.") var id: String
+        @Option(name: .customLong("target-db"), help: "The database to restore into.") var targetDB: String
+        @Flag(help: "Create the target database (it must not exist).") var create = false
+        @Flag(help: "Drop the target's objects before restoring them.") var clean = false
+        @Flag(help: "Allow restoring over the configured (live) database.") var force = false
+        @Option(help: "Parallel pg_restore jobs.") var jobs: Int?
+        @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func run() throws {
+            let req = RestoreRequest(
+                kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
+                jobs: jobs, from: from)
+            let job = try perform { try global.client.startRestore(req) }
+            try followJob(job, global: global, detach: detach) { BackupText.printRestore($0) }
+        }
+    }
+
+    struct Dynamodb: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a DynamoDB export (ours or AWS's) into a table.",
+            discussion:
+                "Example: whatifctl restore dynamodb dynamodb-20261124T020000Z-77c2 --target-table scenarios-check")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The backup's id.") var id: String
+        @Option(
+            name: .customLong("target-table"), help: "The table to restore into (created from the backup's schema).")
+        var targetTable: String
+        @Flag(help: "Allow writing into an existing table, or the configured (live) one.") var force = false
+        @Option(help: "Parallel BatchWriteItem workers.") var jobs: Int?
+        @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func run() throws {
+            let req = RestoreRequest(
+                kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: from)
+            let job = try perform { try global.client.startRestore(req) }
+            try followJob(job, global: global, detach: detach) { BackupText.printRestore($0) }
+        }
+    }
+}
+
+enum BackupText {
+    static func content(_ m: BackupManifest) -> String {
+        if let n = m.items { return "\(n) items" }
+        if let t = m.tables { return "\(t.count) tables, \(t.values.reduce(0, +)) rows" }
+        if let n = m.tocEntries { return "\(n) entries" }
+        return "-"
+    }
+
+    static func verified(_ e: BackupEntry) -> String {
+        if e.failedVerification { return "FAILED" }
+        if e.verified, let at = e.verifications.map(\.at).max() { return Timestamp.format(at) }
+        return "no"
+    }
+
+    static func describe(_ e: BackupEntry) {
+        let m = e.manifest
+        Out.line("backup \(m.id)")
+        Out.line("  kind       \(m.kind.rawValue) (\(m.method), \(m.format))")
+        Out.line("  status     \(m.status)")
+        Out.line("  source     \(m.source.text)")
+        Out.line(
+            "  taken      \(Timestamp.format(m.startedAt)) to \(Timestamp.format(m.endedAt)) (\(Out.duration(m.endedAt.timeIntervalSince(m.startedAt))))"
+        )
+        Out.line(
+            "  by         whatifd \(m.agentVersion)\(m.host.map { " on \($0)" } ?? ""), environment \(m.environment)")
+        if let t = m.tool { Out.line("  tool       \(t.name) \(t.version)") }
+        if let v = m.serverVersion { Out.line("  server     \(v)") }
+        Out.line("  size       \(Out.bytes(m.totalBytes)) in \(m.files.count) file\(m.files.count == 1 ? "" : "s")")
+        Out.line("  content    \(content(m))")
+        if let x = m.export { Out.line("  export     \(x.path)\(x.exportArn.map { " (\($0))" } ?? "")") }
+        Out.line("  copies     \(e.locations.map(\.rawValue).joined(separator: ", "))")
+        if let p = e.pin {
+            Out.line(
+                "  pinned     \(Timestamp.format(p.at))\(p.by.map { " by \($0)" } ?? "")\(p.note.map { ": \($0)" } ?? "")"
+            )
+        }
+        if e.verifications.isEmpty { Out.line("  verified   never") }
+        for v in e.verifications {
+            Out.line("  verified   \(v.location.rawValue) \(Timestamp.format(v.at)): \(v.ok ? "ok" : "FAILED")")
+            for p in v.problems { Out.line("             \(p.description)") }
+        }
+        if let tables = m.tables, !tables.isEmpty {
+            Out.line("  tables")
+            for (name, rows) in tables.sorted(by: { $0.key < $1.key }) { Out.line("    \(name)  \(rows) rows") }
+        }
+        Out.line("  files")
+        for f in m.files { Out.line("    \(f.path)  \(Out.bytes(f.bytes))  sha256 \(f.sha256)") }
+    }
+
+    static func printVerification(_ id: String, _ vs: [BackupVerification]) {
+        for v in vs {
+            Out.line("\(id) (\(v.location.rawValue)): \(v.ok ? "ok" : "FAILED")")
+            for p in v.problems { Out.line("  \(p.description)") }
+        }
+    }
+
+    static func printRestore(_ result: JSONValue) {
+        struct Summary: Decodable {
+            var id: String
+            var target: String
+            var from: String
+            var items: Int64?
+            var rows: Int64?
+            var safetyBackup: String?
+        }
+        guard let r = try? result.decoded(Summary.self) else { return }
+        var s = "restored \(r.id) (\(r.from) copy) into \(r.target)"
+        if let n = r.items { s += ": \(n) items" }
+        if let n = r.rows { s += ": \(n) rows" }
+        Out.line(s)
+        if let b = r.safetyBackup { Out.line("the target was backed up first as \(b)") }
+    }
+}
