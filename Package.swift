@@ -49,7 +49,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CLinuxShims"),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Shared by agent and client.
         .target(name: "WhatIfJSON", swiftSettings: strict),
@@ -133,6 +133,7 @@ let package = Package(
             name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
             dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis"]),
