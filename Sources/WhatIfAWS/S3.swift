@@ -83,7 +83,18 @@ public struct S3: Sendable {
     }
 
     /// Every object under `prefix` (ListObjectsV2, all pages).
+    ///
+    /// On an endpoint override, a prefix with '/' is listed by its first segment and filtered here:
+    /// moto_server checks signatures on the decoded query and refuses any '/' in it, even botocore's.
+    /// Against AWS the prefix goes as it is.
     public func list(bucket: String, prefix: String) throws -> [Object] {
+        if client.isOverridden(.s3), let slash = prefix.firstIndex(of: "/") {
+            return try listPages(bucket: bucket, prefix: String(prefix[..<slash])).filter { $0.key.hasPrefix(prefix) }
+        }
+        return try listPages(bucket: bucket, prefix: prefix)
+    }
+
+    func listPages(bucket: String, prefix: String) throws -> [Object] {
         var out: [Object] = []
         var token: String?
         repeat {
@@ -153,7 +164,8 @@ extension S3 {
         let r = try client.send(
             call(
                 "UploadPart", method: "PUT", bucket: bucket, key: key,
-                query: "partNumber=\(number)&uploadId=\(SigV4.uriEncode(uploadId))", body: body))
+                query: "partNumber=\(number)&uploadId=\(SigV4.uriEncode(uploadId))",
+                headers: [("content-type", "application/octet-stream")], body: body))
         guard let etag = r.header("etag") else {
             throw AWSError(
                 service: "s3", operation: "UploadPart", status: r.status, code: "MalformedResponse",
@@ -198,13 +210,16 @@ extension S3 {
     }
 
     /// Uploads in progress under `prefix` (first 1000).
+    /// Open uploads under `prefix` (first page: up to 1,000). The same '/' shim as `list` on an override.
     public func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUpload] {
+        var sent = prefix
+        if client.isOverridden(.s3), let slash = prefix.firstIndex(of: "/") { sent = String(prefix[..<slash]) }
         let r = try client.send(
             call(
                 "ListMultipartUploads", method: "GET", bucket: bucket,
-                query: "prefix=\(SigV4.uriEncode(prefix))&uploads="))
+                query: "prefix=\(SigV4.uriEncode(sent))&uploads="))
         return try parseXML("ListMultipartUploads", r).all("Upload").map {
             MultipartUpload(key: $0["Key"] ?? "", uploadId: $0["UploadId"] ?? "", initiated: $0["Initiated"])
-        }
+        }.filter { $0.key.hasPrefix(prefix) }
     }
 }

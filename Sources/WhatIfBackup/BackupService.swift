@@ -400,6 +400,13 @@ public final class BackupService: Sendable {
         throws
         -> BackupManifest
     {
+        guard try source.client.pointInTimeRecoveryEnabled(table: source.table) else {
+            throw Failure(
+                "point-in-time recovery is off for table \(source.table), and ExportTableToPointInTime needs it",
+                hint:
+                    "enable it (aws dynamodb update-continuous-backups --table-name \(source.table) --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true), or set backups.dynamodb.mode: scan"
+            )
+        }
         try markPending(id)
         do {
             let out = try NativeExporter(

@@ -126,9 +126,13 @@ public final class HTTPClient: Sendable {
         for (name, value) in request.headers {
             slist = whatif_curl_slist_append(slist, "\(name): \(value)")
         }
-        // No "Expect: 100-continue" round trip; no default Accept.
+        // No "Expect: 100-continue" round trip; no default Accept; and no default Content-Type (curl
+        // would call a body form data, and a server may then parse it as a form: moto lost S3 part bodies).
         slist = whatif_curl_slist_append(slist, "Expect:")
         slist = whatif_curl_slist_append(slist, "Accept:")
+        if !request.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            slist = whatif_curl_slist_append(slist, "Content-Type:")
+        }
 
         let code: CURLcode = errbuf.withUnsafeMutableBufferPointer { eb in
             request.body.withUnsafeBytes { body in

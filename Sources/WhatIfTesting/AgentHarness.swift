@@ -15,6 +15,8 @@ public struct TestConfig {
     public var dynamodb: String?
     public var aws: String?
     public var status = "  timeout: 3s\n  max_age: 1s\n"
+    /// The `backups:` section's body (indented two spaces), if any.
+    public var backups: String?
 
     public init() {}
 
@@ -52,6 +54,7 @@ public struct TestConfig {
         y += "redis:\n" + (redis ?? "  enabled: false\n")
         y += "dynamodb:\n" + (dynamodb ?? "  enabled: false\n")
         if let aws { y += "aws:\n" + aws }
+        if let backups { y += "backups:\n" + backups }
         return y
     }
 }

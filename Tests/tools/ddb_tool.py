@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Test helper, independent of the agent's code: seeds DynamoDB tables on moto, reads an export in AWS's
+export-to-S3 layout the way a consumer of AWS exports would, and digests tables and exports so a test can
+compare them item by item.
+
+  ddb_tool.py seed STACK_ENV TABLE COUNT       create TABLE (the guide's schema) and write COUNT varied items
+  ddb_tool.py check-export EXPORT_DIR          check an AWSDynamoDB/<id> folder; print {"items", "digest"}
+  ddb_tool.py digest-table STACK_ENV TABLE     scan TABLE; print {"items", "digest"}
+  ddb_tool.py mkbucket STACK_ENV BUCKET        create an S3 bucket on moto
+  ddb_tool.py list-keys STACK_ENV BUCKET PREFIX / list-uploads STACK_ENV BUCKET
+"""
+import base64
+import decimal
+import gzip
+import hashlib
+import json
+import os
+import random
+import sys
+
+def client(env_file):
+    import boto3
+    env = dict(line.strip().split("=", 1) for line in open(env_file) if "=" in line)
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
+    session = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"])
+    return session.client("dynamodb", endpoint_url=env.get("DDB_ENDPOINT", env["WHATIF_MOTO_ENDPOINT"]),
+                          region_name="us-east-1")
+
+def canonical(value):
+    """A typed DynamoDB value as comparable JSON: numbers normalized, sets sorted, binary as base64."""
+    (t, v), = value.items()
+    if t == "N":
+        return {"N": str(decimal.Decimal(v).normalize())}
+    if t == "NS":
+        return {"NS": sorted(str(decimal.Decimal(x).normalize()) for x in v)}
+    if t == "B":
+        return {"B": v if isinstance(v, str) else base64.b64encode(v).decode()}
+    if t == "BS":
+        return {"BS": sorted(x if isinstance(x, str) else base64.b64encode(x).decode() for x in v)}
+    if t == "SS":
+        return {"SS": sorted(v)}
+    if t == "L":
+        return {"L": [canonical(x) for x in v]}
+    if t == "M":
+        return {"M": {k: canonical(x) for k, x in v.items()}}
+    return {t: v}
+
+def digest(items):
+    lines = sorted(json.dumps({k: canonical(v) for k, v in item.items()}, sort_keys=True, ensure_ascii=False)
+                   for item in items)
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode() + b"\n")
+    return {"items": len(lines), "digest": h.hexdigest()}
+
+def seed(env_file, table, count):
+    ddb = client(env_file)
+    if table not in ddb.list_tables()["TableNames"]:
+        ddb.create_table(
+            TableName=table, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("scenarioId", "userId", "createdAt")],
+            KeySchema=[{"AttributeName": "scenarioId", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": "userId-createdAt-index",
+                "KeySchema": [{"AttributeName": "userId", "KeyType": "HASH"},
+                              {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"}}])
+    rng = random.Random(count)
+    batch = []
+    def flush():
+        pending = {table: batch[:]}
+        while pending:
+            pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
+        batch.clear()
+    for i in range(count):
+        item = {
+            "scenarioId": {"S": "s-%06d" % i},
+            "userId": {"S": "u-%03d" % rng.randrange(200)},
+            "createdAt": {"S": "2026-%02d-%02dT%02d:00:00Z" % (rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24))},
+            "title": {"S": rng.choice(["What if Rome never fell?", "Et si… 🌍", "quote \" and \\ backslash", "tab\tnewline\n"])},
+            "score": {"N": str(rng.choice([0, -1, 3.14159, 10**20, rng.random()]))},
+            "public": {"BOOL": rng.random() < 0.5},
+        }
+        if i % 3 == 0:
+            item["tags"] = {"SS": ["history", "tag-%d" % rng.randrange(5)]}
+        if i % 5 == 0:
+            item["blob"] = {"B": os.urandom(rng.randrange(1, 64))}
+            item["nested"] = {"M": {"steps": {"L": [{"S": "a"}, {"N": "2"}, {"NULL": True}, {"M": {}}]},
+                                    "weights": {"NS": ["1", "2.5"]}}}
+        if i % 7 == 0:
+            item["body"] = {"S": "x" * rng.randrange(100, 4000)}
+        batch.append({"PutRequest": {"Item": item}})
+        if len(batch) == 25:
+            flush()
+    if batch:
+        flush()
+
+def check_export(folder):
+    def read(name):
+        with open(os.path.join(folder, name), "rb") as f:
+            return f.read()
+    summary = json.loads(read("manifest-summary.json"))
+    for key in ("version", "exportArn", "startTime", "endTime", "tableArn", "exportTime", "manifestFilesS3Key",
+                "itemCount", "outputFormat"):
+        assert key in summary, "manifest-summary.json lacks " + key
+    assert summary["outputFormat"] == "DYNAMODB_JSON", summary["outputFormat"]
+    assert os.path.exists(os.path.join(folder, "_started")), "no _started marker"
+    for name in ("manifest-summary", "manifest-files"):
+        # AWS's documentation has named the checksum files both .md5 and .checksum over the years.
+        sums = [n for n in (name + ".md5", name + ".checksum") if os.path.exists(os.path.join(folder, n))]
+        assert sums, "no checksum file for " + name
+        digest_ = hashlib.md5(read(name + ".json")).digest()
+        assert read(sums[0]).decode().strip() in (digest_.hex(), base64.b64encode(digest_).decode()), sums[0] + " does not match"
+    export_id = os.path.basename(folder.rstrip("/"))
+    items, total = [], 0
+    files = [json.loads(line) for line in read("manifest-files.json").decode().splitlines() if line.strip()]
+    assert files, "manifest-files.json lists no data file"
+    for entry in files:
+        key = entry["dataFileS3Key"]
+        marker = "AWSDynamoDB/%s/" % export_id
+        assert marker in key, "data key %s is outside the export" % key
+        raw = read(key.split(marker, 1)[1])
+        assert base64.b64encode(hashlib.md5(raw).digest()).decode() == entry["md5Checksum"], key + ": md5 differs"
+        lines = gzip.decompress(raw).decode("utf-8").splitlines()
+        assert len(lines) == entry["itemCount"], "%s: %d lines, manifest says %d" % (key, len(lines), entry["itemCount"])
+        for line in lines:
+            record = json.loads(line)
+            assert list(record) == ["Item"], "a line is not {\"Item\": ...}"
+            items.append(record["Item"])
+        total += entry["itemCount"]
+    assert total == summary["itemCount"], "files hold %d items, summary says %d" % (total, summary["itemCount"])
+    return digest(items)
+
+def s3(env_file):
+    import boto3
+    env = dict(line.strip().split("=", 1) for line in open(env_file) if "=" in line)
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
+    session = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"])
+    return session.client("s3", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
+
+def digest_table(env_file, table):
+    ddb = client(env_file)
+    items = []
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items += page["Items"]
+    return digest(items)
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "seed":
+        seed(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "check-export":
+        print(json.dumps(check_export(sys.argv[2])))
+    elif cmd == "digest-table":
+        print(json.dumps(digest_table(sys.argv[2], sys.argv[3])))
+    elif cmd == "mkbucket":
+        try:
+            s3(sys.argv[2]).create_bucket(Bucket=sys.argv[3])
+        except Exception as e:
+            if "BucketAlready" not in str(e):
+                raise
+    elif cmd == "pitr":
+        client(sys.argv[2]).update_continuous_backups(
+            TableName=sys.argv[3], PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    elif cmd == "list-keys":
+        # moto refuses a '/' in a signed query (even botocore's): list by the first segment, then filter.
+        prefix = sys.argv[4]
+        pages = s3(sys.argv[2]).get_paginator("list_objects_v2").paginate(Bucket=sys.argv[3], Prefix=prefix.split("/")[0])
+        print("\n".join(o["Key"] for p in pages for o in p.get("Contents", []) if o["Key"].startswith(prefix)))
+    elif cmd == "list-uploads":
+        print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
+    else:
+        sys.exit("unknown command " + cmd)
