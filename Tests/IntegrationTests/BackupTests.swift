@@ -187,7 +187,7 @@ struct PgDumpWrapper {
         eventually(timeout: 60) { FileManager.default.fileExists(atPath: pidFile) }
     }
 
-    func releaseDump() { FileManager.default.createFile(atPath: release, contents: nil) }
+    func releaseDump() { _ = FileManager.default.createFile(atPath: release, contents: nil) }
 }
 
 @Suite(.serialized) struct PostgresBackupTests {

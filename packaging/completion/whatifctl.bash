@@ -173,13 +173,13 @@ _whatifctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|version|jobs|config|whoami|help)
+    status|backup|backups|restore|jobs|config|version|whoami|help)
         # Offer subcommand argument completions
         "_whatifctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status version jobs config whoami help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status backup backups restore jobs config version whoami help' -- "${cur}"))
         ;;
     esac
 }
@@ -202,11 +202,60 @@ _whatifctl_status() {
     esac
 }
 
-_whatifctl_version() {
+_whatifctl_backup() {
+    repeating_flags=()
+    non_repeating_flags=(--json --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __whatifctl_add_completions -W 'postgres'$'\n''dynamodb'$'\n''all'
+        return
+        ;;
+    esac
+}
+
+_whatifctl_backups() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|show|verify|prune|pin|unpin)
+        # Offer subcommand argument completions
+        "_whatifctl_backups_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list show verify prune pin unpin' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_backups_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --timeout)
+    non_repeating_options=(--socket --timeout --kind)
     __whatifctl_offer_flags_options 0
 
     # Offer option value completions
@@ -215,6 +264,186 @@ _whatifctl_version() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--kind')
+        __whatifctl_add_completions -W 'postgres'$'\n''dynamodb'
+        return
+        ;;
+    esac
+}
+
+_whatifctl_backups_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_backups_verify() {
+    repeating_flags=()
+    non_repeating_flags=(--json --all --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_backups_prune() {
+    repeating_flags=()
+    non_repeating_flags=(--json --dry-run --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --kind)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--kind')
+        __whatifctl_add_completions -W 'postgres'$'\n''dynamodb'
+        return
+        ;;
+    esac
+}
+
+_whatifctl_backups_pin() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --note)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--note')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_backups_unpin() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_restore() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    postgres|dynamodb)
+        # Offer subcommand argument completions
+        "_whatifctl_restore_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'postgres dynamodb' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_restore_postgres() {
+    repeating_flags=()
+    non_repeating_flags=(--json --create --clean --force --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --target-db --jobs --from)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--target-db')
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--from')
+        __whatifctl_add_completions -W 'local'$'\n''s3'
+        return
+        ;;
+    esac
+}
+
+_whatifctl_restore_dynamodb() {
+    repeating_flags=()
+    non_repeating_flags=(--json --force --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --target-table --jobs --from)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--target-table')
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--from')
+        __whatifctl_add_completions -W 'local'$'\n''s3'
         return
         ;;
     esac
@@ -396,6 +625,24 @@ _whatifctl_config_show() {
 }
 
 _whatifctl_config_reload() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_version() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
