@@ -15,6 +15,14 @@ let targets: [(String, [Target.Dependency])] = [
     ("FuzzSharedConfig", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzRESP", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzRedisURL", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
+    ("FuzzScanPage", [.product(name: "WhatIfBackup", package: "whatif-agent")]),
+    (
+        "FuzzExportManifest",
+        [
+            .product(name: "WhatIfBackup", package: "whatif-agent"),
+            .product(name: "WhatIfProtocol", package: "whatif-agent"),
+        ]
+    ),
 ]
 
 let package = Package(
