@@ -62,6 +62,9 @@ struct PostgresDumper {
 
         // One snapshot for pg_dump and for our row counts.
         _ = try q("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        // The counts run beside pg_dump: one process, no parallel workers or JIT taking cores from it.
+        _ = try q("SET LOCAL max_parallel_workers_per_gather = 0")
+        _ = try q("SET LOCAL jit = off")
         guard let snapshot = try q("SELECT pg_export_snapshot()").rows.first?.first ?? nil else {
             throw Failure("the server did not export a snapshot")
         }
