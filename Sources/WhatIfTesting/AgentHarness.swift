@@ -100,12 +100,14 @@ public final class AgentProcess: @unchecked Sendable {
     public let process: BackgroundProcess
 
     public init(
-        _ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true
+        _ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true,
+        stateDir: String? = nil
     ) throws {
         dir = TempDir("whatif-agentd")
         chmod(dir.path, 0o755)
         socket = dir.file("agent.sock")
-        configPath = try dir.write("agent.yaml", config.render(socket: socket, stateDir: dir.file("state")))
+        /// `stateDir` lets a second agent take over the state of one that was killed.
+        configPath = try dir.write("agent.yaml", config.render(socket: socket, stateDir: stateDir ?? dir.file("state")))
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = nil
         env["WATCHDOG_USEC"] = nil

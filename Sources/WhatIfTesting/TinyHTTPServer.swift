@@ -167,6 +167,8 @@ public final class FaultProxy: @unchecked Sendable {
         /// BatchWriteItem: DynamoDB accepts the first `keep` puts of each request and returns the rest
         /// as UnprocessedItems (the call is still sent upstream with only the accepted items).
         case unprocessed(keep: Int)
+        /// Holds the request this long, then forwards it (a slow or hung service).
+        case delay(seconds: Double)
     }
 
     public struct Rule: Sendable {
@@ -249,6 +251,10 @@ public final class FaultProxy: @unchecked Sendable {
         case .unprocessed(let keep)?:
             injected.withLock { $0 += 1 }
             return unprocessed(req, keep: keep)
+        case .delay(let seconds)?:
+            injected.withLock { $0 += 1 }
+            usleep(UInt32(seconds * 1_000_000))
+            return forward(req)
         case nil:
             return forward(req)
         }

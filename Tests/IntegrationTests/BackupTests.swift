@@ -338,10 +338,14 @@ struct PgDumpWrapper {
         return kinds.allSatisfy { $0.hasSuffix(".partial") || $0.hasPrefix(".") }
     }
 
-    @Test func agentKilledMidDumpThenRestarted() throws {
+    /// The moments: after pg_dump's first byte, mid-dump, and with the whole dump written but pg_dump
+    /// not yet exited.
+    static let moments = [1, 65536, 256 << 20]
+
+    @Test(arguments: moments) func agentKilledMidDumpThenRestarted(holdAfter: Int) throws {
         let db = try fx.makeDatabase()
         defer { fx.dropDatabase(db) }
-        let wrapper = try PgDumpWrapper(holdAfter: 65536)
+        let wrapper = try PgDumpWrapper(holdAfter: holdAfter)
         defer { wrapper.releaseDump() }
         let location = TempDir("whatif-backups")
         let config = fx.config(
@@ -364,10 +368,10 @@ struct PgDumpWrapper {
         #expect((try? b.client.job(job.id)) == nil)
     }
 
-    @Test func pgDumpKilledFailsTheJob() throws {
+    @Test(arguments: moments) func pgDumpKilledFailsTheJob(holdAfter: Int) throws {
         let db = try fx.makeDatabase()
         defer { fx.dropDatabase(db) }
-        let wrapper = try PgDumpWrapper(holdAfter: 65536)
+        let wrapper = try PgDumpWrapper(holdAfter: holdAfter)
         defer { wrapper.releaseDump() }
         let location = TempDir("whatif-backups")
         let a = try AgentProcess(
@@ -392,6 +396,51 @@ struct PgDumpWrapper {
             "\(String(describing: final.error))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(location.path)/postgres").isEmpty)
         #expect(try a.client.backups().backups.isEmpty)
+    }
+
+    /// The agent killed while copying a complete backup to S3: the local backup stands, and the next
+    /// start removes what the unfinished S3 copy left (objects and the open multipart upload).
+    @Test func agentKilledMidS3CopyThenRestarted() throws {
+        let db = try fx.makeDatabase(randomMiB: 12)
+        defer { fx.dropDatabase(db) }
+        let bucket = "whatif-crash-\(getpid())"
+        _ = try fx.ddb(["mkbucket", fx.envFile, bucket])
+        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
+        let location = TempDir("whatif-backups")
+        var config = fx.config(
+            db: db, table: nil,
+            backups: """
+                  location: \(location.path)
+                  s3:
+                    bucket: \(bucket)
+                    part_size: 5MiB
+                    concurrency: 1
+
+                """)
+        let direct = config
+        config.aws = config.aws?.replacingOccurrences(of: fx.stack.motoEndpoint, with: proxy.url)
+        let a = try AgentProcess(config)
+        // The first part goes through; the second hangs.
+        proxy.add(.init(operation: "PUT", fault: .delay(seconds: 0), count: 1))
+        proxy.add(.init(operation: "PUT", fault: .delay(seconds: 60), count: 1))
+        let job = try a.client.startBackup(kinds: [.postgres])
+        #expect(eventually(timeout: 60) { proxy.injected.value >= 2 })
+        #expect(try fx.ddb(["list-uploads", fx.envFile, bucket]) == "1")
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        proxy.clear()
+
+        let b = try AgentProcess(direct, stateDir: a.dir.file("state"))
+        #expect(eventually(timeout: 30) { (try? fx.ddb(["list-uploads", fx.envFile, bucket])) == "0" })
+        #expect(eventually(timeout: 30) { (try? fx.ddb(["list-keys", fx.envFile, bucket, "whatif-backups/"])) == "" })
+        let list = try b.client.backups()
+        #expect(
+            list.backups.count == 1 && list.backups.first?.locations == [.local], "\(list.backups.map(\.locations))")
+        #expect(list.warnings.isEmpty)
+        // The job's record survived with the state directory: it ended with the agent, not successfully.
+        let record = try b.client.job(job.id)
+        #expect(record.state.isFinal && record.state != .succeeded, "\(record.state)")
+        #expect(b.process.log.contains("incomplete S3 backup copy"), "\(b.process.log)")
     }
 
     @Test func diskFullFailsCleanly() throws {
