@@ -183,9 +183,14 @@ struct PgDumpWrapper {
 
     var recorded: String { (try? String(contentsOfFile: record, encoding: .utf8)) ?? "" }
 
-    func waitUntilHolding() -> Bool {
-        eventually(timeout: 60) { FileManager.default.fileExists(atPath: pidFile) }
+    /// pg_dump's pid, once the wrapper has written it (the file exists before its content does).
+    var pid: Int32? {
+        (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
+
+    func waitUntilHolding() -> Bool { eventually(timeout: 60) { pid != nil } }
 
     func releaseDump() { _ = FileManager.default.createFile(atPath: release, contents: nil) }
 }
@@ -380,10 +385,7 @@ struct PgDumpWrapper {
         )
         let job = try a.client.startBackup(kinds: [.postgres])
         #expect(wrapper.waitUntilHolding())
-        let pid = try #require(
-            Int32(
-                (try String(contentsOfFile: wrapper.pidFile, encoding: .utf8)).trimmingCharacters(
-                    in: .whitespacesAndNewlines)))
+        let pid = try #require(wrapper.pid)
         // pg_dump is the wrapper and what it started: stop it, kill its children, then it.
         kill(pid, SIGSTOP)
         _ = try Run.command(["pkill", "-KILL", "-P", String(pid)])
