@@ -153,6 +153,15 @@ struct PostgresDumper {
 
         // Stream stdout through SHA-256 into the file; stop pg_dump on cancellation, deadline or a write error.
         var failure: (any Error)?
+        /// Why the dump must stop now: the job was cancelled, or it ran past its timeout.
+        func interruption(_ hint: String) -> (any Error)? {
+            if reporter.isCancelled { return CancellationError() }
+            if deadline.hasPassed {
+                return Failure(
+                    "pg_dump ran longer than backups.postgres.timeout (\(Int(settings.timeout)) s)", hint: hint)
+            }
+            return nil
+        }
         if let file, let out = child.stdout {
             let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer {
@@ -161,14 +170,8 @@ struct PostgresDumper {
             }
             var pfd = pollfd(fd: out, events: Int16(POLLIN), revents: 0)
             while true {
-                if reporter.isCancelled {
-                    failure = CancellationError()
-                    break
-                }
-                if deadline.hasPassed {
-                    failure = Failure(
-                        "pg_dump ran longer than backups.postgres.timeout (\(Int(settings.timeout)) s)",
-                        hint: "raise backups.postgres.timeout or use format: directory with jobs")
+                if let stop = interruption("raise backups.postgres.timeout or use format: directory with jobs") {
+                    failure = stop
                     break
                 }
                 let ready = poll(&pfd, 1, 250)
@@ -193,14 +196,8 @@ struct PostgresDumper {
             // Directory format: pg_dump writes the files; we watch for cancellation and the deadline.
             while true {
                 if child.tryWait() != nil { break }
-                if reporter.isCancelled {
-                    failure = CancellationError()
-                    break
-                }
-                if deadline.hasPassed {
-                    failure = Failure(
-                        "pg_dump ran longer than backups.postgres.timeout (\(Int(settings.timeout)) s)",
-                        hint: "raise backups.postgres.timeout")
+                if let stop = interruption("raise backups.postgres.timeout") {
+                    failure = stop
                     break
                 }
                 sleepThread(seconds: 0.2)
