@@ -161,6 +161,7 @@ struct PgDumpWrapper {
                 if [ "$1" = --version ]; then exec \(real) --version; fi
                 echo $$ > \(pidFile)
                 { echo "argv: $*"; echo "PGPASSWORD=${PGPASSWORD-unset}"; echo "PGPASSFILE=$PGPASSFILE"
+                  echo "PGSSLMODE=$PGSSLMODE"
                   stat -c 'mode=%a' "$PGPASSFILE"; } >> \(record)
 
                 """
@@ -238,6 +239,7 @@ struct PgDumpWrapper {
         // The password went through a 0600 PGPASSFILE only.
         let record = wrapper.recorded
         #expect(record.contains("PGPASSWORD=unset") && record.contains("mode=600"), "\(record)")
+        #expect(record.contains("PGSSLMODE=prefer"), "sslmode as configured: \(record)")
         #expect(!record.contains(fx.stack.pgPassword))
         #expect(
             record.contains("--snapshot") && record.contains("--format=custom") || record.contains("-Fc"), "\(record)")
@@ -263,6 +265,41 @@ struct PgDumpWrapper {
         let clean = try a.ctl(["restore", "postgres", e.id, "--target-db", restored, "--clean"])
         #expect(clean.status == 0, "\(clean.output)")
         #expect(try fx.digests(restored) == before)
+        // Over the live database with --force: a fresh backup first, then the restore.
+        try fx.psql(db, "DELETE FROM app.kinds WHERE id <= 100")
+        let forced = try a.ctl(["restore", "postgres", e.id, "--target-db", db, "--clean", "--force"])
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(forced.stdout.contains("backed up first as postgres-"), "\(forced.output)")
+        #expect(try fx.digests(db) == before)
+        let after = try a.client.backups().backups
+        #expect(
+            after.count == 2 && after[0].manifest.tables?["app.kinds"] == 4900, "the safety backup has the live rows")
+    }
+
+    /// Directory format with parallel jobs: every file hashed, verified, and restored in parallel.
+    @Test func directoryFormatWithJobs() throws {
+        let db = try fx.makeDatabase()
+        let restored = db + "_d"
+        defer {
+            fx.dropDatabase(db)
+            fx.dropDatabase(restored)
+        }
+        let location = TempDir("whatif-backups")
+        let a = try AgentProcess(
+            fx.config(
+                db: db, table: nil,
+                backups: "  location: \(location.path)\n  postgres:\n    format: directory\n    jobs: 2\n"))
+        let run = try a.ctl(["backup", "postgres"])
+        #expect(run.status == 0, "\(run.output)")
+        let e = try #require(try a.client.backups().backups.first)
+        #expect(e.manifest.format == "directory" && e.manifest.files.count > 5 && e.verified)
+        #expect(e.manifest.files.contains { $0.path.hasSuffix("toc.dat") })
+        for f in e.manifest.files {
+            #expect(try sha256File("\(location.path)/postgres/\(e.id)/\(f.path)") == f.sha256, "\(f.path)")
+        }
+        let r = try a.ctl(["restore", "postgres", e.id, "--target-db", restored, "--create", "--jobs", "2"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(try fx.digests(restored) == fx.digests(db))
     }
 
     /// A pg_dump older than the server is refused before anything runs.
@@ -518,9 +555,52 @@ struct PgDumpWrapper {
         let r = try a.ctl(["restore", "dynamodb", e.id, "--target-table", target])
         #expect(r.status == 0, "\(r.output)")
         #expect(try fx.tableDigest(target) == source)
+        #expect(try fx.ddb(["describe", fx.envFile, target]) == fx.ddb(["describe", fx.envFile, table]))
         // An existing table needs --force.
         let again = try a.ctl(["restore", "dynamodb", e.id, "--target-table", target])
         #expect(again.status == 1 && again.output.contains("--force"), "\(again.output)")
+
+        // The same export with the marks of AWS's own (.checksum files with hex MD5s, data keys under an
+        // S3 prefix) verifies and restores too.
+        _ = try fx.ddb(["aws-shape", "\(location.path)/dynamodb/\(e.id)"])
+        let v = try a.ctl(["backups", "verify", e.id])
+        #expect(v.status == 0, "\(v.output)")
+        let target2 = table + "-aws"
+        let r2 = try a.ctl(["restore", "dynamodb", e.id, "--target-table", target2])
+        #expect(r2.status == 0, "\(r2.output)")
+        #expect(try fx.tableDigest(target2) == source)
+    }
+
+    /// `--detach` returns the job id at once; `--json` streams the job's events as NDJSON; restoring over
+    /// the live table with --force takes a backup of it first.
+    @Test func detachJsonAndForcedRestoreOverTheLiveTable() throws {
+        let table = try fx.seedTable(40)
+        let source = try fx.tableDigest(table)
+        let location = TempDir("whatif-backups")
+        let a = try AgentProcess(fx.config(db: nil, table: table, backups: "  location: \(location.path)\n"))
+        let detached = try a.ctl(["backup", "dynamodb", "--detach"])
+        #expect(detached.status == 0)
+        let id = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.contains("backup"), "\(detached.output)")
+        #expect(eventually(timeout: 60) { (try? a.client.job(id))?.state == .succeeded })
+
+        let json = try a.ctl(["backup", "dynamodb", "--json"])
+        #expect(json.status == 0, "\(json.output)")
+        let events = try json.stdout.split(separator: "\n").map {
+            try APICoding.decode(JobEvent.self, from: Array($0.utf8))
+        }
+        #expect(events.contains { $0.type == .progress })
+        #expect(events.last?.type == .state && events.last?.job?.state == .succeeded)
+
+        let backups = try a.client.backups().backups
+        try #require(backups.count == 2)
+        let refused = try a.ctl(["restore", "dynamodb", backups[1].id, "--target-table", table])
+        #expect(refused.status == 1 && refused.output.contains("--force"), "\(refused.output)")
+        let forced = try a.ctl(["restore", "dynamodb", backups[1].id, "--target-table", table, "--force"])
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(forced.stdout.contains("backed up first as dynamodb-"), "\(forced.output)")
+        #expect(try a.client.backups().backups.count == 3)
+        #expect(try fx.tableDigest(table) == source)
     }
 
     /// Throttling and 5xx during the scan are retried and the export is whole; UnprocessedItems during a

@@ -6,6 +6,8 @@ compare them item by item.
   ddb_tool.py seed STACK_ENV TABLE COUNT       create TABLE (the guide's schema) and write COUNT varied items
   ddb_tool.py check-export EXPORT_DIR          check an AWSDynamoDB/<id> folder; print {"items", "digest"}
   ddb_tool.py digest-table STACK_ENV TABLE     scan TABLE; print {"items", "digest"}
+  ddb_tool.py describe STACK_ENV TABLE         keys, attributes, billing mode and GSIs as JSON
+  ddb_tool.py aws-shape BACKUP_DIR             give an agent-made export the marks of AWS's own exports
   ddb_tool.py mkbucket STACK_ENV BUCKET        create an S3 bucket on moto
   ddb_tool.py list-keys STACK_ENV BUCKET PREFIX / list-uploads STACK_ENV BUCKET
 """
@@ -138,6 +140,58 @@ def s3(env_file):
     session = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"])
     return session.client("s3", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
 
+def describe(env_file, table):
+    """The parts of a table's description a restore must reproduce."""
+    t = client(env_file).describe_table(TableName=table)["Table"]
+    return {
+        "KeySchema": t["KeySchema"],
+        "AttributeDefinitions": sorted(t["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
+        "BillingMode": t.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
+        "GlobalSecondaryIndexes": sorted(({"IndexName": g["IndexName"], "KeySchema": g["KeySchema"],
+                                           "Projection": g["Projection"]} for g in t.get("GlobalSecondaryIndexes", [])),
+                                         key=lambda g: g["IndexName"]),
+    }
+
+def aws_shape(backup_dir):
+    """Rewrites an export the agent wrote the way AWS's own exports differ from it: checksum files named
+    .checksum holding hex MD5s, data keys under an S3 prefix, the bucket and prefix in the summary. Then
+    updates the agent's manifest.json (paths, sizes, SHA-256) so the backup stays complete."""
+    manifest_path = os.path.join(backup_dir, "manifest.json")
+    manifest = json.load(open(manifest_path))
+    export_rel = manifest["export"]["path"]
+    folder = os.path.join(backup_dir, export_rel)
+    files_path = os.path.join(folder, "manifest-files.json")
+    lines = [json.loads(l) for l in open(files_path).read().splitlines() if l.strip()]
+    for entry in lines:
+        entry["dataFileS3Key"] = "team/exports/" + entry["dataFileS3Key"]
+        entry["etag"] = entry.get("etag") or "0" * 32
+    with open(files_path, "w") as f:
+        f.write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in lines))
+    summary_path = os.path.join(folder, "manifest-summary.json")
+    summary = json.load(open(summary_path))
+    summary.update({"s3Bucket": "some-bucket", "s3Prefix": "team/exports",
+                    "manifestFilesS3Key": "team/exports/" + summary["manifestFilesS3Key"], "s3SseAlgorithm": "AES256"})
+    with open(summary_path, "w") as f:
+        json.dump(summary, f)
+    for name in ("manifest-summary", "manifest-files"):
+        os.remove(os.path.join(folder, name + ".md5"))
+        with open(os.path.join(folder, name + ".checksum"), "w") as f:
+            f.write(hashlib.md5(open(os.path.join(folder, name + ".json"), "rb").read()).hexdigest())
+    files = []
+    for root, _, names in os.walk(folder):
+        for n in names:
+            full = os.path.join(root, n)
+            data = open(full, "rb").read()
+            files.append({"path": os.path.relpath(full, backup_dir), "bytes": len(data),
+                          "sha256": hashlib.sha256(data).hexdigest()})
+    manifest["files"] = sorted(files, key=lambda f: f["path"])
+    manifest["totalBytes"] = sum(f["bytes"] for f in files)
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f, indent=2)
+    for side in ("verification.json",):
+        if os.path.exists(os.path.join(backup_dir, side)):
+            os.remove(os.path.join(backup_dir, side))
+
 def digest_table(env_file, table):
     ddb = client(env_file)
     items = []
@@ -153,6 +207,10 @@ if __name__ == "__main__":
         print(json.dumps(check_export(sys.argv[2])))
     elif cmd == "digest-table":
         print(json.dumps(digest_table(sys.argv[2], sys.argv[3])))
+    elif cmd == "describe":
+        print(json.dumps(describe(sys.argv[2], sys.argv[3]), sort_keys=True))
+    elif cmd == "aws-shape":
+        aws_shape(sys.argv[2])
     elif cmd == "mkbucket":
         try:
             s3(sys.argv[2]).create_bucket(Bucket=sys.argv[3])
