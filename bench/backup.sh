@@ -9,11 +9,11 @@
 # moto_server both sides would measure moto's Scan (~1.2k items/s), not themselves.
 # verify_after_backup is off for the timed runs (the by-hand peers verify nothing); one verified run of
 # each is timed afterwards for information.
-#   RUNS=3 SCALE=50 ITEMS=100000 bench/backup.sh
+#   RUNS=5 SCALE=50 ITEMS=100000 bench/backup.sh
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 scale=${SCALE:-50}
 items=${ITEMS:-100000}
 pgbin=/usr/lib/postgresql/15/bin

@@ -138,8 +138,8 @@ func sha256File(_ path: String) throws -> String {
 }
 
 /// A pg_dump stand-in in its own bin_dir: records its argv and environment, then runs the real one.
-/// With `holdAfter`, the dump stops after that many bytes until `release` exists, so a test can crash
-/// things mid-dump.
+/// With `holdAfter`, the dump stops after that many bytes until `release` exists (two minutes at most,
+/// so nothing outlives a test), so a test can crash things mid-dump.
 struct PgDumpWrapper {
     let dir: TempDir
     var bin: String { dir.file("bin") }
@@ -168,7 +168,7 @@ struct PgDumpWrapper {
             if let holdAfter {
                 script += """
                     set -o pipefail
-                    \(real) "$@" | { head -c \(holdAfter); while [ ! -e \(release) ]; do sleep 0.1; done; cat; }
+                    \(real) "$@" | { head -c \(holdAfter); for _ in $(seq 1200); do [ -e \(release) ] && break; sleep 0.1; done; cat; }
 
                     """
             } else {
