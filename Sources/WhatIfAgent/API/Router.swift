@@ -193,8 +193,8 @@ public final class Router: Sendable {
 
     public func handle(_ req: AdminRequest) async -> AdminResponse {
         let socket = agent.config.socket
-        let readers = socket.readerGroup ?? "the reader group"
-        let admins = socket.adminGroup ?? "the admin group"
+        let readers = socket.readerGroup.map { "the group \($0)" } ?? "the reader group"
+        let admins = socket.adminGroup.map { "the group \($0)" } ?? "the admin group"
         guard req.role > .none else {
             return .error(
                 APIError(
