@@ -66,11 +66,10 @@ extension BackupService {
         }
         leases.hold([req.id])
         defer { leases.release([req.id]) }
-        let (entry, store) = try prepareRestore(req, reporter: reporter)
-        let m = entry.manifest
         let deadline = Deadline.after(seconds: settings.postgres.timeout)
         let admin = try PostgresConnection.connect(source.config, deadline: .after(seconds: source.connectTimeout))
         defer { admin.close() }
+        // What the target allows is checked first: a refusal should not wait for the backup's verification.
         let exists = try !admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [target], deadline: deadline)
             .rows.isEmpty
         let live = target == source.config.database
@@ -81,24 +80,28 @@ extension BackupService {
                     "restore into another database, or pass --force: a fresh backup is taken first, then the live database is restored over (--clean)"
             )
         }
-        var created = false
-        if !exists {
-            guard req.create else {
-                throw Failure("database \(target) does not exist", hint: "add --create to create it")
-            }
-            _ = try admin.query("CREATE DATABASE \(target.quotedIdentifier)", deadline: deadline)
-            created = true
-            reporter.info("created database \(target)")
+        if !exists && !req.create {
+            throw Failure("database \(target) does not exist", hint: "add --create to create it")
         }
         var targetConfig = source.config
         targetConfig.database = target
-        let objects = try Self.userRelations(targetConfig, deadline: deadline)
-        if objects > 0 && !req.clean && !live {
-            throw Failure(
-                "database \(target) is not empty (\(objects) tables, views or sequences)",
-                hint:
-                    "add --clean to drop the backup's objects in it first, or restore into a new database with --create"
-            )
+        if exists && !req.clean && !live {
+            let objects = try Self.userRelations(targetConfig, deadline: deadline)
+            if objects > 0 {
+                throw Failure(
+                    "database \(target) is not empty (\(objects) tables, views or sequences)",
+                    hint:
+                        "add --clean to drop the backup's objects in it first, or restore into a new database with --create"
+                )
+            }
+        }
+        let (entry, store) = try prepareRestore(req, reporter: reporter)
+        let m = entry.manifest
+        var created = false
+        if !exists {
+            _ = try admin.query("CREATE DATABASE \(target.quotedIdentifier)", deadline: deadline)
+            created = true
+            reporter.info("created database \(target)")
         }
         var safety: String?
         if live {
@@ -265,12 +268,6 @@ extension BackupService {
         }
         leases.hold([req.id])
         defer { leases.release([req.id]) }
-        let (entry, store) = try prepareRestore(req, reporter: reporter)
-        let m = entry.manifest
-        guard let schema = m.tableSchema, let export = m.export else {
-            throw Failure(
-                "backup \(m.id) has no table schema or export record", hint: "it cannot be restored by the agent")
-        }
         let ddb = source.client
         let live = target == source.table
         if live && !req.force {
@@ -288,6 +285,13 @@ extension BackupService {
             throw Failure(
                 "table \(target) already exists",
                 hint: "restore into a new table name, or pass --force to write the backup's items over it")
+        }
+        // The target is checked before the backup is verified: a refusal should not wait for that.
+        let (entry, store) = try prepareRestore(req, reporter: reporter)
+        let m = entry.manifest
+        guard let schema = m.tableSchema, let export = m.export else {
+            throw Failure(
+                "backup \(m.id) has no table schema or export record", hint: "it cannot be restored by the agent")
         }
         var safety: String?
         if live {
