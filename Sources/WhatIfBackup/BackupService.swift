@@ -133,22 +133,7 @@ public final class BackupService: Sendable {
                     continue
                 }
                 for id in ids {
-                    do {
-                        guard let m = try store.manifest(id) else { continue }
-                        let v = store.decodeSide(BackupVerification.self, id, SideFile.verification)
-                        let pin = store.decodeSide(BackupPin.self, id, SideFile.pin)
-                        if var e = entries[id] {
-                            e.locations.append(store.location)
-                            if let v { e.verifications.append(v) }
-                            e.pin = e.pin ?? pin
-                            entries[id] = e
-                        } else {
-                            entries[id] = BackupEntry(
-                                manifest: m, locations: [store.location], pin: pin, verifications: v.map { [$0] } ?? [])
-                        }
-                    } catch {
-                        warnings.append("\(error)")
-                    }
+                    do { try add(id, in: store, to: &entries) } catch { warnings.append("\(error)") }
                 }
             }
         }
@@ -156,15 +141,51 @@ public final class BackupService: Sendable {
         return BackupList(backups: sorted, warnings: warnings)
     }
 
+    /// One backup, read from its manifest in each store (no listing).
     public func entry(_ id: String) throws -> BackupEntry {
         guard BackupID.kind(of: id) != nil else {
             throw BackupError.badID(id)
         }
-        let list = list(kind: BackupID.kind(of: id))
-        guard let e = list.backups.first(where: { $0.id == id }) else {
-            throw BackupError.notFound(id, warnings: list.warnings)
+        var entries: [String: BackupEntry] = [:]
+        var warnings: [String] = []
+        for store in stores {
+            do { try add(id, in: store, to: &entries) } catch { warnings.append("\(error)") }
+        }
+        guard let e = entries[id] else {
+            throw BackupError.notFound(id, warnings: warnings)
         }
         return e
+    }
+
+    /// The newest complete backup of a kind, for size estimates: ids sort by time, so one listing and one
+    /// manifest read per store instead of the whole catalog.
+    func newestManifest(_ kind: BackupKind) -> BackupManifest? {
+        var newest: BackupManifest?
+        for store in stores {
+            guard let ids = try? store.ids(kind: kind) else { continue }
+            for id in ids.sorted(by: >) {
+                guard let m = try? store.manifest(id) else { continue }
+                if newest.map({ m.startedAt > $0.startedAt }) ?? true { newest = m }
+                break
+            }
+        }
+        return newest
+    }
+
+    /// Adds the copy of `id` in `store` (with its pin and latest verification), when it is complete.
+    private func add(_ id: String, in store: any BackupStore, to entries: inout [String: BackupEntry]) throws {
+        guard let m = try store.manifest(id) else { return }
+        let v = store.decodeSide(BackupVerification.self, id, SideFile.verification)
+        let pin = store.decodeSide(BackupPin.self, id, SideFile.pin)
+        if var e = entries[id] {
+            e.locations.append(store.location)
+            if let v { e.verifications.append(v) }
+            e.pin = e.pin ?? pin
+            entries[id] = e
+        } else {
+            entries[id] = BackupEntry(
+                manifest: m, locations: [store.location], pin: pin, verifications: v.map { [$0] } ?? [])
+        }
     }
 
     public func pin(_ id: String, by: String?, note: String? = nil) throws -> BackupEntry {
@@ -285,7 +306,7 @@ public final class BackupService: Sendable {
     /// Writes one backup; returns its manifest once complete in every destination.
     func take(_ kind: BackupKind, id: String, reporter: any JobReporter) throws -> (BackupManifest, [BackupLocation]) {
         let started = Date()
-        let previous = list(kind: kind).backups.first?.manifest
+        let previous = newestManifest(kind)
         // Native DynamoDB exports go straight to S3.
         if kind == .dynamodb, let source = context.dynamo, try useNativeExport(source) {
             guard let remote else {
@@ -476,18 +497,8 @@ public final class BackupService: Sendable {
     /// Re-reads every copy of the given backups (all when `ids` is nil) against their manifests, and
     /// records each outcome beside the copy.
     public func verify(ids: [String]?, reporter: any JobReporter, quiet: Bool = false) throws -> [VerifyOutcome] {
-        let all = list()
-        var entries: [BackupEntry] = []
-        if let ids {
-            for id in ids {
-                guard let e = all.backups.first(where: { $0.id == id }) else {
-                    throw BackupError.notFound(id, warnings: all.warnings)
-                }
-                entries.append(e)
-            }
-        } else {
-            entries = all.backups
-        }
+        // Named backups are read directly; only "all" needs the whole catalog.
+        let entries = try ids.map { try $0.map(entry) } ?? list().backups
         leases.hold(entries.map(\.id))
         defer { leases.release(entries.map(\.id)) }
         let totalBytes = Double(entries.reduce(Int64(0)) { $0 + $1.manifest.totalBytes * Int64($1.locations.count) })
