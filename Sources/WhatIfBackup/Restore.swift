@@ -54,6 +54,19 @@ extension BackupService {
         return (e, store)
     }
 
+    /// Backs up the live database or table before a forced restore over it; no backup, no restore.
+    func safetyBackup(_ kind: BackupKind, of target: String, reporter: any JobReporter) throws -> String {
+        reporter.info(
+            "taking a backup of the live \(kind == .postgres ? "database" : "table") before restoring over it")
+        let r = backupOne(kind, reporter: reporter)
+        guard r.ok, let id = r.id else {
+            throw Failure(
+                "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was restored", hint: r.hint
+            )
+        }
+        return id
+    }
+
     // MARK: PostgreSQL
 
     public func restorePostgres(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
@@ -103,17 +116,7 @@ extension BackupService {
             created = true
             reporter.info("created database \(target)")
         }
-        var safety: String?
-        if live {
-            reporter.info("taking a backup of the live database before restoring over it")
-            let r = backupOne(.postgres, reporter: reporter)
-            guard r.ok, let id = r.id else {
-                throw Failure(
-                    "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was restored",
-                    hint: r.hint)
-            }
-            safety = id
-        }
+        let safety = live ? try safetyBackup(.postgres, of: target, reporter: reporter) : nil
 
         // A copy in S3 is fetched into the backup location first (pg_restore needs a seekable file).
         var path = "\(local.folder(m.id))/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
@@ -293,17 +296,7 @@ extension BackupService {
             throw Failure(
                 "backup \(m.id) has no table schema or export record", hint: "it cannot be restored by the agent")
         }
-        var safety: String?
-        if live {
-            reporter.info("taking a backup of the live table before restoring over it")
-            let r = backupOne(.dynamodb, reporter: reporter)
-            guard r.ok, let id = r.id else {
-                throw Failure(
-                    "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was restored",
-                    hint: r.hint)
-            }
-            safety = id
-        }
+        let safety = live ? try safetyBackup(.dynamodb, of: target, reporter: reporter) : nil
         if !exists {
             reporter.info(
                 "creating table \(target) (\(schema.billingMode), \(schema.globalSecondaryIndexes?.count ?? 0) GSIs)")
