@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "WhatIfRedis", targets: ["WhatIfRedis"]),
         .library(name: "WhatIfAWS", targets: ["WhatIfAWS", "WhatIfHTTP"]),
         .library(name: "WhatIfBackup", targets: ["WhatIfBackup"]),
+        .library(name: "WhatIfMonitoring", targets: ["WhatIfMonitoring"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
     ],
@@ -87,12 +88,20 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .target(
+            name: "WhatIfMonitoring",
+            dependencies: [
+                "CZlib", "CLinuxShims", "WhatIfJSON", "WhatIfCore", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
+                "WhatIfHTTP", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // MARK: The agent: config, jobs, admin API, lifecycle.
         .target(
             name: "WhatIfAgent",
             dependencies: [
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
-                "WhatIfSystemd", "WhatIfBackup", "CLinuxShims",
+                "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
@@ -133,6 +142,7 @@ let package = Package(
             name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfTesting"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
