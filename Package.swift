@@ -91,7 +91,8 @@ let package = Package(
         .target(
             name: "WhatIfMonitoring",
             dependencies: [
-                "CZlib", "CLinuxShims", "WhatIfJSON", "WhatIfCore", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
+                "CZlib", "CLinuxShims", "WhatIfJSON", "WhatIfProtocol", "WhatIfCore", "WhatIfPostgres", "WhatIfRedis",
+                "WhatIfAWS",
                 "WhatIfHTTP", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

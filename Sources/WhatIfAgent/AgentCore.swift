@@ -2,6 +2,7 @@ import Logging
 import WhatIfBackup
 import WhatIfCore
 import WhatIfHTTP
+import WhatIfMonitoring
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
@@ -25,6 +26,10 @@ public final class AgentCore: Sendable {
     /// Backups that running restores and verifications read (prune keeps them).
     public let backupLeases = BackupLeases()
     let environment: [String: String]
+    /// The agent's own AWS calls, counted for the development DynamoDB metrics (kept across reloads).
+    public let awsCalls = AWSCallCounters()
+    /// Metrics, alarms and hooks (nil until `startMonitoring`, or when metrics are disabled).
+    let monitoringBox = Locked<MonitoringService?>(nil)
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 
@@ -34,7 +39,9 @@ public final class AgentCore: Sendable {
         http = HTTPClient()
         pool = BlockingPool(threads: blockingThreads)
         authorizer = Authorizer(settings: config.socket)
-        let clients = ServiceClients(config: config, environment: environment, logger: logger, http: http)
+        let calls = awsCalls
+        let clients = ServiceClients(
+            config: config, environment: environment, logger: logger, http: http, observer: { calls.record($0) })
         current = Locked(clients)
         let box = current
         jobs = JobManager(stateDirectory: config.stateDirectory, logger: logger, config: { box.value.config })
@@ -69,7 +76,14 @@ public final class AgentCore: Sendable {
             if new.socket.mode != old.socket.mode { restart.append("socket.mode") }
             if new.socket.group != old.socket.group { restart.append("socket.group") }
             if new.stateDirectory != old.stateDirectory { restart.append("state_dir") }
-            current.set(ServiceClients(config: new, environment: environment, logger: logger, http: http))
+            if new.monitoring.settings.retention != old.monitoring.settings.retention {
+                restart.append("metrics.retention")
+            }
+            let calls = awsCalls
+            current.set(
+                ServiceClients(
+                    config: new, environment: environment, logger: logger, http: http, observer: { calls.record($0) }))
+            configureMonitoring()
             authorizer.update(new.socket)
             status.invalidate()
             logger.info(

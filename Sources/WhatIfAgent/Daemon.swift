@@ -58,6 +58,7 @@ public final class Daemon: Sendable {
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()
         await core.removeBackupLeftovers()
+        try await core.startMonitoring()
         try await server.start(adoptedFD: adoptedFD)
     }
 
@@ -105,6 +106,7 @@ public final class Daemon: Sendable {
         await server.stopAccepting()
         if let boundPath { unlink(boundPath) }
         await core.jobs.shutdown(grace: Self.shutdownGrace)
+        await core.stopMonitoring()
         await server.shutdown()
         await core.pool.shutdown()
         logger.notice("stopped")

@@ -219,3 +219,33 @@ extension AgentClient {
         try call(JobInfo.self, method: "POST", path: APIPath.restores, body: request)
     }
 }
+
+// MARK: Metrics and alarms
+
+extension AgentClient {
+    /// Series whose name (or namespace/name, or namespace) is `name`, all when nil, over `since` (3h, 1d).
+    public func metrics(name: String?, since: String?) throws -> MetricsReport {
+        var query: [String] = []
+        if let name { query.append("name=\(APIPath.percentEncode(name))") }
+        if let since { query.append("since=\(APIPath.percentEncode(since))") }
+        return try call(
+            MetricsReport.self, method: "GET",
+            path: APIPath.metrics + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
+            body: Optional<JSONValue>.none)
+    }
+
+    /// The Prometheus text exposition.
+    public func prometheusMetrics() throws -> String {
+        let r = try request(method: "GET", path: APIPath.metrics + "?format=prometheus")
+        try Self.check(r.status, r.body)
+        return String(decoding: r.body, as: UTF8.self)
+    }
+
+    public func alarms() throws -> AlarmList {
+        try call(AlarmList.self, method: "GET", path: APIPath.alarms, body: Optional<JSONValue>.none)
+    }
+
+    public func alarmHistory(_ name: String) throws -> AlarmHistory {
+        try call(AlarmHistory.self, method: "GET", path: APIPath.alarmHistory(name), body: Optional<JSONValue>.none)
+    }
+}

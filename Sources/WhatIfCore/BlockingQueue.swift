@@ -38,6 +38,16 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         return true
     }
 
+    /// Adds an element without waiting; false when the queue is full or closed (the element is dropped).
+    public func offer(_ e: Element) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard !closed, items.count - head < capacity else { return false }
+        items.append(e)
+        pthread_cond_signal(&notEmpty)
+        return true
+    }
+
     public func take() -> Element? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }

@@ -13,6 +13,11 @@ public enum Threads {
         public func join() {
             pthread_join(thread, nil)
         }
+
+        /// Lets the thread end on its own (no join).
+        public func detach() {
+            pthread_detach(thread)
+        }
     }
 
     private final class Box: @unchecked Sendable {

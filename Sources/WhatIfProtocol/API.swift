@@ -125,6 +125,44 @@ public enum APIPath {
     public static let config = "\(prefix)/config"
     public static let configReload = "\(prefix)/config/reload"
 
+    public static let metrics = "\(prefix)/metrics"
+    public static let alarms = "\(prefix)/alarms"
+
+    public static func alarmHistory(_ name: String) -> String { "\(alarms)/\(percentEncode(name))/history" }
+
+    /// Percent-encodes everything but unreserved characters (for names in paths and query values).
+    public static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case 0x30...0x39, 0x41...0x5a, 0x61...0x7a, 0x2d, 0x2e, 0x5f, 0x7e: out.unicodeScalars.append(.init(b))
+            default:
+                let h = String(b, radix: 16, uppercase: true)
+                out += "%" + (h.count == 1 ? "0" : "") + h
+            }
+        }
+        return out
+    }
+
+    /// Decodes %XX escapes; nil when an escape is malformed or the result is not UTF-8.
+    public static func percentDecode(_ s: some StringProtocol) -> String? {
+        guard s.contains("%") else { return String(s) }
+        var out: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let b = it.popFirst() {
+            if b == 0x25 {
+                guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else {
+                    return nil
+                }
+                out.append(v)
+                it = it.dropFirst(2)
+            } else {
+                out.append(b)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
     public static func job(_ id: String) -> String { "\(jobs)/\(id)" }
     public static func jobEvents(_ id: String, follow: Bool) -> String {
         "\(jobs)/\(id)/events" + (follow ? "?follow=true" : "")

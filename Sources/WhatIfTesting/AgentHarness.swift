@@ -17,6 +17,10 @@ public struct TestConfig {
     public var status = "  timeout: 3s\n  max_age: 1s\n"
     /// The `backups:` section's body (indented two spaces), if any.
     public var backups: String?
+    /// The `metrics:` and `hooks:` sections' bodies, and the `alarms:` list (indented two spaces).
+    public var metrics: String?
+    public var hooks: String?
+    public var alarms: String?
 
     public init() {}
 
@@ -55,6 +59,9 @@ public struct TestConfig {
         y += "dynamodb:\n" + (dynamodb ?? "  enabled: false\n")
         if let aws { y += "aws:\n" + aws }
         if let backups { y += "backups:\n" + backups }
+        if let metrics { y += "metrics:\n" + metrics }
+        if let hooks { y += "hooks:\n" + hooks }
+        if let alarms { y += "alarms:\n" + alarms }
         return y
     }
 }

@@ -23,7 +23,8 @@ struct WhatIfCtl: ParsableCommand {
             """,
         version: WhatIfVersion.string,
         subcommands: [
-            Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Config.self, Version.self, WhoAmI.self,
+            Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Metrics.self, Alarms.self, Config.self,
+            Version.self, WhoAmI.self,
         ])
 }
 

@@ -37,7 +37,8 @@ public struct AdminRequest: Sendable {
         var out: [String: String] = [:]
         for pair in q.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1)
-            out[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+            let key = APIPath.percentDecode(kv[0]) ?? String(kv[0])
+            out[key] = kv.count > 1 ? (APIPath.percentDecode(kv[1]) ?? String(kv[1])) : ""
         }
         return out
     }
@@ -178,7 +179,7 @@ public final class Router: Sendable {
                 let result = await agent.reload()
                 return .json(result, status: result.reloaded ? 200 : 422)
             },
-        ] + backupRoutes(agent)
+        ] + backupRoutes(agent) + monitoringRoutes(agent)
     }
 
     static func decodingReason(_ error: any Error) -> String {
@@ -209,7 +210,7 @@ public final class Router: Sendable {
             var matches = true
             for (p, s) in zip(route.pattern, segments) {
                 if p == "{id}" {
-                    args.append(s)
+                    args.append(APIPath.percentDecode(s) ?? s)
                 } else if p != s {
                     matches = false
                     break

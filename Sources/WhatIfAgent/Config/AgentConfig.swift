@@ -1,6 +1,7 @@
 import Logging
 import WhatIfAWS
 import WhatIfBackup
+import WhatIfMonitoring
 import WhatIfPostgres
 import WhatIfRedis
 
@@ -34,6 +35,7 @@ public struct AgentConfig: Sendable {
     public var rds: RDSSettings?
     public var elasticache: ElastiCacheSettings?
     public var backups: BackupSettings
+    public var monitoring: MonitoringConfig
 }
 
 public struct SocketSettings: Sendable, Equatable {

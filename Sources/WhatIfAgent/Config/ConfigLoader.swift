@@ -16,7 +16,7 @@ public enum ConfigLoader {
 
     static let topKeys = [
         "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
-        "elasticache", "backups",
+        "elasticache", "backups", "metrics", "alarms", "hooks",
     ]
     static let socketKeys = [
         "path", "mode", "group", "reader_group", "admin_group", "max_connections", "max_header_bytes", "max_body_bytes",
@@ -181,6 +181,11 @@ public enum ConfigLoader {
         let backups = readBackups(
             top.section("backups", known: backupKeys), stateDir: stateDir, base: base, remote: remote, sink: sink)
 
+        let monitoring = readMonitoring(
+            metrics: top.section("metrics", known: metricsKeys), alarms: top.sequence("alarms"),
+            alarmsLine: top.line("alarms"), hooks: top.section("hooks", known: hookKeys), environment: environment,
+            rds: rds, elasticache: elasticache, base: base, sink: sink)
+
         guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
         return .success(
             AgentConfig(
@@ -188,7 +193,7 @@ public enum ConfigLoader {
                 stateDirectory: stateDir, socket: socket,
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
-                elasticache: elasticache, backups: backups))
+                elasticache: elasticache, backups: backups, monitoring: monitoring))
     }
 
     static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)

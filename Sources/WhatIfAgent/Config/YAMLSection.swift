@@ -74,6 +74,47 @@ struct YAMLSection {
         YAMLSection(entries[key]?.value, path: name(key), line: line(key), known: known, sink: sink)
     }
 
+    /// The items of a list (nil when absent; reported when not a list).
+    func sequence(_ key: String) -> [YAMLNode]? {
+        guard let v = entries[key]?.value, !v.isNull else { return nil }
+        guard case .sequence(let items, _) = v else {
+            sink.add(line: line(key), "\(name(key)) must be a list", "write one `- item` per line")
+            return nil
+        }
+        return items
+    }
+
+    /// A mapping of free-form names to single values (HTTP headers, say), in file order.
+    func stringPairs(_ key: String) -> [(name: String, value: String, line: Int)]? {
+        guard let v = entries[key]?.value, !v.isNull else { return nil }
+        guard case .mapping(let pairs, _) = v else {
+            sink.add(line: line(key), "\(name(key)) must be a mapping of names to values", "write `Name: value` lines")
+            return nil
+        }
+        var out: [(name: String, value: String, line: Int)] = []
+        for (k, l, node) in pairs {
+            guard case .scalar(let text, _, _) = node, !node.isNull else {
+                sink.add(line: l, "\(name(key)).\(k) must be a single value", "give a string")
+                continue
+            }
+            out.append((k, text, l))
+        }
+        return out
+    }
+
+    /// A number (integer or decimal, optionally signed).
+    func number(_ key: String) -> Double? {
+        guard let s = scalar(key, expected: "a number") else { return nil }
+        guard let v = Double(s), v.isFinite, s.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }) else {
+            sink.add(line: line(key), "\(name(key)) must be a number, not '\(s)'", "write a number such as 80 or 0.5")
+            return nil
+        }
+        return v
+    }
+
+    /// The raw scalar text, without the empty check (for keys whose value may be "off").
+    func text(_ key: String) -> String? { scalar(key, expected: "a value") }
+
     private func scalar(_ key: String, expected: String) -> String? {
         guard let v = entries[key]?.value else { return nil }
         switch v {

@@ -37,6 +37,10 @@ public actor JobManager {
     private let checkpointDirectory: String
     private let logger: Logger
     private var configProvider: @Sendable () -> AgentConfig
+    private var onFinish: (@Sendable (JobInfo) -> Void)?
+
+    /// Called with every job's final record (the alert hooks hear about job outcomes through it).
+    public func setOnFinish(_ body: @escaping @Sendable (JobInfo) -> Void) { onFinish = body }
 
     public init(stateDirectory: String, logger: Logger, config: @escaping @Sendable () -> AgentConfig) {
         directory = "\(stateDirectory)/jobs"
@@ -208,6 +212,7 @@ public actor JobManager {
             ])
         emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: r.info))
         persist(r.info)
+        onFinish?(r.info)
         // End every follower's stream.
         for (_, c) in records[id]?.subscribers ?? [:] { c.finish() }
         records[id]?.subscribers = [:]

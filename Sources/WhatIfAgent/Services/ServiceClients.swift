@@ -18,7 +18,10 @@ public final class ServiceClients: Sendable {
     private let probePostgres = ExclusiveSlot<PostgresConnection>()
     private let probeRedis = ExclusiveSlot<RedisConnection>()
 
-    public init(config: AgentConfig, environment: [String: String], logger: Logger, http: HTTPClient = HTTPClient()) {
+    public init(
+        config: AgentConfig, environment: [String: String], logger: Logger, http: HTTPClient = HTTPClient(),
+        observer: (@Sendable (AWSCallRecord) -> Void)? = nil
+    ) {
         self.config = config
         self.http = http
         credentials = AWSCredentialChain(
@@ -34,7 +37,7 @@ public final class ServiceClients: Sendable {
                 region: config.region, endpoint: config.aws.endpoint, serviceEndpoints: endpoints,
                 maxAttempts: config.aws.maxAttempts,
                 timeout: config.aws.timeout),
-            credentials: credentials, http: http, logger: logger)
+            credentials: credentials, http: http, logger: logger, observer: observer)
         if let r = config.redis, case .tls = r.config.endpoint.transport {
             redisTLS = Result { () throws(TLSError) in try TLSClientContext(caFile: r.config.caFile) }
         } else {

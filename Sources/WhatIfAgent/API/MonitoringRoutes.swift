@@ -1,0 +1,57 @@
+import WhatIfCore
+import WhatIfMonitoring
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension Router {
+    static func monitoringRoutes(_ agent: AgentCore) -> [Route] {
+        [
+            Route(method: "GET", pattern: ["v1", "metrics"], role: .reader) { [agent] req, _ in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                if let f = req.query["format"], !f.isEmpty {
+                    guard f == "prometheus" else {
+                        return .error(APIError(.badRequest, "unknown format '\(f)'", hint: "format=prometheus or none"))
+                    }
+                    return AdminResponse(
+                        status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                        body: .bytes(Array(m.prometheusText().utf8)))
+                }
+                let now = Date().timeIntervalSince1970
+                var since = now - 3 * 3600
+                if let s = req.query["since"], !s.isEmpty {
+                    guard let d = DurationText.parse(s), d > 0 else {
+                        return .error(
+                            APIError(.badRequest, "since=\(s) is not a duration", hint: "use since=3h, 90m, 1d"))
+                    }
+                    since = now - d
+                }
+                let name = req.query["name"]
+                return .json(m.report(name: name, since: since, now: now))
+            },
+            Route(method: "GET", pattern: ["v1", "alarms"], role: .reader) { [agent] _, _ in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                let s = m.hooks?.stats ?? HookDispatcher.Counters()
+                return .json(
+                    AlarmList(
+                        alarms: m.alarmInfos(),
+                        hooks: HookCounters(delivered: s.delivered, failed: s.failed, dropped: s.dropped)))
+            },
+            Route(method: "GET", pattern: ["v1", "alarms", "{id}", "history"], role: .reader) { [agent] _, args in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                guard let items = m.history(args[0]) else {
+                    return .error(
+                        APIError(.notFound, "no alarm named '\(args[0])'", hint: "`whatifctl alarms` lists the alarms"))
+                }
+                return .json(AlarmHistory(alarmName: args[0], items: items))
+            },
+        ]
+    }
+
+    static let disabled = APIError(
+        .unavailable, "metrics are turned off in the config", hint: "set metrics.enabled: true and reload")
+}

@@ -1,0 +1,102 @@
+import Logging
+import WhatIfAWS
+import WhatIfCore
+import WhatIfMonitoring
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension AgentCore {
+    public var monitoring: MonitoringService? { monitoringBox.value }
+
+    static var hostName: String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Opens the history, starts collecting and tells the hooks about job outcomes.
+    func startMonitoring() async throws {
+        let c = config
+        guard c.monitoring.enabled else { return }
+        let service: MonitoringService
+        do {
+            service = try MonitoringService(
+                settings: c.monitoring.settings, stateDirectory: c.stateDirectory, logger: logger, host: Self.hostName,
+                environment: c.environment.rawValue)
+        } catch {
+            throw Failure("cannot open the metrics history: \(error.message)", hint: error.hint)
+        }
+        monitoringBox.set(service)
+        configureMonitoring()
+        service.start()
+        let box = monitoringBox
+        await jobs.setOnFinish { info in
+            box.value?.jobEnded(
+                HookEvent.Job(
+                    id: info.id, kind: info.kind, state: info.state.rawValue, error: info.error?.message,
+                    hint: info.error?.hint, startedAt: info.startedAt, endedAt: info.endedAt))
+        }
+    }
+
+    func stopMonitoring() async {
+        guard let m = monitoringBox.value else { return }
+        try? await Threads.run { m.stop() }
+        monitoringBox.set(nil)
+    }
+
+    /// Builds the collectors, alarms and hooks from the current config (at start and after a reload).
+    func configureMonitoring() {
+        guard let service = monitoringBox.value else { return }
+        let clients = self.clients
+        let c = clients.config
+        let m = c.monitoring
+        let host = HostCollector(
+            host: Self.hostName, freeSpacePaths: [("BackupLocationFreeStorageSpace", c.backups.location)])
+        var collectors: [any Collector] = [host]
+        switch m.source {
+        case .local:
+            if let pg = c.postgres {
+                let local =
+                    ["localhost", "127.0.0.1", "::1", ""].contains(pg.connection.host)
+                    || pg.connection.host.hasPrefix("/")
+                collectors.append(
+                    PostgresCollector(
+                        instanceId: m.rdsInstanceId, host: host, localDataDirectory: local,
+                        connect: { try clients.postgres(deadline: .after(seconds: 10)) }))
+            }
+            if c.redis != nil {
+                collectors.append(
+                    RedisCollector(clusterId: m.cacheClusterId, host: host, connect: { try clients.redis() }))
+            }
+            if let d = c.dynamodb {
+                collectors.append(
+                    DynamoDBLocalCollector(tables: [d.table], calls: awsCalls, dynamodb: { clients.dynamodb }))
+            }
+        case .cloudwatch:
+            let specs = CloudWatchCollector.standardSpecs(
+                tables: c.dynamodb.map { [$0.table] } ?? [], rdsInstance: c.postgres == nil ? nil : m.rdsInstanceId,
+                cacheClusters: c.redis == nil ? [] : [m.cacheClusterId])
+            collectors.append(CloudWatchCollector(specs: specs, cloudwatch: { clients.cloudwatch }))
+        }
+        let old = service.hooks
+        let hooks: HookDispatcher
+        if let old, old.settings == m.hooks {
+            hooks = old
+        } else {
+            hooks = HookDispatcher(
+                settings: m.hooks, http: clients.http, logger: logger, baseEnvironment: environment,
+                stateDirectory: c.stateDirectory)
+        }
+        service.configure(
+            settings: m.settings, collectors: collectors, alarms: m.alarms, hooks: hooks,
+            cloudwatch: { clients.cloudwatch })
+    }
+}

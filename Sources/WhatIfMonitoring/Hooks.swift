@@ -1,0 +1,478 @@
+import CLinuxShims
+import Logging
+import WhatIfCore
+import WhatIfHTTP
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What an alert hook is told: an alarm changed state (or is still in ALARM at the repeat interval),
+/// or a job ended. Executables get it as JSON on stdin; webhooks get it as an Alertmanager alert.
+public struct HookEvent: Sendable, Codable, Equatable {
+    public struct Alarm: Sendable, Codable, Equatable {
+        public var name: String
+        public var description: String?
+        public var state: AlarmState
+        public var previousState: AlarmState
+        public var reason: String
+        public var namespace: String
+        public var metricName: String
+        public var dimensions: [String: String]
+        public var threshold: Double
+        public var comparisonOperator: String
+        /// True when this is a reminder (still in ALARM after the repeat interval), not a change.
+        public var isRepeat: Bool
+        /// When the alarm entered its current state.
+        public var since: Date
+    }
+
+    public struct Job: Sendable, Codable, Equatable {
+        public var id: String
+        public var kind: String
+        public var state: String
+        public var error: String?
+        public var hint: String?
+        public var startedAt: Date?
+        public var endedAt: Date?
+        public init(
+            id: String, kind: String, state: String, error: String? = nil, hint: String? = nil,
+            startedAt: Date? = nil, endedAt: Date? = nil
+        ) {
+            self.id = id
+            self.kind = kind
+            self.state = state
+            self.error = error
+            self.hint = hint
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+        }
+    }
+
+    /// "alarm" or "job".
+    public var type: String
+    public var time: Date
+    public var host: String
+    public var environment: String
+    public var alarm: Alarm?
+    public var job: Job?
+
+    public init(type: String, time: Date, host: String, environment: String, alarm: Alarm? = nil, job: Job? = nil) {
+        self.type = type
+        self.time = time
+        self.host = host
+        self.environment = environment
+        self.alarm = alarm
+        self.job = job
+    }
+
+    public var summary: String {
+        if let a = alarm { return "alarm \(a.name) \(a.previousState.rawValue) -> \(a.state.rawValue)" }
+        if let j = job { return "job \(j.id) (\(j.kind)) \(j.state)" }
+        return type
+    }
+
+    /// The `WHATIF_*` variables an executable hook gets.
+    public var environmentVariables: [String: String] {
+        var env = ["WHATIF_EVENT": type, "WHATIF_HOST": host, "WHATIF_ENVIRONMENT": environment]
+        env["WHATIF_TIME"] = Date.ISO8601FormatStyle().format(time)
+        if let a = alarm {
+            env["WHATIF_ALARM_NAME"] = a.name
+            env["WHATIF_ALARM_STATE"] = a.state.rawValue
+            env["WHATIF_ALARM_PREVIOUS_STATE"] = a.previousState.rawValue
+            env["WHATIF_ALARM_REASON"] = a.reason
+            env["WHATIF_ALARM_REPEAT"] = a.isRepeat ? "1" : "0"
+            env["WHATIF_METRIC"] = "\(a.namespace) \(a.metricName)"
+        }
+        if let j = job {
+            env["WHATIF_JOB_ID"] = j.id
+            env["WHATIF_JOB_KIND"] = j.kind
+            env["WHATIF_JOB_STATE"] = j.state
+            if let e = j.error { env["WHATIF_JOB_ERROR"] = e }
+        }
+        return env
+    }
+
+    public func json() -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return ((try? Array(e.encode(self))) ?? []) + [10]
+    }
+}
+
+/// Prometheus Alertmanager's webhook payload (version 4), so existing receivers work unchanged.
+public enum AlertmanagerPayload {
+    public static func encode(_ event: HookEvent, receiver: String = "whatif") -> [UInt8] {
+        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var labels: [String: String] = ["host": event.host, "environment": event.environment, "source": "whatifd"]
+        var annotations: [String: String] = [:]
+        let firing: Bool
+        var startsAt = event.time
+        var endsAt: Date?
+        if let a = event.alarm {
+            labels["alertname"] = a.name
+            labels["namespace"] = a.namespace
+            labels["metric"] = a.metricName
+            labels["state"] = a.state.rawValue
+            for (k, v) in a.dimensions { labels[k] = v }
+            annotations["summary"] = "\(a.name) is \(a.state.rawValue)"
+            annotations["description"] = a.reason
+            if let d = a.description { annotations["alarm_description"] = d }
+            firing = a.state == .alarm
+            startsAt = a.since
+            if !firing { endsAt = event.time }
+        } else if let j = event.job {
+            labels["alertname"] = "WhatIfJobFailed"
+            labels["job_kind"] = j.kind
+            labels["job_id"] = j.id
+            labels["state"] = j.state
+            annotations["summary"] = "\(j.kind) job \(j.id) \(j.state)"
+            if let e = j.error { annotations["description"] = e + (j.hint.map { " (\($0))" } ?? "") }
+            firing = j.state != "succeeded"
+            startsAt = j.startedAt ?? event.time
+            if !firing { endsAt = j.endedAt ?? event.time }
+        } else {
+            labels["alertname"] = event.type
+            firing = false
+        }
+        let status = firing ? "firing" : "resolved"
+        let identity = labels.filter { $0.key != "state" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            .joined(separator: ",")
+        let fingerprint = String(fnv1a64(Array(identity.utf8)), radix: 16)
+        let alert: [String: Any] = [
+            "status": status, "labels": labels, "annotations": annotations, "startsAt": iso.format(startsAt),
+            "endsAt": endsAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z", "generatorURL": "",
+            "fingerprint": String(repeating: "0", count: max(0, 16 - fingerprint.count)) + fingerprint,
+        ]
+        let group = ["alertname": labels["alertname"] ?? ""]
+        let payload: [String: Any] = [
+            "version": "4", "groupKey": "{}:{alertname=\"\(group["alertname"]!)\"}", "truncatedAlerts": 0,
+            "status": status, "receiver": receiver, "groupLabels": group, "commonLabels": labels,
+            "commonAnnotations": annotations, "externalURL": "", "alerts": [alert],
+        ]
+        return JSONText.encode(payload)
+    }
+
+    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return h
+    }
+}
+
+/// A small JSON writer for dictionaries of strings, numbers, arrays and dictionaries (sorted keys).
+enum JSONText {
+    static func encode(_ v: Any) -> [UInt8] {
+        var out = ""
+        write(v, &out)
+        return Array(out.utf8)
+    }
+
+    static func write(_ v: Any, _ out: inout String) {
+        switch v {
+        case let s as String: quote(s, &out)
+        case let i as Int: out += String(i)
+        case let d as Double: out += d.isFinite ? "\(d)" : "null"
+        case let b as Bool: out += b ? "true" : "false"
+        case let a as [Any]:
+            out += "["
+            for (i, e) in a.enumerated() {
+                if i > 0 { out += "," }
+                write(e, &out)
+            }
+            out += "]"
+        case let m as [String: Any]:
+            out += "{"
+            for (i, k) in m.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                quote(k, &out)
+                out += ":"
+                write(m[k]!, &out)
+            }
+            out += "}"
+        default: out += "null"
+        }
+    }
+
+    static func quote(_ s: String, _ out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}
+
+public struct HookSettings: Sendable, Equatable {
+    public struct Webhook: Sendable, Equatable {
+        public var url: String
+        /// Literal header values.
+        public var headers: [String: String]
+        /// Header values read from files at each delivery (tokens), trimmed.
+        public var headerFiles: [String: String]
+        public var maxAttempts: Int
+        public var timeout: Double
+        public init(
+            url: String, headers: [String: String] = [:], headerFiles: [String: String] = [:], maxAttempts: Int = 5,
+            timeout: Double = 10
+        ) {
+            self.url = url
+            self.headers = headers
+            self.headerFiles = headerFiles
+            self.maxAttempts = maxAttempts
+            self.timeout = timeout
+        }
+    }
+
+    /// run-parts style: every executable whose name is made of A-Z a-z 0-9 _ - runs, in name order.
+    public var directory: String?
+    /// An executable hook is sent SIGTERM after this many seconds, SIGKILL 2 s later.
+    public var timeout: Double
+    public var webhooks: [Webhook]
+    /// While an alarm stays in ALARM, hooks hear about it again this often (nil: only on changes).
+    public var repeatInterval: Double?
+    /// First retry delay for webhooks (doubles, full jitter, capped at 60 s).
+    public var retryBase: Double
+
+    public init(
+        directory: String?, timeout: Double = 30, webhooks: [Webhook] = [], repeatInterval: Double? = 4 * 3600,
+        retryBase: Double = 1
+    ) {
+        self.directory = directory
+        self.timeout = timeout
+        self.webhooks = webhooks
+        self.repeatInterval = repeatInterval
+        self.retryBase = retryBase
+    }
+}
+
+/// Delivers hook events off the caller's thread: one worker runs the executables (in order, one event
+/// at a time), one worker per webhook retries with backoff. A full queue drops the event and counts it;
+/// nothing here ever blocks alarm evaluation.
+public final class HookDispatcher: Sendable {
+    public struct Counters: Sendable, Codable, Equatable {
+        public var delivered = 0
+        public var failed = 0
+        public var dropped = 0
+        public init() {}
+    }
+
+    public let settings: HookSettings
+    let http: HTTPClient
+    let logger: Logger
+    let baseEnvironment: [String: String]
+    let stateDirectory: String
+    private let execQueue = BlockingQueue<HookEvent>(capacity: 1000)
+    private let webhookQueues: [BlockingQueue<HookEvent>]
+    private let counters = Locked(Counters())
+    private let workers = Locked<[Threads.Handle]>([])
+
+    public init(
+        settings: HookSettings, http: HTTPClient, logger: Logger, baseEnvironment: [String: String],
+        stateDirectory: String
+    ) {
+        self.settings = settings
+        self.http = http
+        self.logger = logger
+        self.baseEnvironment = baseEnvironment
+        self.stateDirectory = stateDirectory
+        webhookQueues = settings.webhooks.map { _ in BlockingQueue(capacity: 1000) }
+        var handles: [Threads.Handle] = []
+        handles.append(Threads.start { [self] in while let e = execQueue.take() { runExecutables(e) } })
+        for (i, hook) in settings.webhooks.enumerated() {
+            let q = webhookQueues[i]
+            handles.append(Threads.start { [self] in while let e = q.take() { deliver(e, to: hook) } })
+        }
+        workers.set(handles)
+    }
+
+    public var stats: Counters { counters.value }
+
+    /// Queues `event` for every hook and returns at once.
+    public func send(_ event: HookEvent) {
+        if settings.directory != nil, !execQueue.offer(event) {
+            counters.withLock { $0.dropped += 1 }
+            logger.error("hook queue full; event dropped", metadata: ["event": "\(event.summary)"])
+        }
+        for q in webhookQueues where !q.offer(event) {
+            counters.withLock { $0.dropped += 1 }
+            logger.error("webhook queue full; event dropped", metadata: ["event": "\(event.summary)"])
+        }
+    }
+
+    /// Stops taking events; waits for queued ones to be delivered.
+    public func shutdown() {
+        execQueue.close()
+        for q in webhookQueues { q.close() }
+        for h in workers.value { h.join() }
+        workers.set([])
+    }
+
+    /// The executables `directory` holds, run-parts style.
+    public static func executables(in directory: String) -> [String] {
+        Files.list(directory).filter { name in
+            !name.isEmpty
+                && name.utf8.allSatisfy { c in
+                    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f
+                        || c == 0x2d
+                }
+        }.map { "\(directory)/\($0)" }.filter { path in
+            var st = stat()
+            return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+        }
+    }
+
+    func runExecutables(_ event: HookEvent) {
+        guard let dir = settings.directory else { return }
+        for path in Self.executables(in: dir) {
+            let outcome = runOne(path, event)
+            counters.withLock { outcome ? ($0.delivered += 1) : ($0.failed += 1) }
+        }
+    }
+
+    /// Runs one hook with the event on stdin; its output goes to the log. True when it exited 0 in time.
+    func runOne(_ path: String, _ event: HookEvent) -> Bool {
+        var env = ["PATH": baseEnvironment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
+        for (k, v) in event.environmentVariables { env[k] = v }
+        // stdin: the event in a pipe (small, written before the hook starts); output: an unlinked file,
+        // so a hook's own children holding it open never block us.
+        var fds: [Int32] = [0, 0]
+        guard whatif_pipe_cloexec(&fds) == 0 else {
+            logger.error("cannot run hook: no pipe", metadata: ["hook": "\(path)"])
+            return false
+        }
+        let body = event.json()
+        let wrote = body.count <= 60_000 ? body.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) } : -1
+        close(fds[1])
+        let outPath = "\(stateDirectory)/.hook-output-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let outFD = open(outPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if outFD >= 0 { unlink(outPath) }
+        defer {
+            close(fds[0])
+            if outFD >= 0 { close(outFD) }
+        }
+        guard wrote == body.count else {
+            logger.error("cannot pass the event to the hook", metadata: ["hook": "\(path)"])
+            return false
+        }
+        let out: Subprocess.Output = outFD >= 0 ? .descriptor(outFD) : .null
+        let proc: Subprocess
+        do {
+            proc = try Subprocess.start(
+                path, arguments: [event.type], environment: env, stdin: .descriptor(fds[0]), stdout: out, stderr: out)
+        } catch {
+            logger.error(
+                "hook failed to start",
+                metadata: ["hook": "\(path)", "error": "\(error.message)", "event": "\(event.summary)"])
+            return false
+        }
+        let watch = Stopwatch()
+        var timedOut = false
+        var termination = proc.tryWait()
+        while termination == nil {
+            if watch.elapsedSeconds > settings.timeout {
+                timedOut = true
+                proc.kill(SIGTERM)
+                let grace = Stopwatch()
+                while proc.tryWait() == nil, grace.elapsedSeconds < 2 { usleep(20_000) }
+                proc.kill(SIGKILL)
+                termination = proc.wait()
+                break
+            }
+            usleep(10_000)
+            termination = proc.tryWait()
+        }
+        var output = ""
+        if outFD >= 0 {
+            lseek(outFD, 0, SEEK_SET)
+            var buf = [UInt8](repeating: 0, count: 65536)
+            let n = buf.withUnsafeMutableBytes { read(outFD, $0.baseAddress, $0.count) }
+            if n > 0 { output = String(decoding: buf[0..<n], as: UTF8.self) }
+        }
+        let ok = !timedOut && termination == .exited(0)
+        var meta: Logger.Metadata = [
+            "hook": "\(path)", "event": "\(event.summary)", "outcome": "\(termination!)",
+            "seconds": "\(Int(watch.elapsedSeconds * 1000) / 1000)",
+        ]
+        if !output.isEmpty { meta["output"] = "\(output.trimmingWhitespace())" }
+        if timedOut {
+            logger.error("hook timed out after \(Int(settings.timeout)) s and was killed", metadata: meta)
+        } else if ok {
+            logger.info("hook ran", metadata: meta)
+        } else {
+            logger.error("hook failed", metadata: meta)
+        }
+        return ok
+    }
+
+    func deliver(_ event: HookEvent, to hook: HookSettings.Webhook) {
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        for (k, v) in hook.headers.sorted(by: { $0.key < $1.key }) { headers.append((k, v)) }
+        for (k, file) in hook.headerFiles.sorted(by: { $0.key < $1.key }) {
+            guard let bytes = try? Files.read(file, limit: 64 << 10) else {
+                counters.withLock { $0.failed += 1 }
+                logger.error(
+                    "webhook not sent: cannot read the header file",
+                    metadata: [
+                        "url": "\(HTTPClient.redactedURL(hook.url))", "header": "\(k)", "file": "\(file)",
+                        "hint": "make it readable by the agent",
+                    ])
+                return
+            }
+            headers.append((k, String(decoding: bytes, as: UTF8.self).trimmingWhitespace()))
+        }
+        let body = AlertmanagerPayload.encode(event)
+        let backoff = Backoff(base: settings.retryBase, cap: 60, maxAttempts: hook.maxAttempts)
+        var lastError = ""
+        for attempt in 1...max(1, hook.maxAttempts) {
+            do {
+                let r = try http.send(
+                    HTTPRequest(method: "POST", url: hook.url, headers: headers, body: body, timeout: hook.timeout))
+                if (200..<300).contains(r.status) {
+                    counters.withLock { $0.delivered += 1 }
+                    logger.info(
+                        "webhook delivered",
+                        metadata: [
+                            "url": "\(HTTPClient.redactedURL(hook.url))", "event": "\(event.summary)",
+                            "attempts": "\(attempt)",
+                        ])
+                    return
+                }
+                lastError = "HTTP \(r.status)"
+                // 4xx other than 408/429 will not get better by retrying.
+                if (400..<500).contains(r.status), r.status != 408, r.status != 429 { break }
+            } catch {
+                lastError = "\(error)"
+            }
+            if attempt < hook.maxAttempts { sleepThread(seconds: backoff.delay(retry: attempt - 1)) }
+        }
+        counters.withLock { $0.failed += 1 }
+        logger.error(
+            "webhook not delivered",
+            metadata: [
+                "url": "\(HTTPClient.redactedURL(hook.url))", "event": "\(event.summary)", "error": "\(lastError)",
+            ])
+    }
+}

@@ -1,0 +1,423 @@
+import Logging
+import WhatIfAWS
+import WhatIfCore
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+public struct MonitoringSettings: Sendable, Equatable {
+    /// Seconds between collections (60 by default; 10 for high resolution).
+    public var interval: Double
+    /// Seconds of history kept (24 h by default).
+    public var retention: Double
+    /// Seconds between alarm evaluations (CloudWatch's minute).
+    public var evaluationInterval: Double
+    /// node_exporter textfile-collector file, rewritten atomically each cycle.
+    public var textfile: String?
+    /// Publish the collected metrics to CloudWatch under this namespace (PutMetricData).
+    public var publishNamespace: String?
+
+    public init(
+        interval: Double = 60, retention: Double = 86400, evaluationInterval: Double = 60, textfile: String? = nil,
+        publishNamespace: String? = nil
+    ) {
+        self.interval = interval
+        self.retention = retention
+        self.evaluationInterval = evaluationInterval
+        self.textfile = textfile
+        self.publishNamespace = publishNamespace
+    }
+}
+
+/// Alarm states and their history, kept in `<state>/metrics/alarms.json`.
+struct AlarmRecord: Codable {
+    var state: AlarmState
+    var since: Date
+    var reason: String
+    var lastEvaluated: Date?
+    var lastNotified: Date?
+    /// The definition the state belongs to: a changed alarm starts over.
+    var fingerprint: String
+    var history: [AlarmHistoryItem]
+}
+
+/// Collects every cycle, keeps history, evaluates alarms every evaluation interval and tells the hooks.
+/// Collection and evaluation run on one dedicated thread; hooks run on their own.
+public final class MonitoringService: Sendable {
+    struct Runtime {
+        var settings: MonitoringSettings
+        var collectors: [any Collector]
+        var alarms: [AlarmDefinition]
+        var hooks: HookDispatcher?
+        var cloudwatch: (@Sendable () -> CloudWatch)?
+        var host: String
+        var environment: String
+    }
+
+    public let store: MetricStore
+    let logger: Logger
+    let alarmsPath: String?
+    private let runtime: Locked<Runtime>
+    private let records = Locked<[String: AlarmRecord]>([:])
+    private let statuses = Locked<[String: CollectorStatus]>([:])
+    private let lastEvaluation = Locked<Double>(0)
+    private let running = Locked<Threads.Handle?>(nil)
+    private let stopFlag = Locked(false)
+    /// Serialises cycles (the loop, and `cycle` called by tests or the bench).
+    private let cycleLock = Locked(())
+
+    public init(
+        settings: MonitoringSettings, stateDirectory: String?, logger: Logger, host: String, environment: String,
+        now: Double = Date().timeIntervalSince1970
+    ) throws(Failure) {
+        self.logger = logger
+        let dir = stateDirectory.map { "\($0)/metrics" }
+        store = try MetricStore(retention: settings.retention, directory: dir, logger: logger, now: now)
+        alarmsPath = dir.map { "\($0)/alarms.json" }
+        runtime = Locked(
+            Runtime(
+                settings: settings, collectors: [], alarms: [], hooks: nil, cloudwatch: nil, host: host,
+                environment: environment))
+        if let alarmsPath, Files.exists(alarmsPath) {
+            do {
+                let bytes = try Files.read(alarmsPath, limit: 64 << 20)
+                let d = JSONDecoder()
+                d.dateDecodingStrategy = .iso8601
+                records.set(try d.decode([String: AlarmRecord].self, from: Data(bytes)))
+            } catch {
+                logger.warning(
+                    "cannot read the saved alarm states; alarms start from INSUFFICIENT_DATA",
+                    metadata: ["file": "\(alarmsPath)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Sets what is collected and evaluated (at start and on reload). Replaced hooks finish their queue.
+    public func configure(
+        settings: MonitoringSettings, collectors: [any Collector], alarms: [AlarmDefinition], hooks: HookDispatcher?,
+        cloudwatch: (@Sendable () -> CloudWatch)?
+    ) {
+        let old = runtime.withLock { r -> HookDispatcher? in
+            let old = r.hooks
+            r.settings = settings
+            r.collectors = collectors
+            r.alarms = alarms
+            r.hooks = hooks
+            r.cloudwatch = cloudwatch
+            return old
+        }
+        if let old, old !== hooks { Threads.start { old.shutdown() }.detach() }
+        let names = Set(collectors.map(\.name))
+        statuses.withLock { s in s = s.filter { names.contains($0.key) } }
+        records.withLock { recs in
+            for a in alarms {
+                let fp = Self.fingerprint(a)
+                if recs[a.name]?.fingerprint != fp {
+                    let reason =
+                        recs[a.name] == nil ? "Unchecked: Initial alarm creation" : "Unchecked: Alarm updated"
+                    recs[a.name] = AlarmRecord(
+                        state: .insufficientData, since: Date(), reason: reason, fingerprint: fp,
+                        history: recs[a.name]?.history ?? [])
+                }
+            }
+        }
+        saveAlarms()
+    }
+
+    public var settings: MonitoringSettings { runtime.withLock { $0.settings } }
+    public var hooks: HookDispatcher? { runtime.withLock { $0.hooks } }
+    public var alarmDefinitions: [AlarmDefinition] { runtime.withLock { $0.alarms } }
+
+    static func fingerprint(_ a: AlarmDefinition) -> String {
+        "\(a.namespace)|\(a.metricName)|\(a.dimensions.map { "\($0.name)=\($0.value)" })|\(a.statistic)|\(a.period)|\(a.evaluationPeriods)|\(a.datapointsToAlarm)|\(a.threshold)|\(a.comparison.rawValue)|\(a.treatMissingData.rawValue)|\(a.evaluateLowSampleCountPercentile)"
+    }
+
+    // MARK: The loop
+
+    /// Starts the collection thread: a cycle at every multiple of the interval.
+    public func start(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        stopFlag.set(false)
+        let handle = Threads.start { [self] in
+            while !stopFlag.value {
+                let interval = settings.interval
+                let now = clock()
+                let next = ((now / interval).rounded(.down) + 1) * interval
+                while !stopFlag.value, clock() < next { sleepThread(seconds: min(0.2, max(0.001, next - clock()))) }
+                if stopFlag.value { break }
+                cycle(now: clock())
+            }
+        }
+        running.set(handle)
+    }
+
+    /// Stops the loop (after the cycle in progress) and closes the history and hooks.
+    public func stop() {
+        stopFlag.set(true)
+        if let h = running.withLock({ h -> Threads.Handle? in
+            defer { h = nil }
+            return h
+        }) {
+            h.join()
+        }
+        hooks?.shutdown()
+        store.close()
+    }
+
+    /// One cycle: every collector (in parallel), the store, alarms when due, the textfile, publishing.
+    public func cycle(now: Double) {
+        cycleLock.withLock { _ in
+            let r = runtime.withLock { $0 }
+            let results = Locked<[(String, Result<[Sample], any Error>, Double)]>([])
+            let collectors = r.collectors
+            try? Threads.parallel(collectors.count) { i in
+                let watch = Stopwatch()
+                let outcome = Result { try collectors[i].collect(now: now) }
+                results.withLock { $0.append((collectors[i].name, outcome, watch.elapsedSeconds)) }
+            }
+            var samples: [Sample] = []
+            for (name, outcome, seconds) in results.value {
+                let up: Bool
+                switch outcome {
+                case .success(let s):
+                    samples += s
+                    up = true
+                    let was = statuses.withLock { $0[name] }
+                    if let was, !was.up { logger.notice("collector recovered", metadata: ["collector": "\(name)"]) }
+                    statuses.withLock {
+                        $0[name] = CollectorStatus(
+                            name: name, up: true, lastRun: Date(timeIntervalSince1970: now), seconds: seconds,
+                            samples: s.count)
+                    }
+                case .failure(let e):
+                    up = false
+                    let (message, hint) = Self.describe(e)
+                    let was = statuses.withLock { $0[name] }
+                    if was?.up ?? true || was?.error != message {
+                        logger.error(
+                            "collector failed; the others go on",
+                            metadata: ["collector": "\(name)", "error": "\(message)", "hint": "\(hint ?? "")"])
+                    }
+                    statuses.withLock {
+                        $0[name] = CollectorStatus(
+                            name: name, up: false, lastRun: Date(timeIntervalSince1970: now), seconds: seconds,
+                            samples: 0, error: message, hint: hint)
+                    }
+                }
+                samples.append(
+                    Sample(
+                        key: MetricKey(
+                            namespace: "WhatIf/Agent", name: "CollectorUp", dimensions: [.init("Collector", name)],
+                            unit: MetricUnit.count), value: up ? 1 : 0, time: now))
+            }
+            if let hooks = r.hooks {
+                let s = hooks.stats
+                let dims = [MetricKey.Dimension("Host", r.host)]
+                for (n, v) in [("HooksDelivered", s.delivered), ("HooksFailed", s.failed), ("HooksDropped", s.dropped)]
+                {
+                    samples.append(
+                        Sample(
+                            key: MetricKey(
+                                namespace: "WhatIf/Agent", name: n, dimensions: dims, unit: MetricUnit.count),
+                            value: Double(v), time: now))
+                }
+            }
+            store.append(samples, now: now)
+            if now - lastEvaluation.value >= r.settings.evaluationInterval - 0.001 {
+                lastEvaluation.set(now)
+                evaluateAlarms(now: now)
+            }
+            if let path = r.settings.textfile {
+                do throws(Failure) {
+                    try Files.writeAtomically(path, Array(prometheusText().utf8), mode: 0o644)
+                } catch {
+                    logger.error(
+                        "cannot write the textfile-collector file",
+                        metadata: ["file": "\(path)", "error": "\(error.message)"])
+                }
+            }
+            if let ns = r.settings.publishNamespace, let cw = r.cloudwatch {
+                publish(samples.filter { !$0.key.namespace.hasPrefix("WhatIf/Agent") }, namespace: ns, cloudwatch: cw())
+            }
+        }
+    }
+
+    static func describe(_ e: any Error) -> (String, String?) {
+        if let o = e as? any OperatorError { return (o.message, o.hint) }
+        return ("\(e)", nil)
+    }
+
+    func publish(_ samples: [Sample], namespace: String, cloudwatch: CloudWatch) {
+        var i = 0
+        while i < samples.count {
+            let chunk = samples[i..<min(i + 500, samples.count)]
+            let data = chunk.map {
+                CloudWatch.Datum(
+                    metricName: $0.key.name,
+                    dimensions: $0.key.dimensions.map { CloudWatch.Dimension(name: $0.name, value: $0.value) },
+                    value: $0.value, unit: $0.key.unit, timestamp: Date(timeIntervalSince1970: $0.time))
+            }
+            do {
+                try cloudwatch.putMetricData(namespace: namespace, data: data)
+            } catch {
+                logger.error("cannot publish metrics to CloudWatch", metadata: ["error": "\(error)"])
+                return
+            }
+            i += chunk.count
+        }
+    }
+
+    // MARK: Alarms
+
+    /// The evaluation range of `alarm` at `now`: complete periods only, oldest first.
+    public func range(for alarm: AlarmDefinition, now: Double) -> [PeriodDatapoint] {
+        let p = Double(alarm.period)
+        let end = (now / p).rounded(.down) * p
+        let n = alarm.evaluationRange
+        let buckets = store.periodValues(
+            namespace: alarm.namespace, name: alarm.metricName, dimensions: alarm.dimensions, period: p, count: n,
+            end: end)
+        return buckets.enumerated().map { i, values in
+            PeriodDatapoint(
+                start: end - p * Double(n - i), value: alarm.statistic.compute(values),
+                lowSample: alarm.statistic.isLowSample(count: values.count))
+        }
+    }
+
+    /// Evaluates every alarm; state changes are recorded and sent to the hooks.
+    public func evaluateAlarms(now: Double) {
+        let r = runtime.withLock { $0 }
+        var events: [HookEvent] = []
+        var changed = false
+        let nowDate = Date(timeIntervalSince1970: now)
+        for alarm in r.alarms {
+            let result = AlarmEvaluator.evaluate(alarm, range: range(for: alarm, now: now))
+            records.withLock { recs in
+                guard var rec = recs[alarm.name] else { return }
+                rec.lastEvaluated = nowDate
+                if let new = result.state, new != rec.state {
+                    let previous = rec.state
+                    rec.history.insert(
+                        AlarmHistoryItem(
+                            time: nowDate, from: previous.rawValue, to: new.rawValue, reason: result.reason),
+                        at: 0)
+                    if rec.history.count > 200 { rec.history.removeLast(rec.history.count - 200) }
+                    rec.state = new
+                    rec.since = nowDate
+                    rec.reason = result.reason
+                    rec.lastNotified = nowDate
+                    changed = true
+                    events.append(event(alarm, rec, previous: previous, isRepeat: false, r, nowDate))
+                } else if rec.state == .alarm, let every = r.hooks?.settings.repeatInterval,
+                    now - (rec.lastNotified ?? rec.since).timeIntervalSince1970 >= every
+                {
+                    rec.lastNotified = nowDate
+                    changed = true
+                    events.append(event(alarm, rec, previous: .alarm, isRepeat: true, r, nowDate))
+                }
+                recs[alarm.name] = rec
+            }
+        }
+        for e in events {
+            logger.notice(
+                e.alarm!.isRepeat ? "alarm still in ALARM" : "alarm state changed",
+                metadata: [
+                    "alarm": "\(e.alarm!.name)", "from": "\(e.alarm!.previousState.rawValue)",
+                    "to": "\(e.alarm!.state.rawValue)", "reason": "\(e.alarm!.reason)",
+                ])
+            r.hooks?.send(e)
+        }
+        if changed { saveAlarms() }
+    }
+
+    private func event(
+        _ a: AlarmDefinition, _ rec: AlarmRecord, previous: AlarmState, isRepeat: Bool, _ r: Runtime, _ now: Date
+    ) -> HookEvent {
+        HookEvent(
+            type: "alarm", time: now, host: r.host, environment: r.environment,
+            alarm: HookEvent.Alarm(
+                name: a.name, description: a.description, state: rec.state, previousState: previous,
+                reason: rec.reason, namespace: a.namespace, metricName: a.metricName,
+                dimensions: Dictionary(a.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
+                threshold: a.threshold, comparisonOperator: a.comparison.rawValue, isRepeat: isRepeat,
+                since: rec.since))
+    }
+
+    /// Sends a job's outcome to the hooks.
+    public func jobEnded(_ job: HookEvent.Job) {
+        let r = runtime.withLock { $0 }
+        r.hooks?.send(HookEvent(type: "job", time: Date(), host: r.host, environment: r.environment, job: job))
+    }
+
+    private func saveAlarms() {
+        guard let alarmsPath else { return }
+        let snapshot = records.value
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        e.dateEncodingStrategy = .iso8601
+        do {
+            try Files.writeAtomically(alarmsPath, Array(try e.encode(snapshot)), mode: 0o640)
+        } catch {
+            logger.error("cannot save alarm states", metadata: ["file": "\(alarmsPath)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: Reads for the admin API
+
+    public var collectorStatuses: [CollectorStatus] { statuses.value.values.sorted { $0.name < $1.name } }
+
+    public func alarmInfos() -> [AlarmInfo] {
+        let defs = alarmDefinitions
+        let recs = records.value
+        return defs.map { a in
+            let rec = recs[a.name]
+            return AlarmInfo(
+                alarmName: a.name, alarmDescription: a.description,
+                stateValue: (rec?.state ?? .insufficientData).rawValue,
+                stateReason: rec?.reason ?? "Unchecked: Initial alarm creation",
+                stateUpdatedTimestamp: rec?.since ?? Date(), lastEvaluated: rec?.lastEvaluated,
+                namespace: a.namespace, metricName: a.metricName,
+                dimensions: Dictionary(a.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
+                statistic: a.statistic.description, period: a.period, evaluationPeriods: a.evaluationPeriods,
+                datapointsToAlarm: a.datapointsToAlarm, threshold: a.threshold,
+                comparisonOperator: a.comparison.rawValue, treatMissingData: a.treatMissingData.rawValue)
+        }
+    }
+
+    public func history(_ name: String) -> [AlarmHistoryItem]? {
+        guard alarmDefinitions.contains(where: { $0.name == name }) else { return nil }
+        return records.value[name]?.history ?? []
+    }
+
+    /// Series whose metric name (or `namespace/name`) matches `name` (all when nil), since `since`.
+    public func report(name: String?, since: Double, now: Double) -> MetricsReport {
+        let keys = store.keys.filter { k in
+            guard let name, !name.isEmpty else { return true }
+            return k.name == name || "\(k.namespace)/\(k.name)" == name || k.namespace == name
+        }.sorted { ($0.namespace, $0.name, "\($0.dimensions)") < ($1.namespace, $1.name, "\($1.dimensions)") }
+        let series = keys.map { k in
+            MetricSeriesData(
+                namespace: k.namespace, name: k.name,
+                dimensions: Dictionary(k.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
+                unit: k.unit,
+                points: store.points(k, since: since).map {
+                    MetricPoint(t: Date(timeIntervalSince1970: $0.time), v: $0.value)
+                })
+        }
+        let s = settings
+        return MetricsReport(
+            generatedAt: Date(timeIntervalSince1970: now), interval: s.interval, retention: s.retention,
+            collectors: collectorStatuses, series: series)
+    }
+
+    /// Prometheus text exposition of every series's latest value and every alarm's state.
+    public func prometheusText() -> String {
+        PrometheusExposition.render(latest: store.latest(), alarms: alarmInfos())
+    }
+}
