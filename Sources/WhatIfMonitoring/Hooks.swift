@@ -348,7 +348,9 @@ public final class HookDispatcher: Sendable {
         guard let dir = settings.directory else { return }
         for path in Self.executables(in: dir) {
             let outcome = runOne(path, event)
-            counters.withLock { outcome ? ($0.delivered += 1) : ($0.failed += 1) }
+            counters.withLock { c in
+                if outcome { c.delivered += 1 } else { c.failed += 1 }
+            }
         }
     }
 
