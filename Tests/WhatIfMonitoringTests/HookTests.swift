@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import Testing
+import WhatIfCore
+import WhatIfHTTP
+import WhatIfTesting
+
+@testable import WhatIfMonitoring
+
+struct HookTests {
+    static let logger = Logger(label: "test")
+
+    static func event(_ state: AlarmState = .alarm) -> HookEvent {
+        HookEvent(
+            type: "alarm", time: Date(timeIntervalSince1970: 1_764_000_000), host: "h1", environment: "development",
+            alarm: .init(
+                name: "cpu-high", description: "CPU", state: state, previousState: .ok, reason: "Threshold Crossed",
+                namespace: "AWS/RDS", metricName: "CPUUtilization", dimensions: ["DBInstanceIdentifier": "db1"],
+                threshold: 80, comparisonOperator: "GreaterThanThreshold", isRepeat: false,
+                since: Date(timeIntervalSince1970: 1_764_000_000)))
+    }
+
+    static func dispatcher(_ dir: TempDir, timeout: Double = 5, webhooks: [HookSettings.Webhook] = [])
+        -> HookDispatcher
+    {
+        HookDispatcher(
+            settings: HookSettings(
+                directory: dir.file("hooks.d"), timeout: timeout, webhooks: webhooks, retryBase: 0.05),
+            http: HTTPClient(), logger: logger, baseEnvironment: ["PATH": "/usr/bin:/bin"], stateDirectory: dir.path)
+    }
+
+    static func script(_ dir: TempDir, _ name: String, _ body: String, mode: Int = 0o755) throws {
+        try FileManager.default.createDirectory(atPath: dir.file("hooks.d"), withIntermediateDirectories: true)
+        _ = try dir.write("hooks.d/\(name)", "#!/bin/sh\n" + body, mode: mode)
+    }
+
+    /// The event arrives on stdin as JSON with WHATIF_* variables; exit codes count; run-parts naming
+    /// and the executable bit decide what runs.
+    @Test func executablesGetTheEventAndTheirExitCodesCount() throws {
+        let dir = TempDir("whatif-hooks")
+        try Self.script(
+            dir, "10-ok", "cat > \(dir.file("stdin.json")); env | grep ^WHATIF_ | sort > \(dir.file("env"))\n")
+        try Self.script(dir, "20-fails", "echo boom >&2; exit 3\n")
+        try Self.script(dir, "skip.sh", "touch \(dir.file("dotted-ran"))\n")
+        try Self.script(dir, "30-not-executable", "touch \(dir.file("plain-ran"))\n", mode: 0o644)
+        let d = Self.dispatcher(dir)
+        d.send(Self.event())
+        d.shutdown()
+        #expect(d.stats.delivered == 1)
+        #expect(d.stats.failed == 1)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let got = try decoder.decode(HookEvent.self, from: Data(try Files.read(dir.file("stdin.json"))))
+        #expect(got == Self.event())
+        let env = String(decoding: try Files.read(dir.file("env")), as: UTF8.self)
+        #expect(env.contains("WHATIF_ALARM_NAME=cpu-high\n"))
+        #expect(env.contains("WHATIF_ALARM_STATE=ALARM\n"))
+        #expect(env.contains("WHATIF_EVENT=alarm\n"))
+        #expect(!Files.exists(dir.file("dotted-ran")))
+        #expect(!Files.exists(dir.file("plain-ran")))
+    }
+
+    /// A hanging hook is killed at the timeout and counted; sending never waits for it.
+    @Test func hangingHookIsKilledAndNeverBlocksTheSender() throws {
+        let dir = TempDir("whatif-hooks")
+        try Self.script(dir, "hang", "trap '' TERM; sleep 60\n")
+        let d = Self.dispatcher(dir, timeout: 0.5)
+        let watch = Stopwatch()
+        for _ in 0..<3 { d.send(Self.event()) }
+        #expect(watch.elapsedSeconds < 0.5, "send waited for the hook")
+        d.shutdown()
+        #expect(d.stats.failed == 3)
+        #expect(d.stats.delivered == 0)
+    }
+
+    /// A receiver that fails twice then succeeds gets the alert on the third try, with the token read
+    /// from its file, in Alertmanager's webhook format.
+    @Test func webhookRetriesUntilTheReceiverAnswers() throws {
+        let dir = TempDir("whatif-hooks")
+        let token = try dir.write("token", "s3cret\n")
+        let calls = Locked(0)
+        let server = try TinyHTTPServer { _ in
+            let n = calls.withLock { c -> Int in
+                c += 1
+                return c
+            }
+            return n <= 2 ? .text(500, "not yet") : .text(200, "ok")
+        }
+        defer { server.stop() }
+        let d = Self.dispatcher(
+            dir,
+            webhooks: [
+                .init(
+                    url: server.url + "/hook", headerFiles: ["Authorization-Token": token], maxAttempts: 5, timeout: 5)
+            ])
+        d.send(Self.event())
+        d.shutdown()
+        #expect(calls.value == 3)
+        #expect(d.stats.delivered == 1)
+        #expect(d.stats.failed == 0)
+        let req = server.requests.value.last!
+        #expect(req.header("authorization-token") == "s3cret")
+        #expect(req.header("content-type") == "application/json")
+        let json = try JSONSerialization.jsonObject(with: Data(req.body)) as! [String: Any]
+        #expect(json["version"] as? String == "4")
+        #expect(json["status"] as? String == "firing")
+        let alerts = json["alerts"] as! [[String: Any]]
+        let labels = alerts[0]["labels"] as! [String: String]
+        #expect(labels["alertname"] == "cpu-high")
+        #expect(labels["DBInstanceIdentifier"] == "db1")
+        #expect(alerts[0]["endsAt"] as? String == "0001-01-01T00:00:00Z")
+        #expect((alerts[0]["fingerprint"] as? String)?.count == 16)
+    }
+
+    @Test func undeliverableWebhookIsCountedAndResolvedAlertsEnd() throws {
+        let dir = TempDir("whatif-hooks")
+        let server = try TinyHTTPServer { _ in .text(503, "down") }
+        defer { server.stop() }
+        let d = Self.dispatcher(dir, webhooks: [.init(url: server.url, maxAttempts: 2, timeout: 5)])
+        d.send(Self.event(.ok))
+        d.shutdown()
+        #expect(server.requests.value.count == 2)
+        #expect(d.stats.failed == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(server.requests.value[0].body)) as! [String: Any]
+        #expect(json["status"] as? String == "resolved")
+        let alert = (json["alerts"] as! [[String: Any]])[0]
+        #expect(alert["endsAt"] as? String != "0001-01-01T00:00:00Z")
+    }
+}
+
+/// The monitoring loop with a scripted collector and a fake clock: hooks hear state changes only, a
+/// reminder comes at the repeat interval, and states and history survive a restart.
+struct MonitoringServiceTests {
+    final class Scripted: Collector, @unchecked Sendable {
+        let name = "scripted"
+        let value = Locked<Double?>(nil)
+        func collect(now: Double) throws -> [Sample] {
+            guard let v = value.value else { throw Failure("service down", hint: "start it") }
+            return [
+                Sample(
+                    key: MetricKey(namespace: "Test", name: "Load", dimensions: [], unit: "None"), value: v, time: now)
+            ]
+        }
+    }
+
+    static func alarm() -> AlarmDefinition {
+        AlarmDefinition(
+            name: "load-high", namespace: "Test", metricName: "Load", dimensions: [], statistic: .maximum, period: 60,
+            evaluationPeriods: 2, threshold: 10, comparison: .greaterThanThreshold)
+    }
+
+    @Test func stateChangesReachTheHooksOnceAndPersist() throws {
+        let dir = TempDir("whatif-mon")
+        try FileManager.default.createDirectory(atPath: dir.file("hooks.d"), withIntermediateDirectories: true)
+        _ = try dir.write(
+            "hooks.d/record", "#!/bin/sh\necho \"$WHATIF_ALARM_STATE $WHATIF_ALARM_REPEAT\" >> \(dir.file("seen"))\n",
+            mode: 0o755)
+        let settings = MonitoringSettings(interval: 60, retention: 86400, evaluationInterval: 60)
+        let t0 = 1_764_000_000.0
+        let s = try MonitoringService(
+            settings: settings, stateDirectory: dir.path, logger: Logger(label: "t"), host: "h",
+            environment: "development",
+            now: t0)
+        let c = Scripted()
+        let hooks = HookDispatcher(
+            settings: HookSettings(directory: dir.file("hooks.d"), timeout: 5, repeatInterval: 600), http: HTTPClient(),
+            logger: Logger(label: "t"), baseEnvironment: [:], stateDirectory: dir.path)
+        s.configure(settings: settings, collectors: [c], alarms: [Self.alarm()], hooks: hooks, cloudwatch: nil)
+        var t = t0
+        func step(_ v: Double?) {
+            c.value.set(v)
+            s.cycle(now: t)
+            t += 60
+        }
+        step(20)
+        step(20)
+        step(20)
+        #expect(s.alarmInfos()[0].stateValue == "ALARM")
+        for _ in 0..<5 { step(20) }  // still ALARM: no new change; one reminder after 600 s
+        for _ in 0..<6 { step(20) }
+        step(1)
+        step(1)
+        #expect(s.alarmInfos()[0].stateValue == "OK")
+        step(nil)  // the service goes down: reported, the loop goes on
+        #expect(s.collectorStatuses.first { $0.name == "scripted" }?.up == false)
+        s.stop()
+        let seen = String(decoding: try Files.read(dir.file("seen")), as: UTF8.self)
+        #expect(seen == "ALARM 0\nALARM 1\nOK 0\n", "\(seen)")
+        #expect(s.history("load-high")?.map(\.to) == ["OK", "ALARM"])
+
+        let again = try MonitoringService(
+            settings: settings, stateDirectory: dir.path, logger: Logger(label: "t"), host: "h",
+            environment: "development",
+            now: t)
+        again.configure(settings: settings, collectors: [], alarms: [Self.alarm()], hooks: nil, cloudwatch: nil)
+        #expect(again.alarmInfos()[0].stateValue == "OK")
+        #expect(again.history("load-high")?.count == 2)
+        #expect(
+            again.store.points(MetricKey(namespace: "Test", name: "Load", dimensions: [], unit: "None"), since: 0).count
+                == 16)
+        // A changed definition starts over.
+        var changed = Self.alarm()
+        changed.threshold = 5
+        again.configure(settings: settings, collectors: [], alarms: [changed], hooks: nil, cloudwatch: nil)
+        #expect(again.alarmInfos()[0].stateValue == "INSUFFICIENT_DATA")
+        #expect(again.alarmInfos()[0].stateReason == "Unchecked: Alarm updated")
+        again.stop()
+    }
+}
