@@ -1,0 +1,172 @@
+import Testing
+import WhatIfClient
+import WhatIfCore
+import WhatIfProtocol
+import WhatIfTesting
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Collectors on real services, the CloudWatch reader on moto, alarms and hooks end to end, and history
+/// across a restart.
+@Suite(.serialized) struct MetricsTests {
+    static func values(_ report: MetricsReport, _ name: String, _ dims: [String: String] = [:]) -> [Double] {
+        report.series.filter { s in s.name == name && dims.allSatisfy { k, v in s.dimensions[k] == v } }
+            .flatMap { $0.points.map(\.v) }
+    }
+
+    /// Redis hits and misses and PostgreSQL connections move by exactly what the test did (a private
+    /// stack, so nothing else touches the servers).
+    @Test func collectorsFollowTheLiveServices() throws {
+        let stack = try Stack.startPrivate(["pg", "redis"])
+        let info = stack.info
+        let hooksDir = TempDir("whatif-hooks")
+        _ = try hooksDir.write(
+            "record", "#!/bin/sh\necho \"$WHATIF_ALARM_NAME $WHATIF_ALARM_STATE\" >> \(hooksDir.file("seen"))\n",
+            mode: 0o755)
+        var config = TestConfig.forStack(info)
+        config.dynamodb = nil
+        config.aws = nil
+        config.metrics = "  interval: 1s\n  evaluation_interval: 1s\n"
+        config.hooks = "  directory: \(hooksDir.path)\n"
+        config.alarms = """
+              - AlarmName: redis-misses
+                Namespace: AWS/ElastiCache
+                MetricName: CacheMisses
+                Dimensions: [{Name: CacheClusterId, Value: local}]
+                Statistic: Sum
+                Period: 10
+                EvaluationPeriods: 1
+                Threshold: 0
+                ComparisonOperator: GreaterThanThreshold
+                TreatMissingData: notBreaching
+
+            """
+        let a = try AgentProcess(config)
+        let client = a.client
+        #expect(
+            try eventually(timeout: 20) {
+                Self.values(try client.metrics(name: "CacheHits", since: "1h"), "CacheHits").count >= 2
+            })
+        let before = try client.metrics(name: "AWS/ElastiCache", since: "1h")
+        let hits0 = Self.values(before, "CacheHits").reduce(0, +)
+        let misses0 = Self.values(before, "CacheMisses").reduce(0, +)
+
+        let cli = ["/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", String(info.redisPort)]
+        var script = "SET present 1\n"
+        for _ in 0..<7 { script += "GET present\n" }
+        for _ in 0..<5 { script += "GET absent\n" }
+        let input = try hooksDir.write("cmds", script)
+        let r = try Run.shell("\(cli.joined(separator: " ")) < \(input)")
+        #expect(r.status == 0, "\(r.output)")
+
+        let moved = try eventually(timeout: 20) {
+            let now = try client.metrics(name: "AWS/ElastiCache", since: "1h")
+            return Self.values(now, "CacheHits").reduce(0, +) - hits0 == 7
+                && Self.values(now, "CacheMisses").reduce(0, +) - misses0 == 5
+        }
+        let after = try client.metrics(name: "AWS/ElastiCache", since: "1h")
+        #expect(
+            moved,
+            "hits +\(Self.values(after, "CacheHits").reduce(0, +) - hits0), misses +\(Self.values(after, "CacheMisses").reduce(0, +) - misses0)"
+        )
+        #expect(Self.values(after, "CurrItems").last == 1)
+
+        // Three held PostgreSQL sessions add three connections.
+        let base =
+            Self.values(try client.metrics(name: "DatabaseConnections", since: "1h"), "DatabaseConnections").last ?? 0
+        let env = [
+            "PGPASSWORD": info.pgPassword, "PGHOST": "127.0.0.1", "PGPORT": String(info.pgPort), "PGUSER": "postgres",
+        ]
+        let sessions = try (0..<3).map { i in
+            try BackgroundProcess(
+                ["/usr/lib/postgresql/15/bin/psql", "-X", "-d", "postgres", "-c", "SELECT pg_sleep(20)"],
+                environment: env,
+                logPath: hooksDir.file("psql\(i).log"))
+        }
+        defer { for s in sessions { s.signal(SIGKILL) } }
+        let rose = try eventually(timeout: 15) {
+            Self.values(try client.metrics(name: "DatabaseConnections", since: "1m"), "DatabaseConnections").last
+                == base + 3
+        }
+        #expect(rose)
+
+        // The misses put the alarm in ALARM for one period; the hook heard it; history shows it.
+        #expect(
+            eventually(timeout: 30) {
+                (try? client.alarmHistory("redis-misses"))?.items.contains { $0.to == "ALARM" } == true
+            })
+        #expect(
+            eventually(timeout: 10) {
+                (try? String(contentsOfFile: hooksDir.file("seen"), encoding: .utf8))?.contains("redis-misses ALARM")
+                    == true
+            })
+        let alarms = try a.ctl(["alarms", "--json"])
+        #expect(alarms.status == 0)
+        #expect(alarms.stdout.contains("\"alarmName\" : \"redis-misses\""))
+        let text = try a.ctl(["metrics", "--format", "prometheus"])
+        #expect(text.stdout.contains("whatif_elasticache_cache_hits{cache_cluster_id=\"local\"}"))
+        #expect(text.stdout.contains("whatif_alarm_state{alarm_name=\"redis-misses\",state=\"ALARM\"}"))
+        let table = try a.ctl(["metrics", "CacheHits", "--since", "10m"])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("AWS/ElastiCache CacheHits"))
+
+        // Redis stops: reported as down, the other collectors go on.
+        try stack.stop("redis")
+        #expect(
+            try eventually(timeout: 15) {
+                let rep = try client.metrics(name: "CollectorUp", since: "1m")
+                return rep.collectors.first { $0.name == "redis" }?.up == false
+                    && rep.collectors.first { $0.name == "postgres" }?.up == true
+            })
+    }
+
+    @Test func historySurvivesARestart() throws {
+        var config = TestConfig()
+        config.metrics = "  interval: 1s\n"
+        let a = try AgentProcess(config)
+        let client = a.client
+        #expect(
+            try eventually(timeout: 15) {
+                Self.values(try client.metrics(name: "MemoryAvailable", since: "1h"), "MemoryAvailable").count >= 3
+            })
+        let first = try client.metrics(name: "MemoryAvailable", since: "1h").series[0].points
+        a.process.signal(SIGTERM)
+        #expect(a.process.wait(timeout: 15) == 0)
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        let again = try b.client.metrics(name: "MemoryAvailable", since: "1h").series[0].points
+        #expect(Array(again.prefix(first.count)) == first)
+    }
+
+    /// In test and production the numbers come from CloudWatch: put there by the test (moto), read back.
+    @Test func cloudWatchSourceReadsGetMetricData() throws {
+        let stack = try Stack.shared()
+        let table = "metrics-\(getpid())-\(Int.random(in: 1000...9999))"
+        let put = try Run.command(
+            [
+                "python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "put-metrics",
+                "\(stack.directory)/stack.env",
+                "AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName=\(table)", "5,7,9",
+            ], timeout: 60)
+        #expect(put.status == 0, "\(put.output)")
+        var config = TestConfig.forStack(stack, table: table)
+        config.postgres = nil
+        config.redis = nil
+        config.metrics = "  interval: 2s\n  source: cloudwatch\n"
+        let a = try AgentProcess(config)
+        let got = try eventually(timeout: 20) {
+            Self.values(
+                try a.client.metrics(name: "ConsumedReadCapacityUnits", since: "1h"), "ConsumedReadCapacityUnits",
+                ["TableName": table]) == [5, 7, 9]
+        }
+        let report = try a.client.metrics(name: "ConsumedReadCapacityUnits", since: "1h")
+        #expect(got, "\(report.series) \(report.collectors)")
+        #expect(report.collectors.first { $0.name == "cloudwatch" }?.up == true)
+    }
+}
