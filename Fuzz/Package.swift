@@ -16,6 +16,7 @@ let targets: [(String, [Target.Dependency])] = [
     ("FuzzRESP", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzRedisURL", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzScanPage", [.product(name: "WhatIfBackup", package: "whatif-agent")]),
+    ("FuzzMetrics", [.product(name: "WhatIfMonitoring", package: "whatif-agent")]),
     (
         "FuzzExportManifest",
         [

@@ -249,6 +249,13 @@ public final class RedisCollector: Collector, @unchecked Sendable {
         return Self.derive(info, clusterId: clusterId, counters: &counters, hostCPU: host?.cpuPercent, now: now)
     }
 
+    /// The samples two INFO replies a minute apart give (for the fuzz target and tools).
+    public static func samples(first: String, second: String) -> [Sample] {
+        var c = CounterTracker()
+        _ = derive(RedisConnection.parseInfo(first), clusterId: "x", counters: &c, hostCPU: nil, now: 0)
+        return derive(RedisConnection.parseInfo(second), clusterId: "x", counters: &c, hostCPU: nil, now: 60)
+    }
+
     static func derive(
         _ info: [String: String], clusterId: String, counters: inout CounterTracker, hostCPU: Double?, now: Double
     ) -> [Sample] {

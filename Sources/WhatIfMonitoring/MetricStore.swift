@@ -172,6 +172,13 @@ public final class MetricStore: Sendable {
         }
     }
 
+    /// Reads a history log image as the agent would on start: series, points and the valid prefix length
+    /// (for tools and the fuzz target; the file is outside input after a crash or a disk error).
+    public static func inspectLog(_ bytes: [UInt8]) -> (series: Int, points: Int, validBytes: Int) {
+        let (series, good) = MetricLog.parse(bytes)
+        return (series.count, series.reduce(0) { $0 + $1.1.count }, good)
+    }
+
     public func close() {
         state.withLock { s in
             s.log?.close()
