@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "whatifd", targets: ["whatifd"]),
         .executable(name: "whatifctl", targets: ["whatifctl"]),
         .executable(name: "whatif-bench", targets: ["WhatIfBench"]),
+        .executable(name: "whatif-bench-metrics", targets: ["MetricsBench"]),
         .library(name: "WhatIfProtocol", targets: ["WhatIfProtocol"]),
         .library(name: "WhatIfClient", targets: ["WhatIfClient"]),
         .library(name: "WhatIfCore", targets: ["WhatIfCore"]),
@@ -126,6 +127,15 @@ let package = Package(
             path: "bench/Sources/WhatIfBench",
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "MetricsBench",
+            dependencies: [
+                "WhatIfMonitoring", "WhatIfCore", "WhatIfAWS", "WhatIfHTTP", "WhatIfPostgres", "WhatIfRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/Sources/MetricsBench",
+            swiftSettings: strict),
+
         // MARK: Test support (stack launcher, fault proxy, fake IMDS, certificates), like HummingbirdTesting.
         .target(
             name: "WhatIfTesting",
@@ -143,7 +153,7 @@ let package = Package(
             name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
-        .testTarget(name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfTesting"]),
+        .testTarget(name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "CLinuxShims.h"
 #include <errno.h>
 #include <sys/socket.h>
@@ -106,3 +107,5 @@ int whatif_spawn(const char *path, char *const argv[], char *const envp[], int f
     }
     return pid;
 }
+
+void whatif_malloc_trim(void) { malloc_trim(0); }

@@ -224,8 +224,9 @@ extension AgentClient {
 
 extension AgentClient {
     /// Series whose name (or namespace/name, or namespace) is `name`, all when nil, over `since` (3h, 1d).
-    public func metrics(name: String?, since: String?) throws -> MetricsReport {
+    public func metrics(name: String?, since: String?, maxPoints: Int? = nil) throws -> MetricsReport {
         var query: [String] = []
+        if let maxPoints { query.append("max_points=\(maxPoints)") }
         if let name { query.append("name=\(APIPath.percentEncode(name))") }
         if let since { query.append("since=\(APIPath.percentEncode(since))") }
         return try call(

@@ -395,25 +395,90 @@ public final class MonitoringService: Sendable {
         return records.value[name]?.history ?? []
     }
 
-    /// Series whose metric name (or `namespace/name`) matches `name` (all when nil), since `since`.
-    public func report(name: String?, since: Double, now: Double) -> MetricsReport {
+    /// Series whose metric name (or `namespace/name`, or namespace) matches `name` (all when nil), since
+    /// `since`; with `maxPoints`, each series is thinned to at most that many points (means of equal runs).
+    public func report(name: String?, since: Double, now: Double, maxPoints: Int? = nil) -> MetricsReport {
         let keys = store.keys.filter { k in
             guard let name, !name.isEmpty else { return true }
             return k.name == name || "\(k.namespace)/\(k.name)" == name || k.namespace == name
         }.sorted { ($0.namespace, $0.name, "\($0.dimensions)") < ($1.namespace, $1.name, "\($1.dimensions)") }
-        let series = keys.map { k in
-            MetricSeriesData(
+        let series = keys.map { k -> MetricSeriesData in
+            let raw = store.points(k, since: since)
+            var points: [MetricPoint] = []
+            if let maxPoints, maxPoints > 0, raw.count > maxPoints {
+                points.reserveCapacity(maxPoints)
+                for i in 0..<maxPoints {
+                    let from = i * raw.count / maxPoints
+                    let to = max(from + 1, (i + 1) * raw.count / maxPoints)
+                    let slice = raw[from..<to]
+                    points.append(
+                        MetricPoint(
+                            t: Date(timeIntervalSince1970: slice.first!.time),
+                            v: slice.reduce(0) { $0 + $1.value } / Double(slice.count)))
+                }
+            } else {
+                points = raw.map { MetricPoint(t: Date(timeIntervalSince1970: $0.time), v: $0.value) }
+            }
+            return MetricSeriesData(
                 namespace: k.namespace, name: k.name,
                 dimensions: Dictionary(k.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
-                unit: k.unit,
-                points: store.points(k, since: since).map {
-                    MetricPoint(t: Date(timeIntervalSince1970: $0.time), v: $0.value)
-                })
+                unit: k.unit, last: raw.last.map { MetricPoint(t: Date(timeIntervalSince1970: $0.time), v: $0.value) },
+                points: points)
         }
         let s = settings
         return MetricsReport(
             generatedAt: Date(timeIntervalSince1970: now), interval: s.interval, retention: s.retention,
             collectors: collectorStatuses, series: series)
+    }
+
+    /// `report` as the admin API's JSON, written directly (a day of 200 series is 288,000 points, which
+    /// JSONEncoder would turn into hundreds of megabytes of temporary objects).
+    public static func encode(_ r: MetricsReport) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(4096 + r.series.reduce(0) { $0 + 200 + $1.points.count * 28 })
+        func put(_ s: String) { out.append(contentsOf: s.utf8) }
+        func quoted(_ s: String) {
+            var q = ""
+            JSONText.quote(s, &q)
+            put(q)
+        }
+        put("{\"collectors\":")
+        out += (try? APICoding.encode(r.collectors)) ?? Array("[]".utf8)
+        put(",\"generatedAt\":")
+        quoted(Timestamp.format(r.generatedAt))
+        put(",\"interval\":\(number(r.interval)),\"retention\":\(number(r.retention)),\"series\":[")
+        for (i, s) in r.series.enumerated() {
+            if i > 0 { put(",") }
+            put("{\"dimensions\":{")
+            for (j, k) in s.dimensions.keys.sorted().enumerated() {
+                if j > 0 { put(",") }
+                quoted(k)
+                put(":")
+                quoted(s.dimensions[k]!)
+            }
+            put("}")
+            if let l = s.last { put(",\"last\":[\(number(l.t.timeIntervalSince1970)),\(number(l.v))]") }
+            put(",\"name\":")
+            quoted(s.name)
+            put(",\"namespace\":")
+            quoted(s.namespace)
+            put(",\"points\":[")
+            for (j, p) in s.points.enumerated() {
+                if j > 0 { out.append(0x2c) }
+                put("[\(number(p.t.timeIntervalSince1970)),\(number(p.v))]")
+            }
+            put("],\"unit\":")
+            quoted(s.unit)
+            put("}")
+        }
+        put("]}\n")
+        return out
+    }
+
+    static func number(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
     }
 
     /// Prometheus text exposition of every series's latest value and every alarm's state.

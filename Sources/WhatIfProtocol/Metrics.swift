@@ -4,13 +4,26 @@
     import Foundation
 #endif
 
-/// One point of a series.
+/// One point of a series, in JSON a pair `[seconds since the epoch, value]` (a day of a series is
+/// thousands of points).
 public struct MetricPoint: Codable, Sendable, Equatable {
     public var t: Date
     public var v: Double
     public init(t: Date, v: Double) {
         self.t = t
         self.v = v
+    }
+
+    public init(from decoder: any Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        t = Date(timeIntervalSince1970: try c.decode(Double.self))
+        v = try c.decode(Double.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        try c.encode(t.timeIntervalSince1970)
+        try c.encode(v)
     }
 }
 
@@ -19,12 +32,18 @@ public struct MetricSeriesData: Codable, Sendable, Equatable {
     public var name: String
     public var dimensions: [String: String]
     public var unit: String
+    /// The newest point (also when `points` was thinned out with max_points).
+    public var last: MetricPoint?
     public var points: [MetricPoint]
-    public init(namespace: String, name: String, dimensions: [String: String], unit: String, points: [MetricPoint]) {
+    public init(
+        namespace: String, name: String, dimensions: [String: String], unit: String, last: MetricPoint?,
+        points: [MetricPoint]
+    ) {
         self.namespace = namespace
         self.name = name
         self.dimensions = dimensions
         self.unit = unit
+        self.last = last
         self.points = points
     }
 }

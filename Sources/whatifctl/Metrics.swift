@@ -32,7 +32,10 @@ struct Metrics: ParsableCommand {
             print(try perform { try global.client.prometheusMetrics() }, terminator: "")
             return
         }
-        let report = try perform { try global.client.metrics(name: name, since: since) }
+        // The table needs a sparkline's worth of points; --json gets every point.
+        let report = try perform {
+            try global.client.metrics(name: name, since: since, maxPoints: global.json ? nil : 120)
+        }
         if global.json {
             try Out.json(report)
             return
@@ -52,7 +55,7 @@ struct Metrics: ParsableCommand {
         var rows: [[String]] = []
         for s in report.series {
             let dims = s.dimensions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            let last = s.points.last.map { MetricsView.value($0.v, unit: s.unit) } ?? "-"
+            let last = (s.last ?? s.points.last).map { MetricsView.value($0.v, unit: s.unit) } ?? "-"
             rows.append([
                 "\(s.namespace) \(s.name)", dims, last, MetricsView.sparkline(s.points.map(\.v), width: width),
             ])

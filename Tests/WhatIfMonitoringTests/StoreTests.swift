@@ -1,6 +1,8 @@
+import Foundation
 import Logging
 import Testing
 import WhatIfCore
+import WhatIfProtocol
 import WhatIfTesting
 
 @testable import WhatIfMonitoring
@@ -164,5 +166,28 @@ struct DerivationTests {
             ], alarms: [])
         #expect(text.contains("whatif_rds_cpu_utilization_ratio{db_instance_identifier=\"a\\\"b\"} 0.5\n"))
         #expect(text.contains("# TYPE whatif_rds_cpu_utilization_ratio gauge\n"))
+    }
+}
+
+struct ReportJSONTests {
+    /// The hand-written JSON of GET /v1/metrics decodes (as whatifctl decodes it) to the same report.
+    @Test func encodedReportRoundTrips() throws {
+        let r = MetricsReport(
+            generatedAt: Date(timeIntervalSince1970: 1_764_000_000.5), interval: 10, retention: 86400,
+            collectors: [
+                CollectorStatus(name: "redis", up: false, lastRun: nil, seconds: 0.25, samples: 0, error: "down \"x\"")
+            ],
+            series: [
+                MetricSeriesData(
+                    namespace: "AWS/RDS", name: "CPU\nUtil", dimensions: ["A": "é\"\\", "B": "\u{1}"], unit: "Percent",
+                    last: MetricPoint(t: Date(timeIntervalSince1970: 1_764_000_060), v: 0.125),
+                    points: [
+                        MetricPoint(t: Date(timeIntervalSince1970: 1_764_000_000.25), v: -3.5e-7),
+                        MetricPoint(t: Date(timeIntervalSince1970: 1_764_000_060), v: 1e300),
+                    ]),
+                MetricSeriesData(namespace: "N", name: "M", dimensions: [:], unit: "Count", last: nil, points: []),
+            ])
+        let bytes = MonitoringService.encode(r)
+        #expect(try APICoding.decode(MetricsReport.self, from: bytes) == r)
     }
 }

@@ -173,13 +173,13 @@ _whatifctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|backup|backups|restore|jobs|config|version|whoami|help)
+    status|backup|backups|restore|jobs|metrics|alarms|config|version|whoami|help)
         # Offer subcommand argument completions
         "_whatifctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status backup backups restore jobs config version whoami help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms config version whoami help' -- "${cur}"))
         ;;
     esac
 }
@@ -571,6 +571,89 @@ _whatifctl_jobs_kinds() {
     repeating_options=()
     non_repeating_options=(--socket --timeout)
     __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_metrics() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --since --format)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--since')
+        return
+        ;;
+    '--format')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_alarms() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|history)
+        # Offer subcommand argument completions
+        "_whatifctl_alarms_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list history' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_alarms_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_alarms_history() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in

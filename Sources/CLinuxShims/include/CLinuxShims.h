@@ -36,4 +36,6 @@ int whatif_wtermsig(int status);
    writing into a backup. Returns the child's pid, or -1 with errno set (also for exec failures). */
 int whatif_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2,
                  int death_signal);
+/* Returns freed heap memory to the system (glibc's malloc_trim); after a large one-off load. */
+void whatif_malloc_trim(void);
 #endif

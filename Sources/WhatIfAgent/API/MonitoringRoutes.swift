@@ -1,3 +1,4 @@
+import CLinuxShims
 import WhatIfCore
 import WhatIfMonitoring
 import WhatIfProtocol
@@ -30,8 +31,20 @@ extension Router {
                     }
                     since = now - d
                 }
+                var maxPoints: Int?
+                if let p = req.query["max_points"], !p.isEmpty {
+                    guard let n = Int(p), n > 0 else {
+                        return .error(
+                            APIError(
+                                .badRequest, "max_points=\(p) is not a positive number", hint: "use max_points=120"))
+                    }
+                    maxPoints = n
+                }
                 let name = req.query["name"]
-                return .json(m.report(name: name, since: since, now: now))
+                let body = MonitoringService.encode(m.report(name: name, since: since, now: now, maxPoints: maxPoints))
+                // A day of every series is tens of megabytes in passing; hand the pages back afterwards.
+                if body.count > 1 << 20 { whatif_malloc_trim() }
+                return AdminResponse(status: 200, body: .bytes(body))
             },
             Route(method: "GET", pattern: ["v1", "alarms"], role: .reader) { [agent] _, _ in
                 guard let m = agent.monitoring else { return .error(disabled) }
