@@ -153,7 +153,8 @@ let package = Package(
             name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
-        .testTarget(name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfProtocol", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
