@@ -20,18 +20,36 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
     }
 
     public let name = "cloudwatch"
-    public let specs: [Spec]
     let cloudwatch: @Sendable () -> CloudWatch
     /// How far back the first read goes.
     let lookback: Double
+    /// The tables' global secondary indexes (TableName, IndexName), looked up hourly: their capacity and
+    /// throttling are read with the GlobalSecondaryIndexName dimension too.
+    let indexes: (@Sendable () throws -> [(table: String, index: String)])?
     private let lock = Locked(())
+    private var specs: [Spec]
     private var lastSeen: [Double?]
+    private var indexesChecked: Double?
 
-    public init(specs: [Spec], lookback: Double = 900, cloudwatch: @escaping @Sendable () -> CloudWatch) {
+    public init(
+        specs: [Spec], lookback: Double = 900,
+        indexes: (@Sendable () throws -> [(table: String, index: String)])? = nil,
+        cloudwatch: @escaping @Sendable () -> CloudWatch
+    ) {
         self.specs = specs
         self.cloudwatch = cloudwatch
         self.lookback = lookback
+        self.indexes = indexes
         lastSeen = Array(repeating: nil, count: specs.count)
+    }
+
+    public var currentSpecs: [Spec] { lock.withLock { _ in specs } }
+
+    /// Capacity and throttling per global secondary index.
+    public static func indexSpecs(table: String, index: String) -> [Spec] {
+        let d = [MetricKey.Dimension("TableName", table), MetricKey.Dimension("GlobalSecondaryIndexName", index)]
+        return ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents"]
+            .map { Spec(key: MetricKey(namespace: "AWS/DynamoDB", name: $0, dimensions: d, unit: MetricUnit.count), stat: "Sum") }
     }
 
     /// The metrics the issue lists, for the configured resources.
@@ -85,6 +103,18 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
     }
 
     private func collectLocked(now: Double) throws -> [Sample] {
+        if let indexes, now - (indexesChecked ?? -.infinity) >= 3600 {
+            // A failed lookup is tried again next cycle; the table metrics are read meanwhile.
+            if let found = try? indexes() {
+                indexesChecked = now
+                for (t, i) in found {
+                    for spec in Self.indexSpecs(table: t, index: i) where !specs.contains(spec) {
+                        specs.append(spec)
+                        lastSeen.append(nil)
+                    }
+                }
+            }
+        }
         let end = (now / 60).rounded(.down) * 60
         var out: [Sample] = []
         let client = cloudwatch()

@@ -387,6 +387,15 @@ public final class DynamoDBLocalCollector: Collector, @unchecked Sendable {
             }
             if let n = d.itemCount { out.append(sample("ItemCount", MetricUnit.count, Double(n))) }
             if let n = d.tableSizeBytes { out.append(sample("TableSizeBytes", MetricUnit.bytes, Double(n))) }
+            for gsi in d.globalSecondaryIndexes ?? [] {
+                guard let n = gsi.itemCount else { continue }
+                out.append(
+                    Sample(
+                        key: MetricKey(
+                            namespace: "AWS/DynamoDB", name: "ItemCount",
+                            dimensions: dims + [.init("GlobalSecondaryIndexName", gsi.indexName)], unit: MetricUnit.count),
+                        value: Double(n), time: now))
+            }
         }
         // The agent's own calls (account-wide, like UserErrors): deltas since the last collection.
         let t = calls.snapshot("dynamodb")

@@ -17,7 +17,7 @@ import WhatIfTesting
 /// across a restart.
 @Suite(.serialized) struct MetricsTests {
     static func values(_ report: MetricsReport, _ name: String, _ dims: [String: String] = [:]) -> [Double] {
-        report.series.filter { s in s.name == name && dims.allSatisfy { k, v in s.dimensions[k] == v } }
+        report.series.filter { s in s.name == name && (dims.isEmpty || s.dimensions == dims) }
             .flatMap { $0.points.map(\.v) }
     }
 
@@ -155,6 +155,19 @@ import WhatIfTesting
                 "AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName=\(table)", "5,7,9",
             ], timeout: 60)
         #expect(put.status == 0, "\(put.output)")
+        // The table exists with the guide's GSI: the agent finds it and reads the index's metrics too.
+        let seed = try Run.command(
+            ["python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "seed", "\(stack.directory)/stack.env", table, "3"],
+            timeout: 60)
+        #expect(seed.status == 0, "\(seed.output)")
+        let putIndex = try Run.command(
+            [
+                "python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "put-metrics", "\(stack.directory)/stack.env",
+                "AWS/DynamoDB", "ConsumedReadCapacityUnits",
+                // moto matches dimensions in order (CloudWatch does not); the agent sends them sorted by name.
+                "GlobalSecondaryIndexName=userId-createdAt-index,TableName=\(table)", "2,4",
+            ], timeout: 60)
+        #expect(putIndex.status == 0, "\(putIndex.output)")
         var config = TestConfig.forStack(stack, table: table)
         config.postgres = nil
         config.redis = nil
@@ -167,6 +180,13 @@ import WhatIfTesting
         }
         let report = try a.client.metrics(name: "ConsumedReadCapacityUnits", since: "1h")
         #expect(got, "\(report.series) \(report.collectors)")
+        let index = try eventually(timeout: 20) {
+            Self.values(
+                try a.client.metrics(name: "ConsumedReadCapacityUnits", since: "1h"), "ConsumedReadCapacityUnits",
+                ["TableName": table, "GlobalSecondaryIndexName": "userId-createdAt-index"]) == [2, 4]
+        }
+        let indexReport = try a.client.metrics(name: "ConsumedReadCapacityUnits", since: "1h")
+        #expect(index, "\(indexReport.series)")
         #expect(report.collectors.first { $0.name == "cloudwatch" }?.up == true)
     }
 }

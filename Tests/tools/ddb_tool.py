@@ -10,7 +10,7 @@ compare them item by item.
   ddb_tool.py aws-shape BACKUP_DIR             give an agent-made export the marks of AWS's own exports
   ddb_tool.py mkbucket STACK_ENV BUCKET        create an S3 bucket on moto
   ddb_tool.py list-keys STACK_ENV BUCKET PREFIX / list-uploads STACK_ENV BUCKET
-  ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE V1,V2,...   one value per minute, ending 2 min ago
+  ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
 """
 import base64
 import decimal
@@ -232,12 +232,12 @@ if __name__ == "__main__":
         os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
         cw = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"]).client(
             "cloudwatch", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
-        name, value = sys.argv[5].split("=", 1)
+        dims = [{"Name": d.split("=", 1)[0], "Value": d.split("=", 1)[1]} for d in sys.argv[5].split(",")]
         values = [float(v) for v in sys.argv[6].split(",")]
         now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
         start = now - datetime.timedelta(minutes=len(values) + 1)
         cw.put_metric_data(Namespace=sys.argv[3], MetricData=[
-            {"MetricName": sys.argv[4], "Dimensions": [{"Name": name, "Value": value}], "Value": v, "Unit": "Count",
+            {"MetricName": sys.argv[4], "Dimensions": dims, "Value": v, "Unit": "Count",
              "Timestamp": start + datetime.timedelta(minutes=i, seconds=10)} for i, v in enumerate(values)])
         print(json.dumps([(start + datetime.timedelta(minutes=i)).isoformat() for i in range(len(values))]))
     elif cmd == "list-uploads":

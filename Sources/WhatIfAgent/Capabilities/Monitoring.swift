@@ -84,7 +84,15 @@ extension AgentCore {
             let specs = CloudWatchCollector.standardSpecs(
                 tables: c.dynamodb.map { [$0.table] } ?? [], rdsInstance: c.postgres == nil ? nil : m.rdsInstanceId,
                 cacheClusters: c.redis == nil ? [] : [m.cacheClusterId])
-            collectors.append(CloudWatchCollector(specs: specs, cloudwatch: { clients.cloudwatch }))
+            let tables = c.dynamodb.map { [$0.table] } ?? []
+            collectors.append(
+                CloudWatchCollector(
+                    specs: specs,
+                    indexes: {
+                        try tables.flatMap { t in
+                            (try clients.dynamodb.describeTable(t).globalSecondaryIndexes ?? []).map { (t, $0.indexName) }
+                        }
+                    }, cloudwatch: { clients.cloudwatch }))
         }
         let old = service.hooks
         let hooks: HookDispatcher
