@@ -49,7 +49,11 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
     public static func indexSpecs(table: String, index: String) -> [Spec] {
         let d = [MetricKey.Dimension("TableName", table), MetricKey.Dimension("GlobalSecondaryIndexName", index)]
         return ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents"]
-            .map { Spec(key: MetricKey(namespace: "AWS/DynamoDB", name: $0, dimensions: d, unit: MetricUnit.count), stat: "Sum") }
+            .map {
+                Spec(
+                    key: MetricKey(namespace: "AWS/DynamoDB", name: $0, dimensions: d, unit: MetricUnit.count),
+                    stat: "Sum")
+            }
     }
 
     /// The metrics the issue lists, for the configured resources.

@@ -393,7 +393,8 @@ public final class DynamoDBLocalCollector: Collector, @unchecked Sendable {
                     Sample(
                         key: MetricKey(
                             namespace: "AWS/DynamoDB", name: "ItemCount",
-                            dimensions: dims + [.init("GlobalSecondaryIndexName", gsi.indexName)], unit: MetricUnit.count),
+                            dimensions: dims + [.init("GlobalSecondaryIndexName", gsi.indexName)],
+                            unit: MetricUnit.count),
                         value: Double(n), time: now))
             }
         }

@@ -157,12 +157,16 @@ import WhatIfTesting
         #expect(put.status == 0, "\(put.output)")
         // The table exists with the guide's GSI: the agent finds it and reads the index's metrics too.
         let seed = try Run.command(
-            ["python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "seed", "\(stack.directory)/stack.env", table, "3"],
+            [
+                "python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "seed", "\(stack.directory)/stack.env",
+                table, "3",
+            ],
             timeout: 60)
         #expect(seed.status == 0, "\(seed.output)")
         let putIndex = try Run.command(
             [
-                "python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "put-metrics", "\(stack.directory)/stack.env",
+                "python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "put-metrics",
+                "\(stack.directory)/stack.env",
                 "AWS/DynamoDB", "ConsumedReadCapacityUnits",
                 // moto matches dimensions in order (CloudWatch does not); the agent sends them sorted by name.
                 "GlobalSecondaryIndexName=userId-createdAt-index,TableName=\(table)", "2,4",
@@ -188,5 +192,28 @@ import WhatIfTesting
         let indexReport = try a.client.metrics(name: "ConsumedReadCapacityUnits", since: "1h")
         #expect(index, "\(indexReport.series)")
         #expect(report.collectors.first { $0.name == "cloudwatch" }?.up == true)
+    }
+
+    /// metrics.publish_namespace sends what the agent collects to CloudWatch (PutMetricData).
+    @Test func publishesToCloudWatch() throws {
+        let stack = try Stack.shared()
+        let ns = "WhatIf/Test\(getpid())-\(Int.random(in: 1000...9999))"
+        var config = TestConfig.forStack(stack)
+        config.postgres = nil
+        config.redis = nil
+        config.dynamodb = nil
+        config.metrics = "  interval: 1s\n  publish_namespace: \(ns)\n"
+        let a = try AgentProcess(config)
+        var names = ""
+        let published = try eventually(timeout: 20) {
+            let r = try Run.command(
+                [
+                    "python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py", "list-metrics",
+                    "\(stack.directory)/stack.env", ns,
+                ], timeout: 60)
+            names = r.stdout
+            return r.status == 0 && names.contains("MemoryAvailable") && names.contains("CPUUtilization")
+        }
+        #expect(published, "\(names) \(a.process.log)")
     }
 }

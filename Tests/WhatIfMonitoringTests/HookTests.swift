@@ -207,3 +207,30 @@ struct MonitoringServiceTests {
         again.stop()
     }
 }
+
+/// Gaps in collection become missing datapoints in the evaluation range; only complete periods count.
+struct RangeTests {
+    @Test func gapsAreMissingPeriods() throws {
+        let s = try MonitoringService(
+            settings: MonitoringSettings(), stateDirectory: nil, logger: Logger(label: "t"), host: "h",
+            environment: "development", now: 0)
+        let key = MetricKey(namespace: "T", name: "M", dimensions: [], unit: "None")
+        let t0 = 1_764_000_000.0  // a multiple of 60
+        // Periods 0, 1 and 3 have data (two samples in period 1), 2 and 4 none; 5 is still open.
+        for (offset, v) in [(5.0, 1.0), (65, 2), (95, 8), (185, 4), (305, 100)] {
+            s.store.append([Sample(key: key, value: v, time: t0 + offset)], now: t0 + offset)
+        }
+        let alarm = AlarmDefinition(
+            name: "a", namespace: "T", metricName: "M", dimensions: [], statistic: .average, period: 60,
+            evaluationPeriods: 3, threshold: 3, comparison: .greaterThanThreshold)
+        let range = s.range(for: alarm, now: t0 + 310)
+        #expect(range.map(\.start) == [t0, t0 + 60, t0 + 120, t0 + 180, t0 + 240])
+        #expect(range.map(\.value) == [1, 5, nil, 4, nil])
+        // 3 real points (1, 5, 4): two breach, M = N = 3 needs three: OK.
+        #expect(AlarmEvaluator.evaluate(alarm, range: range).state == .ok)
+        var two = alarm
+        two.datapointsToAlarm = 2
+        #expect(AlarmEvaluator.evaluate(two, range: range).state == .alarm)
+        s.stop()
+    }
+}

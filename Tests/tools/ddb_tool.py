@@ -10,6 +10,7 @@ compare them item by item.
   ddb_tool.py aws-shape BACKUP_DIR             give an agent-made export the marks of AWS's own exports
   ddb_tool.py mkbucket STACK_ENV BUCKET        create an S3 bucket on moto
   ddb_tool.py list-keys STACK_ENV BUCKET PREFIX / list-uploads STACK_ENV BUCKET
+  ddb_tool.py list-metrics STACK_ENV NAMESPACE   metric names CloudWatch (moto) holds in NAMESPACE
   ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
 """
 import base64
@@ -240,6 +241,14 @@ if __name__ == "__main__":
             {"MetricName": sys.argv[4], "Dimensions": dims, "Value": v, "Unit": "Count",
              "Timestamp": start + datetime.timedelta(minutes=i, seconds=10)} for i, v in enumerate(values)])
         print(json.dumps([(start + datetime.timedelta(minutes=i)).isoformat() for i in range(len(values))]))
+    elif cmd == "list-metrics":
+        env = dict(line.strip().split("=", 1) for line in open(sys.argv[2]) if "=" in line)
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
+        import boto3
+        cw = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"]).client(
+            "cloudwatch", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
+        names = sorted({m["MetricName"] for m in cw.list_metrics(Namespace=sys.argv[3])["Metrics"]})
+        print("\n".join(names))
     elif cmd == "list-uploads":
         print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
     else:

@@ -90,7 +90,9 @@ extension AgentCore {
                     specs: specs,
                     indexes: {
                         try tables.flatMap { t in
-                            (try clients.dynamodb.describeTable(t).globalSecondaryIndexes ?? []).map { (t, $0.indexName) }
+                            (try clients.dynamodb.describeTable(t).globalSecondaryIndexes ?? []).map {
+                                (t, $0.indexName)
+                            }
                         }
                     }, cloudwatch: { clients.cloudwatch }))
         }
