@@ -288,6 +288,7 @@ public final class HookDispatcher: Sendable {
     private let webhookQueues: [BlockingQueue<HookEvent>]
     private let counters = Locked(Counters())
     private let workers = Locked<[Threads.Handle]>([])
+    private let finished = Locked(0)
 
     public init(
         settings: HookSettings, http: HTTPClient, logger: Logger, baseEnvironment: [String: String],
@@ -300,10 +301,18 @@ public final class HookDispatcher: Sendable {
         self.stateDirectory = stateDirectory
         webhookQueues = settings.webhooks.map { _ in BlockingQueue(capacity: 1000) }
         var handles: [Threads.Handle] = []
-        handles.append(Threads.start { [self] in while let e = execQueue.take() { runExecutables(e) } })
+        handles.append(
+            Threads.start { [self] in
+                while let e = execQueue.take() { runExecutables(e) }
+                finished.withLock { $0 += 1 }
+            })
         for (i, hook) in settings.webhooks.enumerated() {
             let q = webhookQueues[i]
-            handles.append(Threads.start { [self] in while let e = q.take() { deliver(e, to: hook) } })
+            handles.append(
+                Threads.start { [self] in
+                    while let e = q.take() { deliver(e, to: hook) }
+                    finished.withLock { $0 += 1 }
+                })
         }
         workers.set(handles)
     }
@@ -322,12 +331,29 @@ public final class HookDispatcher: Sendable {
         }
     }
 
-    /// Stops taking events; waits for queued ones to be delivered.
-    public func shutdown() {
+    /// Stops taking events and waits up to `grace` seconds for the queued ones to be delivered; hooks
+    /// still running after that are left to finish on their own (the process is about to exit).
+    public func shutdown(grace: Double = .infinity) {
         execQueue.close()
         for q in webhookQueues { q.close() }
-        for h in workers.value { h.join() }
-        workers.set([])
+        let handles = workers.withLock { w -> [Threads.Handle] in
+            defer { w = [] }
+            return w
+        }
+        if grace.isInfinite {
+            for h in handles { h.join() }
+            return
+        }
+        let watch = Stopwatch()
+        while finished.value < handles.count, watch.elapsedSeconds < grace { sleepThread(seconds: 0.05) }
+        if finished.value < handles.count {
+            logger.warning(
+                "stopping with alert hooks still running; their events may not be delivered",
+                metadata: ["grace_seconds": "\(grace)"])
+            for h in handles { h.detach() }
+        } else {
+            for h in handles { h.join() }
+        }
     }
 
     /// The executables `directory` holds, run-parts style.

@@ -157,8 +157,9 @@ public final class MonitoringService: Sendable {
         running.set(handle)
     }
 
-    /// Stops the loop (after the cycle in progress) and closes the history and hooks.
-    public func stop() {
+    /// Stops the loop (after the cycle in progress) and closes the history and hooks, giving queued hook
+    /// events up to `hookGrace` seconds.
+    public func stop(hookGrace: Double = .infinity) {
         stopFlag.set(true)
         if let h = running.withLock({ h -> Threads.Handle? in
             defer { h = nil }
@@ -166,7 +167,7 @@ public final class MonitoringService: Sendable {
         }) {
             h.join()
         }
-        hooks?.shutdown()
+        hooks?.shutdown(grace: hookGrace)
         store.close()
     }
 

@@ -73,6 +73,18 @@ struct HookTests {
         #expect(d.stats.delivered == 0)
     }
 
+    /// Stopping the agent waits only so long for hooks still running.
+    @Test func shutdownGraceBoundsTheWait() throws {
+        let dir = TempDir("whatif-hooks")
+        try Self.script(dir, "slow", "sleep 3\n")
+        let d = Self.dispatcher(dir, timeout: 10)
+        d.send(Self.event())
+        sleepThread(seconds: 0.2)
+        let watch = Stopwatch()
+        d.shutdown(grace: 0.3)
+        #expect(watch.elapsedSeconds < 2)
+    }
+
     /// A receiver that fails twice then succeeds gets the alert on the third try, with the token read
     /// from its file, in Alertmanager's webhook format.
     @Test func webhookRetriesUntilTheReceiverAnswers() throws {

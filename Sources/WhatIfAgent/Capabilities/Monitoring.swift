@@ -48,7 +48,8 @@ extension AgentCore {
 
     func stopMonitoring() async {
         guard let m = monitoringBox.value else { return }
-        try? await Threads.run { m.stop() }
+        // systemd's stop timeout is longer than the jobs' grace plus this.
+        try? await Threads.run { m.stop(hookGrace: 5) }
         monitoringBox.set(nil)
     }
 
