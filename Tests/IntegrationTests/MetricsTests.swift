@@ -128,8 +128,9 @@ import WhatIfTesting
     }
 
     @Test func historySurvivesARestart() throws {
+        let textDir = TempDir("whatif-textfile")
         var config = TestConfig()
-        config.metrics = "  interval: 1s\n"
+        config.metrics = "  interval: 1s\n  textfile: \(textDir.file("whatif.prom"))\n"
         let a = try AgentProcess(config)
         let client = a.client
         #expect(
@@ -137,6 +138,11 @@ import WhatIfTesting
                 Self.values(try client.metrics(name: "MemoryAvailable", since: "1h"), "MemoryAvailable").count >= 3
             })
         let first = try client.metrics(name: "MemoryAvailable", since: "1h").series[0].points
+        // The node_exporter textfile is rewritten every cycle (whole: a temporary file renamed over it).
+        let text = try String(contentsOfFile: textDir.file("whatif.prom"), encoding: .utf8)
+        #expect(
+            text.contains("# TYPE whatif_host_memory_available_bytes gauge\nwhatif_host_memory_available_bytes{host="))
+        #expect(Files.list(textDir.path) == ["whatif.prom"])
         a.process.signal(SIGTERM)
         #expect(a.process.wait(timeout: 15) == 0)
         let b = try AgentProcess(config, stateDir: a.dir.file("state"))
