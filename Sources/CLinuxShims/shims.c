@@ -109,3 +109,4 @@ int whatif_spawn(const char *path, char *const argv[], char *const envp[], int f
 }
 
 void whatif_malloc_trim(void) { malloc_trim(0); }
+void whatif_malloc_tune(void) { mallopt(M_MMAP_THRESHOLD, 256 * 1024); }

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Logging
 import NIOCore
 import UnixSignals
@@ -54,6 +55,7 @@ public final class Daemon: Sendable {
     /// configured socket path.
     public func start(adoptedFD: Int32? = nil) async throws {
         Self.raiseFileLimit()
+        whatif_malloc_tune()
         signal(SIGPIPE, SIG_IGN)
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()

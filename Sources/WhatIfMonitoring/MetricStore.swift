@@ -47,6 +47,10 @@ public final class MetricStore: Sendable {
             let cutoff = now - retention
             for (key, points) in loaded {
                 var series = Series(key: key, id: UInt32(s.series.count))
+                // Room for the history and an eighth more: appends then trims stay within it.
+                let kept = points.count - points.prefix { $0.0 < cutoff }.count
+                series.times.reserveCapacity(kept + kept / 8 + 16)
+                series.values.reserveCapacity(kept + kept / 8 + 16)
                 for (t, v) in points where t >= cutoff {
                     if let last = series.times.last, t <= last { continue }
                     series.times.append(t)

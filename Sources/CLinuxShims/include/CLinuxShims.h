@@ -38,4 +38,8 @@ int whatif_spawn(const char *path, char *const argv[], char *const envp[], int f
                  int death_signal);
 /* Returns freed heap memory to the system (glibc's malloc_trim); after a large one-off load. */
 void whatif_malloc_trim(void);
+/* A fixed mmap threshold (256 KiB): glibc's dynamic one grows after a large buffer is freed, and later
+   large transient buffers (loading the metrics history, answering a day of metrics) then stay in the
+   heap, fragmented, instead of going back to the system. */
+void whatif_malloc_tune(void);
 #endif
