@@ -117,6 +117,9 @@ public final class MonitoringService: Sendable {
         let names = Set(collectors.map(\.name))
         statuses.withLock { s in s = s.filter { names.contains($0.key) } }
         records.withLock { recs in
+            // Alarms no longer in the config are forgotten.
+            let names = Set(alarms.map(\.name))
+            recs = recs.filter { names.contains($0.key) }
             for a in alarms {
                 let fp = Self.fingerprint(a)
                 if recs[a.name]?.fingerprint != fp {
@@ -177,10 +180,12 @@ public final class MonitoringService: Sendable {
             let r = runtime.withLock { $0 }
             let results = Locked<[(String, Result<[Sample], any Error>, Double)]>([])
             let collectors = r.collectors
-            try? Threads.parallel(collectors.count) { i in
-                let watch = Stopwatch()
-                let outcome = Result { try collectors[i].collect(now: now) }
-                results.withLock { $0.append((collectors[i].name, outcome, watch.elapsedSeconds)) }
+            if !collectors.isEmpty {
+                try? Threads.parallel(collectors.count) { i in
+                    let watch = Stopwatch()
+                    let outcome = Result { try collectors[i].collect(now: now) }
+                    results.withLock { $0.append((collectors[i].name, outcome, watch.elapsedSeconds)) }
+                }
             }
             var samples: [Sample] = []
             for (name, outcome, seconds) in results.value {

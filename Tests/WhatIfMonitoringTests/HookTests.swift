@@ -210,13 +210,20 @@ struct MonitoringServiceTests {
         #expect(
             again.store.points(MetricKey(namespace: "Test", name: "Load", dimensions: [], unit: "None"), since: 0).count
                 == 16)
+        // A cycle with no collectors (everything disabled) only records the agent's own counters.
+        again.cycle(now: t + 60)
         // A changed definition starts over.
         var changed = Self.alarm()
         changed.threshold = 5
         again.configure(settings: settings, collectors: [], alarms: [changed], hooks: nil, cloudwatch: nil)
         #expect(again.alarmInfos()[0].stateValue == "INSUFFICIENT_DATA")
         #expect(again.alarmInfos()[0].stateReason == "Unchecked: Alarm updated")
+        // A removed alarm is forgotten.
+        again.configure(settings: settings, collectors: [], alarms: [], hooks: nil, cloudwatch: nil)
+        #expect(again.history("load-high") == nil)
         again.stop()
+        let saved = String(decoding: try Files.read(dir.file("metrics/alarms.json")), as: UTF8.self)
+        #expect(!saved.contains("load-high"))
     }
 }
 
