@@ -240,8 +240,18 @@ public final class HTTPClient: Sendable {
     }
 
     /// The URL without its query (which may carry signatures or tokens).
+    /// The URL without its query and without user:password (both may hold credentials).
     public static func redactedURL(_ url: String) -> String {
-        if let q = url.firstIndex(of: "?") { return String(url[..<q]) }
-        return url
+        var u = url
+        if let q = u.firstIndex(of: "?") { u = String(u[..<q]) }
+        let parts = u.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            let rest = parts[1]
+            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                u = "\(parts[0])://***@\(rest[rest.index(after: at)...])"
+            }
+        }
+        return u
     }
 }

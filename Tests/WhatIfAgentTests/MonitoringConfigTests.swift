@@ -29,8 +29,8 @@ import WhatIfTesting
               timeout: 5s
               repeat_interval: off
               webhooks:
-                - url: https://alerts.example.com/hook
-                  headers: { X-Team: data }
+                - url: "https://u:pw-in-url@alerts.example.com/hook?token=tok-in-query"
+                  headers: { X-Team: header-value-secret }
                   header_files: { Authorization: \(token) }
             alarms:
               - AlarmName: rds-cpu
@@ -54,6 +54,11 @@ import WhatIfTesting
         #expect(m.source == .local)
         #expect(m.hooks.repeatInterval == nil && m.hooks.timeout == 5)
         #expect(m.hooks.webhooks.first?.headerFiles["Authorization"] == token)
+        // GET /v1/config shows the hooks without credentials.
+        let view = "\(ConfigView.json(c))"
+        #expect(view.contains("https://***@alerts.example.com/hook"))
+        for secret in ["pw-in-url", "tok-in-query", "header-value-secret"] { #expect(!view.contains(secret)) }
+        #expect(view.contains("rds-cpu"))
         let a = try #require(m.alarms.first)
         #expect(a.name == "rds-cpu" && a.statistic == .percentile(99.5) && a.period == 300)
         #expect(a.evaluationPeriods == 3 && a.datapointsToAlarm == 2 && a.threshold == 80.5)

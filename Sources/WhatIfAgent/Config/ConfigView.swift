@@ -1,3 +1,4 @@
+import WhatIfHTTP
 import WhatIfProtocol
 import WhatIfRedis
 
@@ -63,6 +64,30 @@ enum ConfigView {
         }
         if let r = c.rds { o["rds"] = ["instance_id": .string(r.instanceId)] }
         if let e = c.elasticache { o["elasticache"] = ["replication_group_id": .string(e.replicationGroupId)] }
+        let m = c.monitoring
+        o["metrics"] = [
+            "enabled": .bool(m.enabled), "interval": .number(m.settings.interval),
+            "retention": .number(m.settings.retention), "evaluation_interval": .number(m.settings.evaluationInterval),
+            "source": .string(m.source.rawValue), "rds_instance_id": .string(m.rdsInstanceId),
+            "cache_cluster_id": .string(m.cacheClusterId),
+            "textfile": m.settings.textfile.map(JSONValue.string) ?? .null,
+            "publish_namespace": m.settings.publishNamespace.map(JSONValue.string) ?? .null,
+        ]
+        o["alarms"] = .array(m.alarms.map { .string($0.name) })
+        o["hooks"] = [
+            "directory": m.hooks.directory.map(JSONValue.string) ?? .null, "timeout": .number(m.hooks.timeout),
+            "repeat_interval": m.hooks.repeatInterval.map(JSONValue.number) ?? .string("off"),
+            // URLs may carry credentials: shown without them; header values never (files are named).
+            "webhooks": .array(
+                m.hooks.webhooks.map {
+                    [
+                        "url": .string(HTTPClient.redactedURL($0.url)),
+                        "headers": .array($0.headers.keys.sorted().map(JSONValue.string)),
+                        "header_files": .object($0.headerFiles.mapValues(JSONValue.string)),
+                        "max_attempts": .number(Double($0.maxAttempts)), "timeout": .number($0.timeout),
+                    ]
+                }),
+        ]
         return .object(o)
     }
 }
