@@ -98,6 +98,11 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .target(
+            name: "WhatIfExpiry",
+            dependencies: ["WhatIfProtocol", "WhatIfCore", "WhatIfRedis"],
+            swiftSettings: strict),
+
         // MARK: The agent: config, jobs, admin API, lifecycle.
         .target(
             name: "WhatIfAgent",
@@ -155,6 +160,8 @@ let package = Package(
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfProtocol", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfExpiryTests", dependencies: ["WhatIfExpiry", "WhatIfRedis", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",

@@ -1,0 +1,89 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A key that breaks its rule, as the sweep saw it.
+public struct ExpiryKeySample: Codable, Sendable, Equatable {
+    /// The key as UTF-8 (invalid bytes replaced); `keyBase64` holds the exact bytes.
+    public var key: String
+    public var keyBase64: String
+    /// "no-ttl" or "over-max".
+    public var problem: String
+    /// Seconds left, nil for a key without a TTL.
+    public var ttl: Int64?
+    /// MEMORY USAGE (sampled), nil when the key was gone by then.
+    public var memoryBytes: Int64?
+
+    public init(key: String, keyBase64: String, problem: String, ttl: Int64?, memoryBytes: Int64?) {
+        self.key = key
+        self.keyBase64 = keyBase64
+        self.problem = problem
+        self.ttl = ttl
+        self.memoryBytes = memoryBytes
+    }
+}
+
+public struct ExpiryRuleReport: Codable, Sendable, Equatable {
+    public var pattern: String
+    public var action: String
+    public var type: String?
+    public var maxTTL: Int?
+    public var defaultTTL: Int?
+    /// Keys this rule decided (first matching rule, type filter passed).
+    public var matched: Int64 = 0
+    public var withoutTTL: Int64 = 0
+    public var overMax: Int64 = 0
+    /// Keys given a TTL or a lower one (enforce only).
+    public var fixed: Int64 = 0
+    /// Keys that were gone, or had changed, by the time they were looked at or fixed.
+    public var changedMeanwhile: Int64 = 0
+    public var samples: [ExpiryKeySample] = []
+
+    public init(pattern: String, action: String, type: String?, maxTTL: Int?, defaultTTL: Int?) {
+        self.pattern = pattern
+        self.action = action
+        self.type = type
+        self.maxTTL = maxTTL
+        self.defaultTTL = defaultTTL
+    }
+}
+
+/// The outcome of an expiry sweep (`whatifctl redis expiry`).
+public struct ExpiryReport: Codable, Sendable, Equatable {
+    /// "dry-run" or "enforce".
+    public var mode: String
+    public var serverVersion: String
+    public var maxmemoryPolicy: String?
+    public var expectedMaxmemoryPolicy: String?
+    /// Problems with the server's settings (a volatile-* policy with keys that never expire, say).
+    public var findings: [String]
+    public var scanned: Int64
+    public var excluded: Int64
+    public var unmatched: Int64
+    public var rules: [ExpiryRuleReport]
+    /// True when the SCAN went round the whole keyspace.
+    public var complete: Bool
+    public var resumed: Bool
+    public var seconds: Double
+
+    public init(
+        mode: String, serverVersion: String, maxmemoryPolicy: String?, expectedMaxmemoryPolicy: String?,
+        findings: [String], scanned: Int64, excluded: Int64, unmatched: Int64, rules: [ExpiryRuleReport],
+        complete: Bool, resumed: Bool, seconds: Double
+    ) {
+        self.mode = mode
+        self.serverVersion = serverVersion
+        self.maxmemoryPolicy = maxmemoryPolicy
+        self.expectedMaxmemoryPolicy = expectedMaxmemoryPolicy
+        self.findings = findings
+        self.scanned = scanned
+        self.excluded = excluded
+        self.unmatched = unmatched
+        self.rules = rules
+        self.complete = complete
+        self.resumed = resumed
+        self.seconds = seconds
+    }
+}

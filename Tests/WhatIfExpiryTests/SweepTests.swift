@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import Testing
+import WhatIfCore
+import WhatIfProtocol
+import WhatIfRedis
+import WhatIfTesting
+
+@testable import WhatIfExpiry
+
+final class QuietReporter: JobReporter, @unchecked Sendable {
+    let last = Locked<Double>(0)
+    func progress(done: Double, total: Double?, unit: String, phase: String?) { last.set(done) }
+    func log(_ level: Logger.Level, _ message: String) {}
+    var isCancelled: Bool { false }
+}
+
+/// On a private Redis 7 (nothing else writes to it).
+@Suite(.serialized) struct SweepTests {
+    let stack: PrivateStack
+    let redis: RedisConnection
+
+    init() throws {
+        stack = try Stack.startPrivate(["redis"])
+        redis = try RedisConnection(
+            RedisConfig(
+                endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort)), timeout: 30))
+    }
+
+    /// Our glob agrees with Redis's own SCAN MATCH on awkward keys and patterns.
+    @Test func globMatchesRedis() throws {
+        _ = try redis.command(["FLUSHALL"])
+        let keys = [
+            "a", "ab", "abc", "a*c", "a?c", "a[c", "a]c", "a\\c", "x-y", "x_y", "session:1", "session:", "Session:1",
+            "cache:user:42", "cache::", "[x]", "é:1", "a\nb", "", "-", "z",
+        ]
+        _ = try redis.pipeline(keys.map { ["SET", $0, "1"] })
+        let patterns = [
+            "*", "a*", "a?c", "a\\*c", "a[*]c", "a[^b]c", "[a-c]*", "[c-a]*", "*:*", "session:*", "cache:*:*",
+            "\\[x\\]", "[[]x]", "a[\\]]c", "?", "*c", "a*b*c", "[", "a[bc", "x[-_]y", "é*", "a?b", "[^a-y]",
+        ]
+        for p in patterns {
+            let reply = try redis.command(["SCAN", "0", "MATCH", p, "COUNT", "10000"])
+            let theirs = Set((reply.array?[1].array ?? []).compactMap(\.string))
+            let ours = Set(keys.filter { RedisGlob.matches(p, Array($0.utf8)) })
+            #expect(ours == theirs, "pattern \(p): redis \(theirs.sorted()) ours \(ours.sorted())")
+        }
+    }
+
+    struct Fixture {
+        static let policy = ExpiryPolicy(
+            rules: [
+                .init(pattern: "session:*", maxTTL: 3600, defaultTTL: 600, action: .enforce),
+                .init(pattern: "cache:*", defaultTTL: 300, action: .enforce, type: "hash"),
+                .init(pattern: "report:*", maxTTL: 60, defaultTTL: 30, action: .report),
+            ],
+            exclude: ["keep:*"], expectedMaxmemoryPolicy: "volatile-lru")
+
+        /// 100,000 keys: sessions without a TTL, with a short one, with one over the maximum; cache hashes
+        /// with and without a TTL and cache strings (another type); report-only keys; excluded and
+        /// unmatched keys.
+        static func load(_ redis: RedisConnection, n: Int = 100_000) throws {
+            _ = try redis.command(["FLUSHALL"])
+            var batch: [[String]] = []
+            func flush() throws {
+                if !batch.isEmpty { _ = try redis.pipeline(batch) }
+                batch = []
+            }
+            for i in 0..<n {
+                switch i % 10 {
+                case 0, 1, 2: batch.append(["SET", "session:\(i)", "v"])
+                case 3: batch.append(["SET", "session:\(i)", "v", "EX", "100"])
+                case 4: batch.append(["SET", "session:\(i)", "v", "EX", "100000"])
+                case 5: batch.append(["HSET", "cache:\(i)", "f", "v"])
+                case 6:
+                    batch.append(["HSET", "cache:\(i)", "f", "v"])
+                    batch.append(["EXPIRE", "cache:\(i)", "50"])
+                case 7: batch.append(["SET", "cache:\(i)", "v"])
+                case 8: batch.append(["SET", i % 20 == 8 ? "report:\(i)" : "keep:\(i)", "v"])
+                default: batch.append(["SET", "other:\(i)", "v"])
+                }
+                if batch.count >= 1000 { try flush() }
+            }
+            try flush()
+        }
+    }
+
+    @Test func dryRunChangesNothingAndCountsExactly() throws {
+        try Fixture.load(redis)
+        let before = try redis.command(["DEBUG", "DIGEST"]).string
+        let sweeper = ExpirySweeper(
+            policy: Fixture.policy, settings: SweepSettings(), enforce: false, connection: redis,
+            reporter: QuietReporter())
+        let r = try sweeper.run()
+        #expect(try redis.command(["DEBUG", "DIGEST"]).string == before)
+        #expect(r.complete && r.mode == "dry-run")
+        #expect(r.scanned == 100_000)
+        #expect(r.excluded == 5000 && r.unmatched == 10_000)
+        #expect(r.rules[0].matched == 50_000 && r.rules[0].withoutTTL == 30_000 && r.rules[0].overMax == 10_000)
+        #expect(r.rules[1].matched == 20_000 && r.rules[1].withoutTTL == 10_000 && r.rules[1].overMax == 0)
+        #expect(r.rules[2].matched == 5000 && r.rules[2].withoutTTL == 5000)
+        #expect(r.rules.allSatisfy { $0.fixed == 0 })
+        #expect(r.rules[0].samples.count == 10 && r.rules[0].samples.allSatisfy { ($0.memoryBytes ?? 0) > 0 })
+        #expect(r.findings.contains { $0.contains("expected volatile-lru") })
+    }
+
+    /// Enforce fixes exactly the violating keys of enforce rules, checked key by key.
+    @Test(arguments: [false, true]) func enforceFixesExactlyTheViolations(script: Bool) throws {
+        let n = script ? 20_000 : 100_000
+        try Fixture.load(redis, n: n)
+        let sweeper = ExpirySweeper(
+            policy: Fixture.policy, settings: SweepSettings(), enforce: true, connection: redis,
+            reporter: QuietReporter())
+        sweeper.forceScript = script
+        let r = try sweeper.run()
+        #expect(r.rules[0].fixed == Int64(n / 10 * 4))  // 3 of 10 without a TTL, 1 of 10 over the maximum
+        #expect(r.rules[1].fixed == Int64(n / 10))
+        #expect(r.rules[2].fixed == 0)
+        var keys: [String] = []
+        for i in 0..<n {
+            switch i % 10 {
+            case 0...7: keys.append(i % 10 >= 5 ? "cache:\(i)" : "session:\(i)")
+            case 8: keys.append(i % 20 == 8 ? "report:\(i)" : "keep:\(i)")
+            default: keys.append("other:\(i)")
+            }
+        }
+        var ttls: [Int64] = []
+        var i = 0
+        while i < keys.count {
+            let chunk = Array(keys[i..<min(i + 1000, keys.count)])
+            ttls += try redis.pipeline(chunk.map { ["TTL", $0] }).map { $0.int ?? -99 }
+            i += chunk.count
+        }
+        for (k, (key, ttl)) in zip(keys, ttls).enumerated() {
+            let ok: Bool
+            switch k % 10 {
+            case 0, 1, 2: ok = ttl > 590 && ttl <= 600
+            case 3: ok = ttl > 0 && ttl <= 100
+            case 4: ok = ttl > 3590 && ttl <= 3600
+            case 5: ok = ttl > 290 && ttl <= 300
+            case 6: ok = ttl > 0 && ttl <= 50
+            case 7, 8, 9: ok = ttl == -1
+            default: ok = false
+            }
+            if !ok {
+                Issue.record("\(key): TTL \(ttl)")
+                break
+            }
+        }
+    }
+
+    /// A sweep stopped part way resumes from its checkpoint and ends with the same totals.
+    @Test func resumesFromItsCheckpoint() throws {
+        try Fixture.load(redis, n: 20_000)
+        var saved: [SweepCheckpoint] = []
+        let first = ExpirySweeper(
+            policy: Fixture.policy, settings: SweepSettings(scanCount: 100, checkpointEvery: 5), enforce: false,
+            connection: redis, reporter: QuietReporter(), saveCheckpoint: { saved.append($0) })
+        let full = try first.run()
+        let mid = try #require(saved.first { !$0.cursor.isEmpty && $0.cursor != "0" })
+        let second = ExpirySweeper(
+            policy: Fixture.policy, settings: SweepSettings(scanCount: 100), enforce: false, connection: redis,
+            reporter: QuietReporter(), resumeFrom: mid)
+        let resumed = try second.run()
+        #expect(resumed.resumed)
+        #expect(resumed.scanned == full.scanned)
+        #expect(resumed.rules.map(\.matched) == full.rules.map(\.matched))
+        // A checkpoint of another policy is not used.
+        var other = mid
+        other.fingerprint = "something else"
+        let third = try ExpirySweeper(
+            policy: Fixture.policy, settings: SweepSettings(), enforce: false, connection: redis,
+            reporter: QuietReporter(), resumeFrom: other
+        ).run()
+        #expect(!third.resumed && third.scanned == 20_000)
+    }
+}
