@@ -108,7 +108,7 @@ let package = Package(
             name: "WhatIfAgent",
             dependencies: [
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
-                "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "CLinuxShims",
+                "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "WhatIfExpiry", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
@@ -168,7 +168,7 @@ let package = Package(
             dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore"]),
+            dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -30,6 +30,8 @@ public final class AgentCore: Sendable {
     public let awsCalls = AWSCallCounters()
     /// Metrics, alarms and hooks (nil until `startMonitoring`, or when metrics are disabled).
     let monitoringBox = Locked<MonitoringService?>(nil)
+    /// The expiry schedule's loop.
+    let expiryTask = Locked<Task<Void, Never>?>(nil)
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 

@@ -61,6 +61,7 @@ public final class Daemon: Sendable {
         try await core.jobs.restore()
         await core.removeBackupLeftovers()
         try await core.startMonitoring()
+        core.startExpirySchedule()
         try await server.start(adoptedFD: adoptedFD)
     }
 
@@ -108,6 +109,7 @@ public final class Daemon: Sendable {
         await server.stopAccepting()
         if let boundPath { unlink(boundPath) }
         await core.jobs.shutdown(grace: Self.shutdownGrace)
+        core.expiryTask.value?.cancel()
         await core.stopMonitoring()
         await server.shutdown()
         await core.pool.shutdown()

@@ -250,3 +250,18 @@ extension AgentClient {
         try call(AlarmHistory.self, method: "GET", path: APIPath.alarmHistory(name), body: Optional<JSONValue>.none)
     }
 }
+
+// MARK: Redis expiry
+
+extension AgentClient {
+    public func startExpirySweep(enforce: Bool, keysPerSecond: Double? = nil) throws -> JobInfo {
+        try call(
+            JobInfo.self, method: "POST", path: APIPath.redisExpiry,
+            body: StartExpiryRequest(enforce: enforce, keysPerSecond: keysPerSecond))
+    }
+
+    /// The last finished sweep's report.
+    public func lastExpiryReport() throws -> ExpiryReport {
+        try call(ExpiryReport.self, method: "GET", path: APIPath.redisExpiry, body: Optional<JSONValue>.none)
+    }
+}

@@ -127,6 +127,7 @@ public enum APIPath {
 
     public static let metrics = "\(prefix)/metrics"
     public static let alarms = "\(prefix)/alarms"
+    public static let redisExpiry = "\(prefix)/redis/expiry"
 
     public static func alarmHistory(_ name: String) -> String { "\(alarms)/\(percentEncode(name))/history" }
 

@@ -87,3 +87,21 @@ public struct ExpiryReport: Codable, Sendable, Equatable {
         self.seconds = seconds
     }
 }
+
+/// `POST /v1/redis/expiry`.
+public struct StartExpiryRequest: Codable, Sendable, Equatable {
+    /// false: a dry run (report only).
+    public var enforce: Bool
+    /// Overrides expiry.keys_per_second for this sweep.
+    public var keysPerSecond: Double?
+    public init(enforce: Bool, keysPerSecond: Double? = nil) {
+        self.enforce = enforce
+        self.keysPerSecond = keysPerSecond
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        enforce = try c.decodeIfPresent(Bool.self, forKey: .enforce) ?? false
+        keysPerSecond = try c.decodeIfPresent(Double.self, forKey: .keysPerSecond)
+    }
+}

@@ -21,6 +21,8 @@ public struct TestConfig {
     public var metrics: String?
     public var hooks: String?
     public var alarms: String?
+    /// The `expiry:` section's body.
+    public var expiry: String?
 
     public init() {}
 
@@ -62,6 +64,7 @@ public struct TestConfig {
         if let metrics { y += "metrics:\n" + metrics }
         if let hooks { y += "hooks:\n" + hooks }
         if let alarms { y += "alarms:\n" + alarms }
+        if let expiry { y += "expiry:\n" + expiry }
         return y
     }
 }

@@ -23,7 +23,8 @@ struct WhatIfCtl: ParsableCommand {
             """,
         version: WhatIfVersion.string,
         subcommands: [
-            Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Metrics.self, Alarms.self, Config.self,
+            Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Metrics.self, Alarms.self, Redis.self,
+            Config.self,
             Version.self, WhoAmI.self,
         ])
 }

@@ -173,13 +173,13 @@ _whatifctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|backup|backups|restore|jobs|metrics|alarms|config|version|whoami|help)
+    status|backup|backups|restore|jobs|metrics|alarms|redis|config|version|whoami|help)
         # Offer subcommand argument completions
         "_whatifctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms config version whoami help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis config version whoami help' -- "${cur}"))
         ;;
     esac
 }
@@ -661,6 +661,50 @@ _whatifctl_alarms_history() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_redis() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    expiry)
+        # Offer subcommand argument completions
+        "_whatifctl_redis_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'expiry' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_redis_expiry() {
+    repeating_flags=()
+    non_repeating_flags=(--json --dry-run --enforce --detach --last --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --keys-per-second)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--keys-per-second')
         return
         ;;
     esac

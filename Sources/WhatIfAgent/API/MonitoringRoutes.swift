@@ -65,6 +65,25 @@ extension Router {
         ]
     }
 
+    static func expiryRoutes(_ agent: AgentCore) -> [Route] {
+        [
+            Route(method: "POST", pattern: ["v1", "redis", "expiry"], role: .admin) { [agent] req, _ in
+                await startJob(
+                    agent, req, kind: ExpiryJobs.kind, StartExpiryRequest.self, example: #"{"enforce": false}"#)
+            },
+            Route(method: "GET", pattern: ["v1", "redis", "expiry"], role: .reader) { [agent] _, _ in
+                let last = await agent.jobs.list().first { $0.kind == ExpiryJobs.kind && $0.result != nil }
+                guard let last, let result = last.result else {
+                    return .error(
+                        APIError(
+                            .notFound, "no expiry sweep has finished yet",
+                            hint: "run `whatifctl redis expiry` (a dry run by default)"))
+                }
+                return .json(result)
+            },
+        ]
+    }
+
     static let disabled = APIError(
         .unavailable, "metrics are turned off in the config", hint: "set metrics.enabled: true and reload")
 }

@@ -36,6 +36,8 @@ public struct AgentConfig: Sendable {
     public var elasticache: ElastiCacheSettings?
     public var backups: BackupSettings
     public var monitoring: MonitoringConfig
+    /// nil when there is no `expiry:` section.
+    public var expiry: ExpiryConfig?
 }
 
 public struct SocketSettings: Sendable, Equatable {

@@ -16,7 +16,7 @@ public enum ConfigLoader {
 
     static let topKeys = [
         "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
-        "elasticache", "backups", "metrics", "alarms", "hooks",
+        "elasticache", "backups", "metrics", "alarms", "hooks", "expiry",
     ]
     static let socketKeys = [
         "path", "mode", "group", "reader_group", "admin_group", "max_connections", "max_header_bytes", "max_body_bytes",
@@ -186,6 +186,8 @@ public enum ConfigLoader {
             alarmsLine: top.line("alarms"), hooks: top.section("hooks", known: hookKeys), environment: environment,
             rds: rds, elasticache: elasticache, base: base, sink: sink)
 
+        let expiry = top.has("expiry") ? readExpiry(top.section("expiry", known: expiryKeys), sink: sink) : nil
+
         guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
         return .success(
             AgentConfig(
@@ -193,7 +195,7 @@ public enum ConfigLoader {
                 stateDirectory: stateDir, socket: socket,
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
-                elasticache: elasticache, backups: backups, monitoring: monitoring))
+                elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry))
     }
 
     static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)

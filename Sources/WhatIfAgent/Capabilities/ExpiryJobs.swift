@@ -1,0 +1,114 @@
+import Logging
+import WhatIfCore
+import WhatIfExpiry
+import WhatIfMonitoring
+import WhatIfProtocol
+import WhatIfRedis
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The expiry capability's job kind (`redis.expiry`) and its schedule.
+enum ExpiryJobs {
+    static let kind = "redis.expiry"
+
+    static func kinds(_ core: AgentCore) -> [JobKind] { [sweep(core)] }
+
+    static func check(_ config: AgentConfig) throws -> ExpiryConfig {
+        guard config.redis != nil else {
+            throw APIError(.unprocessable, "Redis is not configured", hint: "configure redis: in \(config.path)")
+        }
+        guard let e = config.expiry, !e.policy.rules.isEmpty else {
+            throw APIError(
+                .unprocessable, "there is no expiry policy", hint: "add expiry: with rules to \(config.path)")
+        }
+        return e
+    }
+
+    static func sweep(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: kind, summary: "audit (dry run) or enforce the Redis key-expiry policy with SCAN",
+            resources: { params, config in
+                _ = try check(config)
+                _ = try BackupJobs.decode(StartExpiryRequest.self, params, example: #"{"enforce": false}"#)
+                return ["redis"]
+            },
+            run: { ctx in
+                let e = try check(ctx.config)
+                let req = try BackupJobs.decode(StartExpiryRequest.self, ctx.params, example: #"{"enforce": false}"#)
+                var tuned = e.sweep
+                if let kps = req.keysPerSecond { tuned.keysPerSecond = kps }
+                let settings = tuned
+                let clients = core.clients
+                let resume = ctx.loadCheckpoint().flatMap {
+                    try? APICoding.decode(SweepCheckpoint.self, from: APICoding.encode($0))
+                }
+                let report = try await Threads.run { () throws -> ExpiryReport in
+                    let conn = try clients.redis(timeout: 30)
+                    defer { conn.close() }
+                    let sweeper = ExpirySweeper(
+                        policy: e.policy, settings: settings, enforce: req.enforce, connection: conn, reporter: ctx,
+                        resumeFrom: resume,
+                        saveCheckpoint: { cp in
+                            if let json = try? JSONValue.encoding(cp) { try? ctx.saveCheckpoint(json) }
+                        })
+                    return try sweeper.run()
+                }
+                ctx.clearCheckpoint()
+                record(report, into: core.monitoring)
+                for f in report.findings { ctx.log(.warning, f) }
+                return try JSONValue.encoding(report)
+            })
+    }
+
+    /// Keys without a TTL and violations per rule become metrics (WhatIf/Redis) alarms can watch.
+    static func record(_ r: ExpiryReport, into monitoring: MonitoringService?) {
+        guard let monitoring else { return }
+        let now = Date().timeIntervalSince1970
+        var samples: [Sample] = []
+        for rule in r.rules {
+            let dims = [MetricKey.Dimension("Rule", rule.pattern)]
+            func add(_ name: String, _ v: Int64) {
+                samples.append(
+                    Sample(
+                        key: MetricKey(namespace: "WhatIf/Redis", name: name, dimensions: dims, unit: MetricUnit.count),
+                        value: Double(v), time: now))
+            }
+            add("KeysWithoutTTL", max(0, rule.withoutTTL - rule.fixed))
+            add("ExpiryViolations", max(0, rule.withoutTTL + rule.overMax - rule.fixed))
+            add("ExpiryFixed", rule.fixed)
+        }
+        samples.append(
+            Sample(
+                key: MetricKey(namespace: "WhatIf/Redis", name: "KeysScanned", dimensions: [], unit: MetricUnit.count),
+                value: Double(r.scanned), time: now))
+        monitoring.store.append(samples, now: now)
+    }
+}
+
+extension AgentCore {
+    /// Starts scheduled sweeps (expiry.schedule.every); a sweep still running is not started twice.
+    func startExpirySchedule() {
+        let core = self
+        let task = Task.detached {
+            var last = Date()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                guard let s = core.config.expiry?.schedule else { continue }
+                guard Date().timeIntervalSince(last) >= s.every else { continue }
+                last = Date()
+                let params = try? JSONValue.encoding(
+                    StartExpiryRequest(enforce: s.enforce, keysPerSecond: s.keysPerSecond))
+                do throws(APIError) {
+                    _ = try await core.jobs.start(kind: ExpiryJobs.kind, params: params, requestedBy: "schedule")
+                } catch {
+                    core.logger.notice("scheduled expiry sweep not started", metadata: ["reason": "\(error.message)"])
+                }
+            }
+        }
+        expiryTask.set(task)
+    }
+}
