@@ -175,3 +175,123 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
         #expect(!third.resumed && third.scanned == 20_000)
     }
 }
+
+/// ElastiCache's shape: TLS, an ACL user with only what a sweep needs, and a replica refused.
+@Suite struct ElastiCacheShapeTests {
+    @Test func tlsWithALeastPrivilegeACLUser() throws {
+        let ca = try TestCA()
+        let (cert, key) = try ca.issue("redis", names: ["127.0.0.1"])
+        let server = try RedisServer(tls: (cert, key, ca.caCert))
+        _ = try server.cli(
+            "ACL", "SETUSER", "sweeper", "on", ">pw", "~*", "+@read", "+expire", "+info", "+dbsize", "+memory",
+            "+ping")
+        let admin = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: server.port))))
+        _ = try admin.pipeline((0..<5000).map { ["SET", "session:\($0)", "v"] })
+        var ep = try RedisEndpoint.parse("rediss://127.0.0.1:\(try #require(server.tlsPort))")
+        ep.username = "sweeper"
+        ep.password = "pw"
+        let conn = try RedisConnection(RedisConfig(endpoint: ep, caFile: ca.caCert))
+        #expect(conn.tlsInUse)
+        // The user cannot delete anything, and the sweep does not need to.
+        #expect(try conn.command(["DEL", "session:1"]).isError)
+        let r = try ExpirySweeper(
+            policy: ExpiryPolicy(rules: [.init(pattern: "session:*", defaultTTL: 60, action: .enforce)]),
+            settings: SweepSettings(), enforce: true, connection: conn, reporter: QuietReporter()
+        ).run()
+        #expect(r.rules[0].fixed == 5000)
+        #expect(try admin.command(["TTL", "session:4999"]).int ?? 0 > 0)
+    }
+
+    @Test func enforcingOnAReplicaIsRefused() throws {
+        let primary = try RedisServer()
+        let replica = try RedisServer()
+        _ = try replica.cli("REPLICAOF", "127.0.0.1", String(primary.port))
+        let conn = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: replica.port))))
+        let policy = ExpiryPolicy(rules: [.init(pattern: "*", defaultTTL: 60, action: .enforce)])
+        #expect {
+            try ExpirySweeper(
+                policy: policy, settings: SweepSettings(), enforce: true, connection: conn, reporter: QuietReporter()
+            ).run()
+        } throws: { e in
+            "\(e)".contains("replica") && ((e as? Failure)?.hint ?? "").contains("primary")
+        }
+        // A dry run on a replica is fine (it only reads).
+        #expect(
+            try ExpirySweeper(
+                policy: policy, settings: SweepSettings(), enforce: false, connection: conn, reporter: QuietReporter()
+            ).run().complete)
+    }
+}
+
+/// Keys written, changed and deleted while the sweep runs: nothing is deleted by the sweep, and no key
+/// ends with a TTL the policy no longer asks for.
+@Suite struct ConcurrentChangeTests {
+    @Test func writersDuringTheSweep() throws {
+        let server = try RedisServer()
+        let endpoint = RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: server.port))
+        let setup = try RedisConnection(RedisConfig(endpoint: endpoint))
+        let n = 20_000
+        var batch: [[String]] = []
+        for i in 0..<n {
+            batch.append(i % 2 == 0 ? ["SET", "session:\(i)", "v"] : ["SET", "session:\(i)", "v", "EX", "100000"])
+            if batch.count == 1000 {
+                _ = try setup.pipeline(batch)
+                batch = []
+            }
+        }
+        let sweepConn = try RedisConnection(RedisConfig(endpoint: endpoint))
+        let sweeper = ExpirySweeper(
+            policy: ExpiryPolicy(rules: [.init(pattern: "session:*", maxTTL: 3600, defaultTTL: 600, action: .enforce)]),
+            settings: SweepSettings(scanCount: 100, keysPerSecond: 8000), enforce: true, connection: sweepConn,
+            reporter: QuietReporter())
+        let outcome = Locked<Result<ExpiryReport, any Error>?>(nil)
+        let t = Threads.start { outcome.set(Result { try sweeper.run() }) }
+        // While it runs: delete some keys, give others a TTL, persist some, add new ones.
+        let writer = try RedisConnection(RedisConfig(endpoint: endpoint))
+        for round in 0..<20 {
+            var cmds: [[String]] = []
+            for j in stride(from: round, to: n, by: 40) {
+                switch j % 8 {
+                case 0: cmds.append(["DEL", "session:\(j)"])
+                case 2: cmds.append(["EXPIRE", "session:\(j)", "3000"])
+                case 1, 3: cmds.append(["PERSIST", "session:\(j)"])
+                default: break
+                }
+            }
+            cmds.append(["SET", "session:new:\(round)", "v"])
+            _ = try writer.pipeline(cmds)
+            sleepThread(seconds: 0.05)
+        }
+        t.join()
+        let report = try #require(try outcome.value?.get())
+        #expect(report.complete)
+        var touched: [(Int, Int)] = []
+        for round in 0..<20 { for j in stride(from: round, to: n, by: 40) { touched.append((j, j % 8)) } }
+        let replies = try setup.pipeline(touched.map { ["TTL", "session:\($0.0)"] })
+        for ((j, kind), reply) in zip(touched, replies) {
+            let ttl = reply.int ?? -99
+            switch kind {
+            case 0: #expect(ttl == -2, "deleted key \(j) came back: \(ttl)")
+            case 2:
+                // Given a TTL within the maximum by the writer: kept whichever came first (the sweep's NX
+                // default, then the writer's 3000; or the writer's, which the sweep then leaves alone).
+                #expect(ttl > 2900 && ttl <= 3000, "key \(j) given a TTL of 3000 ended with \(ttl)")
+            case 1, 3:
+                // Keys that had a TTL over the maximum, persisted meanwhile: either the sweep lowered the TTL
+                // before the PERSIST (-1 now) or saw a key without a TTL and gave it the default. Never the
+                // maximum after the PERSIST: the lowering is XX, it only touches a key that still has a TTL.
+                #expect(ttl == -1 || (ttl > 590 && ttl <= 600), "persisted key \(j) ended with \(ttl)")
+            default: break
+            }
+        }
+        // Keys nobody touched: every one is within the policy; none was deleted.
+        #expect(try setup.command(["EXISTS", "session:4"]).int == 1)
+        #expect((try setup.command(["TTL", "session:4"]).int ?? 0) > 0)
+        // Nothing expires within the test (the shortest TTL given is 600 s), so the only keys gone are the
+        // ones the writer deleted.
+        let deleted = touched.filter { $0.1 == 0 }.count
+        #expect(try setup.command(["DBSIZE"]).int == Int64(n - deleted + 20))
+    }
+}
