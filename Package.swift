@@ -135,7 +135,8 @@ let package = Package(
         .executableTarget(
             name: "MetricsBench",
             dependencies: [
-                "WhatIfMonitoring", "WhatIfCore", "WhatIfAWS", "WhatIfHTTP", "WhatIfPostgres", "WhatIfRedis",
+                "WhatIfMonitoring", "WhatIfExpiry", "WhatIfCore", "WhatIfAWS", "WhatIfHTTP", "WhatIfPostgres",
+                "WhatIfRedis",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Sources/MetricsBench",

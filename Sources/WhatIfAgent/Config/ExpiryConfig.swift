@@ -76,7 +76,7 @@ extension ConfigLoader {
         var sweep = SweepSettings()
         sweep.scanCount = s.int("scan_count", in: 10...100_000) ?? 1000
         sweep.keysPerSecond = s.int("keys_per_second", in: 1...10_000_000).map(Double.init)
-        sweep.batchBudget = s.duration("batch_budget", max: 10) ?? 0.05
+        sweep.batchBudget = s.duration("batch_budget", max: 10) ?? 0.001
         sweep.sampleSize = s.int("sample_size", in: 0...1000) ?? 10
         var schedule: ExpiryConfig.Schedule?
         if let sch = s.section("schedule", known: ["every", "mode", "keys_per_second"]), sch.has("every") {

@@ -1,6 +1,7 @@
 import Logging
 import WhatIfAWS
 import WhatIfCore
+import WhatIfExpiry
 import WhatIfHTTP
 import WhatIfMonitoring
 import WhatIfPostgres
@@ -20,6 +21,7 @@ import WhatIfRedis
 //   history-write DIR          24 h of history for 200 series at 60 s, written as whatifd writes it
 //   history-load DIR           load that history as whatifd does on start; print RSS
 //   alarms N                   time to evaluate N alarms over 200 series with 24 h of history (median of 20)
+//   expiry PORT PATTERN TTL [COUNT [KEYS_PER_SECOND [BATCH_BUDGET]]]   one enforce sweep (issue 6): keys/s
 
 func cpuSeconds() -> Double {
     var u = rusage()
@@ -155,6 +157,26 @@ case "alarms":
         times.append(w.elapsedSeconds)
     }
     print("alarms: \(n) alarms evaluated in \(fmt(median(times) * 1000, 1)) ms (median of 20)")
+case "expiry":
+    final class Quiet: JobReporter, @unchecked Sendable {
+        func progress(done: Double, total: Double?, unit: String, phase: String?) {}
+        func log(_ level: Logger.Level, _ message: String) {}
+        var isCancelled: Bool { false }
+    }
+    let conn = try RedisConnection(
+        RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: Int(args[1])!)), timeout: 30))
+    let policy = ExpiryPolicy(rules: [.init(pattern: args[2], defaultTTL: Int(args[3])!, action: .enforce)])
+    var settings = SweepSettings()
+    if args.count > 4, let c = Int(args[4]) { settings.scanCount = c }
+    if args.count > 5, let k = Double(args[5]), k > 0 { settings.keysPerSecond = k }
+    if args.count > 6, let b = Double(args[6]) { settings.batchBudget = b }
+    let w = Stopwatch()
+    let r = try ExpirySweeper(policy: policy, settings: settings, enforce: true, connection: conn, reporter: Quiet())
+        .run()
+    let secs = w.elapsedSeconds
+    print(
+        "agent: \(r.scanned) keys in \(fmt(secs, 2)) s, \(fmt(Double(r.scanned) / secs, 0)) keys/s, fixed \(r.rules[0].fixed)"
+    )
 default:
     print("usage: whatif-bench-metrics cycle STACK_ENV N | history-write DIR | history-load DIR | alarms N")
     exit(2)
