@@ -38,6 +38,7 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
         let patterns = [
             "*", "a*", "a?c", "a\\*c", "a[*]c", "a[^b]c", "[a-c]*", "[c-a]*", "*:*", "session:*", "cache:*:*",
             "\\[x\\]", "[[]x]", "a[\\]]c", "?", "*c", "a*b*c", "[", "a[bc", "x[-_]y", "é*", "a?b", "[^a-y]",
+            "**", "*:", "a\\", "*[", "[^]", "[]", "a[^", "*?*", "?*?", "session:?", "[a-]*", "[-a]*", "*b*c*",
         ]
         for p in patterns {
             let reply = try redis.command(["SCAN", "0", "MATCH", p, "COUNT", "10000"])
@@ -45,6 +46,32 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
             let ours = Set(keys.filter { RedisGlob.matches(p, Array($0.utf8)) })
             #expect(ours == theirs, "pattern \(p): redis \(theirs.sorted()) ours \(ours.sorted())")
         }
+        // Random patterns and keys over a small alphabet full of special characters.
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("ab-]^[\\*?:".utf8)
+        func random(_ len: Int) -> String {
+            String(decoding: (0..<len).map { _ in alphabet.randomElement(using: &rng)! }, as: UTF8.self)
+        }
+        _ = try redis.command(["FLUSHALL"])
+        let randomKeys = Set((0..<300).map { _ in random(Int.random(in: 1...6, using: &rng)) })
+        _ = try redis.pipeline(randomKeys.map { ["SET", $0, "1"] })
+        for _ in 0..<300 {
+            let p = random(Int.random(in: 1...7, using: &rng))
+            guard p != "*" else { continue }
+            let reply = try redis.command(["SCAN", "0", "MATCH", p, "COUNT", "10000"])
+            let theirs = Set((reply.array?[1].array ?? []).compactMap(\.string))
+            let ours = Set(randomKeys.filter { RedisGlob.matches(p, Array($0.utf8)) })
+            #expect(ours == theirs, "pattern \(p): redis \(theirs.sorted()) ours \(ours.sorted())")
+        }
+    }
+
+    /// Patterns that make a backtracking matcher take exponential time finish at once.
+    @Test func pathologicalPatternsStayFast() {
+        let key = Array(repeating: UInt8(ascii: "a"), count: 5000)
+        let watch = Stopwatch()
+        #expect(!RedisGlob.matches("*a*a*a*a*a*a*a*a*a*a*b", key))
+        #expect(RedisGlob.matches("*a*a*a*a*a*a*a*a*a*a*", key))
+        #expect(watch.elapsedSeconds < 5)
     }
 
     struct Fixture {
