@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "WhatIfAWS", targets: ["WhatIfAWS", "WhatIfHTTP"]),
         .library(name: "WhatIfBackup", targets: ["WhatIfBackup"]),
         .library(name: "WhatIfMonitoring", targets: ["WhatIfMonitoring"]),
+        .library(name: "WhatIfExpiry", targets: ["WhatIfExpiry"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
     ],

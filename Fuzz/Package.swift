@@ -17,6 +17,7 @@ let targets: [(String, [Target.Dependency])] = [
     ("FuzzRedisURL", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzScanPage", [.product(name: "WhatIfBackup", package: "whatif-agent")]),
     ("FuzzMetrics", [.product(name: "WhatIfMonitoring", package: "whatif-agent")]),
+    ("FuzzGlob", [.product(name: "WhatIfExpiry", package: "whatif-agent")]),
     (
         "FuzzExportManifest",
         [
