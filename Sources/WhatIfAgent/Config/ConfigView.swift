@@ -88,6 +88,30 @@ enum ConfigView {
                     ]
                 }),
         ]
+        if let e = c.expiry {
+            o["expiry"] = [
+                "rules": .array(
+                    e.policy.rules.map {
+                        [
+                            "match": .string($0.pattern), "action": .string($0.action.rawValue),
+                            "max_ttl": $0.maxTTL.map { .number(Double($0)) } ?? .null,
+                            "default_ttl": $0.defaultTTL.map { .number(Double($0)) } ?? .null,
+                            "type": $0.type.map(JSONValue.string) ?? .null,
+                        ]
+                    }),
+                "exclude": .array(e.policy.exclude.map(JSONValue.string)),
+                "maxmemory_policy": e.policy.expectedMaxmemoryPolicy.map(JSONValue.string) ?? .null,
+                "scan_count": .number(Double(e.sweep.scanCount)),
+                "keys_per_second": e.sweep.keysPerSecond.map(JSONValue.number) ?? .null,
+                "batch_budget": .number(e.sweep.batchBudget), "sample_size": .number(Double(e.sweep.sampleSize)),
+                "schedule": e.schedule.map {
+                    [
+                        "every": .number($0.every), "mode": .string($0.enforce ? "enforce" : "dry-run"),
+                        "keys_per_second": $0.keysPerSecond.map(JSONValue.number) ?? .null,
+                    ]
+                } ?? .null,
+            ]
+        }
         return .object(o)
     }
 }
