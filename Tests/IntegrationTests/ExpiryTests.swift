@@ -149,4 +149,27 @@ import WhatIfTesting
         let again = try b.ctl(["redis", "expiry"])
         #expect(again.status == 0, "\(again.output)")
     }
+
+    /// expiry.schedule starts sweeps on its own, at its pace.
+    @Test func scheduledSweepsRun() throws {
+        let stack = try Stack.startPrivate(["redis"])
+        let redis = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
+        try Self.load(redis, n: 1000)
+        var config = TestConfig.forStack(stack.info)
+        config.postgres = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.expiry = Self.expiry + "  schedule: { every: 2s, mode: dry-run, keys_per_second: 5000 }\n"
+        let a = try AgentProcess(config)
+        let ran = eventually(timeout: 30) {
+            let jobs = (try? a.client.jobs()) ?? []
+            return jobs.filter { $0.kind == "redis.expiry" && $0.requestedBy == "schedule" && $0.state == .succeeded }
+                .count >= 2
+        }
+        #expect(ran)
+        // A dry run: the keys without a TTL still have none.
+        #expect(try redis.command(["TTL", "session:0"]).int == -1)
+        #expect(try a.client.lastExpiryReport().mode == "dry-run")
+    }
 }

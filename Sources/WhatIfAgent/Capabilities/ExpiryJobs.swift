@@ -96,7 +96,8 @@ extension AgentCore {
         let task = Task.detached {
             var last = Date()
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
+                let every = core.config.expiry?.schedule?.every ?? 10
+                try? await Task.sleep(for: .milliseconds(Int(min(5, max(0.5, every / 4)) * 1000)))
                 guard let s = core.config.expiry?.schedule else { continue }
                 guard Date().timeIntervalSince(last) >= s.every else { continue }
                 last = Date()

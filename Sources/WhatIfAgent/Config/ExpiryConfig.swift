@@ -82,7 +82,7 @@ extension ConfigLoader {
         if let sch = s.section("schedule", known: ["every", "mode", "keys_per_second"]), sch.has("every") {
             if let every = sch.duration("every", max: 30 * 86400) {
                 schedule = .init(
-                    every: max(every, 60),
+                    every: every,
                     enforce: (sch.choice("mode", ["dry-run", "enforce"]) ?? "dry-run") == "enforce",
                     keysPerSecond: sch.int("keys_per_second", in: 1...10_000_000).map(Double.init))
             }
