@@ -1,3 +1,5 @@
+import WhatIfCore
+
 /// An alarm, with PutMetricAlarm's fields.
 public struct AlarmDefinition: Sendable, Equatable {
     public enum Comparison: String, Sendable, CaseIterable {
@@ -251,7 +253,7 @@ public enum AlarmEvaluator {
     }
 }
 
-/// A UTC calendar date and time from seconds since the epoch (Howard Hinnant's days-from-civil inverse).
+/// A UTC calendar date and time from seconds since the epoch (the date from WhatIfCore's UTCDate).
 struct Civil {
     var year, month, day, hour, minute, second: Int
     init(seconds: Int64) {
@@ -260,14 +262,9 @@ struct Civil {
         hour = rem / 3600
         minute = rem % 3600 / 60
         second = rem % 60
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let date = UTCDate(days: days)
+        year = date.year
+        month = date.month
+        day = date.day
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 import WhatIfBackup
+import WhatIfCore
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
