@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "WhatIfBackup", targets: ["WhatIfBackup"]),
         .library(name: "WhatIfMonitoring", targets: ["WhatIfMonitoring"]),
         .library(name: "WhatIfExpiry", targets: ["WhatIfExpiry"]),
+        .library(name: "WhatIfMigration", targets: ["WhatIfMigration"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
     ],
@@ -104,6 +105,14 @@ let package = Package(
             dependencies: ["WhatIfProtocol", "WhatIfCore", "WhatIfRedis"],
             swiftSettings: strict),
 
+        .target(
+            name: "WhatIfMigration",
+            dependencies: [
+                "WhatIfJSON", "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis",
+                "WhatIfAWS", "WhatIfBackup", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
         // MARK: The agent: config, jobs, admin API, lifecycle.
         .target(
             name: "WhatIfAgent",
@@ -164,6 +173,10 @@ let package = Package(
             name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfExpiryTests", dependencies: ["WhatIfExpiry", "WhatIfRedis", "WhatIfProtocol", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfMigrationTests",
+            dependencies: ["WhatIfMigration", "WhatIfAWS", "WhatIfCore", "WhatIfProtocol", "WhatIfTesting"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",

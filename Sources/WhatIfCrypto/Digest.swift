@@ -10,11 +10,12 @@ import WhatIfCore
 /// A streaming message digest (SHA-256, MD5) over OpenSSL's EVP interface.
 public struct Digest: ~Copyable {
     public enum Algorithm: Sendable {
-        case sha256, md5
+        case sha256, md5, sha1
         var md: OpaquePointer? {
             switch self {
             case .sha256: EVP_sha256()
             case .md5: EVP_md5()
+            case .sha1: EVP_sha1()
             }
         }
     }

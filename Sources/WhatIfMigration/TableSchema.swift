@@ -1,0 +1,278 @@
+import WhatIfAWS
+import WhatIfJSON
+
+/// The scenarios table, as the migration guide's `setup-dynamodb-tables.js` defines it, with one change:
+/// the guide keys its public index on `isPublic`, a Boolean, which DynamoDB refuses as a key type. The
+/// public index here is sparse: its partition key `publicShard` is written only on public scenarios, as
+/// `public#0` … `public#<N-1>` (N = 4) from a hash of scenarioId, so public scenarios spread over N
+/// partitions and private ones are not in the index at all. `isPublic` itself stays a BOOL on every item.
+/// The app lists public scenarios by querying each shard by createdAt and merging (docs/migration.md).
+public enum TableSchema {
+    public static let defaultPublicShards = 4
+    public static let publicShardAttribute = "publicShard"
+    public static let userIndex = "userId-createdAt-index"
+    public static let publicIndex = "publicShard-createdAt-index"
+
+    public static func tableName(environment: String) -> String { "what-if-generator-scenarios-\(environment)" }
+
+    /// `public#k` for a scenario (FNV-1a of its key: stable across runs and machines).
+    public static func publicShard(for scenarioId: String, shards: Int) -> String {
+        var h: UInt32 = 2_166_136_261
+        for b in scenarioId.utf8 {
+            h ^= UInt32(b)
+            h = h &* 16_777_619
+        }
+        return "public#\(Int(h % UInt32(max(1, shards))))"
+    }
+
+    public static func expected(table: String) -> DynamoDB.CreateTableRequest {
+        let all = Projection(projectionType: "ALL")
+        return DynamoDB.CreateTableRequest(
+            tableName: table,
+            keySchema: [KeySchemaElement(attributeName: "scenarioId", keyType: "HASH")],
+            attributeDefinitions: [
+                AttributeDefinition(attributeName: "scenarioId", attributeType: "S"),
+                AttributeDefinition(attributeName: "userId", attributeType: "S"),
+                AttributeDefinition(attributeName: "createdAt", attributeType: "S"),
+                AttributeDefinition(attributeName: publicShardAttribute, attributeType: "S"),
+            ],
+            globalSecondaryIndexes: [
+                GlobalSecondaryIndex(
+                    indexName: userIndex,
+                    keySchema: [
+                        KeySchemaElement(attributeName: "userId", keyType: "HASH"),
+                        KeySchemaElement(attributeName: "createdAt", keyType: "RANGE"),
+                    ], projection: all),
+                GlobalSecondaryIndex(
+                    indexName: publicIndex,
+                    keySchema: [
+                        KeySchemaElement(attributeName: publicShardAttribute, keyType: "HASH"),
+                        KeySchemaElement(attributeName: "createdAt", keyType: "RANGE"),
+                    ], projection: all),
+            ],
+            billingMode: "PAY_PER_REQUEST")
+    }
+
+    static func validName(_ s: String, _ range: ClosedRange<Int>) -> Bool {
+        range.contains(s.utf8.count)
+            && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+    }
+
+    /// What CreateTable would refuse, checked before any call (moto accepts some of it, DynamoDB does not).
+    public static func validate(_ r: DynamoDB.CreateTableRequest) -> [String] {
+        var problems: [String] = []
+        if !validName(r.tableName, 3...255) {
+            problems.append("table name '\(r.tableName)': 3-255 characters of a-z A-Z 0-9 _ - .")
+        }
+        var types: [String: String] = [:]
+        for d in r.attributeDefinitions {
+            if types[d.attributeName] != nil { problems.append("attribute \(d.attributeName) is defined twice") }
+            types[d.attributeName] = d.attributeType
+            if !["S", "N", "B"].contains(d.attributeType) {
+                problems.append(
+                    "attribute \(d.attributeName) has type \(d.attributeType); key attributes can only be S, N or B"
+                        + (d.attributeType == "BOOL"
+                            ? " (a Boolean cannot be a key: use a sparse index on an attribute written only when it is true)"
+                            : ""))
+            }
+        }
+        var used = Set<String>()
+        func checkKey(_ keys: [KeySchemaElement], _ what: String) {
+            guard (1...2).contains(keys.count), keys[0].keyType == "HASH",
+                keys.count == 1 || keys[1].keyType == "RANGE"
+            else {
+                problems.append("\(what): the key schema must be one HASH element, optionally followed by one RANGE")
+                return
+            }
+            if keys.count == 2 && keys[0].attributeName == keys[1].attributeName {
+                problems.append("\(what): HASH and RANGE are the same attribute")
+            }
+            for k in keys {
+                used.insert(k.attributeName)
+                if types[k.attributeName] == nil {
+                    problems.append("\(what): key attribute \(k.attributeName) is not in AttributeDefinitions")
+                }
+            }
+        }
+        checkKey(r.keySchema, "table")
+        let gsis = r.globalSecondaryIndexes ?? []
+        if gsis.count > 20 { problems.append("\(gsis.count) global secondary indexes; the limit is 20") }
+        var names = Set<String>()
+        for g in gsis {
+            if !validName(g.indexName, 3...255) {
+                problems.append("index name '\(g.indexName)': 3-255 characters of a-z A-Z 0-9 _ - .")
+            }
+            if !names.insert(g.indexName).inserted { problems.append("index \(g.indexName) appears twice") }
+            checkKey(g.keySchema, "index \(g.indexName)")
+            switch g.projection.projectionType {
+            case "ALL", "KEYS_ONLY":
+                if g.projection.nonKeyAttributes != nil {
+                    problems.append("index \(g.indexName): NonKeyAttributes only go with INCLUDE")
+                }
+            case "INCLUDE":
+                if (g.projection.nonKeyAttributes ?? []).isEmpty {
+                    problems.append("index \(g.indexName): INCLUDE needs NonKeyAttributes")
+                }
+            default:
+                problems.append(
+                    "index \(g.indexName): projection \(g.projection.projectionType) is not ALL, KEYS_ONLY or INCLUDE")
+            }
+            if r.billingMode == "PAY_PER_REQUEST" && g.provisionedThroughput != nil {
+                problems.append("index \(g.indexName): on-demand tables take no ProvisionedThroughput")
+            }
+        }
+        for (name, _) in types where !used.contains(name) {
+            problems.append(
+                "attribute \(name) is defined but is no key of the table or an index (DynamoDB refuses that)")
+        }
+        switch r.billingMode {
+        case "PAY_PER_REQUEST":
+            if r.provisionedThroughput != nil { problems.append("on-demand tables take no ProvisionedThroughput") }
+        case "PROVISIONED":
+            if r.provisionedThroughput == nil { problems.append("PROVISIONED billing needs ProvisionedThroughput") }
+        default:
+            problems.append("billing mode \(r.billingMode) is not PAY_PER_REQUEST or PROVISIONED")
+        }
+        return problems.sorted()
+    }
+
+    /// Every way an existing table differs from the expected schema (empty when it matches).
+    public static func differences(_ t: TableDescription, expected e: DynamoDB.CreateTableRequest) -> [String] {
+        var out: [String] = []
+        func keyText(_ k: [KeySchemaElement]?) -> String {
+            (k ?? []).map { "\($0.attributeName) \($0.keyType)" }.joined(separator: ", ")
+        }
+        let types = Dictionary(
+            (t.attributeDefinitions ?? []).map { ($0.attributeName, $0.attributeType) }, uniquingKeysWith: { a, _ in a }
+        )
+        if keyText(t.keySchema) != keyText(e.keySchema) {
+            out.append("key schema is (\(keyText(t.keySchema))), expected (\(keyText(e.keySchema)))")
+        }
+        for d in e.attributeDefinitions {
+            if let have = types[d.attributeName], have != d.attributeType {
+                out.append("attribute \(d.attributeName) is \(have), expected \(d.attributeType)")
+            }
+        }
+        let have = Dictionary(
+            (t.globalSecondaryIndexes ?? []).map { ($0.indexName, $0) }, uniquingKeysWith: { a, _ in a })
+        for g in e.globalSecondaryIndexes ?? [] {
+            guard let h = have[g.indexName] else {
+                out.append("index \(g.indexName) is missing")
+                continue
+            }
+            if keyText(h.keySchema) != keyText(g.keySchema) {
+                out.append("index \(g.indexName) has key (\(keyText(h.keySchema))), expected (\(keyText(g.keySchema)))")
+            }
+            if let p = h.projection, p.projectionType != g.projection.projectionType {
+                out.append(
+                    "index \(g.indexName) projects \(p.projectionType), expected \(g.projection.projectionType)")
+            }
+        }
+        let wanted = Set((e.globalSecondaryIndexes ?? []).map(\.indexName))
+        for name in have.keys.sorted() where !wanted.contains(name) {
+            out.append("index \(name) is not in the expected schema")
+        }
+        if !(t.localSecondaryIndexes ?? []).isEmpty {
+            out.append("the table has local secondary indexes; the expected schema has none")
+        }
+        let billing = t.billingModeSummary?.billingMode ?? "PROVISIONED"
+        if billing != e.billingMode { out.append("billing mode is \(billing), expected \(e.billingMode)") }
+        return out
+    }
+
+    /// The schema with the guide's RDS and ElastiCache resources, as a CloudFormation template (JSON).
+    public static func cloudFormation(environment: String) -> JSONValue {
+        let e = expected(table: "x")
+        func keys(_ k: [KeySchemaElement]) -> JSONValue {
+            .array(k.map { ["AttributeName": .string($0.attributeName), "KeyType": .string($0.keyType)] })
+        }
+        let table: JSONValue = [
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": [
+                "TableName": ["Fn::Sub": "what-if-generator-scenarios-${Environment}"],
+                "BillingMode": .string(e.billingMode),
+                "KeySchema": keys(e.keySchema),
+                "AttributeDefinitions": .array(
+                    e.attributeDefinitions.map {
+                        ["AttributeName": .string($0.attributeName), "AttributeType": .string($0.attributeType)]
+                    }),
+                "GlobalSecondaryIndexes": .array(
+                    (e.globalSecondaryIndexes ?? []).map {
+                        [
+                            "IndexName": .string($0.indexName), "KeySchema": keys($0.keySchema),
+                            "Projection": ["ProjectionType": .string($0.projection.projectionType)],
+                        ]
+                    }),
+                "PointInTimeRecoverySpecification": ["PointInTimeRecoveryEnabled": true],
+                "SSESpecification": ["SSEEnabled": true],
+                "Tags": [["Key": "Environment", "Value": ["Ref": "Environment"]]],
+            ],
+        ]
+        let rds: JSONValue = [
+            "Type": "AWS::RDS::DBInstance",
+            "DeletionPolicy": "Snapshot",
+            "UpdateReplacePolicy": "Snapshot",
+            "Properties": [
+                "DBInstanceIdentifier": ["Fn::Sub": "what-if-generator-users-${Environment}"],
+                "Engine": "postgres",
+                "EngineVersion": ["Ref": "PostgresVersion"],
+                "DBInstanceClass": "db.t3.micro",
+                "AllocatedStorage": "20",
+                "StorageType": "gp3",
+                "MultiAZ": true,
+                "StorageEncrypted": true,
+                "DBName": "what_if_users",
+                "MasterUsername": ["Ref": "DatabaseUser"],
+                "ManageMasterUserPassword": true,
+                "BackupRetentionPeriod": 7,
+                "DeletionProtection": true,
+                "PubliclyAccessible": false,
+                "DBSubnetGroupName": ["Ref": "DatabaseSubnetGroup"],
+                "VPCSecurityGroups": ["Ref": "SecurityGroupIds"],
+            ],
+        ]
+        let cache: JSONValue = [
+            "Type": "AWS::ElastiCache::ReplicationGroup",
+            "Properties": [
+                "ReplicationGroupDescription": ["Fn::Sub": "What If Generator cache (${Environment})"],
+                "Engine": "redis",
+                "CacheNodeType": "cache.t3.micro",
+                "NumCacheClusters": 2,
+                "AutomaticFailoverEnabled": true,
+                "MultiAZEnabled": true,
+                "AtRestEncryptionEnabled": true,
+                "TransitEncryptionEnabled": true,
+                "CacheSubnetGroupName": ["Ref": "CacheSubnetGroup"],
+                "SecurityGroupIds": ["Ref": "SecurityGroupIds"],
+            ],
+        ]
+        return [
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description":
+                "What If Generator data tier: DynamoDB scenarios table, RDS PostgreSQL 15 (users), ElastiCache Redis (cache). Rendered by whatifctl tables template.",
+            "Parameters": [
+                "Environment": [
+                    "Type": "String", "Default": .string(environment),
+                    "AllowedValues": ["development", "test", "production"],
+                ],
+                "PostgresVersion": ["Type": "String", "Default": "15", "Description": "PostgreSQL major version"],
+                "DatabaseUser": ["Type": "String", "Default": "whatif", "NoEcho": true],
+                "DatabaseSubnetGroup": ["Type": "String", "Description": "an existing DB subnet group"],
+                "CacheSubnetGroup": ["Type": "String", "Description": "an existing ElastiCache subnet group"],
+                "SecurityGroupIds": [
+                    "Type": "List<AWS::EC2::SecurityGroup::Id>",
+                    "Description": "security groups for the database and the cache",
+                ],
+            ],
+            "Resources": ["ScenariosTable": table, "UsersDatabase": rds, "Cache": cache],
+            "Outputs": [
+                "ScenariosTableName": ["Value": ["Ref": "ScenariosTable"]],
+                "ScenariosTableArn": ["Value": ["Fn::GetAtt": ["ScenariosTable", "Arn"]]],
+                "DatabaseEndpoint": ["Value": ["Fn::GetAtt": ["UsersDatabase", "Endpoint.Address"]]],
+                "CacheEndpoint": ["Value": ["Fn::GetAtt": ["Cache", "PrimaryEndPoint.Address"]]],
+            ],
+        ]
+    }
+}
