@@ -82,6 +82,15 @@ public final class AWSClient: Sendable {
         self.observer = observer
     }
 
+    /// The same client for another region.
+    public func with(region: String) -> AWSClient {
+        var s = settings
+        s.region = region
+        return AWSClient(
+            settings: s, credentials: credentials, http: http, logger: logger, now: now, sleep: sleep,
+            observer: observer)
+    }
+
     /// The base URL for a service: the override, or the regional AWS endpoint.
     public func baseURL(for service: AWSService) -> String {
         var url =

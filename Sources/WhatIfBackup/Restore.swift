@@ -54,15 +54,17 @@ extension BackupService {
         return (e, store)
     }
 
-    /// Backs up the live database or table before a forced restore over it; no backup, no restore.
-    func safetyBackup(_ kind: BackupKind, of target: String, reporter: any JobReporter) throws -> String {
-        reporter.info(
-            "taking a backup of the live \(kind == .postgres ? "database" : "table") before restoring over it")
+    /// Backs up the live database or table before work that writes over it (a forced restore, a
+    /// migration, a table recreated); no backup, no such work.
+    public func safetyBackup(
+        _ kind: BackupKind, of target: String, before purpose: String = "restoring over it",
+        reporter: any JobReporter
+    ) throws -> String {
+        reporter.info("taking a backup of the live \(kind == .postgres ? "database" : "table") before \(purpose)")
         let r = backupOne(kind, reporter: reporter)
         guard r.ok, let id = r.id else {
             throw Failure(
-                "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was restored", hint: r.hint
-            )
+                "the safety backup of \(target) failed (\(r.error ?? "unknown")), so nothing was done", hint: r.hint)
         }
         return id
     }
@@ -333,65 +335,21 @@ extension BackupService {
         reader: ExportReader, files: [ExportLayout.FileEntry], table: String, client: DynamoDB, expected: Int64,
         reporter: any JobReporter
     ) throws -> Int64 {
-        struct Batch {
-            var requests: [[UInt8]]
-            var origin: String
-        }
-        let queue = BlockingQueue<Batch>(capacity: 64)
-        let failure = Locked<(any Error)?>(nil)
-        let written = Locked<Int64>(0)
         let throttle = ProgressThrottle(reporter)
-        let workers = max(1, settings.dynamodb.restoreWorkers)
-        let rounds = settings.dynamodb.throttleRetries
-        let handles = (0..<workers).map { _ in
-            Threads.start {
-                let backoff = Backoff(base: 0.05, cap: 10, maxAttempts: 1000)
-                while let batch = queue.take() {
-                    if failure.value != nil { continue }
-                    var pending = batch.requests
-                    var round = 0
-                    do {
-                        while !pending.isEmpty {
-                            let answer: [UInt8]
-                            do {
-                                answer = try client.batchWriteRaw(table: table, putRequests: pending)
-                            } catch let e as AWSError where e.isRetryable && round < rounds {
-                                round += 1
-                                sleepThread(seconds: backoff.delay(retry: round))
-                                continue
-                            }
-                            let left = try RawJSON.unprocessedPuts(answer, table: table)
-                            let done = Int64(pending.count - left.count)
-                            if done > 0 {
-                                let w = written.withLock { v -> Int64 in
-                                    v += done
-                                    return v
-                                }
-                                throttle.report(
-                                    done: Double(w), total: Double(expected), unit: "items",
-                                    phase: "BatchWriteItem \(table)")
-                            }
-                            if left.isEmpty { break }
-                            guard left.count <= pending.count else {
-                                throw Failure("BatchWriteItem returned more unprocessed items than it was sent")
-                            }
-                            round += 1
-                            guard round <= rounds else {
-                                throw Failure(
-                                    "\(left.count) items of \(batch.origin) stayed unprocessed through \(rounds) retries",
-                                    hint:
-                                        "the table is throttled: raise its write capacity or lower restore_workers, and restore again with --force"
-                                )
-                            }
-                            pending = left
-                            sleepThread(seconds: backoff.delay(retry: round))
-                        }
-                    } catch {
-                        failure.withLock { if $0 == nil { $0 = Failure("writing \(batch.origin): \(error)") } }
-                    }
+        let written = Locked<Int64>(0)
+        let writer = DynamoBatchWriter(
+            client: client, table: table, workers: settings.dynamodb.restoreWorkers,
+            retries: settings.dynamodb.throttleRetries,
+            hint:
+                "the table is throttled: raise its write capacity or lower restore_workers, and restore again with --force",
+            written: { done in
+                let w = written.withLock { v -> Int64 in
+                    v += done
+                    return v
                 }
-            }
-        }
+                throttle.report(
+                    done: Double(w), total: Double(expected), unit: "items", phase: "BatchWriteItem \(table)")
+            })
         var batch: [[UInt8]] = []
         var firstLine = 1
         var fileName = ""
@@ -400,14 +358,14 @@ extension BackupService {
                 fileName = String(entry.dataFileS3Key.split(separator: "/").last ?? "")
                 firstLine = 1
                 let problems = try reader.readDataFile(entry) { json, line in
-                    if let e = failure.value { throw e }
                     try reporter.checkCancelled()
                     var req = Array(#"{"PutRequest":{"Item":"#.utf8)
                     req += json
                     req += Array("}}".utf8)
                     batch.append(req)
                     if batch.count == 25 {
-                        queue.put(Batch(requests: batch, origin: "\(fileName) lines \(firstLine)-\(line)"))
+                        try writer.submit(
+                            .init(requests: batch, tag: 0, origin: "\(fileName) lines \(firstLine)-\(line)"))
                         batch.removeAll(keepingCapacity: true)
                         firstLine = line + 1
                     }
@@ -418,17 +376,15 @@ extension BackupService {
                     )
                 }
                 if !batch.isEmpty {
-                    queue.put(Batch(requests: batch, origin: "\(fileName) lines \(firstLine)-"))
+                    try writer.submit(.init(requests: batch, tag: 0, origin: "\(fileName) lines \(firstLine)-"))
                     batch.removeAll(keepingCapacity: true)
                 }
             }
         } catch {
-            failure.withLock { if $0 == nil { $0 = error } }
+            writer.fail(error)
         }
-        queue.close()
-        for h in handles { h.join() }
-        throttle.flush()
-        if let e = failure.value { throw e }
+        defer { throttle.flush() }
+        try writer.finish()
         return written.value
     }
 }

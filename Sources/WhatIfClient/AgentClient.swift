@@ -265,3 +265,27 @@ extension AgentClient {
         try call(ExpiryReport.self, method: "GET", path: APIPath.redisExpiry, body: Optional<JSONValue>.none)
     }
 }
+
+// MARK: Tables and migrations.
+
+extension AgentClient {
+    public func startTablesSetup(_ req: TablesSetupRequest) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.tables, body: req)
+    }
+
+    /// The CloudFormation template (JSON) for an environment.
+    public func tablesTemplate(environment: String) throws -> JSONValue {
+        try call(
+            JSONValue.self, method: "GET",
+            path: APIPath.tablesTemplate + "?environment=" + APIPath.percentEncode(environment),
+            body: Optional<JSONValue>.none)
+    }
+
+    public func startScenarioMigration(_ req: StartScenarioMigrationRequest) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.migrateScenarios, body: req)
+    }
+
+    public func startMigrationVerify(_ req: StartVerifyRequest) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.migrateVerify, body: req)
+    }
+}

@@ -128,6 +128,12 @@ public enum APIPath {
     public static let metrics = "\(prefix)/metrics"
     public static let alarms = "\(prefix)/alarms"
     public static let redisExpiry = "\(prefix)/redis/expiry"
+    public static let tables = "\(prefix)/tables"
+    public static let tablesTemplate = "\(prefix)/tables/template"
+    public static let migrateScenarios = "\(prefix)/migrations/scenarios"
+    public static let migrateVerify = "\(prefix)/migrations/verify"
+    public static let migratePostgres = "\(prefix)/migrations/postgres"
+    public static let preflight = "\(prefix)/preflight"
 
     public static func alarmHistory(_ name: String) -> String { "\(alarms)/\(percentEncode(name))/history" }
 

@@ -316,3 +316,45 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
         )
     }
 }
+
+@Suite struct TableSchemaTests {
+    @Test func theExpectedSchemaIsValidAndABooleanKeyIsNot() {
+        let expected = TableSchema.expected(table: "what-if-generator-scenarios-test")
+        #expect(TableSchema.validate(expected).isEmpty)
+        // The guide's isPublic-createdAt-index, keyed on a Boolean: moto takes it, DynamoDB does not.
+        var guide = expected
+        guide.attributeDefinitions.append(AttributeDefinition(attributeName: "isPublic", attributeType: "BOOL"))
+        guide.globalSecondaryIndexes?.append(
+            GlobalSecondaryIndex(
+                indexName: "isPublic-createdAt-index",
+                keySchema: [
+                    KeySchemaElement(attributeName: "isPublic", keyType: "HASH"),
+                    KeySchemaElement(attributeName: "createdAt", keyType: "RANGE"),
+                ], projection: Projection(projectionType: "ALL")))
+        let problems = TableSchema.validate(guide)
+        #expect(problems.count == 1, "\(problems)")
+        #expect(problems.first?.contains("isPublic has type BOOL") == true)
+        #expect(problems.first?.contains("sparse index") == true)
+        // Other things CreateTable refuses.
+        var bad = expected
+        bad.tableName = "x"
+        bad.attributeDefinitions.append(AttributeDefinition(attributeName: "unused", attributeType: "S"))
+        bad.globalSecondaryIndexes?[0].projection = Projection(projectionType: "INCLUDE")
+        bad.provisionedThroughput = ProvisionedThroughput(readCapacityUnits: 1, writeCapacityUnits: 1)
+        let p = TableSchema.validate(bad)
+        #expect(p.contains { $0.contains("table name 'x'") })
+        #expect(p.contains { $0.contains("attribute unused is defined but is no key") })
+        #expect(p.contains { $0.contains("INCLUDE needs NonKeyAttributes") })
+        #expect(p.contains { $0.contains("on-demand tables take no ProvisionedThroughput") })
+    }
+
+    @Test func publicShardsSpreadAndStayPut() {
+        var counts = [String: Int]()
+        for i in 0..<4000 { counts[TableSchema.publicShard(for: "scenario_\(i)", shards: 4), default: 0] += 1 }
+        #expect(counts.keys.sorted() == ["public#0", "public#1", "public#2", "public#3"])
+        #expect(counts.values.allSatisfy { $0 > 800 }, "\(counts)")
+        #expect(
+            TableSchema.publicShard(for: "scenario_123", shards: 4)
+                == TableSchema.publicShard(for: "scenario_123", shards: 4))
+    }
+}

@@ -2,7 +2,9 @@
 """The migration guide's transform written with pymongo's bson, independently of the agent's Swift code.
 
     bson_transform.py FILE.bson [--out FILE.ndjson]      one DynamoDB-JSON item per line
-    bson_transform.py --generate N FILE.bson [--seed S]   write N scenario documents with bson.encode
+    bson_transform.py --generate N FILE.bson [--seed S] [--bad]   write N scenario documents with bson.encode;
+        --bad makes some unmigratable: no userId (k % 1000 == 999), a regex field (k % 1500 == 1499), and
+        scenarioId "scenario_1" again (k % 2000 == 1001)
 
 Used two ways: the tests compare the agent's transform with this one item by item, and bench/migration.sh
 times it as the peer (pymongo's C extension decodes; Python builds the DynamoDB JSON, as a script
@@ -111,7 +113,7 @@ def documents(path):
         i += n
 
 
-def generate(n, path, seed):
+def generate(n, path, seed, bad=False):
     rnd = random.Random(seed)
     words = ["lorem", "ipsum", "dolor", "sit", "amet", "what", "if", "moon", "tides"]
     with open(path, "wb") as f:
@@ -134,6 +136,12 @@ def generate(n, path, seed):
             }
             if k % 3:
                 doc["scenarioId"] = "scenario_%d" % k
+            if bad and k % 1000 == 999:
+                del doc["userId"]
+            if bad and k % 1500 == 1499:
+                doc["pattern"] = bson.regex.Regex("^what if", "i")
+            if bad and k % 2000 == 1001:
+                doc["scenarioId"] = "scenario_1"
             f.write(bson.encode(doc))
 
 
@@ -141,7 +149,7 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == "--generate":
         seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 1
-        generate(int(args[1]), args[2], seed)
+        generate(int(args[1]), args[2], seed, bad="--bad" in args)
         return
     out = sys.stdout
     if "--out" in args:

@@ -11,6 +11,10 @@ compare them item by item.
   ddb_tool.py mkbucket STACK_ENV BUCKET        create an S3 bucket on moto
   ddb_tool.py list-keys STACK_ENV BUCKET PREFIX / list-uploads STACK_ENV BUCKET
   ddb_tool.py list-metrics STACK_ENV NAMESPACE   metric names CloudWatch (moto) holds in NAMESPACE
+  ddb_tool.py count STACK_ENV TABLE           items in TABLE (consistent scan)
+  ddb_tool.py alter STACK_ENV TABLE           change one item's topic, delete another, add an extra one; print their keys
+  ddb_tool.py wrong-table STACK_ENV TABLE     create TABLE with the user index only, projecting KEYS_ONLY
+  ddb_tool.py get STACK_ENV TABLE KEY         one item (scenarioId KEY) as JSON, or null
   ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
 """
 import base64
@@ -249,6 +253,36 @@ if __name__ == "__main__":
             "cloudwatch", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
         names = sorted({m["MetricName"] for m in cw.list_metrics(Namespace=sys.argv[3])["Metrics"]})
         print("\n".join(names))
+    elif cmd == "count":
+        ddb = client(sys.argv[2])
+        print(sum(p["Count"] for p in ddb.get_paginator("scan").paginate(
+            TableName=sys.argv[3], Select="COUNT", ConsistentRead=True)))
+    elif cmd == "alter":
+        ddb = client(sys.argv[2])
+        keys = sorted(i["scenarioId"]["S"] for p in ddb.get_paginator("scan").paginate(
+            TableName=sys.argv[3], ProjectionExpression="scenarioId") for i in p["Items"])
+        changed, deleted = keys[0], keys[1]
+        item = ddb.get_item(TableName=sys.argv[3], Key={"scenarioId": {"S": changed}})["Item"]
+        item["topic"] = {"S": "altered behind the migration's back"}
+        ddb.put_item(TableName=sys.argv[3], Item=item)
+        ddb.delete_item(TableName=sys.argv[3], Key={"scenarioId": {"S": deleted}})
+        ddb.put_item(TableName=sys.argv[3], Item={"scenarioId": {"S": "zz-extra"}, "userId": {"S": "u"},
+                                                  "createdAt": {"S": "2024-01-01T00:00:00.000Z"}})
+        print(json.dumps({"differs": changed, "missing": deleted, "extra": "zz-extra"}))
+    elif cmd == "wrong-table":
+        ddb = client(sys.argv[2])
+        ddb.create_table(
+            TableName=sys.argv[3], BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "scenarioId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("scenarioId", "userId", "createdAt")],
+            GlobalSecondaryIndexes=[{"IndexName": "userId-createdAt-index",
+                                     "KeySchema": [{"AttributeName": "userId", "KeyType": "HASH"},
+                                                   {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+                                     "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    elif cmd == "get":
+        r = client(sys.argv[2]).get_item(TableName=sys.argv[3], Key={"scenarioId": {"S": sys.argv[4]}},
+                                         ConsistentRead=True)
+        print(json.dumps(r.get("Item")))
     elif cmd == "list-uploads":
         print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
     else:

@@ -173,13 +173,13 @@ _whatifctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|backup|backups|restore|jobs|metrics|alarms|redis|config|version|whoami|help)
+    status|backup|backups|restore|jobs|metrics|alarms|redis|tables|migrate|config|version|whoami|help)
         # Offer subcommand argument completions
         "_whatifctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis config version whoami help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis tables migrate config version whoami help' -- "${cur}"))
         ;;
     esac
 }
@@ -705,6 +705,139 @@ _whatifctl_redis_expiry() {
         return
         ;;
     '--keys-per-second')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_tables() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    setup|template)
+        # Offer subcommand argument completions
+        "_whatifctl_tables_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'setup template' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_tables_setup() {
+    repeating_flags=()
+    non_repeating_flags=(--json --force --yes --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --region)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--region')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_tables_template() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_migrate() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    scenarios|verify)
+        # Offer subcommand argument completions
+        "_whatifctl_migrate_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'scenarios verify' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_migrate_scenarios() {
+    repeating_flags=()
+    non_repeating_flags=(--json --dry-run --backup --skip-bad --json-array --restart --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --from --batch-size --workers)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    '--batch-size')
+        return
+        ;;
+    '--workers')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_migrate_verify() {
+    repeating_flags=()
+    non_repeating_flags=(--json --skip-bad --json-array --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --from)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--from')
         return
         ;;
     esac

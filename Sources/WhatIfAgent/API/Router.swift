@@ -179,7 +179,7 @@ public final class Router: Sendable {
                 let result = await agent.reload()
                 return .json(result, status: result.reloaded ? 200 : 422)
             },
-        ] + backupRoutes(agent) + monitoringRoutes(agent) + expiryRoutes(agent)
+        ] + backupRoutes(agent) + monitoringRoutes(agent) + expiryRoutes(agent) + migrationRoutes(agent)
     }
 
     static func decodingReason(_ error: any Error) -> String {

@@ -46,6 +46,12 @@ public final class ServiceClients: Sendable {
     }
 
     public var dynamodb: DynamoDB { DynamoDB(client: aws) }
+
+    /// DynamoDB in another region than the config's (same credentials and endpoint settings).
+    public func dynamodb(region: String?) -> DynamoDB {
+        guard let region, region != config.region else { return dynamodb }
+        return DynamoDB(client: aws.with(region: region))
+    }
     public var cloudwatch: CloudWatch { CloudWatch(client: aws) }
     public var s3: S3 { S3(client: aws) }
     public var rds: RDS { RDS(client: aws) }

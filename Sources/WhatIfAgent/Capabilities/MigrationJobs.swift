@@ -1,0 +1,276 @@
+import Logging
+import WhatIfAWS
+import WhatIfBackup
+import WhatIfCore
+import WhatIfMigration
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The migration capability's jobs: `tables.setup`, `migrate.scenarios`, `migrate.verify`.
+enum MigrationJobs {
+    static let tablesKind = "tables.setup"
+    static let scenariosKind = "migrate.scenarios"
+    static let verifyKind = "migrate.verify"
+
+    static func kinds(_ core: AgentCore) -> [JobKind] { [tables(core), scenarios(core), verify(core)] }
+
+    static let environments = ["development", "test", "production"]
+
+    /// The table for an environment: the configured one for the agent's own environment, else the
+    /// guide's name.
+    static func table(_ env: String?, _ config: AgentConfig) throws -> (name: String, environment: String) {
+        let e = env ?? config.environment.rawValue
+        guard environments.contains(e) else {
+            throw APIError(.unprocessable, "unknown environment '\(e)'", hint: "use development, test or production")
+        }
+        guard config.dynamodb != nil else {
+            throw APIError(.unprocessable, "DynamoDB is not configured", hint: "configure dynamodb: in \(config.path)")
+        }
+        if e == config.environment.rawValue, let t = config.dynamodb?.table { return (t, e) }
+        return (TableSchema.tableName(environment: e), e)
+    }
+
+    static func sourcePath(_ p: String) throws -> String {
+        guard p.hasPrefix("/") else {
+            throw APIError(
+                .unprocessable, "the source path '\(p)' is not absolute",
+                hint: "whatifd reads the file itself: pass an absolute path (whatifctl does this for you)")
+        }
+        return p
+    }
+
+    /// A backup of the configured table, which is the only one the backup capability takes.
+    static func backupTable(_ core: AgentCore, _ table: String, purpose: String, _ ctx: JobContext) throws -> String {
+        guard ctx.config.dynamodb?.table == table else {
+            throw Failure(
+                "\(table) is not the configured table (\(ctx.config.dynamodb?.table ?? "none")), so the agent cannot back it up",
+                hint: "set dynamodb.table: \(table) in \(ctx.config.path), or run without the backup")
+        }
+        return try core.backups().safetyBackup(.dynamodb, of: table, before: purpose, reporter: ctx)
+    }
+
+    // MARK: tables.setup
+
+    static func tables(_ core: AgentCore) -> JobKind {
+        let example = #"{"environment": "test", "force": false, "confirm": false}"#
+        return JobKind(
+            name: tablesKind, summary: "create the scenarios table (or compare it with the expected schema)",
+            resources: { params, config in
+                let req = try BackupJobs.decode(TablesSetupRequest.self, params, example: example)
+                return ["dynamodb:\(try table(req.environment, config).name)"]
+            },
+            run: { ctx in
+                let req = try BackupJobs.decode(TablesSetupRequest.self, ctx.params, example: example)
+                let (name, _) = try table(req.environment, ctx.config)
+                let clients = core.clients
+                let report = try await Threads.run { () throws -> TablesReport in
+                    let ddb = clients.dynamodb(region: req.region)
+                    return try setUp(
+                        name, ddb: ddb, region: req.region ?? ctx.config.region, req: req, ctx: ctx,
+                        backup: { try backupTable(core, name, purpose: "recreating it", ctx) })
+                }
+                let json = try JSONValue.encoding(report)
+                if report.outcome == "differs" {
+                    throw JobFailed(
+                        "table \(name) differs from the expected schema: \(report.differences.joined(separator: "; "))",
+                        hint:
+                            "migrate it by hand, or recreate it with --force --yes (the agent backs it up first; recreating loses items written since)",
+                        result: json)
+                }
+                return json
+            })
+    }
+
+    static func setUp(
+        _ name: String, ddb: DynamoDB, region: String, req: TablesSetupRequest, ctx: JobContext,
+        backup: () throws -> String
+    ) throws -> TablesReport {
+        let watch = Stopwatch()
+        let expected = TableSchema.expected(table: name)
+        let problems = TableSchema.validate(expected)
+        guard problems.isEmpty else {
+            throw Failure("the expected schema is invalid: \(problems.joined(separator: "; "))")
+        }
+        func report(_ outcome: String, _ diffs: [String], _ t: TableDescription?, backup: String? = nil)
+            -> TablesReport
+        {
+            TablesReport(
+                table: name, region: region, outcome: outcome, differences: diffs,
+                billingMode: t?.billingModeSummary?.billingMode ?? expected.billingMode,
+                indexes: (t?.globalSecondaryIndexes?.map(\.indexName) ?? []).sorted(), backupId: backup,
+                seconds: watch.elapsedSeconds)
+        }
+        func create() throws -> TableDescription {
+            ctx.info(
+                "creating \(name): \(expected.billingMode), indexes \(TableSchema.userIndex), \(TableSchema.publicIndex)"
+            )
+            try ddb.createTable(expected)
+            ctx.progress(done: 0, total: nil, unit: "", phase: "waiting for \(name) to be ACTIVE")
+            return try ddb.waitUntilActive(name, timeout: 900)
+        }
+        let existing: TableDescription
+        do { existing = try ddb.describeTable(name) } catch let e as AWSError
+            where e.code == "ResourceNotFoundException"
+        {
+            return report("created", [], try create())
+        }
+        let diffs = TableSchema.differences(existing, expected: expected)
+        if diffs.isEmpty {
+            ctx.info("\(name) exists and matches the expected schema")
+            return report("matches", [], existing)
+        }
+        for d in diffs { ctx.log(.warning, "\(name): \(d)") }
+        guard req.force else { return report("differs", diffs, existing) }
+        guard req.confirm else {
+            throw Failure(
+                "recreating \(name) deletes it and every item in it",
+                hint: "pass --yes as well (a backup is taken first), or answer the confirmation")
+        }
+        let id = try backup()
+        ctx.info("backup \(id) taken; deleting \(name)")
+        try ddb.deleteTable(name)
+        let deadline = Deadline.after(seconds: 900)
+        while true {
+            do { _ = try ddb.describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+                break
+            }
+            if deadline.hasPassed { throw Failure("\(name) is still being deleted after 15 minutes") }
+            sleepThread(seconds: 1)
+        }
+        return report("recreated", diffs, try create(), backup: id)
+    }
+
+    // MARK: migrate.scenarios
+
+    static func scenarios(_ core: AgentCore) -> JobKind {
+        let example = #"{"from": "/path/to/dump/what_if/scenarios.bson", "dryRun": true}"#
+        return JobKind(
+            name: scenariosKind, summary: "migrate MongoDB scenarios (mongodump or mongoexport output) into DynamoDB",
+            resources: { params, config in
+                let req = try BackupJobs.decode(StartScenarioMigrationRequest.self, params, example: example)
+                _ = try sourcePath(req.from)
+                if let b = req.batchSize, !(1...10_000).contains(b) {
+                    throw APIError(
+                        .unprocessable, "batch size \(b) is out of range", hint: "use 1 to 10000 (100 is the guide's)")
+                }
+                if let w = req.workers, !(1...64).contains(w) {
+                    throw APIError(.unprocessable, "\(w) workers is out of range", hint: "use 1 to 64")
+                }
+                return ["dynamodb:\(try table(req.environment, config).name)"]
+            },
+            run: { ctx in
+                let req = try BackupJobs.decode(StartScenarioMigrationRequest.self, ctx.params, example: example)
+                let (name, _) = try table(req.environment, ctx.config)
+                let clients = core.clients
+                let saved = req.restart ? nil : ctx.loadCheckpoint()
+                let report = try await Threads.run { () throws -> ScenarioMigrationReport in
+                    let source = try MigrationSource(path: try sourcePath(req.from), jsonArray: req.jsonArray)
+                    ctx.info("reading \(source.path) as \(source.format.rawValue)\(source.gzipped ? " (gzip)" : "")")
+                    let ddb = clients.dynamodb
+                    try checkTarget(name, ddb: ddb, required: !req.dryRun, ctx: ctx)
+                    var settings = ScenarioMigrator.Settings()
+                    settings.batchSize = req.batchSize ?? 100
+                    settings.workers = req.workers ?? 4
+                    settings.dryRun = req.dryRun
+                    settings.skipBad = req.skipBad
+                    let migrator = ScenarioMigrator(
+                        source: source, table: name, client: ddb, settings: settings, reporter: ctx,
+                        rejectDirectory: ctx.config.stateDirectory + "/migrations", runName: ctx.id)
+                    var resume: MigrationCheckpoint?
+                    if !req.dryRun, let saved,
+                        let c = try? APICoding.decode(MigrationCheckpoint.self, from: APICoding.encode(saved))
+                    {
+                        if migrator.applies(c) {
+                            resume = c
+                            ctx.info("resuming at document \(c.done + 1) (a checkpoint of an earlier run)")
+                        } else {
+                            ctx.log(
+                                .warning,
+                                "the checkpoint is for another file, table or version of the file: starting over")
+                        }
+                    }
+                    var backupId: String?
+                    var sha: String?
+                    if req.backup && !req.dryRun {
+                        sha = try ScenarioMigrator.sha256(of: source.path)
+                        ctx.info("source SHA-256 \(sha!)")
+                        if resume == nil {
+                            backupId = try backupTable(core, name, purpose: "migrating into it", ctx)
+                        }
+                    }
+                    var r = try migrator.run(resume: resume, backupId: backupId) { cp in
+                        try ctx.saveCheckpoint(try JSONValue.encoding(cp))
+                    }
+                    r.sourceSHA256 = sha
+                    return r
+                }
+                if !req.dryRun { ctx.clearCheckpoint() }
+                if report.rejected > 0 {
+                    ctx.log(
+                        .warning,
+                        "\(report.rejected) documents were rejected; they are in \(report.rejectFile ?? "the reject file") with their reasons"
+                    )
+                }
+                return try JSONValue.encoding(report)
+            })
+    }
+
+    /// The target must exist with the expected schema (a dry run only warns).
+    static func checkTarget(_ name: String, ddb: DynamoDB, required: Bool, ctx: JobContext) throws {
+        let t: TableDescription
+        do { t = try ddb.describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+            guard !required else {
+                throw Failure("table \(name) does not exist", hint: "create it first: whatifctl tables setup")
+            }
+            ctx.log(.warning, "table \(name) does not exist yet (a dry run writes nothing)")
+            return
+        }
+        let diffs = TableSchema.differences(t, expected: TableSchema.expected(table: name))
+        guard diffs.isEmpty else {
+            let text = diffs.joined(separator: "; ")
+            guard !required else {
+                throw Failure(
+                    "table \(name) does not have the expected schema: \(text)",
+                    hint: "see `whatifctl tables setup`, which lists and can fix the differences")
+            }
+            ctx.log(.warning, "table \(name) differs from the expected schema: \(text)")
+            return
+        }
+    }
+
+    // MARK: migrate.verify
+
+    static func verify(_ core: AgentCore) -> JobKind {
+        let example = #"{"from": "/path/to/scenarios.bson"}"#
+        return JobKind(
+            name: verifyKind, summary: "compare a MongoDB dump with the scenarios table, item by item",
+            resources: { params, config in
+                let req = try BackupJobs.decode(StartVerifyRequest.self, params, example: example)
+                _ = try sourcePath(req.from)
+                return ["dynamodb:\(try table(req.environment, config).name)"]
+            },
+            run: { ctx in
+                let req = try BackupJobs.decode(StartVerifyRequest.self, ctx.params, example: example)
+                let (name, _) = try table(req.environment, ctx.config)
+                let clients = core.clients
+                let report = try await Threads.run { () throws -> VerifyReport in
+                    let source = try MigrationSource(path: try sourcePath(req.from), jsonArray: req.jsonArray)
+                    return try ScenarioVerifier(
+                        source: source, table: name, client: clients.dynamodb, skipBad: req.skipBad, reporter: ctx
+                    ).run()
+                }
+                let json = try JSONValue.encoding(report)
+                guard report.ok else {
+                    throw JobFailed(
+                        "\(name) differs from the source: \(report.missing) missing, \(report.extra) extra, \(report.differing) differing",
+                        hint: "run the migration again (it writes the same keys), then verify again", result: json)
+                }
+                return json
+            })
+    }
+}

@@ -1,0 +1,322 @@
+import WhatIfAWS
+import WhatIfBackup
+import WhatIfCore
+import WhatIfCrypto
+import WhatIfProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Where a migration got to: every document before `done` is written or in the reject file.
+public struct MigrationCheckpoint: Codable, Sendable, Equatable {
+    public var source: String
+    public var size: Int64
+    /// The file's mtime as `seconds.nanoseconds` (text: JSON numbers would round it).
+    public var modified: String
+    public var table: String
+    public var done: Int64
+    public var rejectFile: String?
+    public var rejected: Int64
+    public init(
+        source: String, size: Int64, modified: String, table: String, done: Int64, rejectFile: String?, rejected: Int64
+    ) {
+        self.source = source
+        self.size = size
+        self.modified = modified
+        self.table = table
+        self.done = done
+        self.rejectFile = rejectFile
+        self.rejected = rejected
+    }
+}
+
+/// The migration guide's `migrate-to-aws.js` as a job that cannot lose a document: reads the source
+/// streaming, transforms each document, writes `batchSize` items per batch with parallel
+/// BatchWriteItem workers (25 per request), sends what cannot be written to a reject file with its
+/// reason and bytes, refuses a second document with the same key, and checkpoints the position below
+/// which everything is written, so a stopped or killed run resumes there.
+public final class ScenarioMigrator {
+    public struct Settings: Sendable {
+        public var batchSize = 100
+        public var workers = 4
+        public var retries = 10
+        public var dryRun = false
+        public var skipBad = false
+        public var transform = ScenarioTransform()
+        /// How often the checkpoint is written (seconds).
+        public var checkpointEvery = 2.0
+        public init() {}
+    }
+
+    let source: MigrationSource
+    let table: String
+    let client: DynamoDB?
+    let settings: Settings
+    let reporter: any JobReporter
+    let rejectDirectory: String
+    /// Names this run's reject file (the job id).
+    let runName: String
+
+    public init(
+        source: MigrationSource, table: String, client: DynamoDB?, settings: Settings, reporter: any JobReporter,
+        rejectDirectory: String, runName: String
+    ) {
+        self.runName = runName
+        self.source = source
+        self.table = table
+        self.client = client
+        self.settings = settings
+        self.reporter = reporter
+        self.rejectDirectory = rejectDirectory
+    }
+
+    static func fileStamp(_ path: String) -> (size: Int64, modified: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return (-1, "") }
+        return (Int64(st.st_size), "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
+    }
+
+    /// A checkpoint applies only to the same file, unchanged, and the same table.
+    public func applies(_ c: MigrationCheckpoint) -> Bool {
+        let s = Self.fileStamp(source.path)
+        return c.source == source.path && c.size == s.size && c.modified == s.modified && c.table == table
+    }
+
+    /// Tracks finished batches and the position below which everything is done.
+    final class Progress: @unchecked Sendable {
+        struct State {
+            var ends: [Int: Int64] = [:]
+            var finished = Set<Int>()
+            var next = 0
+            var done: Int64 = 0
+        }
+        let state: Locked<State>
+        init(done: Int64) { state = Locked(State(done: done)) }
+        func opened(_ tag: Int, end: Int64) { state.withLock { $0.ends[tag] = end } }
+        func finished(_ tag: Int) {
+            state.withLock { s in
+                s.finished.insert(tag)
+                while s.finished.contains(s.next) {
+                    s.finished.remove(s.next)
+                    if let e = s.ends.removeValue(forKey: s.next) { s.done = e }
+                    s.next += 1
+                }
+            }
+        }
+        var done: Int64 { state.value.done }
+    }
+
+    public func run(
+        resume: MigrationCheckpoint?, backupId: String?, save: (MigrationCheckpoint) throws -> Void
+    ) throws -> ScenarioMigrationReport {
+        let watch = Stopwatch()
+        let stamp = Self.fileStamp(source.path)
+        let resumeAt = resume.map(\.done) ?? 0
+        var rejectPath = resume?.rejectFile
+        var rejectFD: Int32 = -1
+        defer { if rejectFD >= 0 { close(rejectFD) } }
+        var rejected = resume?.rejected ?? 0
+        var reasons: [String: Int64] = [:]
+        var derived: Int64 = 0
+        var skipped: [MigrationSkip] = []
+        var keys: [String: Int64] = [:]
+        var index: Int64 = 0
+
+        let written = Locked<Int64>(0)
+        let throttle = ProgressThrottle(reporter)
+        let progress = Progress(done: resumeAt)
+        let writer: DynamoBatchWriter? =
+            settings.dryRun
+            ? nil
+            : client.map { c in
+                DynamoBatchWriter(
+                    client: c, table: table, workers: settings.workers, retries: settings.retries,
+                    hint:
+                        "the table is throttled: raise its write capacity or use fewer --workers; run again to resume",
+                    written: { n in written.withLock { $0 += n } }, done: { progress.finished($0) })
+            }
+
+        func writeReject(_ doc: SourceDocument, _ r: Reject) throws {
+            rejected += 1
+            reasons[r.reason.split(separator: ";").first.map(String.init) ?? r.reason, default: 0] += 1
+            if rejectFD < 0 {
+                if rejectPath == nil {
+                    rejectPath =
+                        "\(rejectDirectory)/\(table)-\(runName)\(settings.dryRun ? "-dry-run" : "").rejects.ndjson"
+                }
+                try Files.makeDirectories(rejectDirectory)
+                rejectFD = open(rejectPath!, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+                guard rejectFD >= 0 else {
+                    throw Failure(
+                        "cannot write the reject file \(rejectPath!): \(Files.errnoText())",
+                        hint: "check the state directory's space and permissions")
+                }
+            }
+            var line: [String: String] = [
+                "index": String(doc.index), "position": positionText(doc.position), "reason": r.reason,
+                "bson": Data(doc.bytes).base64EncodedString(),
+            ]
+            if let f = r.field { line["field"] = f }
+            if let id = ScenarioTransform.idText(doc.bytes) { line["_id"] = id }
+            var bytes = Array(try JSONEncoder().encode(line))
+            bytes.append(10)
+            let n = bytes.withUnsafeBytes { write(rejectFD, $0.baseAddress, $0.count) }
+            guard n == bytes.count else {
+                throw Failure("cannot write the reject file \(rejectPath!): \(Files.errnoText())")
+            }
+        }
+
+        func positionText(_ p: Int64) -> String {
+            source.format == .jsonLines ? "line \(p)" : "byte \(p)"
+        }
+
+        var lastSave = Stopwatch()
+        func checkpoint() throws {
+            if rejectFD >= 0 { fdatasync(rejectFD) }
+            try save(
+                MigrationCheckpoint(
+                    source: source.path, size: stamp.size, modified: stamp.modified, table: table, done: progress.done,
+                    rejectFile: rejectPath, rejected: rejected))
+            lastSave = Stopwatch()
+        }
+
+        var batch: [[UInt8]] = []
+        var tag = 0
+        var batchStart: Int64 = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(64 << 10)
+
+        func flush(upTo end: Int64) throws {
+            if let writer {
+                progress.opened(tag, end: end)
+                if batch.isEmpty {
+                    progress.finished(tag)
+                } else {
+                    try writer.submit(.init(requests: batch, tag: tag, origin: "documents \(batchStart + 1)-\(end)"))
+                }
+                tag += 1
+            }
+            batch.removeAll(keepingCapacity: true)
+            batchStart = end
+        }
+
+        let prefix = Array(#"{"PutRequest":{"Item":"#.utf8)
+        do {
+            let noteSkip = { (s: MigrationSource.Skipped) in
+                if skipped.count < 1000 { skipped.append(MigrationSkip(position: s.position, reason: s.reason)) }
+                self.reporter.log(.warning, "skipped \(s.position): \(s.reason)")
+            }
+            try source.read(skipBad: settings.skipBad, skipped: noteSkip) { doc in
+                try reporter.checkCancelled()
+                let i = index
+                index += 1
+                if i % 4096 == 0, let e = writer?.failed { throw e }
+                out.removeAll(keepingCapacity: true)
+                out += prefix
+                let item: ScenarioTransform.Item
+                do {
+                    item = try settings.transform.transform(doc.bytes, base: doc.position, into: &out)
+                } catch let r as Reject {
+                    if i >= resumeAt { try writeReject(doc, r) }
+                    return
+                } catch let e as BSONError {
+                    guard settings.skipBad else {
+                        throw SourceError(
+                            message: "\(source.path): \(e.description)",
+                            hint: "the documents before it were handled; repair the dump, or pass --skip-bad")
+                    }
+                    skipped.append(MigrationSkip(position: "byte \(e.offset)", reason: e.reason))
+                    return
+                }
+                if let first = keys[item.scenarioId] {
+                    if i >= resumeAt {
+                        try writeReject(
+                            doc,
+                            Reject(
+                                "duplicate scenarioId: document \(first + 1) has the same key and was kept",
+                                field: "scenarioId"))
+                    }
+                    return
+                }
+                keys[item.scenarioId] = i
+                if item.derivedKey { derived += 1 }
+                guard i >= resumeAt else {
+                    batchStart = i + 1
+                    return
+                }
+                out += Array("}}".utf8)
+                if writer != nil { batch.append(out) }
+                if batch.count >= settings.batchSize || (writer == nil && (i + 1) % Int64(settings.batchSize) == 0) {
+                    try flush(upTo: i + 1)
+                }
+                throttle.report(
+                    done: Double(i + 1), total: nil, unit: "documents",
+                    phase: settings.dryRun
+                        ? "dry run: \(rejected) rejected" : "\(written.value) written, \(rejected) rejected")
+                if writer != nil && lastSave.elapsedSeconds >= settings.checkpointEvery { try checkpoint() }
+            }
+            try flush(upTo: index)
+        } catch {
+            // A malformed source stops the read; the documents before it are still written (and the
+            // checkpoint covers them). Anything else stops the writers too.
+            if error is SourceError, let writer, writer.failed == nil {
+                try? flush(upTo: index)
+            } else {
+                writer?.fail(error)
+            }
+            try? writer?.finish()
+            if writer != nil { try? checkpoint() }
+            throw Self.stopped(error, at: progress.done, written: written.value)
+        }
+        do { try writer?.finish() } catch {
+            try? checkpoint()
+            throw Self.stopped(error, at: progress.done, written: written.value)
+        }
+        throttle.flush()
+        let seconds = watch.elapsedSeconds
+        let stats = writer?.stats ?? DynamoBatchWriter.Counters()
+        let docs = index
+        return ScenarioMigrationReport(
+            mode: settings.dryRun ? "dry-run" : "write", source: source.path, format: source.format.rawValue,
+            sourceSHA256: nil, table: table, documents: docs, written: written.value, rejected: rejected,
+            rejectReasons: reasons, rejectFile: rejectPath, skippedBad: skipped, derivedKeys: derived,
+            resumedAt: resume == nil ? nil : resumeAt, backupId: backupId, unprocessedRetried: stats.unprocessedRetried,
+            errorsRetried: stats.errorsRetried, seconds: seconds,
+            documentsPerSecond: seconds > 0 ? Double(docs - resumeAt) / seconds : 0)
+    }
+
+    static func stopped(_ error: any Error, at done: Int64, written: Int64) -> any Error {
+        if error is CancellationError { return error }
+        if let e = error as? SourceError {
+            return Failure("\(e.message) (\(written) items written before it)", hint: e.hint)
+        }
+        let op = error as? any OperatorError
+        let hint = op?.hint
+        return Failure(
+            "\(op?.message ?? "\(error)") (stopped after \(done) documents; \(written) items written by this run)",
+            hint: (hint.map { $0 + "; " } ?? "") + "run the same command again to resume from document \(done + 1)")
+    }
+
+    /// The SHA-256 of the source file, streaming.
+    public static func sha256(of path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure("cannot open \(path): \(Files.errnoText())") }
+        defer { close(fd) }
+        var d = Digest(.sha256)
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw Failure("reading \(path): \(Files.errnoText())") }
+            if n == 0 { break }
+            buf.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return Hex.encode(d.finish())
+    }
+}

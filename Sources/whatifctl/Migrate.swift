@@ -1,0 +1,177 @@
+import ArgumentParser
+import WhatIfClient
+import WhatIfProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A path the agent can open: absolute, from the client's working directory.
+func absolutePath(_ p: String) -> String {
+    if p.hasPrefix("/") { return p }
+    var buf = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buf, buf.count) != nil else { return p }
+    let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return cwd + "/" + p
+}
+
+struct Tables: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The DynamoDB scenarios table: create it, check its schema, render it for CloudFormation.",
+        subcommands: [Setup.self, Template.self])
+
+    struct Setup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create what-if-generator-scenarios-ENV, or compare the existing table with the expected schema.",
+            discussion: """
+                Creates the table (on-demand billing) with key scenarioId, the index userId-createdAt-index and \
+                the sparse public index publicShard-createdAt-index, and waits until it is ACTIVE. An existing \
+                table is compared with the expected schema and every difference is listed (exit 1 when it \
+                differs). --force recreates a differing table: a backup is taken first, and it asks for \
+                confirmation unless --yes is given.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
+        @Option(help: "The AWS region (the agent's by default).") var region: String?
+        @Flag(help: "Recreate a table whose schema differs (after a backup).") var force = false
+        @Flag(help: "Do not ask before recreating.") var yes = false
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func run() throws {
+            var confirm = yes
+            if force && !yes {
+                guard isatty(0) == 1 else {
+                    Out.err(
+                        "--force deletes the table and every item in it: pass --yes as well (a backup is taken first)")
+                    throw ExitCode(ExitStatus.usage.rawValue)
+                }
+                Out.err(
+                    "Recreate the table if its schema differs? This deletes every item in it (a backup is taken first). [y/N] "
+                )
+                confirm = (readLine() ?? "").lowercased().hasPrefix("y")
+                guard confirm else { throw ExitCode(ExitStatus.failure.rawValue) }
+            }
+            let req = TablesSetupRequest(environment: environment, region: region, force: force, confirm: confirm)
+            let job = try perform { try global.client.startTablesSetup(req) }
+            try followJob(job, global: global, detach: detach) { result in
+                guard let r = try? result.decoded(TablesReport.self) else { return }
+                Out.line(
+                    "\(r.table) (\(r.region)): \(r.outcome), \(r.billingMode ?? "?"), indexes \(r.indexes.joined(separator: ", "))"
+                )
+                if let b = r.backupId { Out.line("backup taken first: \(b)") }
+                for d in r.differences { Out.line("  difference: \(d)") }
+            }
+        }
+    }
+
+    struct Template: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the CloudFormation template: the scenarios table, RDS PostgreSQL 15 and ElastiCache.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The Environment parameter's default.") var environment = "production"
+
+        func run() throws {
+            let t = try perform { try global.client.tablesTemplate(environment: environment) }
+            try Out.json(t)
+        }
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move data into AWS: MongoDB scenarios into DynamoDB, and verify them.",
+        subcommands: [Scenarios.self, Verify.self])
+
+    struct Scenarios: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Migrate MongoDB scenarios (mongodump or mongoexport output) into the scenarios table.",
+            discussion: """
+                --from takes a mongodump .bson or .bson.gz file, a mongodump folder, or mongoexport output \
+                (Extended JSON, one document per line, or an array with --json-array), read by whatifd itself. \
+                Each document becomes an item as the migration guide says (docs/migration.md); a document that \
+                cannot be written goes to a reject file with its reason and is counted. A stopped or killed run \
+                resumes where it was when run again (--restart starts over). A malformed file stops at the \
+                byte or line it names, unless --skip-bad.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("The source file or folder.", valueName: "path")) var from: String
+        @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
+        @Flag(help: "Read, transform and validate everything; write nothing.") var dryRun = false
+        @Flag(help: "Back up the table and record the source's SHA-256 first.") var backup = false
+        @Option(help: ArgumentHelp("Items per batch (the guide's 100).", valueName: "n")) var batchSize: Int?
+        @Option(help: ArgumentHelp("Parallel BatchWriteItem workers (4).", valueName: "n")) var workers: Int?
+        @Flag(help: "Skip malformed documents or lines (recorded in the report) instead of stopping.") var skipBad =
+            false
+        @Flag(help: "The input is one JSON array (mongoexport --jsonArray).") var jsonArray = false
+        @Flag(help: "Ignore an earlier run's checkpoint and start from the first document.") var restart = false
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func validate() throws {
+            if let b = batchSize, !(1...10_000).contains(b) { throw ValidationError("--batch-size takes 1 to 10000") }
+            if let w = workers, !(1...64).contains(w) { throw ValidationError("--workers takes 1 to 64") }
+            if dryRun && backup {
+                throw ValidationError("--dry-run writes nothing, so --backup has nothing to protect")
+            }
+        }
+
+        func run() throws {
+            let req = StartScenarioMigrationRequest(
+                from: absolutePath(from), environment: environment, dryRun: dryRun, backup: backup,
+                batchSize: batchSize, workers: workers, skipBad: skipBad, jsonArray: jsonArray, restart: restart)
+            let job = try perform { try global.client.startScenarioMigration(req) }
+            try followJob(job, global: global, detach: detach) { result in
+                guard let r = try? result.decoded(ScenarioMigrationReport.self) else { return }
+                MigrationView.print(r)
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare each source document's item with the table's, by key.",
+            discussion: "Lists missing, extra and differing items with counts; exits 1 when any are found.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("The source file or folder.", valueName: "path")) var from: String
+        @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
+        @Flag(help: "Skip malformed documents or lines.") var skipBad = false
+        @Flag(help: "The input is one JSON array (mongoexport --jsonArray).") var jsonArray = false
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func run() throws {
+            let req = StartVerifyRequest(
+                from: absolutePath(from), environment: environment, skipBad: skipBad, jsonArray: jsonArray)
+            let job = try perform { try global.client.startMigrationVerify(req) }
+            try followJob(job, global: global, detach: detach) { result in
+                guard let r = try? result.decoded(VerifyReport.self) else { return }
+                Out.line(
+                    "\(r.documents) source documents, \(r.tableItems) items in \(r.table): \(r.matching) match, "
+                        + "\(r.missing) missing, \(r.extra) extra, \(r.differing) differ, \(r.rejected) cannot be items"
+                )
+                for e in r.examples.prefix(20) {
+                    Out.line("  \(e.kind) \(e.scenarioId)\(e.detail.map { ": \($0)" } ?? "")")
+                }
+            }
+        }
+    }
+}
+
+enum MigrationView {
+    static func print(_ r: ScenarioMigrationReport) {
+        Out.line(
+            "\(r.mode): \(r.documents) documents from \(r.source) (\(r.format)) in \(Out.duration(r.seconds)), "
+                + "\(Int(r.documentsPerSecond)) documents/s")
+        Out.line(
+            "  \(r.written) items written to \(r.table), \(r.rejected) rejected, \(r.derivedKeys) keys derived from _id"
+                + (r.resumedAt.map { ", resumed at document \($0 + 1)" } ?? ""))
+        if r.unprocessedRetried + r.errorsRetried > 0 {
+            Out.line(
+                "  retried: \(r.unprocessedRetried) unprocessed items, \(r.errorsRetried) throttled or failed requests")
+        }
+        if let b = r.backupId { Out.line("  backup first: \(b); source SHA-256 \(r.sourceSHA256 ?? "?")") }
+        for (reason, n) in r.rejectReasons.sorted(by: { $0.value > $1.value }) {
+            Out.line("  rejected \(n): \(reason)")
+        }
+        if let f = r.rejectFile { Out.err("rejected documents, with their reasons: \(f)") }
+        for s in r.skippedBad.prefix(10) { Out.err("skipped \(s.position): \(s.reason)") }
+    }
+}

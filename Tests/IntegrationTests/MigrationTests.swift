@@ -1,0 +1,243 @@
+import Foundation
+import Testing
+import WhatIfClient
+import WhatIfCore
+import WhatIfProtocol
+import WhatIfTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Tables, migrations and verification end to end: whatifd on the shared moto, through whatifctl.
+struct MigrationFixture {
+    let stack: StackInfo
+    let dir = TempDir("whatif-migration")
+
+    init() throws { stack = try Stack.shared() }
+
+    var envFile: String { "\(stack.directory)/stack.env" }
+
+    func ddb(_ args: [String], timeout: Double = 600) throws -> String {
+        let r = try Run.command(
+            ["python3", "\(TestPaths.repository)/Tests/tools/ddb_tool.py"] + args, timeout: timeout)
+        guard r.status == 0 else { throw TestFailure("ddb_tool \(args.first ?? ""): \(r.output)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `n` documents written by pymongo's bson (with `bad`, 9 of 5,000 cannot be items: 5 without
+    /// userId, 3 with a regex (one of them also without userId), 2 repeating a scenarioId).
+    func generate(_ n: Int, bad: Bool = false, seed: Int = 1) throws -> String {
+        let path = dir.file("scenarios-\(n)-\(seed)\(bad ? "-bad" : "").bson")
+        let r = try Run.command(
+            [
+                "python3", "\(TestPaths.repository)/Tests/tools/bson_transform.py", "--generate", String(n), path,
+                "--seed", String(seed),
+            ] + (bad ? ["--bad"] : []), timeout: 300)
+        guard r.status == 0 else { throw TestFailure("generate: \(r.output)") }
+        return path
+    }
+
+    /// The newest finished job's result of a kind.
+    func lastResult<T: Decodable>(_ a: AgentProcess, _ kind: String, as: T.Type) throws -> T {
+        guard let job = try a.client.jobs().first(where: { $0.kind == kind && $0.result != nil }),
+            let result = job.result
+        else { throw TestFailure("no \(kind) result") }
+        return try APICoding.decode(T.self, from: try APICoding.encode(result))
+    }
+
+    static func uniqueTable() -> String { "mig-\(getpid())-\(Int.random(in: 100_000...999_999))" }
+
+    func config(table: String, backups: String? = nil, aws endpoint: String? = nil) -> TestConfig {
+        var c = TestConfig.forStack(stack, table: table)
+        c.postgres = nil
+        c.redis = nil
+        if let endpoint { c.aws = c.aws?.replacingOccurrences(of: stack.motoEndpoint, with: endpoint) }
+        c.backups = backups ?? "  location: \(dir.file("backups"))\n"
+        return c
+    }
+}
+
+@Suite(.serialized) struct TableSetupTests {
+    let fx: MigrationFixture
+    init() throws { fx = try MigrationFixture() }
+
+    @Test func setupCreatesComparesAndRecreatesOnlyWithConsent() throws {
+        let table = MigrationFixture.uniqueTable()
+        let a = try AgentProcess(fx.config(table: table))
+        let created = try a.ctl(["tables", "setup"])
+        #expect(created.status == 0, "\(created.output)")
+        #expect(created.stdout.contains("\(table) (us-east-1): created, PAY_PER_REQUEST"), "\(created.output)")
+        let described = try fx.ddb(["describe", fx.envFile, table])
+        #expect(described.contains("userId-createdAt-index") && described.contains("publicShard-createdAt-index"))
+        #expect(described.contains("PAY_PER_REQUEST"))
+        #expect(!described.contains("BOOL"), "no Boolean key attribute: \(described)")
+        let again = try a.ctl(["tables", "setup", "--json"])
+        #expect(again.status == 0, "\(again.output)")
+        #expect(try fx.lastResult(a, "tables.setup", as: TablesReport.self).outcome == "matches")
+
+        // A table made by hand with the user index only, projecting keys only: every difference is listed.
+        let wrong = MigrationFixture.uniqueTable()
+        _ = try fx.ddb(["wrong-table", fx.envFile, wrong])
+        let b = try AgentProcess(fx.config(table: wrong))
+        let differs = try b.ctl(["tables", "setup"])
+        #expect(differs.status == 1, "\(differs.output)")
+        #expect(differs.output.contains("index publicShard-createdAt-index is missing"), "\(differs.output)")
+        #expect(differs.output.contains("projects KEYS_ONLY, expected ALL"), "\(differs.output)")
+        // --force without --yes (and without a terminal) is refused; with --yes, a backup comes first.
+        let refused = try b.ctl(["tables", "setup", "--force"])
+        #expect(refused.status == 64, "\(refused.output)")
+        let forced = try b.ctl(["tables", "setup", "--force", "--yes"])
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(forced.stdout.contains("recreated"), "\(forced.output)")
+        #expect(forced.stdout.contains("backup taken first: dynamodb-"), "\(forced.output)")
+        #expect(try b.client.backups().backups.count == 1)
+        #expect(try b.ctl(["tables", "setup"]).status == 0)
+    }
+
+    @Test func templatePassesCfnLint() throws {
+        let a = try AgentProcess(fx.config(table: MigrationFixture.uniqueTable()))
+        let t = try a.ctl(["tables", "template", "test"])
+        #expect(t.status == 0, "\(t.output)")
+        let path = fx.dir.file("template.json")
+        try t.stdout.write(toFile: path, atomically: true, encoding: .utf8)
+        for needle in [
+            "AWS::DynamoDB::Table", "publicShard-createdAt-index", "db.t3.micro", "\"MultiAZ\"", "StorageEncrypted",
+            "AtRestEncryptionEnabled", "TransitEncryptionEnabled", "\"NumCacheClusters\"",
+        ] {
+            #expect(t.stdout.contains(needle), "\(needle)")
+        }
+        let lint = try Run.command(["cfn-lint", "--", path], timeout: 300)
+        #expect(lint.status == 0, "cfn-lint: \(lint.output)")
+    }
+}
+
+@Suite(.serialized) struct ScenarioMigrationTests {
+    let fx: MigrationFixture
+    init() throws { fx = try MigrationFixture() }
+
+    /// Through a proxy that throttles, answers 500 and leaves items unprocessed: every item arrives once,
+    /// rejects are counted and filed, and verify agrees; then verify finds an item altered behind its back.
+    @Test func migrateThroughFaultsThenVerify() throws {
+        let source = try fx.generate(5000, bad: true)
+        let table = MigrationFixture.uniqueTable()
+        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
+        let a = try AgentProcess(fx.config(table: table, aws: proxy.url))
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+
+        // A dry run reads and validates everything and writes nothing.
+        let dry = try a.ctl(["migrate", "scenarios", "--from", source, "--dry-run"])
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.stdout.contains("dry-run: 5000 documents"), "\(dry.output)")
+        #expect(dry.stdout.contains("9 rejected"), "\(dry.output)")
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "0")
+
+        proxy.add(
+            .init(
+                operation: "BatchWriteItem", fault: .throttle(code: "ProvisionedThroughputExceededException"), count: 6)
+        )
+        proxy.add(.init(operation: "BatchWriteItem", fault: .serverError(status: 500), count: 4))
+        proxy.add(.init(operation: "BatchWriteItem", fault: .unprocessed(keep: 7), count: 40))
+        let run = try a.ctl(["migrate", "scenarios", "--from", source, "--workers", "4", "--json"])
+        #expect(run.status == 0, "\(run.output)")
+        let report = try fx.lastResult(a, "migrate.scenarios", as: ScenarioMigrationReport.self)
+        #expect(report.documents == 5000)
+        #expect(report.written == 4991)
+        #expect(report.rejected == 9)
+        // Throttling and 500s are retried by the AWS client first, then by the writer's own rounds.
+        #expect(report.unprocessedRetried > 0, "\(report)")
+        #expect(proxy.injected.value == 50)
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "4991")
+        // The reject file holds each rejected document with its reason and bytes.
+        let rejects = try String(contentsOfFile: try #require(report.rejectFile), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(rejects.count == 9)
+        #expect(rejects.contains { $0.contains("no userId") })
+        #expect(rejects.contains { $0.contains("regular expression") && $0.contains("\"field\":\"pattern\"") })
+        #expect(rejects.contains { $0.contains("duplicate scenarioId") })
+        #expect(rejects.allSatisfy { $0.contains("\"bson\":\"") && $0.contains("\"_id\":\"") })
+        // A public scenario carries its shard; a private one does not.
+        for key in ["scenario_1", "scenario_2", "scenario_4", "scenario_5", "scenario_7", "scenario_8"] {
+            let text = try fx.ddb(["get", fx.envFile, table, key])
+            let item = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let isPublic = (item["isPublic"] as? [String: Any])?["BOOL"] as? Bool
+            #expect(isPublic != nil, "isPublic stays a BOOL")
+            #expect((item["publicShard"] != nil) == (isPublic == true), "\(key): \(text)")
+        }
+
+        let verify = try a.ctl(["migrate", "verify", "--from", source])
+        #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.stdout.contains("4991 match, 0 missing, 0 extra, 0 differ"), "\(verify.output)")
+
+        // A rerun writes the same keys: still no duplicates.
+        let rerun = try a.ctl(["migrate", "scenarios", "--from", source])
+        #expect(rerun.status == 0, "\(rerun.output)")
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "4991")
+
+        let altered = try fx.ddb(["alter", fx.envFile, table])
+        let bad = try a.ctl(["migrate", "verify", "--from", source])
+        #expect(bad.status == 1, "\(bad.output)")
+        #expect(bad.stdout.contains("1 missing, 1 extra, 1 differ"), "\(bad.output)")
+        #expect(bad.stdout.contains("altered behind the migration"), "\(bad.output)")
+        #expect(bad.stdout.contains("extra zz-extra"), "\(altered) \(bad.output)")
+        proxy.clear()
+    }
+
+    /// whatifd SIGKILLed mid-migration: the rerun resumes from the checkpoint and the table ends with
+    /// every item exactly once.
+    @Test func killedMigrationResumes() throws {
+        let source = try fx.generate(12_000, seed: 7)
+        let table = MigrationFixture.uniqueTable()
+        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
+        let config = fx.config(table: table, aws: proxy.url)
+        let a = try AgentProcess(config)
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+        proxy.add(.init(operation: "BatchWriteItem", fault: .delay(seconds: 0.02), count: 1_000_000))
+        let job = try a.client.startScenarioMigration(
+            StartScenarioMigrationRequest(from: source, batchSize: 50, workers: 2))
+        #expect(eventually(timeout: 120) { ((try? a.client.job(job.id))?.progress?.done ?? 0) >= 6000 })
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        let before = Int(try fx.ddb(["count", fx.envFile, table])) ?? 0
+        #expect(before > 0 && before < 12_000, "\(before)")
+        proxy.clear()
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        let rerun = try b.ctl(["migrate", "scenarios", "--from", source, "--json"])
+        #expect(rerun.status == 0, "\(rerun.output)")
+        let report = try fx.lastResult(b, "migrate.scenarios", as: ScenarioMigrationReport.self)
+        let resumedAt = try #require(report.resumedAt)
+        #expect(resumedAt > 0 && resumedAt <= Int64(before), "resumed at \(resumedAt), \(before) were in the table")
+        #expect(report.written < 12_000)
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "12000")
+        let verify = try b.ctl(["migrate", "verify", "--from", source])
+        #expect(verify.status == 0, "\(verify.output)")
+    }
+
+    /// A corrupt dump stops at the byte it names, with what came before written; --skip-bad goes on.
+    @Test func corruptInputStopsWithThePlace() throws {
+        let fixtures = "\(TestPaths.repository)/Tests/WhatIfMigrationTests/Fixtures/mongo"
+        let table = MigrationFixture.uniqueTable()
+        let a = try AgentProcess(fx.config(table: table))
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+        let stop = try a.ctl(["migrate", "scenarios", "--from", fixtures + "/corrupt-length.bson"])
+        #expect(stop.status == 1, "\(stop.output)")
+        #expect(stop.output.contains("malformed BSON at byte"), "\(stop.output)")
+        #expect(stop.output.contains("--skip-bad"), "\(stop.output)")
+        // Only the first document comes before the damage.
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "1")
+        let skip = try a.ctl([
+            "migrate", "scenarios", "--from", fixtures + "/corrupt-length.bson", "--skip-bad", "--restart",
+        ])
+        #expect(skip.status == 0, "\(skip.output)")
+        #expect(skip.output.contains("skipped byte"), "\(skip.output)")
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "19")
+        // Extended JSON, relaxed and as an array, lands the same items.
+        let v = try a.ctl(["migrate", "verify", "--from", fixtures + "/scenarios.array.json"])
+        #expect(v.status == 1 && v.stdout.contains("19 match, 1 missing"), "\(v.output)")
+        let line = try a.ctl(["migrate", "scenarios", "--from", fixtures + "/broken-line.json"])
+        #expect(line.status == 1 && line.output.contains("line 2"), "\(line.output)")
+        let relative = try a.ctl(["migrate", "scenarios", "--from", fixtures + "/scenarios.relaxed.json"])
+        #expect(relative.status == 0, "\(relative.output)")
+        #expect(try a.ctl(["migrate", "verify", "--from", fixtures + "/dump"]).status == 0)
+    }
+}
