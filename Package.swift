@@ -145,8 +145,8 @@ let package = Package(
         .executableTarget(
             name: "MetricsBench",
             dependencies: [
-                "WhatIfMonitoring", "WhatIfExpiry", "WhatIfCore", "WhatIfAWS", "WhatIfHTTP", "WhatIfPostgres",
-                "WhatIfRedis",
+                "WhatIfMonitoring", "WhatIfExpiry", "WhatIfMigration", "WhatIfCore", "WhatIfAWS", "WhatIfHTTP",
+                "WhatIfPostgres", "WhatIfRedis",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Sources/MetricsBench",

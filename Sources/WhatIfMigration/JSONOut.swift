@@ -14,6 +14,19 @@ enum JSONOut {
         let n = p.count
         var run = 0
         while i < n {
+            // Eight plain ASCII bytes at a time (no control character, quote, backslash or high bit).
+            while n - i >= 8 {
+                let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                let q = x ^ (0x22 &* ones)
+                let b = x ^ (0x5C &* ones)
+                let special =
+                    (x | ((x &- 0x20 &* ones) & ~x) | ((q &- ones) & ~q) | ((b &- ones) & ~b)) & high
+                if special != 0 { break }
+                i += 8
+            }
+            guard i < n else { break }
             let c = p[i]
             if c >= 0x20 && c != 0x22 && c != 0x5C && c < 0x80 {
                 i += 1
@@ -145,5 +158,32 @@ enum JSONOut {
         twoDigits(ms % 100, into: &out)
         out.append(UInt8(ascii: "Z"))
         return true
+    }
+
+    /// `{"N":"…"}` for a double whose shortest text is plain decimal (no exponent), in the same canonical
+    /// form as `DynamoNumber.text` (no trailing `.0`, `0` for zeros). Returns the stored size, or nil when
+    /// the slow path must do it.
+    static func plainDouble(_ v: Double, into out: inout [UInt8]) -> Int? {
+        if v == 0 {
+            literal(#"{"N":"0"}"#, into: &out)
+            return 2
+        }
+        var text = v.description
+        return text.withUTF8 { u -> Int? in
+            var n = u.count
+            var digits = 0
+            for c in u {
+                if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "n") || c == UInt8(ascii: "i")
+                {
+                    return nil
+                }
+                if c >= 0x30 && c <= 0x39 { digits += 1 }
+            }
+            if n >= 2 && u[n - 2] == UInt8(ascii: ".") && u[n - 1] == UInt8(ascii: "0") { n -= 2 }
+            literal(#"{"N":""#, into: &out)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: u[0..<n]))
+            literal(#""}"#, into: &out)
+            return (digits + 1) / 2 + 1
+        }
     }
 }

@@ -125,7 +125,7 @@ public final class ScenarioMigrator {
         var reasons: [String: Int64] = [:]
         var derived: Int64 = 0
         var skipped: [MigrationSkip] = []
-        var keys: [String: Int64] = [:]
+        var keys = KeyTable()
         var index: Int64 = 0
 
         let written = Locked<Int64>(0)
@@ -213,8 +213,8 @@ public final class ScenarioMigrator {
                 self.reporter.log(.warning, "skipped \(s.position): \(s.reason)")
             }
             try source.read(skipBad: settings.skipBad, skipped: noteSkip) { doc in
-                try reporter.checkCancelled()
                 let i = index
+                if i & 255 == 0 { try reporter.checkCancelled() }
                 index += 1
                 if i % 4096 == 0, let e = writer?.failed { throw e }
                 out.removeAll(keepingCapacity: true)
@@ -234,7 +234,7 @@ public final class ScenarioMigrator {
                     skipped.append(MigrationSkip(position: "byte \(e.offset)", reason: e.reason))
                     return
                 }
-                if let first = keys[item.scenarioId] {
+                if let first = keys.insert(item.keyHash, i) {
                     if i >= resumeAt {
                         try writeReject(
                             doc,
@@ -244,21 +244,23 @@ public final class ScenarioMigrator {
                     }
                     return
                 }
-                keys[item.scenarioId] = i
                 if item.derivedKey { derived += 1 }
                 guard i >= resumeAt else {
                     batchStart = i + 1
                     return
                 }
-                out += Array("}}".utf8)
+                out.append(UInt8(ascii: "}"))
+                out.append(UInt8(ascii: "}"))
                 if writer != nil { batch.append(out) }
                 if batch.count >= settings.batchSize || (writer == nil && (i + 1) % Int64(settings.batchSize) == 0) {
                     try flush(upTo: i + 1)
                 }
-                throttle.report(
-                    done: Double(i + 1), total: nil, unit: "documents",
-                    phase: settings.dryRun
-                        ? "dry run: \(rejected) rejected" : "\(written.value) written, \(rejected) rejected")
+                if i & 255 == 0 {
+                    throttle.report(
+                        done: Double(i + 1), total: nil, unit: "documents",
+                        phase: settings.dryRun
+                            ? "dry run: \(rejected) rejected" : "\(written.value) written, \(rejected) rejected")
+                }
                 if writer != nil && lastSave.elapsedSeconds >= settings.checkpointEvery { try checkpoint() }
             }
             try flush(upTo: index)
@@ -318,5 +320,42 @@ public final class ScenarioMigrator {
             buf.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
         return Hex.encode(d.finish())
+    }
+}
+
+/// The keys seen so far (their 128-bit hashes) and the document each came from: open addressing over
+/// the hash's own bits, so a million keys cost 24 MB and no Swift Hasher.
+struct KeyTable {
+    private var slots: [(a: UInt64, b: UInt64, index: Int64)]
+    private var count = 0
+    private var mask: Int
+
+    init(capacity: Int = 1 << 16) {
+        slots = Array(repeating: (0, 0, -1), count: capacity)
+        mask = capacity - 1
+    }
+
+    /// Adds the key and returns nil, or returns the index of the document that had it first.
+    mutating func insert(_ k: ScenarioTransform.KeyHash, _ index: Int64) -> Int64? {
+        if (count + 1) * 2 > slots.count { grow() }
+        var i = Int(truncatingIfNeeded: k.a) & mask
+        while slots[i].index >= 0 {
+            if slots[i].a == k.a && slots[i].b == k.b { return slots[i].index }
+            i = (i + 1) & mask
+        }
+        slots[i] = (k.a, k.b, index)
+        count += 1
+        return nil
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: (0, 0, -1), count: old.count * 2)
+        mask = slots.count - 1
+        for s in old where s.index >= 0 {
+            var i = Int(truncatingIfNeeded: s.a) & mask
+            while slots[i].index >= 0 { i = (i + 1) & mask }
+            slots[i] = s
+        }
     }
 }

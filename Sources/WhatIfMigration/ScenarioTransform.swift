@@ -1,6 +1,15 @@
 import WhatIfCore
 import WhatIfCrypto
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// A document that is well-formed but cannot become a DynamoDB item; it goes to the reject file.
 public struct Reject: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
@@ -47,11 +56,65 @@ public struct ScenarioTransform: Sendable {
     }
 
     public struct Item: Sendable {
-        public var scenarioId: String
+        /// Where the key is in the output: the JSON string's content, escaped.
+        public var keyRange: Range<Int>
+        /// A 128-bit hash of the key (two independent SipHashes) for duplicate checks without a String.
+        public var keyHash: KeyHash
         /// DynamoDB's size accounting (names plus values), in bytes.
         public var size: Int
         /// True when scenarioId was derived from `_id`.
         public var derivedKey: Bool
+
+        /// The key as text (JSON unescaping only what the transform escapes).
+        public func scenarioId(in out: [UInt8]) -> String {
+            let raw = Array(out[keyRange])
+            guard raw.contains(0x5C) else { return String(decoding: raw, as: UTF8.self) }
+            let quoted = [0x22] + raw + [0x22]
+            return (try? JSONDecoder().decode(String.self, from: Data(quoted))) ?? String(decoding: raw, as: UTF8.self)
+        }
+    }
+
+    /// A 128-bit hash of a key: two 64-bit lanes over 8-byte words, each with a multiply-xorshift mix and
+    /// murmur3's finaliser. Not cryptographic (the keys are the operator's own data); a collision between
+    /// two different keys is about 2^-64 likely per pair.
+    public struct KeyHash: Hashable, Sendable {
+        public var a: UInt64
+        public var b: UInt64
+        public init(_ bytes: UnsafeRawBufferPointer) {
+            var h1: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)
+            var h2: UInt64 = 0x1319_8A2E_0370_7344 ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                var w: UInt64 = 0
+                if n - i >= 8 {
+                    w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    i += 8
+                } else {
+                    var shift: UInt64 = 0
+                    while i < n {
+                        w |= UInt64(bytes[i]) << shift
+                        shift += 8
+                        i += 1
+                    }
+                }
+                h1 = (h1 ^ w) &* 0x9E37_79B9_7F4A_7C15
+                h1 ^= h1 >> 29
+                h2 = (h2 ^ (w &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x1656_67B1_9E37_79F9
+                h2 ^= h2 >> 31
+            }
+            a = Self.fmix(h1)
+            b = Self.fmix(h2 ^ h1)
+        }
+        static func fmix(_ x: UInt64) -> UInt64 {
+            var k = x
+            k ^= k >> 33
+            k = k &* 0xFF51_AFD7_ED55_8CCD
+            k ^= k >> 33
+            k = k &* 0xC4CE_B9FE_1A85_EC53
+            k ^= k >> 33
+            return k
+        }
     }
 
     /// The `_id` of a document as text for reports (ObjectId as hex), or nil.
@@ -101,7 +164,7 @@ public struct ScenarioTransform: Sendable {
         var first = true
         var size = 0
         var idRange: Range<Int>?
-        var scenarioId: String?
+        var keyRange: Range<Int>?
         var sawUser = false
         var isPublic = false
         var i = 4
@@ -124,7 +187,10 @@ public struct ScenarioTransform: Sendable {
                 continue
             case .scenarioId:
                 let next = try BSON.skipValue(type, doc, valueStart, end, base: base, depth: 1)
-                let key: String
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                JSONOut.literal(#""scenarioId":{"S":"#, into: &out)
+                let start = out.count + 1
                 if type == .string {
                     let bytes = UnsafeRawBufferPointer(rebasing: doc[(valueStart + 4)..<(next - 1)])
                     guard !bytes.isEmpty else {
@@ -133,22 +199,20 @@ public struct ScenarioTransform: Sendable {
                     guard bytes.count <= 2048 else {
                         throw Reject("the key is \(bytes.count) bytes; DynamoDB's limit is 2048", field: "scenarioId")
                     }
-                    guard let s = String(validating: bytes, as: UTF8.self) else {
+                    guard JSONOut.string(bytes, into: &out) else {
                         throw Reject("not valid UTF-8", field: "scenarioId")
                     }
-                    key = s
+                    size += 10 + bytes.count
                 } else if type == .binary, Int(BSON.int32(doc, valueStart)) == 16, doc[valueStart + 4] == 4 {
-                    key = UUIDText.format(Array(doc[(valueStart + 5)..<(valueStart + 21)]))
+                    out.append(UInt8(ascii: "\""))
+                    out += UUIDText.format(Array(doc[(valueStart + 5)..<(valueStart + 21)])).utf8
+                    out.append(UInt8(ascii: "\""))
+                    size += 10 + 36
                 } else {
                     throw Reject("the key is a \(type.name); it must be a string (or a UUID)", field: "scenarioId")
                 }
-                scenarioId = key
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                JSONOut.literal(#""scenarioId":{"S":"#, into: &out)
-                _ = key.utf8.withContiguousStorageIfAvailable { JSONOut.string(UnsafeRawBufferPointer($0), into: &out) }
+                keyRange = start..<(out.count - 1)
                 out.append(UInt8(ascii: "}"))
-                size += 10 + key.utf8.count
                 i = next
                 continue
             case .userId:
@@ -195,23 +259,34 @@ public struct ScenarioTransform: Sendable {
         guard i == end else { throw w.fail(i, "an element runs past the end of its document") }
         guard sawUser else { throw Reject("the document has no userId (the user index's key)", field: "userId") }
         var derived = false
-        if scenarioId == nil {
+        if keyRange == nil {
             guard let idRange else { throw Reject("no scenarioId, and no _id to derive one from", field: "scenarioId") }
             // The name is the `_id`'s type byte and value bytes (its element without the name).
             let name = [doc[idRange.lowerBound]] + Array(doc[(idRange.lowerBound + 5)..<idRange.upperBound])
             let key = UUIDText.v5(namespace: Self.namespace, name: name)
-            scenarioId = key
             derived = true
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
             JSONOut.literal(#""scenarioId":{"S":""#, into: &out)
+            let start = out.count
             out += key.utf8
+            keyRange = start..<out.count
             JSONOut.literal(#""}"#, into: &out)
             size += 10 + 36
         }
-        let key = scenarioId ?? ""
+        let range = keyRange!
+        let hash = out.withUnsafeBytes { KeyHash(UnsafeRawBufferPointer(rebasing: $0[range])) }
         if isPublic {
-            let shard = TableSchema.publicShard(for: key, shards: publicShards)
+            // The shard is of the key's text: an escaped key (quotes, backslashes) is unescaped first.
+            let escaped = out[range].contains(0x5C)
+            let shard =
+                escaped
+                ? TableSchema.publicShard(
+                    for: Item(keyRange: range, keyHash: hash, size: 0, derivedKey: false).scenarioId(in: out),
+                    shards: publicShards)
+                : out.withUnsafeBytes {
+                    TableSchema.publicShard(for: UnsafeRawBufferPointer(rebasing: $0[range]), shards: publicShards)
+                }
             if !first { out.append(UInt8(ascii: ",")) }
             JSONOut.literal(#""publicShard":{"S":""#, into: &out)
             out += shard.utf8
@@ -222,21 +297,24 @@ public struct ScenarioTransform: Sendable {
         guard size <= maxItemBytes else {
             throw Reject("the item would be \(size) bytes; DynamoDB's limit is \(maxItemBytes) (400 KB)")
         }
-        return Item(scenarioId: key, size: size, derivedKey: derived)
+        return Item(keyRange: range, keyHash: hash, size: size, derivedKey: derived)
     }
 
     enum Special { case id, scenarioId, userId, createdAt, isPublic, publicShard, other }
 
     @inline(__always)
     static func special(_ name: UnsafeRawBufferPointer) -> Special {
+        @inline(__always) func eq(_ s: StaticString) -> Bool {
+            s.withUTF8Buffer { memcmp(name.baseAddress!, $0.baseAddress!, $0.count) == 0 }
+        }
         switch name.count {
-        case 3 where name.elementsEqual("_id".utf8): .id
-        case 10 where name.elementsEqual("scenarioId".utf8): .scenarioId
-        case 6 where name.elementsEqual("userId".utf8): .userId
-        case 9 where name.elementsEqual("createdAt".utf8): .createdAt
-        case 8 where name.elementsEqual("isPublic".utf8): .isPublic
-        case 11 where name.elementsEqual("publicShard".utf8): .publicShard
-        default: .other
+        case 3 where eq("_id"): return .id
+        case 10 where eq("scenarioId"): return .scenarioId
+        case 6 where eq("userId"): return .userId
+        case 9 where eq("createdAt"): return .createdAt
+        case 8 where eq("isPublic"): return .isPublic
+        case 11 where eq("publicShard"): return .publicShard
+        default: return .other
         }
     }
 
@@ -293,6 +371,7 @@ public struct ScenarioTransform: Sendable {
                 try need(8)
                 let v = Double(bitPattern: UInt64(BSON.int64(p, i)))
                 guard v.isFinite else { throw Reject("\(v) has no DynamoDB number (NaN and infinities do not)") }
+                if let size = JSONOut.plainDouble(v, into: &out) { return (i + 8, size) }
                 let n: DynamoNumber
                 do { n = try DynamoNumber.parse(v.description) } catch { throw Reject("the double \(v) is \(error)") }
                 return (i + 8, number(n, into: &out))

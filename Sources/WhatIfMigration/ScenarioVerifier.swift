@@ -171,21 +171,22 @@ public final class ScenarioVerifier {
                 return
             }
             // A repeated key was rejected by the migration: the first document is the one compared.
-            guard seen.insert(item.scenarioId).inserted else {
+            let key = item.scenarioId(in: out)
+            guard seen.insert(key).inserted else {
                 rejected += 1
                 return
             }
             let expected = try JSONDecoder().decode(DynamoItem.self, from: Data(out))
-            guard let have = digests.removeValue(forKey: item.scenarioId) else {
+            guard let have = digests.removeValue(forKey: key) else {
                 missing += 1
-                example(item.scenarioId, "missing", nil)
+                example(key, "missing", nil)
                 return
             }
             if have == Self.digest(expected) {
                 matching += 1
             } else {
                 differing += 1
-                if differingKeys.count < 100 { differingKeys.append((item.scenarioId, expected)) }
+                if differingKeys.count < 100 { differingKeys.append((key, expected)) }
             }
             throttle.report(done: Double(documents), total: nil, unit: "documents", phase: "comparing")
         }

@@ -17,8 +17,13 @@ public enum TableSchema {
 
     /// `public#k` for a scenario (FNV-1a of its key: stable across runs and machines).
     public static func publicShard(for scenarioId: String, shards: Int) -> String {
+        var copy = scenarioId
+        return copy.withUTF8 { publicShard(for: UnsafeRawBufferPointer($0), shards: shards) }
+    }
+
+    public static func publicShard(for key: UnsafeRawBufferPointer, shards: Int) -> String {
         var h: UInt32 = 2_166_136_261
-        for b in scenarioId.utf8 {
+        for b in key {
             h ^= UInt32(b)
             h = h &* 16_777_619
         }

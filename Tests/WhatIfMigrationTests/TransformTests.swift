@@ -358,3 +358,20 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
                 == TableSchema.publicShard(for: "scenario_123", shards: 4))
     }
 }
+
+@Suite struct KeyTableTests {
+    @Test func findsEveryRepeatAcrossGrowthAndNothingElse() {
+        var t = KeyTable(capacity: 16)
+        func hash(_ s: String) -> ScenarioTransform.KeyHash {
+            var c = s
+            return c.withUTF8 { ScenarioTransform.KeyHash(UnsafeRawBufferPointer($0)) }
+        }
+        for i in 0..<100_000 { #expect(t.insert(hash("scenario_\(i)"), Int64(i)) == nil) }
+        for i in stride(from: 0, to: 100_000, by: 997) {
+            #expect(t.insert(hash("scenario_\(i)"), 1_000_000) == Int64(i))
+        }
+        // Keys that differ only past the first eight bytes, or in length, hash apart.
+        #expect(hash("abcdefgh1") != hash("abcdefgh2"))
+        #expect(hash("abc") != hash("abc\0"))
+    }
+}

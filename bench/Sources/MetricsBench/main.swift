@@ -3,6 +3,7 @@ import WhatIfAWS
 import WhatIfCore
 import WhatIfExpiry
 import WhatIfHTTP
+import WhatIfMigration
 import WhatIfMonitoring
 import WhatIfPostgres
 import WhatIfRedis
@@ -15,6 +16,12 @@ import WhatIfRedis
 #if canImport(Glibc)
     import Glibc
 #endif
+
+final class Quiet: JobReporter, @unchecked Sendable {
+    func progress(done: Double, total: Double?, unit: String, phase: String?) {}
+    func log(_ level: Logger.Level, _ message: String) {}
+    var isCancelled: Bool { false }
+}
 
 // whatif-bench-metrics: the monitoring capability measured in process (issue 5's bench/ figures).
 //   cycle STACK_ENV N          CPU time of one full collection cycle with every collector (median of N)
@@ -157,12 +164,19 @@ case "alarms":
         times.append(w.elapsedSeconds)
     }
     print("alarms: \(n) alarms evaluated in \(fmt(median(times) * 1000, 1)) ms (median of 20)")
+case "transform":
+    // The migration's dry run in process (no agent, no job): read, transform, validate.
+    let source = try MigrationSource(path: args[1])
+    var settings = ScenarioMigrator.Settings()
+    settings.dryRun = true
+    let w = Stopwatch()
+    let r = try ScenarioMigrator(
+        source: source, table: "bench", client: nil, settings: settings, reporter: Quiet(), rejectDirectory: "/tmp",
+        runName: "bench"
+    ).run(resume: nil, backupId: nil, save: { _ in })
+    let secs = w.elapsedSeconds
+    print("transform: \(r.documents) documents in \(fmt(secs, 3)) s, \(fmt(Double(r.documents) / secs, 0)) documents/s")
 case "expiry":
-    final class Quiet: JobReporter, @unchecked Sendable {
-        func progress(done: Double, total: Double?, unit: String, phase: String?) {}
-        func log(_ level: Logger.Level, _ message: String) {}
-        var isCancelled: Bool { false }
-    }
     let conn = try RedisConnection(
         RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: Int(args[1])!)), timeout: 30))
     let policy = ExpiryPolicy(rules: [.init(pattern: args[2], defaultTTL: Int(args[3])!, action: .enforce)])
