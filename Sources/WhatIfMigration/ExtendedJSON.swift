@@ -357,7 +357,7 @@ public enum ExtendedJSON {
                 var digits = 0
                 while i < p.count,
                     (0x30...0x39).contains(p[i]) || p[i] == 0x2E || p[i] == 0x65 || p[i] == 0x45
-                        || ((p[i] == 0x2B || p[i] == 0x2D) && (p[i - 1] == 0x65 || p[i - 1] == 0x45))
+                        || ((p[i] == 0x2B || p[i] == 0x2D) && i > start && (p[i - 1] == 0x65 || p[i - 1] == 0x45))
                 {
                     if (0x30...0x39).contains(p[i]) { digits += 1 }
                     i += 1

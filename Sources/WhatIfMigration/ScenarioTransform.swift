@@ -369,7 +369,7 @@ public struct ScenarioTransform: Sendable {
                 return (i + 8, (digits + 1) / 2 + 1)
             case .double:
                 try need(8)
-                let v = Double(bitPattern: UInt64(BSON.int64(p, i)))
+                let v = Double(bitPattern: UInt64(bitPattern: BSON.int64(p, i)))
                 guard v.isFinite else { throw Reject("\(v) has no DynamoDB number (NaN and infinities do not)") }
                 if let size = JSONOut.plainDouble(v, into: &out) { return (i + 8, size) }
                 let n: DynamoNumber

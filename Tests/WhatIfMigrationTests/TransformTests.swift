@@ -297,6 +297,12 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
             i["u"]
                 == .b([0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]))
         #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array(#"{"a": [1, 2"#.utf8)) }
+        // Found by FuzzExtendedJSON: a sign with nothing before it.
+        #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array("+".utf8)) }
+        #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array(#"{"a": +1}"#.utf8)) }
+        // Found by FuzzBSON: negative doubles (their bit pattern is a negative Int64).
+        #expect(try item(#"{"_id":1,"userId":"u","t":-2.5,"e":-1e-7}"#)["t"] == .n("-2.5"))
+        #expect(try item(#"{"_id":1,"userId":"u","e":-1e-7}"#)["e"] == .n("-0.0000001"))
         #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array(#"{"a": {"$oid": "zz"}}"#.utf8)) }
         #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array(#"{"a": "\ud800"}"#.utf8)) }
     }
