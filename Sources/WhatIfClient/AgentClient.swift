@@ -285,6 +285,10 @@ extension AgentClient {
         try call(JobInfo.self, method: "POST", path: APIPath.migrateScenarios, body: req)
     }
 
+    public func startPostgresMigration(_ req: StartPostgresMigrationRequest) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.migratePostgres, body: req)
+    }
+
     public func startMigrationVerify(_ req: StartVerifyRequest) throws -> JobInfo {
         try call(JobInfo.self, method: "POST", path: APIPath.migrateVerify, body: req)
     }

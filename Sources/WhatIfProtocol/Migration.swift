@@ -195,3 +195,68 @@ public struct VerifyReport: Codable, Sendable, Equatable {
         self.seconds = seconds
     }
 }
+
+/// `POST /v1/migrations/postgres`: the local database into RDS (pg_dump, pg_restore, then verification).
+public struct StartPostgresMigrationRequest: Codable, Sendable, Equatable {
+    /// The target environment, for the record (the target itself is `migration.postgres_target`).
+    public var to: String?
+    public var dryRun: Bool
+    /// Compare source and target only (no dump, no restore).
+    public var verifyOnly: Bool
+    public init(to: String? = nil, dryRun: Bool = false, verifyOnly: Bool = false) {
+        self.to = to
+        self.dryRun = dryRun
+        self.verifyOnly = verifyOnly
+    }
+}
+
+public struct PostgresTableCheck: Codable, Sendable, Equatable {
+    public var table: String
+    public var sourceRows: Int64
+    public var targetRows: Int64?
+    public var sourceChecksum: String?
+    public var targetChecksum: String?
+    public var ok: Bool
+    public init(
+        table: String, sourceRows: Int64, targetRows: Int64?, sourceChecksum: String?, targetChecksum: String?,
+        ok: Bool
+    ) {
+        self.table = table
+        self.sourceRows = sourceRows
+        self.targetRows = targetRows
+        self.sourceChecksum = sourceChecksum
+        self.targetChecksum = targetChecksum
+        self.ok = ok
+    }
+}
+
+public struct PostgresMigrationReport: Codable, Sendable, Equatable {
+    public var mode: String
+    public var source: String
+    public var target: String
+    public var targetSSLMode: String
+    public var sourceVersion: String
+    public var targetVersion: String
+    public var tables: [PostgresTableCheck]
+    /// Tables in the target that the source does not have.
+    public var extraTables: [String]
+    public var dumpBytes: Int64?
+    public var seconds: Double
+    public var ok: Bool { extraTables.isEmpty && tables.allSatisfy(\.ok) }
+
+    public init(
+        mode: String, source: String, target: String, targetSSLMode: String, sourceVersion: String,
+        targetVersion: String, tables: [PostgresTableCheck], extraTables: [String], dumpBytes: Int64?, seconds: Double
+    ) {
+        self.mode = mode
+        self.source = source
+        self.target = target
+        self.targetSSLMode = targetSSLMode
+        self.sourceVersion = sourceVersion
+        self.targetVersion = targetVersion
+        self.tables = tables
+        self.extraTables = extraTables
+        self.dumpBytes = dumpBytes
+        self.seconds = seconds
+    }
+}

@@ -23,6 +23,8 @@ public struct TestConfig {
     public var alarms: String?
     /// The `expiry:` section's body.
     public var expiry: String?
+    /// The `migration:` section's body.
+    public var migration: String?
 
     public init() {}
 
@@ -65,6 +67,7 @@ public struct TestConfig {
         if let hooks { y += "hooks:\n" + hooks }
         if let alarms { y += "alarms:\n" + alarms }
         if let expiry { y += "expiry:\n" + expiry }
+        if let migration { y += "migration:\n" + migration }
         return y
     }
 }

@@ -80,7 +80,52 @@ struct Tables: ParsableCommand {
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Move data into AWS: MongoDB scenarios into DynamoDB, and verify them.",
-        subcommands: [Scenarios.self, Verify.self])
+        subcommands: [Scenarios.self, Verify.self, Postgres.self])
+
+    struct Postgres: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the PostgreSQL database into RDS: pg_dump, pg_restore, then verification.",
+            discussion: """
+                The target is migration.postgres_target in the agent's config (or RDS_POSTGRES_*), checked with \
+                sslmode verify-full and the RDS CA bundle by default. It must be an empty database; the restore \
+                runs in one transaction. Afterwards every table's row count and checksum are compared on both \
+                sides (exit 1 on any difference). Stop the app's writes first. --dry-run connects to both, \
+                lists the tables and rows, and writes nothing.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The target environment (test or production), for the record.") var to: String?
+        @Flag(help: "Connect and report; write nothing.") var dryRun = false
+        @Flag(help: "Only compare tables, row counts and checksums (no copy).") var verifyOnly = false
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func validate() throws {
+            if dryRun && verifyOnly { throw ValidationError("--dry-run and --verify-only exclude each other") }
+        }
+
+        func run() throws {
+            let job = try perform {
+                try global.client.startPostgresMigration(
+                    StartPostgresMigrationRequest(to: to, dryRun: dryRun, verifyOnly: verifyOnly))
+            }
+            try followJob(job, global: global, detach: detach) { result in
+                guard let r = try? result.decoded(PostgresMigrationReport.self) else { return }
+                Out.line(
+                    "\(r.mode): \(r.source) (PostgreSQL \(r.sourceVersion)) -> \(r.target) (PostgreSQL \(r.targetVersion), sslmode \(r.targetSSLMode)) in \(Out.duration(r.seconds))"
+                )
+                Out.table(
+                    ["TABLE", "SOURCE ROWS", "TARGET ROWS", "CHECKSUM", "OK"],
+                    r.tables.map {
+                        [
+                            $0.table, "\($0.sourceRows)", $0.targetRows.map { "\($0)" } ?? "-",
+                            $0.targetChecksum == nil
+                                ? "-" : ($0.sourceChecksum == $0.targetChecksum ? "same" : "differs"),
+                            $0.ok ? "yes" : "NO",
+                        ]
+                    })
+                for t in r.extraTables { Out.line("  extra in the target: \(t)") }
+            }
+        }
+    }
 
     struct Scenarios: ParsableCommand {
         static let configuration = CommandConfiguration(

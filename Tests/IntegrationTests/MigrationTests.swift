@@ -241,3 +241,98 @@ struct MigrationFixture {
         #expect(try a.ctl(["migrate", "verify", "--from", fixtures + "/dump"]).status == 0)
     }
 }
+
+/// PostgreSQL → "RDS": the shared stack's cluster into a second, private PostgreSQL 15 cluster.
+@Suite(.serialized) struct PostgresMigrationTests {
+    static let pgBin = "/usr/lib/postgresql/15/bin"
+
+    func psql(_ info: StackInfo, _ db: String, _ sql: String) throws -> String {
+        let env = [
+            "PGPASSWORD": (try? String(contentsOfFile: info.pgPasswordFile, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "",
+            "PGHOST": "127.0.0.1", "PGPORT": String(info.pgPort), "PGUSER": "postgres",
+        ]
+        let r = try Run.command(
+            ["\(Self.pgBin)/psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], environment: env)
+        guard r.status == 0 else { throw TestFailure("psql \(db): \(r.output)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func dumpRestoreAndVerifyIntoASecondCluster() throws {
+        let shared = try Stack.shared()
+        let target = try Stack.startPrivate(["pg"])
+        let db = "mig_src_\(getpid())_\(Int.random(in: 1000...9999))"
+        try _ = psql(shared, "postgres", "CREATE DATABASE \(db)")
+        try _ = psql(
+            shared, db,
+            """
+            CREATE TABLE users (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL, created timestamptz DEFAULT now(),
+              prefs jsonb, balance numeric(20,6));
+            INSERT INTO users (email, prefs, balance)
+              SELECT 'u' || g || '@example.invalid', jsonb_build_object('n', g), g * 1.5 FROM generate_series(1, 5000) g;
+            CREATE SCHEMA app;
+            CREATE TABLE app.sessions (token uuid PRIMARY KEY, user_id bigint REFERENCES users(id), data bytea);
+            INSERT INTO app.sessions SELECT gen_random_uuid(), g, decode(md5(g::text), 'hex') FROM generate_series(1, 800) g;
+            """)
+        let targetDB = "what_if_users_rds"
+        try _ = psql(target.info, "postgres", "CREATE DATABASE \(targetDB)")
+        var config = TestConfig.forStack(shared)
+        config.postgres = config.postgres?.replacingOccurrences(of: "database: what_if_users", with: "database: \(db)")
+        config.dynamodb = nil
+        config.redis = nil
+        config.aws = nil
+        // No TLS on the local cluster: the test says so explicitly (the default is verify-full).
+        config.migration = """
+              postgres_target:
+                host: 127.0.0.1
+                port: \(target.info.pgPort)
+                database: \(targetDB)
+                user: postgres
+                password_file: \(target.info.pgPasswordFile)
+                sslmode: disable
+
+            """
+        let a = try AgentProcess(config)
+        let dry = try a.ctl(["migrate", "postgres", "--to", "test", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.stdout.contains("dry-run:") && dry.stdout.contains("\"app\".\"sessions\""), "\(dry.output)")
+        #expect(
+            try psql(
+                target.info, targetDB,
+                "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')") == "0")
+
+        let run = try a.ctl(["migrate", "postgres", "--to", "test"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.stdout.contains("\"public\".\"users\"  5000"), "\(run.output)")
+        #expect(!run.stdout.contains("NO"), "\(run.output)")
+        #expect(try psql(target.info, targetDB, "SELECT count(*) FROM app.sessions") == "800")
+        #expect(
+            try psql(target.info, targetDB, "SELECT sum(balance) FROM users")
+                == psql(shared, db, "SELECT sum(balance) FROM users"))
+
+        // A second run refuses a target that is no longer empty.
+        let again = try a.ctl(["migrate", "postgres", "--to", "test"])
+        #expect(again.status == 1 && again.output.contains("already holds 2 tables"), "\(again.output)")
+
+        // Verification alone (after the cutover, say) agrees, then catches a row changed in the target.
+        let verified = try a.ctl(["migrate", "postgres", "--to", "test", "--verify-only"])
+        #expect(verified.status == 0, "\(verified.output)")
+        _ = try psql(target.info, targetDB, "UPDATE users SET email = 'changed' WHERE id = 7")
+        let differs = try a.ctl(["migrate", "postgres", "--to", "test", "--verify-only"])
+        #expect(differs.status == 1, "\(differs.output)")
+        #expect(
+            differs.stdout.contains("\"public\".\"users\"  5000") && differs.stdout.contains("differs"),
+            "\(differs.output)")
+        #expect(differs.output.contains("does not match the source"), "\(differs.output)")
+        let report = try result(a)
+        #expect(report.tables.first { $0.table == "\"public\".\"users\"" }?.ok == false)
+        #expect(report.tables.first { $0.table == "\"app\".\"sessions\"" }?.ok == true)
+    }
+
+    func result(_ a: AgentProcess) throws -> PostgresMigrationReport {
+        guard let job = try a.client.jobs().first(where: { $0.kind == "migrate.postgres" && $0.result != nil }),
+            let result = job.result
+        else { throw TestFailure("no result") }
+        return try APICoding.decode(PostgresMigrationReport.self, from: try APICoding.encode(result))
+    }
+}

@@ -784,13 +784,13 @@ _whatifctl_migrate() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    scenarios|verify)
+    scenarios|verify|postgres)
         # Offer subcommand argument completions
         "_whatifctl_migrate_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'scenarios verify' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'scenarios verify postgres' -- "${cur}"))
         ;;
     esac
 }
@@ -838,6 +838,27 @@ _whatifctl_migrate_verify() {
         return
         ;;
     '--from')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_migrate_postgres() {
+    repeating_flags=()
+    non_repeating_flags=(--json --dry-run --verify-only --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --to)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--to')
         return
         ;;
     esac

@@ -25,6 +25,11 @@ extension Router {
                     agent, req, kind: MigrationJobs.scenariosKind, StartScenarioMigrationRequest.self,
                     example: #"{"from": "/path/to/scenarios.bson", "dryRun": true}"#)
             },
+            Route(method: "POST", pattern: ["v1", "migrations", "postgres"], role: .admin) { [agent] req, _ in
+                await startJob(
+                    agent, req, kind: MigrationJobs.postgresKind, StartPostgresMigrationRequest.self,
+                    example: #"{"to": "test", "dryRun": true}"#)
+            },
             Route(method: "POST", pattern: ["v1", "migrations", "verify"], role: .admin) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: MigrationJobs.verifyKind, StartVerifyRequest.self,

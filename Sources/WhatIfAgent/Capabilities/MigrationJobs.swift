@@ -16,8 +16,64 @@ enum MigrationJobs {
     static let tablesKind = "tables.setup"
     static let scenariosKind = "migrate.scenarios"
     static let verifyKind = "migrate.verify"
+    static let postgresKind = "migrate.postgres"
 
-    static func kinds(_ core: AgentCore) -> [JobKind] { [tables(core), scenarios(core), verify(core)] }
+    static func kinds(_ core: AgentCore) -> [JobKind] { [tables(core), scenarios(core), verify(core), postgres(core)] }
+
+    // MARK: migrate.postgres
+
+    static func postgresSettings(_ config: AgentConfig) throws -> (PostgresSettings, PostgresSettings) {
+        guard let source = config.postgres else {
+            throw APIError(
+                .unprocessable, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
+        }
+        guard let target = config.postgresTarget else {
+            throw APIError(
+                .unprocessable, "there is no migration target",
+                hint:
+                    "add migration.postgres_target (host, database, user, password_file, sslrootcert: the RDS CA bundle) to \(config.path)"
+            )
+        }
+        return (source, target)
+    }
+
+    static func postgres(_ core: AgentCore) -> JobKind {
+        let example = #"{"to": "test", "dryRun": true}"#
+        return JobKind(
+            name: postgresKind, summary: "copy the PostgreSQL database into RDS (pg_dump, pg_restore, verification)",
+            resources: { params, config in
+                let req = try BackupJobs.decode(StartPostgresMigrationRequest.self, params, example: example)
+                if let e = req.to, !environments.contains(e) {
+                    throw APIError(
+                        .unprocessable, "unknown environment '\(e)'", hint: "use development, test or production")
+                }
+                let (s, t) = try postgresSettings(config)
+                return ["postgres:\(s.connection.database)", "postgres-target:\(t.connection.endpoint)"]
+            },
+            run: { ctx in
+                let req = try BackupJobs.decode(StartPostgresMigrationRequest.self, ctx.params, example: example)
+                let (s, t) = try postgresSettings(ctx.config)
+                let env = core.environment
+                let report = try await Threads.run { () throws -> PostgresMigrationReport in
+                    let tools = try PostgresTools.find(
+                        binDirectory: ctx.config.backups.postgres.binDirectory, environment: env)
+                    return try PostgresMigrator(
+                        source: s.connection, target: t.connection, tools: tools,
+                        workDirectory: ctx.config.stateDirectory + "/migrations", environment: env, reporter: ctx
+                    ).run(dryRun: req.dryRun, verifyOnly: req.verifyOnly)
+                }
+                let json = try JSONValue.encoding(report)
+                guard report.ok || req.dryRun else {
+                    let bad = report.tables.filter { !$0.ok }.map(\.table) + report.extraTables
+                    throw JobFailed(
+                        "the target does not match the source after the restore: \(bad.joined(separator: ", "))",
+                        hint:
+                            "was the source written to meanwhile? Stop the app's writes, empty the target and run again",
+                        result: json)
+                }
+                return json
+            })
+    }
 
     static let environments = ["development", "test", "production"]
 

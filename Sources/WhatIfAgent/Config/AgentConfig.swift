@@ -38,6 +38,8 @@ public struct AgentConfig: Sendable {
     public var monitoring: MonitoringConfig
     /// nil when there is no `expiry:` section.
     public var expiry: ExpiryConfig?
+    /// `migration.postgres_target`: the RDS instance `whatifctl migrate postgres` copies into.
+    public var postgresTarget: PostgresSettings? = nil
 }
 
 public struct SocketSettings: Sendable, Equatable {

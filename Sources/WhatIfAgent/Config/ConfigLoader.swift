@@ -16,7 +16,7 @@ public enum ConfigLoader {
 
     static let topKeys = [
         "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
-        "elasticache", "backups", "metrics", "alarms", "hooks", "expiry",
+        "elasticache", "backups", "metrics", "alarms", "hooks", "expiry", "migration",
     ]
     static let socketKeys = [
         "path", "mode", "group", "reader_group", "admin_group", "max_connections", "max_header_bytes", "max_body_bytes",
@@ -188,6 +188,16 @@ public enum ConfigLoader {
 
         let expiry = top.has("expiry") ? readExpiry(top.section("expiry", known: expiryKeys), sink: sink) : nil
 
+        // migration.postgres_target: the RDS instance `whatifctl migrate postgres` copies into.
+        var postgresTarget: PostgresSettings?
+        if top.has("migration") {
+            if let m = top.section("migration", known: ["postgres_target"]), m.has("postgres_target") {
+                postgresTarget = readPostgres(
+                    m.section("postgres_target", known: postgresKeys), environment: environment, env: env, base: base,
+                    sink: sink, name: "migration.postgres_target", target: true)
+            }
+        }
+
         guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
         return .success(
             AgentConfig(
@@ -195,7 +205,8 @@ public enum ConfigLoader {
                 stateDirectory: stateDir, socket: socket,
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
-                elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry))
+                elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry,
+                postgresTarget: postgresTarget))
     }
 
     static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)
@@ -334,12 +345,15 @@ public enum ConfigLoader {
     }
 
     static func readPostgres(
-        _ s: YAMLSection?, environment: DeploymentEnvironment, env: [String: String], base: String, sink: ProblemSink
+        _ s: YAMLSection?, environment: DeploymentEnvironment, env: [String: String], base: String, sink: ProblemSink,
+        name: String = "postgres", target: Bool = false
     )
         -> PostgresSettings?
     {
         if s?.bool("enabled") == false { return nil }
-        let remote = environment != .development
+        // A migration target is RDS: its host and password are required and its certificate is checked
+        // by default, whatever the agent's own environment.
+        let remote = environment != .development || target
         // The migration guide's variables override the file.
         func envValue(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         var host = envValue("RDS_POSTGRES_HOST") ?? s?.string("host")
@@ -359,25 +373,25 @@ public enum ConfigLoader {
             if remote {
                 sink.add(
                     line: s?.line ?? 1,
-                    "postgres.host is not set (required in \(environment.rawValue): the RDS endpoint)",
-                    "set postgres.host or RDS_POSTGRES_HOST to the instance's endpoint")
+                    "\(name).host is not set (required\(target ? "" : " in \(environment.rawValue)"): the RDS endpoint)",
+                    "set \(name).host or RDS_POSTGRES_HOST to the instance's endpoint")
             }
             host = "localhost"
         }
         let sslMode: PostgresSSLMode =
             s?.choice("sslmode", PostgresSSLMode.allCases.map(\.rawValue)).flatMap(PostgresSSLMode.init)
             ?? (remote ? .verifyFull : .prefer)
-        if remote, !sslMode.verifies {
+        if environment != .development, !sslMode.verifies {
             sink.add(
                 line: s?.line("sslmode"),
-                "postgres.sslmode is '\(sslMode.rawValue)' in \(environment.rawValue): the server's certificate would not be checked",
+                "\(name).sslmode is '\(sslMode.rawValue)' in \(environment.rawValue): the server's certificate would not be checked",
                 "use verify-full (the default) with sslrootcert pointing at the RDS CA bundle")
         }
         let rootCert = s?.string("sslrootcert").map { absolute($0, base: base) }
         if let rootCert, let s { checkReadable(rootCert, s, "sslrootcert") }
         if sslMode.verifies, rootCert == nil {
             sink.add(
-                line: s?.line ?? 1, "postgres.sslmode \(sslMode.rawValue) needs postgres.sslrootcert",
+                line: s?.line ?? 1, "\(name).sslmode \(sslMode.rawValue) needs \(name).sslrootcert",
                 "download the RDS global bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and point sslrootcert at it"
             )
         }
@@ -397,7 +411,7 @@ public enum ConfigLoader {
         } else if remote {
             sink.add(
                 line: s?.line ?? 1, "no PostgreSQL password (required in \(environment.rawValue))",
-                "set postgres.password_file to a file readable by the agent only (0640 root:whatif), or RDS_POSTGRES_PASSWORD"
+                "set \(name).password_file to a file readable by the agent only (0640 root:whatif), or RDS_POSTGRES_PASSWORD"
             )
         }
         return PostgresSettings(

@@ -1,0 +1,170 @@
+import WhatIfBackup
+import WhatIfCore
+import WhatIfPostgres
+import WhatIfProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The guide's PostgreSQL → RDS step: pg_dump from the source (custom format), pg_restore into an empty
+/// target in one transaction, then verification: the same tables, row counts and a per-table checksum
+/// (md5 over the sorted md5s of each row's text) on both sides.
+public final class PostgresMigrator {
+    let source: PostgresConfig
+    let target: PostgresConfig
+    let tools: PostgresTools
+    let workDirectory: String
+    let environment: [String: String]
+    let reporter: any JobReporter
+
+    public init(
+        source: PostgresConfig, target: PostgresConfig, tools: PostgresTools, workDirectory: String,
+        environment: [String: String], reporter: any JobReporter
+    ) {
+        self.source = source
+        self.target = target
+        self.tools = tools
+        self.workDirectory = workDirectory
+        self.environment = environment
+        self.reporter = reporter
+    }
+
+    static let tablesSQL = """
+        SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition
+        ORDER BY 1, 2
+        """
+
+    static func tables(_ c: PostgresConnection) throws -> [String] {
+        try c.query(tablesSQL, deadline: .after(seconds: 60)).rows.map {
+            "\(($0[0] ?? "").quotedIdentifier).\(($0[1] ?? "").quotedIdentifier)"
+        }
+    }
+
+    static func summary(_ c: PostgresConnection, _ table: String, checksum: Bool) throws -> (Int64, String?) {
+        let sql =
+            checksum
+            ? "SELECT count(*), coalesce(md5(string_agg(h, ',' ORDER BY h)), '') FROM (SELECT md5(t::text) AS h FROM \(table) AS t) s"
+            : "SELECT count(*), NULL FROM \(table)"
+        let r = try c.query(sql, deadline: .after(seconds: 3600))
+        return (Int64(r.rows.first?[0] ?? "0") ?? 0, r.rows.first?[1] ?? nil)
+    }
+
+    func connect(_ config: PostgresConfig, _ role: String) throws -> PostgresConnection {
+        do { return try PostgresConnection.connect(config, deadline: .after(seconds: 15)) } catch {
+            throw Failure(
+                "cannot connect to the \(role) \(config.endpoint) as \(config.user) (sslmode \(config.sslMode.rawValue)): \(error.message)",
+                hint: role == "target"
+                    ? "check migration.postgres_target (or RDS_POSTGRES_*): host, credentials, security group, and sslrootcert (the RDS CA bundle)"
+                    : "check postgres: in the config")
+        }
+    }
+
+    public func run(dryRun: Bool, verifyOnly: Bool = false) throws -> PostgresMigrationReport {
+        let watch = Stopwatch()
+        let src = try connect(source, "source")
+        defer { src.close() }
+        let dst = try connect(target, "target")
+        defer { dst.close() }
+        try tools.checkCanDump(
+            serverMajor: PostgresTools.serverMajor(versionNum: src.serverVersionNumber),
+            serverVersion: src.serverVersion)
+        let sourceTables = try Self.tables(src)
+        let existing = try Self.tables(dst)
+        reporter.info(
+            "source \(source.endpoint): PostgreSQL \(src.serverVersion), \(sourceTables.count) tables; target \(target.endpoint): PostgreSQL \(dst.serverVersion), \(existing.count) tables"
+        )
+        if dryRun {
+            var checks: [PostgresTableCheck] = []
+            for t in sourceTables {
+                let (rows, _) = try Self.summary(src, t, checksum: false)
+                checks.append(
+                    PostgresTableCheck(
+                        table: t, sourceRows: rows, targetRows: nil, sourceChecksum: nil, targetChecksum: nil,
+                        ok: true))
+            }
+            if !existing.isEmpty {
+                reporter.log(.warning, "the target already holds \(existing.count) tables: a real run would refuse it")
+            }
+            return PostgresMigrationReport(
+                mode: "dry-run", source: source.endpoint, target: target.endpoint,
+                targetSSLMode: target.sslMode.rawValue, sourceVersion: src.serverVersion,
+                targetVersion: dst.serverVersion, tables: checks, extraTables: existing, dumpBytes: nil,
+                seconds: watch.elapsedSeconds)
+        }
+        var bytes: Int64?
+        if !verifyOnly {
+            bytes = try copy(existing: existing)
+        }
+        reporter.progress(done: 2, total: 3, unit: "steps", phase: "verifying row counts and checksums")
+        var checks: [PostgresTableCheck] = []
+        let after = Set(try Self.tables(dst))
+        for t in sourceTables {
+            try reporter.checkCancelled()
+            let (sr, sc) = try Self.summary(src, t, checksum: true)
+            guard after.contains(t) else {
+                checks.append(
+                    PostgresTableCheck(
+                        table: t, sourceRows: sr, targetRows: nil, sourceChecksum: sc, targetChecksum: nil, ok: false))
+                continue
+            }
+            let (tr, tc) = try Self.summary(dst, t, checksum: true)
+            checks.append(
+                PostgresTableCheck(
+                    table: t, sourceRows: sr, targetRows: tr, sourceChecksum: sc, targetChecksum: tc,
+                    ok: sr == tr && sc == tc))
+        }
+        reporter.progress(done: 3, total: 3, unit: "steps", phase: "done")
+        return PostgresMigrationReport(
+            mode: verifyOnly ? "verify" : "write", source: source.endpoint, target: target.endpoint,
+            targetSSLMode: target.sslMode.rawValue,
+            sourceVersion: src.serverVersion, targetVersion: dst.serverVersion, tables: checks,
+            extraTables: after.subtracting(sourceTables).sorted(), dumpBytes: bytes, seconds: watch.elapsedSeconds)
+    }
+
+    /// pg_dump to a file, pg_restore from it into the (empty) target in one transaction.
+    func copy(existing: [String]) throws -> Int64 {
+        guard existing.isEmpty else {
+            throw Failure(
+                "the target \(target.endpoint) already holds \(existing.count) tables (\(existing.prefix(5).joined(separator: ", ")))",
+                hint: "migrate into an empty database: nothing in the target is overwritten")
+        }
+        try Files.makeDirectories(workDirectory, mode: 0o700)
+        let dump = "\(workDirectory)/migrate-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).dump"
+        defer { unlink(dump) }
+        let sourcePass = try PostgresTools.PasswordFile(directory: workDirectory, password: source.password)
+        defer { sourcePass.remove() }
+        let targetPass = try PostgresTools.PasswordFile(directory: workDirectory, password: target.password)
+        defer { targetPass.remove() }
+
+        reporter.progress(done: 0, total: 3, unit: "steps", phase: "pg_dump \(source.endpoint)")
+        let d = try Subprocess.run(
+            tools.pgDump, arguments: ["--format=custom", "--no-owner", "--no-privileges", "--file=\(dump)"],
+            environment: PostgresTools.environment(for: source, passfile: sourcePass, base: environment))
+        guard d.termination.succeeded else {
+            throw Failure("pg_dump \(d.termination): \(d.stderr)", hint: "nothing was written to the target")
+        }
+        var st = stat()
+        let bytes: Int64 = stat(dump, &st) == 0 ? Int64(st.st_size) : 0
+        reporter.info("pg_dump wrote \(bytes) bytes")
+        try reporter.checkCancelled()
+
+        reporter.progress(done: 1, total: 3, unit: "steps", phase: "pg_restore into \(target.endpoint)")
+        let r = try Subprocess.run(
+            tools.pgRestore,
+            arguments: [
+                "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                "--dbname=\(target.database)", dump,
+            ],
+            environment: PostgresTools.environment(for: target, passfile: targetPass, base: environment))
+        guard r.termination.succeeded else {
+            throw Failure(
+                "pg_restore \(r.termination): \(r.stderr)",
+                hint: "the restore ran in one transaction, so the target is as it was; fix the cause and run again")
+        }
+
+        return bytes
+    }
+}
