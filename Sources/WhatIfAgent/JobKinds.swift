@@ -1,6 +1,6 @@
 /// Every job kind whatifd runs, from the capabilities.
 public enum JobKinds {
     static func builtIn(_ core: AgentCore) -> [JobKind] {
-        BackupJobs.kinds(core) + ExpiryJobs.kinds(core) + MigrationJobs.kinds(core)
+        BackupJobs.kinds(core) + ExpiryJobs.kinds(core) + MigrationJobs.kinds(core) + [Preflight.job(core)]
     }
 }

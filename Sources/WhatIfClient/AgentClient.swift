@@ -289,6 +289,10 @@ extension AgentClient {
         try call(JobInfo.self, method: "POST", path: APIPath.migratePostgres, body: req)
     }
 
+    public func startPreflight(_ req: PreflightRequest) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.preflight, body: req)
+    }
+
     public func startMigrationVerify(_ req: StartVerifyRequest) throws -> JobInfo {
         try call(JobInfo.self, method: "POST", path: APIPath.migrateVerify, body: req)
     }

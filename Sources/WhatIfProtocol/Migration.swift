@@ -260,3 +260,38 @@ public struct PostgresMigrationReport: Codable, Sendable, Equatable {
         self.seconds = seconds
     }
 }
+
+/// `POST /v1/preflight`: the guide's pre-migration checklist, checked.
+public struct PreflightRequest: Codable, Sendable, Equatable {
+    public var environment: String?
+    /// The newest verified backup of each kind must be at most this old (seconds; 26 h by default).
+    public var maxBackupAge: Double?
+    public init(environment: String? = nil, maxBackupAge: Double? = nil) {
+        self.environment = environment
+        self.maxBackupAge = maxBackupAge
+    }
+}
+
+public struct PreflightItem: Codable, Sendable, Equatable {
+    public var check: String
+    /// PASS, FAIL or SKIP (not configured, and not required in this environment).
+    public var result: String
+    public var detail: String
+    public var hint: String?
+    public init(check: String, result: String, detail: String, hint: String? = nil) {
+        self.check = check
+        self.result = result
+        self.detail = detail
+        self.hint = hint
+    }
+}
+
+public struct PreflightReport: Codable, Sendable, Equatable {
+    public var environment: String
+    public var items: [PreflightItem]
+    public var ok: Bool { !items.contains { $0.result == "FAIL" } }
+    public init(environment: String, items: [PreflightItem]) {
+        self.environment = environment
+        self.items = items
+    }
+}

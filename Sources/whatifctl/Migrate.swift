@@ -77,6 +77,49 @@ struct Tables: ParsableCommand {
     }
 }
 
+struct Preflight: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the pre-migration checklist: PASS/FAIL per item, exit 1 on any FAIL.",
+        discussion: """
+            Recent verified backups of each kind, the target table's schema, AWS credentials, connectivity and \
+            TLS to PostgreSQL (and the migration target), Redis and DynamoDB, ElastiCache encryption at rest and \
+            in transit, and free space for backups. Items that do not apply are SKIP.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
+    @Option(help: ArgumentHelp("The newest verified backup may be this old (26h).", valueName: "duration"))
+    var maxBackupAge: String?
+
+    func run() throws {
+        var age: Double?
+        if let m = maxBackupAge {
+            guard let d = parseDuration(m) else {
+                throw ValidationError("--max-backup-age takes a duration such as 26h, 90m or 2d")
+            }
+            age = d
+        }
+        let job = try perform {
+            try global.client.startPreflight(PreflightRequest(environment: environment, maxBackupAge: age))
+        }
+        try followJob(job, global: global, detach: false) { result in
+            guard let r = try? result.decoded(PreflightReport.self) else { return }
+            Out.table(
+                ["CHECK", "RESULT", "DETAIL"], r.items.map { [$0.check, $0.result, $0.detail] })
+            for i in r.items where i.result == "FAIL" {
+                if let h = i.hint { Out.err("\(i.check): \(h)") }
+            }
+        }
+    }
+}
+
+/// `90m`, `26h`, `2d`, `45s` or plain seconds.
+func parseDuration(_ s: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    if let u = s.last, let mul = units[u], let v = Double(s.dropLast()), v > 0 { return v * mul }
+    if let v = Double(s), v > 0 { return v }
+    return nil
+}
+
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Move data into AWS: MongoDB scenarios into DynamoDB, and verify them.",

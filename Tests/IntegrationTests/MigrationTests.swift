@@ -336,3 +336,50 @@ struct MigrationFixture {
         return try APICoding.decode(PostgresMigrationReport.self, from: try APICoding.encode(result))
     }
 }
+
+@Suite(.serialized) struct PreflightTests {
+    /// The RESULT column of a check's row in the table whatifctl prints.
+    static func result(_ table: String, _ check: String) -> String? {
+        for line in table.split(separator: "\n") where line.hasPrefix(check + " ") {
+            return line.dropFirst(check.count).split(separator: " ").first.map(String.init)
+        }
+        return nil
+    }
+
+    @Test func checklistFailsUntilBackupsAndTableExist() throws {
+        let fx = try MigrationFixture()
+        let table = MigrationFixture.uniqueTable()
+        var config = TestConfig.forStack(fx.stack, table: table)
+        config.backups = "  location: \(fx.dir.file("backups"))\n"
+        let a = try AgentProcess(config)
+        let first = try a.ctl(["preflight"])
+        #expect(first.status == 1, "\(first.output)")
+        for (check, result) in [
+            ("backup postgres", "FAIL"), ("backup dynamodb", "FAIL"), ("table schema", "FAIL"), ("redis", "PASS"),
+            ("aws credentials", "PASS"), ("postgres", "PASS"), ("elasticache encryption", "SKIP"),
+        ] {
+            #expect(Self.result(first.stdout, check) == result, "\(check)\n\(first.output)")
+        }
+        #expect(first.output.contains("whatifctl tables setup"), "\(first.output)")
+
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+        let backup = try a.ctl(["backup"])
+        #expect(backup.status == 0, "\(backup.output)")
+        let second = try a.ctl(["preflight", "--json"])
+        #expect(second.status == 0, "\(second.output)")
+        let report = try fx.lastResult(a, "preflight", as: PreflightReport.self)
+        #expect(report.ok)
+        #expect(
+            report.items.filter { $0.result == "PASS" }.map(\.check).sorted() == [
+                "aws credentials", "backup dynamodb", "backup postgres", "backup space", "dynamodb", "postgres",
+                "redis",
+                "table schema",
+            ])
+        // A test environment asks more: TLS everywhere and ElastiCache's settings.
+        let strict = try a.ctl(["preflight", "test", "--max-backup-age", "1h"])
+        #expect(strict.status == 1, "\(strict.output)")
+        #expect(Self.result(strict.stdout, "elasticache encryption") == "FAIL", "\(strict.output)")
+        #expect(strict.output.contains("TLS is required in test"), "\(strict.output)")
+        #expect(strict.output.contains("what-if-generator-scenarios-test"), "\(strict.output)")
+    }
+}

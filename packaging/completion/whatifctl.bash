@@ -173,13 +173,13 @@ _whatifctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|backup|backups|restore|jobs|metrics|alarms|redis|tables|migrate|config|version|whoami|help)
+    status|backup|backups|restore|jobs|metrics|alarms|redis|tables|migrate|preflight|config|version|whoami|help)
         # Offer subcommand argument completions
         "_whatifctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis tables migrate config version whoami help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis tables migrate preflight config version whoami help' -- "${cur}"))
         ;;
     esac
 }
@@ -859,6 +859,27 @@ _whatifctl_migrate_postgres() {
         return
         ;;
     '--to')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_preflight() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout --max-backup-age)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--max-backup-age')
         return
         ;;
     esac

@@ -30,6 +30,10 @@ extension Router {
                     agent, req, kind: MigrationJobs.postgresKind, StartPostgresMigrationRequest.self,
                     example: #"{"to": "test", "dryRun": true}"#)
             },
+            Route(method: "POST", pattern: ["v1", "preflight"], role: .admin) { [agent] req, _ in
+                await startJob(
+                    agent, req, kind: Preflight.kind, PreflightRequest.self, example: #"{"environment": "test"}"#)
+            },
             Route(method: "POST", pattern: ["v1", "migrations", "verify"], role: .admin) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: MigrationJobs.verifyKind, StartVerifyRequest.self,

@@ -1,0 +1,190 @@
+import WhatIfAWS
+import WhatIfBackup
+import WhatIfCore
+import WhatIfMigration
+import WhatIfMonitoring
+import WhatIfPostgres
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// `whatifctl preflight ENV`: the migration guide's pre-migration checklist, each item checked for real:
+/// recent verified backups, the target table's schema, AWS credentials, connectivity and TLS to each
+/// service, ElastiCache's encryption settings, free space for backups.
+enum Preflight {
+    static let kind = "preflight"
+
+    static func job(_ core: AgentCore) -> JobKind {
+        let example = #"{"environment": "test"}"#
+        return JobKind(
+            name: kind, summary: "check the pre-migration checklist (PASS/FAIL per item)",
+            resources: { params, config in
+                let req = try BackupJobs.decode(PreflightRequest.self, params, example: example)
+                _ = try MigrationJobs.table(req.environment, config)
+                return ["preflight"]
+            },
+            run: { ctx in
+                let req = try BackupJobs.decode(PreflightRequest.self, ctx.params, example: example)
+                let report = try await Threads.run { () throws -> PreflightReport in
+                    try run(core, req, ctx)
+                }
+                for i in report.items where i.result == "FAIL" { ctx.log(.warning, "\(i.check): \(i.detail)") }
+                let json = try JSONValue.encoding(report)
+                guard report.ok else {
+                    let failed = report.items.filter { $0.result == "FAIL" }.map(\.check)
+                    throw JobFailed("preflight failed: \(failed.joined(separator: ", "))", result: json)
+                }
+                return json
+            })
+    }
+
+    static func run(_ core: AgentCore, _ req: PreflightRequest, _ ctx: JobContext) throws -> PreflightReport {
+        let config = ctx.config
+        let clients = core.clients
+        let (table, env) = try MigrationJobs.table(req.environment, config)
+        let remote = env != "development"
+        var items: [PreflightItem] = []
+        func add(_ check: String, _ ok: Bool, _ detail: String, _ hint: String? = nil) {
+            items.append(
+                PreflightItem(check: check, result: ok ? "PASS" : "FAIL", detail: detail, hint: ok ? nil : hint))
+        }
+        func skip(_ check: String, _ detail: String) {
+            items.append(PreflightItem(check: check, result: "SKIP", detail: detail))
+        }
+        func attempt(_ check: String, _ hint: String, _ body: () throws -> (Bool, String)) {
+            do {
+                let (ok, detail) = try body()
+                add(check, ok, detail, hint)
+            } catch {
+                let e = error as? any OperatorError
+                add(check, false, e?.message ?? "\(error)", e?.hint ?? hint)
+            }
+        }
+
+        // Backups: the newest verified backup of each configured kind, recent enough.
+        let maxAge = req.maxBackupAge ?? 26 * 3600
+        let list = core.backups().list()
+        var newestBytes: Int64 = 0
+        for kind in BackupJobs.configuredKinds(config) {
+            let all = list.backups.filter { $0.manifest.kind == kind }
+            newestBytes += all.first?.manifest.totalBytes ?? 0
+            let good = all.first { e in e.verifications.contains { $0.ok } }
+            let check = "backup \(kind.rawValue)"
+            guard let good else {
+                add(
+                    check, false,
+                    all.isEmpty
+                        ? "no \(kind.rawValue) backup"
+                        : "no verified \(kind.rawValue) backup (\(all.count) unverified)",
+                    "take one: whatifctl backup \(kind.rawValue) (it is verified as it is written)")
+                continue
+            }
+            let age = Date().timeIntervalSince(good.manifest.startedAt)
+            add(
+                check, age <= maxAge,
+                "newest verified: \(good.manifest.id), \(DurationText.format(age)) old (limit \(DurationText.format(maxAge)))",
+                "take a fresh one: whatifctl backup \(kind.rawValue)")
+        }
+        if BackupJobs.configuredKinds(config).isEmpty {
+            skip("backups", "neither PostgreSQL nor DynamoDB is configured")
+        }
+
+        // Free space where backups go: twice the newest backups, and at least 1 GiB.
+        let location = config.backups.location
+        if let free = HostCollector.freeBytes(location) {
+            let need = max(Double(1 << 30), 2 * Double(newestBytes))
+            add(
+                "backup space", free >= need,
+                "\(Int64(free) >> 20) MiB free in \(location), \(Int64(need) >> 20) MiB wanted",
+                "free space in \(location) or point backups.location elsewhere")
+        } else {
+            add("backup space", false, "cannot read the free space of \(location)", "create \(location)")
+        }
+
+        // AWS credentials and DynamoDB.
+        if config.dynamodb != nil {
+            attempt("aws credentials", "check aws: in the config, the environment or the instance role") {
+                let c = try clients.credentials.credentials()
+                return (true, "from \(c.source)")
+            }
+            attempt("dynamodb", "check dynamodb.endpoint / aws.endpoint and the network") {
+                let ddb = clients.dynamodb
+                let names = try ddb.listTables()
+                return (true, "reachable, \(names.count) tables")
+            }
+            attempt("table schema", "create it: whatifctl tables setup \(env)") {
+                let t = try clients.dynamodb.describeTable(table)
+                let diffs = TableSchema.differences(t, expected: TableSchema.expected(table: table))
+                return (
+                    diffs.isEmpty,
+                    diffs.isEmpty
+                        ? "\(table) matches the expected schema" : "\(table): \(diffs.joined(separator: "; "))"
+                )
+            }
+        } else {
+            skip("dynamodb", "not configured")
+        }
+
+        // PostgreSQL: the source and the migration target, with TLS as it is in use.
+        func postgres(_ check: String, _ settings: PostgresSettings) {
+            attempt(check, "check the connection settings, the password and sslrootcert") {
+                let c = try PostgresConnection.connect(settings.connection, deadline: .after(seconds: 10))
+                defer { c.close() }
+                let r = try c.query(
+                    "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", deadline: .after(seconds: 10))
+                let tls = r.rows.first?[0] == "t"
+                let version = r.rows.first?[1] ?? nil
+                let detail =
+                    "\(settings.connection.endpoint) as \(settings.connection.user), PostgreSQL \(c.serverVersion), "
+                    + (tls ? "TLS \(version ?? "") (sslmode \(settings.connection.sslMode.rawValue))" : "no TLS")
+                return (tls || !remote, detail + (tls || !remote ? "" : ": TLS is required in \(env)"))
+            }
+        }
+        if let p = config.postgres { postgres("postgres", p) } else { skip("postgres", "not configured") }
+        if let t = config.postgresTarget { postgres("postgres target", t) }
+
+        // Redis.
+        if let r = config.redis {
+            attempt("redis", "check redis.url, its password and the CA file") {
+                let conn = try clients.redis(timeout: 5)
+                defer { conn.close() }
+                let pong = try conn.command("PING")
+                let tls: Bool
+                if case .tls = r.config.endpoint.transport { tls = true } else { tls = false }
+                return (
+                    pong.string == "PONG" && (tls || !remote),
+                    "\(r.url.split(separator: "@").last.map(String.init) ?? "?"): \(tls ? "TLS" : "no TLS")"
+                        + (tls || !remote ? "" : ": TLS is required in \(env) (rediss://)")
+                )
+            }
+        } else {
+            skip("redis", "not configured")
+        }
+
+        // ElastiCache encryption at rest and in transit.
+        if let e = config.elasticache {
+            attempt(
+                "elasticache encryption", "enable encryption at rest and in transit (it needs a new replication group)"
+            ) {
+                guard let g = try clients.elasticache.describeReplicationGroups(id: e.replicationGroupId).first else {
+                    return (false, "replication group \(e.replicationGroupId) not found")
+                }
+                return (
+                    g.atRestEncryption && g.transitEncryption,
+                    "\(g.id): at rest \(g.atRestEncryption ? "on" : "OFF"), in transit \(g.transitEncryption ? "on" : "OFF")"
+                )
+            }
+        } else if remote {
+            add(
+                "elasticache encryption", false, "elasticache.replication_group_id is not set, so it cannot be checked",
+                "set elasticache.replication_group_id in \(config.path)")
+        } else {
+            skip("elasticache encryption", "development has no ElastiCache")
+        }
+        return PreflightReport(environment: env, items: items)
+    }
+}
