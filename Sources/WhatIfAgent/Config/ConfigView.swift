@@ -34,8 +34,9 @@ enum ConfigView {
                 "timeout": .number(c.aws.timeout),
             ],
         ]
-        if let p = c.postgres {
-            o["postgres"] = [
+        // Where the password comes from, never the password.
+        func postgres(_ p: PostgresSettings) -> JSONValue {
+            [
                 "host": .string(p.connection.host), "port": .number(Double(p.connection.port)),
                 "database": .string(p.connection.database),
                 "user": .string(p.connection.user), "password": .string(p.passwordSource),
@@ -43,9 +44,9 @@ enum ConfigView {
                 "sslrootcert": p.connection.sslRootCert.map(JSONValue.string) ?? .null,
                 "connect_timeout": .number(p.connectTimeout),
             ]
-        } else {
-            o["postgres"] = ["enabled": false]
         }
+        o["postgres"] = c.postgres.map(postgres) ?? ["enabled": false]
+        if let t = c.postgresTarget { o["migration"] = ["postgres_target": postgres(t)] }
         if let r = c.redis {
             o["redis"] = [
                 "url": .string(r.config.endpoint.display),
