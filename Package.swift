@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "WhatIfMonitoring", targets: ["WhatIfMonitoring"]),
         .library(name: "WhatIfExpiry", targets: ["WhatIfExpiry"]),
         .library(name: "WhatIfMigration", targets: ["WhatIfMigration"]),
+        .library(name: "WhatIfMaintenance", targets: ["WhatIfMaintenance"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
     ],
@@ -113,6 +114,11 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .target(
+            name: "WhatIfMaintenance",
+            dependencies: ["WhatIfCore", "WhatIfAWS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+
         // MARK: The agent: config, jobs, admin API, lifecycle.
         .target(
             name: "WhatIfAgent",
@@ -177,6 +183,8 @@ let package = Package(
             name: "WhatIfMigrationTests",
             dependencies: ["WhatIfMigration", "WhatIfAWS", "WhatIfCore", "WhatIfProtocol", "WhatIfTesting"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "WhatIfMaintenanceTests", dependencies: ["WhatIfMaintenance", "WhatIfAWS", "WhatIfTesting"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",

@@ -346,17 +346,49 @@ public struct DynamoDB: Sendable {
         }
     }
 
-    public func putItem(table: String, item: DynamoItem, conditionExpression: String? = nil) throws {
+    /// PutItem, with an optional condition (names and values for its placeholders). A failed condition
+    /// throws AWSError ConditionalCheckFailedException.
+    public func putItem(
+        table: String, item: DynamoItem, conditionExpression: String? = nil, names: [String: String]? = nil,
+        values: DynamoItem? = nil
+    ) throws {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
             var TableName: String
             var Item: DynamoItem
             var ConditionExpression: String?
+            var ExpressionAttributeNames: [String: String]?
+            var ExpressionAttributeValues: DynamoItem?
         }
         struct Res: Decodable {}
         _ = try call(
-            "PutItem", Req(TableName: table, Item: item, ConditionExpression: conditionExpression), as: Res.self)
+            "PutItem",
+            Req(
+                TableName: table, Item: item, ConditionExpression: conditionExpression,
+                ExpressionAttributeNames: names, ExpressionAttributeValues: values), as: Res.self)
+    }
+
+    /// DeleteItem, with an optional condition.
+    public func deleteItem(
+        table: String, key: DynamoItem, conditionExpression: String? = nil, names: [String: String]? = nil,
+        values: DynamoItem? = nil
+    ) throws {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Req: Encodable {
+            var TableName: String
+            var Key: DynamoItem
+            var ConditionExpression: String?
+            var ExpressionAttributeNames: [String: String]?
+            var ExpressionAttributeValues: DynamoItem?
+        }
+        struct Res: Decodable {}
+        _ = try call(
+            "DeleteItem",
+            Req(
+                TableName: table, Key: key, ConditionExpression: conditionExpression, ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values), as: Res.self)
     }
 
     public func getItem(table: String, key: DynamoItem, consistentRead: Bool = false) throws -> DynamoItem? {

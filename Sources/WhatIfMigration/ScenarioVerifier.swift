@@ -120,7 +120,7 @@ public final class ScenarioVerifier {
                         if reporter.isCancelled || failure.value != nil { return }
                         let page = try client.scan(
                             table: table, segment: total > 1 ? seg : nil, totalSegments: total > 1 ? total : nil,
-                            startKey: start, consistentRead: true)
+                            startKey: start, limit: 1000, consistentRead: true)
                         var local: [(String, [UInt8])] = []
                         for item in page.items {
                             guard case .s(let key)? = item["scenarioId"] else { continue }

@@ -53,6 +53,8 @@ struct MigrationFixture {
         c.postgres = nil
         c.redis = nil
         if let endpoint { c.aws = c.aws?.replacingOccurrences(of: stack.motoEndpoint, with: endpoint) }
+        // moto is shared with every other suite running meanwhile: a whole-table scan page can take a while.
+        c.aws = (c.aws ?? "") + "  timeout: 60s\n"
         c.backups = backups ?? "  location: \(dir.file("backups"))\n"
         return c
     }

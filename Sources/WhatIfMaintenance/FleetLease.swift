@@ -1,0 +1,181 @@
+import WhatIfAWS
+import WhatIfCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// One agent per job across a fleet: a lease item per job in a DynamoDB table, the approach of AWS's
+/// dynamodb-lock-client. Each write sets a new record version number (RVN) with a conditional write;
+/// the holder heartbeats by replacing its own RVN. Another agent takes a lease over only after it has
+/// seen the same RVN unchanged for the whole lease duration by its own clock (so clocks across hosts
+/// need not agree). Every acquisition increments `fence`, the fencing token: work done under a lease
+/// checks `stillHolds` with it before it commits anything.
+public final class FleetLease: @unchecked Sendable {
+    public struct Holding: Sendable, Equatable {
+        public var name: String
+        public var fence: Int64
+        var version: String
+    }
+
+    /// What the table says about a lease (for `whatifctl status`).
+    public struct Record: Sendable, Equatable {
+        public var name: String
+        public var owner: String
+        public var fence: Int64
+        public var leaseSeconds: Double
+        public var heartbeatAt: Double
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case acquired(Holding)
+        /// Someone else holds it; it may be taken over once it has not changed for `wait` more seconds.
+        case heldBy(owner: String, wait: Double)
+    }
+
+    let client: DynamoDB
+    public let table: String
+    public let owner: String
+    public let leaseSeconds: Double
+    let now: @Sendable () -> Double
+    /// RVNs seen on others' leases, with when (by our clock) we first saw each.
+    private let observed = Locked<[String: (version: String, since: Double)]>([:])
+
+    public init(
+        client: DynamoDB, table: String, owner: String, leaseSeconds: Double = 60,
+        now: @escaping @Sendable () -> Double = FleetLease.monotonicSeconds
+    ) {
+        self.client = client
+        self.table = table
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        self.now = now
+    }
+
+    /// Creates the lease table (on demand) if it is missing.
+    public func ensureTable() throws {
+        do { _ = try client.describeTable(table) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+            do {
+                try client.createTable(
+                    .init(
+                        tableName: table, keySchema: [KeySchemaElement(attributeName: "name", keyType: "HASH")],
+                        attributeDefinitions: [AttributeDefinition(attributeName: "name", attributeType: "S")]))
+            } catch let e as AWSError where e.code == "ResourceInUseException" {}
+            _ = try client.waitUntilActive(table, timeout: 300)
+        }
+    }
+
+    /// A record version number: 128 random bits as hex.
+    static func newVersion() -> String {
+        String(UInt64.random(in: .min ... .max), radix: 16) + "-" + String(UInt64.random(in: .min ... .max), radix: 16)
+    }
+
+    func item(_ name: String, version: String, fence: Int64) -> DynamoItem {
+        [
+            "name": .s(name), "owner": .s(owner), "version": .s(version), "fence": .n(String(fence)),
+            "leaseSeconds": .n(String(leaseSeconds)),
+            "heartbeatAt": .n(String(Int64(Date().timeIntervalSince1970 * 1000))),
+        ]
+    }
+
+    static func record(_ i: DynamoItem) -> Record? {
+        guard case .s(let name)? = i["name"], case .s(let owner)? = i["owner"] else { return nil }
+        func num(_ k: String) -> Double {
+            if case .n(let v)? = i[k] { return Double(v) ?? 0 }
+            return 0
+        }
+        return Record(
+            name: name, owner: owner, fence: Int64(num("fence")), leaseSeconds: num("leaseSeconds"),
+            heartbeatAt: num("heartbeatAt") / 1000)
+    }
+
+    public func read(_ name: String) throws -> Record? {
+        try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true).flatMap(Self.record)
+    }
+
+    /// Tries to take the lease once (never waits).
+    public func tryAcquire(_ name: String) throws -> Outcome {
+        let current = try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true)
+        let version = Self.newVersion()
+        guard let current, case .s(let seenVersion)? = current["version"], let rec = Self.record(current) else {
+            let ok = try conditionalPut(
+                item(name, version: version, fence: 1), condition: "attribute_not_exists(#n)", names: ["#n": "name"],
+                values: nil)
+            if ok { return .acquired(Holding(name: name, fence: 1, version: version)) }
+            return try tryAcquire(name)
+        }
+        if rec.owner == owner || rec.owner.isEmpty {
+            // Ours already (a restart with the same owner name), or released: take it under a new version.
+            let fence = rec.fence + 1
+            let ok = try conditionalPut(
+                item(name, version: version, fence: fence), condition: "#v = :v", names: ["#v": "version"],
+                values: [":v": .s(seenVersion)])
+            return ok ? .acquired(Holding(name: name, fence: fence, version: version)) : try tryAcquire(name)
+        }
+        let t = now()
+        let since = observed.withLock { o -> Double in
+            if let seen = o[name], seen.version == seenVersion { return seen.since }
+            o[name] = (seenVersion, t)
+            return t
+        }
+        let duration = max(rec.leaseSeconds, 1)
+        guard t - since >= duration else { return .heldBy(owner: rec.owner, wait: duration - (t - since)) }
+        // Unchanged for a whole lease: its holder is gone. Take it over if nobody else did meanwhile.
+        let fence = rec.fence + 1
+        let ok = try conditionalPut(
+            item(name, version: version, fence: fence), condition: "#v = :v", names: ["#v": "version"],
+            values: [":v": .s(seenVersion)])
+        guard ok else { return .heldBy(owner: try read(name)?.owner ?? "?", wait: duration) }
+        _ = observed.withLock { $0.removeValue(forKey: name) }
+        return .acquired(Holding(name: name, fence: fence, version: version))
+    }
+
+    /// Renews a held lease; false when it was lost (taken over): the work under it must stop.
+    public func heartbeat(_ h: inout Holding) throws -> Bool {
+        let version = Self.newVersion()
+        let ok = try conditionalPut(
+            item(h.name, version: version, fence: h.fence), condition: "#v = :v AND #o = :o",
+            names: ["#v": "version", "#o": "owner"], values: [":v": .s(h.version), ":o": .s(owner)])
+        if ok { h.version = version }
+        return ok
+    }
+
+    /// True while the table still shows this holding (same owner and fence).
+    public func stillHolds(_ h: Holding) throws -> Bool {
+        guard let r = try read(h.name) else { return false }
+        return r.owner == owner && r.fence == h.fence
+    }
+
+    /// Frees the lease for the next agent at once. The item stays (owner empty) so the fence keeps growing.
+    public func release(_ h: Holding) throws {
+        var free = item(h.name, version: Self.newVersion(), fence: h.fence)
+        free["owner"] = .s("")
+        _ = try conditionalPut(
+            free, condition: "#v = :v AND #o = :o", names: ["#v": "version", "#o": "owner"],
+            values: [":v": .s(h.version), ":o": .s(owner)])
+    }
+
+    func conditionalPut(
+        _ item: DynamoItem, condition: String, names: [String: String], values: DynamoItem?
+    ) throws -> Bool {
+        do {
+            try client.putItem(
+                table: table, item: item, conditionExpression: condition, names: names, values: values)
+            return true
+        } catch let e as AWSError where e.code == "ConditionalCheckFailedException" {
+            return false
+        }
+    }
+}
+
+extension FleetLease {
+    static let start = ContinuousClock.now
+
+    /// Seconds on a monotonic clock (durations only; never compared across hosts).
+    @Sendable public static func monotonicSeconds() -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
