@@ -124,7 +124,8 @@ let package = Package(
             name: "WhatIfAgent",
             dependencies: [
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
-                "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "WhatIfExpiry", "WhatIfMigration", "CLinuxShims",
+                "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "WhatIfExpiry", "WhatIfMigration",
+                "WhatIfMaintenance", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,

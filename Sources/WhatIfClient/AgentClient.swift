@@ -289,6 +289,11 @@ extension AgentClient {
         try call(JobInfo.self, method: "POST", path: APIPath.migratePostgres, body: req)
     }
 
+    public func maintenanceWindows() throws -> MaintenanceWindowList {
+        try call(
+            MaintenanceWindowList.self, method: "GET", path: APIPath.maintenanceWindows, body: Optional<JSONValue>.none)
+    }
+
     public func startPreflight(_ req: PreflightRequest) throws -> JobInfo {
         try call(JobInfo.self, method: "POST", path: APIPath.preflight, body: req)
     }

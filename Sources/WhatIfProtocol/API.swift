@@ -134,6 +134,7 @@ public enum APIPath {
     public static let migrateVerify = "\(prefix)/migrations/verify"
     public static let migratePostgres = "\(prefix)/migrations/postgres"
     public static let preflight = "\(prefix)/preflight"
+    public static let maintenanceWindows = "\(prefix)/maintenance/windows"
 
     public static func alarmHistory(_ name: String) -> String { "\(alarms)/\(percentEncode(name))/history" }
 

@@ -295,3 +295,38 @@ public struct PreflightReport: Codable, Sendable, Equatable {
         self.items = items
     }
 }
+
+/// `GET /v1/maintenance/windows`: each window, its jobs and its next occurrence.
+public struct MaintenanceWindowInfo: Codable, Sendable, Equatable {
+    public var name: String
+    /// As configured (`sun:05:00-sun:06:00`, or cron with its length).
+    public var when: String
+    public var jobs: [String]
+    public var silenceAlarms: [String]
+    /// The occurrence open now, or the next one.
+    public var start: Date
+    public var end: Date
+    public var openNow: Bool
+
+    public init(
+        name: String, when: String, jobs: [String], silenceAlarms: [String], start: Date, end: Date, openNow: Bool
+    ) {
+        self.name = name
+        self.when = when
+        self.jobs = jobs
+        self.silenceAlarms = silenceAlarms
+        self.start = start
+        self.end = end
+        self.openNow = openNow
+    }
+}
+
+public struct MaintenanceWindowList: Codable, Sendable, Equatable {
+    /// run | report: what happens on start to a window missed while the agent was down.
+    public var catchUp: String
+    public var windows: [MaintenanceWindowInfo]
+    public init(catchUp: String, windows: [MaintenanceWindowInfo]) {
+        self.catchUp = catchUp
+        self.windows = windows
+    }
+}

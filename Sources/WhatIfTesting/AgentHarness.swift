@@ -25,6 +25,8 @@ public struct TestConfig {
     public var expiry: String?
     /// The `migration:` section's body.
     public var migration: String?
+    /// The `maintenance:` section's body.
+    public var maintenance: String?
 
     public init() {}
 
@@ -68,6 +70,7 @@ public struct TestConfig {
         if let alarms { y += "alarms:\n" + alarms }
         if let expiry { y += "expiry:\n" + expiry }
         if let migration { y += "migration:\n" + migration }
+        if let maintenance { y += "maintenance:\n" + maintenance }
         return y
     }
 }

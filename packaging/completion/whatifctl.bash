@@ -173,13 +173,13 @@ _whatifctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|backup|backups|restore|jobs|metrics|alarms|redis|tables|migrate|preflight|config|version|whoami|help)
+    status|backup|backups|restore|jobs|metrics|alarms|redis|tables|migrate|preflight|maintenance|config|version|whoami|help)
         # Offer subcommand argument completions
         "_whatifctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis tables migrate preflight config version whoami help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status backup backups restore jobs metrics alarms redis tables migrate preflight maintenance config version whoami help' -- "${cur}"))
         ;;
     esac
 }
@@ -880,6 +880,65 @@ _whatifctl_preflight() {
         return
         ;;
     '--max-backup-age')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_maintenance() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __whatifctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|next)
+        # Offer subcommand argument completions
+        "_whatifctl_maintenance_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list next' -- "${cur}"))
+        ;;
+    esac
+}
+
+_whatifctl_maintenance_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_maintenance_next() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
         return
         ;;
     esac

@@ -40,6 +40,8 @@ public struct AgentConfig: Sendable {
     public var expiry: ExpiryConfig?
     /// `migration.postgres_target`: the RDS instance `whatifctl migrate postgres` copies into.
     public var postgresTarget: PostgresSettings? = nil
+    /// nil when there is no `maintenance:` section.
+    public var maintenance: MaintenanceConfig? = nil
 }
 
 public struct SocketSettings: Sendable, Equatable {

@@ -16,7 +16,7 @@ public enum ConfigLoader {
 
     static let topKeys = [
         "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
-        "elasticache", "backups", "metrics", "alarms", "hooks", "expiry", "migration",
+        "elasticache", "backups", "metrics", "alarms", "hooks", "expiry", "migration", "maintenance",
     ]
     static let socketKeys = [
         "path", "mode", "group", "reader_group", "admin_group", "max_connections", "max_header_bytes", "max_body_bytes",
@@ -188,6 +188,10 @@ public enum ConfigLoader {
 
         let expiry = top.has("expiry") ? readExpiry(top.section("expiry", known: expiryKeys), sink: sink) : nil
 
+        let maintenance =
+            top.has("maintenance")
+            ? readMaintenance(top.section("maintenance", known: maintenanceKeys), sink: sink) : nil
+
         // migration.postgres_target: the RDS instance `whatifctl migrate postgres` copies into.
         var postgresTarget: PostgresSettings?
         if top.has("migration") {
@@ -206,7 +210,7 @@ public enum ConfigLoader {
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
                 elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry,
-                postgresTarget: postgresTarget))
+                postgresTarget: postgresTarget, maintenance: maintenance))
     }
 
     static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)
