@@ -27,6 +27,8 @@ public struct TestConfig {
     public var migration: String?
     /// The `maintenance:` section's body.
     public var maintenance: String?
+    /// The `elasticache:` section's body.
+    public var elasticache: String?
 
     public init() {}
 
@@ -71,6 +73,7 @@ public struct TestConfig {
         if let expiry { y += "expiry:\n" + expiry }
         if let migration { y += "migration:\n" + migration }
         if let maintenance { y += "maintenance:\n" + maintenance }
+        if let elasticache { y += "elasticache:\n" + elasticache }
         return y
     }
 }

@@ -384,4 +384,25 @@ struct MigrationFixture {
         #expect(strict.output.contains("TLS is required in test"), "\(strict.output)")
         #expect(strict.output.contains("what-if-generator-scenarios-test"), "\(strict.output)")
     }
+
+    @Test func elastiCacheEncryptionIsRead() throws {
+        let fx = try MigrationFixture()
+        var results: [String: String] = [:]
+        for on in ["on", "off"] {
+            let group = "whatif-\(on)-\(getpid())-\(Int.random(in: 1000...9999))"
+            _ = try fx.ddb(["replication-group", fx.envFile, group, on])
+            var config = TestConfig.forStack(fx.stack, table: MigrationFixture.uniqueTable())
+            config.postgres = nil
+            config.redis = nil
+            config.elasticache = "  replication_group_id: \(group)\n"
+            let a = try AgentProcess(config)
+            let r = try a.ctl(["preflight"])
+            results[on] = Self.result(r.stdout, "elasticache encryption")
+            if on == "off" {
+                #expect(r.stdout.contains("at rest OFF, in transit OFF"), "\(r.output)")
+                #expect(r.output.contains("enable encryption at rest and in transit"), "\(r.output)")
+            }
+        }
+        #expect(results == ["on": "PASS", "off": "FAIL"])
+    }
 }

@@ -15,6 +15,7 @@ compare them item by item.
   ddb_tool.py alter STACK_ENV TABLE           change one item's topic, delete another, add an extra one; print their keys
   ddb_tool.py wrong-table STACK_ENV TABLE     create TABLE with the user index only, projecting KEYS_ONLY
   ddb_tool.py get STACK_ENV TABLE KEY         one item (scenarioId KEY) as JSON, or null
+  ddb_tool.py replication-group STACK_ENV ID on|off   an ElastiCache replication group, encrypted (at rest and in transit) or not
   ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
 """
 import base64
@@ -283,6 +284,17 @@ if __name__ == "__main__":
         r = client(sys.argv[2]).get_item(TableName=sys.argv[3], Key={"scenarioId": {"S": sys.argv[4]}},
                                          ConsistentRead=True)
         print(json.dumps(r.get("Item")))
+    elif cmd == "replication-group":
+        import boto3
+        env = dict(line.strip().split("=", 1) for line in open(sys.argv[2]) if "=" in line)
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
+        ec = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"]).client(
+            "elasticache", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
+        on = sys.argv[4] == "on"
+        ec.create_replication_group(
+            ReplicationGroupId=sys.argv[3], ReplicationGroupDescription="whatif test", Engine="redis",
+            CacheNodeType="cache.t3.micro", NumCacheClusters=2, AtRestEncryptionEnabled=on,
+            TransitEncryptionEnabled=on)
     elif cmd == "list-uploads":
         print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
     else:
