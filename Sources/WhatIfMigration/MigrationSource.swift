@@ -141,37 +141,16 @@ public final class MigrationSource: Sendable {
     public func read(
         skipBad: Bool, skipped: (Skipped) throws -> Void = { _ in }, _ body: (SourceDocument) throws -> Void
     ) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SourceError(message: "cannot open \(path): \(Files.errnoText())", hint: nil)
-        }
-        defer { close(fd) }
         try withoutActuallyEscaping(body) { body in
             try withoutActuallyEscaping(skipped) { skipped in
                 let sink = try Sink(format: format, skipBad: skipBad, path: path, body: body, skipped: skipped)
-                var gunzip: GzipReader?
-                if gzipped {
-                    gunzip = try GzipReader(limit: 1 << 42) { try sink.push($0) }
-                }
-                var buf = [UInt8](repeating: 0, count: 1 << 20)
-                while true {
-                    let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw SourceError(message: "reading \(path): \(Files.errnoText())", hint: nil)
-                    }
-                    if n == 0 { break }
-                    try buf.withUnsafeBytes { b in
-                        let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
-                        if let gunzip {
-                            do { try gunzip.write(chunk) } catch let e as GzipError {
-                                throw SourceError(
-                                    message: "\(path) is not a readable gzip file: \(e.message)",
-                                    hint: "check the file (gzip -t)")
-                            }
-                        } else {
-                            try sink.push(chunk)
-                        }
+                let gunzip = gzipped ? try GzipReader(limit: 1 << 42) { try sink.push($0) } : nil
+                try LocalFiles.stream(path) { chunk in
+                    guard let gunzip else { return try sink.push(chunk) }
+                    do { try gunzip.write(chunk) } catch let e as GzipError {
+                        throw SourceError(
+                            message: "\(path) is not a readable gzip file: \(e.message)",
+                            hint: "check the file (gzip -t)")
                     }
                 }
                 if let gunzip {

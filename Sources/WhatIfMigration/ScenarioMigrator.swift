@@ -307,18 +307,8 @@ public final class ScenarioMigrator {
 
     /// The SHA-256 of the source file, streaming.
     public static func sha256(of path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure("cannot open \(path): \(Files.errnoText())") }
-        defer { close(fd) }
         var d = Digest(.sha256)
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw Failure("reading \(path): \(Files.errnoText())") }
-            if n == 0 { break }
-            buf.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
+        try LocalFiles.stream(path) { d.update($0) }
         return Hex.encode(d.finish())
     }
 }
