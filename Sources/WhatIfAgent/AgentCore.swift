@@ -2,6 +2,7 @@ import Logging
 import WhatIfBackup
 import WhatIfCore
 import WhatIfHTTP
+import WhatIfMaintenance
 import WhatIfMonitoring
 import WhatIfProtocol
 
@@ -32,11 +33,20 @@ public final class AgentCore: Sendable {
     let monitoringBox = Locked<MonitoringService?>(nil)
     /// The expiry schedule's loop.
     let expiryTask = Locked<Task<Void, Never>?>(nil)
+    /// The maintenance windows' scheduler loop, its clock (tests move it by hand) and what it handled.
+    let maintenanceTask = Locked<Task<Void, Never>?>(nil)
+    public let maintenanceClock: any MaintenanceClock
+    let windowStates: WindowStates
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 
-    public init(config: AgentConfig, environment: [String: String], logger: Logger, blockingThreads: Int = 4) {
+    public init(
+        config: AgentConfig, environment: [String: String], logger: Logger, blockingThreads: Int = 4,
+        clock: any MaintenanceClock = SystemMaintenanceClock()
+    ) {
         self.logger = logger
+        maintenanceClock = clock
+        windowStates = WindowStates(stateDirectory: config.stateDirectory)
         self.environment = environment
         http = HTTPClient()
         pool = BlockingPool(threads: blockingThreads)

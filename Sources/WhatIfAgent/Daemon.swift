@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import UnixSignals
 import WhatIfCore
+import WhatIfMaintenance
 import WhatIfProtocol
 import WhatIfSystemd
 
@@ -23,9 +24,13 @@ public final class Daemon: Sendable {
     public static let shutdownGrace = 7.0
 
     /// `extraKinds` come on top of the capabilities' own (tests add theirs).
-    public init(config: AgentConfig, environment: [String: String], logger: Logger, extraKinds: [JobKind] = []) {
+    /// `clock` is the maintenance windows' clock (tests pass a `ManualClock`).
+    public init(
+        config: AgentConfig, environment: [String: String], logger: Logger, extraKinds: [JobKind] = [],
+        clock: any MaintenanceClock = SystemMaintenanceClock()
+    ) {
         self.logger = logger
-        core = AgentCore(config: config, environment: environment, logger: logger)
+        core = AgentCore(config: config, environment: environment, logger: logger, clock: clock)
         kinds = JobKinds.builtIn(core) + extraKinds
         server = AdminServer(core: core, router: Router(agent: core))
     }
@@ -63,6 +68,7 @@ public final class Daemon: Sendable {
         try await core.startMonitoring()
         core.startExpirySchedule()
         try await server.start(adoptedFD: adoptedFD)
+        core.startMaintenanceSchedule()
     }
 
     /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
@@ -110,6 +116,7 @@ public final class Daemon: Sendable {
         if let boundPath { unlink(boundPath) }
         await core.jobs.shutdown(grace: Self.shutdownGrace)
         core.expiryTask.value?.cancel()
+        core.maintenanceTask.value?.cancel()
         await core.stopMonitoring()
         await server.shutdown()
         await core.pool.shutdown()

@@ -2,5 +2,6 @@
 public enum JobKinds {
     static func builtIn(_ core: AgentCore) -> [JobKind] {
         BackupJobs.kinds(core) + ExpiryJobs.kinds(core) + MigrationJobs.kinds(core) + [Preflight.job(core)]
+            + MaintenanceJobs.kinds(core)
     }
 }

@@ -294,6 +294,15 @@ extension AgentClient {
             MaintenanceWindowList.self, method: "GET", path: APIPath.maintenanceWindows, body: Optional<JSONValue>.none)
     }
 
+    /// Starts a window's jobs now (a `maintenance.window` job).
+    public func runMaintenanceWindow(_ name: String, _ req: MaintenanceRunRequest = .init()) throws -> JobInfo {
+        try call(JobInfo.self, method: "POST", path: APIPath.maintenanceRun(name), body: req)
+    }
+
+    public func maintenanceLeases() throws -> LeaseList {
+        try call(LeaseList.self, method: "GET", path: APIPath.maintenanceLeases, body: Optional<JSONValue>.none)
+    }
+
     public func startPreflight(_ req: PreflightRequest) throws -> JobInfo {
         try call(JobInfo.self, method: "POST", path: APIPath.preflight, body: req)
     }

@@ -18,6 +18,8 @@ public final class FleetLease: @unchecked Sendable {
         public var name: String
         public var fence: Int64
         var version: String
+        /// The last occurrence (window start) a holder finished, as the table said when this was taken.
+        public var completed: Double?
     }
 
     /// What the table says about a lease (for `whatifctl status`).
@@ -27,6 +29,8 @@ public final class FleetLease: @unchecked Sendable {
         public var fence: Int64
         public var leaseSeconds: Double
         public var heartbeatAt: Double
+        /// The last window occurrence (start, seconds since 1970) a holder finished.
+        public var completed: Double?
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -72,12 +76,14 @@ public final class FleetLease: @unchecked Sendable {
         String(UInt64.random(in: .min ... .max), radix: 16) + "-" + String(UInt64.random(in: .min ... .max), radix: 16)
     }
 
-    func item(_ name: String, version: String, fence: Int64) -> DynamoItem {
-        [
+    func item(_ name: String, version: String, fence: Int64, completed: Double?) -> DynamoItem {
+        var i: DynamoItem = [
             "name": .s(name), "owner": .s(owner), "version": .s(version), "fence": .n(String(fence)),
             "leaseSeconds": .n(String(leaseSeconds)),
             "heartbeatAt": .n(String(Int64(Date().timeIntervalSince1970 * 1000))),
         ]
+        if let completed { i["completed"] = .n(String(Int64(completed))) }
+        return i
     }
 
     static func record(_ i: DynamoItem) -> Record? {
@@ -86,9 +92,11 @@ public final class FleetLease: @unchecked Sendable {
             if case .n(let v)? = i[k] { return Double(v) ?? 0 }
             return 0
         }
+        var completed: Double?
+        if case .n(let v)? = i["completed"] { completed = Double(v) }
         return Record(
             name: name, owner: owner, fence: Int64(num("fence")), leaseSeconds: num("leaseSeconds"),
-            heartbeatAt: num("heartbeatAt") / 1000)
+            heartbeatAt: num("heartbeatAt") / 1000, completed: completed)
     }
 
     public func read(_ name: String) throws -> Record? {
@@ -101,18 +109,20 @@ public final class FleetLease: @unchecked Sendable {
         let version = Self.newVersion()
         guard let current, case .s(let seenVersion)? = current["version"], let rec = Self.record(current) else {
             let ok = try conditionalPut(
-                item(name, version: version, fence: 1), condition: "attribute_not_exists(#n)", names: ["#n": "name"],
-                values: nil)
-            if ok { return .acquired(Holding(name: name, fence: 1, version: version)) }
+                item(name, version: version, fence: 1, completed: nil), condition: "attribute_not_exists(#n)",
+                names: ["#n": "name"], values: nil)
+            if ok { return .acquired(Holding(name: name, fence: 1, version: version, completed: nil)) }
             return try tryAcquire(name)
         }
         if rec.owner == owner || rec.owner.isEmpty {
             // Ours already (a restart with the same owner name), or released: take it under a new version.
             let fence = rec.fence + 1
             let ok = try conditionalPut(
-                item(name, version: version, fence: fence), condition: "#v = :v", names: ["#v": "version"],
-                values: [":v": .s(seenVersion)])
-            return ok ? .acquired(Holding(name: name, fence: fence, version: version)) : try tryAcquire(name)
+                item(name, version: version, fence: fence, completed: rec.completed), condition: "#v = :v",
+                names: ["#v": "version"], values: [":v": .s(seenVersion)])
+            return ok
+                ? .acquired(Holding(name: name, fence: fence, version: version, completed: rec.completed))
+                : try tryAcquire(name)
         }
         let t = now()
         let since = observed.withLock { o -> Double in
@@ -125,18 +135,18 @@ public final class FleetLease: @unchecked Sendable {
         // Unchanged for a whole lease: its holder is gone. Take it over if nobody else did meanwhile.
         let fence = rec.fence + 1
         let ok = try conditionalPut(
-            item(name, version: version, fence: fence), condition: "#v = :v", names: ["#v": "version"],
-            values: [":v": .s(seenVersion)])
+            item(name, version: version, fence: fence, completed: rec.completed), condition: "#v = :v",
+            names: ["#v": "version"], values: [":v": .s(seenVersion)])
         guard ok else { return .heldBy(owner: try read(name)?.owner ?? "?", wait: duration) }
         _ = observed.withLock { $0.removeValue(forKey: name) }
-        return .acquired(Holding(name: name, fence: fence, version: version))
+        return .acquired(Holding(name: name, fence: fence, version: version, completed: rec.completed))
     }
 
     /// Renews a held lease; false when it was lost (taken over): the work under it must stop.
     public func heartbeat(_ h: inout Holding) throws -> Bool {
         let version = Self.newVersion()
         let ok = try conditionalPut(
-            item(h.name, version: version, fence: h.fence), condition: "#v = :v AND #o = :o",
+            item(h.name, version: version, fence: h.fence, completed: h.completed), condition: "#v = :v AND #o = :o",
             names: ["#v": "version", "#o": "owner"], values: [":v": .s(h.version), ":o": .s(owner)])
         if ok { h.version = version }
         return ok
@@ -149,8 +159,9 @@ public final class FleetLease: @unchecked Sendable {
     }
 
     /// Frees the lease for the next agent at once. The item stays (owner empty) so the fence keeps growing.
-    public func release(_ h: Holding) throws {
-        var free = item(h.name, version: Self.newVersion(), fence: h.fence)
+    /// `completed` records the window occurrence the holder finished, so no other agent runs it again.
+    public func release(_ h: Holding, completed: Double? = nil) throws {
+        var free = item(h.name, version: Self.newVersion(), fence: h.fence, completed: completed ?? h.completed)
         free["owner"] = .s("")
         _ = try conditionalPut(
             free, condition: "#v = :v AND #o = :o", names: ["#v": "version", "#o": "owner"],

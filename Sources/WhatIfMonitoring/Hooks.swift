@@ -30,6 +30,32 @@ public struct HookEvent: Sendable, Codable, Equatable {
         public var isRepeat: Bool
         /// When the alarm entered its current state.
         public var since: Date
+        /// The maintenance window(s) open when the alarm changed state (an annotation, not a silence).
+        public var maintenanceWindow: String?
+    }
+
+    /// A maintenance window ran (or was missed): its outcome and what each job did.
+    public struct Window: Sendable, Codable, Equatable {
+        public var name: String
+        /// succeeded, partial, failed, skipped or missed.
+        public var outcome: String
+        /// scheduled, catch-up or manual.
+        public var trigger: String
+        public var occurrence: Date
+        /// One line per job: "backup: succeeded", "vacuum: skipped (estimated 2h, 40m left)".
+        public var steps: [String]
+        public var jobId: String?
+
+        public init(
+            name: String, outcome: String, trigger: String, occurrence: Date, steps: [String], jobId: String? = nil
+        ) {
+            self.name = name
+            self.outcome = outcome
+            self.trigger = trigger
+            self.occurrence = occurrence
+            self.steps = steps
+            self.jobId = jobId
+        }
     }
 
     public struct Job: Sendable, Codable, Equatable {
@@ -54,26 +80,32 @@ public struct HookEvent: Sendable, Codable, Equatable {
         }
     }
 
-    /// "alarm" or "job".
+    /// "alarm", "job" or "maintenance".
     public var type: String
     public var time: Date
     public var host: String
     public var environment: String
     public var alarm: Alarm?
     public var job: Job?
+    public var window: Window?
 
-    public init(type: String, time: Date, host: String, environment: String, alarm: Alarm? = nil, job: Job? = nil) {
+    public init(
+        type: String, time: Date, host: String, environment: String, alarm: Alarm? = nil, job: Job? = nil,
+        window: Window? = nil
+    ) {
         self.type = type
         self.time = time
         self.host = host
         self.environment = environment
         self.alarm = alarm
         self.job = job
+        self.window = window
     }
 
     public var summary: String {
         if let a = alarm { return "alarm \(a.name) \(a.previousState.rawValue) -> \(a.state.rawValue)" }
         if let j = job { return "job \(j.id) (\(j.kind)) \(j.state)" }
+        if let w = window { return "maintenance window \(w.name) \(w.outcome)" }
         return type
     }
 
@@ -88,6 +120,12 @@ public struct HookEvent: Sendable, Codable, Equatable {
             env["WHATIF_ALARM_REASON"] = a.reason
             env["WHATIF_ALARM_REPEAT"] = a.isRepeat ? "1" : "0"
             env["WHATIF_METRIC"] = "\(a.namespace) \(a.metricName)"
+            if let w = a.maintenanceWindow { env["WHATIF_MAINTENANCE_WINDOW"] = w }
+        }
+        if let w = window {
+            env["WHATIF_WINDOW_NAME"] = w.name
+            env["WHATIF_WINDOW_OUTCOME"] = w.outcome
+            env["WHATIF_WINDOW_TRIGGER"] = w.trigger
         }
         if let j = job {
             env["WHATIF_JOB_ID"] = j.id
@@ -124,6 +162,7 @@ public enum AlertmanagerPayload {
             annotations["summary"] = "\(a.name) is \(a.state.rawValue)"
             annotations["description"] = a.reason
             if let d = a.description { annotations["alarm_description"] = d }
+            if let w = a.maintenanceWindow { annotations["maintenance_window"] = w }
             firing = a.state == .alarm
             startsAt = a.since
             if !firing { endsAt = event.time }
@@ -137,6 +176,15 @@ public enum AlertmanagerPayload {
             firing = j.state != "succeeded"
             startsAt = j.startedAt ?? event.time
             if !firing { endsAt = j.endedAt ?? event.time }
+        } else if let w = event.window {
+            labels["alertname"] = "WhatIfMaintenanceWindow"
+            labels["window"] = w.name
+            labels["state"] = w.outcome
+            annotations["summary"] = "maintenance window \(w.name) \(w.outcome) (\(w.trigger))"
+            annotations["description"] = w.steps.joined(separator: "; ")
+            firing = w.outcome != "succeeded"
+            startsAt = w.occurrence
+            if !firing { endsAt = event.time }
         } else {
             labels["alertname"] = event.type
             firing = false

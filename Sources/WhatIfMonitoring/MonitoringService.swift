@@ -46,6 +46,8 @@ struct AlarmRecord: Codable {
     /// The definition the state belongs to: a changed alarm starts over.
     var fingerprint: String
     var history: [AlarmHistoryItem]
+    /// The state the hooks last heard of, while a maintenance window keeps changes from them.
+    var silencedFrom: AlarmState?
 }
 
 /// Collects every cycle, keeps history, evaluates alarms every evaluation interval and tells the hooks.
@@ -72,6 +74,8 @@ public final class MonitoringService: Sendable {
     private let stopFlag = Locked(false)
     /// Serialises cycles (the loop, and `cycle` called by tests or the bench).
     private let cycleLock = Locked(())
+    /// Maintenance windows open now, each with the alarms it silences (`*`: all).
+    private let maintenance = Locked<[String: [String]]>([:])
 
     public init(
         settings: MonitoringSettings, stateDirectory: String?, logger: Logger, host: String, environment: String,
@@ -300,10 +304,14 @@ public final class MonitoringService: Sendable {
     public func evaluateAlarms(now: Double) {
         let r = runtime.withLock { $0 }
         var events: [HookEvent] = []
+        var silencedEvents: [HookEvent] = []
         var changed = false
         let nowDate = Date(timeIntervalSince1970: now)
+        let windows = maintenance.value
+        let annotation = windows.isEmpty ? nil : windows.keys.sorted().joined(separator: ", ")
         for alarm in r.alarms {
             let result = AlarmEvaluator.evaluate(alarm, range: range(for: alarm, now: now))
+            let silenced = Self.silencingWindow(alarm.name, windows) != nil
             records.withLock { recs in
                 guard var rec = recs[alarm.name] else { return }
                 rec.lastEvaluated = nowDate
@@ -311,24 +319,41 @@ public final class MonitoringService: Sendable {
                     let previous = rec.state
                     rec.history.insert(
                         AlarmHistoryItem(
-                            time: nowDate, from: previous.rawValue, to: new.rawValue, reason: result.reason),
+                            time: nowDate, from: previous.rawValue, to: new.rawValue, reason: result.reason,
+                            maintenanceWindow: annotation, silenced: silenced ? true : nil),
                         at: 0)
                     if rec.history.count > 200 { rec.history.removeLast(rec.history.count - 200) }
                     rec.state = new
                     rec.since = nowDate
                     rec.reason = result.reason
-                    rec.lastNotified = nowDate
                     changed = true
-                    events.append(event(alarm, rec, previous: previous, isRepeat: false, r, nowDate))
-                } else if rec.state == .alarm, let every = r.hooks?.settings.repeatInterval,
+                    let e = event(
+                        alarm, rec, previous: previous, isRepeat: false, r, nowDate, maintenanceWindow: annotation)
+                    if silenced {
+                        if rec.silencedFrom == nil { rec.silencedFrom = previous }
+                        silencedEvents.append(e)
+                    } else {
+                        rec.lastNotified = nowDate
+                        events.append(e)
+                    }
+                } else if rec.state == .alarm, !silenced, let every = r.hooks?.settings.repeatInterval,
                     now - (rec.lastNotified ?? rec.since).timeIntervalSince1970 >= every
                 {
                     rec.lastNotified = nowDate
                     changed = true
-                    events.append(event(alarm, rec, previous: .alarm, isRepeat: true, r, nowDate))
+                    events.append(
+                        event(alarm, rec, previous: .alarm, isRepeat: true, r, nowDate, maintenanceWindow: annotation))
                 }
                 recs[alarm.name] = rec
             }
+        }
+        for e in silencedEvents {
+            logger.notice(
+                "alarm state changed in a maintenance window that silences it; the hooks are not told",
+                metadata: [
+                    "alarm": "\(e.alarm!.name)", "from": "\(e.alarm!.previousState.rawValue)",
+                    "to": "\(e.alarm!.state.rawValue)", "window": "\(annotation ?? "")",
+                ])
         }
         for e in events {
             logger.notice(
@@ -336,14 +361,61 @@ public final class MonitoringService: Sendable {
                 metadata: [
                     "alarm": "\(e.alarm!.name)", "from": "\(e.alarm!.previousState.rawValue)",
                     "to": "\(e.alarm!.state.rawValue)", "reason": "\(e.alarm!.reason)",
+                    "window": "\(annotation ?? "")",
                 ])
             r.hooks?.send(e)
         }
         if changed { saveAlarms() }
     }
 
+    /// The open window that silences `alarm`, if any.
+    static func silencingWindow(_ alarm: String, _ windows: [String: [String]]) -> String? {
+        windows.keys.sorted().first { windows[$0]!.contains(alarm) || windows[$0]!.contains("*") }
+    }
+
+    /// A maintenance window opened: alarms that change state until it closes are annotated with its
+    /// name, and those in `silence` (`*`: all) are kept from the hooks.
+    public func beginMaintenance(window: String, silence: [String]) {
+        maintenance.withLock { $0[window] = silence }
+        logger.info("maintenance window open", metadata: ["window": "\(window)", "silenced": "\(silence)"])
+    }
+
+    /// The window closed. An alarm it silenced whose state differs from what the hooks last heard is
+    /// sent now, so nothing that still matters is lost to the silence.
+    public func endMaintenance(window: String, now: Double = Date().timeIntervalSince1970) {
+        let windows = maintenance.withLock { m -> [String: [String]] in
+            m[window] = nil
+            return m
+        }
+        let r = runtime.withLock { $0 }
+        let nowDate = Date(timeIntervalSince1970: now)
+        var events: [HookEvent] = []
+        records.withLock { recs in
+            for alarm in r.alarms {
+                guard var rec = recs[alarm.name], let from = rec.silencedFrom,
+                    Self.silencingWindow(alarm.name, windows) == nil
+                else { continue }
+                rec.silencedFrom = nil
+                if rec.state != from {
+                    var e = event(alarm, rec, previous: from, isRepeat: false, r, nowDate, maintenanceWindow: window)
+                    e.alarm?.reason = "after maintenance window \(window): " + rec.reason
+                    events.append(e)
+                    rec.lastNotified = nowDate
+                }
+                recs[alarm.name] = rec
+            }
+        }
+        for e in events { r.hooks?.send(e) }
+        saveAlarms()
+        logger.info("maintenance window closed", metadata: ["window": "\(window)", "held_back": "\(events.count)"])
+    }
+
+    /// The windows open now and what they silence.
+    public var openMaintenanceWindows: [String: [String]] { maintenance.value }
+
     private func event(
-        _ a: AlarmDefinition, _ rec: AlarmRecord, previous: AlarmState, isRepeat: Bool, _ r: Runtime, _ now: Date
+        _ a: AlarmDefinition, _ rec: AlarmRecord, previous: AlarmState, isRepeat: Bool, _ r: Runtime, _ now: Date,
+        maintenanceWindow: String? = nil
     ) -> HookEvent {
         HookEvent(
             type: "alarm", time: now, host: r.host, environment: r.environment,
@@ -352,7 +424,14 @@ public final class MonitoringService: Sendable {
                 reason: rec.reason, namespace: a.namespace, metricName: a.metricName,
                 dimensions: Dictionary(a.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
                 threshold: a.threshold, comparisonOperator: a.comparison.rawValue, isRepeat: isRepeat,
-                since: rec.since))
+                since: rec.since, maintenanceWindow: maintenanceWindow))
+    }
+
+    /// Sends a maintenance window's outcome to the hooks.
+    public func windowEnded(_ window: HookEvent.Window, now: Date = Date()) {
+        let r = runtime.withLock { $0 }
+        r.hooks?.send(
+            HookEvent(type: "maintenance", time: now, host: r.host, environment: r.environment, window: window))
     }
 
     /// Sends a job's outcome to the hooks.

@@ -135,6 +135,10 @@ public enum APIPath {
     public static let migratePostgres = "\(prefix)/migrations/postgres"
     public static let preflight = "\(prefix)/preflight"
     public static let maintenanceWindows = "\(prefix)/maintenance/windows"
+    public static let maintenanceLeases = "\(prefix)/maintenance/leases"
+    public static func maintenanceRun(_ window: String) -> String {
+        "\(maintenanceWindows)/\(percentEncode(window))/run"
+    }
 
     public static func alarmHistory(_ name: String) -> String { "\(alarms)/\(percentEncode(name))/history" }
 

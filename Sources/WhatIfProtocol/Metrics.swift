@@ -163,11 +163,18 @@ public struct AlarmHistoryItem: Codable, Sendable, Equatable {
     public var from: String
     public var to: String
     public var reason: String
-    public init(time: Date, from: String, to: String, reason: String) {
+    /// The maintenance window(s) open at the change; `silenced` when the window kept it from the hooks.
+    public var maintenanceWindow: String?
+    public var silenced: Bool?
+    public init(
+        time: Date, from: String, to: String, reason: String, maintenanceWindow: String? = nil, silenced: Bool? = nil
+    ) {
         self.time = time
         self.from = from
         self.to = to
         self.reason = reason
+        self.maintenanceWindow = maintenanceWindow
+        self.silenced = silenced
     }
 }
 

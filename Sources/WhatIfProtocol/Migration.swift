@@ -12,12 +12,18 @@ public struct TablesSetupRequest: Codable, Sendable, Equatable {
     /// Recreate a table whose schema differs (after a backup), only with `confirm`.
     public var force: Bool
     public var confirm: Bool
+    /// Compare only: a missing table is reported, not created (the maintenance window's schema check).
+    public var checkOnly: Bool?
 
-    public init(environment: String? = nil, region: String? = nil, force: Bool = false, confirm: Bool = false) {
+    public init(
+        environment: String? = nil, region: String? = nil, force: Bool = false, confirm: Bool = false,
+        checkOnly: Bool? = nil
+    ) {
         self.environment = environment
         self.region = region
         self.force = force
         self.confirm = confirm
+        self.checkOnly = checkOnly
     }
 }
 
@@ -307,10 +313,16 @@ public struct MaintenanceWindowInfo: Codable, Sendable, Equatable {
     public var start: Date
     public var end: Date
     public var openNow: Bool
+    /// agent (the agent opens it) or timer (a systemd timer runs `whatifctl maintenance run`).
+    public var trigger: String?
+    public var lastRun: WindowLastRun?
 
     public init(
-        name: String, when: String, jobs: [String], silenceAlarms: [String], start: Date, end: Date, openNow: Bool
+        name: String, when: String, jobs: [String], silenceAlarms: [String], start: Date, end: Date, openNow: Bool,
+        trigger: String? = nil, lastRun: WindowLastRun? = nil
     ) {
+        self.trigger = trigger
+        self.lastRun = lastRun
         self.name = name
         self.when = when
         self.jobs = jobs

@@ -11,6 +11,8 @@ public struct StatusReport: Codable, Sendable {
     /// How long the probes took, in milliseconds (bounded by `status.timeout`).
     public var durationMs: Double
     public var services: [ServiceStatus]
+    /// The fleet's leases (`whatifctl status` adds them from `GET /v1/maintenance/leases`).
+    public var leases: LeaseList?
 
     public init(agent: AgentInfo, checkedAt: Date, durationMs: Double, services: [ServiceStatus]) {
         self.agent = agent

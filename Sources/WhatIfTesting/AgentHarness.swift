@@ -3,6 +3,7 @@ import Logging
 import WhatIfAgent
 import WhatIfClient
 import WhatIfCore
+import WhatIfMaintenance
 import WhatIfProtocol
 
 /// Writes an agent config for tests: the shared stack's services, a private socket and state folder.
@@ -85,7 +86,12 @@ public final class InProcessAgent: @unchecked Sendable {
     public let socket: String
     public let configPath: String
 
-    public init(_ config: TestConfig, kinds: [JobKind] = TestJobKinds.all) async throws {
+    /// `clock` drives the maintenance windows; `prepare` runs on the state folder before the agent starts
+    /// (tests seed job history or window state there).
+    public init(
+        _ config: TestConfig, kinds: [JobKind] = TestJobKinds.all,
+        clock: any MaintenanceClock = SystemMaintenanceClock(), prepare: (String) throws -> Void = { _ in }
+    ) async throws {
         dir = TempDir("whatif-agent")
         socket = dir.file("agent.sock")
         configPath = try dir.write("agent.yaml", config.render(socket: socket, stateDir: dir.file("state")))
@@ -96,7 +102,8 @@ public final class InProcessAgent: @unchecked Sendable {
         }
         var logger = Logger(label: "whatifd-test")
         logger.logLevel = .warning
-        daemon = Daemon(config: loaded, environment: [:], logger: logger, extraKinds: kinds)
+        try prepare(dir.file("state"))
+        daemon = Daemon(config: loaded, environment: [:], logger: logger, extraKinds: kinds, clock: clock)
         try await daemon.start()
     }
 

@@ -10,8 +10,8 @@ import WhatIfProtocol
 
 struct Maintenance: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Maintenance windows: when they open and what they run.",
-        subcommands: [List.self, Next.self], defaultSubcommand: List.self)
+        abstract: "Maintenance windows: when they open, what they run; run one now; restore drills; fleet leases.",
+        subcommands: [List.self, Next.self, Run.self, Drill.self, Leases.self], defaultSubcommand: List.self)
 
     static func utc(_ d: Date) -> String { Timestamp.format(d) }
 
@@ -27,9 +27,13 @@ struct Maintenance: ParsableCommand {
                 return
             }
             Out.table(
-                ["WINDOW", "WHEN (UTC)", "NEXT", "JOBS"],
+                ["WINDOW", "WHEN (UTC)", "NEXT", "JOBS", "LAST RUN"],
                 l.windows.map {
-                    [$0.name, $0.when, $0.openNow ? "open now" : utc($0.start), $0.jobs.joined(separator: ", ")]
+                    [
+                        $0.name + ($0.trigger == "timer" ? " (timer)" : ""), $0.when,
+                        $0.openNow ? "open now" : utc($0.start), $0.jobs.joined(separator: ", "),
+                        $0.lastRun.map { "\($0.outcome) \(utc($0.occurrence))" } ?? "-",
+                    ]
                 })
             Out.line("missed windows on start: \(l.catchUp)")
         }
@@ -54,6 +58,114 @@ struct Maintenance: ParsableCommand {
             Out.line(
                 "\(w.name): \(w.openNow ? "open now, until" : "opens \(utc(w.start)), closes") \(utc(w.end)); runs \(w.jobs.joined(separator: ", "))"
             )
+        }
+    }
+}
+
+extension Maintenance {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a window's jobs now, in order, and show how each went.",
+            discussion: """
+                Starts a maintenance.window job and follows it; Ctrl-C stops watching, the window goes on. Inside \
+                the window's time the jobs must end by its close; outside it they get the window's length from now. \
+                A job whose last runs say it cannot finish in time is skipped and reported (--ignore-estimates \
+                starts it anyway). In a fleet, the agent holding the window's lease runs it and the others report \
+                that. This is also what a systemd timer runs (whatif-maintenance@WINDOW.timer). Exits 0 when every \
+                job succeeded (or another agent of the fleet ran the window), 1 when any failed or was skipped, \
+                66 for an unknown window, 75 when the window is already running.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The window's name (`whatifctl maintenance list`).") var window: String
+        @Flag(help: "Start jobs even when their past runs say they will not finish in time.")
+        var ignoreEstimates = false
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func run() throws {
+            let job = try perform {
+                try global.client.runMaintenanceWindow(
+                    window, MaintenanceRunRequest(ignoreEstimates: ignoreEstimates ? true : nil))
+            }
+            try followJob(job, global: global, detach: detach) { result in
+                guard let r = try? result.decoded(WindowRunResult.self) else { return }
+                Out.table(
+                    ["JOB", "STATE", "TOOK", "ESTIMATE", "JOB ID", "NOTE"],
+                    r.steps.map {
+                        [
+                            $0.job, $0.state, $0.seconds.map { "\(Int($0.rounded()))s" } ?? "-",
+                            $0.estimateSeconds.map { "\(Int($0.rounded()))s" } ?? "-", $0.jobId ?? "-", $0.reason ?? "",
+                        ]
+                    })
+                var line = "window \(r.window): \(r.outcome)"
+                if let o = r.leaseOwner { line += " (fleet lease held by \(o), fence \(r.fence ?? 0))" }
+                Out.line(line)
+                if let n = r.note { Out.line(n) }
+            }
+        }
+    }
+
+    struct Drill: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore the newest backups into a scratch database and table, check them, drop them.",
+            discussion: """
+                Each newest backup is checked file by file against its manifest's SHA-256, restored into \
+                whatif_restore_drill (PostgreSQL) or TABLE-restore-drill (DynamoDB), its row or item counts \
+                compared with the manifest, and the copy dropped. Pass or fail and the time to restore are \
+                recorded as metrics (WhatIf/Maintenance RestoreDrillSuccess, RestoreDrillSeconds); a failure \
+                goes to the alert hooks. Exits 1 when the drill fails.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print the job id and return at once.") var detach = false
+
+        func run() throws {
+            let job = try perform { try global.client.startJob(kind: "restore.drill") }
+            try followJob(job, global: global, detach: detach) { result in
+                guard case .object(let o) = result, case .array(let parts)? = o["parts"] else { return }
+                for case .object(let p) in parts {
+                    func str(_ k: String) -> String {
+                        switch p[k] {
+                        case .string(let s)?: s
+                        case .number(let n)?: n == n.rounded() ? String(Int64(n)) : String(n)
+                        case .bool(let b)?: b ? "yes" : "no"
+                        default: "-"
+                        }
+                    }
+                    let ok = p["ok"] == .bool(true)
+                    Out.line(
+                        "\(str("kind")): \(ok ? "PASS" : "FAIL") backup \(str("backupId")) into \(str("scratch")): "
+                            + (ok
+                                ? "\(str("restored")) of \(str("expected")) restored in \(str("secondsToRestore")) s"
+                                : str("error")))
+                }
+            }
+        }
+    }
+
+    struct Leases: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Who holds each window's fleet lease (maintenance.fleet).")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let l = try perform { try global.client.maintenanceLeases() }
+            if global.json { return try Out.json(l) }
+            guard let table = l.table else {
+                Out.line("this agent is not part of a fleet (no maintenance.fleet in its config)")
+                return
+            }
+            Out.line("lease table \(table); this agent is \(l.owner ?? "?")")
+            if let e = l.error { Out.err("cannot read the leases: \(e)") }
+            Out.table(["LEASE", "HOLDER", "FENCE", "HEARTBEAT", "LAST DONE"], Self.rows(l))
+            if l.error != nil { throw ExitCode(ExitStatus.unavailable.rawValue) }
+        }
+
+        static func rows(_ l: LeaseList) -> [[String]] {
+            l.leases.map {
+                [
+                    $0.name, $0.owner.isEmpty ? "(free)" : $0.owner + ($0.mine ? " (this agent)" : ""), String($0.fence),
+                    utc($0.heartbeatAt), $0.completed.map { utc($0) } ?? "-",
+                ]
+            }
         }
     }
 }

@@ -34,6 +34,15 @@ enum StatusView {
             if let e = s.error { Out.line("\(s.service.rawValue): \(s.reachable ? "warning" : "error"): \(e)") }
             if let h = s.hint { Out.line("\(s.service.rawValue): hint: \(h)") }
         }
+        if let l = r.leases, let table = l.table {
+            Out.line()
+            Out.line("fleet leases (table \(table); this agent is \(l.owner ?? "?")):")
+            if let e = l.error { Out.line("leases: error: \(e)") }
+            if l.leases.isEmpty && l.error == nil { Out.line("no window has been run by the fleet yet") }
+            if !l.leases.isEmpty {
+                Out.table(["LEASE", "HOLDER", "FENCE", "HEARTBEAT", "LAST DONE"], Maintenance.Leases.rows(l))
+            }
+        }
     }
 
     static func detail(_ s: ServiceStatus) -> String? {

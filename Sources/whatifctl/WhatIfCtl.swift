@@ -70,7 +70,9 @@ struct Status: ParsableCommand {
     var fresh = false
 
     func run() throws {
-        let report = try perform { try global.client.status(fresh: fresh) }
+        var report = try perform { try global.client.status(fresh: fresh) }
+        // Who holds which fleet lease (best effort: an agent without a fleet, or an older one, has none).
+        if let l = try? global.client.maintenanceLeases(), l.table != nil { report.leases = l }
         if global.json {
             try Out.json(report)
         } else {

@@ -253,3 +253,76 @@ struct RangeTests {
         s.stop()
     }
 }
+
+/// Maintenance windows: alarms that change state while one is open are annotated with it; those it
+/// silences are kept from the hooks, and what still differs when it closes is sent then.
+struct MaintenanceSilenceTests {
+    @Test func windowsAnnotateAndSilenceAlarms() throws {
+        let dir = TempDir("whatif-silence")
+        try FileManager.default.createDirectory(atPath: dir.file("hooks.d"), withIntermediateDirectories: true)
+        _ = try dir.write(
+            "hooks.d/record",
+            "#!/bin/sh\necho \"$WHATIF_EVENT $WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME\" >> \(dir.file("seen"))\n",
+            mode: 0o755)
+        let settings = MonitoringSettings(interval: 60, retention: 86400, evaluationInterval: 60)
+        let t0 = 1_764_000_000.0
+        let s = try MonitoringService(
+            settings: settings, stateDirectory: dir.path, logger: Logger(label: "t"), host: "h",
+            environment: "development", now: t0)
+        let c = MonitoringServiceTests.Scripted()
+        let hooks = HookDispatcher(
+            settings: HookSettings(directory: dir.file("hooks.d"), timeout: 5), http: HTTPClient(),
+            logger: Logger(label: "t"), baseEnvironment: [:], stateDirectory: dir.path)
+        var loud = MonitoringServiceTests.alarm()
+        loud.name = "load-loud"
+        s.configure(
+            settings: settings, collectors: [c], alarms: [MonitoringServiceTests.alarm(), loud], hooks: hooks,
+            cloudwatch: nil)
+        var t = t0
+        func step(_ v: Double) {
+            c.value.set(v)
+            s.cycle(now: t)
+            t += 60
+        }
+        step(1)
+        step(1)
+        step(1)  // both OK (INSUFFICIENT_DATA -> OK reaches the hooks, no window yet)
+        s.beginMaintenance(window: "weekly", silence: ["load-high"])
+        step(50)
+        step(50)
+        step(50)  // both ALARM: load-loud is told (annotated), load-high is silenced
+        #expect(s.alarmInfos().allSatisfy { $0.stateValue == "ALARM" })
+        let high = s.history("load-high")!
+        #expect(high[0].to == "ALARM" && high[0].maintenanceWindow == "weekly" && high[0].silenced == true)
+        #expect(s.history("load-loud")![0].maintenanceWindow == "weekly")
+        #expect(s.history("load-loud")![0].silenced == nil)
+        s.endMaintenance(window: "weekly", now: t)  // load-high is still in ALARM: the hooks hear it now
+        // A window that silences an alarm which goes and comes back inside it sends nothing at its close.
+        s.beginMaintenance(window: "nightly", silence: ["*"])
+        step(1)
+        step(1)
+        step(1)
+        step(50)
+        step(50)
+        step(50)
+        s.endMaintenance(window: "nightly", now: t)
+        s.windowEnded(
+            HookEvent.Window(
+                name: "nightly", outcome: "partial", trigger: "scheduled", occurrence: Date(timeIntervalSince1970: t0),
+                steps: ["vacuum: skipped"]))
+        s.stop()
+        let seen = String(decoding: try Files.read(dir.file("seen")), as: UTF8.self).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(
+            seen == [
+                "alarm load-high OK []", "alarm load-loud OK []",
+                "alarm load-loud ALARM [weekly]", "alarm load-high ALARM [weekly]",
+                "maintenance   [] nightly partial",
+            ] || seen == [
+                "alarm load-loud OK []", "alarm load-high OK []",
+                "alarm load-loud ALARM [weekly]", "alarm load-high ALARM [weekly]",
+                "maintenance   [] nightly partial",
+            ], "\(seen)")
+        #expect(s.history("load-high")!.prefix(2).allSatisfy { $0.maintenanceWindow == "nightly" && $0.silenced == true })
+    }
+}

@@ -1,3 +1,4 @@
+import WhatIfAWS
 import WhatIfCore
 import WhatIfJSON
 import WhatIfMaintenance
@@ -44,7 +45,38 @@ extension Router {
                             .notFound, "there are no maintenance windows",
                             hint: "add maintenance.windows to the config (docs/configuration.md)"))
                 }
-                return .json(maintenanceList(m, now: Date().timeIntervalSince1970))
+                return .json(
+                    maintenanceList(m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
+            },
+            Route(method: "POST", pattern: ["v1", "maintenance", "windows", "{name}", "run"], role: .admin) {
+                [agent] req, params in
+                let name = params[0]
+                let body = req.body.isEmpty ? Array("{}".utf8) : req.body
+                let run: MaintenanceRunRequest
+                do { run = try APICoding.decode(MaintenanceRunRequest.self, from: body) } catch {
+                    return .error(
+                        APIError(
+                            .badRequest, "the body is not a window run request: \(decodingReason(error))",
+                            hint: #"send {"ignoreEstimates": false}"#))
+                }
+                do { _ = try MaintenanceJobs.find(name, agent.config) } catch let e as APIError {
+                    return .error(e)
+                } catch {
+                    return .error(APIError(.internalError, "\(error)"))
+                }
+                let p = MaintenanceJobs.WindowParams(window: name, trigger: "manual", ignoreEstimates: run.ignoreEstimates)
+                do throws(APIError) {
+                    let json: JSONValue
+                    do { json = try JSONValue.encoding(p) } catch { throw APIError(.internalError, "\(error)") }
+                    let info = try await agent.jobs.start(
+                        kind: MaintenanceJobs.windowKind, params: json, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+                    return .json(info, status: 202)
+                } catch {
+                    return .error(error)
+                }
+            },
+            Route(method: "GET", pattern: ["v1", "maintenance", "leases"], role: .reader) { [agent] _, _ in
+                .json(await leaseList(agent))
             },
             Route(method: "POST", pattern: ["v1", "preflight"], role: .admin) { [agent] req, _ in
                 await startJob(
@@ -61,7 +93,9 @@ extension Router {
 
 extension Router {
     /// Each window with the occurrence open at `now`, else the next one.
-    static func maintenanceList(_ m: MaintenanceConfig, now: Double) -> MaintenanceWindowList {
+    static func maintenanceList(
+        _ m: MaintenanceConfig, now: Double, lastRun: (String) -> WindowLastRun? = { _ in nil }
+    ) -> MaintenanceWindowList {
         MaintenanceWindowList(
             catchUp: m.catchUp.rawValue,
             windows: m.windows.map { w in
@@ -71,7 +105,33 @@ extension Router {
                 return MaintenanceWindowInfo(
                     name: w.name, when: w.schedule.description, jobs: w.jobs, silenceAlarms: w.silenceAlarms,
                     start: Date(timeIntervalSince1970: start), end: Date(timeIntervalSince1970: end),
-                    openNow: open != nil)
+                    openNow: open != nil, trigger: w.trigger.rawValue, lastRun: lastRun(w.name))
             })
+    }
+
+    /// Every window's lease as the fleet's table has it (read-only; nothing is taken).
+    static func leaseList(_ agent: AgentCore) async -> LeaseList {
+        guard let m = agent.config.maintenance, let fleet = m.fleet else {
+            return LeaseList(table: nil, owner: nil, leases: [])
+        }
+        let lease = agent.fleetLease(fleet)
+        let names = m.windows.map { "window:\($0.name)" }
+        do {
+            let records = try await Threads.run { try names.compactMap { try lease.read($0) } }
+            return LeaseList(
+                table: fleet.table, owner: lease.owner,
+                leases: records.map {
+                    LeaseInfo(
+                        name: $0.name, owner: $0.owner, fence: $0.fence, leaseSeconds: $0.leaseSeconds,
+                        heartbeatAt: Date(timeIntervalSince1970: $0.heartbeatAt), mine: $0.owner == lease.owner,
+                        completed: $0.completed.map { Date(timeIntervalSince1970: $0) })
+                })
+        } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+            return LeaseList(table: fleet.table, owner: lease.owner, leases: [])
+        } catch {
+            return LeaseList(
+                table: fleet.table, owner: lease.owner, leases: [],
+                error: (error as? any OperatorError)?.message ?? "\(error)")
+        }
     }
 }

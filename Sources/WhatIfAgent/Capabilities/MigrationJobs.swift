@@ -173,6 +173,10 @@ enum MigrationJobs {
         do { existing = try ddb.describeTable(name) } catch let e as AWSError
             where e.code == "ResourceNotFoundException"
         {
+            if req.checkOnly == true {
+                ctx.log(.warning, "\(name) does not exist")
+                return report("differs", ["the table does not exist"], nil)
+            }
             return report("created", [], try create())
         }
         let diffs = TableSchema.differences(existing, expected: expected)

@@ -39,6 +39,8 @@ extension AgentCore {
         service.start()
         let box = monitoringBox
         await jobs.setOnFinish { info in
+            // A window's own outcome goes to the hooks as a maintenance event (its jobs' as jobs).
+            guard info.kind != MaintenanceJobs.windowKind else { return }
             box.value?.jobEnded(
                 HookEvent.Job(
                     id: info.id, kind: info.kind, state: info.state.rawValue, error: info.error?.message,

@@ -4,6 +4,17 @@ import WhatIfMaintenance
 /// `maintenance:` in agent.yaml: windows (RDS weekly format or cron) and the jobs each runs, in order.
 public struct MaintenanceConfig: Sendable, Equatable {
     public enum CatchUp: String, Sendable, Equatable, CaseIterable { case run, report }
+    /// Who opens a window: the agent's own scheduler, or a systemd timer running `whatifctl maintenance run`.
+    public enum Trigger: String, Sendable, Equatable, CaseIterable { case agent, timer }
+
+    /// Several agents sharing singleton work through lease items in a DynamoDB table.
+    public struct Fleet: Sendable, Equatable {
+        public var table: String
+        public var leaseSeconds: Double
+        public var heartbeatSeconds: Double
+        /// This agent's name in the lease table (unique across the fleet).
+        public var owner: String?
+    }
 
     public struct Window: Sendable, Equatable {
         public var name: String
@@ -11,15 +22,18 @@ public struct MaintenanceConfig: Sendable, Equatable {
         public var schedule: WindowSchedule
         public var jobs: [String]
         public var silenceAlarms: [String]
+        public var trigger: Trigger = .agent
     }
 
     public var windows: [Window]
     public var catchUp: CatchUp
+    public var fleet: Fleet?
 }
 
 extension ConfigLoader {
-    static let maintenanceKeys = ["windows", "catch_up"]
-    static let windowKeys = ["name", "when", "duration", "jobs", "silence_alarms"]
+    static let maintenanceKeys = ["windows", "catch_up", "fleet"]
+    static let windowKeys = ["name", "when", "duration", "jobs", "silence_alarms", "trigger"]
+    static let fleetKeys = ["table", "lease", "heartbeat", "owner"]
     /// The jobs a window can run (issue 8): backups of each kind, prune, verify, the restore drill, the
     /// Redis expiry sweep (dry run or enforce), VACUUM (ANALYZE) and the table schema check.
     static let windowJobs = [
@@ -74,11 +88,37 @@ extension ConfigLoader {
             for node in w.sequence("silence_alarms") ?? [] {
                 if case .scalar(let text, _, _) = node { silence.append(text) }
             }
-            windows.append(.init(name: name, when: when, schedule: schedule, jobs: jobs, silenceAlarms: silence))
+            let trigger =
+                w.choice("trigger", MaintenanceConfig.Trigger.allCases.map(\.rawValue)).flatMap(
+                    MaintenanceConfig.Trigger.init) ?? .agent
+            windows.append(
+                .init(
+                    name: name, when: when, schedule: schedule, jobs: jobs, silenceAlarms: silence, trigger: trigger))
         }
         let catchUp =
             s.choice("catch_up", MaintenanceConfig.CatchUp.allCases.map(\.rawValue)).flatMap(
                 MaintenanceConfig.CatchUp.init) ?? .report
-        return MaintenanceConfig(windows: windows, catchUp: catchUp)
+        var fleet: MaintenanceConfig.Fleet?
+        if s.has("fleet"), let f = s.section("fleet", known: fleetKeys) {
+            let table = f.string("table") ?? "whatif-agent-leases"
+            if !(3...255).contains(table.count)
+                || !table.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) })
+            {
+                sink.add(
+                    line: f.line("table"), "maintenance.fleet.table '\(table)' is not a DynamoDB table name",
+                    "use 3-255 of a-z A-Z 0-9 _ - .")
+            }
+            let lease = f.duration("lease", max: 3600) ?? 60
+            let heartbeat = f.duration("heartbeat", max: 3600) ?? lease / 3
+            if heartbeat * 2 > lease {
+                sink.add(
+                    line: f.line("heartbeat"),
+                    "maintenance.fleet.heartbeat (\(Int(heartbeat)) s) must be at most half the lease (\(Int(lease)) s)",
+                    "a holder that heartbeats less often loses its lease to another agent; use heartbeat: \(Int(lease / 3))s"
+                )
+            }
+            fleet = .init(table: table, leaseSeconds: lease, heartbeatSeconds: heartbeat, owner: f.string("owner"))
+        }
+        return MaintenanceConfig(windows: windows, catchUp: catchUp, fleet: fleet)
     }
 }

@@ -245,6 +245,17 @@ public actor JobManager {
 
     public func get(_ id: String) -> JobInfo? { records[id]?.info }
 
+    /// How long the kept successful runs of `kind` with these parameters took, newest first (the
+    /// maintenance windows estimate from them).
+    public func durations(kind: String, params: JSONValue?) -> [Double] {
+        order.reversed().compactMap { id -> Double? in
+            guard let i = records[id]?.info, i.kind == kind, i.state == .succeeded, i.params == params,
+                let s = i.startedAt, let e = i.endedAt
+            else { return nil }
+            return e.timeIntervalSince(s)
+        }
+    }
+
     public var runningCount: Int { records.values.filter { !$0.info.state.isFinal }.count }
 
     /// Which job holds each locked resource.

@@ -1,0 +1,548 @@
+import Logging
+import WhatIfBackup
+import WhatIfCore
+import WhatIfMaintenance
+import WhatIfMonitoring
+import WhatIfProtocol
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Maintenance windows as jobs: `maintenance.window` runs a window's jobs in order (each as its own
+/// agent job, so locks, history and hooks are the usual ones), plus the kinds only windows needed so
+/// far: the restore drill, VACUUM (ANALYZE) and a prune on its own.
+enum MaintenanceJobs {
+    static let windowKind = "maintenance.window"
+    static let drillKind = "restore.drill"
+    static let vacuumKind = "postgres.vacuum"
+    static let pruneKind = "backup.prune"
+
+    static func kinds(_ core: AgentCore) -> [JobKind] { [window(core), drill(core), vacuum(core), prune(core)] }
+
+    /// The parameters of a `maintenance.window` job.
+    struct WindowParams: Codable {
+        var window: String
+        /// scheduled, catch-up or manual.
+        var trigger: String?
+        /// The occurrence's start (seconds since 1970); a manual run works it out.
+        var occurrence: Double?
+        var ignoreEstimates: Bool?
+    }
+
+    /// A window's job name as the agent job it runs as.
+    static func step(_ job: String) -> (kind: String, params: JSONValue?) {
+        func obj(_ d: [String: JSONValue]) -> JSONValue { .object(d) }
+        switch job {
+        case "backup": return ("backup", obj(["kinds": .array([])]))
+        case "backup:postgres": return ("backup", obj(["kinds": .array([.string("postgres")])]))
+        case "backup:dynamodb": return ("backup", obj(["kinds": .array([.string("dynamodb")])]))
+        case "prune": return (pruneKind, nil)
+        case "verify": return ("backup.verify", obj(["ids": .array([])]))
+        case "restore-drill": return (drillKind, nil)
+        case "redis-expiry": return (ExpiryJobs.kind, obj(["enforce": .bool(false)]))
+        case "redis-expiry:enforce": return (ExpiryJobs.kind, obj(["enforce": .bool(true)]))
+        case "vacuum": return (vacuumKind, nil)
+        case "schema-check": return (MigrationJobs.tablesKind, obj(["force": .bool(false), "confirm": .bool(false), "checkOnly": .bool(true)]))
+        default: return (job, nil)
+        }
+    }
+
+    static func find(_ name: String, _ config: AgentConfig) throws -> MaintenanceConfig.Window {
+        guard let m = config.maintenance, let w = m.windows.first(where: { $0.name == name }) else {
+            let known = config.maintenance?.windows.map(\.name) ?? []
+            throw APIError(
+                .notFound, "there is no maintenance window named '\(name)'",
+                hint: known.isEmpty
+                    ? "add maintenance.windows to \(config.path)" : "windows: \(known.joined(separator: ", "))")
+        }
+        return w
+    }
+
+    // MARK: maintenance.window
+
+    static func window(_ core: AgentCore) -> JobKind {
+        let example = #"{"window": "weekly"}"#
+        return JobKind(
+            name: windowKind, summary: "run a maintenance window's jobs in order, within the window",
+            resource: { params, config in
+                let p = try BackupJobs.decode(WindowParams.self, params, example: example)
+                _ = try find(p.window, config)
+                return "window:\(p.window)"
+            },
+            run: { ctx in
+                let p = try BackupJobs.decode(WindowParams.self, ctx.params, example: example)
+                let w = try find(p.window, ctx.config)
+                return try await WindowRun(core: core, ctx: ctx, window: w, params: p).run()
+            })
+    }
+
+    // MARK: restore.drill
+
+    static func drill(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: drillKind,
+            summary: "restore the newest backups into a scratch database and table, check them, drop them",
+            resource: { _, config in
+                guard !BackupJobs.configuredKinds(config).isEmpty else {
+                    throw APIError(
+                        .unprocessable, "nothing to drill: neither postgres nor dynamodb is configured",
+                        hint: "configure postgres: or dynamodb: in \(config.path)")
+                }
+                return "restore-drill"
+            },
+            run: { ctx in
+                let kinds = BackupJobs.configuredKinds(ctx.config)
+                let service = core.backups()
+                let result = try await Threads.run { service.drill(kinds: kinds, reporter: ctx) }
+                core.recordDrill(result)
+                let json = try JSONValue.encoding(result)
+                guard result.ok else {
+                    let failed = result.parts.filter { !$0.ok }
+                    throw JobFailed(
+                        "the restore drill failed: "
+                            + failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }.joined(separator: "; "),
+                        hint: failed.first?.hint, result: json)
+                }
+                return json
+            })
+    }
+
+    // MARK: postgres.vacuum
+
+    struct VacuumResult: Codable {
+        var database: String
+        var tables: Int
+        var seconds: Double
+    }
+
+    static func vacuum(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: vacuumKind, summary: "VACUUM (ANALYZE) the PostgreSQL database",
+            resource: { _, config in
+                guard let pg = config.postgres else {
+                    throw APIError(
+                        .unprocessable, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
+                }
+                return "vacuum:\(pg.connection.database)"
+            },
+            run: { ctx in
+                let clients = core.clients
+                let database = ctx.config.postgres?.connection.database ?? "?"
+                let watch = Stopwatch()
+                let tables = try await Threads.run { () throws -> Int in
+                    let conn = try clients.postgres(deadline: .after(seconds: 30))
+                    defer { conn.close() }
+                    let n =
+                        try conn.query("SELECT count(*) FROM pg_stat_user_tables", deadline: .after(seconds: 30))
+                        .rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+                    ctx.progress(done: 0, total: nil, unit: "", phase: "VACUUM (ANALYZE) \(database): \(n) tables")
+                    _ = try conn.query("VACUUM (ANALYZE)", deadline: .after(seconds: 6 * 3600))
+                    return n
+                }
+                ctx.info("VACUUM (ANALYZE) of \(database): \(tables) tables in \(Int(watch.elapsedSeconds.rounded())) s")
+                return try JSONValue.encoding(
+                    VacuumResult(database: database, tables: tables, seconds: watch.elapsedSeconds))
+            })
+    }
+
+    // MARK: backup.prune
+
+    static func prune(_ core: AgentCore) -> JobKind {
+        JobKind(
+            name: pruneKind, summary: "delete backups the retention policy no longer keeps",
+            resource: { _, _ in "backups:prune" },
+            run: { ctx in
+                let service = core.backups()
+                let result = try await Threads.run { service.prune(dryRun: false) }
+                for id in result.deleted { ctx.info("pruned \(id)") }
+                let json = try JSONValue.encoding(result)
+                guard result.errors.isEmpty else {
+                    throw JobFailed("pruning failed: \(result.errors.joined(separator: "; "))", result: json)
+                }
+                return json
+            })
+    }
+}
+
+/// One run of a window: the fleet lease (when configured), the alarms annotated and silenced, each job
+/// started only if its past runs say it finishes before the window closes, the outcome recorded and
+/// sent to the hooks.
+struct WindowRun {
+    let core: AgentCore
+    let ctx: JobContext
+    let window: MaintenanceConfig.Window
+    let params: MaintenanceJobs.WindowParams
+
+    func run() async throws -> JSONValue? {
+        let clock = core.maintenanceClock
+        let now = clock.now
+        let trigger = params.trigger ?? "manual"
+        let length = Double(window.schedule.minutes) * 60
+        let occurrence: Double
+        let end: Double
+        if let o = params.occurrence {
+            occurrence = o
+            // A missed window caught up later gets a whole window's length from now.
+            end = trigger == "catch-up" ? now + length : o + length
+        } else if let open = window.schedule.open(at: now) {
+            (occurrence, end) = (open.start, open.end)
+        } else {
+            (occurrence, end) = (now, now + length)
+        }
+        ctx.info(
+            "window \(window.name) (\(trigger)): \(window.jobs.joined(separator: ", ")); plan to end by \(Timestamp.format(Date(timeIntervalSince1970: end)))"
+        )
+        var result = WindowRunResult(
+            window: window.name, trigger: trigger, occurrence: Date(timeIntervalSince1970: occurrence),
+            endsAt: Date(timeIntervalSince1970: end), outcome: "skipped", steps: [])
+
+        // The fleet: one agent runs the window; the others wait for the lease or for its end.
+        var holding: FleetLease.Holding?
+        var lease: FleetLease?
+        if let fleet = ctx.config.maintenance?.fleet {
+            let l = core.fleetLease(fleet)
+            lease = l
+            switch try await acquire(l, fleet: fleet, occurrence: occurrence, end: end) {
+            case .run(let h):
+                holding = h
+                result.leaseOwner = l.owner
+                result.fence = h.fence
+            case .skip(let note):
+                result.note = note
+                ctx.info(note)
+                return try finish(result, lease: nil, holding: nil)
+            }
+        }
+        let lost = Locked(false)
+        let heartbeat = holding.map { h in startHeartbeat(lease!, h, lost: lost) }
+        defer { heartbeat?.cancel() }
+
+        core.monitoring?.beginMaintenance(window: window.name, silence: window.silenceAlarms)
+        var backupFailed = false
+        for (i, job) in window.jobs.enumerated() {
+            ctx.progress(done: Double(i), total: Double(window.jobs.count), unit: "jobs", phase: job)
+            let (kind, stepParams) = MaintenanceJobs.step(job)
+            var step = WindowStepResult(job: job, kind: kind, state: "skipped")
+            let durations = await core.jobs.durations(kind: kind, params: stepParams)
+            let estimate = WindowPlanning.estimate(durations)
+            step.estimateSeconds = estimate
+            let t = clock.now
+            if ctx.isCancelled {
+                step.reason = "the window was cancelled"
+            } else if lost.value {
+                step.reason = "the fleet lease was lost to another agent; it runs the rest"
+            } else if job == "prune" && backupFailed {
+                step.reason = "a backup in this window did not succeed, so nothing is pruned"
+            } else if params.ignoreEstimates != true, !WindowPlanning.fits(estimate: estimate, now: t, end: end) {
+                let left = max(0, end - t)
+                step.reason =
+                    estimate.map {
+                        "would not finish before the window closes: its last runs took up to \(WindowPlanning.describe($0)), \(WindowPlanning.describe(left)) left"
+                    } ?? "the window has closed"
+            } else {
+                step = try await runStep(job, kind: kind, params: stepParams, estimate: estimate)
+            }
+            if step.state == "skipped" { ctx.log(.warning, "\(job): skipped: \(step.reason ?? "")") }
+            if job.hasPrefix("backup"), step.state != "succeeded" { backupFailed = true }
+            result.steps.append(step)
+        }
+        ctx.progress(done: Double(window.jobs.count), total: Double(window.jobs.count), unit: "jobs", phase: "done")
+        core.monitoring?.endMaintenance(window: window.name, now: clock.now)
+        heartbeat?.cancel()
+        let ran = result.steps.filter { $0.state != "skipped" }
+        let succeeded = ran.filter { $0.state == "succeeded" }
+        result.outcome =
+            succeeded.count == result.steps.count
+            ? "succeeded" : ran.isEmpty ? "skipped" : succeeded.isEmpty ? "failed" : "partial"
+        if lost.value { result.note = "the fleet lease was lost during the window" }
+        return try finish(result, lease: lost.value ? nil : lease, holding: holding)
+    }
+
+    enum Acquired {
+        case run(FleetLease.Holding)
+        case skip(String)
+    }
+
+    /// Takes the window's lease, waiting while another live agent holds it. An occurrence a holder
+    /// already finished is not run again.
+    func acquire(_ l: FleetLease, fleet: MaintenanceConfig.Fleet, occurrence: Double, end: Double) async throws
+        -> Acquired
+    {
+        let name = "window:\(window.name)"
+        try await Threads.run { try l.ensureTable() }
+        var announced = ""
+        while true {
+            try ctx.checkCancellation()
+            switch try await Threads.run({ try l.tryAcquire(name) }) {
+            case .acquired(let h):
+                if let done = h.completed, done >= occurrence {
+                    try? await Threads.run { try l.release(h) }
+                    return .skip("another agent of the fleet already ran this occurrence of \(window.name)")
+                }
+                ctx.info("holding the fleet lease \(name) (fence \(h.fence))")
+                return .run(h)
+            case .heldBy(let owner, let wait):
+                if announced != owner {
+                    ctx.info(
+                        "\(owner) holds the fleet lease \(name); waiting (taken over if it stops heartbeating for \(Int(wait.rounded())) s)"
+                    )
+                    announced = owner
+                }
+            }
+            if core.maintenanceClock.now >= end {
+                return .skip("\(announced) held the fleet lease \(name) until the window closed; it ran the window")
+            }
+            try await Task.sleep(for: .milliseconds(Int(fleet.heartbeatSeconds * 1000)))
+        }
+    }
+
+    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, lost: Locked<Bool>) -> Task<Void, Never> {
+        let every = ctx.config.maintenance?.fleet?.heartbeatSeconds ?? 20
+        let ctx = self.ctx
+        return Task.detached {
+            var h = h
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(every * 1000)))
+                if Task.isCancelled { return }
+                let current = h
+                do {
+                    let ok = try await Threads.run { () throws -> (Bool, FleetLease.Holding) in
+                        var next = current
+                        let ok = try l.heartbeat(&next)
+                        return (ok, next)
+                    }
+                    if ok.0 {
+                        h = ok.1
+                    } else {
+                        lost.set(true)
+                        ctx.log(.error, "lost the fleet lease \(h.name) to another agent; no further jobs start here")
+                        return
+                    }
+                } catch {
+                    // A failed heartbeat is retried; the lease lasts several heartbeats.
+                    ctx.log(.warning, "fleet lease heartbeat failed: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Starts one job and waits for it; cancelling the window cancels it.
+    func runStep(_ job: String, kind: String, params: JSONValue?, estimate: Double?) async throws -> WindowStepResult {
+        var step = WindowStepResult(job: job, kind: kind, state: "failed", estimateSeconds: estimate)
+        let info: JobInfo
+        do throws(APIError) {
+            info = try await core.jobs.start(kind: kind, params: params, requestedBy: "window \(window.name)")
+        } catch {
+            step.reason = error.message
+            ctx.log(.error, "\(job): not started: \(error.message)")
+            return step
+        }
+        step.jobId = info.id
+        ctx.info("\(job): job \(info.id) (\(kind)) started")
+        var final = info
+        while !final.state.isFinal {
+            if ctx.isCancelled { _ = try? await core.jobs.cancel(info.id) }
+            try? await Task.sleep(for: .milliseconds(100))
+            final = await core.jobs.get(info.id) ?? final
+        }
+        step.state = final.state.rawValue
+        if let s = final.startedAt, let e = final.endedAt { step.seconds = e.timeIntervalSince(s) }
+        step.reason = final.error?.message
+        ctx.log(
+            final.state == .succeeded ? .info : .error,
+            "\(job): \(final.state.rawValue)\(final.error.map { ": \($0.message)" } ?? "")")
+        return step
+    }
+
+    func finish(_ result: WindowRunResult, lease: FleetLease?, holding: FleetLease.Holding?) throws -> JSONValue? {
+        if let lease, let holding {
+            // Marked finished only when something ran: a window whose jobs were all skipped is left to
+            // another agent.
+            let done = result.outcome == "skipped" ? nil : result.occurrence.timeIntervalSince1970
+            do { try lease.release(holding, completed: done) } catch {
+                ctx.log(.warning, "cannot release the fleet lease: \(error)")
+            }
+        }
+        core.windowStates.record(
+            window.name,
+            WindowLastRun(
+                occurrence: result.occurrence, outcome: result.outcome, trigger: result.trigger, jobId: ctx.id,
+                at: Date()))
+        core.monitoring?.windowEnded(
+            HookEvent.Window(
+                name: result.window, outcome: result.outcome, trigger: result.trigger, occurrence: result.occurrence,
+                steps: result.steps.map { "\($0.job): \($0.state)\($0.reason.map { " (\($0))" } ?? "")" }
+                    + (result.note.map { [$0] } ?? []),
+                jobId: ctx.id))
+        let json = try JSONValue.encoding(result)
+        let fleetSkip = result.outcome == "skipped" && result.note != nil && result.steps.isEmpty
+        guard result.outcome == "succeeded" || fleetSkip else {
+            let bad = result.steps.filter { $0.state != "succeeded" }
+            throw JobFailed(
+                "window \(window.name) \(result.outcome): "
+                    + bad.map { "\($0.job) \($0.state)\($0.reason.map { " (\($0))" } ?? "")" }.joined(separator: "; "),
+                hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: json)
+        }
+        return json
+    }
+}
+
+/// Each window's last handled occurrence and last run, in `<state>/maintenance/<window>.json`.
+final class WindowStates: Sendable {
+    struct State: Codable {
+        /// The newest occurrence (start) that was run, reported missed, or was current when the agent
+        /// first saw the window.
+        var handled: Double
+        var lastRun: WindowLastRun?
+    }
+
+    let directory: String
+    private let lock = Locked(())
+
+    init(stateDirectory: String) { directory = "\(stateDirectory)/maintenance" }
+
+    func path(_ window: String) -> String { "\(directory)/\(JobManager.fileSafe(window)).json" }
+
+    func load(_ window: String) -> State? {
+        lock.withLock { _ in
+            guard let bytes = try? Files.read(path(window), limit: 1 << 20) else { return nil }
+            return try? APICoding.decode(State.self, from: bytes)
+        }
+    }
+
+    func update(_ window: String, _ body: (inout State?) -> Void) {
+        lock.withLock { _ in
+            var s: State? = (try? Files.read(path(window), limit: 1 << 20)).flatMap {
+                try? APICoding.decode(State.self, from: $0)
+            }
+            body(&s)
+            guard let s else { return }
+            try? Files.makeDirectories(directory)
+            try? Files.writeAtomically(path(window), (try? APICoding.encode(s)) ?? [], mode: 0o640)
+        }
+    }
+
+    func handle(_ window: String, occurrence: Double) {
+        update(window) { s in
+            if s == nil { s = State(handled: occurrence) }
+            s!.handled = max(s!.handled, occurrence)
+        }
+    }
+
+    func record(_ window: String, _ run: WindowLastRun) {
+        update(window) { s in
+            if s == nil { s = State(handled: run.occurrence.timeIntervalSince1970) }
+            s!.lastRun = run
+        }
+    }
+}
+
+extension AgentCore {
+    /// A lease client for the fleet's table with this agent's owner name.
+    func fleetLease(_ fleet: MaintenanceConfig.Fleet) -> FleetLease {
+        FleetLease(
+            client: clients.dynamodb, table: fleet.table, owner: fleet.owner ?? "\(Self.hostName):\(getpid())",
+            leaseSeconds: fleet.leaseSeconds)
+    }
+
+    /// The restore drill's outcome as metrics: pass (1) or fail (0) and the time to restore, per kind.
+    func recordDrill(_ r: DrillResult) {
+        guard let m = monitoring else { return }
+        let now = maintenanceClock.now
+        var samples: [Sample] = []
+        for p in r.parts {
+            let dims = [MetricKey.Dimension("Kind", p.kind.rawValue)]
+            samples.append(
+                Sample(
+                    key: MetricKey(
+                        namespace: "WhatIf/Maintenance", name: "RestoreDrillSuccess", dimensions: dims,
+                        unit: MetricUnit.count), value: p.ok ? 1 : 0, time: now))
+            if let s = p.secondsToRestore {
+                samples.append(
+                    Sample(
+                        key: MetricKey(
+                            namespace: "WhatIf/Maintenance", name: "RestoreDrillSeconds", dimensions: dims,
+                            unit: MetricUnit.seconds), value: s, time: now))
+            }
+        }
+        m.store.append(samples, now: now)
+    }
+
+    /// The scheduler: opens windows (trigger: agent) when they start, and deals with the ones missed
+    /// while the agent was down as `catch_up` says. Time comes from `maintenanceClock`.
+    func startMaintenanceSchedule() {
+        guard config.maintenance != nil else { return }
+        let core = self
+        maintenanceTask.set(
+            Task.detached {
+                while !Task.isCancelled {
+                    let next = await core.maintenanceTick()
+                    let clock = core.maintenanceClock
+                    // Wake for the next opening, and at least every five minutes for a reloaded config.
+                    let until = min(next ?? .infinity, clock.now + 300)
+                    do { try await clock.sleep(until: until) } catch { return }
+                }
+            })
+    }
+
+    /// One look at every window: start those open now and not yet run, catch up or report missed ones.
+    /// Returns when the next window opens.
+    @discardableResult
+    func maintenanceTick() async -> Double? {
+        guard let m = config.maintenance else { return nil }
+        let now = maintenanceClock.now
+        var next: Double?
+        for w in m.windows where w.trigger == .agent {
+            let open = w.schedule.open(at: now)
+            if windowStates.load(w.name) == nil {
+                // First sight: nothing before now counts as missed; an open window still runs.
+                let baseline = open.map { $0.start - 60 } ?? w.schedule.latestStart(atOrBefore: now) ?? now
+                windowStates.update(w.name) { $0 = WindowStates.State(handled: baseline) }
+            }
+            let handled = windowStates.load(w.name)?.handled ?? now
+            if let open, open.start > handled {
+                windowStates.handle(w.name, occurrence: open.start)
+                await startWindow(w, trigger: "scheduled", occurrence: open.start)
+            } else if let missed = WindowPlanning.missed(w.schedule, handled: handled, now: now) {
+                windowStates.handle(w.name, occurrence: missed)
+                switch m.catchUp {
+                case .run:
+                    logger.notice(
+                        "maintenance window missed while the agent was down; running it now (catch_up: run)",
+                        metadata: ["window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))"])
+                    await startWindow(w, trigger: "catch-up", occurrence: missed)
+                case .report:
+                    logger.warning(
+                        "maintenance window missed while the agent was down; not run (catch_up: report)",
+                        metadata: ["window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))"])
+                    let occurrence = Date(timeIntervalSince1970: missed)
+                    windowStates.record(
+                        w.name,
+                        WindowLastRun(occurrence: occurrence, outcome: "missed", trigger: "catch-up", jobId: nil, at: Date()))
+                    monitoring?.windowEnded(
+                        HookEvent.Window(
+                            name: w.name, outcome: "missed", trigger: "catch-up", occurrence: occurrence,
+                            steps: ["the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"]))
+                }
+            }
+            if let n = w.schedule.nextStart(atOrAfter: now + 1) { next = min(next ?? n, n) }
+        }
+        return next
+    }
+
+    func startWindow(_ w: MaintenanceConfig.Window, trigger: String, occurrence: Double) async {
+        let params = try? JSONValue.encoding(
+            MaintenanceJobs.WindowParams(window: w.name, trigger: trigger, occurrence: occurrence))
+        do throws(APIError) {
+            _ = try await jobs.start(kind: MaintenanceJobs.windowKind, params: params, requestedBy: "schedule")
+        } catch {
+            logger.warning("maintenance window not started", metadata: ["window": "\(w.name)", "reason": "\(error.message)"])
+        }
+    }
+}
