@@ -192,7 +192,9 @@ let package = Package(
             dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis"]),
+            dependencies: [
+                "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfMaintenance",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -48,7 +48,7 @@ extension Router {
                 return .json(
                     maintenanceList(m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
             },
-            Route(method: "POST", pattern: ["v1", "maintenance", "windows", "{name}", "run"], role: .admin) {
+            Route(method: "POST", pattern: ["v1", "maintenance", "windows", "{id}", "run"], role: .admin) {
                 [agent] req, params in
                 let name = params[0]
                 let body = req.body.isEmpty ? Array("{}".utf8) : req.body

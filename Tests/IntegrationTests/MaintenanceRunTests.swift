@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import WhatIfClient
+import WhatIfCore
+import WhatIfMaintenance
+import WhatIfProtocol
+import WhatIfTesting
+
+/// Seconds since 1970 of a UTC time written as ISO 8601.
+private func at(_ iso: String) -> Double {
+    let f = ISO8601DateFormatter()
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f.date(from: iso)!.timeIntervalSince1970
+}
+
+/// An RDS-format weekly window that opened `before` seconds ago and lasts `minutes`.
+func weeklyWindowOpenNow(before: Double = 600, minutes: Int = 120) -> String {
+    let days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+    func fmt(_ t: Double) -> String {
+        let minute = Int(t / 60)
+        // 1970-01-01 was a Thursday.
+        let ofWeek = (minute + 4 * 1440) % (7 * 1440)
+        let d = ofWeek / 1440
+        let h = ofWeek % 1440 / 60
+        let m = ofWeek % 60
+        return "\(days[d]):\(h < 10 ? "0" : "")\(h):\(m < 10 ? "0" : "")\(m)"
+    }
+    let start = Date().timeIntervalSince1970 - before
+    return "\(fmt(start))-\(fmt(start + Double(minutes) * 60))"
+}
+
+/// The finished `maintenance.window` jobs an agent ran, newest first.
+func windowJobs(_ client: AgentClient) throws -> [JobInfo] {
+    try client.jobs().filter { $0.kind == "maintenance.window" && $0.state.isFinal }
+}
+
+func windowResult(_ job: JobInfo) throws -> WindowRunResult {
+    guard let r = job.result else { throw TestFailure("window job \(job.id) has no result: \(job)") }
+    return try APICoding.decode(WindowRunResult.self, from: APICoding.encode(r))
+}
+
+/// Windows on a clock the test moves (no waiting for Sunday): the scheduler opens a window at its start,
+/// refuses a job its past runs say will overrun, reports the outcome to the hooks, and catches up (or
+/// reports) a window missed while the agent was down.
+@Suite(.serialized) struct MaintenanceRunTests {
+    let fx: BackupFixture
+    init() throws { fx = BackupFixture(stack: try Stack.shared()) }
+
+    func config(db: String, location: String, hooks: String, catchUp: String = "report") -> TestConfig {
+        var c = fx.config(db: db, table: nil, backups: "  location: \(location)\n")
+        c.hooks = "  directory: \(hooks)\n"
+        c.maintenance = """
+              catch_up: \(catchUp)
+              windows:
+                - name: weekly
+                  when: sun:05:00-sun:06:00
+                  jobs: [backup:postgres, vacuum, prune]
+                  silence_alarms: ["*"]
+
+            """
+        return c
+    }
+
+    /// A past `backup` of PostgreSQL that took two hours, in the job history the agent loads.
+    static func seedSlowBackup(_ stateDir: String) throws {
+        try FileManager.default.createDirectory(atPath: "\(stateDir)/jobs", withIntermediateDirectories: true)
+        let ended = Date().addingTimeInterval(-86400)
+        let info = JobInfo(
+            id: "20261101000000-backup-0001", kind: "backup", resource: "postgres:x", state: .succeeded,
+            createdAt: ended.addingTimeInterval(-7200), startedAt: ended.addingTimeInterval(-7200), endedAt: ended,
+            requestedBy: "test", params: .object(["kinds": .array([.string("postgres")])]))
+        try Files.writeAtomically("\(stateDir)/jobs/\(info.id).json", try APICoding.encode(info), mode: 0o640)
+    }
+
+    func waitForWindowJob(_ a: InProcessAgent, count: Int) async throws -> JobInfo {
+        for _ in 0..<600 {
+            let done = try await a.call { try windowJobs($0) }
+            if done.count >= count { return done[0] }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("no finished maintenance.window job")
+    }
+
+    @Test func scheduledWindowRefusesAnOverrunAndReportsToTheHooks() async throws {
+        let db = try fx.makeDatabase()
+        defer { fx.dropDatabase(db) }
+        let location = TempDir("whatif-mw-backups")
+        let hooks = TempDir("whatif-mw-hooks")
+        _ = try hooks.write(
+            "record",
+            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = maintenance ] && echo \"$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER\" >> \(hooks.file("seen"))\nexit 0\n",
+            mode: 0o755)
+        let clock = ManualClock(at("2026-11-29T04:59:00Z"))  // a Sunday, a minute before the window
+        let a = try await InProcessAgent(
+            config(db: db, location: location.path, hooks: hooks.path), clock: clock,
+            prepare: Self.seedSlowBackup)
+        defer { Task { await a.stop() } }
+        // The scheduler goes to sleep until 05:00; nothing runs before.
+        for _ in 0..<200 where clock.sleeping == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(clock.nextWake == at("2026-11-29T05:00:00Z"))
+        #expect(try await a.call { try windowJobs($0) }.isEmpty)
+        clock.advance(to: at("2026-11-29T05:00:30Z"))
+        let job = try await waitForWindowJob(a, count: 1)
+        let r = try windowResult(job)
+        #expect(job.state == .failed, "a window with a skipped job is not a success")
+        #expect(r.trigger == "scheduled" && r.outcome == "partial")
+        #expect(r.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
+        #expect(r.steps.map(\.job) == ["backup:postgres", "vacuum", "prune"])
+        #expect(r.steps.map(\.state) == ["skipped", "succeeded", "skipped"], "\(r.steps)")
+        #expect(r.steps[0].estimateSeconds == 7200)
+        #expect(r.steps[0].reason?.contains("took up to 2h, 59m 30s left") == true, "\(r.steps[0])")
+        #expect(r.steps[1].jobId != nil && r.steps[1].estimateSeconds == nil)
+        #expect(r.steps[2].reason?.contains("nothing is pruned") == true)
+        #expect(try await a.call { try $0.backups().backups }.isEmpty, "the refused backup did not run")
+        #expect(await eventually(timeout: 10) { (try? Files.read(hooks.file("seen"))) != nil })
+        #expect(String(decoding: try Files.read(hooks.file("seen")), as: UTF8.self) == "weekly partial scheduled\n")
+        // The same occurrence is not opened twice.
+        clock.advance(by: 60)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await a.call { try windowJobs($0) }.count == 1)
+
+        // Run by hand, past the estimate: everything runs, in order.
+        let manual = try await a.call { try $0.runMaintenanceWindow("weekly", .init(ignoreEstimates: true)) }
+        let second = try await waitForWindowJob(a, count: 2)
+        #expect(second.id == manual.id && second.state == .succeeded, "\(second)")
+        let m = try windowResult(second)
+        #expect(m.trigger == "manual" && m.outcome == "succeeded")
+        #expect(m.steps.map(\.state) == ["succeeded", "succeeded", "succeeded"])
+        #expect(try await a.call { try $0.backups().backups }.count == 1)
+        let list = try await a.call { try $0.maintenanceWindows() }
+        #expect(list.windows[0].lastRun?.outcome == "succeeded" && list.windows[0].lastRun?.trigger == "manual")
+        // An unknown window is a 404 (whatifctl exits 66), a running one a conflict.
+        await #expect(throws: ClientError.self) { try await a.call { try $0.runMaintenanceWindow("nope") } }
+    }
+
+    /// Down over Sunday's window: with catch_up: report the agent records and reports it missed on
+    /// start; with catch_up: run it runs it at once, planned for a whole window's length from now.
+    @Test func missedWindowIsReportedOrCaughtUp() async throws {
+        let db = try fx.makeDatabase()
+        defer { fx.dropDatabase(db) }
+        let location = TempDir("whatif-mw-backups")
+        let hooks = TempDir("whatif-mw-hooks")
+        _ = try hooks.write(
+            "record",
+            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = maintenance ] && echo \"$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER\" >> \(hooks.file("seen"))\nexit 0\n",
+            mode: 0o755)
+        // The agent last handled the window a week before; it starts again on Monday.
+        func lastWeek(_ stateDir: String) throws {
+            try FileManager.default.createDirectory(
+                atPath: "\(stateDir)/maintenance", withIntermediateDirectories: true)
+            try Files.writeAtomically(
+                "\(stateDir)/maintenance/weekly.json",
+                Array("{\"handled\": \(Int(at("2026-11-22T05:00:00Z")))}".utf8), mode: 0o640)
+        }
+        let monday = at("2026-11-30T09:00:00Z")
+        let report = try await InProcessAgent(
+            config(db: db, location: location.path, hooks: hooks.path, catchUp: "report"), clock: ManualClock(monday),
+            prepare: lastWeek)
+        #expect(
+            try await eventuallyAsync(timeout: 10) {
+                try await report.call { try $0.maintenanceWindows() }.windows[0].lastRun?.outcome == "missed"
+            })
+        let last = try await report.call { try $0.maintenanceWindows() }.windows[0].lastRun
+        #expect(last?.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
+        #expect(try await report.call { try windowJobs($0) }.isEmpty, "reported, not run")
+        #expect(await eventually(timeout: 10) { (try? Files.read(hooks.file("seen"))) != nil })
+        #expect(String(decoding: try Files.read(hooks.file("seen")), as: UTF8.self) == "weekly missed catch-up\n")
+        await report.stop()
+
+        let run = try await InProcessAgent(
+            config(db: db, location: location.path, hooks: hooks.path, catchUp: "run"), clock: ManualClock(monday),
+            prepare: lastWeek)
+        defer { Task { await run.stop() } }
+        let job = try await waitForWindowJob(run, count: 1)
+        let r = try windowResult(job)
+        #expect(r.trigger == "catch-up" && r.outcome == "succeeded", "\(r)")
+        #expect(r.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
+        #expect(r.endsAt == Date(timeIntervalSince1970: monday + 3600))
+        #expect(r.steps.map(\.state) == ["succeeded", "succeeded", "succeeded"])
+    }
+}
+
+/// async-friendly `eventually`.
+func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    } while Date() < deadline
+    return false
+}
