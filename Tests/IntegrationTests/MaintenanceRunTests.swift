@@ -189,3 +189,192 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
     } while Date() < deadline
     return false
 }
+
+/// The restore drill restores the newest backups into scratch copies, checks them against their manifests,
+/// drops them, and records pass/fail and time to restore; a corrupted backup fails it and alerts.
+@Suite(.serialized) struct RestoreDrillTests {
+    let fx: BackupFixture
+    init() throws { fx = BackupFixture(stack: try Stack.shared()) }
+
+    static func latest(_ r: MetricsReport, _ name: String, kind: String) -> Double? {
+        r.series.first { $0.name == name && $0.dimensions == ["Kind": kind] }?.last?.v
+    }
+
+    @Test func drillPassesThenFindsACorruptedBackup() throws {
+        let db = try fx.makeDatabase()
+        defer { fx.dropDatabase(db) }
+        let table = try fx.seedTable(150)
+        let location = TempDir("whatif-drill-backups")
+        let hooks = TempDir("whatif-drill-hooks")
+        _ = try hooks.write(
+            "record",
+            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = job ] && echo \"$WHATIF_JOB_KIND $WHATIF_JOB_STATE\" >> \(hooks.file("seen"))\nexit 0\n",
+            mode: 0o755)
+        var c = fx.config(db: db, table: table, backups: "  location: \(location.path)\n")
+        c.hooks = "  directory: \(hooks.path)\n"
+        c.aws = c.aws.map { $0.replacingOccurrences(of: "max_attempts: 3", with: "max_attempts: 3\n  timeout: 60s") }
+        let a = try AgentProcess(c)
+        let backup = try a.ctl(["backup"])
+        #expect(backup.status == 0, "\(backup.output)")
+
+        let pass = try a.ctl(["maintenance", "drill"])
+        #expect(pass.status == 0, "\(pass.output)")
+        #expect(pass.stdout.contains("postgres: PASS") && pass.stdout.contains("dynamodb: PASS"), "\(pass.output)")
+        let job = try a.client.jobs().first { $0.kind == "restore.drill" }!
+        let result = try APICoding.decode(DrillSummary.self, from: APICoding.encode(job.result!))
+        #expect(result.parts.count == 2)
+        for p in result.parts {
+            #expect(p.ok && p.dropped && p.restored == p.expected && (p.secondsToRestore ?? -1) >= 0, "\(p)")
+        }
+        #expect(result.parts.first { $0.kind == "dynamodb" }?.restored == 150)
+        // The scratch copies are gone.
+        #expect(try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
+        #expect(throws: (any Error).self) { try fx.ddb(["count", fx.envFile, "\(table)-restore-drill"]) }
+        var metrics = try a.client.metrics(name: "RestoreDrillSuccess", since: "1h")
+        #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "postgres") == 1)
+        #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "dynamodb") == 1)
+
+        // One byte of the PostgreSQL dump flipped: the drill fails on its checksum, alerts, and still drops.
+        let pg = try a.client.backups(kind: .postgres).backups[0]
+        let dump = "\(location.path)/postgres/\(pg.id)/postgres.dump"
+        var bytes = try Files.read(dump, limit: 1 << 30)
+        bytes[bytes.count / 2] ^= 0xFF
+        try Files.writeAtomically(dump, bytes, mode: 0o640)
+        let fail = try a.ctl(["maintenance", "drill"])
+        #expect(fail.status == 1, "\(fail.output)")
+        #expect(fail.stdout.contains("postgres: FAIL") && fail.stdout.contains("dynamodb: PASS"), "\(fail.output)")
+        let failed = try a.client.jobs().first { $0.kind == "restore.drill" }!
+        #expect(failed.state == .failed)
+        #expect(failed.error?.message.contains("does not verify") == true, "\(String(describing: failed.error))")
+        #expect(try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
+        metrics = try a.client.metrics(name: "RestoreDrillSuccess", since: "1h")
+        #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "postgres") == 0)
+        #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "dynamodb") == 1)
+        #expect(eventually(timeout: 10) {
+            String(decoding: (try? Files.read(hooks.file("seen"))) ?? [], as: UTF8.self).contains("restore.drill failed")
+        })
+    }
+
+    struct DrillSummary: Decodable {
+        struct Part: Decodable {
+            var kind: String
+            var ok: Bool
+            var dropped: Bool
+            var expected: Int64?
+            var restored: Int64?
+            var secondsToRestore: Double?
+            var error: String?
+        }
+        var parts: [Part]
+    }
+}
+
+/// Three agents, one moto: each window's backup runs on exactly one of them (the fleet lease), and when
+/// the holder dies mid-window another takes the window over once the lease expires.
+@Suite(.serialized) struct FleetTests {
+    let fx: BackupFixture
+    init() throws { fx = BackupFixture(stack: try Stack.shared()) }
+
+    func config(table: String, leases: String, window: String, trigger: String, owner: String, endpoint: String?)
+        -> (TestConfig, TempDir)
+    {
+        let location = TempDir("whatif-fleet-backups")
+        var c = fx.config(db: nil, table: table, backups: "  location: \(location.path)\n")
+        if let endpoint, let aws = c.aws {
+            c.aws = aws.replacingOccurrences(of: fx.stack.motoEndpoint, with: endpoint)
+        }
+        c.maintenance = """
+              fleet:
+                table: \(leases)
+                lease: 3s
+                heartbeat: 1s
+                owner: \(owner)
+              windows:
+                - name: \(window)
+                  when: \(weeklyWindowOpenNow())
+                  trigger: \(trigger)
+                  jobs: [backup:dynamodb]
+
+            """
+        return (c, location)
+    }
+
+    static func completeBackups(_ location: TempDir) -> Int {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "\(location.path)/dynamodb")) ?? []
+        return ids.filter { FileManager.default.fileExists(atPath: "\(location.path)/dynamodb/\($0)/manifest.json") }
+            .count
+    }
+
+    @Test func oneBackupPerWindowAndTakeoverAfterAKill() throws {
+        let table = try fx.seedTable(40)
+        let leases = BackupFixture.unique("leases-").replacingOccurrences(of: "_", with: "-")
+
+        // Three agents start while the window is open: their schedulers all try; one runs it.
+        var agents: [(AgentProcess, TempDir)] = []
+        for name in ["a", "b", "c"] {
+            let (c, loc) = config(
+                table: table, leases: leases, window: "fleet1", trigger: "agent", owner: "agent-\(name)", endpoint: nil)
+            agents.append((try AgentProcess(c), loc))
+        }
+        var results: [WindowRunResult] = []
+        for (a, _) in agents {
+            #expect(eventually(timeout: 60) { ((try? windowJobs(a.client)) ?? []).count == 1 }, "\(a.process.log)")
+            results.append(try windowResult(try windowJobs(a.client)[0]))
+        }
+        let ran = results.filter { $0.outcome == "succeeded" }
+        #expect(ran.count == 1, "\(results)")
+        #expect(results.filter { $0.outcome == "skipped" && $0.steps.isEmpty }.count == 2, "\(results)")
+        #expect(agents.map { Self.completeBackups($0.1) }.reduce(0, +) == 1, "one backup for the window")
+        let leaseView = try decodeJSON(LeaseList.self, try agents[0].0.ctl(["maintenance", "leases", "--json"]))
+        let l1 = leaseView.leases.first { $0.name == "window:fleet1" }
+        #expect(l1?.owner == "" && l1?.fence == ran.first?.fence && l1?.completed == ran.first?.occurrence)
+        let status = try agents[1].0.ctl(["status"])
+        #expect(status.stdout.contains("fleet leases (table \(leases); this agent is agent-b)"), "\(status.output)")
+        #expect(status.stdout.contains("window:fleet1"), "\(status.output)")
+        agents.removeAll()
+
+        // A holds the window's lease and its backup hangs (every Scan through its proxy stalls); B and C
+        // wait. A is killed: once its lease has not moved for 3 s, one of them takes over and the other
+        // finds the window done.
+        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
+        proxy.add(.init(operation: "Scan", fault: .delay(seconds: 120), count: 100_000))
+        let (ca, la) = config(
+            table: table, leases: leases, window: "fleet2", trigger: "timer", owner: "agent-a", endpoint: proxy.url)
+        let a = try AgentProcess(ca)
+        var others: [(AgentProcess, TempDir)] = []
+        for name in ["b", "c"] {
+            let (c, loc) = config(
+                table: table, leases: leases, window: "fleet2", trigger: "timer", owner: "agent-\(name)", endpoint: nil)
+            others.append((try AgentProcess(c), loc))
+        }
+        let started = try a.ctl(["maintenance", "run", "fleet2", "--detach"])
+        #expect(started.status == 0, "\(started.output)")
+        func holder() -> LeaseInfo? {
+            (try? decodeJSON(LeaseList.self, try others[0].0.ctl(["maintenance", "leases", "--json"])))?.leases.first {
+                $0.name == "window:fleet2"
+            }
+        }
+        #expect(eventually(timeout: 30) { holder()?.owner == "agent-a" })
+        let fenceA = holder()?.fence ?? -1
+        #expect(eventually(timeout: 30) { ((try? a.client.jobs()) ?? []).contains { $0.kind == "backup" } })
+        for (o, _) in others {
+            let r = try o.ctl(["maintenance", "run", "fleet2", "--detach"])
+            #expect(r.status == 0, "\(r.output)")
+        }
+        Thread.sleep(forTimeInterval: 2)
+        #expect(holder()?.owner == "agent-a", "no takeover while A heartbeats")
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        var finals: [WindowRunResult] = []
+        for (o, _) in others {
+            #expect(eventually(timeout: 90) { ((try? windowJobs(o.client)) ?? []).count == 1 }, "\(o.process.log)")
+            finals.append(try windowResult(try windowJobs(o.client)[0]))
+        }
+        let taker = finals.filter { $0.outcome == "succeeded" }
+        #expect(taker.count == 1, "\(finals)")
+        #expect(taker.first?.fence == fenceA + 1, "the taker's fencing token is the next one")
+        #expect(finals.filter { $0.outcome == "skipped" }.count == 1, "\(finals)")
+        #expect(others.map { Self.completeBackups($0.1) }.reduce(0, +) == 1)
+        #expect(Self.completeBackups(la) == 0, "the killed agent finished nothing")
+    }
+}

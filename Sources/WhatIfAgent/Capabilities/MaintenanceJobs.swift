@@ -277,13 +277,18 @@ struct WindowRun {
         let name = "window:\(window.name)"
         try await Threads.run { try l.ensureTable() }
         var announced = ""
+        let done = "another agent of the fleet already ran this occurrence of \(window.name)"
         while true {
             try ctx.checkCancellation()
+            // Finished already: nothing to take (and the fence does not move).
+            if let r = try await Threads.run({ try l.read(name) }), let c = r.completed, c >= occurrence {
+                return .skip(done + (r.owner.isEmpty ? "" : "; \(r.owner) holds the lease now"))
+            }
             switch try await Threads.run({ try l.tryAcquire(name) }) {
             case .acquired(let h):
-                if let done = h.completed, done >= occurrence {
+                if let c = h.completed, c >= occurrence {
                     try? await Threads.run { try l.release(h) }
-                    return .skip("another agent of the fleet already ran this occurrence of \(window.name)")
+                    return .skip(done)
                 }
                 ctx.info("holding the fleet lease \(name) (fence \(h.fence))")
                 return .run(h)
