@@ -162,7 +162,9 @@ let package = Package(
         // MARK: Test support (stack launcher, fault proxy, fake IMDS, certificates), like HummingbirdTesting.
         .target(
             name: "WhatIfTesting",
-            dependencies: ["WhatIfAgent", "WhatIfCore", "WhatIfMaintenance", "WhatIfClient", "WhatIfProtocol", "CLinuxShims"],
+            dependencies: [
+                "WhatIfAgent", "WhatIfCore", "WhatIfMaintenance", "WhatIfClient", "WhatIfProtocol", "CLinuxShims",
+            ],
             swiftSettings: strict),
 
         // MARK: Tests.

@@ -1,5 +1,5 @@
-import WhatIfAWS
 import Logging
+import WhatIfAWS
 import WhatIfCore
 import WhatIfPostgres
 import WhatIfProtocol
@@ -65,7 +65,9 @@ extension BackupService {
                 let req = RestoreRequest(
                     kind: kind, id: newest.id, targetDatabase: kind == .postgres ? scratch : nil,
                     targetTable: kind == .dynamodb ? scratch : nil, create: true)
-                let r = try kind == .postgres ? restorePostgres(req, reporter: reporter) : restoreDynamo(req, reporter: reporter)
+                let r =
+                    try kind == .postgres
+                    ? restorePostgres(req, reporter: reporter) : restoreDynamo(req, reporter: reporter)
                 part.secondsToRestore = watch.elapsedSeconds
                 part.restored = kind == .postgres ? r.rows : r.items
                 part.tablesChecked = r.tablesChecked
@@ -87,7 +89,8 @@ extension BackupService {
                 part.dropped = false
                 part.ok = false
                 let why = (error as? any OperatorError)?.message ?? "\(error)"
-                part.error = (part.error.map { $0 + "; " } ?? "") + "the scratch copy \(scratch) was not dropped: \(why)"
+                part.error =
+                    (part.error.map { $0 + "; " } ?? "") + "the scratch copy \(scratch) was not dropped: \(why)"
                 reporter.log(.error, "restore drill: cannot drop \(scratch): \(why)")
             }
             parts.append(part)

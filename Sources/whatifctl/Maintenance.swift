@@ -162,7 +162,8 @@ extension Maintenance {
         static func rows(_ l: LeaseList) -> [[String]] {
             l.leases.map {
                 [
-                    $0.name, $0.owner.isEmpty ? "(free)" : $0.owner + ($0.mine ? " (this agent)" : ""), String($0.fence),
+                    $0.name, $0.owner.isEmpty ? "(free)" : $0.owner + ($0.mine ? " (this agent)" : ""),
+                    String($0.fence),
                     utc($0.heartbeatAt), $0.completed.map { utc($0) } ?? "-",
                 ]
             }

@@ -228,7 +228,8 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         }
         #expect(result.parts.first { $0.kind == "dynamodb" }?.restored == 150)
         // The scratch copies are gone.
-        #expect(try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
+        #expect(
+            try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
         #expect(throws: (any Error).self) { try fx.ddb(["count", fx.envFile, "\(table)-restore-drill"]) }
         var metrics = try a.client.metrics(name: "RestoreDrillSuccess", since: "1h")
         #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "postgres") == 1)
@@ -246,13 +247,16 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         let failed = try a.client.jobs().first { $0.kind == "restore.drill" }!
         #expect(failed.state == .failed)
         #expect(failed.error?.message.contains("does not verify") == true, "\(String(describing: failed.error))")
-        #expect(try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
+        #expect(
+            try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
         metrics = try a.client.metrics(name: "RestoreDrillSuccess", since: "1h")
         #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "postgres") == 0)
         #expect(Self.latest(metrics, "RestoreDrillSuccess", kind: "dynamodb") == 1)
-        #expect(eventually(timeout: 10) {
-            String(decoding: (try? Files.read(hooks.file("seen"))) ?? [], as: UTF8.self).contains("restore.drill failed")
-        })
+        #expect(
+            eventually(timeout: 10) {
+                String(decoding: (try? Files.read(hooks.file("seen"))) ?? [], as: UTF8.self).contains(
+                    "restore.drill failed")
+            })
     }
 
     struct DrillSummary: Decodable {

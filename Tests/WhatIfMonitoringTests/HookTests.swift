@@ -318,11 +318,13 @@ struct MaintenanceSilenceTests {
                 "alarm load-high OK []", "alarm load-loud OK []",
                 "alarm load-loud ALARM [weekly]", "alarm load-high ALARM [weekly]",
                 "maintenance   [] nightly partial",
-            ] || seen == [
-                "alarm load-loud OK []", "alarm load-high OK []",
-                "alarm load-loud ALARM [weekly]", "alarm load-high ALARM [weekly]",
-                "maintenance   [] nightly partial",
-            ], "\(seen)")
-        #expect(s.history("load-high")!.prefix(2).allSatisfy { $0.maintenanceWindow == "nightly" && $0.silenced == true })
+            ]
+                || seen == [
+                    "alarm load-loud OK []", "alarm load-high OK []",
+                    "alarm load-loud ALARM [weekly]", "alarm load-high ALARM [weekly]",
+                    "maintenance   [] nightly partial",
+                ], "\(seen)")
+        #expect(
+            s.history("load-high")!.prefix(2).allSatisfy { $0.maintenanceWindow == "nightly" && $0.silenced == true })
     }
 }

@@ -897,13 +897,13 @@ _whatifctl_maintenance() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|next)
+    list|next|run|drill|leases)
         # Offer subcommand argument completions
         "_whatifctl_maintenance_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list next' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list next run drill leases' -- "${cur}"))
         ;;
     esac
 }
@@ -932,6 +932,60 @@ _whatifctl_maintenance_next() {
     repeating_options=()
     non_repeating_options=(--socket --timeout)
     __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_maintenance_run() {
+    repeating_flags=()
+    non_repeating_flags=(--json --ignore-estimates --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_maintenance_drill() {
+    repeating_flags=()
+    non_repeating_flags=(--json --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_whatifctl_maintenance_leases() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --timeout)
+    __whatifctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in

@@ -46,7 +46,8 @@ extension Router {
                             hint: "add maintenance.windows to the config (docs/configuration.md)"))
                 }
                 return .json(
-                    maintenanceList(m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
+                    maintenanceList(
+                        m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
             },
             Route(method: "POST", pattern: ["v1", "maintenance", "windows", "{id}", "run"], role: .admin) {
                 [agent] req, params in
@@ -64,12 +65,14 @@ extension Router {
                 } catch {
                     return .error(APIError(.internalError, "\(error)"))
                 }
-                let p = MaintenanceJobs.WindowParams(window: name, trigger: "manual", ignoreEstimates: run.ignoreEstimates)
+                let p = MaintenanceJobs.WindowParams(
+                    window: name, trigger: "manual", ignoreEstimates: run.ignoreEstimates)
                 do throws(APIError) {
                     let json: JSONValue
                     do { json = try JSONValue.encoding(p) } catch { throw APIError(.internalError, "\(error)") }
                     let info = try await agent.jobs.start(
-                        kind: MaintenanceJobs.windowKind, params: json, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+                        kind: MaintenanceJobs.windowKind, params: json,
+                        requestedBy: req.userName ?? "uid \(req.peer.uid)")
                     return .json(info, status: 202)
                 } catch {
                     return .error(error)

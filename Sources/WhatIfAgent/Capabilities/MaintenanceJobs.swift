@@ -48,7 +48,11 @@ enum MaintenanceJobs {
         case "redis-expiry": return (ExpiryJobs.kind, obj(["enforce": .bool(false)]))
         case "redis-expiry:enforce": return (ExpiryJobs.kind, obj(["enforce": .bool(true)]))
         case "vacuum": return (vacuumKind, nil)
-        case "schema-check": return (MigrationJobs.tablesKind, obj(["force": .bool(false), "confirm": .bool(false), "checkOnly": .bool(true)]))
+        case "schema-check":
+            return (
+                MigrationJobs.tablesKind,
+                obj(["force": .bool(false), "confirm": .bool(false), "checkOnly": .bool(true)])
+            )
         default: return (job, nil)
         }
     }
@@ -145,7 +149,8 @@ enum MaintenanceJobs {
                     _ = try conn.query("VACUUM (ANALYZE)", deadline: .after(seconds: 6 * 3600))
                     return n
                 }
-                ctx.info("VACUUM (ANALYZE) of \(database): \(tables) tables in \(Int(watch.elapsedSeconds.rounded())) s")
+                ctx.info(
+                    "VACUUM (ANALYZE) of \(database): \(tables) tables in \(Int(watch.elapsedSeconds.rounded())) s")
                 return try JSONValue.encoding(
                     VacuumResult(database: database, tables: tables, seconds: watch.elapsedSeconds))
             })
@@ -520,20 +525,29 @@ extension AgentCore {
                 case .run:
                     logger.notice(
                         "maintenance window missed while the agent was down; running it now (catch_up: run)",
-                        metadata: ["window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))"])
+                        metadata: [
+                            "window": "\(w.name)",
+                            "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
+                        ])
                     await startWindow(w, trigger: "catch-up", occurrence: missed)
                 case .report:
                     logger.warning(
                         "maintenance window missed while the agent was down; not run (catch_up: report)",
-                        metadata: ["window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))"])
+                        metadata: [
+                            "window": "\(w.name)",
+                            "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
+                        ])
                     let occurrence = Date(timeIntervalSince1970: missed)
                     windowStates.record(
                         w.name,
-                        WindowLastRun(occurrence: occurrence, outcome: "missed", trigger: "catch-up", jobId: nil, at: Date()))
+                        WindowLastRun(
+                            occurrence: occurrence, outcome: "missed", trigger: "catch-up", jobId: nil, at: Date()))
                     monitoring?.windowEnded(
                         HookEvent.Window(
                             name: w.name, outcome: "missed", trigger: "catch-up", occurrence: occurrence,
-                            steps: ["the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"]))
+                            steps: [
+                                "the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"
+                            ]))
                 }
             }
             if let n = w.schedule.nextStart(atOrAfter: now + 1) { next = min(next ?? n, n) }
@@ -547,7 +561,8 @@ extension AgentCore {
         do throws(APIError) {
             _ = try await jobs.start(kind: MaintenanceJobs.windowKind, params: params, requestedBy: "schedule")
         } catch {
-            logger.warning("maintenance window not started", metadata: ["window": "\(w.name)", "reason": "\(error.message)"])
+            logger.warning(
+                "maintenance window not started", metadata: ["window": "\(w.name)", "reason": "\(error.message)"])
         }
     }
 }
