@@ -18,6 +18,7 @@ let targets: [(String, [Target.Dependency])] = [
     ("FuzzScanPage", [.product(name: "WhatIfBackup", package: "whatif-agent")]),
     ("FuzzMetrics", [.product(name: "WhatIfMonitoring", package: "whatif-agent")]),
     ("FuzzGlob", [.product(name: "WhatIfExpiry", package: "whatif-agent")]),
+    ("FuzzWindow", [.product(name: "WhatIfMaintenance", package: "whatif-agent")]),
     ("FuzzBSON", [.product(name: "WhatIfMigration", package: "whatif-agent")]),
     ("FuzzExtendedJSON", [.product(name: "WhatIfMigration", package: "whatif-agent")]),
     (

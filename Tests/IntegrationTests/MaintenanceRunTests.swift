@@ -180,6 +180,51 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     }
 }
 
+/// `whatifctl maintenance run` as an operator (or the systemd timer's service) runs it: the table of
+/// jobs, and the exit status the unit's result depends on.
+@Suite struct MaintenanceRunCommandTests {
+    @Test func runThroughWhatifctlAndItsExitStatus() throws {
+        let fx = BackupFixture(stack: try Stack.shared())
+        let db = try fx.makeDatabase()
+        defer { fx.dropDatabase(db) }
+        let location = TempDir("whatif-mw-backups")
+        var c = fx.config(db: db, table: nil, backups: "  location: \(location.path)\n")
+        c.maintenance = """
+              windows:
+                - name: tidy
+                  when: sun:05:00-sun:06:00
+                  trigger: timer
+                  jobs: [vacuum]
+                - name: broken
+                  when: sun:07:00-sun:08:00
+                  trigger: timer
+                  jobs: [vacuum, schema-check]
+
+            """
+        let a = try AgentProcess(c)
+        let ok = try a.ctl(["maintenance", "run", "tidy"])
+        #expect(ok.status == 0, "\(ok.output)")
+        #expect(ok.stdout.contains("window tidy: succeeded"), "\(ok.output)")
+        let row = ok.stdout.split(separator: "\n").first { $0.hasPrefix("vacuum ") }.map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        }
+        #expect(row?[1] == "succeeded", "\(ok.output)")
+        // DynamoDB is not configured here, so the schema check cannot start: the window is partial, exit 1.
+        let bad = try a.ctl(["maintenance", "run", "broken"])
+        #expect(bad.status == 1, "\(bad.output)")
+        #expect(bad.stdout.contains("window broken: partial"), "\(bad.output)")
+        #expect(bad.stdout.contains("schema-check") && bad.stdout.contains("DynamoDB"), "\(bad.output)")
+        let unknown = try a.ctl(["maintenance", "run", "nope"])
+        #expect(unknown.status == 66, "\(unknown.output)")
+        #expect(unknown.stderr.contains("windows: tidy, broken"), "\(unknown.output)")
+        let list = try a.ctl(["maintenance", "list"])
+        #expect(list.stdout.contains("tidy (timer)") && list.stdout.contains("succeeded"), "\(list.output)")
+        #expect(list.stdout.contains("partial"), "\(list.output)")
+        // A trigger: timer window is never opened by the agent itself.
+        #expect(try a.client.jobs().filter { $0.kind == "maintenance.window" }.count == 2)
+    }
+}
+
 /// async-friendly `eventually`.
 func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)

@@ -79,4 +79,51 @@ import WhatIfTesting
         #expect(p.contains { $0.contains("jobs[0] is not a window job") }, "\(p)")
         #expect(p.allSatisfy { $0.contains("agent.yaml:") }, "\(p)")
     }
+
+    @Test func fleetAndTrigger() throws {
+        let c = try load(
+            """
+            maintenance:
+              fleet:
+                table: leases-prod
+                lease: 90s
+                owner: web-1
+              windows:
+                - name: weekly
+                  when: sun:05:00-sun:06:00
+                  jobs: [backup]
+                  trigger: timer
+            """
+        ).get()
+        let m = try #require(c.maintenance)
+        #expect(m.fleet == .init(table: "leases-prod", leaseSeconds: 90, heartbeatSeconds: 30, owner: "web-1"))
+        #expect(m.windows[0].trigger == .timer)
+        let plain = try load("maintenance:\n  windows: []\n").get()
+        #expect(plain.maintenance?.fleet == nil, "no fleet: the agent runs every window itself")
+
+        guard
+            case .failure(let e) = load(
+                """
+                maintenance:
+                  fleet:
+                    table: "no spaces allowed"
+                    lease: 10s
+                    heartbeat: 8s
+                    color: blue
+                  windows:
+                    - name: weekly
+                      when: sun:05:00-sun:06:00
+                      jobs: [backup]
+                      trigger: cron
+                """)
+        else {
+            Issue.record("accepted")
+            return
+        }
+        let p = e.problems.map(\.description)
+        #expect(p.contains { $0.contains("agent.yaml:4:") && $0.contains("is not a DynamoDB table name") }, "\(p)")
+        #expect(p.contains { $0.contains("agent.yaml:6:") && $0.contains("at most half the lease") }, "\(p)")
+        #expect(p.contains { $0.contains("color") }, "\(p)")
+        #expect(p.contains { $0.contains("trigger must be one of") }, "\(p)")
+    }
 }

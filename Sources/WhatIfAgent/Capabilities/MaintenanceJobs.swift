@@ -82,7 +82,13 @@ enum MaintenanceJobs {
             run: { ctx in
                 let p = try BackupJobs.decode(WindowParams.self, ctx.params, example: example)
                 let w = try find(p.window, ctx.config)
-                return try await WindowRun(core: core, ctx: ctx, window: w, params: p).run()
+                let run = WindowRun(core: core, ctx: ctx, window: w, params: p)
+                do { return try await run.run() } catch let e as JobFailed { throw e } catch {
+                    // The window could not run at all (the lease table unreachable, cancelled while
+                    // waiting): the hooks hear it as a failed window, not only as a log line.
+                    run.reportUnrun(error)
+                    throw error
+                }
             })
     }
 
@@ -229,6 +235,8 @@ struct WindowRun {
         defer { heartbeat?.cancel() }
 
         core.monitoring?.beginMaintenance(window: window.name, silence: window.silenceAlarms)
+        var open = true
+        defer { if open { core.monitoring?.endMaintenance(window: window.name, now: clock.now) } }
         var backupFailed = false
         for (i, job) in window.jobs.enumerated() {
             ctx.progress(done: Double(i), total: Double(window.jobs.count), unit: "jobs", phase: job)
@@ -242,6 +250,11 @@ struct WindowRun {
                 step.reason = "the window was cancelled"
             } else if lost.value {
                 step.reason = "the fleet lease was lost to another agent; it runs the rest"
+            } else if let lease, let h = holding, (try? await Threads.run { try lease.stillHolds(h) }) == false {
+                // Fencing: checked against the table before each job, not only by the heartbeat.
+                lost.set(true)
+                step.reason =
+                    "the fleet lease (fence \(h.fence)) is no longer this agent's; another agent runs the rest"
             } else if job == "prune" && backupFailed {
                 step.reason = "a backup in this window did not succeed, so nothing is pruned"
             } else if params.ignoreEstimates != true, !WindowPlanning.fits(estimate: estimate, now: t, end: end) {
@@ -251,13 +264,14 @@ struct WindowRun {
                         "would not finish before the window closes: its last runs took up to \(WindowPlanning.describe($0)), \(WindowPlanning.describe(left)) left"
                     } ?? "the window has closed"
             } else {
-                step = try await runStep(job, kind: kind, params: stepParams, estimate: estimate)
+                step = try await runStep(job, kind: kind, params: stepParams, estimate: estimate, lost: lost)
             }
             if step.state == "skipped" { ctx.log(.warning, "\(job): skipped: \(step.reason ?? "")") }
             if job.hasPrefix("backup"), step.state != "succeeded" { backupFailed = true }
             result.steps.append(step)
         }
         ctx.progress(done: Double(window.jobs.count), total: Double(window.jobs.count), unit: "jobs", phase: "done")
+        open = false
         core.monitoring?.endMaintenance(window: window.name, now: clock.now)
         heartbeat?.cancel()
         let ran = result.steps.filter { $0.state != "skipped" }
@@ -342,8 +356,10 @@ struct WindowRun {
         }
     }
 
-    /// Starts one job and waits for it; cancelling the window cancels it.
-    func runStep(_ job: String, kind: String, params: JSONValue?, estimate: Double?) async throws -> WindowStepResult {
+    /// Starts one job and waits for it; cancelling the window, or losing its lease, cancels the job.
+    func runStep(_ job: String, kind: String, params: JSONValue?, estimate: Double?, lost: Locked<Bool>) async throws
+        -> WindowStepResult
+    {
         var step = WindowStepResult(job: job, kind: kind, state: "failed", estimateSeconds: estimate)
         let info: JobInfo
         do throws(APIError) {
@@ -357,7 +373,7 @@ struct WindowRun {
         ctx.info("\(job): job \(info.id) (\(kind)) started")
         var final = info
         while !final.state.isFinal {
-            if ctx.isCancelled { _ = try? await core.jobs.cancel(info.id) }
+            if ctx.isCancelled || lost.value { _ = try? await core.jobs.cancel(info.id) }
             try? await Task.sleep(for: .milliseconds(100))
             final = await core.jobs.get(info.id) ?? final
         }
@@ -368,6 +384,21 @@ struct WindowRun {
             final.state == .succeeded ? .info : .error,
             "\(job): \(final.state.rawValue)\(final.error.map { ": \($0.message)" } ?? "")")
         return step
+    }
+
+    /// A window that could not run at all: recorded and sent to the hooks as failed.
+    func reportUnrun(_ error: any Error) {
+        let cancelled = error is CancellationError || ctx.isCancelled
+        let why = cancelled ? "cancelled" : (error as? any OperatorError)?.message ?? "\(error)"
+        let occurrence = Date(timeIntervalSince1970: params.occurrence ?? core.maintenanceClock.now)
+        let trigger = params.trigger ?? "manual"
+        core.windowStates.record(
+            window.name,
+            WindowLastRun(occurrence: occurrence, outcome: "failed", trigger: trigger, jobId: ctx.id, at: Date()))
+        core.monitoring?.windowEnded(
+            HookEvent.Window(
+                name: window.name, outcome: "failed", trigger: trigger, occurrence: occurrence,
+                steps: ["the window did not run: \(why)"], jobId: ctx.id))
     }
 
     func finish(_ result: WindowRunResult, lease: FleetLease?, holding: FleetLease.Holding?) throws -> JSONValue? {
