@@ -47,6 +47,10 @@ public enum WindowSchedule: Sendable, Equatable, CustomStringConvertible {
                 message: "the cron window '\(text)' has no duration",
                 hint: "add duration: 1h (at least a minute)")
         }
+        guard duration <= 7 * 86400 else {
+            throw ParseError(
+                message: "the cron window '\(text)' lasts longer than a week", hint: "use a duration of at most 7d")
+        }
         return .cron(cron, minutes: Int(duration / 60))
     }
 

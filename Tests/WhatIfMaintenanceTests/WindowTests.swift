@@ -85,5 +85,8 @@ func iso(_ t: Double?) -> String {
         #expect(problem("0 5 * * *").contains("no duration"))
         #expect(problem("0 5-3 * * *", 3600).contains("runs backwards"))
         #expect(problem("sun:05:00-sun:06:00", 3600).contains("has its own end"))
+        // Found by FuzzWindow: a duration past Int's range trapped instead of being refused.
+        #expect(problem("3 22 2 * *", 8.8e21).contains("longer than a week"))
+        #expect(problem("3 22 2 * *", .infinity).contains("longer than a week"))
     }
 }
