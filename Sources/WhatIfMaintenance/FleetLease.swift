@@ -37,6 +37,8 @@ public final class FleetLease: @unchecked Sendable {
         case acquired(Holding)
         /// Someone else holds it; it may be taken over once it has not changed for `wait` more seconds.
         case heldBy(owner: String, wait: Double)
+        /// The work was done already (`completed` at or after what the caller asked about): not taken.
+        case completed(at: Double)
     }
 
     let client: DynamoDB
@@ -103,16 +105,20 @@ public final class FleetLease: @unchecked Sendable {
         try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true).flatMap(Self.record)
     }
 
-    /// Tries to take the lease once (never waits).
-    public func tryAcquire(_ name: String) throws -> Outcome {
+    /// Tries to take the lease once (never waits). With `unlessCompletedSince`, a lease whose item records
+    /// a completed occurrence at or after it is left alone (its fence does not move).
+    public func tryAcquire(_ name: String, unlessCompletedSince: Double? = nil) throws -> Outcome {
         let current = try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true)
+        if let since = unlessCompletedSince, let c = current.flatMap(Self.record)?.completed, c >= since {
+            return .completed(at: c)
+        }
         let version = Self.newVersion()
         guard let current, case .s(let seenVersion)? = current["version"], let rec = Self.record(current) else {
             let ok = try conditionalPut(
                 item(name, version: version, fence: 1, completed: nil), condition: "attribute_not_exists(#n)",
                 names: ["#n": "name"], values: nil)
             if ok { return .acquired(Holding(name: name, fence: 1, version: version, completed: nil)) }
-            return try tryAcquire(name)
+            return try tryAcquire(name, unlessCompletedSince: unlessCompletedSince)
         }
         if rec.owner == owner || rec.owner.isEmpty {
             // Ours already (a restart with the same owner name), or released: take it under a new version.
@@ -122,7 +128,7 @@ public final class FleetLease: @unchecked Sendable {
                 names: ["#v": "version"], values: [":v": .s(seenVersion)])
             return ok
                 ? .acquired(Holding(name: name, fence: fence, version: version, completed: rec.completed))
-                : try tryAcquire(name)
+                : try tryAcquire(name, unlessCompletedSince: unlessCompletedSince)
         }
         let t = now()
         let since = observed.withLock { o -> Double in

@@ -18,6 +18,7 @@ enum StatusView {
         Out.line()
         if r.services.isEmpty {
             Out.line("no services are configured")
+            leases(r.leases)
             return
         }
         Out.table(
@@ -34,7 +35,12 @@ enum StatusView {
             if let e = s.error { Out.line("\(s.service.rawValue): \(s.reachable ? "warning" : "error"): \(e)") }
             if let h = s.hint { Out.line("\(s.service.rawValue): hint: \(h)") }
         }
-        if let l = r.leases, let table = l.table {
+        leases(r.leases)
+    }
+
+    /// Who holds which fleet lease, when the agent is part of a fleet.
+    static func leases(_ l: LeaseList?) {
+        if let l, let table = l.table {
             Out.line()
             Out.line("fleet leases (table \(table); this agent is \(l.owner ?? "?")):")
             if let e = l.error { Out.line("leases: error: \(e)") }

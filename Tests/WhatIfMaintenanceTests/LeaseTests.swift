@@ -85,4 +85,31 @@ final class TestClock: @unchecked Sendable {
         #expect(again.fence == 3, "the fence never goes back, release or not")
         #expect(try agents[0].stillHolds(h) == false, "the stale holding of fence 1 stays fenced off")
     }
+
+    /// A holder that finished an occurrence records it on release; an agent asking for that occurrence (or
+    /// an earlier one) is told it is done and the fence stays; a later occurrence takes the lease as usual.
+    @Test func completedOccurrencesAreNotTakenAgain() throws {
+        let a = FleetLease(client: ddb, table: table, owner: "host-a", leaseSeconds: 30)
+        let b = FleetLease(client: ddb, table: table, owner: "host-b", leaseSeconds: 30)
+        try a.ensureTable()
+        let name = "window:nightly"
+        guard case .acquired(let h) = try a.tryAcquire(name, unlessCompletedSince: 5000) else {
+            Issue.record("not acquired")
+            return
+        }
+        try a.release(h, completed: 5000)
+        #expect(try b.tryAcquire(name, unlessCompletedSince: 5000) == .completed(at: 5000))
+        #expect(try b.tryAcquire(name, unlessCompletedSince: 4000) == .completed(at: 5000))
+        #expect(try b.read(name)?.fence == h.fence, "asking does not move the fence")
+        guard case .acquired(let next) = try b.tryAcquire(name, unlessCompletedSince: 6000) else {
+            Issue.record("the next occurrence was not taken")
+            return
+        }
+        #expect(next.fence == h.fence + 1 && next.completed == 5000)
+        // Heartbeats and a release without a new completion keep the last one.
+        var n = next
+        #expect(try b.heartbeat(&n))
+        try b.release(n)
+        #expect(try a.read(name)?.completed == 5000)
+    }
 }

@@ -300,15 +300,10 @@ struct WindowRun {
         while true {
             try ctx.checkCancellation()
             // Finished already: nothing to take (and the fence does not move).
-            if let r = try await Threads.run({ try l.read(name) }), let c = r.completed, c >= occurrence {
-                return .skip(done + (r.owner.isEmpty ? "" : "; \(r.owner) holds the lease now"))
-            }
-            switch try await Threads.run({ try l.tryAcquire(name) }) {
+            switch try await Threads.run({ try l.tryAcquire(name, unlessCompletedSince: occurrence) }) {
+            case .completed:
+                return .skip(done)
             case .acquired(let h):
-                if let c = h.completed, c >= occurrence {
-                    try? await Threads.run { try l.release(h) }
-                    return .skip(done)
-                }
                 ctx.info("holding the fleet lease \(name) (fence \(h.fence))")
                 return .run(h)
             case .heldBy(let owner, let wait):
@@ -320,7 +315,8 @@ struct WindowRun {
                 }
             }
             if core.maintenanceClock.now >= end {
-                return .skip("\(announced) held the fleet lease \(name) until the window closed; it ran the window")
+                return .skip(
+                    "\(announced) held the fleet lease \(name) until the window closed; the window was its to run")
             }
             try await Task.sleep(for: .milliseconds(Int(fleet.heartbeatSeconds * 1000)))
         }
