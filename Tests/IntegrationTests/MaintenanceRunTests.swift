@@ -335,7 +335,7 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         c.maintenance = """
               fleet:
                 table: \(leases)
-                lease: 3s
+                lease: 6s
                 heartbeat: 1s
                 owner: \(owner)
               windows:
@@ -383,8 +383,8 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         agents.removeAll()
 
         // A holds the window's lease and its backup hangs (every Scan through its proxy stalls); B and C
-        // wait. A is killed: once its lease has not moved for 3 s, one of them takes over and the other
-        // finds the window done.
+        // wait. A is killed: once its lease has not moved for 6 s (a lease long enough for a heartbeat
+        // through a busy moto), one of them takes over and the other finds the window done.
         let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
         proxy.add(.init(operation: "Scan", fault: .delay(seconds: 120), count: 100_000))
         let (ca, la) = config(
