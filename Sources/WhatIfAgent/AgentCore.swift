@@ -46,7 +46,7 @@ public final class AgentCore: Sendable {
     ) {
         self.logger = logger
         maintenanceClock = clock
-        windowStates = WindowStates(stateDirectory: config.stateDirectory)
+        windowStates = WindowStates(stateDirectory: config.stateDirectory, logger: logger)
         self.environment = environment
         http = HTTPClient()
         pool = BlockingPool(threads: blockingThreads)

@@ -430,7 +430,9 @@ struct WindowRun {
     }
 }
 
-/// Each window's last handled occurrence and last run, in `<state>/maintenance/<window>.json`.
+/// Each window's last handled occurrence and last run, in `<state>/maintenance/<window>.json`. The
+/// copy in memory is what the scheduler goes by, so a state folder that cannot be written (logged) never
+/// makes it run a window twice while the agent lives.
 final class WindowStates: Sendable {
     struct State: Codable {
         /// The newest occurrence (start) that was run, reported missed, or was current when the agent
@@ -440,28 +442,51 @@ final class WindowStates: Sendable {
     }
 
     let directory: String
-    private let lock = Locked(())
+    let logger: Logger
+    private let cache = Locked<[String: State]>([:])
 
-    init(stateDirectory: String) { directory = "\(stateDirectory)/maintenance" }
+    init(stateDirectory: String, logger: Logger) {
+        directory = "\(stateDirectory)/maintenance"
+        self.logger = logger
+    }
 
     func path(_ window: String) -> String { "\(directory)/\(JobManager.fileSafe(window)).json" }
 
-    func load(_ window: String) -> State? {
-        lock.withLock { _ in
-            guard let bytes = try? Files.read(path(window), limit: 1 << 20) else { return nil }
-            return try? APICoding.decode(State.self, from: bytes)
+    /// From memory, else from the file (an unreadable file is logged and counts as never seen).
+    private func fetch(_ window: String, _ c: inout [String: State]) -> State? {
+        if let s = c[window] { return s }
+        let p = path(window)
+        guard Files.exists(p) else { return nil }
+        do {
+            let s = try APICoding.decode(State.self, from: try Files.read(p, limit: 1 << 20))
+            c[window] = s
+            return s
+        } catch {
+            logger.warning(
+                "cannot read a maintenance window's state; treating the window as new",
+                metadata: ["file": "\(p)", "error": "\(error)"])
+            return nil
         }
     }
 
+    func load(_ window: String) -> State? {
+        cache.withLock { fetch(window, &$0) }
+    }
+
     func update(_ window: String, _ body: (inout State?) -> Void) {
-        lock.withLock { _ in
-            var s: State? = (try? Files.read(path(window), limit: 1 << 20)).flatMap {
-                try? APICoding.decode(State.self, from: $0)
-            }
+        cache.withLock { c in
+            var s = fetch(window, &c)
             body(&s)
             guard let s else { return }
-            try? Files.makeDirectories(directory)
-            try? Files.writeAtomically(path(window), (try? APICoding.encode(s)) ?? [], mode: 0o640)
+            c[window] = s
+            do {
+                try Files.makeDirectories(directory)
+                try Files.writeAtomically(path(window), try APICoding.encode(s), mode: 0o640)
+            } catch {
+                logger.error(
+                    "cannot save a maintenance window's state; after a restart the window may count as missed",
+                    metadata: ["file": "\(path(window))", "error": "\(error)"])
+            }
         }
     }
 
