@@ -16,6 +16,16 @@ import WhatIfTesting
     @Test func windowsAndWhatTheyRun() throws {
         let c = try load(
             """
+            alarms:
+              - AlarmName: cpu-high
+                Namespace: AWS/RDS
+                MetricName: CPUUtilization
+                Dimensions: [{Name: DBInstanceIdentifier, Value: local}]
+                Statistic: Average
+                Period: 60
+                EvaluationPeriods: 3
+                Threshold: 80
+                ComparisonOperator: GreaterThanThreshold
             maintenance:
               catch_up: run
               windows:
@@ -115,6 +125,7 @@ import WhatIfTesting
                       when: sun:05:00-sun:06:00
                       jobs: [backup]
                       trigger: cron
+                      silence_alarms: [cpu-hihg]
                 """)
         else {
             Issue.record("accepted")
@@ -125,5 +136,8 @@ import WhatIfTesting
         #expect(p.contains { $0.contains("agent.yaml:6:") && $0.contains("at most half the lease") }, "\(p)")
         #expect(p.contains { $0.contains("color") }, "\(p)")
         #expect(p.contains { $0.contains("trigger must be one of") }, "\(p)")
+        #expect(
+            p.contains { $0.contains("agent.yaml:13:") && $0.contains("silences 'cpu-hihg', which is not an alarm") },
+            "\(p)")
     }
 }

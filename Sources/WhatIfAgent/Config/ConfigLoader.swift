@@ -190,7 +190,9 @@ public enum ConfigLoader {
 
         let maintenance =
             top.has("maintenance")
-            ? readMaintenance(top.section("maintenance", known: maintenanceKeys), sink: sink) : nil
+            ? readMaintenance(
+                top.section("maintenance", known: maintenanceKeys),
+                alarms: Set(monitoring.alarms.map(\.name)), sink: sink) : nil
 
         // migration.postgres_target: the RDS instance `whatifctl migrate postgres` copies into.
         var postgresTarget: PostgresSettings?

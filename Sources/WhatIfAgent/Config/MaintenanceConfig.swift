@@ -41,7 +41,8 @@ extension ConfigLoader {
         "redis-expiry:enforce", "vacuum", "schema-check",
     ]
 
-    static func readMaintenance(_ s: YAMLSection?, sink: ProblemSink) -> MaintenanceConfig? {
+    /// `alarms` are the configured alarm names: a window may silence only those (or `*`).
+    static func readMaintenance(_ s: YAMLSection?, alarms: Set<String>, sink: ProblemSink) -> MaintenanceConfig? {
         guard let s else { return nil }
         var windows: [MaintenanceConfig.Window] = []
         var names = Set<String>()
@@ -86,7 +87,16 @@ extension ConfigLoader {
             }
             var silence: [String] = []
             for node in w.sequence("silence_alarms") ?? [] {
-                if case .scalar(let text, _, _) = node { silence.append(text) }
+                guard case .scalar(let text, _, _) = node else { continue }
+                if text != "*" && !alarms.contains(text) {
+                    sink.add(
+                        line: node.line, "window \(name) silences '\(text)', which is not an alarm",
+                        alarms.isEmpty
+                            ? "define it under alarms:, or drop it"
+                            : "alarms: \(alarms.sorted().joined(separator: ", ")), or *")
+                    continue
+                }
+                silence.append(text)
             }
             let trigger =
                 w.choice("trigger", MaintenanceConfig.Trigger.allCases.map(\.rawValue)).flatMap(
