@@ -196,6 +196,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfMaintenance",
+                "WhatIfMonitoring",
             ]),
     ],
     swiftLanguageModes: [.v6]

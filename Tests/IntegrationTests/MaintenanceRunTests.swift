@@ -3,6 +3,7 @@ import Testing
 import WhatIfClient
 import WhatIfCore
 import WhatIfMaintenance
+import WhatIfMonitoring
 import WhatIfProtocol
 import WhatIfTesting
 
@@ -131,6 +132,76 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
         #expect(list.windows[0].lastRun?.outcome == "succeeded" && list.windows[0].lastRun?.trigger == "manual")
         // An unknown window is a 404 (whatifctl exits 66), a running one a conflict.
         await #expect(throws: ClientError.self) { try await a.call { try $0.runMaintenanceWindow("nope") } }
+    }
+
+    /// While a window runs (its backup held mid-dump), alarm changes are annotated with it; the alarm it
+    /// silences is kept from the hooks and sent when the window closes, the other is sent at once.
+    @Test func alarmsDuringAWindowAreAnnotatedAndSilenced() async throws {
+        let db = try fx.makeDatabase()
+        defer { fx.dropDatabase(db) }
+        let location = TempDir("whatif-mw-backups")
+        let hooks = TempDir("whatif-mw-hooks")
+        _ = try hooks.write(
+            "record",
+            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = alarm ] && echo \"$WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_ALARM_REASON\" >> \(hooks.file("seen"))\nexit 0\n",
+            mode: 0o755)
+        let wrapper = try PgDumpWrapper(holdAfter: 1024)
+        var c = fx.config(
+            db: db, table: nil,
+            backups: "  location: \(location.path)\n  postgres:\n    bin_dir: \(wrapper.bin)\n")
+        c.hooks = "  directory: \(hooks.path)\n"
+        // Collected and evaluated by the agent's loop only hourly: this test evaluates by hand.
+        c.metrics = "  interval: 1h\n  evaluation_interval: 1h\n"
+        func alarm(_ name: String) -> String {
+            """
+              - AlarmName: \(name)
+                Namespace: Test/Window
+                MetricName: Load
+                Statistic: Maximum
+                Period: 60
+                EvaluationPeriods: 1
+                Threshold: 10
+                ComparisonOperator: GreaterThanThreshold
+
+            """
+        }
+        c.alarms = alarm("load-silenced") + alarm("load-told")
+        c.maintenance = """
+              windows:
+                - name: weekly
+                  when: sun:05:00-sun:06:00
+                  jobs: [backup:postgres]
+                  silence_alarms: [load-silenced]
+
+            """
+        let clock = ManualClock(at("2026-11-29T05:00:10Z"))
+        let a = try await InProcessAgent(c, clock: clock)
+        defer { Task { await a.stop() } }
+        let monitoring = try #require(a.daemon.core.monitoring)
+        #expect(wrapper.waitUntilHolding(), "the window's backup did not start")
+        #expect(monitoring.openMaintenanceWindows == ["weekly": ["load-silenced"]])
+        // Load 50 in the last complete minute: both alarms go to ALARM inside the window.
+        let now = Date().timeIntervalSince1970
+        let key = MetricKey(namespace: "Test/Window", name: "Load", dimensions: [], unit: "None")
+        monitoring.store.append([Sample(key: key, value: 50, time: (now / 60).rounded(.down) * 60 - 30)], now: now)
+        monitoring.evaluateAlarms(now: now)
+        let silenced = try #require(monitoring.history("load-silenced")?.first)
+        #expect(silenced.to == "ALARM" && silenced.maintenanceWindow == "weekly" && silenced.silenced == true)
+        let told = try #require(monitoring.history("load-told")?.first)
+        #expect(told.to == "ALARM" && told.maintenanceWindow == "weekly" && told.silenced == nil)
+        let seenPath = hooks.file("seen")
+        let seen: @Sendable () -> String = { String(decoding: (try? Files.read(seenPath)) ?? [], as: UTF8.self) }
+        #expect(await eventually(timeout: 10) { seen().contains("load-told ALARM [weekly]") })
+        #expect(!seen().contains("load-silenced"), "silenced while the window is open: \(seen())")
+        // The window closes: the silenced alarm, still in ALARM, reaches the hooks now.
+        wrapper.releaseDump()
+        #expect(
+            await eventually(timeout: 60) {
+                seen().contains("load-silenced ALARM [weekly] after maintenance window weekly:")
+            }, "\(seen())")
+        #expect(monitoring.openMaintenanceWindows.isEmpty)
+        let job = try await waitForWindowJob(a, count: 1)
+        #expect(try windowResult(job).outcome == "succeeded")
     }
 
     /// Down over Sunday's window: with catch_up: report the agent records and reports it missed on
