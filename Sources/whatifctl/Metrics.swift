@@ -150,8 +150,16 @@ struct Alarms: ParsableCommand {
                 return
             }
             let iso = Date.ISO8601FormatStyle()
+            // Changes inside a maintenance window name it; silenced ones were kept from the hooks.
+            let windows = h.items.contains { $0.maintenanceWindow != nil }
             Out.table(
-                ["TIME", "FROM", "TO", "REASON"], h.items.map { [iso.format($0.time), $0.from, $0.to, $0.reason] })
+                ["TIME", "FROM", "TO"] + (windows ? ["WINDOW"] : []) + ["REASON"],
+                h.items.map { i in
+                    [iso.format(i.time), i.from, i.to]
+                        + (windows
+                            ? [i.maintenanceWindow.map { $0 + (i.silenced == true ? " (silenced)" : "") } ?? "-"] : [])
+                        + [i.reason]
+                })
         }
     }
 }

@@ -200,6 +200,9 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
                 seen().contains("load-silenced ALARM [weekly] after maintenance window weekly:")
             }, "\(seen())")
         #expect(monitoring.openMaintenanceWindows.isEmpty)
+        let history = try Run.command(
+            [TestPaths.binary("whatifctl"), "alarms", "history", "load-silenced", "--socket", a.socket])
+        #expect(history.stdout.contains("WINDOW") && history.stdout.contains("weekly (silenced)"), "\(history.output)")
         let job = try await waitForWindowJob(a, count: 1)
         #expect(try windowResult(job).outcome == "succeeded")
     }
