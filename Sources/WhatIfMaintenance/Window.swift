@@ -126,7 +126,8 @@ public enum WindowSchedule: Sendable, Equatable, CustomStringConvertible {
 
 /// A five-field cron expression: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or
 /// jan-dec), day of week (0-7 or sun-sat, 0 and 7 both Sunday); `*`, lists, ranges and `/` steps. As in
-/// Vixie cron, when both day fields are restricted a day matching either one matches.
+/// Vixie cron (Debian's cron), when neither day field starts with `*` a day matching either one matches;
+/// otherwise both must (so `*/2` in one of them counts as `*` for this rule). Checked against croniter.
 public struct CronExpression: Sendable, Equatable {
     public let text: String
     let minutes: [Bool]
@@ -153,7 +154,7 @@ public struct CronExpression: Sendable, Equatable {
         if dow[7] { dow[0] = true }
         return CronExpression(
             text: f.joined(separator: " "), minutes: minute, hours: hour, monthDays: dom, months: month,
-            weekDays: Array(dow.prefix(7)), monthDayAny: f[2] == "*", weekDayAny: f[4] == "*")
+            weekDays: Array(dow.prefix(7)), monthDayAny: f[2].hasPrefix("*"), weekDayAny: f[4].hasPrefix("*"))
     }
 
     static func field(
@@ -200,10 +201,9 @@ public struct CronExpression: Sendable, Equatable {
         let weekday = (d.isoWeekday + 1) % 7  // 0 = Sunday
         let dom = monthDays[d.day]
         let dow = weekDays[weekday]
-        if monthDayAny && weekDayAny { return true }
-        if monthDayAny { return dow }
-        if weekDayAny { return dom }
-        return dom || dow
+        // Vixie cron (Debian's cron) exactly: a day field written starting with `*` (`*`, `*/2`) makes the
+        // two day fields both apply; otherwise either one matching is enough.
+        return monthDayAny || weekDayAny ? dom && dow : dom || dow
     }
 
     /// Minutes since 1970 of the first match at or after `m`, within five years.
