@@ -130,11 +130,15 @@ extension Maintenance {
                         default: "-"
                         }
                     }
+                    func seconds(_ v: JSONValue?) -> String {
+                        if case .number(let n)? = v { return Out.fixed(n, 1) }
+                        return "-"
+                    }
                     let ok = p["ok"] == .bool(true)
                     Out.line(
                         "\(str("kind")): \(ok ? "PASS" : "FAIL") backup \(str("backupId")) into \(str("scratch")): "
                             + (ok
-                                ? "\(str("restored")) of \(str("expected")) restored in \(str("secondsToRestore")) s"
+                                ? "\(str("restored")) of \(str("expected")) restored in \(seconds(p["secondsToRestore"])) s"
                                 : str("error")))
                 }
             }

@@ -339,6 +339,9 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         let pass = try a.ctl(["maintenance", "drill"])
         #expect(pass.status == 0, "\(pass.output)")
         #expect(pass.stdout.contains("postgres: PASS") && pass.stdout.contains("dynamodb: PASS"), "\(pass.output)")
+        #expect(
+            pass.stdout.contains(/dynamodb: PASS backup \S+ into \S+-restore-drill: 150 of 150 restored in \d+\.\d s/),
+            "\(pass.output)")
         let job = try a.client.jobs().first { $0.kind == "restore.drill" }!
         let result = try APICoding.decode(DrillSummary.self, from: APICoding.encode(job.result!))
         #expect(result.parts.count == 2)
