@@ -231,6 +231,12 @@ public struct DynamoDB: Sendable {
     public let client: AWSClient
     static let target = "DynamoDB_20120810"
 
+    /// DynamoDB's rule for table and index names: 3 to 255 of a-z A-Z 0-9 _ - .
+    public static func isValidName(_ s: String) -> Bool {
+        (3...255).contains(s.utf8.count)
+            && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+    }
+
     public init(client: AWSClient) { self.client = client }
 
     private func call<Req: Encodable, Res: Decodable>(_ operation: String, _ request: Req, as: Res.Type) throws -> Res {

@@ -4,32 +4,6 @@ import WhatIfCore
 import WhatIfPostgres
 import WhatIfProtocol
 
-/// One part of a restore drill: the newest backup of a kind, restored into a scratch copy, checked
-/// and dropped.
-public struct DrillPart: Codable, Sendable, Equatable {
-    public var kind: BackupKind
-    public var ok: Bool
-    public var backupId: String?
-    /// The scratch database or table the backup was restored into (dropped afterwards).
-    public var scratch: String
-    /// From the start of the restore (its verification included) to a checked copy.
-    public var secondsToRestore: Double?
-    /// Rows (PostgreSQL) or items (DynamoDB) the manifest promises, and what the copy holds.
-    public var expected: Int64?
-    public var restored: Int64?
-    public var tablesChecked: Int?
-    public var filesChecked: Int?
-    public var error: String?
-    public var hint: String?
-    /// False when the scratch copy could not be dropped (it is named, so an operator can).
-    public var dropped: Bool
-}
-
-public struct DrillResult: Codable, Sendable, Equatable {
-    public var parts: [DrillPart]
-    public var ok: Bool { !parts.isEmpty && parts.allSatisfy(\.ok) }
-}
-
 extension BackupService {
     /// The scratch names a drill restores into: fixed, so a drill interrupted half-way is cleaned up by the
     /// next one, and recognisable, so nobody mistakes them for live data.
@@ -42,7 +16,8 @@ extension BackupService {
     public func drill(kinds: [BackupKind], reporter: any JobReporter) -> DrillResult {
         var parts: [DrillPart] = []
         for kind in kinds {
-            let newest = list(kind: kind).backups.first
+            // The newest complete backup: one listing and one manifest read per copy, not the catalog.
+            let newest = newestManifest(kind)
             let scratch =
                 kind == .postgres ? Self.drillDatabase : Self.drillTable(context.dynamo?.table ?? "what-if-table")
             var part = DrillPart(
@@ -55,7 +30,7 @@ extension BackupService {
                 reporter.log(.error, "restore drill (\(kind.rawValue)): \(part.error!)")
                 continue
             }
-            let m = newest.manifest
+            let m = newest
             part.filesChecked = m.files.count
             part.expected = kind == .postgres ? m.rows : m.items
             reporter.info("restore drill: \(kind.rawValue) backup \(newest.id) into \(scratch)")

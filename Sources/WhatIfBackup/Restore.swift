@@ -264,9 +264,7 @@ extension BackupService {
         guard let source = context.dynamo else {
             throw Failure("DynamoDB is not configured", hint: "set dynamodb: in the config")
         }
-        guard let target = req.targetTable, (3...255).contains(target.count),
-            target.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
-        else {
+        guard let target = req.targetTable, DynamoDB.isValidName(target) else {
             throw Failure(
                 "the target table name is missing or not a DynamoDB table name",
                 hint: "pass --target-table NAME (3-255 of a-z A-Z 0-9 _ - .)")

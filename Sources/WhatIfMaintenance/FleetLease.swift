@@ -109,26 +109,31 @@ public final class FleetLease: @unchecked Sendable {
     /// a completed occurrence at or after it is left alone (its fence does not move).
     public func tryAcquire(_ name: String, unlessCompletedSince: Double? = nil) throws -> Outcome {
         let current = try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true)
-        if let since = unlessCompletedSince, let c = current.flatMap(Self.record)?.completed, c >= since {
-            return .completed(at: c)
-        }
-        let version = Self.newVersion()
-        guard let current, case .s(let seenVersion)? = current["version"], let rec = Self.record(current) else {
+        let rec = current.flatMap(Self.record)
+        if let since = unlessCompletedSince, let c = rec?.completed, c >= since { return .completed(at: c) }
+        guard case .s(let seenVersion)? = current?["version"], let rec else {
+            let version = Self.newVersion()
             let ok = try conditionalPut(
                 item(name, version: version, fence: 1, completed: nil), condition: "attribute_not_exists(#n)",
                 names: ["#n": "name"], values: nil)
             if ok { return .acquired(Holding(name: name, fence: 1, version: version, completed: nil)) }
             return try tryAcquire(name, unlessCompletedSince: unlessCompletedSince)
         }
+        /// Replaces the item as it was seen with ours under the next fence (nil when it changed meanwhile).
+        func take() throws -> Holding? {
+            let version = Self.newVersion()
+            let fence = rec.fence + 1
+            guard
+                try conditionalPut(
+                    item(name, version: version, fence: fence, completed: rec.completed), condition: "#v = :v",
+                    names: ["#v": "version"], values: [":v": .s(seenVersion)])
+            else { return nil }
+            return Holding(name: name, fence: fence, version: version, completed: rec.completed)
+        }
         if rec.owner == owner || rec.owner.isEmpty {
             // Ours already (a restart with the same owner name), or released: take it under a new version.
-            let fence = rec.fence + 1
-            let ok = try conditionalPut(
-                item(name, version: version, fence: fence, completed: rec.completed), condition: "#v = :v",
-                names: ["#v": "version"], values: [":v": .s(seenVersion)])
-            return ok
-                ? .acquired(Holding(name: name, fence: fence, version: version, completed: rec.completed))
-                : try tryAcquire(name, unlessCompletedSince: unlessCompletedSince)
+            if let h = try take() { return .acquired(h) }
+            return try tryAcquire(name, unlessCompletedSince: unlessCompletedSince)
         }
         let t = now()
         let since = observed.withLock { o -> Double in
@@ -139,13 +144,9 @@ public final class FleetLease: @unchecked Sendable {
         let duration = max(rec.leaseSeconds, 1)
         guard t - since >= duration else { return .heldBy(owner: rec.owner, wait: duration - (t - since)) }
         // Unchanged for a whole lease: its holder is gone. Take it over if nobody else did meanwhile.
-        let fence = rec.fence + 1
-        let ok = try conditionalPut(
-            item(name, version: version, fence: fence, completed: rec.completed), condition: "#v = :v",
-            names: ["#v": "version"], values: [":v": .s(seenVersion)])
-        guard ok else { return .heldBy(owner: try read(name)?.owner ?? "?", wait: duration) }
+        guard let h = try take() else { return .heldBy(owner: try read(name)?.owner ?? "?", wait: duration) }
         _ = observed.withLock { $0.removeValue(forKey: name) }
-        return .acquired(Holding(name: name, fence: fence, version: version, completed: rec.completed))
+        return .acquired(h)
     }
 
     /// Renews a held lease; false when it was lost (taken over): the work under it must stop.

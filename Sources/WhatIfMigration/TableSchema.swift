@@ -58,15 +58,10 @@ public enum TableSchema {
             billingMode: "PAY_PER_REQUEST")
     }
 
-    static func validName(_ s: String, _ range: ClosedRange<Int>) -> Bool {
-        range.contains(s.utf8.count)
-            && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
-    }
-
     /// What CreateTable would refuse, checked before any call (moto accepts some of it, DynamoDB does not).
     public static func validate(_ r: DynamoDB.CreateTableRequest) -> [String] {
         var problems: [String] = []
-        if !validName(r.tableName, 3...255) {
+        if !DynamoDB.isValidName(r.tableName) {
             problems.append("table name '\(r.tableName)': 3-255 characters of a-z A-Z 0-9 _ - .")
         }
         var types: [String: String] = [:]
@@ -104,7 +99,7 @@ public enum TableSchema {
         if gsis.count > 20 { problems.append("\(gsis.count) global secondary indexes; the limit is 20") }
         var names = Set<String>()
         for g in gsis {
-            if !validName(g.indexName, 3...255) {
+            if !DynamoDB.isValidName(g.indexName) {
                 problems.append("index name '\(g.indexName)': 3-255 characters of a-z A-Z 0-9 _ - .")
             }
             if !names.insert(g.indexName).inserted { problems.append("index \(g.indexName) appears twice") }

@@ -129,3 +129,49 @@ public struct LeaseList: Codable, Sendable, Equatable {
         self.error = error
     }
 }
+
+/// One part of a `restore.drill` job's result: the newest backup of a kind, restored into a scratch copy, checked
+/// and dropped.
+public struct DrillPart: Codable, Sendable, Equatable {
+    public var kind: BackupKind
+    public var ok: Bool
+    public var backupId: String?
+    /// The scratch database or table the backup was restored into (dropped afterwards).
+    public var scratch: String
+    /// From the start of the restore (its verification included) to a checked copy.
+    public var secondsToRestore: Double?
+    /// Rows (PostgreSQL) or items (DynamoDB) the manifest promises, and what the copy holds.
+    public var expected: Int64?
+    public var restored: Int64?
+    public var tablesChecked: Int?
+    public var filesChecked: Int?
+    public var error: String?
+    public var hint: String?
+    /// False when the scratch copy could not be dropped (it is named, so an operator can).
+    public var dropped: Bool
+
+    public init(
+        kind: BackupKind, ok: Bool, backupId: String?, scratch: String, secondsToRestore: Double? = nil,
+        expected: Int64? = nil, restored: Int64? = nil, tablesChecked: Int? = nil, filesChecked: Int? = nil,
+        error: String? = nil, hint: String? = nil, dropped: Bool
+    ) {
+        self.kind = kind
+        self.ok = ok
+        self.backupId = backupId
+        self.scratch = scratch
+        self.secondsToRestore = secondsToRestore
+        self.expected = expected
+        self.restored = restored
+        self.tablesChecked = tablesChecked
+        self.filesChecked = filesChecked
+        self.error = error
+        self.hint = hint
+        self.dropped = dropped
+    }
+}
+
+public struct DrillResult: Codable, Sendable, Equatable {
+    public var parts: [DrillPart]
+    public var ok: Bool { !parts.isEmpty && parts.allSatisfy(\.ok) }
+    public init(parts: [DrillPart]) { self.parts = parts }
+}

@@ -120,26 +120,13 @@ extension Maintenance {
         func run() throws {
             let job = try perform { try global.client.startJob(kind: "restore.drill") }
             try followJob(job, global: global, detach: detach) { result in
-                guard case .object(let o) = result, case .array(let parts)? = o["parts"] else { return }
-                for case .object(let p) in parts {
-                    func str(_ k: String) -> String {
-                        switch p[k] {
-                        case .string(let s)?: s
-                        case .number(let n)?: n == n.rounded() ? String(Int64(n)) : String(n)
-                        case .bool(let b)?: b ? "yes" : "no"
-                        default: "-"
-                        }
-                    }
-                    func seconds(_ v: JSONValue?) -> String {
-                        if case .number(let n)? = v { return Out.fixed(n, 1) }
-                        return "-"
-                    }
-                    let ok = p["ok"] == .bool(true)
+                guard let r = try? result.decoded(DrillResult.self) else { return }
+                for p in r.parts {
                     Out.line(
-                        "\(str("kind")): \(ok ? "PASS" : "FAIL") backup \(str("backupId")) into \(str("scratch")): "
-                            + (ok
-                                ? "\(str("restored")) of \(str("expected")) restored in \(seconds(p["secondsToRestore"])) s"
-                                : str("error")))
+                        "\(p.kind.rawValue): \(p.ok ? "PASS" : "FAIL") backup \(p.backupId ?? "-") into \(p.scratch): "
+                            + (p.ok
+                                ? "\(p.restored.map(String.init) ?? "-") of \(p.expected.map(String.init) ?? "-") restored in \(p.secondsToRestore.map { Out.fixed($0, 1) } ?? "-") s"
+                                : p.error ?? "failed"))
                 }
             }
         }

@@ -16,18 +16,18 @@ private func at(_ iso: String) -> Double {
 
 /// An RDS-format weekly window that opened `before` seconds ago and lasts `minutes`.
 func weeklyWindowOpenNow(before: Double = 600, minutes: Int = 120) -> String {
-    let days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-    func fmt(_ t: Double) -> String {
-        let minute = Int(t / 60)
-        // 1970-01-01 was a Thursday.
-        let ofWeek = (minute + 4 * 1440) % (7 * 1440)
-        let d = ofWeek / 1440
-        let h = ofWeek % 1440 / 60
-        let m = ofWeek % 60
-        return "\(days[d]):\(h < 10 ? "0" : "")\(h):\(m < 10 ? "0" : "")\(m)"
-    }
-    let start = Date().timeIntervalSince1970 - before
-    return "\(fmt(start))-\(fmt(start + Double(minutes) * 60))"
+    // 1970-01-01 was a Thursday: minute 0 of the epoch is minute 4 * 1440 of its week.
+    let start = (Int((Date().timeIntervalSince1970 - before) / 60) + 4 * 1440) % (7 * 1440)
+    return WindowSchedule.weekly(startMinute: start, minutes: minutes).description
+}
+
+/// A hook in `dir` that appends a line of `fields` (WHATIF_* variables) to `dir/seen` for each event of
+/// type `event`.
+func recordingHook(_ dir: TempDir, event: String, _ fields: String) throws {
+    _ = try dir.write(
+        "record",
+        "#!/bin/sh\n[ \"$WHATIF_EVENT\" = \(event) ] && echo \"\(fields)\" >> \(dir.file("seen"))\nexit 0\n",
+        mode: 0o755)
 }
 
 /// The finished `maintenance.window` jobs an agent ran, newest first.
@@ -87,10 +87,8 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
         defer { fx.dropDatabase(db) }
         let location = TempDir("whatif-mw-backups")
         let hooks = TempDir("whatif-mw-hooks")
-        _ = try hooks.write(
-            "record",
-            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = maintenance ] && echo \"$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER\" >> \(hooks.file("seen"))\nexit 0\n",
-            mode: 0o755)
+        try recordingHook(
+            hooks, event: "maintenance", "$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER")
         let clock = ManualClock(at("2026-11-29T04:59:00Z"))  // a Sunday, a minute before the window
         let a = try await InProcessAgent(
             config(db: db, location: location.path, hooks: hooks.path), clock: clock,
@@ -141,10 +139,9 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
         defer { fx.dropDatabase(db) }
         let location = TempDir("whatif-mw-backups")
         let hooks = TempDir("whatif-mw-hooks")
-        _ = try hooks.write(
-            "record",
-            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = alarm ] && echo \"$WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_ALARM_REASON\" >> \(hooks.file("seen"))\nexit 0\n",
-            mode: 0o755)
+        try recordingHook(
+            hooks, event: "alarm",
+            "$WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_ALARM_REASON")
         let wrapper = try PgDumpWrapper(holdAfter: 1024)
         var c = fx.config(
             db: db, table: nil,
@@ -214,10 +211,8 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
         defer { fx.dropDatabase(db) }
         let location = TempDir("whatif-mw-backups")
         let hooks = TempDir("whatif-mw-hooks")
-        _ = try hooks.write(
-            "record",
-            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = maintenance ] && echo \"$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER\" >> \(hooks.file("seen"))\nexit 0\n",
-            mode: 0o755)
+        try recordingHook(
+            hooks, event: "maintenance", "$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER")
         // The agent last handled the window a week before; it starts again on Monday.
         func lastWeek(_ stateDir: String) throws {
             try FileManager.default.createDirectory(
@@ -325,10 +320,7 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         let table = try fx.seedTable(150)
         let location = TempDir("whatif-drill-backups")
         let hooks = TempDir("whatif-drill-hooks")
-        _ = try hooks.write(
-            "record",
-            "#!/bin/sh\n[ \"$WHATIF_EVENT\" = job ] && echo \"$WHATIF_JOB_KIND $WHATIF_JOB_STATE\" >> \(hooks.file("seen"))\nexit 0\n",
-            mode: 0o755)
+        try recordingHook(hooks, event: "job", "$WHATIF_JOB_KIND $WHATIF_JOB_STATE")
         var c = fx.config(db: db, table: table, backups: "  location: \(location.path)\n")
         c.hooks = "  directory: \(hooks.path)\n"
         c.aws = c.aws.map { $0.replacingOccurrences(of: "max_attempts: 3", with: "max_attempts: 3\n  timeout: 60s") }
@@ -412,8 +404,8 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         c.maintenance = """
               fleet:
                 table: \(leases)
-                lease: 6s
-                heartbeat: 1s
+                lease: 20s
+                heartbeat: 2s
                 owner: \(owner)
               windows:
                 - name: \(window)
@@ -460,8 +452,9 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
         agents.removeAll()
 
         // A holds the window's lease and its backup hangs (every Scan through its proxy stalls); B and C
-        // wait. A is killed: once its lease has not moved for 6 s (a lease long enough for a heartbeat
-        // through a busy moto), one of them takes over and the other finds the window done.
+        // wait. A is killed: once its lease has not moved for 20 s (long enough for heartbeats through a
+        // moto busy with every other suite's scans), one of them takes over and the other finds the window
+        // done.
         let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
         proxy.add(.init(operation: "Scan", fault: .delay(seconds: 120), count: 100_000))
         let (ca, la) = config(

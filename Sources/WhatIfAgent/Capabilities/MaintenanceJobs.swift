@@ -214,47 +214,64 @@ struct WindowRun {
             endsAt: Date(timeIntervalSince1970: end), outcome: "skipped", steps: [])
 
         // The fleet: one agent runs the window; the others wait for the lease or for its end.
-        var holding: FleetLease.Holding?
-        var lease: FleetLease?
+        var held: (lease: FleetLease, holding: FleetLease.Holding)?
         if let fleet = ctx.config.maintenance?.fleet {
             let l = core.fleetLease(fleet)
-            lease = l
             switch try await acquire(l, fleet: fleet, occurrence: occurrence, end: end) {
             case .run(let h):
-                holding = h
+                held = (l, h)
                 result.leaseOwner = l.owner
                 result.fence = h.fence
             case .skip(let note):
                 result.note = note
                 ctx.info(note)
-                return try finish(result, lease: nil, holding: nil)
+                return try finish(result, held: nil)
             }
         }
         let lost = Locked(false)
-        let heartbeat = holding.map { h in startHeartbeat(lease!, h, lost: lost) }
+        let heartbeat = held.map { h in
+            startHeartbeat(h.lease, h.holding, every: ctx.config.maintenance?.fleet?.heartbeatSeconds ?? 20, lost: lost)
+        }
         defer { heartbeat?.cancel() }
+        do {
+            // Alarms are annotated (and silenced) exactly while the jobs run; the window's own outcome
+            // goes to the hooks after what the silence held back.
+            core.monitoring?.beginMaintenance(window: window.name, silence: window.silenceAlarms)
+            defer { core.monitoring?.endMaintenance(window: window.name, now: clock.now) }
+            result.steps = try await runJobs(end: end, held: held, lost: lost)
+        }
+        heartbeat?.cancel()
+        let ran = result.steps.filter { $0.state != "skipped" }
+        let succeeded = ran.filter { $0.state == "succeeded" }
+        result.outcome =
+            succeeded.count == result.steps.count
+            ? "succeeded" : ran.isEmpty ? "skipped" : succeeded.isEmpty ? "failed" : "partial"
+        if lost.value { result.note = "the fleet lease was lost during the window" }
+        return try finish(result, held: lost.value ? nil : held)
+    }
 
-        core.monitoring?.beginMaintenance(window: window.name, silence: window.silenceAlarms)
-        var open = true
-        defer { if open { core.monitoring?.endMaintenance(window: window.name, now: clock.now) } }
+    /// The window's jobs in order: each started only when nothing rules it out (cancelled, lease lost,
+    /// a failed backup before a prune, an estimate past the window's end).
+    func runJobs(end: Double, held: (lease: FleetLease, holding: FleetLease.Holding)?, lost: Locked<Bool>)
+        async throws -> [WindowStepResult]
+    {
+        var steps: [WindowStepResult] = []
         var backupFailed = false
         for (i, job) in window.jobs.enumerated() {
             ctx.progress(done: Double(i), total: Double(window.jobs.count), unit: "jobs", phase: job)
             let (kind, stepParams) = MaintenanceJobs.step(job)
-            var step = WindowStepResult(job: job, kind: kind, state: "skipped")
-            let durations = await core.jobs.durations(kind: kind, params: stepParams)
-            let estimate = WindowPlanning.estimate(durations)
-            step.estimateSeconds = estimate
-            let t = clock.now
+            let estimate = WindowPlanning.estimate(await core.jobs.durations(kind: kind, params: stepParams))
+            var step = WindowStepResult(job: job, kind: kind, state: "skipped", estimateSeconds: estimate)
+            let t = core.maintenanceClock.now
             if ctx.isCancelled {
                 step.reason = "the window was cancelled"
             } else if lost.value {
                 step.reason = "the fleet lease was lost to another agent; it runs the rest"
-            } else if let lease, let h = holding, (try? await Threads.run { try lease.stillHolds(h) }) == false {
+            } else if let held, (try? await Threads.run { try held.lease.stillHolds(held.holding) }) == false {
                 // Fencing: checked against the table before each job, not only by the heartbeat.
                 lost.set(true)
                 step.reason =
-                    "the fleet lease (fence \(h.fence)) is no longer this agent's; another agent runs the rest"
+                    "the fleet lease (fence \(held.holding.fence)) is no longer this agent's; another agent runs the rest"
             } else if job == "prune" && backupFailed {
                 step.reason = "a backup in this window did not succeed, so nothing is pruned"
             } else if params.ignoreEstimates != true, !WindowPlanning.fits(estimate: estimate, now: t, end: end) {
@@ -268,19 +285,10 @@ struct WindowRun {
             }
             if step.state == "skipped" { ctx.log(.warning, "\(job): skipped: \(step.reason ?? "")") }
             if job.hasPrefix("backup"), step.state != "succeeded" { backupFailed = true }
-            result.steps.append(step)
+            steps.append(step)
         }
         ctx.progress(done: Double(window.jobs.count), total: Double(window.jobs.count), unit: "jobs", phase: "done")
-        open = false
-        core.monitoring?.endMaintenance(window: window.name, now: clock.now)
-        heartbeat?.cancel()
-        let ran = result.steps.filter { $0.state != "skipped" }
-        let succeeded = ran.filter { $0.state == "succeeded" }
-        result.outcome =
-            succeeded.count == result.steps.count
-            ? "succeeded" : ran.isEmpty ? "skipped" : succeeded.isEmpty ? "failed" : "partial"
-        if lost.value { result.note = "the fleet lease was lost during the window" }
-        return try finish(result, lease: lost.value ? nil : lease, holding: holding)
+        return steps
     }
 
     enum Acquired {
@@ -322,8 +330,9 @@ struct WindowRun {
         }
     }
 
-    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, lost: Locked<Bool>) -> Task<Void, Never> {
-        let every = ctx.config.maintenance?.fleet?.heartbeatSeconds ?? 20
+    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, every: Double, lost: Locked<Bool>)
+        -> Task<Void, Never>
+    {
         let ctx = self.ctx
         return Task.detached {
             var h = h
@@ -346,7 +355,7 @@ struct WindowRun {
                     }
                 } catch {
                     // A failed heartbeat is retried; the lease lasts several heartbeats.
-                    ctx.log(.warning, "fleet lease heartbeat failed: \(error)")
+                    ctx.log(.warning, "fleet lease heartbeat failed: \(JobManager.describe(error).0)")
                 }
             }
         }
@@ -386,37 +395,27 @@ struct WindowRun {
     func reportUnrun(_ error: any Error) {
         let cancelled = error is CancellationError || ctx.isCancelled
         let why = cancelled ? "cancelled" : (error as? any OperatorError)?.message ?? "\(error)"
-        let occurrence = Date(timeIntervalSince1970: params.occurrence ?? core.maintenanceClock.now)
-        let trigger = params.trigger ?? "manual"
-        core.windowStates.record(
-            window.name,
-            WindowLastRun(occurrence: occurrence, outcome: "failed", trigger: trigger, jobId: ctx.id, at: Date()))
-        core.monitoring?.windowEnded(
-            HookEvent.Window(
-                name: window.name, outcome: "failed", trigger: trigger, occurrence: occurrence,
-                steps: ["the window did not run: \(why)"], jobId: ctx.id))
+        core.windowEnded(
+            window.name, occurrence: params.occurrence ?? core.maintenanceClock.now, outcome: "failed",
+            trigger: params.trigger ?? "manual", steps: ["the window did not run: \(why)"], jobId: ctx.id)
     }
 
-    func finish(_ result: WindowRunResult, lease: FleetLease?, holding: FleetLease.Holding?) throws -> JSONValue? {
-        if let lease, let holding {
+    func finish(_ result: WindowRunResult, held: (lease: FleetLease, holding: FleetLease.Holding)?) throws
+        -> JSONValue?
+    {
+        if let held {
             // Marked finished only when something ran: a window whose jobs were all skipped is left to
             // another agent.
             let done = result.outcome == "skipped" ? nil : result.occurrence.timeIntervalSince1970
-            do { try lease.release(holding, completed: done) } catch {
-                ctx.log(.warning, "cannot release the fleet lease: \(error)")
+            do { try held.lease.release(held.holding, completed: done) } catch {
+                ctx.log(.warning, "cannot release the fleet lease: \(JobManager.describe(error).0)")
             }
         }
-        core.windowStates.record(
-            window.name,
-            WindowLastRun(
-                occurrence: result.occurrence, outcome: result.outcome, trigger: result.trigger, jobId: ctx.id,
-                at: Date()))
-        core.monitoring?.windowEnded(
-            HookEvent.Window(
-                name: result.window, outcome: result.outcome, trigger: result.trigger, occurrence: result.occurrence,
-                steps: result.steps.map { "\($0.job): \($0.state)\($0.reason.map { " (\($0))" } ?? "")" }
-                    + (result.note.map { [$0] } ?? []),
-                jobId: ctx.id))
+        core.windowEnded(
+            window.name, occurrence: result.occurrence.timeIntervalSince1970, outcome: result.outcome,
+            trigger: result.trigger,
+            steps: result.steps.map { "\($0.job): \($0.state)\($0.reason.map { " (\($0))" } ?? "")" }
+                + (result.note.map { [$0] } ?? []), jobId: ctx.id)
         let json = try JSONValue.encoding(result)
         let fleetSkip = result.outcome == "skipped" && result.note != nil && result.steps.isEmpty
         guard result.outcome == "succeeded" || fleetSkip else {
@@ -434,7 +433,7 @@ struct WindowRun {
 /// copy in memory is what the scheduler goes by, so a state folder that cannot be written (logged) never
 /// makes it run a window twice while the agent lives.
 final class WindowStates: Sendable {
-    struct State: Codable {
+    struct State: Codable, Equatable {
         /// The newest occurrence (start) that was run, reported missed, or was current when the agent
         /// first saw the window.
         var handled: Double
@@ -475,9 +474,10 @@ final class WindowStates: Sendable {
 
     func update(_ window: String, _ body: (inout State?) -> Void) {
         cache.withLock { c in
-            var s = fetch(window, &c)
+            let old = fetch(window, &c)
+            var s = old
             body(&s)
-            guard let s else { return }
+            guard let s, s != old else { return }
             c[window] = s
             do {
                 try Files.makeDirectories(directory)
@@ -513,24 +513,34 @@ extension AgentCore {
             leaseSeconds: fleet.leaseSeconds)
     }
 
+    /// A window's outcome (run, failed to run, or missed): its last run recorded, the hooks told.
+    func windowEnded(
+        _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?
+    ) {
+        let at = Date(timeIntervalSince1970: occurrence)
+        windowStates.record(
+            window, WindowLastRun(occurrence: at, outcome: outcome, trigger: trigger, jobId: jobId, at: Date()))
+        monitoring?.windowEnded(
+            HookEvent.Window(
+                name: window, outcome: outcome, trigger: trigger, occurrence: at, steps: steps, jobId: jobId))
+    }
+
     /// The restore drill's outcome as metrics: pass (1) or fail (0) and the time to restore, per kind.
     func recordDrill(_ r: DrillResult) {
         guard let m = monitoring else { return }
         let now = maintenanceClock.now
+        func sample(_ name: String, _ unit: String, _ kind: BackupKind, _ value: Double) -> Sample {
+            Sample(
+                key: MetricKey(
+                    namespace: "WhatIf/Maintenance", name: name,
+                    dimensions: [MetricKey.Dimension("Kind", kind.rawValue)],
+                    unit: unit), value: value, time: now)
+        }
         var samples: [Sample] = []
         for p in r.parts {
-            let dims = [MetricKey.Dimension("Kind", p.kind.rawValue)]
-            samples.append(
-                Sample(
-                    key: MetricKey(
-                        namespace: "WhatIf/Maintenance", name: "RestoreDrillSuccess", dimensions: dims,
-                        unit: MetricUnit.count), value: p.ok ? 1 : 0, time: now))
+            samples.append(sample("RestoreDrillSuccess", MetricUnit.count, p.kind, p.ok ? 1 : 0))
             if let s = p.secondsToRestore {
-                samples.append(
-                    Sample(
-                        key: MetricKey(
-                            namespace: "WhatIf/Maintenance", name: "RestoreDrillSeconds", dimensions: dims,
-                            unit: MetricUnit.seconds), value: s, time: now))
+                samples.append(sample("RestoreDrillSeconds", MetricUnit.seconds, p.kind, s))
             }
         }
         m.store.append(samples, now: now)
@@ -562,12 +572,11 @@ extension AgentCore {
         var next: Double?
         for w in m.windows where w.trigger == .agent {
             let open = w.schedule.open(at: now)
-            if windowStates.load(w.name) == nil {
-                // First sight: nothing before now counts as missed; an open window still runs.
-                let baseline = open.map { $0.start - 60 } ?? w.schedule.latestStart(atOrBefore: now) ?? now
-                windowStates.update(w.name) { $0 = WindowStates.State(handled: baseline) }
-            }
-            let handled = windowStates.load(w.name)?.handled ?? now
+            // First sight: nothing before now counts as missed; an open window still runs.
+            let handled =
+                windowStates.load(w.name)?.handled
+                ?? open.map { $0.start - 60 } ?? w.schedule.latestStart(atOrBefore: now) ?? now
+            windowStates.handle(w.name, occurrence: handled)
             if let open, open.start > handled {
                 windowStates.handle(w.name, occurrence: open.start)
                 await startWindow(w, trigger: "scheduled", occurrence: open.start)
@@ -589,17 +598,11 @@ extension AgentCore {
                             "window": "\(w.name)",
                             "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
                         ])
-                    let occurrence = Date(timeIntervalSince1970: missed)
-                    windowStates.record(
-                        w.name,
-                        WindowLastRun(
-                            occurrence: occurrence, outcome: "missed", trigger: "catch-up", jobId: nil, at: Date()))
-                    monitoring?.windowEnded(
-                        HookEvent.Window(
-                            name: w.name, outcome: "missed", trigger: "catch-up", occurrence: occurrence,
-                            steps: [
-                                "the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"
-                            ]))
+                    windowEnded(
+                        w.name, occurrence: missed, outcome: "missed", trigger: "catch-up",
+                        steps: [
+                            "the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"
+                        ], jobId: nil)
                 }
             }
             if let n = w.schedule.nextStart(atOrAfter: now + 1) { next = min(next ?? n, n) }

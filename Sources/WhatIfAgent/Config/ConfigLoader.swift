@@ -152,7 +152,7 @@ public enum ConfigLoader {
         var dynamodb: DynamoDBSettings?
         if let d = top.section("dynamodb", known: dynamoKeys), d.bool("enabled") != false {
             let table = d.string("table") ?? environment.scenariosTable
-            if !isTableName(table) {
+            if !DynamoDB.isValidName(table) {
                 sink.add(
                     line: d.line("table"), "dynamodb.table '\(table)' is not a valid DynamoDB table name",
                     "use 3-255 characters from a-z A-Z 0-9 _ - .")
@@ -552,11 +552,6 @@ public enum ConfigLoader {
         let parts = r.split(separator: "-")
         return parts.count >= 3 && r.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" }
             && parts.last!.allSatisfy(\.isNumber)
-    }
-
-    static func isTableName(_ t: String) -> Bool {
-        (3...255).contains(t.count)
-            && t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 
     static func groupID(_ name: String) -> UInt32? {

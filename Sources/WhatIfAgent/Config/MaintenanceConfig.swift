@@ -1,3 +1,4 @@
+import WhatIfAWS
 import WhatIfCore
 import WhatIfMaintenance
 
@@ -111,9 +112,7 @@ extension ConfigLoader {
         var fleet: MaintenanceConfig.Fleet?
         if s.has("fleet"), let f = s.section("fleet", known: fleetKeys) {
             let table = f.string("table") ?? "whatif-agent-leases"
-            if !(3...255).contains(table.count)
-                || !table.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) })
-            {
+            if !DynamoDB.isValidName(table) {
                 sink.add(
                     line: f.line("table"), "maintenance.fleet.table '\(table)' is not a DynamoDB table name",
                     "use 3-255 of a-z A-Z 0-9 _ - .")
