@@ -39,6 +39,9 @@ public final class TinyHTTPServer: @unchecked Sendable {
     private let listener: Int32
     private let handler: @Sendable (TinyRequest) -> TinyResponse
     private let stopped = Locked(false)
+    /// Connections being served, so `stop()` can end them (a client of a stopped fake, say an agent
+    /// still running after its test, then sees a closed connection instead of a handler that is gone).
+    private let open = Locked<Set<Int32>>([])
     public let requests = Locked<[TinyRequest]>([])
 
     public init(handler: @escaping @Sendable (TinyRequest) -> TinyResponse) throws {
@@ -71,13 +74,18 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
+    /// Stops accepting and ends every open connection. Idempotent: the listener is closed once, so a
+    /// later call cannot close a descriptor number the process has since reused.
     public func stop() {
-        stopped.set(true)
+        let first = stopped.withLock { s -> Bool in
+            defer { s = true }
+            return !s
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
+        open.withLock { fds in for fd in fds { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
-
-    deinit { stop() }
 
     private func acceptLoop() {
         while !stopped.value {
@@ -86,13 +94,29 @@ public final class TinyHTTPServer: @unchecked Sendable {
                 if stopped.value { return }
                 continue
             }
+            let admitted = open.withLock { fds -> Bool in
+                // Under the same lock as stop()'s sweep: a connection accepted as the server stops is
+                // either ended by the sweep or refused here.
+                if stopped.value { return false }
+                fds.insert(fd)
+                return true
+            }
+            guard admitted else {
+                close(fd)
+                return
+            }
             let t = Thread { [self] in serve(fd) }
             t.start()
         }
     }
 
     private func serve(_ fd: Int32) {
-        defer { close(fd) }
+        defer {
+            open.withLock { fds in
+                fds.remove(fd)
+                close(fd)
+            }
+        }
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -190,8 +214,16 @@ public final class FaultProxy: @unchecked Sendable {
 
     public init(upstream: String) throws {
         self.upstream = upstream
-        server = try TinyHTTPServer { [unowned self] req in self.handle(req) }
+        // Weak: the server's threads outlive a proxy its test has dropped until `deinit` stops them,
+        // and a request arriving in between gets a 503 instead of a dangling reference.
+        server = try TinyHTTPServer { [weak self] req in
+            self?.handle(req) ?? .text(503, "fault proxy stopped")
+        }
     }
+
+    deinit { server?.stop() }
+
+    public func stop() { server.stop() }
 
     public var url: String { server.url }
 

@@ -261,6 +261,22 @@ import WhatIfTesting
     }
 }
 
+/// The test support's own fault proxy, dropped while a client still holds a kept-alive connection to it
+/// (an agent outliving its test): the client gets a connection error. Its server once called back into
+/// the freed proxy and aborted the whole test process.
+@Test func aDroppedFaultProxyEndsItsConnections() throws {
+    let stack = try Stack.shared()
+    let http = HTTPClient(connectTimeout: 1)
+    var url = ""
+    do {
+        let proxy = try FaultProxy(upstream: stack.motoEndpoint)
+        url = proxy.url + "/"
+        proxy.add(.init(fault: .serverError(status: 500), count: 1))
+        #expect(try http.send(HTTPRequest(method: "GET", url: url, timeout: 5)).status == 500)
+    }
+    #expect(throws: HTTPError.self) { try http.send(HTTPRequest(method: "GET", url: url, timeout: 5)) }
+}
+
 /// A table keyed on one string attribute, ACTIVE.
 @discardableResult
 func createTable(_ ddb: DynamoDB, _ table: String, key: String) throws -> TableDescription {
