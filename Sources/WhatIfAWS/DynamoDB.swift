@@ -231,6 +231,9 @@ public struct DynamoDB: Sendable {
     public let client: AWSClient
     static let target = "DynamoDB_20120810"
 
+    /// DynamoDB's rule for table and index names, as error messages state it.
+    public static let nameRule = "3-255 characters of a-z A-Z 0-9 _ - ."
+
     /// DynamoDB's rule for table and index names: 3 to 255 of a-z A-Z 0-9 _ - .
     public static func isValidName(_ s: String) -> Bool {
         (3...255).contains(s.utf8.count)
@@ -331,6 +334,23 @@ public struct DynamoDB: Sendable {
     public func deleteTable(_ name: String) throws {
         struct Res: Decodable {}
         _ = try call("DeleteTable", TableNameRequest(TableName: name), as: Res.self)
+    }
+
+    /// Polls DescribeTable until the table is gone (DynamoDB deletes in the background; a table of the
+    /// same name cannot be created before then).
+    public func waitUntilDeleted(_ name: String, timeout: Double = 900, poll: Double = 1) throws {
+        let deadline = Deadline.after(seconds: timeout)
+        while true {
+            do { _ = try describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+                return
+            }
+            if deadline.hasPassed {
+                throw Failure(
+                    "table \(name) is still being deleted after \(Int(timeout)) s",
+                    hint: "check the table in the console")
+            }
+            sleepThread(seconds: poll)
+        }
     }
 
     /// Polls DescribeTable until the table and its indexes are ACTIVE.

@@ -30,9 +30,9 @@ extension BackupService {
                 reporter.log(.error, "restore drill (\(kind.rawValue)): \(part.error!)")
                 continue
             }
-            let m = newest
-            part.filesChecked = m.files.count
-            part.expected = kind == .postgres ? m.rows : m.items
+            let unit = kind == .postgres ? "rows" : "items"
+            part.filesChecked = newest.files.count
+            part.expected = kind == .postgres ? newest.rows : newest.items
             reporter.info("restore drill: \(kind.rawValue) backup \(newest.id) into \(scratch)")
             let watch = Stopwatch()
             do {
@@ -48,11 +48,11 @@ extension BackupService {
                 part.tablesChecked = r.tablesChecked
                 if let expected = part.expected, let got = part.restored, expected != got {
                     throw Failure(
-                        "the copy holds \(got) \(kind == .postgres ? "rows" : "items"); the manifest says \(expected)")
+                        "the copy holds \(got) \(unit); the manifest says \(expected)")
                 }
                 part.ok = true
                 reporter.info(
-                    "restore drill (\(kind.rawValue)): passed in \(Int(watch.elapsedSeconds.rounded())) s, \(part.restored ?? 0) \(kind == .postgres ? "rows" : "items") as the manifest says"
+                    "restore drill (\(kind.rawValue)): passed in \(Int(watch.elapsedSeconds.rounded())) s, \(part.restored ?? 0) \(unit) as the manifest says"
                 )
             } catch {
                 let e = error as? any OperatorError
@@ -83,7 +83,11 @@ extension BackupService {
                 "DROP DATABASE IF EXISTS \(scratch.quotedIdentifier) WITH (FORCE)", deadline: .after(seconds: 120))
         case .dynamodb:
             guard let ddb = context.dynamo?.client else { return }
-            do { try ddb.deleteTable(scratch) } catch let e as AWSError where e.code == "ResourceNotFoundException" {}
+            do { try ddb.deleteTable(scratch) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+                return
+            }
+            // Gone before the restore creates it again (DynamoDB deletes in the background).
+            try ddb.waitUntilDeleted(scratch, timeout: 600)
         }
     }
 }

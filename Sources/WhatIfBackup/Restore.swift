@@ -267,7 +267,7 @@ extension BackupService {
         guard let target = req.targetTable, DynamoDB.isValidName(target) else {
             throw Failure(
                 "the target table name is missing or not a DynamoDB table name",
-                hint: "pass --target-table NAME (3-255 of a-z A-Z 0-9 _ - .)")
+                hint: "pass --target-table NAME (\(DynamoDB.nameRule))")
         }
         leases.hold([req.id])
         defer { leases.release([req.id]) }

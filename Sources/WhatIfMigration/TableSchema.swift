@@ -62,7 +62,7 @@ public enum TableSchema {
     public static func validate(_ r: DynamoDB.CreateTableRequest) -> [String] {
         var problems: [String] = []
         if !DynamoDB.isValidName(r.tableName) {
-            problems.append("table name '\(r.tableName)': 3-255 characters of a-z A-Z 0-9 _ - .")
+            problems.append("table name '\(r.tableName)': \(DynamoDB.nameRule)")
         }
         var types: [String: String] = [:]
         for d in r.attributeDefinitions {
@@ -100,7 +100,7 @@ public enum TableSchema {
         var names = Set<String>()
         for g in gsis {
             if !DynamoDB.isValidName(g.indexName) {
-                problems.append("index name '\(g.indexName)': 3-255 characters of a-z A-Z 0-9 _ - .")
+                problems.append("index name '\(g.indexName)': \(DynamoDB.nameRule)")
             }
             if !names.insert(g.indexName).inserted { problems.append("index \(g.indexName) appears twice") }
             checkKey(g.keySchema, "index \(g.indexName)")

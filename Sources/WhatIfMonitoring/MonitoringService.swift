@@ -303,15 +303,15 @@ public final class MonitoringService: Sendable {
     /// Evaluates every alarm; state changes are recorded and sent to the hooks.
     public func evaluateAlarms(now: Double) {
         let r = runtime.withLock { $0 }
-        var events: [HookEvent] = []
-        var silencedEvents: [HookEvent] = []
+        // Each change, and whether an open maintenance window keeps it from the hooks.
+        var events: [(event: HookEvent, silenced: Bool)] = []
         var changed = false
         let nowDate = Date(timeIntervalSince1970: now)
         let windows = maintenance.value
         let annotation = windows.isEmpty ? nil : windows.keys.sorted().joined(separator: ", ")
         for alarm in r.alarms {
             let result = AlarmEvaluator.evaluate(alarm, range: range(for: alarm, now: now))
-            let silenced = Self.silencingWindow(alarm.name, windows) != nil
+            let silenced = Self.isSilenced(alarm.name, windows)
             records.withLock { recs in
                 guard var rec = recs[alarm.name] else { return }
                 rec.lastEvaluated = nowDate
@@ -331,46 +331,43 @@ public final class MonitoringService: Sendable {
                         alarm, rec, previous: previous, isRepeat: false, r, nowDate, maintenanceWindow: annotation)
                     if silenced {
                         if rec.silencedFrom == nil { rec.silencedFrom = previous }
-                        silencedEvents.append(e)
                     } else {
                         rec.lastNotified = nowDate
-                        events.append(e)
                     }
+                    events.append((e, silenced))
                 } else if rec.state == .alarm, !silenced, let every = r.hooks?.settings.repeatInterval,
                     now - (rec.lastNotified ?? rec.since).timeIntervalSince1970 >= every
                 {
                     rec.lastNotified = nowDate
                     changed = true
                     events.append(
-                        event(alarm, rec, previous: .alarm, isRepeat: true, r, nowDate, maintenanceWindow: annotation))
+                        (
+                            event(
+                                alarm, rec, previous: .alarm, isRepeat: true, r, nowDate, maintenanceWindow: annotation),
+                            false
+                        ))
                 }
                 recs[alarm.name] = rec
             }
         }
-        for e in silencedEvents {
+        for (e, silenced) in events {
+            let a = e.alarm!
             logger.notice(
-                "alarm state changed in a maintenance window that silences it; the hooks are not told",
+                silenced
+                    ? "alarm state changed in a maintenance window that silences it; the hooks are not told"
+                    : a.isRepeat ? "alarm still in ALARM" : "alarm state changed",
                 metadata: [
-                    "alarm": "\(e.alarm!.name)", "from": "\(e.alarm!.previousState.rawValue)",
-                    "to": "\(e.alarm!.state.rawValue)", "window": "\(annotation ?? "")",
+                    "alarm": "\(a.name)", "from": "\(a.previousState.rawValue)", "to": "\(a.state.rawValue)",
+                    "reason": "\(a.reason)", "window": "\(annotation ?? "")",
                 ])
-        }
-        for e in events {
-            logger.notice(
-                e.alarm!.isRepeat ? "alarm still in ALARM" : "alarm state changed",
-                metadata: [
-                    "alarm": "\(e.alarm!.name)", "from": "\(e.alarm!.previousState.rawValue)",
-                    "to": "\(e.alarm!.state.rawValue)", "reason": "\(e.alarm!.reason)",
-                    "window": "\(annotation ?? "")",
-                ])
-            r.hooks?.send(e)
+            if !silenced { r.hooks?.send(e) }
         }
         if changed { saveAlarms() }
     }
 
-    /// The open window that silences `alarm`, if any.
-    static func silencingWindow(_ alarm: String, _ windows: [String: [String]]) -> String? {
-        windows.keys.sorted().first { windows[$0]!.contains(alarm) || windows[$0]!.contains("*") }
+    /// Whether an open window silences `alarm`.
+    static func isSilenced(_ alarm: String, _ windows: [String: [String]]) -> Bool {
+        windows.values.contains { $0.contains(alarm) || $0.contains("*") }
     }
 
     /// A maintenance window opened: alarms that change state until it closes are annotated with its
@@ -392,8 +389,7 @@ public final class MonitoringService: Sendable {
         var events: [HookEvent] = []
         records.withLock { recs in
             for alarm in r.alarms {
-                guard var rec = recs[alarm.name], let from = rec.silencedFrom,
-                    Self.silencingWindow(alarm.name, windows) == nil
+                guard var rec = recs[alarm.name], let from = rec.silencedFrom, !Self.isSilenced(alarm.name, windows)
                 else { continue }
                 rec.silencedFrom = nil
                 if rec.state != from {

@@ -37,6 +37,9 @@ public struct WindowStepResult: Codable, Sendable, Equatable {
         self.estimateSeconds = estimateSeconds
         self.reason = reason
     }
+
+    /// "vacuum: succeeded", "backup: skipped (would not finish ...)".
+    public var summary: String { "\(job): \(state)" + (reason.map { " (\($0))" } ?? "") }
 }
 
 /// The result of a `maintenance.window` job.

@@ -41,7 +41,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
     private let stopped = Locked(false)
     /// Connections being served, so `stop()` can end them (a client of a stopped fake, say an agent
     /// still running after its test, then sees a closed connection instead of a handler that is gone).
-    private let open = Locked<Set<Int32>>([])
+    private let connections = Locked<Set<Int32>>([])
     public let requests = Locked<[TinyRequest]>([])
 
     public init(handler: @escaping @Sendable (TinyRequest) -> TinyResponse) throws {
@@ -84,7 +84,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
         guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
-        open.withLock { fds in for fd in fds { shutdown(fd, Int32(SHUT_RDWR)) } }
+        connections.withLock { fds in for fd in fds { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     private func acceptLoop() {
@@ -94,7 +94,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
                 if stopped.value { return }
                 continue
             }
-            let admitted = open.withLock { fds -> Bool in
+            let admitted = connections.withLock { fds -> Bool in
                 // Under the same lock as stop()'s sweep: a connection accepted as the server stops is
                 // either ended by the sweep or refused here.
                 if stopped.value { return false }
@@ -112,7 +112,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         defer {
-            open.withLock { fds in
+            connections.withLock { fds in
                 fds.remove(fd)
                 close(fd)
             }
@@ -222,8 +222,6 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     deinit { server?.stop() }
-
-    public func stop() { server.stop() }
 
     public var url: String { server.url }
 

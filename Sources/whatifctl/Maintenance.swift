@@ -146,18 +146,20 @@ extension Maintenance {
             }
             Out.line("lease table \(table); this agent is \(l.owner ?? "?")")
             if let e = l.error { Out.err("cannot read the leases: \(e)") }
-            Out.table(["LEASE", "HOLDER", "FENCE", "HEARTBEAT", "LAST DONE"], Self.rows(l))
+            Self.table(l)
             if l.error != nil { throw ExitCode(ExitStatus.unavailable.rawValue) }
         }
 
-        static func rows(_ l: LeaseList) -> [[String]] {
-            l.leases.map {
-                [
-                    $0.name, $0.owner.isEmpty ? "(free)" : $0.owner + ($0.mine ? " (this agent)" : ""),
-                    String($0.fence),
-                    utc($0.heartbeatAt), $0.completed.map { utc($0) } ?? "-",
-                ]
-            }
+        /// The leases as a table (here and in `whatifctl status`).
+        static func table(_ l: LeaseList) {
+            Out.table(
+                ["LEASE", "HOLDER", "FENCE", "HEARTBEAT", "LAST DONE"],
+                l.leases.map {
+                    [
+                        $0.name, $0.owner.isEmpty ? "(free)" : $0.owner + ($0.mine ? " (this agent)" : ""),
+                        String($0.fence), utc($0.heartbeatAt), $0.completed.map { utc($0) } ?? "-",
+                    ]
+                })
         }
     }
 }

@@ -45,9 +45,7 @@ enum StatusView {
             Out.line("fleet leases (table \(table); this agent is \(l.owner ?? "?")):")
             if let e = l.error { Out.line("leases: error: \(e)") }
             if l.leases.isEmpty && l.error == nil { Out.line("no window has been run by the fleet yet") }
-            if !l.leases.isEmpty {
-                Out.table(["LEASE", "HOLDER", "FENCE", "HEARTBEAT", "LAST DONE"], Maintenance.Leases.rows(l))
-            }
+            if !l.leases.isEmpty { Maintenance.Leases.table(l) }
         }
     }
 

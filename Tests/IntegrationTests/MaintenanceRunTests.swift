@@ -335,12 +335,12 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
             pass.stdout.contains(/dynamodb: PASS backup \S+ into \S+-restore-drill: 150 of 150 restored in \d+\.\d s/),
             "\(pass.output)")
         let job = try a.client.jobs().first { $0.kind == "restore.drill" }!
-        let result = try APICoding.decode(DrillSummary.self, from: APICoding.encode(job.result!))
+        let result = try APICoding.decode(DrillResult.self, from: APICoding.encode(job.result!))
         #expect(result.parts.count == 2)
         for p in result.parts {
             #expect(p.ok && p.dropped && p.restored == p.expected && (p.secondsToRestore ?? -1) >= 0, "\(p)")
         }
-        #expect(result.parts.first { $0.kind == "dynamodb" }?.restored == 150)
+        #expect(result.parts.first { $0.kind == .dynamodb }?.restored == 150)
         // The scratch copies are gone.
         #expect(
             try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'whatif_restore_drill'") == "0")
@@ -371,19 +371,6 @@ func eventuallyAsync(timeout: Double, _ condition: () async throws -> Bool) asyn
                 String(decoding: (try? Files.read(hooks.file("seen"))) ?? [], as: UTF8.self).contains(
                     "restore.drill failed")
             })
-    }
-
-    struct DrillSummary: Decodable {
-        struct Part: Decodable {
-            var kind: String
-            var ok: Bool
-            var dropped: Bool
-            var expected: Int64?
-            var restored: Int64?
-            var secondsToRestore: Double?
-            var error: String?
-        }
-        var parts: [Part]
     }
 }
 

@@ -93,17 +93,29 @@ extension Router {
     static func startJob<T: Decodable>(
         _ agent: AgentCore, _ req: AdminRequest, kind: String, _ type: T.Type, example: String
     ) async -> AdminResponse {
-        let body = req.body.isEmpty ? Array("{}".utf8) : req.body
-        let params: JSONValue
-        do {
-            _ = try APICoding.decode(type, from: body)
-            params = try APICoding.decode(JSONValue.self, from: body)
+        do throws(APIError) {
+            _ = try body(req, as: type, what: kind, example: example)
+            return await startJob(
+                agent, req, kind: kind, params: try body(req, as: JSONValue.self, what: kind, example: example))
         } catch {
-            return .error(
-                APIError(
-                    .badRequest, "the body is not a \(kind) request: \(decodingReason(error))", hint: "send \(example)")
-            )
+            return .error(error)
         }
+    }
+
+    /// A request's body decoded (an empty body is `{}`), or a 400 naming what to send.
+    static func body<T: Decodable>(_ req: AdminRequest, as type: T.Type, what: String, example: String)
+        throws(APIError) -> T
+    {
+        do { return try APICoding.decode(type, from: req.body.isEmpty ? Array("{}".utf8) : req.body) } catch {
+            throw APIError(
+                .badRequest, "the body is not a \(what) request: \(decodingReason(error))", hint: "send \(example)")
+        }
+    }
+
+    /// Starts a job on behalf of the request's peer: 202 with the job, or why it was refused.
+    static func startJob(_ agent: AgentCore, _ req: AdminRequest, kind: String, params: JSONValue?) async
+        -> AdminResponse
+    {
         do throws(APIError) {
             let info = try await agent.jobs.start(
                 kind: kind, params: params, requestedBy: req.userName ?? "uid \(req.peer.uid)")

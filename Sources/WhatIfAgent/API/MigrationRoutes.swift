@@ -51,26 +51,17 @@ extension Router {
             },
             Route(method: "POST", pattern: ["v1", "maintenance", "windows", "{id}", "run"], role: .admin) {
                 [agent] req, params in
-                let name = params[0]
-                let body = req.body.isEmpty ? Array("{}".utf8) : req.body
                 let run: MaintenanceRunRequest
-                do { run = try APICoding.decode(MaintenanceRunRequest.self, from: body) } catch {
-                    return .error(
-                        APIError(
-                            .badRequest, "the body is not a window run request: \(decodingReason(error))",
-                            hint: #"send {"ignoreEstimates": false}"#))
-                }
+                do throws(APIError) {
+                    run = try body(
+                        req, as: MaintenanceRunRequest.self, what: "window run",
+                        example: #"{"ignoreEstimates": false}"#)
+                } catch { return .error(error) }
                 // An unknown window is refused by the job kind itself (404, naming the known windows).
                 let p = MaintenanceJobs.WindowParams(
-                    window: name, trigger: "manual", ignoreEstimates: run.ignoreEstimates)
-                do throws(APIError) {
-                    let info = try await agent.jobs.start(
-                        kind: MaintenanceJobs.windowKind, params: try? JSONValue.encoding(p),
-                        requestedBy: req.userName ?? "uid \(req.peer.uid)")
-                    return .json(info, status: 202)
-                } catch {
-                    return .error(error)
-                }
+                    window: params[0], trigger: "manual", ignoreEstimates: run.ignoreEstimates)
+                return await startJob(
+                    agent, req, kind: MaintenanceJobs.windowKind, params: try? JSONValue.encoding(p))
             },
             Route(method: "GET", pattern: ["v1", "maintenance", "leases"], role: .reader) { [agent] _, _ in
                 .json(await leaseList(agent))

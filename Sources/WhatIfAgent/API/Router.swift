@@ -132,13 +132,7 @@ public final class Router: Sendable {
                             .badRequest, "the body is not a job request: \(Self.decodingReason(error))",
                             hint: #"send {"kind": "...", "params": {...}}"#))
                 }
-                do throws(APIError) {
-                    let info = try await agent.jobs.start(
-                        kind: start.kind, params: start.params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
-                    return .json(info, status: 202)
-                } catch {
-                    return .error(error)
-                }
+                return await Self.startJob(agent, req, kind: start.kind, params: start.params)
             },
             Route(method: "GET", pattern: ["v1", "jobs", "{id}"], role: .reader) { [agent] _, args in
                 guard let info = await agent.jobs.get(args[0]) else {

@@ -414,15 +414,13 @@ struct WindowRun {
         core.windowEnded(
             window.name, occurrence: result.occurrence.timeIntervalSince1970, outcome: result.outcome,
             trigger: result.trigger,
-            steps: result.steps.map { "\($0.job): \($0.state)\($0.reason.map { " (\($0))" } ?? "")" }
-                + (result.note.map { [$0] } ?? []), jobId: ctx.id)
+            steps: result.steps.map(\.summary) + (result.note.map { [$0] } ?? []), jobId: ctx.id)
         let json = try JSONValue.encoding(result)
         let fleetSkip = result.outcome == "skipped" && result.note != nil && result.steps.isEmpty
         guard result.outcome == "succeeded" || fleetSkip else {
             let bad = result.steps.filter { $0.state != "succeeded" }
             throw JobFailed(
-                "window \(window.name) \(result.outcome): "
-                    + bad.map { "\($0.job) \($0.state)\($0.reason.map { " (\($0))" } ?? "")" }.joined(separator: "; "),
+                "window \(window.name) \(result.outcome): " + bad.map(\.summary).joined(separator: "; "),
                 hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: json)
         }
         return json
@@ -491,17 +489,11 @@ final class WindowStates: Sendable {
     }
 
     func handle(_ window: String, occurrence: Double) {
-        update(window) { s in
-            if s == nil { s = State(handled: occurrence) }
-            s!.handled = max(s!.handled, occurrence)
-        }
+        update(window) { s in s = State(handled: max(s?.handled ?? occurrence, occurrence), lastRun: s?.lastRun) }
     }
 
     func record(_ window: String, _ run: WindowLastRun) {
-        update(window) { s in
-            if s == nil { s = State(handled: run.occurrence.timeIntervalSince1970) }
-            s!.lastRun = run
-        }
+        update(window) { s in s = State(handled: s?.handled ?? run.occurrence.timeIntervalSince1970, lastRun: run) }
     }
 }
 
@@ -582,22 +574,19 @@ extension AgentCore {
                 await startWindow(w, trigger: "scheduled", occurrence: open.start)
             } else if let missed = WindowPlanning.missed(w.schedule, handled: handled, now: now) {
                 windowStates.handle(w.name, occurrence: missed)
+                let about: Logger.Metadata = [
+                    "window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
+                ]
                 switch m.catchUp {
                 case .run:
                     logger.notice(
                         "maintenance window missed while the agent was down; running it now (catch_up: run)",
-                        metadata: [
-                            "window": "\(w.name)",
-                            "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
-                        ])
+                        metadata: about)
                     await startWindow(w, trigger: "catch-up", occurrence: missed)
                 case .report:
                     logger.warning(
                         "maintenance window missed while the agent was down; not run (catch_up: report)",
-                        metadata: [
-                            "window": "\(w.name)",
-                            "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
-                        ])
+                        metadata: about)
                     windowEnded(
                         w.name, occurrence: missed, outcome: "missed", trigger: "catch-up",
                         steps: [

@@ -194,14 +194,7 @@ enum MigrationJobs {
         let id = try backup()
         ctx.info("backup \(id) taken; deleting \(name)")
         try ddb.deleteTable(name)
-        let deadline = Deadline.after(seconds: 900)
-        while true {
-            do { _ = try ddb.describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
-                break
-            }
-            if deadline.hasPassed { throw Failure("\(name) is still being deleted after 15 minutes") }
-            sleepThread(seconds: 1)
-        }
+        try ddb.waitUntilDeleted(name)
         return report("recreated", diffs, try create(), backup: id)
     }
 

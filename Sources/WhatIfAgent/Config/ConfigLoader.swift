@@ -155,7 +155,7 @@ public enum ConfigLoader {
             if !DynamoDB.isValidName(table) {
                 sink.add(
                     line: d.line("table"), "dynamodb.table '\(table)' is not a valid DynamoDB table name",
-                    "use 3-255 characters from a-z A-Z 0-9 _ - .")
+                    "use \(DynamoDB.nameRule)")
             }
             var endpoint = d.string("endpoint").flatMap { url(d, "endpoint", $0) }
             if endpoint == nil, !remote, aws.endpoint == nil { endpoint = "http://localhost:8000" }

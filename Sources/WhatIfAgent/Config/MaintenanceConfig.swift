@@ -115,7 +115,7 @@ extension ConfigLoader {
             if !DynamoDB.isValidName(table) {
                 sink.add(
                     line: f.line("table"), "maintenance.fleet.table '\(table)' is not a DynamoDB table name",
-                    "use 3-255 of a-z A-Z 0-9 _ - .")
+                    "use \(DynamoDB.nameRule)")
             }
             let lease = f.duration("lease", max: 3600) ?? 60
             let heartbeat = f.duration("heartbeat", max: 3600) ?? lease / 3
