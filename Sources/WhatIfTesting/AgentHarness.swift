@@ -7,7 +7,7 @@ import WhatIfMaintenance
 import WhatIfProtocol
 
 /// Writes an agent config for tests: the shared stack's services, a private socket and state folder.
-public struct TestConfig {
+public struct TestConfig: Sendable {
     public var environment = "development"
     public var socketMode = "0660"
     public var extraSocket = ""

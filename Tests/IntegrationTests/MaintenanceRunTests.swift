@@ -47,6 +47,13 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     let fx: BackupFixture
     init() throws { fx = BackupFixture(stack: try Stack.shared()) }
 
+    /// A pgbench database, made off Swift's cooperative threads: the agents in this process need those
+    /// (two on a two-core machine), and a blocking psql/pgbench on one stalls every agent's timers.
+    func makeDatabase() async throws -> String {
+        let fx = self.fx
+        return try await offPool { try fx.makeDatabase() }
+    }
+
     func config(db: String, location: String, hooks: String, catchUp: String = "report") -> TestConfig {
         var c = fx.config(db: db, table: nil, backups: "  location: \(location)\n")
         c.hooks = "  directory: \(hooks)\n"
@@ -83,7 +90,7 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     }
 
     @Test func scheduledWindowRefusesAnOverrunAndReportsToTheHooks() async throws {
-        let db = try fx.makeDatabase()
+        let db = try await makeDatabase()
         defer { fx.dropDatabase(db) }
         let location = TempDir("whatif-mw-backups")
         let hooks = TempDir("whatif-mw-hooks")
@@ -135,7 +142,7 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     /// While a window runs (its backup held mid-dump), alarm changes are annotated with it; the alarm it
     /// silences is kept from the hooks and sent when the window closes, the other is sent at once.
     @Test func alarmsDuringAWindowAreAnnotatedAndSilenced() async throws {
-        let db = try fx.makeDatabase()
+        let db = try await makeDatabase()
         defer { fx.dropDatabase(db) }
         let location = TempDir("whatif-mw-backups")
         let hooks = TempDir("whatif-mw-hooks")
@@ -175,7 +182,7 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
         let a = try await InProcessAgent(c, clock: clock)
         defer { Task { await a.stop() } }
         let monitoring = try #require(a.daemon.core.monitoring)
-        #expect(wrapper.waitUntilHolding(), "the window's backup did not start")
+        #expect(try await offPool { wrapper.waitUntilHolding() }, "the window's backup did not start")
         #expect(monitoring.openMaintenanceWindows == ["weekly": ["load-silenced"]])
         // Load 50 in the last complete minute: both alarms go to ALARM inside the window.
         let now = Date().timeIntervalSince1970
@@ -197,8 +204,11 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
                 seen().contains("load-silenced ALARM [weekly] after maintenance window weekly:")
             }, "\(seen())")
         #expect(monitoring.openMaintenanceWindows.isEmpty)
-        let history = try Run.command(
-            [TestPaths.binary("whatifctl"), "alarms", "history", "load-silenced", "--socket", a.socket])
+        let socket = a.socket
+        let history = try await offPool {
+            try Run.command(
+                [TestPaths.binary("whatifctl"), "alarms", "history", "load-silenced", "--socket", socket])
+        }
         #expect(history.stdout.contains("WINDOW") && history.stdout.contains("weekly (silenced)"), "\(history.output)")
         let job = try await waitForWindowJob(a, count: 1)
         #expect(try windowResult(job).outcome == "succeeded")
@@ -207,7 +217,7 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     /// Down over Sunday's window: with catch_up: report the agent records and reports it missed on
     /// start; with catch_up: run it runs it at once, planned for a whole window's length from now.
     @Test func missedWindowIsReportedOrCaughtUp() async throws {
-        let db = try fx.makeDatabase()
+        let db = try await makeDatabase()
         defer { fx.dropDatabase(db) }
         let location = TempDir("whatif-mw-backups")
         let hooks = TempDir("whatif-mw-hooks")
