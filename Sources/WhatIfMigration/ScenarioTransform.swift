@@ -219,7 +219,7 @@ public struct ScenarioTransform: Sendable {
                 guard type == .string else {
                     throw Reject("the index key is a \(type.name); it must be a string", field: "userId")
                 }
-                guard Int(BSON.int32(doc, valueStart)) > 1 else {
+                guard try w.stringLength(valueStart, end) > 1 else {
                     throw Reject("the index key is an empty string", field: "userId")
                 }
                 sawUser = true
@@ -228,7 +228,7 @@ public struct ScenarioTransform: Sendable {
                     throw Reject(
                         "the index sort key is a \(type.name); it must be a date or a string", field: "createdAt")
                 }
-                if type == .string, Int(BSON.int32(doc, valueStart)) <= 1 {
+                if type == .string, try w.stringLength(valueStart, end) <= 1 {
                     throw Reject("the index sort key is an empty string", field: "createdAt")
                 }
             case .isPublic:
@@ -324,6 +324,13 @@ public struct ScenarioTransform: Sendable {
         let base: Int64
 
         func fail(_ at: Int, _ reason: String) -> BSONError { BSONError(offset: base + Int64(at), reason: reason) }
+
+        /// The length prefix of the string value at `i` (its bytes with the final 0), before the value
+        /// itself is read; malformed when the prefix runs past the document.
+        func stringLength(_ i: Int, _ end: Int) throws(BSONError) -> Int {
+            guard end - i >= 5 else { throw fail(i, "a string value runs past the end of its document") }
+            return Int(BSON.int32(doc, i))
+        }
 
         func number(_ n: DynamoNumber, into out: inout [UInt8]) -> Int {
             JSONOut.literal(#"{"N":""#, into: &out)

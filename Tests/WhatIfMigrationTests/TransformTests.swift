@@ -264,6 +264,25 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
         )
     }
 
+    /// Found by FuzzBSON: a `userId` or `createdAt` string element whose document ends right after its
+    /// name. The transform read the string's length prefix past the end of the document and trapped;
+    /// now it is malformed BSON at the value's byte, as BSON.validate says.
+    @Test(arguments: ["userId", "createdAt"])
+    func anIndexKeyCutOffAfterItsNameIsMalformedNotATrap(field: String) throws {
+        var doc: [UInt8] = [0, 0, 0, 0, 0x02] + Array(field.utf8) + [0, 0]
+        doc[0] = UInt8(doc.count)
+        let valueAt = 5 + field.utf8.count + 1
+        #expect(throws: BSONError.self) { try doc.withUnsafeBytes { try BSON.validate($0) } }
+        var out: [UInt8] = []
+        do {
+            _ = try doc.withUnsafeBytes { try ScenarioTransform().transform($0, base: 100, into: &out) }
+            Issue.record("no error")
+        } catch let e as BSONError {
+            #expect(e.offset == Int64(100 + valueAt), "\(e)")
+            #expect(e.reason.contains("runs past the end"), "\(e)")
+        }
+    }
+
     @Test func aBrokenJSONLineIsNamed() throws {
         do {
             _ = try transformAll(fixtures + "/broken-line.json")
