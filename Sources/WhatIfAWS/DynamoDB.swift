@@ -339,34 +339,39 @@ public struct DynamoDB: Sendable {
     /// Polls DescribeTable until the table is gone (DynamoDB deletes in the background; a table of the
     /// same name cannot be created before then).
     public func waitUntilDeleted(_ name: String, timeout: Double = 900, poll: Double = 1) throws {
-        let deadline = Deadline.after(seconds: timeout)
-        while true {
+        try waitFor(name, timeout: timeout, poll: poll, stillIs: "still being deleted") { () -> Void? in
             do { _ = try describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
-                return
+                return ()
             }
-            if deadline.hasPassed {
-                throw Failure(
-                    "table \(name) is still being deleted after \(Int(timeout)) s",
-                    hint: "check the table in the console")
-            }
-            sleepThread(seconds: poll)
+            return nil
         }
     }
 
     /// Polls DescribeTable until the table and its indexes are ACTIVE.
     public func waitUntilActive(_ name: String, timeout: Double = 300, poll: Double = 1) throws -> TableDescription {
+        var status = "?"
+        return try waitFor(name, timeout: timeout, poll: poll, stillIs: "still \(status)") {
+            let t = try describeTable(name)
+            status = t.tableStatus
+            let active =
+                t.tableStatus == "ACTIVE"
+                && (t.globalSecondaryIndexes ?? []).allSatisfy { ($0.indexStatus ?? "ACTIVE") == "ACTIVE" }
+            return active ? t : nil
+        }
+    }
+
+    /// The polling loop of the waits above: `check` every `poll` seconds until it gives a value, or a
+    /// Failure naming the table, what it still is, and how to look at it.
+    private func waitFor<T>(
+        _ name: String, timeout: Double, poll: Double, stillIs: @autoclosure () -> String, _ check: () throws -> T?
+    ) throws -> T {
         let deadline = Deadline.after(seconds: timeout)
         while true {
-            let t = try describeTable(name)
-            if t.tableStatus == "ACTIVE",
-                (t.globalSecondaryIndexes ?? []).allSatisfy({ ($0.indexStatus ?? "ACTIVE") == "ACTIVE" })
-            {
-                return t
-            }
+            if let value = try check() { return value }
             if deadline.hasPassed {
                 throw Failure(
-                    "table \(name) is still \(t.tableStatus) after \(Int(timeout)) s",
-                    hint: "check the table in the console")
+                    "table \(name) is \(stillIs()) after \(DurationText.format(timeout))",
+                    hint: "see its state with `aws dynamodb describe-table --table-name \(name)`")
             }
             sleepThread(seconds: poll)
         }

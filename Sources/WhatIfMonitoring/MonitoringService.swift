@@ -340,12 +340,9 @@ public final class MonitoringService: Sendable {
                 {
                     rec.lastNotified = nowDate
                     changed = true
-                    events.append(
-                        (
-                            event(
-                                alarm, rec, previous: .alarm, isRepeat: true, r, nowDate, maintenanceWindow: annotation),
-                            false
-                        ))
+                    let e = event(
+                        alarm, rec, previous: .alarm, isRepeat: true, r, nowDate, maintenanceWindow: annotation)
+                    events.append((e, silenced: false))
                 }
                 recs[alarm.name] = rec
             }

@@ -60,6 +60,7 @@ public final class TinyHTTPServer: @unchecked Sendable {
             }
         }
         guard rc == 0, listen(listener, 128) == 0 else {
+            close(listener)
             port = 0
             throw TestFailure("cannot listen: \(String(cString: strerror(errno)))")
         }
