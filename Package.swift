@@ -134,7 +134,7 @@ let package = Package(
         // MARK: Executables.
         .executableTarget(
             name: "whatifd",
-            dependencies: ["WhatIfAgent", "WhatIfCore", "WhatIfProtocol"],
+            dependencies: ["CLinuxShims", "WhatIfAgent", "WhatIfCore", "WhatIfProtocol"],
             swiftSettings: strict),
         .executableTarget(
             name: "whatifctl",

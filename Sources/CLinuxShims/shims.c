@@ -110,3 +110,46 @@ int whatif_spawn(const char *path, char *const argv[], char *const envp[], int f
 
 void whatif_malloc_trim(void) { malloc_trim(0); }
 void whatif_malloc_tune(void) { mallopt(M_MMAP_THRESHOLD, 256 * 1024); }
+
+#include <signal.h>
+#include <string.h>
+
+static char crash_prefix[128];
+
+static void whatif_crash_handler(int sig) {
+    /* Only async-signal-safe calls: write(2) the reason, then die of the same signal. */
+    char buf[256];
+    size_t n = 0;
+    const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGILL ? "SIGILL"
+        : sig == SIGTRAP ? "SIGTRAP" : sig == SIGFPE ? "SIGFPE" : sig == SIGABRT ? "SIGABRT" : "a fatal signal";
+    const char *parts[] = {crash_prefix, "crashed with ", name,
+        "; this is a bug: please report it with the journal (journalctl -u whatifd)\n"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        size_t l = strlen(parts[i]);
+        if (n + l >= sizeof(buf)) l = sizeof(buf) - 1 - n;
+        memcpy(buf + n, parts[i], l);
+        n += l;
+    }
+    ssize_t ignored = write(2, buf, n);
+    (void)ignored;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int whatif_install_crash_logger(const char *prefix) {
+    strncpy(crash_prefix, prefix, sizeof(crash_prefix) - 1);
+    static char stack[65536];
+    stack_t ss = {.ss_sp = stack, .ss_size = sizeof(stack), .ss_flags = 0};
+    /* On an alternate stack: a stack overflow (the usual SIGSEGV of deep recursion) can still be reported. */
+    if (sigaltstack(&ss, NULL) != 0) return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = whatif_crash_handler;
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
+    }
+    return 0;
+}

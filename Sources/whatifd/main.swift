@@ -1,3 +1,4 @@
+import CLinuxShims
 import Dispatch
 import Logging
 import WhatIfAgent
@@ -48,6 +49,7 @@ func environment() -> [String: String] {
     return out
 }
 
+_ = whatif_install_crash_logger("whatifd: ")
 var configPath = ConfigLoader.defaultPath
 var checkConfig = false
 var args = CommandLine.arguments.dropFirst()
@@ -107,7 +109,8 @@ Task.detached {
 }
 done.wait()
 if let f = failure.value {
-    logger.critical("whatifd could not start: \(f)")
+    logger.critical("whatifd is exiting: \(f)", metadata: ["status": "\(ExitStatus.failure.rawValue)"])
     exit(ExitStatus.failure.rawValue)
 }
+logger.notice("whatifd is exiting", metadata: ["status": "0"])
 exit(0)

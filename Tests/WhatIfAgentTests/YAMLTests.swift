@@ -78,4 +78,55 @@ import WhatIfTesting
         #expect(pairs.map(\.keyLine) == [1, 4, 6])
         if case .mapping(let inner, _) = pairs[1].value { #expect(inner.first?.keyLine == 5) }
     }
+
+    /// Nesting is bounded, in flow and block style alike: a million levels is a clear error on its line,
+    /// never a stack overflow (a 6,000-deep flow list used to crash whatifd on reload).
+    static func deepDocument(_ shape: String) -> String {
+        switch shape {
+        case "flow list":
+            "a: " + String(repeating: "[", count: 1_000_000) + String(repeating: "]", count: 1_000_000) + "\n"
+        case "flow map":
+            "a: " + String(repeating: "{b: ", count: 200_000) + "1" + String(repeating: "}", count: 200_000) + "\n"
+        case "unclosed": "x: 1\na: " + String(repeating: "[", count: 1_000_000) + "\n"
+        case "block map": (0..<2_000).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined() + "end: 1\n"
+        default: (0..<2_000).map { String(repeating: " ", count: $0 * 2) + "- k\($0):\n" }.joined()
+        }
+    }
+
+    @Test(arguments: ["flow list", "flow map", "unclosed", "block map", "block list"])
+    func refusesDeepNesting(_ shape: String) {
+        do {
+            _ = try YAMLReader.parse(Self.deepDocument(shape))
+            Issue.record("a document nested past \(YAMLReader.maxDepth) levels was accepted")
+        } catch {
+            let words = shape == "unclosed" ? "unclosed '['" : "nested deeper than \(YAMLReader.maxDepth)"
+            #expect(error.message.contains(words), "\(error)")
+            #expect(error.line >= 1)
+        }
+    }
+
+    @Test func acceptsNestingUpToTheLimit() throws {
+        let n = YAMLReader.maxDepth - 1
+        let doc = "a: " + String(repeating: "[", count: n) + "x" + String(repeating: "]", count: n) + "\n"
+        var node = try YAMLReader.parse(doc)
+        var depth = 0
+        while case .mapping(let p, _)? = node { node = p.first?.value }
+        while case .sequence(let items, _)? = node {
+            depth += 1
+            node = items.first
+        }
+        #expect(depth == n)
+        #expect(node == .scalar("x", quoted: false, line: 1))
+    }
+
+    /// A long list of mappings reads in linear time (each item used to copy every line of the file).
+    @Test func longListOfMappings() throws {
+        let doc = "items:\n" + (0..<20_000).map { "  - name: n\($0)\n    value: \($0)\n" }.joined()
+        guard case .mapping(let top, _)? = try YAMLReader.parse(doc), case .sequence(let items, _) = top[0].value
+        else {
+            Issue.record("not a list")
+            return
+        }
+        #expect(items.count == 20_000)
+    }
 }

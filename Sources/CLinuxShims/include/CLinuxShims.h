@@ -42,4 +42,7 @@ void whatif_malloc_trim(void);
    large transient buffers (loading the metrics history, answering a day of metrics) then stay in the
    heap, fragmented, instead of going back to the system. */
 void whatif_malloc_tune(void);
+/* Writes "<prefix>crashed with SIG..." to stderr (the journal) on a fatal signal, then dies of it; the
+   main thread's handler runs on an alternate stack so that a stack overflow there is reported too. */
+int whatif_install_crash_logger(const char *prefix);
 #endif

@@ -37,8 +37,13 @@ struct YAMLError: Error, Equatable, Sendable {
 /// one optional `---`. Anchors, aliases, tags, complex keys and several documents are refused with the
 /// line. Duplicate keys are kept for the config reader to report.
 struct YAMLReader {
-    private let lines: [Substring]
+    /// Collections nested deeper than this are refused: the agent's config needs five levels, and the
+    /// reader (and the node tree's own comparisons) recurse once per level.
+    static let maxDepth = 64
+
+    private var lines: [Substring]
     private var row = 0
+    private var depth = 0
 
     static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
         var r = YAMLReader(text)
@@ -131,6 +136,11 @@ struct YAMLReader {
 
     /// The block node starting at line `at`, indented at least `minIndent`.
     private mutating func block(minIndent: Int, at: Int) throws(YAMLError) -> YAMLNode {
+        guard depth < Self.maxDepth else {
+            throw fail(at, "collections nested deeper than \(Self.maxDepth) levels; flatten the config")
+        }
+        depth += 1
+        defer { depth -= 1 }
         let c = Self.content(lines[at])!
         let ind = Self.indent(c)
         let body = c.dropFirst(ind)
@@ -241,18 +251,19 @@ struct YAMLReader {
 
     /// A mapping that starts after "- " on `firstLine`, with its keys at `column`.
     private mutating func mappingInSequence(firstLine: Int, column: Int) throws(YAMLError) -> YAMLNode {
-        // Read it as if the "- " were spaces.
-        var patched = lines
-        patched[firstLine] = Substring(String(repeating: " ", count: column)) + patched[firstLine].dropFirst(column)
-        var copy = YAMLReader(lines: patched, row: firstLine)
-        let node = try copy.mapping(indent: column)
-        row = copy.row
-        return node
-    }
-
-    private init(lines: [Substring], row: Int) {
-        self.lines = lines
-        self.row = row
+        // Read it as if the "- " were spaces (patched in place, not copied: a long list stays linear).
+        guard depth < Self.maxDepth else {
+            throw fail(firstLine, "collections nested deeper than \(Self.maxDepth) levels; flatten the config")
+        }
+        depth += 1
+        let original = lines[firstLine]
+        lines[firstLine] = Substring(String(repeating: " ", count: column)) + original.dropFirst(column)
+        defer {
+            lines[firstLine] = original
+            depth -= 1
+        }
+        row = firstLine
+        return try mapping(indent: column)
     }
 
     // MARK: Values on a line
@@ -284,7 +295,7 @@ struct YAMLReader {
                 if let c = Self.content(lines[last]) { collected += " " + c.trimmed }
             }
             row = last + 1
-            var p = FlowParser(Array(collected), line: line + 1)
+            var p = FlowParser(Array(collected), line: line + 1, depth: depth)
             let node = try p.value()
             p.skipSpaces()
             guard p.atEnd else { throw fail(line, "unexpected text after the flow collection") }
@@ -405,10 +416,23 @@ private struct FlowParser {
     let c: [Character]
     var i = 0
     let line: Int
+    /// How deep the collection being read is, counting the block levels around it.
+    var depth: Int
 
-    init(_ c: [Character], line: Int) {
+    init(_ c: [Character], line: Int, depth: Int = 0) {
         self.c = c
         self.line = line
+        self.depth = depth
+    }
+
+    /// Reads a nested value one level down, refusing to go past the reader's limit.
+    mutating func nested() throws(YAMLError) -> YAMLNode {
+        guard depth < YAMLReader.maxDepth else {
+            throw fail("collections nested deeper than \(YAMLReader.maxDepth) levels; flatten the config")
+        }
+        depth += 1
+        defer { depth -= 1 }
+        return try value()
     }
 
     var atEnd: Bool { i >= c.count }
@@ -431,7 +455,7 @@ private struct FlowParser {
                     i += 1
                     return .sequence(items, line: line)
                 }
-                items.append(try value())
+                items.append(try nested())
                 skipSpaces()
                 guard i < c.count else { throw fail("unclosed '['") }
                 if c[i] == "," {
@@ -460,7 +484,7 @@ private struct FlowParser {
                 var v = YAMLNode.scalar("", quoted: false, line: line)
                 if i < c.count, c[i] == ":" {
                     i += 1
-                    v = try value()
+                    v = try nested()
                 }
                 pairs.append((key, line, v))
                 skipSpaces()
