@@ -24,7 +24,7 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
         case .agentNotRunning(let socket, let detail):
             "whatifd is not running (no answer on \(socket): \(detail)); start it with `systemctl start whatifd` or pass --socket"
         case .permissionDenied(let socket):
-            "permission denied on \(socket); add your user to the whatif group (readers) or whatif-admin group (admins), then log in again"
+            "permission denied on \(socket): its mode or a directory on its path refuses this user; the agent's default socket mode is 0666 (roles come from the reader and admin groups in its config), so check socket.mode there, or run as a user the mode admits"
         case .api(_, let error):
             error.message + (error.hint.map { "; \($0)" } ?? "")
         case .protocolError(let s):

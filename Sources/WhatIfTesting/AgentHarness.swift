@@ -9,7 +9,8 @@ import WhatIfProtocol
 /// Writes an agent config for tests: the shared stack's services, a private socket and state folder.
 public struct TestConfig: Sendable {
     public var environment = "development"
-    public var socketMode = "0660"
+    /// nil: the agent's default (0666, roles from SO_PEERCRED).
+    public var socketMode: String?
     public var extraSocket = ""
     public var postgres: String?
     public var redis: String?
@@ -61,7 +62,7 @@ public struct TestConfig: Sendable {
 
     public func render(socket: String, stateDir: String) -> String {
         var y = "environment: \(environment)\nregion: us-east-1\nstate_dir: \(stateDir)\n"
-        y += "socket:\n  path: \(socket)\n  mode: \"\(socketMode)\"\n\(extraSocket)"
+        y += "socket:\n  path: \(socket)\n" + (socketMode.map { "  mode: \"\($0)\"\n" } ?? "") + extraSocket
         y += "status:\n\(status)"
         y += "postgres:\n" + (postgres ?? "  enabled: false\n")
         y += "redis:\n" + (redis ?? "  enabled: false\n")

@@ -38,6 +38,40 @@ import WhatIfTesting
         #expect(!r.stdout.contains("libpq") && !r.stdout.contains("libcurl"), "\(r.stdout)")
     }
 
+    /// A million-deep YAML collection is a config problem on its line, never a crash: for
+    /// --check-config, and for a running agent on SIGHUP and `config reload` (which keeps the old config).
+    @Test func deeplyNestedConfigIsRefusedNotACrash() throws {
+        let dir = TempDir()
+        let deep =
+            "environment: development\nx: " + String(repeating: "[", count: 1_000_000)
+            + String(repeating: "]", count: 1_000_000) + "\n"
+        let path = try dir.write("deep.yaml", deep)
+        let r = try Run.command([TestPaths.binary("whatifd"), "--check-config", "--config", path])
+        #expect(r.status == 78, "\(r.output.prefix(2000))")
+        #expect(r.stderr.contains("\(path):2: YAML syntax error: collections nested deeper than 64"))
+
+        let agent = try AgentProcess(TestConfig())
+        let good = try String(contentsOfFile: agent.configPath, encoding: .utf8)
+        try (good + "x: " + String(repeating: "[", count: 1_000_000) + "\n").write(
+            toFile: agent.configPath, atomically: true, encoding: .utf8)
+        let reload = try agent.ctl(["config", "reload"])
+        #expect(reload.status == 78, "\(reload.output)")
+        #expect(reload.stderr.contains("unclosed '['") || reload.stderr.contains("nested deeper"), "\(reload.output)")
+        try
+            (good + "x: " + String(repeating: "{a: ", count: 500_000) + "1" + String(repeating: "}", count: 500_000)
+            + "\n").write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        #expect(try agent.ctl(["config", "reload"]).status == 78)
+        agent.process.signal(SIGHUP)
+        #expect(
+            eventually(timeout: 20) { agent.process.log.components(separatedBy: "config reload refused").count >= 4 },
+            "\(agent.process.log)")
+        #expect(agent.process.isRunning)
+        #expect(try agent.ctl(["status"]).status == 0)
+        agent.process.signal(SIGTERM)
+        #expect(agent.process.wait(timeout: 20) == 0)
+        #expect(agent.process.log.contains("whatifd is exiting"), "\(agent.process.log.suffix(2000))")
+    }
+
     @Test func aGoodConfigPasses() throws {
         let dir = TempDir()
         let path = try dir.write(
@@ -153,12 +187,80 @@ import WhatIfTesting
                 #""role" : "admin""#))
     }
 
+    /// The default model (socket 0666, the role from SO_PEERCRED) reaches every role whatever groups its
+    /// user is in; an outsider connects and is refused with the configured group names.
+    @Test func everyRoleReachesTheAgentWithTheDefaultSocket() throws {
+        try #require(isRoot, "needs root for test users")
+        try TestUsers.ensure()
+        var config = TestConfig()
+        config.extraSocket = "  reader_group: \(TestUsers.readerGroup)\n  admin_group: \(TestUsers.adminGroup)\n"
+        let agent = try AgentProcess(config)
+        var st = stat()
+        stat(agent.socket, &st)
+        #expect(st.st_mode & 0o777 == 0o666)
+        for (user, role) in [
+            (TestUsers.reader, "reader"), (TestUsers.admin, "admin"), (TestUsers.both, "admin"), ("root", "admin"),
+        ] {
+            let who = try ctl(as: user, socket: agent.socket, ["whoami", "--json"])
+            #expect(who.status == 0 && who.stdout.contains(#""role" : "\#(role)""#), "\(user): \(who.output)")
+        }
+        // An admin-only user may do admin things, not just connect.
+        #expect(try ctl(as: TestUsers.admin, socket: agent.socket, ["config", "reload"]).status == 0)
+        let outsider = try ctl(as: "nobody", socket: agent.socket, ["status"])
+        #expect(outsider.status == 77, "\(outsider.output)")
+        #expect(
+            outsider.stderr.contains("the group \(TestUsers.readerGroup)")
+                && outsider.stderr.contains("the group \(TestUsers.adminGroup)"), "\(outsider.output)")
+        #expect(!outsider.stderr.contains("whatif-admin"), "\(outsider.output)")
+    }
+
+    /// Readers cannot take the places kept for admins: with 8 places, a reader gets at most 7.
+    @Test func readersCannotLockAdminsOut() throws {
+        try #require(isRoot, "needs root for test users")
+        try TestUsers.ensure()
+        var config = TestConfig()
+        config.extraSocket =
+            "  reader_group: \(TestUsers.readerGroup)\n  admin_group: \(TestUsers.adminGroup)\n  max_connections: 8\n  idle_timeout: 60s\n"
+        let agent = try AgentProcess(config)
+        // A reader's process holds as many connections as it can get, and reports what each got.
+        let script = """
+            import socket, sys, time
+            conns, answers = [], []
+            for i in range(10):
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); conns.append(s)
+            for s in conns:
+                try:
+                    s.sendall(b'GET /v1/version HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+                except OSError:
+                    pass
+                answers.append(s.recv(12).decode() or 'closed')
+            print(','.join(answers), flush=True)
+            time.sleep(60)
+            """
+        let dir = TempDir()
+        let path = try dir.write("hold.py", script)
+        chmod(dir.path, 0o755)
+        chmod(path, 0o644)
+        let holder = try BackgroundProcess(
+            ["/usr/sbin/runuser", "-u", TestUsers.reader, "--", "python3", path, agent.socket],
+            logPath: dir.file("hold.log"))
+        defer { holder.signal(SIGKILL) }
+        #expect(eventually(timeout: 30) { holder.log.contains("\n") }, "\(holder.log)")
+        let answers = holder.log.split(separator: "\n").first.map { $0.split(separator: ",").map(String.init) } ?? []
+        #expect(answers.filter { $0 == "HTTP/1.1 200" }.count == 7, "\(answers)")
+        #expect(answers.filter { $0 == "HTTP/1.1 503" }.count == 3, "\(answers)")
+        // The admin still gets in.
+        let admin = try ctl(as: TestUsers.admin, socket: agent.socket, ["whoami"])
+        #expect(admin.status == 0, "\(admin.output)")
+    }
+
     @Test func theSocketsModeKeepsStrangersOut() throws {
         try #require(isRoot, "needs root for test users")
         try TestUsers.ensure()
         var config = TestConfig()
         config.socketMode = "0660"
-        config.extraSocket = "  group: \(TestUsers.readerGroup)\n  reader_group: \(TestUsers.readerGroup)\n"
+        config.extraSocket =
+            "  group: \(TestUsers.readerGroup)\n  reader_group: \(TestUsers.readerGroup)\n  admin_group: \(TestUsers.adminGroup)\n"
         let agent = try AgentProcess(config)
         var st = stat()
         stat(agent.socket, &st)
@@ -166,6 +268,10 @@ import WhatIfTesting
         let r = try ctl(as: "nobody", socket: agent.socket, ["status"])
         #expect(r.status == 77 && r.stderr.contains("permission denied on \(agent.socket)"))
         #expect(try ctl(as: TestUsers.reader, socket: agent.socket, ["status"]).status == 0)
+        // The agent says at start that this mode shuts out admins who are not in the socket's group.
+        #expect(
+            agent.process.log.contains("members of \(TestUsers.adminGroup) who are not in it cannot connect"),
+            "\(agent.process.log)")
     }
 }
 
@@ -294,6 +400,107 @@ import WhatIfTesting
                     .utf8))
         #expect(two.components(separatedBy: "HTTP/1.1 200").count == 3)
         #expect(two.contains(#""api":"v1""#) && two.contains(#""role":"admin""#))
+    }
+
+    /// Every request read is answered, in order, also when the client half-closes right after sending
+    /// them (the last answer used to be lost while its request still ran).
+    @Test func pipelinedRequestsBeforeAHalfCloseAreAllAnswered() throws {
+        let a = try agent()
+        for n in [1, 2, 5, 16] {
+            let paths = (0..<n).map { $0 % 2 == 0 ? "/v1/version" : "/v1/whoami" }
+            let bytes = paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined()
+            let answer = rawExchange(a.socket, Array(bytes.utf8), timeout: 10, halfClose: true)
+            let answers = answer.components(separatedBy: "HTTP/1.1 200 OK").dropFirst()
+            #expect(answers.count == n, "\(n) requests: \(answer)")
+            for (p, body) in zip(paths, answers) {
+                #expect(body.contains(p == "/v1/version" ? #""api":"v1""# : #""role":"admin""#))
+            }
+        }
+    }
+
+    /// A malformed request after a good one: the good one is answered, then a 400, then the connection closes.
+    @Test func malformedRequestAfterAGoodOneGetsA400AfterItsAnswer() throws {
+        let a = try agent()
+        let answer = rawExchange(
+            a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\nBOGUS\r\n\r\n".utf8), timeout: 5)
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(answer)")
+        let rest = answer.components(separatedBy: "HTTP/1.1 400 Bad Request")
+        #expect(rest.count == 2 && rest[0].contains(#""api":"v1""#), "\(answer)")
+        #expect(answer.contains(#""code":"bad_request""#))
+        #expect(stillAnswers(a))
+    }
+
+    /// `Allow` names each method once, for the resource the path names; HEAD is GET without a body.
+    @Test func allowAndHead() throws {
+        let a = try agent()
+        let post = rawExchange(
+            a.socket, Array("POST /v1/jobs/kinds HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".utf8))
+        #expect(post.hasPrefix("HTTP/1.1 405"), "\(post)")
+        #expect(post.contains("Allow: GET, HEAD\r\n"), "\(post)")
+        let job = rawExchange(a.socket, Array("PUT /v1/jobs/j-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".utf8))
+        #expect(job.contains("Allow: GET, HEAD, DELETE\r\n"), "\(job)")
+        let get = rawExchange(a.socket, Array("GET /v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        let head = rawExchange(
+            a.socket, Array("HEAD /v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        #expect(head.hasPrefix("HTTP/1.1 200 OK"), "\(head)")
+        let getParts = get.components(separatedBy: "\r\n\r\n")
+        let headParts = head.components(separatedBy: "\r\n\r\n")
+        #expect(headParts.count == 2 && headParts[1].isEmpty, "HEAD has no body: \(head)")
+        #expect(getParts.count == 2 && !getParts[1].isEmpty)
+        let length = { (h: String) in h.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        }
+        #expect(length(headParts[0]) != nil && length(headParts[0]) == length(getParts[0]), "\(head)\n\(get)")
+        // Pipelined after a HEAD, the next answer is still framed right.
+        let two = rawExchange(
+            a.socket,
+            Array(
+                "HEAD /v1/version HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .utf8))
+        #expect(two.components(separatedBy: "HTTP/1.1 200 OK").count == 3, "\(two)")
+    }
+
+    /// The listen backlog is the 1024 asked for (NIO listens again with 128 on a socket it is given), so
+    /// a burst of non-blocking connects is queued, not refused with EAGAIN.
+    @Test func backlogAndABurstOfNonBlockingConnects() throws {
+        let a = try agent()
+        let ss = try Run.command(["/usr/bin/ss", "-xlnH", "src", a.socket])
+        // Columns: Netid State Recv-Q Send-Q Local... ; for a listener Send-Q is the backlog.
+        let fields = ss.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        #expect(fields.count >= 4 && fields[3] == "1024", "\(ss.output)")
+
+        var fds: [Int32] = []
+        var failures: [String] = []
+        for _ in 0..<1000 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard let addr = Sockets.unixAddress(a.socket) else { break }
+            if Sockets.withAddress(addr, { connect(fd, $0, $1) }) != 0 {
+                failures.append(String(cString: strerror(errno)))
+                close(fd)
+            } else {
+                fds.append(fd)
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) connects failed: \(Set(failures))")
+        // Each gets an answer: a 200 or a 503 above max_connections.
+        var statuses: [String: Int] = [:]
+        let request = Array("GET /v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+        for fd in fds {
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        for fd in fds {
+            var tv = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var buf = [UInt8](repeating: 0, count: 16)
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 12, Int32(MSG_WAITALL)) }
+            let line = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : "nothing"
+            statuses[line, default: 0] += 1
+            close(fd)
+        }
+        #expect(Set(statuses.keys).isSubset(of: ["HTTP/1.1 200", "HTTP/1.1 503"]), "\(statuses)")
+        #expect(statuses["HTTP/1.1 200", default: 0] >= 1)
+        #expect(stillAnswers(a))
     }
 }
 

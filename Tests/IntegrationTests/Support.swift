@@ -42,6 +42,8 @@ enum TestUsers {
     static let adminGroup = "whatif-t-admins"
     static let reader = "whatif-t-reader"
     static let admin = "whatif-t-admin"
+    /// In both groups.
+    static let both = "whatif-t-both"
 
     static func ensure() throws {
         let r = try Run.shell(
@@ -51,6 +53,7 @@ enum TestUsers {
             getent group \(adminGroup) >/dev/null || groupadd \(adminGroup)
             id \(reader) >/dev/null 2>&1 || useradd -M -N -g nogroup -G \(readerGroup) -s /usr/sbin/nologin \(reader)
             id \(admin) >/dev/null 2>&1 || useradd -M -N -g nogroup -G \(adminGroup) -s /usr/sbin/nologin \(admin)
+            id \(both) >/dev/null 2>&1 || useradd -M -N -g nogroup -G \(readerGroup),\(adminGroup) -s /usr/sbin/nologin \(both)
             """)
         guard r.status == 0 else { throw TestFailure("cannot create test users: \(r.output)") }
     }

@@ -30,11 +30,18 @@ public final class AdminServer: Sendable {
 
     public var openConnections: Int { connections.load(ordering: .relaxed) }
 
+    /// The listen backlog: connections the kernel queues before the agent accepts them.
+    static let backlog: Int32 = 1024
+
+    /// Connection places only an admin may take: readers (and strangers, who are refused anyway) can
+    /// hold at most `max_connections` minus these, so that they never lock an admin out.
+    static func adminReserve(_ maxConnections: Int) -> Int { maxConnections < 2 ? 0 : max(1, maxConnections / 8) }
+
     /// Binds the configured socket path, or adopts `adoptedFD` (socket activation).
     public func start(adoptedFD: Int32?) async throws {
         let settings = core.config.socket
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.backlog, value: Self.backlog)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // A client may send its request and half-close (nc -N, some scripts): answer, then close.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -42,17 +49,25 @@ public final class AdminServer: Sendable {
                 self.initialize(channel)
             }
         let ch: any Channel
-        if let fd = adoptedFD {
+        let fd: Int32
+        if let adopted = adoptedFD {
+            fd = adopted
             ch = try await bootstrap.withBoundSocket(fd).get()
             logger.info("serving the admin API on the socket systemd passed", metadata: ["fd": "\(fd)"])
         } else {
             try prepareSocketPath(settings.path)
-            let fd = try Self.bindSocket(settings)
+            fd = try Self.bindSocket(settings)
             do { ch = try await bootstrap.withBoundSocket(fd).get() } catch {
                 close(fd)
                 throw error
             }
             logger.info("serving the admin API", metadata: ["socket": "\(settings.path)"])
+            if let problem = settings.reachProblem { logger.warning("\(problem)") }
+        }
+        // NIO listens again, with its default backlog of 128, on a socket it is given: listen once more
+        // with ours, so that a burst of connects queues instead of failing with EAGAIN.
+        if listen(fd, Self.backlog) != 0 {
+            logger.warning("cannot set the admin socket's backlog", metadata: ["error": "\(Files.errnoText())"])
         }
         channel.set(ch)
     }
@@ -84,7 +99,7 @@ public final class AdminServer: Sendable {
                 "cannot give \(settings.path) to group \(g): \(Files.errnoText())",
                 hint: "run whatifd as root or as a member of \(g), or change socket.group")
         }
-        guard listen(fd, 1024) == 0 else { throw Failure("cannot listen on \(settings.path): \(Files.errnoText())") }
+        guard listen(fd, backlog) == 0 else { throw Failure("cannot listen on \(settings.path): \(Files.errnoText())") }
         ok = true
         return fd
     }
@@ -125,30 +140,47 @@ public final class AdminServer: Sendable {
         let open = connections.add(1, ordering: .relaxed).newValue
         channel.closeFuture.whenComplete { [self] _ in _ = connections.subtract(1, ordering: .relaxed) }
         if open > settings.maxConnections {
-            // Answered without reading, once the channel is active: the client learns why, and the
-            // agent keeps its descriptors.
-            let e = APIError(
-                .tooManyConnections, "too many connections (\(settings.maxConnections))", hint: "try again shortly")
-            return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(Refuser(Self.rawError(e)))
-            }
+            return refuse(channel, "too many connections (\(settings.maxConnections))")
         }
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.close()
         }
         let future: EventLoopFuture<whatif_peer_cred> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-        return future.flatMapThrowing { [self] cred in
-            let state = ConnectionState()
-            let sync = channel.pipeline.syncOperations
-            try sync.addHandler(FirstByteWatcher(state: state, settings: settings))
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderListSize = settings.maxHeaderBytes
-            limits.maxHeaderFieldSize = settings.maxHeaderBytes
-            limits.maxHeaderFieldCount = 100
-            try sync.configureHTTPServerPipeline(
-                withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-            try sync.addHandler(AdminHTTPHandler(server: self, peer: Peer(cred), state: state, settings: settings))
+        return future.flatMap { [self] cred in
+            let peer = Peer(cred)
+            let role = core.authorizer.role(of: peer)
+            let shared = settings.maxConnections - Self.adminReserve(settings.maxConnections)
+            if role < .admin, open > shared {
+                return refuse(
+                    channel,
+                    "too many connections (\(open - 1) open; \(settings.maxConnections - shared) of \(settings.maxConnections) are kept for admins)"
+                )
+            }
+            return channel.eventLoop.makeCompletedFuture {
+                let state = ConnectionState()
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(FirstByteWatcher(state: state, settings: settings))
+                var limits = NIOHTTPDecoderLimitConfiguration()
+                limits.maxHeaderListSize = settings.maxHeaderBytes
+                limits.maxHeaderFieldSize = settings.maxHeaderBytes
+                limits.maxHeaderFieldCount = 100
+                // Pipelined requests are queued and answered in order by the handler itself (NIO's
+                // pipelining helper dropped the last answer when the client half-closed).
+                try sync.configureHTTPServerPipeline(
+                    withPipeliningAssistance: false, withErrorHandling: false, withEncoderConfiguration: .init(),
+                    withDecoderLimitConfiguration: limits)
+                try sync.addHandler(AdminHTTPHandler(server: self, peer: peer, state: state, settings: settings))
+            }
+        }
+    }
+
+    /// Answered without reading, once the channel is active: the client learns why, and the agent
+    /// keeps its descriptors.
+    private func refuse(_ channel: any Channel, _ message: String) -> EventLoopFuture<Void> {
+        let e = APIError(.tooManyConnections, message, hint: "try again shortly")
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(Refuser(Self.rawError(e)))
         }
     }
 
@@ -259,14 +291,27 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// What the connection has read and not yet answered, in order.
+    enum Item {
+        case request(HTTPRequestHead, [UInt8])
+        /// A request that could not be read: answered, then the connection closes.
+        case failure(APIError)
+    }
+
+    /// Requests read ahead of their answers; past this the handler stops reading until it catches up.
+    static let maxQueued = 16
+
     private let server: AdminServer
     private let peer: Peer
     private let state: ConnectionState
     private let settings: SocketSettings
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    /// Reading stopped: a request could not be read, and nothing after it is.
     private var discarding = false
     private var inputClosed = false
+    private var queue: [Item] = []
+    private var paused = false
     private var streamTask: Task<Void, Never>?
 
     init(server: AdminServer, peer: Peer, state: ConnectionState, settings: SocketSettings) {
@@ -277,9 +322,9 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if discarding { return }
         switch unwrapInboundIn(data) {
         case .head(let h):
-            if discarding { return }
             state.idleTimer?.cancel()
             state.idleTimer = nil
             head = h
@@ -293,7 +338,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
         case .body(var chunk):
-            if discarding || head == nil { return }
+            if head == nil { return }
             if body.count + chunk.readableBytes > settings.maxBodyBytes {
                 fail(
                     context,
@@ -304,21 +349,47 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             body += chunk.readBytes(length: chunk.readableBytes) ?? []
         case .end:
-            if discarding { return }
             guard let h = head else { return }
             head = nil
             state.requestTimer?.cancel()
             state.requestTimer = nil
-            state.responding = true
-            dispatch(context, h, body)
+            queue.append(.request(h, body))
             body = []
+            if queue.count >= Self.maxQueued, !paused {
+                paused = true
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
+            pump(context)
+        }
+    }
+
+    /// Starts answering the next item when no answer is in progress; closes a drained, half-closed connection.
+    private func pump(_ context: ChannelHandlerContext) {
+        guard !state.responding else { return }
+        guard !queue.isEmpty else {
+            if inputClosed, head == nil { context.close(promise: nil) }
+            return
+        }
+        let item = queue.removeFirst()
+        if paused, queue.count < Self.maxQueued / 2 {
+            paused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+        }
+        state.responding = true
+        switch item {
+        case .request(let h, let body): dispatch(context, h, body)
+        case .failure(let e): writeFailure(context, e)
         }
     }
 
     private func dispatch(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, _ body: [UInt8]) {
         let auth = server.core.authorizer
+        // HEAD is GET without the body.
+        let isHead = h.method == .HEAD
         let request = AdminRequest(
-            method: h.method.rawValue, target: h.uri, body: body, peer: peer, role: auth.role(of: peer),
+            method: isHead ? "GET" : h.method.rawValue, target: h.uri, body: body, peer: peer,
+            role: auth.role(of: peer),
             userName: auth.userName(peer))
         let keepAlive = h.isKeepAlive && !server.shuttingDown.load(ordering: .relaxed)
         // Fast path: a fresh status report is served from memory on the event loop.
@@ -326,8 +397,8 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let json = server.core.status.cachedJSON(maxAge: server.core.config.status.maxAge)
         {
             respond(
-                context, AdminResponse(status: 200, body: .bytes(json + [10])), version: h.version, keepAlive: keepAlive
-            )
+                context, AdminResponse(status: 200, body: .bytes(json + [10])), version: h.version,
+                keepAlive: keepAlive, headOnly: isHead)
             return
         }
         let loop = context.eventLoop
@@ -337,7 +408,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let response = await router.handle(request)
             loop.execute {
                 let (handler, ctx) = bound.value
-                handler.respond(ctx, response, version: h.version, keepAlive: keepAlive)
+                handler.respond(ctx, response, version: h.version, keepAlive: keepAlive, headOnly: isHead)
             }
         }
     }
@@ -352,7 +423,10 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         return headers
     }
 
-    func respond(_ context: ChannelHandlerContext, _ r: AdminResponse, version: HTTPVersion, keepAlive: Bool) {
+    func respond(
+        _ context: ChannelHandlerContext, _ r: AdminResponse, version: HTTPVersion, keepAlive: Bool,
+        headOnly: Bool = false
+    ) {
         guard context.channel.isActive else { return }
         let status = HTTPResponseStatus(statusCode: r.status)
         switch r.body {
@@ -360,15 +434,22 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let head = HTTPResponseHead(
                 version: version, status: status, headers: headers(r, keepAlive: keepAlive, length: bytes.count))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(
-                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            if !headOnly {
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            }
             finishResponse(context, keepAlive: keepAlive)
         case .stream(let stream):
-            // Chunked on HTTP/1.1; HTTP/1.0 gets the bytes and a close.
-            let keep = keepAlive && version.minor >= 1
+            // Chunked on HTTP/1.1; HTTP/1.0 gets the bytes and a close. A HEAD gets the head only, and
+            // the connection closes (the length of a stream is not known in advance).
+            let keep = keepAlive && version.minor >= 1 && !headOnly
             let head = HTTPResponseHead(
                 version: version, status: status, headers: headers(r, keepAlive: keep, length: nil))
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            if headOnly {
+                finishResponse(context, keepAlive: false)
+                return
+            }
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             streamTask = Task {
@@ -396,7 +477,18 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         state.responding = false
-        if keepAlive && !inputClosed {
+        guard keepAlive else {
+            // The client asked to close (or the agent is stopping): what it pipelined after is not answered.
+            queue.removeAll()
+            discarding = true
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        if !queue.isEmpty {
+            pump(context)
+        } else if inputClosed && head == nil {
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        } else if head == nil {
             state.idle = true
             let settings = self.settings
             let state = self.state
@@ -404,24 +496,24 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             state.idleTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(settings.idleTimeout * 1000))) {
                 channel.close(promise: nil)
             }
-        } else {
-            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
-    /// Answers with an error and closes: the rest of the request is not read.
+    /// A request that cannot be read: nothing after it is read; it is answered with the error after
+    /// the answers to the requests before it, and the connection closes.
     private func fail(_ context: ChannelHandlerContext, _ e: APIError) {
+        guard !discarding else { return }
         discarding = true
         state.cancelTimers()
         head = nil
         body = []
+        queue.append(.failure(e))
+        pump(context)
+    }
+
+    private func writeFailure(_ context: ChannelHandlerContext, _ e: APIError) {
         let channel = context.channel
-        if state.responding {
-            channel.close(promise: nil)
-            return
-        }
-        state.responding = true
-        context.writeAndFlush(
+        context.write(
             wrapOutboundOut(
                 .head(
                     HTTPResponseHead(
@@ -432,12 +524,17 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    /// The client closed its sending side: finish the answer in progress, then close; close at once
-    /// when there is none.
+    /// The client closed its sending side: answer what it sent, then close; close at once when there is
+    /// nothing to answer.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
             inputClosed = true
-            if !state.responding, head == nil { context.close(promise: nil) }
+            if head != nil {
+                // A request cut off in the middle is not answered.
+                head = nil
+                body = []
+            }
+            if !state.responding, queue.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)

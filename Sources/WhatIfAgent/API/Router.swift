@@ -197,9 +197,11 @@ public final class Router: Sendable {
                     hint: "add the user to \(readers) (read) or \(admins) (everything), then log in again"))
         }
         let segments = req.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        var allowed: [String] = []
-        for route in routes {
-            guard route.pattern.count == segments.count else { continue }
+        // The resource is the pattern that matches with the most literal segments ("jobs/kinds" over
+        // "jobs/{id}"); its routes are the methods the path allows.
+        var resource: [(route: Route, args: [String])] = []
+        var best = -1
+        for route in routes where route.pattern.count == segments.count {
             var args: [String] = []
             var matches = true
             for (p, s) in zip(route.pattern, segments) {
@@ -211,10 +213,16 @@ public final class Router: Sendable {
                 }
             }
             guard matches else { continue }
-            guard route.method == req.method else {
-                allowed.append(route.method)
-                continue
+            let literals = route.pattern.count - args.count
+            if literals > best {
+                best = literals
+                resource = []
             }
+            if literals == best { resource.append((route, args)) }
+        }
+        // HEAD is GET without the body (the server drops it).
+        let method = req.method == "HEAD" ? "GET" : req.method
+        if let (route, args) = resource.first(where: { $0.route.method == method }) {
             guard req.role >= route.role else {
                 return .error(
                     APIError(
@@ -224,7 +232,12 @@ public final class Router: Sendable {
             }
             return await route.handler(req, args)
         }
-        if !allowed.isEmpty {
+        if !resource.isEmpty {
+            var allowed: [String] = []
+            for r in resource where !allowed.contains(r.route.method) {
+                allowed.append(r.route.method)
+                if r.route.method == "GET" { allowed.append("HEAD") }
+            }
             return .error(
                 APIError(
                     .methodNotAllowed, "\(req.method) is not allowed on \(req.path)",

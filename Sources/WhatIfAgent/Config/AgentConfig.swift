@@ -60,6 +60,17 @@ public struct SocketSettings: Sendable, Equatable {
     public var requestTimeout: Double
     /// A connection with no request in progress is closed after this many seconds.
     public var idleTimeout: Double
+
+    /// Why some role-holders cannot connect with this mode and group, or nil when everyone the
+    /// config names can: a mode without o+rw admits only the owner and the socket's group.
+    public var reachProblem: String? {
+        guard mode & 0o006 != 0o006 else { return nil }
+        let shut = [readerGroup, adminGroup].compactMap { $0 }.filter { $0 != group }
+        guard !shut.isEmpty else { return nil }
+        return "socket.mode \(String(mode, radix: 8)) admits only root and the group \(group ?? "of the agent"): "
+            + "members of \(shut.joined(separator: " and ")) who are not in it cannot connect; use mode 0666 "
+            + "(SO_PEERCRED decides each role) or put them in that group"
+    }
 }
 
 public struct StatusSettings: Sendable, Equatable {

@@ -340,7 +340,7 @@ public enum ConfigLoader {
             socketGroup = nil
         }
         return SocketSettings(
-            path: path, mode: s?.octalMode("mode") ?? 0o660, group: socketGroup ?? readerGroup,
+            path: path, mode: s?.octalMode("mode") ?? 0o666, group: socketGroup ?? readerGroup,
             readerGroup: readerGroup,
             adminGroup: adminGroup, readerGID: readerGID, adminGID: adminGID,
             maxConnections: s?.int("max_connections", in: 1...65536) ?? 512,
