@@ -5,7 +5,15 @@ import PackageDescription
 // -sanitize=fuzzer,address; each defines LLVMFuzzerTestOneInput (libFuzzer provides main).
 let targets: [(String, [Target.Dependency])] = [
     ("FuzzConfig", [.product(name: "WhatIfAgent", package: "whatif-agent")]),
+    (
+        "FuzzConfigReload",
+        [
+            .product(name: "WhatIfAgent", package: "whatif-agent"),
+            .product(name: "WhatIfProtocol", package: "whatif-agent"), .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
     ("FuzzHTTPResponse", [.product(name: "WhatIfClient", package: "whatif-agent")]),
+    ("FuzzRequestBody", [.product(name: "WhatIfProtocol", package: "whatif-agent")]),
     (
         "FuzzAdminAPI",
         [.product(name: "WhatIfAgent", package: "whatif-agent"), .product(name: "WhatIfCore", package: "whatif-agent")]
@@ -32,7 +40,10 @@ let targets: [(String, [Target.Dependency])] = [
 
 let package = Package(
     name: "whatif-fuzz",
-    dependencies: [.package(name: "whatif-agent", path: "..")],
+    dependencies: [
+        .package(name: "whatif-agent", path: ".."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
     targets: [.target(name: "CFuzzDriver"), .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"])]
         + targets.map { .executableTarget(name: $0.0, dependencies: $0.1 + ["FuzzSupport"]) },
     swiftLanguageModes: [.v6]

@@ -196,8 +196,41 @@ import WhatIfTesting
         let router = a.daemon.router
         #expect(await router.handle(request("GET", "/v2/status", role: .admin)).status == 404)
         let r = await router.handle(request("PUT", "/v1/status", role: .admin))
-        #expect(r.status == 405 && r.headers.contains { $0.0 == "Allow" && $0.1 == "GET" })
+        #expect(r.status == 405 && r.headers.contains { $0.0 == "Allow" && $0.1 == "GET, HEAD" })
         #expect(await router.handle(request("GET", "/v1/jobs/kinds", role: .reader)).status == 200)
+    }
+
+    /// Bodies are read strictly: an unknown, misspelt or duplicate key, or a wrong type, is a 422 that
+    /// names the key and the accepted keys, and no job starts; a route that takes no body refuses one.
+    @Test func bodiesAreCheckedStrictly() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let router = a.daemon.router
+        func refused(_ method: String, _ path: String, _ body: String) async throws -> (Int, APIError) {
+            let r = await router.handle(request(method, path, role: .admin, body: body))
+            return (r.status, try decodeError(r))
+        }
+        var (status, e) = try await refused("POST", "/v1/backups/verify", #"{"kind":5}"#)
+        #expect(status == 422 && e.message.contains(#"unknown key "kind""#) && e.message.contains("ids"), "\(e)")
+        (status, e) = try await refused("POST", "/v1/backups/verify", #"{"ids":[],"ids":["x"]}"#)
+        #expect(status == 422 && e.message.contains("appears twice"), "\(e)")
+        (status, e) = try await refused("POST", "/v1/backups/verify", #"{"ids":"all"}"#)
+        #expect(status == 422 && e.message.contains("\"ids\""), "\(e)")
+        (status, e) = try await refused("POST", "/v1/migrations/scenarios", #"{"from":"/x.bson","dryrun":true}"#)
+        #expect(status == 422 && e.message.contains(#"did you mean "dryRun""#), "\(e)")
+        (status, e) = try await refused("POST", "/v1/maintenance/windows/weekly/run", #"{"ignoreEstimate":true}"#)
+        #expect(status == 422 && e.message.contains("ignoreEstimates"), "\(e)")
+        (status, e) = try await refused("POST", "/v1/maintenance/windows/weekly/run", "garbage")
+        #expect(status == 400, "\(e)")
+        (status, e) = try await refused("POST", "/v1/jobs", #"{"kind":"test.count","parms":{"to":1}}"#)
+        #expect(status == 422 && e.message.contains("parms") && e.message.contains("params"), "\(e)")
+        (status, e) = try await refused("POST", "/v1/config/reload", #"{"now":true}"#)
+        #expect(status == 422 && e.message.contains("takes no body"), "\(e)")
+        (status, e) = try await refused("POST", "/v1/backups/b-1/pin", #"{"not":"x"}"#)
+        #expect(status == 422, "\(e)")
+        #expect(await a.daemon.core.jobs.list().isEmpty, "a refused request started a job")
+        // `{}` and nothing are the same empty request.
+        #expect(await router.handle(request("POST", "/v1/config/reload", role: .admin, body: "{}")).status == 200)
     }
 
     @Test func configIsShownWithoutSecrets() async throws {

@@ -133,3 +133,76 @@ import WhatIfProtocol
         }
     }
 }
+
+/// Request bodies are read strictly: every key used, each once, with its type.
+@Suite struct StrictJSONTests {
+    struct Options: Codable, Equatable {
+        var name: String
+        var dryRun: Bool?
+        var count: Int?
+        var tags: [String]?
+        var inner: Inner?
+        struct Inner: Codable, Equatable { var limit: Int }
+    }
+
+    func error(_ json: String) -> StrictJSONError? {
+        do {
+            _ = try StrictJSON.decode(Options.self, from: Array(json.utf8))
+            return nil
+        } catch { return error }
+    }
+
+    @Test func acceptsWhatTheTypeTakes() throws {
+        let o = try StrictJSON.decode(
+            Options.self,
+            from: Array(
+                #"{"name":"a","dryRun":true,"count":3,"tags":["x","\u00e9\ud83d\ude00"],"inner":{"limit":2}}"#.utf8))
+        #expect(o == Options(name: "a", dryRun: true, count: 3, tags: ["x", "é😀"], inner: .init(limit: 2)))
+        #expect(try StrictJSON.decode(Options.self, from: Array(#"{"name":"a","count":null}"#.utf8)).count == nil)
+    }
+
+    @Test func unknownAndMisspeltKeysAreNamedWithTheAcceptedOnes() throws {
+        let e = try #require(error(#"{"name":"a","dryrun":true}"#))
+        #expect(e.kind == .unknownKey && e.message.contains(#"unknown key "dryrun""#), "\(e)")
+        #expect(e.message.contains(#"did you mean "dryRun""#))
+        #expect(e.accepted == ["count", "dryRun", "inner", "name", "tags"])
+        let nested = try #require(error(#"{"name":"a","inner":{"limit":1,"limt":2}}"#))
+        #expect(nested.kind == .unknownKey && nested.message.contains(#""inner.limt""#), "\(nested)")
+        #expect(nested.accepted == ["limit"])
+    }
+
+    @Test func duplicateKeysAndWrongTypesAreRefused() throws {
+        let dup = try #require(error(#"{"name":"a","name":"b"}"#))
+        #expect(dup.kind == .duplicateKey && dup.message.contains(#""name" appears twice"#))
+        let wrong = try #require(error(#"{"name":5}"#))
+        #expect(wrong.kind == .wrongType && wrong.path == "name", "\(wrong)")
+        #expect(error(#"{"name":"a","dryRun":"yes"}"#)?.kind == .wrongType)
+        #expect(error(#"{"name":"a","count":1.5}"#)?.kind == .badValue)
+        #expect(error(#"{"name":"a","tags":["x",1]}"#)?.path == "tags.1")
+        #expect(error(#"{}"#)?.kind == .missingKey)
+        #expect(error(#"[]"#)?.kind == .wrongType)
+    }
+
+    @Test(arguments: [
+        "", "{", #"{"name":"a"} x"#, #"{"name":'a'}"#, #"{"name":"a",}"#, "{\"name\":\"\u{1}\"}", #"{"n":01}"#,
+        #"{"name":"\ud800"}"#, #"{"name":"a"}}"#, "nul", #"{"a":1e}"#,
+    ])
+    func syntaxErrors(_ json: String) {
+        #expect(error(json)?.kind == .syntax, "\(json)")
+    }
+
+    /// Nesting is bounded: a million levels is a syntax error, not a stack overflow.
+    @Test func deepNestingIsAnError() {
+        for open in ["[", "{\"a\":"] {
+            let deep = Array(String(repeating: open, count: 1_000_000).utf8)
+            do {
+                _ = try StrictJSON.parse(deep)
+                Issue.record("accepted")
+            } catch {
+                #expect(error.kind == .syntax && error.message.contains("nested deeper than 64"), "\(error)")
+            }
+        }
+        let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        #expect((try? StrictJSON.parse(Array(ok.utf8))) != nil)
+    }
+}

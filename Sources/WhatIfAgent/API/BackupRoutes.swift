@@ -23,11 +23,12 @@ extension Router {
                 let service = agent.backups()
                 return await catalog(agent) { try service.entry(args[0]) }
             },
-            Route(method: "POST", pattern: ["v1", "backups"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "backups"], role: .admin, takesBody: true) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: "backup", StartBackupRequest.self, example: #"{"kinds": ["postgres"]}"#)
             },
-            Route(method: "POST", pattern: ["v1", "backups", "verify"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "backups", "verify"], role: .admin, takesBody: true) {
+                [agent] req, _ in
                 await startJob(agent, req, kind: "backup.verify", VerifyRequest.self, example: #"{"ids": []}"#)
             },
             Route(method: "POST", pattern: ["v1", "backups", "prune"], role: .admin) { [agent] req, _ in
@@ -43,16 +44,12 @@ extension Router {
                 let service = agent.backups()
                 return await catalog(agent, timeout: 600) { [kinds] in service.prune(dryRun: dryRun, kinds: kinds) }
             },
-            Route(method: "POST", pattern: ["v1", "backups", "{id}", "pin"], role: .admin) { [agent] req, args in
-                var note: String?
-                if !req.body.isEmpty {
-                    do { note = try APICoding.decode(PinRequest.self, from: req.body).note } catch {
-                        return .error(
-                            APIError(
-                                .badRequest, "the body is not a pin request: \(decodingReason(error))",
-                                hint: #"send {"note": "..."} or nothing"#))
-                    }
-                }
+            Route(method: "POST", pattern: ["v1", "backups", "{id}", "pin"], role: .admin, takesBody: true) {
+                [agent] req, args in
+                let note: String?
+                do throws(APIError) {
+                    note = try body(req, as: PinRequest.self, what: "pin", example: #"{"note": "..."} or nothing"#).note
+                } catch { return .error(error) }
                 let by = req.userName ?? "uid \(req.peer.uid)"
                 let service = agent.backups()
                 return await catalog(agent) { [note] in try service.pin(args[0], by: by, note: note) }
@@ -61,7 +58,7 @@ extension Router {
                 let service = agent.backups()
                 return await catalog(agent) { try service.unpin(args[0]) }
             },
-            Route(method: "POST", pattern: ["v1", "restores"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "restores"], role: .admin, takesBody: true) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: "restore", RestoreRequest.self,
                     example: #"{"kind": "postgres", "id": "...", "targetDatabase": "..."}"#)
@@ -102,13 +99,17 @@ extension Router {
         }
     }
 
-    /// A request's body decoded (an empty body is `{}`), or a 400 naming what to send.
-    static func body<T: Decodable>(_ req: AdminRequest, as type: T.Type, what: String, example: String)
-        throws(APIError) -> T
-    {
-        do { return try APICoding.decode(type, from: req.body.isEmpty ? Array("{}".utf8) : req.body) } catch {
+    /// A request's body decoded strictly (an empty body is `{}` unless `allowEmpty` is false): not JSON
+    /// is a 400; a duplicate, unknown or misspelt key, a wrong type or a missing key is a 422 that names
+    /// the key and the keys the request takes.
+    static func body<T: Decodable>(
+        _ req: AdminRequest, as type: T.Type, what: String, example: String, allowEmpty: Bool = true
+    ) throws(APIError) -> T {
+        let bytes = req.body.isEmpty && allowEmpty ? Array("{}".utf8) : req.body
+        do { return try StrictJSON.decode(type, from: bytes) } catch {
             throw APIError(
-                .badRequest, "the body is not a \(what) request: \(decodingReason(error))", hint: "send \(example)")
+                error.kind == .syntax ? .badRequest : .unprocessable,
+                "the body is not a \(what) request: \(error)", hint: "send \(example)")
         }
     }
 

@@ -14,7 +14,7 @@ import WhatIfProtocol
 extension Router {
     static func migrationRoutes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "POST", pattern: ["v1", "tables"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "tables"], role: .admin, takesBody: true) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: MigrationJobs.tablesKind, TablesSetupRequest.self,
                     example: #"{"environment": "test"}"#)
@@ -28,12 +28,14 @@ extension Router {
                 }
                 return .json(TableSchema.cloudFormation(environment: env))
             },
-            Route(method: "POST", pattern: ["v1", "migrations", "scenarios"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "migrations", "scenarios"], role: .admin, takesBody: true) {
+                [agent] req, _ in
                 await startJob(
                     agent, req, kind: MigrationJobs.scenariosKind, StartScenarioMigrationRequest.self,
                     example: #"{"from": "/path/to/scenarios.bson", "dryRun": true}"#)
             },
-            Route(method: "POST", pattern: ["v1", "migrations", "postgres"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "migrations", "postgres"], role: .admin, takesBody: true) {
+                [agent] req, _ in
                 await startJob(
                     agent, req, kind: MigrationJobs.postgresKind, StartPostgresMigrationRequest.self,
                     example: #"{"to": "test", "dryRun": true}"#)
@@ -49,7 +51,9 @@ extension Router {
                     maintenanceList(
                         m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
             },
-            Route(method: "POST", pattern: ["v1", "maintenance", "windows", "{id}", "run"], role: .admin) {
+            Route(
+                method: "POST", pattern: ["v1", "maintenance", "windows", "{id}", "run"], role: .admin, takesBody: true
+            ) {
                 [agent] req, params in
                 let run: MaintenanceRunRequest
                 do throws(APIError) {
@@ -66,11 +70,12 @@ extension Router {
             Route(method: "GET", pattern: ["v1", "maintenance", "leases"], role: .reader) { [agent] _, _ in
                 .json(await leaseList(agent))
             },
-            Route(method: "POST", pattern: ["v1", "preflight"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "preflight"], role: .admin, takesBody: true) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: Preflight.kind, PreflightRequest.self, example: #"{"environment": "test"}"#)
             },
-            Route(method: "POST", pattern: ["v1", "migrations", "verify"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "migrations", "verify"], role: .admin, takesBody: true) {
+                [agent] req, _ in
                 await startJob(
                     agent, req, kind: MigrationJobs.verifyKind, StartVerifyRequest.self,
                     example: #"{"from": "/path/to/scenarios.bson"}"#)

@@ -67,7 +67,7 @@ extension Router {
 
     static func expiryRoutes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "POST", pattern: ["v1", "redis", "expiry"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "redis", "expiry"], role: .admin, takesBody: true) { [agent] req, _ in
                 await startJob(
                     agent, req, kind: ExpiryJobs.kind, StartExpiryRequest.self, example: #"{"enforce": false}"#)
             },

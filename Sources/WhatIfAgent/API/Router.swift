@@ -102,6 +102,8 @@ public final class Router: Sendable {
         var method: String
         var pattern: [String]  // "{id}" matches one segment
         var role: Role
+        /// A route that reads no body refuses one (other than `{}`), rather than ignore what was sent.
+        var takesBody = false
         var handler: @Sendable (AdminRequest, [String]) async -> AdminResponse
     }
 
@@ -124,14 +126,13 @@ public final class Router: Sendable {
             Route(method: "GET", pattern: ["v1", "jobs", "kinds"], role: .reader) { [agent] _, _ in
                 .json(JobKindList(kinds: await agent.jobs.kindList()))
             },
-            Route(method: "POST", pattern: ["v1", "jobs"], role: .admin) { [agent] req, _ in
+            Route(method: "POST", pattern: ["v1", "jobs"], role: .admin, takesBody: true) { [agent] req, _ in
                 let start: StartJobRequest
-                do { start = try APICoding.decode(StartJobRequest.self, from: req.body) } catch {
-                    return .error(
-                        APIError(
-                            .badRequest, "the body is not a job request: \(Self.decodingReason(error))",
-                            hint: #"send {"kind": "...", "params": {...}}"#))
-                }
+                do throws(APIError) {
+                    start = try body(
+                        req, as: StartJobRequest.self, what: "job", example: #"{"kind": "...", "params": {...}}"#,
+                        allowEmpty: false)
+                } catch { return .error(error) }
                 return await Self.startJob(agent, req, kind: start.kind, params: start.params)
             },
             Route(method: "GET", pattern: ["v1", "jobs", "{id}"], role: .reader) { [agent] _, args in
@@ -176,14 +177,10 @@ public final class Router: Sendable {
         ] + backupRoutes(agent) + monitoringRoutes(agent) + expiryRoutes(agent) + migrationRoutes(agent)
     }
 
-    static func decodingReason(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let c):
-            "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.dataCorrupted(let c): c.underlyingError.map { "\($0)" } ?? "not JSON"
-        default: "not JSON"
-        }
+    /// Nothing, white space, or `{}`.
+    static func isEmptyBody(_ body: [UInt8]) -> Bool {
+        let trimmed = body.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        return trimmed.isEmpty || trimmed == Array("{}".utf8)
     }
 
     public func handle(_ req: AdminRequest) async -> AdminResponse {
@@ -229,6 +226,12 @@ public final class Router: Sendable {
                         .forbidden,
                         "\(req.method) \(req.path) needs the admin role; \(req.userName ?? "uid \(req.peer.uid)") is a \(req.role.rawValue)",
                         hint: "run it as root or as a member of \(admins)"))
+            }
+            if !route.takesBody, !Self.isEmptyBody(req.body) {
+                return .error(
+                    APIError(
+                        .unprocessable, "\(req.method) \(req.path) takes no body; \(req.body.count) bytes were sent",
+                        hint: "send the request without a body (options go in the query, see whatifd(8))"))
             }
             return await route.handler(req, args)
         }

@@ -58,9 +58,9 @@ enum BackupJobs {
 
     static func decode<T: Decodable>(_ type: T.Type, _ params: JSONValue?, example: String) throws -> T {
         do {
-            return try APICoding.decode(type, from: try APICoding.encode(params ?? .object([:])))
+            return try StrictJSON.decode(type, from: params ?? .object([:]))
         } catch {
-            throw APIError(.unprocessable, "bad parameters: \(Router.decodingReason(error))", hint: "send \(example)")
+            throw APIError(.unprocessable, "bad parameters: \(error)", hint: "send \(example)")
         }
     }
 
