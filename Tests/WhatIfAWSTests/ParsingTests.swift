@@ -39,6 +39,8 @@ import WhatIfHTTP
     @Test func limitsDepth() {
         let deep = String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100)
         #expect(throws: XMLParseError.self) { _ = try XMLReader.parse(deep) }
+        // A million levels: the same clear error, never a stack overflow.
+        #expect(throws: XMLParseError.self) { _ = try XMLReader.parse(String(repeating: "<a>", count: 1_000_000)) }
     }
 }
 

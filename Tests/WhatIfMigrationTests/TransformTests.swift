@@ -324,6 +324,19 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
         #expect(try item(#"{"_id":1,"userId":"u","e":-1e-7}"#)["e"] == .n("-0.0000001"))
         #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array(#"{"a": {"$oid": "zz"}}"#.utf8)) }
         #expect(throws: ExtendedJSONError.self) { try ExtendedJSON.toBSON(Array(#"{"a": "\ud800"}"#.utf8)) }
+        // A million levels of nesting is an error, never a stack overflow; so is a BSON document nested past its limit.
+        for open in ["[", #"{"a":"#] {
+            #expect(throws: ExtendedJSONError.self) {
+                try ExtendedJSON.toBSON(Array((#"{"x":"# + String(repeating: open, count: 1_000_000)).utf8))
+            }
+        }
+        var nested: [UInt8] = [5, 0, 0, 0, 0]
+        for _ in 0..<10_000 {
+            // { "a": <nested> }
+            let size = 4 + 1 + 2 + nested.count + 1
+            nested = withUnsafeBytes(of: Int32(size).littleEndian, Array.init) + [3, 0x61, 0] + nested + [0]
+        }
+        #expect(throws: BSONError.self) { try nested.withUnsafeBytes { try BSON.validate($0) } }
     }
 
     @Test func largerGeneratedDumpMatchesPymongo() throws {

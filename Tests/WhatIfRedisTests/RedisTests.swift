@@ -37,6 +37,16 @@ import WhatIfTesting
 }
 
 @Suite struct RESPTests {
+    /// A reply nested a million arrays deep is a protocol error (hiredis reads at most 7 levels), not a crash.
+    @Test func deeplyNestedRepliesAreAnError() {
+        let reader = RESPReader()
+        let deep = Array(String(repeating: "*1\r\n", count: 1_000_000).utf8) + Array(":1\r\n".utf8)
+        #expect(throws: RESPReader.ProtocolError.self) {
+            try deep.withUnsafeBytes { try reader.feed($0) }
+            _ = try reader.next()
+        }
+    }
+
     @Test func formatterIsBinarySafe() {
         #expect(RESPFormatter.format(["SET", "k", "v"]) == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n".utf8))
         #expect(
