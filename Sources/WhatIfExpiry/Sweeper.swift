@@ -39,6 +39,9 @@ public struct SweepSettings: Sendable, Equatable {
 public struct SweepCheckpoint: Codable, Sendable, Equatable {
     public var cursor: String
     public var fingerprint: String
+    /// The server and database the cursor belongs to (`run_id` changes when Redis restarts, and a cursor
+    /// means nothing on another server); nil in checkpoints from before it was recorded.
+    public var target: String?
     public var scanned: Int64
     public var excluded: Int64
     public var unmatched: Int64
@@ -125,15 +128,30 @@ public final class ExpirySweeper {
         var unmatched: Int64 = 0
         var cursor = "0"
         var resumed = false
-        if let c = resumeFrom, c.fingerprint == fingerprint, c.rules.count == rules.count {
-            cursor = c.cursor
-            scanned = c.scanned
-            excluded = c.excluded
-            unmatched = c.unmatched
-            rules = c.rules
-            resumed = true
-            reporter.info("resuming the sweep at cursor \(cursor) after \(scanned) keys")
+        var startedOver: String?
+        // A SCAN cursor is a position in one server's hash table: it is only resumed on the same server
+        // process (run_id) and database, with the same policy and mode.
+        let target = "run_id \(info["run_id"] ?? "unknown"), db \(connection.config.endpoint.database)"
+        if let c = resumeFrom {
+            if c.target != target {
+                startedOver =
+                    "the checkpoint belongs to \(c.target ?? "an unrecorded server"), this is \(target) (Redis restarted or another server)"
+            } else if c.fingerprint != fingerprint || c.rules.count != rules.count {
+                startedOver = "the checkpoint was taken with another policy or mode"
+            } else {
+                cursor = c.cursor
+                scanned = c.scanned
+                excluded = c.excluded
+                unmatched = c.unmatched
+                rules = c.rules
+                resumed = true
+                reporter.info("resuming the sweep at cursor \(cursor) after \(scanned) keys on \(target)")
+            }
+            if let why = startedOver {
+                reporter.log(.warning, "not resuming: \(why); starting over from the first key")
+            }
         }
+        let resumedAfter = resumed ? scanned : nil
         let total = Double(try connection.command(["DBSIZE"]).int ?? 0)
         var count = settings.scanCount
         var batches = 0
@@ -236,7 +254,7 @@ public final class ExpirySweeper {
             if batches % settings.checkpointEvery == 0 || complete {
                 saveCheckpoint(
                     SweepCheckpoint(
-                        cursor: cursor, fingerprint: fingerprint, scanned: scanned, excluded: excluded,
+                        cursor: cursor, fingerprint: fingerprint, target: target, scanned: scanned, excluded: excluded,
                         unmatched: unmatched,
                         rules: rules))
             }
@@ -284,7 +302,7 @@ public final class ExpirySweeper {
             mode: enforce ? "enforce" : "dry-run", serverVersion: version, maxmemoryPolicy: policyNow,
             expectedMaxmemoryPolicy: policy.expectedMaxmemoryPolicy, findings: findings, scanned: scanned,
             excluded: excluded, unmatched: unmatched, rules: rules, complete: complete, resumed: resumed,
-            seconds: watch.elapsedSeconds)
+            resumedAfter: resumedAfter, startedOver: startedOver, target: target, seconds: watch.elapsedSeconds)
     }
 
     private func fix(_ key: [UInt8], seconds: Int, mode: String, sha: String?) -> [[UInt8]] {

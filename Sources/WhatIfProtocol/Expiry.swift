@@ -65,14 +65,26 @@ public struct ExpiryReport: Codable, Sendable, Equatable {
     public var rules: [ExpiryRuleReport]
     /// True when the SCAN went round the whole keyspace.
     public var complete: Bool
+    /// True when the sweep went on from a checkpoint of an earlier run against the same server.
     public var resumed: Bool
+    /// Keys the earlier run had read (included in `scanned`) when the sweep resumed.
+    public var resumedAfter: Int64?
+    /// Why a checkpoint was not used and the sweep started over (another server, a restarted one, another
+    /// database, another policy or mode).
+    public var startedOver: String?
+    /// The server the counts are about: `run_id` and database.
+    public var target: String?
     public var seconds: Double
 
     public init(
         mode: String, serverVersion: String, maxmemoryPolicy: String?, expectedMaxmemoryPolicy: String?,
         findings: [String], scanned: Int64, excluded: Int64, unmatched: Int64, rules: [ExpiryRuleReport],
-        complete: Bool, resumed: Bool, seconds: Double
+        complete: Bool, resumed: Bool, resumedAfter: Int64? = nil, startedOver: String? = nil, target: String? = nil,
+        seconds: Double
     ) {
+        self.resumedAfter = resumedAfter
+        self.startedOver = startedOver
+        self.target = target
         self.mode = mode
         self.serverVersion = serverVersion
         self.maxmemoryPolicy = maxmemoryPolicy

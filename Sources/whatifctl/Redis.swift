@@ -50,6 +50,10 @@ enum ExpiryView {
             "\(r.mode): \(r.scanned) keys scanned in \(Out.duration(r.seconds))\(r.complete ? "" : " (incomplete)")"
                 + "; \(r.excluded) excluded, \(r.unmatched) matched no rule; Redis \(r.serverVersion), maxmemory-policy \(r.maxmemoryPolicy ?? "?")"
         )
+        if let after = r.resumedAfter {
+            Out.line("resumed after \(after) keys read by an earlier run on the same server (\(r.target ?? "?"))")
+        }
+        if let why = r.startedOver { Out.line("started over: \(why)") }
         Out.table(
             ["RULE", "ACTION", "MATCHED", "NO TTL", "OVER MAX", "FIXED", "CHANGED"],
             r.rules.map {

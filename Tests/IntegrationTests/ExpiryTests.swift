@@ -150,6 +150,54 @@ import WhatIfTesting
         #expect(again.status == 0, "\(again.output)")
     }
 
+    /// A checkpoint is bound to the server it was taken on: after Redis restarts (a new run_id) and is
+    /// reseeded, the rerun starts over and says so, fixes every key, and reports no more keys than it read
+    /// (it used to resume at the old cursor and report keys it never looked at as fixed).
+    @Test func aSweepDoesNotResumeOnARestartedRedis() throws {
+        let stack = try Stack.startPrivate(["redis"])
+        func connect() throws -> RedisConnection {
+            try RedisConnection(
+                RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
+        }
+        try Self.load(try connect(), n: 60_000)
+        var config = TestConfig.forStack(stack.info)
+        config.postgres = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.expiry = Self.expiry + "  scan_count: 100\n  keys_per_second: 10000\n"
+        let a = try AgentProcess(config)
+        let job = try a.client.startExpirySweep(enforce: true)
+        #expect(eventually(timeout: 30) { ((try? a.client.job(job.id))?.progress?.done ?? 0) >= 20_000 })
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        let checkpoints = a.dir.file("state") + "/checkpoints"
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains {
+                $0.hasPrefix("redis.expiry")
+            })
+        // Redis restarts and is loaded again: a new run_id, a new hash table, every key without its TTL.
+        try stack.stop("redis")
+        try stack.start("redis")
+        let redis = try connect()
+        try Self.load(redis, n: 60_000)
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        let rerun = try b.ctl(["redis", "expiry", "--enforce"])
+        #expect(rerun.status == 0, "\(rerun.output)")
+        #expect(rerun.stdout.contains("started over: the checkpoint belongs to run_id"), "\(rerun.output)")
+        let report = try b.client.lastExpiryReport()
+        #expect(!report.resumed && report.resumedAfter == nil)
+        #expect(report.startedOver?.contains("Redis restarted or another server") == true, "\(report)")
+        // Every key was read by this run: SCAN may return a key twice, never a key that is not there.
+        #expect(report.scanned >= 60_000 && report.scanned < 66_000, "\(report.scanned)")
+        let rule = try #require(report.rules.first)
+        // Fixed is what Redis acknowledged: the 24,000 keys without a TTL and the 6,000 over the maximum.
+        #expect(rule.withoutTTL == 24_000 && rule.overMax == 6_000 && rule.fixed == 30_000, "\(rule)")
+        #expect(Self.checkEnforced(try Self.ttls(redis, n: 60_000)) == nil)
+        // A dry run right after finds nothing left without a TTL.
+        #expect(try b.ctl(["redis", "expiry"]).status == 0)
+        #expect(try b.client.lastExpiryReport().rules.first?.withoutTTL == 0)
+    }
+
     /// expiry.schedule starts sweeps on its own, at its pace.
     @Test func scheduledSweepsRun() throws {
         let stack = try Stack.startPrivate(["redis"])
