@@ -178,6 +178,15 @@ public struct TableDescription: Decodable, Sendable {
     public var localSecondaryIndexes: [IndexDescription]?
     public var tableId: String?
     public var provisionedThroughput: ThroughputDescription?
+    /// Seconds since 1970 (DynamoDB's JSON gives a number).
+    public var creationDateTime: Double?
+
+    /// Which table this is, not just its name: a table deleted and created again under the same name
+    /// has another ARN-and-creation-time (and TableId).
+    public var identity: String {
+        let created = creationDateTime.map { String($0) } ?? "?"
+        return "\(tableArn ?? tableName) created \(created)" + (tableId.map { " id \($0)" } ?? "")
+    }
 
     public struct ThroughputDescription: Decodable, Sendable {
         public var readCapacityUnits: Int64?
@@ -213,6 +222,7 @@ public struct TableDescription: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case tableName = "TableName"
         case tableStatus = "TableStatus"
+        case creationDateTime = "CreationDateTime"
         case itemCount = "ItemCount"
         case tableSizeBytes = "TableSizeBytes"
         case tableArn = "TableArn"

@@ -20,16 +20,21 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
     /// The file's mtime as `seconds.nanoseconds` (text: JSON numbers would round it).
     public var modified: String
     public var table: String
+    /// The table's identity (`TableDescription.identity`) when the checkpoint was written: a table
+    /// recreated under the same name is another table, and a resume there would skip what it lacks.
+    public var tableIdentity: String?
     public var done: Int64
     public var rejectFile: String?
     public var rejected: Int64
     public init(
-        source: String, size: Int64, modified: String, table: String, done: Int64, rejectFile: String?, rejected: Int64
+        source: String, size: Int64, modified: String, table: String, tableIdentity: String? = nil, done: Int64,
+        rejectFile: String?, rejected: Int64
     ) {
         self.source = source
         self.size = size
         self.modified = modified
         self.table = table
+        self.tableIdentity = tableIdentity
         self.done = done
         self.rejectFile = rejectFile
         self.rejected = rejected
@@ -51,6 +56,8 @@ public final class ScenarioMigrator {
         public var transform = ScenarioTransform()
         /// How often the checkpoint is written (seconds).
         public var checkpointEvery = 2.0
+        /// The target table's identity, recorded in checkpoints and required of one to resume.
+        public var tableIdentity: String?
         public init() {}
     }
 
@@ -82,10 +89,21 @@ public final class ScenarioMigrator {
         return (Int64(st.st_size), "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
     }
 
-    /// A checkpoint applies only to the same file, unchanged, and the same table.
-    public func applies(_ c: MigrationCheckpoint) -> Bool {
+    /// A checkpoint applies only to the same file, unchanged, and the same table (the same one, not one
+    /// recreated under its name).
+    public func applies(_ c: MigrationCheckpoint) -> Bool { whyNotResume(c) == nil }
+
+    /// Why the checkpoint does not apply, in words, or nil when it does.
+    public func whyNotResume(_ c: MigrationCheckpoint) -> String? {
         let s = Self.fileStamp(source.path)
-        return c.source == source.path && c.size == s.size && c.modified == s.modified && c.table == table
+        if c.source != source.path { return "the checkpoint is for another file (\(c.source))" }
+        if c.size != s.size || c.modified != s.modified { return "the file changed since the checkpoint" }
+        if c.table != table { return "the checkpoint is for another table (\(c.table))" }
+        if c.tableIdentity != settings.tableIdentity {
+            return
+                "table \(table) is not the table the checkpoint was written against (it was \(c.tableIdentity ?? "unrecorded"), it is \(settings.tableIdentity ?? "unknown")): it was deleted and created again"
+        }
+        return nil
     }
 
     /// Tracks finished batches and the position below which everything is done.
@@ -181,8 +199,9 @@ public final class ScenarioMigrator {
             if rejectFD >= 0 { fdatasync(rejectFD) }
             try save(
                 MigrationCheckpoint(
-                    source: source.path, size: stamp.size, modified: stamp.modified, table: table, done: progress.done,
-                    rejectFile: rejectPath, rejected: rejected))
+                    source: source.path, size: stamp.size, modified: stamp.modified, table: table,
+                    tableIdentity: settings.tableIdentity, done: progress.done, rejectFile: rejectPath,
+                    rejected: rejected))
             lastSave = Stopwatch()
         }
 

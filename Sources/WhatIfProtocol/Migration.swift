@@ -109,6 +109,9 @@ public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
     public var skippedBad: [MigrationSkip]
     public var derivedKeys: Int64
     public var resumedAt: Int64?
+    /// Why an earlier run's checkpoint was not used and the run started over (the table was recreated,
+    /// the file changed).
+    public var startedOver: String?
     public var backupId: String?
     public var unprocessedRetried: Int64
     public var errorsRetried: Int64

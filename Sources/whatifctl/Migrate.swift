@@ -251,6 +251,7 @@ enum MigrationView {
         Out.line(
             "  \(r.written) items written to \(r.table), \(r.rejected) rejected, \(r.derivedKeys) keys derived from _id"
                 + (r.resumedAt.map { ", resumed at document \($0 + 1)" } ?? ""))
+        if let why = r.startedOver { Out.line("  started over: \(why)") }
         if r.unprocessedRetried + r.errorsRetried > 0 {
             Out.line(
                 "  retried: \(r.unprocessedRetried) unprocessed items, \(r.errorsRetried) throttled or failed requests")

@@ -215,6 +215,46 @@ struct MigrationFixture {
         #expect(verify.status == 0, "\(verify.output)")
     }
 
+    /// A checkpoint is bound to the table it was written against: after the table is deleted and
+    /// created again under its name, the rerun starts over and says so, and verify finds every item (it
+    /// used to "resume at document 19601", write the rest and succeed on a table missing 19,600).
+    @Test func aMigrationDoesNotResumeIntoARecreatedTable() throws {
+        let source = try fx.generate(8_000, seed: 11)
+        let table = MigrationFixture.uniqueTable()
+        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
+        let config = fx.config(table: table, aws: proxy.url)
+        let a = try AgentProcess(config)
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+        proxy.add(.init(operation: "BatchWriteItem", fault: .delay(seconds: 0.02), count: 1_000_000))
+        let job = try a.client.startScenarioMigration(
+            StartScenarioMigrationRequest(from: source, batchSize: 50, workers: 2))
+        // Killed once a checkpoint is on disk.
+        let checkpoints = a.dir.file("state") + "/checkpoints"
+        let saved = eventually(timeout: 120) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains {
+                $0.hasPrefix("migrate.scenarios")
+            }
+        }
+        #expect(saved)
+        #expect(((try? a.client.job(job.id))?.state) == .running)
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        proxy.clear()
+        // The table goes and comes back empty, under the same name.
+        _ = try fx.ddb(["delete-table", fx.envFile, table])
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        #expect(try b.ctl(["tables", "setup"]).status == 0)
+        let rerun = try b.ctl(["migrate", "scenarios", "--from", source])
+        #expect(rerun.status == 0, "\(rerun.output)")
+        #expect(
+            rerun.stdout.contains("started over: table \(table) is not the table the checkpoint"), "\(rerun.output)")
+        let report = try fx.lastResult(b, "migrate.scenarios", as: ScenarioMigrationReport.self)
+        #expect(report.resumedAt == nil && report.written == 8_000, "\(report)")
+        #expect(try fx.ddb(["count", fx.envFile, table]) == "8000")
+        let verify = try b.ctl(["migrate", "verify", "--from", source])
+        #expect(verify.status == 0, "\(verify.output)")
+    }
+
     /// A corrupt dump stops at the byte it names, with what came before written; --skip-bad goes on.
     @Test func corruptInputStopsWithThePlace() throws {
         let fixtures = "\(TestPaths.repository)/Tests/WhatIfMigrationTests/Fixtures/mongo"

@@ -254,6 +254,10 @@ if __name__ == "__main__":
             "cloudwatch", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
         names = sorted({m["MetricName"] for m in cw.list_metrics(Namespace=sys.argv[3])["Metrics"]})
         print("\n".join(names))
+    elif cmd == "delete-table":
+        ddb = client(sys.argv[2])
+        ddb.delete_table(TableName=sys.argv[3])
+        ddb.get_waiter("table_not_exists").wait(TableName=sys.argv[3])
     elif cmd == "count":
         ddb = client(sys.argv[2])
         print(sum(p["Count"] for p in ddb.get_paginator("scan").paginate(

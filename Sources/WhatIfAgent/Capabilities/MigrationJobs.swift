@@ -225,8 +225,9 @@ enum MigrationJobs {
                     let source = try MigrationSource(path: try sourcePath(req.from), jsonArray: req.jsonArray)
                     ctx.info("reading \(source.path) as \(source.format.rawValue)\(source.gzipped ? " (gzip)" : "")")
                     let ddb = clients.dynamodb
-                    try checkTarget(name, ddb: ddb, required: !req.dryRun, ctx: ctx)
+                    let described = try checkTarget(name, ddb: ddb, required: !req.dryRun, ctx: ctx)
                     var settings = ScenarioMigrator.Settings()
+                    settings.tableIdentity = described?.identity
                     settings.batchSize = req.batchSize ?? 100
                     settings.workers = req.workers ?? 4
                     settings.dryRun = req.dryRun
@@ -235,16 +236,16 @@ enum MigrationJobs {
                         source: source, table: name, client: ddb, settings: settings, reporter: ctx,
                         rejectDirectory: ctx.config.stateDirectory + "/migrations", runName: ctx.id)
                     var resume: MigrationCheckpoint?
+                    var startedOver: String?
                     if !req.dryRun, let saved,
                         let c = try? APICoding.decode(MigrationCheckpoint.self, from: APICoding.encode(saved))
                     {
-                        if migrator.applies(c) {
+                        if let why = migrator.whyNotResume(c) {
+                            startedOver = why
+                            ctx.log(.warning, "not resuming: \(why); starting over from the first document")
+                        } else {
                             resume = c
                             ctx.info("resuming at document \(c.done + 1) (a checkpoint of an earlier run)")
-                        } else {
-                            ctx.log(
-                                .warning,
-                                "the checkpoint is for another file, table or version of the file: starting over")
                         }
                     }
                     var backupId: String?
@@ -260,6 +261,7 @@ enum MigrationJobs {
                         try ctx.saveCheckpoint(try JSONValue.encoding(cp))
                     }
                     r.sourceSHA256 = sha
+                    r.startedOver = startedOver
                     return r
                 }
                 if !req.dryRun { ctx.clearCheckpoint() }
@@ -274,18 +276,22 @@ enum MigrationJobs {
     }
 
     /// The target must exist with the expected schema (a dry run only warns).
-    static func checkTarget(_ name: String, ddb: DynamoDB, required: Bool, ctx: JobContext) throws {
+    /// The target as described, or nil when a dry run goes on without it.
+    @discardableResult
+    static func checkTarget(_ name: String, ddb: DynamoDB, required: Bool, ctx: JobContext) throws
+        -> TableDescription?
+    {
         let t: TableDescription
         do { t = try ddb.describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
             guard !required else {
                 throw Failure("table \(name) does not exist", hint: "create it first: whatifctl tables setup")
             }
             ctx.log(.warning, "table \(name) does not exist yet (a dry run writes nothing)")
-            return
+            return nil
         } catch  where !required {
             // A dry run needs no DynamoDB: it says so and goes on.
             ctx.log(.warning, "cannot check table \(name) (\(error)); the dry run goes on without it")
-            return
+            return nil
         }
         let diffs = TableSchema.differences(t, expected: TableSchema.expected(table: name))
         guard diffs.isEmpty else {
@@ -296,8 +302,9 @@ enum MigrationJobs {
                     hint: "see `whatifctl tables setup`, which lists and can fix the differences")
             }
             ctx.log(.warning, "table \(name) differs from the expected schema: \(text)")
-            return
+            return t
         }
+        return t
     }
 
     // MARK: migrate.verify
