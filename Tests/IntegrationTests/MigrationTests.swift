@@ -185,25 +185,43 @@ struct MigrationFixture {
         proxy.clear()
     }
 
+    /// Starts a migration of `source` into a new table, slowed down, and SIGKILLs whatifd once half of it
+    /// is done and a checkpoint is on disk. Returns the table, the config to go on with, and the killed
+    /// agent (whose folder holds the state).
+    func migrateAndKill(_ source: String) throws -> (String, TestConfig, AgentProcess) {
+        let table = MigrationFixture.uniqueTable()
+        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
+        var config = fx.config(table: table, aws: proxy.url)
+        let a = try AgentProcess(config)
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+        proxy.add(.init(operation: "BatchWriteItem", fault: .delay(seconds: 0.02), count: 1_000_000))
+        let documents = try #require(Int(source.split(separator: "-").dropLast().last ?? ""))
+        let job = try a.client.startScenarioMigration(
+            StartScenarioMigrationRequest(from: source, batchSize: 50, workers: 2))
+        let checkpoints = a.dir.file("state") + "/checkpoints"
+        let ready = eventually(timeout: 120) {
+            ((try? a.client.job(job.id))?.progress?.done ?? 0) >= Double(documents / 2)
+                && ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains {
+                    $0.hasPrefix("migrate.scenarios")
+                }
+        }
+        #expect(ready)
+        #expect(((try? a.client.job(job.id))?.state) == .running)
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        // The rerun talks to moto directly (the proxy goes with this function).
+        config = fx.config(table: table)
+        return (table, config, a)
+    }
+
     /// whatifd SIGKILLed mid-migration: the rerun resumes from the checkpoint and the table ends with
     /// every item exactly once.
     @Test func killedMigrationResumes() throws {
         let source = try fx.generate(12_000, seed: 7)
-        let table = MigrationFixture.uniqueTable()
-        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
-        let config = fx.config(table: table, aws: proxy.url)
-        let a = try AgentProcess(config)
-        #expect(try a.ctl(["tables", "setup"]).status == 0)
-        proxy.add(.init(operation: "BatchWriteItem", fault: .delay(seconds: 0.02), count: 1_000_000))
-        let job = try a.client.startScenarioMigration(
-            StartScenarioMigrationRequest(from: source, batchSize: 50, workers: 2))
-        #expect(eventually(timeout: 120) { ((try? a.client.job(job.id))?.progress?.done ?? 0) >= 6000 })
-        a.process.signal(SIGKILL)
-        _ = a.process.wait(timeout: 10)
+        let (table, config, killed) = try migrateAndKill(source)
         let before = Int(try fx.ddb(["count", fx.envFile, table])) ?? 0
         #expect(before > 0 && before < 12_000, "\(before)")
-        proxy.clear()
-        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        let b = try AgentProcess(config, stateDir: killed.dir.file("state"))
         let rerun = try b.ctl(["migrate", "scenarios", "--from", source, "--json"])
         #expect(rerun.status == 0, "\(rerun.output)")
         let report = try fx.lastResult(b, "migrate.scenarios", as: ScenarioMigrationReport.self)
@@ -220,29 +238,10 @@ struct MigrationFixture {
     /// used to "resume at document 19601", write the rest and succeed on a table missing 19,600).
     @Test func aMigrationDoesNotResumeIntoARecreatedTable() throws {
         let source = try fx.generate(8_000, seed: 11)
-        let table = MigrationFixture.uniqueTable()
-        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
-        let config = fx.config(table: table, aws: proxy.url)
-        let a = try AgentProcess(config)
-        #expect(try a.ctl(["tables", "setup"]).status == 0)
-        proxy.add(.init(operation: "BatchWriteItem", fault: .delay(seconds: 0.02), count: 1_000_000))
-        let job = try a.client.startScenarioMigration(
-            StartScenarioMigrationRequest(from: source, batchSize: 50, workers: 2))
-        // Killed once a checkpoint is on disk.
-        let checkpoints = a.dir.file("state") + "/checkpoints"
-        let saved = eventually(timeout: 120) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains {
-                $0.hasPrefix("migrate.scenarios")
-            }
-        }
-        #expect(saved)
-        #expect(((try? a.client.job(job.id))?.state) == .running)
-        a.process.signal(SIGKILL)
-        _ = a.process.wait(timeout: 10)
-        proxy.clear()
+        let (table, config, killed) = try migrateAndKill(source)
         // The table goes and comes back empty, under the same name.
         _ = try fx.ddb(["delete-table", fx.envFile, table])
-        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        let b = try AgentProcess(config, stateDir: killed.dir.file("state"))
         #expect(try b.ctl(["tables", "setup"]).status == 0)
         let rerun = try b.ctl(["migrate", "scenarios", "--from", source])
         #expect(rerun.status == 0, "\(rerun.output)")
