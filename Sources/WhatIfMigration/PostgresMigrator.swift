@@ -43,11 +43,35 @@ public final class PostgresMigrator {
         }
     }
 
+    /// The table's columns in order, each quoted: a checksum names them one by one, so no column can stand
+    /// in for the row (`md5(t::text) FROM x AS t` hashed the column `t` alone when the table had one).
+    static func columns(_ c: PostgresConnection, _ table: String) throws -> [String] {
+        try c.query(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [table], deadline: .after(seconds: 60)
+        ).rows.map { ($0[0] ?? "").quotedIdentifier }
+    }
+
+    /// The settings that decide how values print as text, fixed so that both sides print alike
+    /// (a timestamptz prints in the session's TimeZone; a float with extra_float_digits).
+    static let textSettings = [
+        "SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'",
+        "SET extra_float_digits = 3", "SET bytea_output = 'hex'",
+    ]
+
+    /// Rows and, with `checksum`, md5 over the sorted md5s of each row's columns as text.
     static func summary(_ c: PostgresConnection, _ table: String, checksum: Bool) throws -> (Int64, String?) {
-        let sql =
-            checksum
-            ? "SELECT count(*), coalesce(md5(string_agg(h, ',' ORDER BY h)), '') FROM (SELECT md5(t::text) AS h FROM \(table) AS t) s"
-            : "SELECT count(*), NULL FROM \(table)"
+        let sql: String
+        if checksum {
+            for s in textSettings { _ = try c.query(s, deadline: .after(seconds: 30)) }
+            let cols = try columns(c, table)
+            // ROW(...) of no columns is not valid SQL; a table without columns hashes its row count.
+            let row = cols.isEmpty ? "''" : "ROW(\(cols.joined(separator: ", ")))::text"
+            sql =
+                "SELECT count(*), coalesce(md5(string_agg(h, ',' ORDER BY h)), '') FROM (SELECT md5(\(row)) AS h FROM \(table)) s"
+        } else {
+            sql = "SELECT count(*), NULL FROM \(table)"
+        }
         let r = try c.query(sql, deadline: .after(seconds: 3600))
         return (Int64(r.rows.first?[0] ?? "0") ?? 0, r.rows.first?[1] ?? nil)
     }

@@ -314,6 +314,15 @@ struct MigrationFixture {
             CREATE SCHEMA app;
             CREATE TABLE app.sessions (token uuid PRIMARY KEY, user_id bigint REFERENCES users(id), data bytea);
             INSERT INTO app.sessions SELECT gen_random_uuid(), g, decode(md5(g::text), 'hex') FROM generate_series(1, 800) g;
+            -- A hostile schema: columns named like the aliases a checksum query might use, quoted mixed-case
+            -- names, a partitioned table.
+            CREATE SCHEMA "Odd Schema";
+            CREATE TABLE "Odd Schema"."MixedCase" (t text, s int, h text, x int, "Quo""ted" text, "row" text, id int PRIMARY KEY);
+            INSERT INTO "Odd Schema"."MixedCase" SELECT 'same', g, 'h', g, 'q' || g, 'r', g FROM generate_series(1, 300) g;
+            CREATE TABLE events (id int, at timestamptz, t text) PARTITION BY RANGE (id);
+            CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (500);
+            CREATE TABLE events_b PARTITION OF events FOR VALUES FROM (500) TO (1000);
+            INSERT INTO events SELECT g, '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 hour', 'same' FROM generate_series(0, 999) g;
             """)
         let targetDB = "what_if_users_rds"
         try _ = psql(target.info, "postgres", "CREATE DATABASE \(targetDB)")
@@ -344,7 +353,12 @@ struct MigrationFixture {
 
         let run = try a.ctl(["migrate", "postgres", "--to", "test"])
         #expect(run.status == 0, "\(run.output)")
-        #expect(run.stdout.contains("\"public\".\"users\"  5000"), "\(run.output)")
+        func row(_ out: String, _ table: String) -> String {
+            out.split(separator: "\n").first { $0.hasPrefix(table + " ") }.map {
+                $0.split(separator: " ").joined(separator: " ")
+            } ?? ""
+        }
+        #expect(row(run.stdout, "\"public\".\"users\"").hasPrefix("\"public\".\"users\" 5000"), "\(run.output)")
         #expect(!run.stdout.contains("NO"), "\(run.output)")
         #expect(try psql(target.info, targetDB, "SELECT count(*) FROM app.sessions") == "800")
         #expect(
@@ -353,7 +367,7 @@ struct MigrationFixture {
 
         // A second run refuses a target that is no longer empty.
         let again = try a.ctl(["migrate", "postgres", "--to", "test"])
-        #expect(again.status == 1 && again.output.contains("already holds 2 tables"), "\(again.output)")
+        #expect(again.status == 1 && again.output.contains("already holds 4 tables"), "\(again.output)")
 
         // Verification alone (after the cutover, say) agrees, then catches a row changed in the target.
         let verified = try a.ctl(["migrate", "postgres", "--to", "test", "--verify-only"])
@@ -362,12 +376,33 @@ struct MigrationFixture {
         let differs = try a.ctl(["migrate", "postgres", "--to", "test", "--verify-only"])
         #expect(differs.status == 1, "\(differs.output)")
         #expect(
-            differs.stdout.contains("\"public\".\"users\"  5000") && differs.stdout.contains("differs"),
+            row(differs.stdout, "\"public\".\"users\"").hasPrefix("\"public\".\"users\" 5000")
+                && differs.stdout.contains("differs"),
             "\(differs.output)")
         #expect(differs.output.contains("does not match the source"), "\(differs.output)")
-        let report = try result(a)
+        var report = try result(a)
         #expect(report.tables.first { $0.table == "\"public\".\"users\"" }?.ok == false)
         #expect(report.tables.first { $0.table == "\"app\".\"sessions\"" }?.ok == true)
+        #expect(report.tables.first { $0.table == "\"Odd Schema\".\"MixedCase\"" }?.ok == true, "\(report.tables)")
+        #expect(report.tables.first { $0.table == "\"public\".\"events\"" }?.ok == true, "\(report.tables)")
+
+        // A change in a column beside one named like an alias is caught, in a plain table and in a
+        // partition (the checksum used to hash the column `t` alone), and so is one in a quoted column.
+        _ = try psql(target.info, targetDB, #"UPDATE "Odd Schema"."MixedCase" SET x = x + 1 WHERE id = 5"#)
+        _ = try psql(target.info, targetDB, "UPDATE events SET at = at + interval '1 second' WHERE id = 700")
+        _ = try psql(target.info, targetDB, "UPDATE users SET email = 'u7@example.invalid' WHERE id = 7")
+        #expect(try a.ctl(["migrate", "postgres", "--to", "test", "--verify-only"]).status == 1)
+        report = try result(a)
+        #expect(report.tables.first { $0.table == "\"Odd Schema\".\"MixedCase\"" }?.ok == false, "\(report.tables)")
+        #expect(report.tables.first { $0.table == "\"public\".\"events\"" }?.ok == false, "\(report.tables)")
+        #expect(report.tables.first { $0.table == "\"public\".\"users\"" }?.ok == true, "\(report.tables)")
+        _ = try psql(target.info, targetDB, #"UPDATE "Odd Schema"."MixedCase" SET x = x - 1 WHERE id = 5"#)
+        _ = try psql(target.info, targetDB, #"UPDATE "Odd Schema"."MixedCase" SET "Quo""ted" = 'z' WHERE id = 9"#)
+        _ = try psql(target.info, targetDB, "UPDATE events SET at = at - interval '1 second' WHERE id = 700")
+        #expect(try a.ctl(["migrate", "postgres", "--to", "test", "--verify-only"]).status == 1)
+        report = try result(a)
+        #expect(report.tables.first { $0.table == "\"Odd Schema\".\"MixedCase\"" }?.ok == false, "\(report.tables)")
+        #expect(report.tables.first { $0.table == "\"public\".\"events\"" }?.ok == true, "\(report.tables)")
     }
 
     func result(_ a: AgentProcess) throws -> PostgresMigrationReport {
