@@ -28,7 +28,7 @@ import WhatIfTesting
             c.dynamodb?.table == "what-if-generator-scenarios-development"
                 && c.dynamodb?.endpoint == "http://localhost:8000")
         #expect(c.redis?.url == "redis://localhost:6379/0")
-        #expect(c.socket.path == "/run/whatif/agent.sock" && c.socket.mode == 0o660)
+        #expect(c.socket.path == "/run/whatif/agent.sock" && c.socket.mode == 0o666)
         #expect(c.status.timeout == 3)
     }
 

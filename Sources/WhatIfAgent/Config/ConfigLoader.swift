@@ -360,8 +360,9 @@ public enum ConfigLoader {
         // A migration target is RDS: its host and password are required and its certificate is checked
         // by default, whatever the agent's own environment.
         let remote = environment != .development || target
-        // The migration guide's variables override the file.
-        func envValue(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        // The migration guide's variables override the file, for `postgres:` only: the migration target
+        // is another instance, and taking them for it too would make the source its own target.
+        func envValue(_ name: String) -> String? { target ? nil : env[name].flatMap { $0.isEmpty ? nil : $0 } }
         var host = envValue("RDS_POSTGRES_HOST") ?? s?.string("host")
         var port = s?.int("port", in: 1...65535)
         if let p = envValue("RDS_POSTGRES_PORT") {
@@ -380,7 +381,9 @@ public enum ConfigLoader {
                 sink.add(
                     line: s?.line ?? 1,
                     "\(name).host is not set (required\(target ? "" : " in \(environment.rawValue)"): the RDS endpoint)",
-                    "set \(name).host or RDS_POSTGRES_HOST to the instance's endpoint")
+                    target
+                        ? "set \(name).host to the instance's endpoint (RDS_POSTGRES_* apply to postgres: only)"
+                        : "set \(name).host or RDS_POSTGRES_HOST to the instance's endpoint")
             }
             host = "localhost"
         }
@@ -407,7 +410,7 @@ public enum ConfigLoader {
             password = p
             source = "RDS_POSTGRES_PASSWORD"
         } else if let file = s?.string("password_file").map({ absolute($0, base: base) }) {
-            source = "postgres.password_file \(file)"
+            source = "\(name).password_file \(file)"
             switch SecretFile.load(file) {
             case .success(let p): password = p
             case .failure(let problem):
@@ -417,7 +420,8 @@ public enum ConfigLoader {
         } else if remote {
             sink.add(
                 line: s?.line ?? 1, "no PostgreSQL password (required in \(environment.rawValue))",
-                "set \(name).password_file to a file readable by the agent only (0640 root:whatif), or RDS_POSTGRES_PASSWORD"
+                "set \(name).password_file to a file readable by the agent only (0640 root:whatif)"
+                    + (target ? "" : ", or RDS_POSTGRES_PASSWORD")
             )
         }
         return PostgresSettings(
