@@ -61,7 +61,7 @@ public struct BackupContext: Sendable {
         self.logger = logger
     }
 
-    var scratch: String { "\(stateDirectory)/tmp" }
+    public var scratch: String { "\(stateDirectory)/tmp" }
     var pendingS3: String { "\(stateDirectory)/s3-pending" }
 }
 

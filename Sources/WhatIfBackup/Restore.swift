@@ -112,12 +112,43 @@ extension BackupService {
         }
         let (entry, store) = try prepareRestore(req, reporter: reporter)
         let m = entry.manifest
-        var created = false
+        // A new database is restored under a scratch name and renamed to the target once its checks pass:
+        // a failed or interrupted restore never leaves a half-filled (or empty) database under the name
+        // asked for. The scratch database is dropped on failure (renamed to the target with
+        // --keep-on-failure) and, after a crash, at the next start (a marker file names it).
+        var into = target
+        var marker: String?
+        var succeeded = false
         if !exists {
-            _ = try admin.query("CREATE DATABASE \(target.quotedIdentifier)", deadline: deadline)
-            created = true
-            reporter.info("created database \(target)")
+            into = Self.scratchDatabase(for: target)
+            let file = "\(restoreMarkers)/\(into)"
+            try Files.makeDirectories(restoreMarkers, mode: 0o700)
+            try Files.writeAtomically(file, Array(target.utf8), mode: 0o600)
+            marker = file
+            _ = try admin.query("CREATE DATABASE \(into.quotedIdentifier)", deadline: deadline)
+            reporter.info("created database \(into), to become \(target) once the restore checks out")
         }
+        defer {
+            if let marker, !succeeded {
+                if req.keepOnFailure,
+                    (try? admin.query(
+                        "ALTER DATABASE \(into.quotedIdentifier) RENAME TO \(target.quotedIdentifier)",
+                        deadline: deadline))
+                        != nil
+                {
+                    reporter.log(.warning, "kept the failed restore as database \(target) (--keep-on-failure)")
+                } else if (try? Self.dropDatabase(admin, into, deadline: deadline)) != nil {
+                    reporter.log(
+                        .warning,
+                        "dropped database \(into), which this failed restore created (--keep-on-failure keeps it)")
+                } else {
+                    reporter.log(
+                        .error, "cannot drop database \(into), which this failed restore created: drop it by hand")
+                }
+                unlink(marker)
+            }
+        }
+        targetConfig.database = into
         let safety = live ? try safetyBackup(.postgres, of: target, reporter: reporter) : nil
 
         // A copy in S3 is fetched into the backup location first (pg_restore needs a seekable file).
@@ -153,13 +184,13 @@ extension BackupService {
         if req.clean || live { args += ["--clean", "--if-exists"] }
         let jobs = req.jobs ?? 1
         if jobs > 1 { args.append("--jobs=\(jobs)") } else { args.append("--single-transaction") }
-        args.append("--dbname=\(target)")
+        args.append("--dbname=\(into)")
         args.append(path)
         reporter.info("pg_restore \(m.id) into \(target)\(jobs > 1 ? " with \(jobs) jobs" : " in one transaction")")
         let child = try Subprocess.start(
             tools.pgRestore, arguments: args,
             environment: PostgresTools.environment(
-                for: source.config, database: target, passfile: passfile, base: context.processEnvironment),
+                for: source.config, database: into, passfile: passfile, base: context.processEnvironment),
             stdout: .null, stderr: .pipe)
         let lines = Locked<[String]>([])
         let steps = Locked(0)
@@ -235,13 +266,59 @@ extension BackupService {
         guard mismatches.isEmpty else {
             throw Failure(
                 "restored, but row counts differ from the backup: \(mismatches.joined(separator: "; "))",
-                hint: "the target database may have held rows before; restore into a new database")
+                hint: marker == nil
+                    ? "the target database may have held rows before; restore into a new database"
+                    : "the database this restore created was dropped; keep it to look into with --keep-on-failure")
         }
+        if let marker {
+            _ = try admin.query(
+                "ALTER DATABASE \(into.quotedIdentifier) RENAME TO \(target.quotedIdentifier)", deadline: deadline)
+            unlink(marker)
+            reporter.info("renamed \(into) to \(target)")
+        }
+        succeeded = true
+        let created = marker != nil
         reporter.info(
             "restored \(m.id) into \(target): \(m.tables?.count ?? 0) tables, \(rows) rows, counts match the backup")
         return RestoreResult(
             kind: .postgres, id: m.id, target: target, from: store.location, seconds: watch.elapsedSeconds, items: nil,
             rows: m.tables == nil ? nil : rows, tablesChecked: m.tables?.count, safetyBackup: safety, created: created)
+    }
+
+    /// Where the names of scratch databases of restores in progress are kept (one file each).
+    var restoreMarkers: String { "\(context.stateDirectory)/restores" }
+
+    /// `whatif_restoring_<target's first bytes>_<random>`, within PostgreSQL's 63 bytes.
+    static func scratchDatabase(for target: String) -> String {
+        let safe = String(
+            target.unicodeScalars.filter {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+            }.prefix(30).map(Character.init))
+        return "whatif_restoring_\(safe)_\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+
+    static func dropDatabase(_ admin: PostgresConnection, _ name: String, deadline: Deadline) throws {
+        _ = try admin.query("DROP DATABASE IF EXISTS \(name.quotedIdentifier) WITH (FORCE)", deadline: deadline)
+    }
+
+    /// Drops the scratch databases of restores a crash interrupted (named by their marker files).
+    /// Returns what it dropped.
+    public func dropInterruptedRestores() -> [String] {
+        let names = Files.list(restoreMarkers).filter { $0.hasPrefix("whatif_restoring_") }
+        guard !names.isEmpty, let source = context.postgres else { return [] }
+        guard
+            let admin = try? PostgresConnection.connect(
+                source.config, deadline: .after(seconds: source.connectTimeout))
+        else { return [] }
+        defer { admin.close() }
+        var dropped: [String] = []
+        for name in names {
+            if (try? Self.dropDatabase(admin, name, deadline: .after(seconds: 60))) != nil {
+                unlink("\(restoreMarkers)/\(name)")
+                dropped.append(name)
+            }
+        }
+        return dropped
     }
 
     /// Tables, views, sequences and the like in schemas other than the system's.
@@ -297,12 +374,29 @@ extension BackupService {
                 "backup \(m.id) has no table schema or export record", hint: "it cannot be restored by the agent")
         }
         let safety = live ? try safetyBackup(.dynamodb, of: target, reporter: reporter) : nil
+        var succeeded = false
         if !exists {
             reporter.info(
                 "creating table \(target) (\(schema.billingMode), \(schema.globalSecondaryIndexes?.count ?? 0) GSIs)")
             try ddb.createTable(schema.createRequest(name: target))
-            _ = try ddb.waitUntilActive(target, timeout: 900)
         }
+        // A table this restore created does not outlive its failure, unless asked (--keep-on-failure).
+        defer {
+            if !exists, !succeeded {
+                if req.keepOnFailure {
+                    reporter.log(
+                        .warning, "kept table \(target), which this failed restore created (--keep-on-failure)")
+                } else if (try? ddb.deleteTable(target)) != nil {
+                    reporter.log(
+                        .warning,
+                        "deleted table \(target), which this failed restore created (--keep-on-failure keeps it)")
+                } else {
+                    reporter.log(
+                        .error, "cannot delete table \(target), which this failed restore created: delete it by hand")
+                }
+            }
+        }
+        if !exists { _ = try ddb.waitUntilActive(target, timeout: 900) }
 
         let reader = ExportReader(store: store, id: m.id, exportPath: export.path, exportId: export.exportId)
         let loaded = try reader.load()
@@ -321,6 +415,7 @@ extension BackupService {
                     hint: "something else wrote to the table during the restore, or items were lost: restore again")
             }
         }
+        succeeded = true
         reporter.info("restored \(m.id) into \(target): \(written) items written, the table holds \(count)")
         return RestoreResult(
             kind: .dynamodb, id: m.id, target: target, from: store.location, seconds: watch.elapsedSeconds,

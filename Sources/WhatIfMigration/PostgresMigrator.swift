@@ -157,6 +157,10 @@ public final class PostgresMigrator {
         }
         try Files.makeDirectories(workDirectory, mode: 0o700)
         let dump = "\(workDirectory)/migrate-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).dump"
+        // Created 0600 before pg_dump opens it (which keeps the mode): the dump holds every row.
+        let fd = open(dump, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure("cannot create \(dump): \(Files.errnoText())") }
+        close(fd)
         defer { unlink(dump) }
         let sourcePass = try PostgresTools.PasswordFile(directory: workDirectory, password: source.password)
         defer { sourcePass.remove() }

@@ -402,11 +402,16 @@ public struct RestoreRequest: Codable, Sendable {
     public var jobs: Int?
     /// Read the backup from this copy (default: local when present, else S3).
     public var from: BackupLocation?
+    /// Keep a database or table the restore created when the restore fails its checks (it is dropped
+    /// otherwise).
+    public var keepOnFailure: Bool
 
     public init(
         kind: BackupKind, id: String, targetDatabase: String? = nil, targetTable: String? = nil, create: Bool = false,
-        clean: Bool = false, force: Bool = false, jobs: Int? = nil, from: BackupLocation? = nil
+        clean: Bool = false, force: Bool = false, jobs: Int? = nil, from: BackupLocation? = nil,
+        keepOnFailure: Bool = false
     ) {
+        self.keepOnFailure = keepOnFailure
         self.kind = kind
         self.id = id
         self.targetDatabase = targetDatabase
@@ -429,6 +434,7 @@ public struct RestoreRequest: Codable, Sendable {
         force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
         jobs = try c.decodeIfPresent(Int.self, forKey: .jobs)
         from = try c.decodeIfPresent(BackupLocation.self, forKey: .from)
+        keepOnFailure = try c.decodeIfPresent(Bool.self, forKey: .keepOnFailure) ?? false
     }
 }
 

@@ -244,12 +244,14 @@ struct Restore: ParsableCommand {
         @Flag(help: "Allow restoring over the configured (live) database.") var force = false
         @Option(help: "Parallel pg_restore jobs.") var jobs: Int?
         @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
+        @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
+        var keepOnFailure = false
         @Flag(help: "Print the job id and return at once.") var detach = false
 
         func run() throws {
             let req = RestoreRequest(
                 kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
-                jobs: jobs, from: from)
+                jobs: jobs, from: from, keepOnFailure: keepOnFailure)
             let job = try perform { try global.client.startRestore(req) }
             try followJob(job, global: global, detach: detach) { BackupText.printRestore($0) }
         }
@@ -268,11 +270,14 @@ struct Restore: ParsableCommand {
         @Flag(help: "Allow writing into an existing table, or the configured (live) one.") var force = false
         @Option(help: "Parallel BatchWriteItem workers.") var jobs: Int?
         @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
+        @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
+        var keepOnFailure = false
         @Flag(help: "Print the job id and return at once.") var detach = false
 
         func run() throws {
             let req = RestoreRequest(
-                kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: from)
+                kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: from,
+                keepOnFailure: keepOnFailure)
             let job = try perform { try global.client.startRestore(req) }
             try followJob(job, global: global, detach: detach) { BackupText.printRestore($0) }
         }

@@ -276,6 +276,66 @@ struct PgDumpWrapper {
             after.count == 2 && after[0].manifest.tables?["app.kinds"] == 4900, "the safety backup has the live rows")
     }
 
+    /// A restore with --create that fails its checks leaves no database behind (nor a scratch one), unless
+    /// --keep-on-failure; the scratch database of a restore a crash interrupted is dropped at the next start.
+    @Test func aFailedRestoreDropsWhatItCreated() throws {
+        let db = try fx.makeDatabase()
+        let restored = db + "_f"
+        defer {
+            fx.dropDatabase(db)
+            fx.dropDatabase(restored)
+        }
+        let location = TempDir("whatif-backups")
+        let config = fx.config(db: db, table: nil, backups: "  location: \(location.path)\n")
+        let a = try AgentProcess(config)
+        #expect(try a.ctl(["backup", "postgres"]).status == 0)
+        let e = try #require(try a.client.backups().backups.first)
+        // The manifest promises a row the dump does not hold: the restore's count check fails.
+        let path = "\(location.path)/postgres/\(e.id)/manifest.json"
+        try ManifestEditing.edit(path) { m in
+            guard case .object(var tables)? = m["tables"] else { return }
+            tables["app.kinds"] = 5001
+            m["tables"] = .object(tables)
+        }
+        func scratchDatabases() throws -> String {
+            try fx.psql(
+                "postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'whatif_restoring_%'")
+        }
+        let failed = try a.ctl(["restore", "postgres", e.id, "--target-db", restored, "--create"])
+        #expect(failed.status == 1, "\(failed.output)")
+        #expect(failed.output.contains("row counts differ"), "\(failed.output)")
+        #expect(failed.output.contains("which this failed restore created"), "\(failed.output)")
+        #expect(try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(restored)'") == "0")
+        #expect(try scratchDatabases() == "")
+        // Kept on request, under the name asked for.
+        let kept = try a.ctl(["restore", "postgres", e.id, "--target-db", restored, "--create", "--keep-on-failure"])
+        #expect(kept.status == 1 && kept.output.contains("--keep-on-failure"), "\(kept.output)")
+        #expect(try fx.psql(restored, "SELECT count(*) FROM app.kinds") == "5000")
+        #expect(try scratchDatabases() == "")
+
+        // A crash mid-restore leaves a scratch database and its marker: the next start drops it.
+        a.process.signal(SIGKILL)
+        _ = a.process.wait(timeout: 10)
+        let scratch = "whatif_restoring_\(db)_dead"
+        try fx.psql("postgres", "CREATE DATABASE \(scratch)")
+        let markers = a.dir.file("state") + "/restores"
+        try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(markers)/\(scratch)", contents: Data(restored.utf8))
+        // And what a killed `migrate postgres` leaves in the scratch folder: a password file, a partial dump.
+        let tmp = a.dir.file("state") + "/tmp"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(tmp)/pgpass-1-2", contents: Data("h:1:d:u:pw\n".utf8))
+        FileManager.default.createFile(atPath: "\(tmp)/migrate-1-2.dump", contents: Data(count: 4096))
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        #expect(b.process.log.contains("removed a password file left by a crash"), "\(b.process.log)")
+        #expect(b.process.log.contains("removed a partial migration dump left by a crash"), "\(b.process.log)")
+        #expect(!b.process.log.contains("removed an incomplete backup"), "\(b.process.log)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] == [])
+        #expect(eventually(timeout: 30) { (try? scratchDatabases()) == "" }, "\(b.process.log)")
+        #expect(eventually(timeout: 10) { b.process.log.contains("dropped the scratch database of a restore") })
+        #expect(!FileManager.default.fileExists(atPath: "\(markers)/\(scratch)"))
+    }
+
     /// Directory format with parallel jobs: every file hashed, verified, and restored in parallel.
     @Test func directoryFormatWithJobs() throws {
         let db = try fx.makeDatabase()
@@ -764,5 +824,15 @@ struct PgDumpWrapper {
         let now = try a.client.backups().backups
         #expect(now.count == 1 && now[0].id != e.id)
         #expect(try fx.ddb(["list-keys", fx.envFile, bucket, "team/backups/postgres/\(e.id)/"]).isEmpty)
+    }
+}
+
+/// Edits a backup's manifest.json as a damaged disk or a careless hand would.
+enum ManifestEditing {
+    static func edit(_ path: String, _ change: (inout [String: JSONValue]) -> Void) throws {
+        guard case .object(var m) = try APICoding.decode(JSONValue.self, from: Array(Files.read(path, limit: 1 << 24)))
+        else { throw TestFailure("\(path) is not an object") }
+        change(&m)
+        try Files.writeAtomically(path, try APICoding.encode(JSONValue.object(m)), mode: 0o640)
     }
 }

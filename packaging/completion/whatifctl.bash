@@ -395,7 +395,7 @@ _whatifctl_restore() {
 
 _whatifctl_restore_postgres() {
     repeating_flags=()
-    non_repeating_flags=(--json --create --clean --force --detach --version -h --help)
+    non_repeating_flags=(--json --create --clean --force --keep-on-failure --detach --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --timeout --target-db --jobs --from)
     __whatifctl_offer_flags_options 1
@@ -423,7 +423,7 @@ _whatifctl_restore_postgres() {
 
 _whatifctl_restore_dynamodb() {
     repeating_flags=()
-    non_repeating_flags=(--json --force --detach --version -h --help)
+    non_repeating_flags=(--json --force --keep-on-failure --detach --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --timeout --target-table --jobs --from)
     __whatifctl_offer_flags_options 1

@@ -38,11 +38,28 @@ extension AgentCore {
         let service = backups()
         let local = service.removeLocalLeftovers()
         for path in local {
-            logger.notice("removed an incomplete backup left by a crash", metadata: ["path": "\(path)"])
+            let name = Files.baseName(path)
+            let what =
+                name.hasPrefix("pgpass-")
+                ? "a password file"
+                : name.hasPrefix("migrate-")
+                    ? "a partial migration dump"
+                    : name.hasPrefix(".restore-")
+                        ? "a backup copy fetched for a restore"
+                        : path.hasPrefix(service.context.scratch) ? "a temporary file" : "an incomplete backup"
+            logger.notice("removed \(what) left by a crash", metadata: ["path": "\(path)"])
+        }
+        let logger = self.logger
+        // Scratch databases of restores a crash interrupted go in the background (PostgreSQL may be slow to answer).
+        Task.detached {
+            let dropped = (try? await Threads.run { service.dropInterruptedRestores() }) ?? []
+            for name in dropped {
+                logger.notice(
+                    "dropped the scratch database of a restore a crash interrupted", metadata: ["database": "\(name)"])
+            }
         }
         let pending = service.pendingS3Leftovers()
         guard !pending.isEmpty else { return }
-        let logger = self.logger
         Task.detached {
             let removed = (try? await Threads.run { service.removeS3Leftovers(pending) }) ?? []
             for p in removed {

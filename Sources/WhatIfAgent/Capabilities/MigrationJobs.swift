@@ -59,7 +59,9 @@ enum MigrationJobs {
                         binDirectory: ctx.config.backups.postgres.binDirectory, environment: env)
                     return try PostgresMigrator(
                         source: s.connection, target: t.connection, tools: tools,
-                        workDirectory: ctx.config.stateDirectory + "/migrations", environment: env, reporter: ctx
+                        // The backups' scratch folder: what a killed run leaves there (a partial dump, password
+                        // files) is removed at the next start.
+                        workDirectory: ctx.config.stateDirectory + "/tmp", environment: env, reporter: ctx
                     ).run(dryRun: req.dryRun, verifyOnly: req.verifyOnly)
                 }
                 let json = try JSONValue.encoding(report)
