@@ -196,7 +196,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfMaintenance",
-                "WhatIfMonitoring",
+                "WhatIfMonitoring", "WhatIfBackup",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -122,9 +122,12 @@ public final class BackupService: Sendable {
     // MARK: Catalog
 
     /// Every complete backup, newest first, merged across copies.
+    /// A damaged manifest is reported in `damaged` (one bad record never hides the others or blocks a
+    /// backup); a store that cannot be listed is a warning (the list is then incomplete).
     public func list(kind: BackupKind? = nil) -> BackupList {
         var entries: [String: BackupEntry] = [:]
         var warnings: [String] = []
+        var damaged: [DamagedBackup] = []
         for store in stores {
             for k in BackupKind.allCases where kind == nil || kind == k {
                 let ids: [String]
@@ -133,12 +136,16 @@ public final class BackupService: Sendable {
                     continue
                 }
                 for id in ids {
-                    do { try add(id, in: store, to: &entries) } catch { warnings.append("\(error)") }
+                    do { try add(id, in: store, to: &entries) } catch let d as ManifestDamage {
+                        damaged.append(d.record)
+                    } catch { warnings.append("\(error)") }
                 }
             }
         }
         let sorted = entries.values.sorted { ($0.manifest.startedAt, $0.id) > ($1.manifest.startedAt, $1.id) }
-        return BackupList(backups: sorted, warnings: warnings)
+        return BackupList(
+            backups: sorted, warnings: warnings, damaged: damaged,
+            orphans: local.orphans().filter { o in kind.map { o.path.contains("/\($0.rawValue)/") } ?? true })
     }
 
     /// One backup, read from its manifest in each store (no listing).
@@ -148,10 +155,15 @@ public final class BackupService: Sendable {
         }
         var entries: [String: BackupEntry] = [:]
         var warnings: [String] = []
+        var damage: ManifestDamage?
         for store in stores {
-            do { try add(id, in: store, to: &entries) } catch { warnings.append("\(error)") }
+            do { try add(id, in: store, to: &entries) } catch let d as ManifestDamage {
+                damage = damage ?? d
+            } catch { warnings.append("\(error)") }
         }
         guard let e = entries[id] else {
+            // A damaged manifest is named as such, not as a missing backup.
+            if let damage { throw damage }
             throw BackupError.notFound(id, warnings: warnings)
         }
         return e
@@ -339,7 +351,7 @@ public final class BackupService: Sendable {
             }
             manifest.endedAt = Date()
             try Files.writeAtomically(
-                "\(partial)/\(SideFile.manifest)", try APICoding.encode(manifest, pretty: true), mode: 0o640)
+                "\(partial)/\(SideFile.manifest)", try ManifestSeal.encode(manifest), mode: 0o640)
             let final = local.folder(id)
             guard rename(partial, final) == 0 else {
                 throw Failure("cannot rename \(partial) to \(final): \(Files.errnoText())")
@@ -438,7 +450,7 @@ public final class BackupService: Sendable {
                 host: Self.hostName, startedAt: started, endedAt: Date(), format: "dynamodb-export", method: "export",
                 source: .init(table: source.table, endpoint: source.endpoint, region: source.region), tool: nil,
                 serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema, export: out.export)
-            try remote.writeSide(id, SideFile.manifest, try APICoding.encode(manifest, pretty: true))
+            try remote.writeSide(id, SideFile.manifest, try ManifestSeal.encode(manifest))
             clearPending(id)
             return manifest
         } catch {
@@ -468,7 +480,7 @@ public final class BackupService: Sendable {
                 }
             }
             throttle.flush()
-            try remote.writeSide(id, SideFile.manifest, try APICoding.encode(manifest, pretty: true))
+            try remote.writeSide(id, SideFile.manifest, try ManifestSeal.encode(manifest))
             clearPending(id)
         } catch {
             try? remote.deletePrefix(remote.prefix(id), manifestFirst: true)
@@ -497,8 +509,19 @@ public final class BackupService: Sendable {
     /// Re-reads every copy of the given backups (all when `ids` is nil) against their manifests, and
     /// records each outcome beside the copy.
     public func verify(ids: [String]?, reporter: any JobReporter, quiet: Bool = false) throws -> [VerifyOutcome] {
-        // Named backups are read directly; only "all" needs the whole catalog.
-        let entries = try ids.map { try $0.map(entry) } ?? list().backups
+        // Named backups are read directly; only "all" needs the whole catalog. A damaged manifest is a
+        // failed verification of that backup, not the end of the job.
+        var entries: [BackupEntry] = []
+        var damaged: [DamagedBackup] = []
+        if let ids {
+            for id in ids {
+                do { entries.append(try entry(id)) } catch let d as ManifestDamage { damaged.append(d.record) }
+            }
+        } else {
+            let all = list()
+            entries = all.backups
+            damaged = all.damaged
+        }
         leases.hold(entries.map(\.id))
         defer { leases.release(entries.map(\.id)) }
         let totalBytes = Double(entries.reduce(Int64(0)) { $0 + $1.manifest.totalBytes * Int64($1.locations.count) })
@@ -533,6 +556,13 @@ public final class BackupService: Sendable {
                 }
             }
             outcomes.append(VerifyOutcome(id: e.id, kind: e.kind, verifications: verifications))
+        }
+        for d in damaged {
+            reporter.log(.error, "\(d.id) (\(d.location.rawValue)): the manifest \(d.manifest) is damaged: \(d.reason)")
+            let v = BackupVerification(
+                at: Date(), location: d.location, ok: false,
+                problems: [BackupProblem(file: d.manifest, message: "damaged manifest: \(d.reason)")])
+            outcomes.append(VerifyOutcome(id: d.id, kind: BackupID.kind(of: d.id) ?? .postgres, verifications: [v]))
         }
         return outcomes
     }
@@ -638,11 +668,43 @@ public final class BackupService: Sendable {
     // MARK: Prune
 
     /// Applies the retention policy of each kind (all kinds when nil) to every copy.
-    public func prune(dryRun: Bool, kinds: [BackupKind]? = nil) -> PruneResult {
+    /// Damaged backups are moved aside (quarantined) and reported, never counted or deleted, and never
+    /// stop the prune; with `orphans`, folders without a manifest are removed.
+    public func prune(dryRun: Bool, kinds: [BackupKind]? = nil, orphans: Bool = false) -> PruneResult {
         let all = list()
         var decisions: [PruneDecision] = []
         var deleted: [String] = []
         var errors: [String] = all.warnings.map { "listing: \($0)" }
+        var quarantined: [DamagedBackup] = []
+        for var d in all.damaged where kinds.map({ $0.contains(BackupID.kind(of: d.id) ?? .postgres) }) ?? true {
+            if !dryRun, d.location == .local {
+                do { d.quarantinedTo = try local.quarantine(d.id) } catch {
+                    errors.append("cannot quarantine \(d.id): \(error)")
+                }
+            }
+            context.logger.warning(
+                "damaged backup \(d.quarantinedTo == nil ? "found" : "quarantined")",
+                metadata: [
+                    "backup_id": "\(d.id)", "manifest": "\(d.manifest)", "reason": "\(d.reason)",
+                    "moved_to": "\(d.quarantinedTo ?? "-")", "hint": "\(d.hint)",
+                ])
+            quarantined.append(d)
+        }
+        var orphansRemoved: [OrphanBackup] = []
+        if orphans {
+            for o in all.orphans where kinds.map({ ks in ks.contains { o.path.contains("/\($0.rawValue)/") } }) ?? true
+            {
+                if dryRun {
+                    orphansRemoved.append(o)
+                } else if (try? LocalFiles.removeTree(o.path)) != nil {
+                    orphansRemoved.append(o)
+                    context.logger.notice(
+                        "orphaned backup folder removed", metadata: ["path": "\(o.path)", "bytes": "\(o.bytes)"])
+                } else {
+                    errors.append("cannot remove the orphaned folder \(o.path)")
+                }
+            }
+        }
         for kind in kinds ?? BackupKind.allCases {
             let entries = all.backups.filter { $0.kind == kind }
             let candidates = entries.map {
@@ -671,7 +733,9 @@ public final class BackupService: Sendable {
         if !dryRun, !all.warnings.isEmpty {
             errors.append("nothing deleted: the catalog could not be read in full")
         }
-        return PruneResult(dryRun: dryRun, decisions: decisions, deleted: deleted, errors: errors)
+        return PruneResult(
+            dryRun: dryRun, decisions: decisions, deleted: deleted, errors: errors, quarantined: quarantined,
+            orphansRemoved: orphansRemoved)
     }
 }
 

@@ -67,17 +67,30 @@ public protocol BackupStore: Sendable {
 }
 
 extension BackupStore {
-    /// The backup's manifest, when it is there, readable and complete.
+    /// Where the backup's manifest is, for messages.
+    public func manifestPlace(_ id: String) -> String {
+        if let l = self as? LocalStore { return "\(l.folder(id))/\(SideFile.manifest)" }
+        if let s = self as? S3Store { return "s3://\(s.destination.bucket)/\(s.prefix(id))/\(SideFile.manifest)" }
+        return "\(description): \(id)/\(SideFile.manifest)"
+    }
+
+    /// The backup's manifest, when it is there, readable, complete and matching its own checksum; nil
+    /// when there is none. A manifest that is there but cannot be trusted throws `ManifestDamage`; a
+    /// store that cannot be read throws its own error.
     public func manifest(_ id: String) throws -> BackupManifest? {
         guard let bytes = try readSide(id, SideFile.manifest) else { return nil }
-        guard let m = try? APICoding.decode(BackupManifest.self, from: bytes) else {
-            throw Failure(
-                "the manifest of backup \(id) in \(description) is not readable",
-                hint: "the backup is damaged; `whatifctl backups verify \(id)` tells more")
+        func damage(_ reason: String) -> ManifestDamage {
+            ManifestDamage(id: id, location: location, manifestPath: manifestPlace(id), reason: reason)
         }
-        guard m.status == "complete", m.id == id, BackupID.kind(of: id) == m.kind else {
-            throw Failure("the manifest of backup \(id) in \(description) does not describe a complete backup \(id)")
+        let m: BackupManifest
+        do { m = try APICoding.decode(BackupManifest.self, from: bytes) } catch {
+            throw damage("it is not a readable manifest (\(error))")
         }
+        guard m.status == "complete" else { throw damage("its status is '\(m.status)', not 'complete'") }
+        guard m.id == id, BackupID.kind(of: id) == m.kind else {
+            throw damage("it describes backup \(m.id) (\(m.kind.rawValue)), not \(id)")
+        }
+        if let problem = ManifestSeal.problem(m) { throw damage(problem) }
         return m
     }
 
@@ -139,6 +152,36 @@ public final class LocalStore: BackupStore {
         guard rename(dir, doomed) == 0 else { throw Failure("cannot remove \(dir): \(Files.errnoText())") }
         Files.syncDirectory(Files.directory(of: dir))
         try LocalFiles.removeTree(doomed)
+    }
+
+    /// Moves a damaged backup's folder to `<root>/quarantine/<kind>/<id>`, out of the catalog, data kept.
+    /// Returns where it went.
+    public func quarantine(_ id: String) throws -> String {
+        let kind = BackupID.kind(of: id)?.rawValue ?? "unknown"
+        let dir = "\(root)/quarantine/\(kind)"
+        try Files.makeDirectories(dir, mode: 0o750)
+        var to = "\(dir)/\(id)"
+        if Files.exists(to) { to += "-\(Int(Date().timeIntervalSince1970))" }
+        guard rename(folder(id), to) == 0 else {
+            throw Failure("cannot move \(folder(id)) to \(to): \(Files.errnoText())")
+        }
+        Files.syncDirectory(dir)
+        return to
+    }
+
+    /// Backup folders without a manifest (not ones being written or deleted), with their sizes.
+    public func orphans() -> [OrphanBackup] {
+        var out: [OrphanBackup] = []
+        for kind in BackupKind.allCases {
+            let dir = "\(root)/\(kind.rawValue)"
+            for name in Files.list(dir) where BackupID.kind(of: name) == kind {
+                let path = "\(dir)/\(name)"
+                guard Files.isDirectory(path), !Files.exists("\(path)/\(SideFile.manifest)") else { continue }
+                let bytes = LocalFiles.walk(path).reduce(Int64(0)) { $0 + $1.1 }
+                out.append(OrphanBackup(path: path, location: .local, bytes: bytes))
+            }
+        }
+        return out
     }
 
     /// Removes what a crash left: `.partial` and `.deleting` folders. Returns what it removed.

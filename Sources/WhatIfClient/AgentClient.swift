@@ -198,9 +198,10 @@ extension AgentClient {
         try call(JobInfo.self, method: "POST", path: APIPath.backupsVerify, body: VerifyRequest(ids: ids))
     }
 
-    public func prune(dryRun: Bool, kind: BackupKind? = nil) throws -> PruneResult {
+    public func prune(dryRun: Bool, kind: BackupKind? = nil, orphans: Bool = false) throws -> PruneResult {
         var query: [String] = []
         if dryRun { query.append("dry_run=true") }
+        if orphans { query.append("orphans=true") }
         if let kind { query.append("kind=\(kind.rawValue)") }
         return try call(
             PruneResult.self, method: "POST",

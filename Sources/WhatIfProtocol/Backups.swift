@@ -60,6 +60,10 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var tableSchema: TableSchema?
     /// DynamoDB: the export's id and where its AWS manifests are, relative to the backup's folder.
     public var export: ExportInfo?
+    /// SHA-256 (hex) of the manifest itself: its canonical JSON (sorted keys, compact) without this key.
+    /// Verify and restore check it, so an edited row count or file hash is found. Absent in manifests
+    /// written before it existed.
+    public var checksum: String?
 
     public struct Source: Codable, Sendable, Equatable {
         public var host: String?
@@ -322,9 +326,65 @@ public struct BackupList: Codable, Sendable {
     public var backups: [BackupEntry]
     /// Copies that could not be listed (S3 unreachable, say): the list is then incomplete.
     public var warnings: [String]
-    public init(backups: [BackupEntry], warnings: [String] = []) {
+    /// Backups whose manifest is unreadable, incomplete or fails its own checksum: not restorable, not
+    /// counted by retention, moved aside (quarantined) by the next prune.
+    public var damaged: [DamagedBackup]
+    /// Backup folders without a manifest (a copy by hand, a damaged disk): never restorable, their data
+    /// stays on disk until `backups prune --orphans`.
+    public var orphans: [OrphanBackup]
+
+    public init(
+        backups: [BackupEntry], warnings: [String] = [], damaged: [DamagedBackup] = [], orphans: [OrphanBackup] = []
+    ) {
         self.backups = backups
         self.warnings = warnings
+        self.damaged = damaged
+        self.orphans = orphans
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        backups = try c.decode([BackupEntry].self, forKey: .backups)
+        warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        damaged = try c.decodeIfPresent([DamagedBackup].self, forKey: .damaged) ?? []
+        orphans = try c.decodeIfPresent([OrphanBackup].self, forKey: .orphans) ?? []
+    }
+}
+
+/// A backup whose manifest cannot be trusted.
+public struct DamagedBackup: Codable, Sendable, Equatable {
+    public var id: String
+    public var location: BackupLocation
+    /// Where the manifest is (a path, or an s3:// URL).
+    public var manifest: String
+    public var reason: String
+    public var hint: String
+    /// Where the backup was moved aside to, once quarantined.
+    public var quarantinedTo: String?
+
+    public init(
+        id: String, location: BackupLocation, manifest: String, reason: String, hint: String,
+        quarantinedTo: String? = nil
+    ) {
+        self.id = id
+        self.location = location
+        self.manifest = manifest
+        self.reason = reason
+        self.hint = hint
+        self.quarantinedTo = quarantinedTo
+    }
+}
+
+/// A backup folder without a manifest.
+public struct OrphanBackup: Codable, Sendable, Equatable {
+    public var path: String
+    public var location: BackupLocation
+    public var bytes: Int64
+
+    public init(path: String, location: BackupLocation, bytes: Int64) {
+        self.path = path
+        self.location = location
+        self.bytes = bytes
     }
 }
 
@@ -376,11 +436,31 @@ public struct PruneResult: Codable, Sendable {
     public var decisions: [PruneDecision]
     public var deleted: [String]
     public var errors: [String]
-    public init(dryRun: Bool, decisions: [PruneDecision], deleted: [String], errors: [String]) {
+    /// Damaged backups found (and, unless a dry run, moved aside); they do not stop the prune.
+    public var quarantined: [DamagedBackup]
+    /// Orphaned folders removed (`--orphans`), or that would be (dry run).
+    public var orphansRemoved: [OrphanBackup]
+
+    public init(
+        dryRun: Bool, decisions: [PruneDecision], deleted: [String], errors: [String],
+        quarantined: [DamagedBackup] = [], orphansRemoved: [OrphanBackup] = []
+    ) {
         self.dryRun = dryRun
         self.decisions = decisions
         self.deleted = deleted
         self.errors = errors
+        self.quarantined = quarantined
+        self.orphansRemoved = orphansRemoved
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dryRun = try c.decode(Bool.self, forKey: .dryRun)
+        decisions = try c.decode([PruneDecision].self, forKey: .decisions)
+        deleted = try c.decode([String].self, forKey: .deleted)
+        errors = try c.decode([String].self, forKey: .errors)
+        quarantined = try c.decodeIfPresent([DamagedBackup].self, forKey: .quarantined) ?? []
+        orphansRemoved = try c.decodeIfPresent([OrphanBackup].self, forKey: .orphansRemoved) ?? []
     }
 }
 

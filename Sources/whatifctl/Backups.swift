@@ -108,7 +108,12 @@ struct Backups: ParsableCommand {
             let list = try perform { try global.client.backups(kind: kind) }
             if global.json { return try Out.json(list) }
             for w in list.warnings { Out.err("whatifctl: warning: \(w)") }
-            if list.backups.isEmpty { return Out.line("no backups") }
+            BackupText.damagedAndOrphans(list.damaged, list.orphans)
+            if list.backups.isEmpty {
+                Out.line("no backups")
+                if !list.warnings.isEmpty { throw ExitCode(ExitStatus.failure.rawValue) }
+                return
+            }
             Out.table(
                 ["ID", "KIND", "TAKEN", "SIZE", "CONTENT", "WHERE", "VERIFIED", "PIN"],
                 list.backups.map { e in
@@ -172,13 +177,16 @@ struct Backups: ParsableCommand {
             abstract: "Delete backups the retention policy no longer keeps.",
             discussion: """
                 Never deletes the newest verified backup of a kind, a pinned backup, or one in use. With \
-                --dry-run, shows what would be kept (and why) and what would be deleted.
+                --dry-run, shows what would be kept (and why) and what would be deleted. A backup whose \
+                manifest is damaged is moved aside to <location>/quarantine and reported, never counted. \
+                With --orphans, backup folders without a manifest are deleted too.
                 """)
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Show the decisions; delete nothing.") var dryRun = false
         @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
+        @Flag(help: "Also delete backup folders that have no manifest (see `backups list`).") var orphans = false
         func run() throws {
-            let r = try perform { try global.client.prune(dryRun: dryRun, kind: kind) }
+            let r = try perform { try global.client.prune(dryRun: dryRun, kind: kind, orphans: orphans) }
             if global.json {
                 try Out.json(r)
             } else {
@@ -189,6 +197,15 @@ struct Backups: ParsableCommand {
                         ? "keep  "
                         : (dryRun ? "would delete" : (r.deleted.contains(d.id) ? "deleted" : "delete failed"))
                     Out.line("\(verb)  \(d.id)" + (d.reasons.isEmpty ? "" : "  (\(d.reasons.joined(separator: ", ")))"))
+                }
+                for d in r.quarantined {
+                    Out.err(
+                        "whatifctl: warning: \(d.id): damaged manifest \(d.manifest): \(d.reason)"
+                            + (d.quarantinedTo.map { "; moved to \($0)" } ?? ""))
+                }
+                for o in r.orphansRemoved {
+                    Out.line(
+                        "\(dryRun ? "would delete" : "deleted")  orphaned folder \(o.path)  (\(Out.bytes(o.bytes)))")
                 }
                 for e in r.errors { Out.err("whatifctl: \(e)") }
             }
@@ -285,6 +302,18 @@ struct Restore: ParsableCommand {
 }
 
 enum BackupText {
+    /// Damaged manifests and orphaned folders, as warnings on stderr (the list itself stays on stdout).
+    static func damagedAndOrphans(_ damaged: [DamagedBackup], _ orphans: [OrphanBackup]) {
+        for d in damaged {
+            Out.err("whatifctl: warning: \(d.id): damaged manifest \(d.manifest): \(d.reason); \(d.hint)")
+        }
+        for o in orphans {
+            Out.err(
+                "whatifctl: warning: orphaned backup folder \(o.path) (\(Out.bytes(o.bytes))) has no manifest; `whatifctl backups prune --orphans` deletes it"
+            )
+        }
+    }
+
     static func content(_ m: BackupManifest) -> String {
         if let n = m.items { return "\(n) items" }
         if let t = m.tables { return "\(t.count) tables, \(t.values.reduce(0, +)) rows" }

@@ -1,4 +1,5 @@
 import Testing
+import WhatIfBackup
 import WhatIfClient
 import WhatIfCore
 import WhatIfProtocol
@@ -292,7 +293,7 @@ struct PgDumpWrapper {
         let e = try #require(try a.client.backups().backups.first)
         // The manifest promises a row the dump does not hold: the restore's count check fails.
         let path = "\(location.path)/postgres/\(e.id)/manifest.json"
-        try ManifestEditing.edit(path) { m in
+        try ManifestEditing.edit(path, reseal: true) { m in
             guard case .object(var tables)? = m["tables"] else { return }
             tables["app.kinds"] = 5001
             m["tables"] = .object(tables)
@@ -334,6 +335,69 @@ struct PgDumpWrapper {
         #expect(eventually(timeout: 30) { (try? scratchDatabases()) == "" }, "\(b.process.log)")
         #expect(eventually(timeout: 10) { b.process.log.contains("dropped the scratch database of a restore") })
         #expect(!FileManager.default.fileExists(atPath: "\(markers)/\(scratch)"))
+    }
+
+    /// One damaged manifest never blocks the catalog: it is quarantined and named, later backups and
+    /// retention go on; an edited manifest fails its own checksum in verify and restore; a folder without a
+    /// manifest is listed as orphaned with its size and removed by `prune --orphans`.
+    @Test func aDamagedCatalogDegradesAndNeverBlocks() throws {
+        let db = try fx.makeDatabase()
+        let restored = db + "_c"
+        defer {
+            fx.dropDatabase(db)
+            fx.dropDatabase(restored)
+        }
+        let location = TempDir("whatif-backups")
+        let a = try AgentProcess(
+            fx.config(db: db, table: nil, backups: "  location: \(location.path)\n  retention:\n    keep_last: 2\n"))
+        for _ in 0..<3 { #expect(try a.ctl(["backup", "postgres"]).status == 0) }
+        var ids = try a.client.backups().backups.map(\.id)
+        #expect(ids.count == 2, "\(ids)")
+        let (newest, older) = (ids[0], ids[1])
+        func manifest(_ id: String) -> String { "\(location.path)/postgres/\(id)/manifest.json" }
+
+        // "bomplete": the backup after it still succeeds, and the damaged one is moved aside and named.
+        try ManifestEditing.edit(manifest(older)) { $0["status"] = "bomplete" }
+        let list = try a.ctl(["backups", "list"])
+        #expect(list.status == 0 && list.stderr.contains("\(older): damaged manifest"), "\(list.output)")
+        #expect(list.stderr.contains("its status is 'bomplete'"), "\(list.output)")
+        let next = try a.ctl(["backup", "postgres"])
+        #expect(next.status == 0, "\(next.output)")
+        #expect(!Files.exists("\(location.path)/postgres/\(older)"))
+        #expect(Files.exists("\(location.path)/quarantine/postgres/\(older)/manifest.json"))
+        #expect(a.process.log.contains("damaged backup quarantined"), "\(a.process.log.suffix(3000))")
+        ids = try a.client.backups().backups.map(\.id)
+        #expect(ids.count == 2 && ids.contains(newest) && !ids.contains(older), "\(ids)")
+
+        // An edited row count: the manifest no longer matches its own checksum.
+        try ManifestEditing.edit(manifest(newest)) { m in
+            guard case .object(var tables)? = m["tables"] else { return }
+            tables["app.kinds"] = 4999
+            m["tables"] = .object(tables)
+        }
+        let verify = try a.ctl(["backups", "verify", newest])
+        #expect(verify.status == 1, "\(verify.output)")
+        #expect(
+            verify.output.contains("manifest.json") && verify.output.contains("does not match its own checksum"),
+            "\(verify.output)")
+        let restore = try a.ctl(["restore", "postgres", newest, "--target-db", restored, "--create"])
+        #expect(restore.status != 0 && restore.output.contains("does not match its own checksum"), "\(restore.output)")
+        #expect(try fx.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname = '\(restored)'") == "0")
+
+        // A folder without a manifest: listed with its size, removed only with --orphans.
+        let orphan = "\(location.path)/postgres/postgres-20200101T000000Z-abcd"
+        try FileManager.default.createDirectory(atPath: orphan, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(orphan)/postgres.dump", contents: Data(count: 10_000))
+        let listed = try a.ctl(["backups", "list", "--json"])
+        let parsed = try APICoding.decode(BackupList.self, from: Array(listed.stdout.utf8))
+        #expect(parsed.orphans == [OrphanBackup(path: orphan, location: .local, bytes: 10_000)], "\(listed.output)")
+        #expect(try a.ctl(["backups", "prune"]).status == 0)
+        #expect(Files.exists(orphan))
+        let dry = try a.ctl(["backups", "prune", "--orphans", "--dry-run"])
+        #expect(dry.stdout.contains("would delete  orphaned folder \(orphan)") && Files.exists(orphan), "\(dry.output)")
+        let pruned = try a.ctl(["backups", "prune", "--orphans"])
+        #expect(pruned.status == 0 && pruned.stdout.contains("deleted  orphaned folder \(orphan)"), "\(pruned.output)")
+        #expect(!Files.exists(orphan))
     }
 
     /// Directory format with parallel jobs: every file hashed, verified, and restored in parallel.
@@ -827,12 +891,15 @@ struct PgDumpWrapper {
     }
 }
 
-/// Edits a backup's manifest.json as a damaged disk or a careless hand would.
+/// Edits a backup's manifest.json as a damaged disk or a careless hand would; `reseal` writes a matching
+/// checksum, as a manifest that is wrong but consistent would have (to reach the checks behind it).
 enum ManifestEditing {
-    static func edit(_ path: String, _ change: (inout [String: JSONValue]) -> Void) throws {
+    static func edit(_ path: String, reseal: Bool = false, _ change: (inout [String: JSONValue]) -> Void) throws {
         guard case .object(var m) = try APICoding.decode(JSONValue.self, from: Array(Files.read(path, limit: 1 << 24)))
         else { throw TestFailure("\(path) is not an object") }
         change(&m)
-        try Files.writeAtomically(path, try APICoding.encode(JSONValue.object(m)), mode: 0o640)
+        var bytes = try APICoding.encode(JSONValue.object(m))
+        if reseal { bytes = try ManifestSeal.encode(try APICoding.decode(BackupManifest.self, from: bytes)) }
+        try Files.writeAtomically(path, bytes, mode: 0o640)
     }
 }

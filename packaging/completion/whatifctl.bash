@@ -311,7 +311,7 @@ _whatifctl_backups_verify() {
 
 _whatifctl_backups_prune() {
     repeating_flags=()
-    non_repeating_flags=(--json --dry-run --version -h --help)
+    non_repeating_flags=(--json --dry-run --orphans --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --timeout --kind)
     __whatifctl_offer_flags_options 0

@@ -33,6 +33,7 @@ extension Router {
             },
             Route(method: "POST", pattern: ["v1", "backups", "prune"], role: .admin) { [agent] req, _ in
                 let dryRun = req.flag("dry_run")
+                let orphans = req.flag("orphans")
                 var kinds: [BackupKind]?
                 if let k = req.query["kind"], !k.isEmpty {
                     guard let parsed = BackupKind(rawValue: k) else {
@@ -42,7 +43,9 @@ extension Router {
                     kinds = [parsed]
                 }
                 let service = agent.backups()
-                return await catalog(agent, timeout: 600) { [kinds] in service.prune(dryRun: dryRun, kinds: kinds) }
+                return await catalog(agent, timeout: 600) { [kinds] in
+                    service.prune(dryRun: dryRun, kinds: kinds, orphans: orphans)
+                }
             },
             Route(method: "POST", pattern: ["v1", "backups", "{id}", "pin"], role: .admin, takesBody: true) {
                 [agent] req, args in
