@@ -31,6 +31,8 @@ public final class AgentCore: Sendable {
     public let awsCalls = AWSCallCounters()
     /// Metrics, alarms and hooks (nil until `startMonitoring`, or when metrics are disabled).
     let monitoringBox = Locked<MonitoringService?>(nil)
+    /// The alert hooks, whatever metrics' setting (see Capabilities/Hooks.swift).
+    let hooksBox = Locked<HookDispatcher?>(nil)
     /// The expiry schedule's loop.
     let expiryTask = Locked<Task<Void, Never>?>(nil)
     /// The maintenance windows' scheduler loop, its clock (tests move it by hand) and what it handled.
@@ -95,6 +97,7 @@ public final class AgentCore: Sendable {
             current.set(
                 ServiceClients(
                     config: new, environment: environment, logger: logger, http: http, observer: { calls.record($0) }))
+            configureHooks()
             configureMonitoring()
             authorizer.update(new.socket)
             status.invalidate()

@@ -65,6 +65,7 @@ public final class Daemon: Sendable {
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()
         await core.removeBackupLeftovers()
+        await core.startHooks()
         try await core.startMonitoring()
         core.startExpirySchedule()
         try await server.start(adoptedFD: adoptedFD)
@@ -118,6 +119,7 @@ public final class Daemon: Sendable {
         core.expiryTask.value?.cancel()
         core.maintenanceTask.value?.cancel()
         await core.stopMonitoring()
+        await core.stopHooks(grace: 5)
         await server.shutdown()
         await core.pool.shutdown()
         logger.notice("stopped")

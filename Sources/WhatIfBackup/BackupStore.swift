@@ -90,7 +90,7 @@ extension BackupStore {
         guard m.id == id, BackupID.kind(of: id) == m.kind else {
             throw damage("it describes backup \(m.id) (\(m.kind.rawValue)), not \(id)")
         }
-        if let problem = ManifestSeal.problem(m) { throw damage(problem) }
+        if let problem = ManifestSeal.problem(bytes, m) { throw damage(problem) }
         return m
     }
 

@@ -2,37 +2,53 @@ import WhatIfCore
 import WhatIfCrypto
 import WhatIfProtocol
 
-/// A manifest's own checksum: SHA-256 of its canonical JSON (APICoding's sorted, compact form) without
-/// the `checksum` key. Written with every manifest; checked wherever a manifest is read.
+/// A manifest's own checksum, over the file's bytes: the file is written with `manifestSHA256` set to
+/// 64 zeros, hashed, and the zeros replaced by the hash; a reader puts the zeros back and hashes again.
+/// Byte for byte, so it does not depend on how JSON values re-encode.
 public enum ManifestSeal {
-    /// The checksum of `m` as it will read back (dates round to the millisecond on the way to JSON, so
-    /// the value is normalised through JSON once before it is hashed).
-    public static func checksum(_ m: BackupManifest) throws -> String {
-        var bare = m
-        bare.checksum = nil
-        let normalised = try APICoding.decode(BackupManifest.self, from: try APICoding.encode(bare))
-        return Digest.sha256Hex(try APICoding.encode(normalised))
-    }
-
-    /// `m` with its checksum set.
-    public static func sealed(_ m: BackupManifest) throws -> BackupManifest {
-        var s = m
-        s.checksum = try checksum(m)
-        return s
-    }
+    static let key = Array("\"manifestSHA256\"".utf8)
+    static let zeros = String(repeating: "0", count: 64)
 
     /// The manifest file's bytes: pretty JSON, sealed.
     public static func encode(_ m: BackupManifest) throws -> [UInt8] {
-        try APICoding.encode(try sealed(m), pretty: true)
+        var s = m
+        s.manifestSHA256 = zeros
+        var bytes = try APICoding.encode(s, pretty: true)
+        guard let at = valueRange(bytes) else { throw Failure("cannot seal the manifest of \(m.id)") }
+        let hash = Array(Digest.sha256Hex(bytes).utf8)
+        bytes.replaceSubrange(at, with: hash)
+        return bytes
     }
 
-    /// nil when the manifest's checksum matches (or it has none: written before checksums); otherwise why not.
-    public static func problem(_ m: BackupManifest) -> String? {
-        guard let recorded = m.checksum else { return nil }
-        guard let actual = try? checksum(m) else { return "its checksum cannot be computed" }
+    /// nil when the file matches the checksum it records (or records none: written before checksums);
+    /// otherwise why not.
+    public static func problem(_ bytes: [UInt8], _ m: BackupManifest) -> String? {
+        guard let recorded = m.manifestSHA256 else { return nil }
+        guard let at = valueRange(bytes) else { return "its manifestSHA256 cannot be found in the file" }
+        var zeroed = bytes
+        zeroed.replaceSubrange(at, with: Array(zeros.utf8))
+        let actual = Digest.sha256Hex(zeroed)
         return recorded == actual
             ? nil
             : "it does not match its own checksum (recorded \(recorded.prefix(12))…, computed \(actual.prefix(12))…): it was edited or damaged"
+    }
+
+    /// Where the 64 characters of the `manifestSHA256` value are in the file.
+    static func valueRange(_ bytes: [UInt8]) -> Range<Int>? {
+        guard bytes.count > key.count else { return nil }
+        var i = 0
+        while i + key.count <= bytes.count {
+            if bytes[i] == key[0], Array(bytes[i..<(i + key.count)]) == key {
+                var j = i + key.count
+                while j < bytes.count, bytes[j] == UInt8(ascii: " ") || bytes[j] == UInt8(ascii: ":") { j += 1 }
+                guard j < bytes.count, bytes[j] == UInt8(ascii: "\""), j + 65 < bytes.count,
+                    bytes[j + 65] == UInt8(ascii: "\"")
+                else { return nil }
+                return (j + 1)..<(j + 65)
+            }
+            i += 1
+        }
+        return nil
     }
 }
 

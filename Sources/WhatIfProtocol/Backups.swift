@@ -60,10 +60,10 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var tableSchema: TableSchema?
     /// DynamoDB: the export's id and where its AWS manifests are, relative to the backup's folder.
     public var export: ExportInfo?
-    /// SHA-256 (hex) of the manifest itself: its canonical JSON (sorted keys, compact) without this key.
-    /// Verify and restore check it, so an edited row count or file hash is found. Absent in manifests
-    /// written before it existed.
-    public var checksum: String?
+    /// SHA-256 (hex) of the manifest file itself, computed with this value written as 64 zeros. Verify
+    /// and restore check it, so an edited row count or file hash is found. Absent in manifests written
+    /// before it existed.
+    public var manifestSHA256: String?
 
     public struct Source: Codable, Sendable, Equatable {
         public var host: String?

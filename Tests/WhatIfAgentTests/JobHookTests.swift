@@ -31,4 +31,31 @@ import WhatIfTesting
         #expect((failed?["annotations"] as? [String: String])?["description"]?.contains("failed as asked") == true)
         #expect(succeeded?["status"] as? String == "resolved")
     }
+
+    /// The hooks are a service of their own: with `metrics: enabled: false` job outcomes still reach
+    /// them (they used to live inside monitoring, and went silent with it), and a reload that changes
+    /// them takes effect.
+    @Test func hooksRunWithMetricsOff() async throws {
+        let server = try TinyHTTPServer { _ in .text(200, "ok") }
+        defer { server.stop() }
+        var config = TestConfig()
+        config.metrics = "  enabled: false\n"
+        config.hooks = "  webhooks:\n    - url: \(server.url)/first\n"
+        let a = try await InProcessAgent(config)
+        defer { Task { await a.stop() } }
+        #expect(a.daemon.core.monitoring == nil)
+        let client = a.client
+        _ = try await offPool { try client.startJob(kind: "test.fail") }
+        #expect(await eventually(timeout: 15) { server.requests.value.count >= 1 })
+        #expect(server.requests.value.first?.target == "/first")
+        let firstBody = String(decoding: server.requests.value.first?.body ?? [], as: UTF8.self)
+        #expect(firstBody.contains("test.fail"))
+
+        config.hooks = "  webhooks:\n    - url: \(server.url)/second\n"
+        try config.render(socket: a.socket, stateDir: a.dir.file("state")).write(
+            toFile: a.configPath, atomically: true, encoding: .utf8)
+        #expect(await a.daemon.core.reload().reloaded)
+        _ = try await offPool { try client.startJob(kind: "test.count", params: .object(["to": .number(1)])) }
+        #expect(await eventually(timeout: 15) { server.requests.value.contains { $0.target == "/second" } })
+    }
 }

@@ -218,3 +218,33 @@ import WhatIfProtocol
         }
     }
 }
+
+/// A manifest's own checksum: written with it, found by any edit, absent in old manifests.
+@Suite struct ManifestSealTests {
+    static let manifest = BackupManifest(
+        id: "postgres-20261124T020000Z-3fa1", kind: .postgres, environment: "test", agentVersion: "0.1.0",
+        host: "h", startedAt: Date(timeIntervalSince1970: 1_795_000_000.876),
+        endedAt: Date(timeIntervalSince1970: 1_795_000_060.123), format: "custom", method: "pg_dump",
+        source: .init(host: "db", port: 5432, database: "d", user: "u"), tool: nil, serverVersion: "15.20",
+        files: [BackupFile(path: "postgres.dump", bytes: 10, sha256: String(repeating: "a", count: 64))],
+        tables: ["public.users": 5000])
+
+    @Test func sealedManifestsCheckOutAndEditsAreFound() throws {
+        let bytes = try ManifestSeal.encode(Self.manifest)
+        let m = try APICoding.decode(BackupManifest.self, from: bytes)
+        #expect(m.manifestSHA256?.count == 64 && m.manifestSHA256 != String(repeating: "0", count: 64))
+        #expect(ManifestSeal.problem(bytes, m) == nil)
+        // One digit of a row count changed.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let edited = Array(
+            text.split(separator: "5000", omittingEmptySubsequences: false).joined(separator: "5001").utf8)
+        #expect(edited != bytes)
+        let e = try APICoding.decode(BackupManifest.self, from: edited)
+        #expect(ManifestSeal.problem(edited, e)?.contains("does not match its own checksum") == true)
+        // A manifest from before checksums has none, and is accepted.
+        var old = Self.manifest
+        old.manifestSHA256 = nil
+        let legacy = try APICoding.encode(old, pretty: true)
+        #expect(ManifestSeal.problem(legacy, try APICoding.decode(BackupManifest.self, from: legacy)) == nil)
+    }
+}

@@ -193,8 +193,12 @@ def aws_shape(backup_dir):
                           "sha256": hashlib.sha256(data).hexdigest()})
     manifest["files"] = sorted(files, key=lambda f: f["path"])
     manifest["totalBytes"] = sum(f["bytes"] for f in files)
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=2)
+    # Sealed as the agent seals a manifest: hashed with manifestSHA256 as 64 zeros, then the hash put in.
+    manifest["manifestSHA256"] = "0" * 64
+    text = json.dumps(manifest, indent=2).encode()
+    text = text.replace(b'"manifestSHA256": "' + b"0" * 64, b'"manifestSHA256": "' + hashlib.sha256(text).hexdigest().encode(), 1)
+    with open(manifest_path, "wb") as f:
+        f.write(text)
     for side in ("verification.json",):
         if os.path.exists(os.path.join(backup_dir, side)):
             os.remove(os.path.join(backup_dir, side))

@@ -48,7 +48,7 @@ extension Router {
             },
             Route(method: "GET", pattern: ["v1", "alarms"], role: .reader) { [agent] _, _ in
                 guard let m = agent.monitoring else { return .error(disabled) }
-                let s = m.hooks?.stats ?? HookDispatcher.Counters()
+                let s = agent.hooks?.stats ?? HookDispatcher.Counters()
                 return .json(
                     AlarmList(
                         alarms: m.alarmInfos(),

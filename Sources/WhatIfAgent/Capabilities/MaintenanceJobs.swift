@@ -512,7 +512,7 @@ extension AgentCore {
         let at = Date(timeIntervalSince1970: occurrence)
         windowStates.record(
             window, WindowLastRun(occurrence: at, outcome: outcome, trigger: trigger, jobId: jobId, at: Date()))
-        monitoring?.windowEnded(
+        sendWindowHook(
             HookEvent.Window(
                 name: window, outcome: outcome, trigger: trigger, occurrence: at, steps: steps, jobId: jobId))
     }

@@ -22,7 +22,7 @@ extension AgentCore {
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Opens the history, starts collecting and tells the hooks about job outcomes.
+    /// Opens the history and starts collecting (the hooks are a service of their own: startHooks).
     func startMonitoring() async throws {
         let c = config
         guard c.monitoring.enabled else { return }
@@ -37,15 +37,6 @@ extension AgentCore {
         monitoringBox.set(service)
         configureMonitoring()
         service.start()
-        let box = monitoringBox
-        await jobs.setOnFinish { info in
-            // A window's own outcome goes to the hooks as a maintenance event (its jobs' as jobs).
-            guard info.kind != MaintenanceJobs.windowKind else { return }
-            box.value?.jobEnded(
-                HookEvent.Job(
-                    id: info.id, kind: info.kind, state: info.state.rawValue, error: info.error?.message,
-                    hint: info.error?.hint, startedAt: info.startedAt, endedAt: info.endedAt))
-        }
     }
 
     func stopMonitoring() async {
@@ -99,15 +90,8 @@ extension AgentCore {
                         }
                     }, cloudwatch: { clients.cloudwatch }))
         }
-        let old = service.hooks
-        let hooks: HookDispatcher
-        if let old, old.settings == m.hooks {
-            hooks = old
-        } else {
-            hooks = HookDispatcher(
-                settings: m.hooks, http: clients.http, logger: logger, baseEnvironment: environment,
-                stateDirectory: c.stateDirectory)
-        }
+        // Alarms go to the agent's own dispatcher (configureHooks runs first).
+        let hooks = hooksBox.value
         service.configure(
             settings: m.settings, collectors: collectors, alarms: m.alarms, hooks: hooks,
             cloudwatch: { clients.cloudwatch })
