@@ -65,35 +65,6 @@ public struct BackupContext: Sendable {
     var pendingS3: String { "\(stateDirectory)/s3-pending" }
 }
 
-/// The outcome of one part of `whatifctl backup`.
-public struct BackupPartResult: Codable, Sendable, Equatable {
-    public var kind: BackupKind
-    public var ok: Bool
-    public var id: String?
-    public var error: String?
-    public var hint: String?
-    public var bytes: Int64?
-    public var items: Int64?
-    public var rows: Int64?
-    public var seconds: Double
-    public var locations: [BackupLocation]
-    public var verified: Bool?
-}
-
-public struct BackupRunResult: Codable, Sendable {
-    public var parts: [BackupPartResult]
-    public var pruned: [String]
-    public var pruneErrors: [String]
-    public var ok: Bool { parts.allSatisfy(\.ok) && pruneErrors.isEmpty }
-}
-
-public struct VerifyOutcome: Codable, Sendable, Equatable {
-    public var id: String
-    public var kind: BackupKind
-    public var verifications: [BackupVerification]
-    public var ok: Bool { !verifications.isEmpty && verifications.allSatisfy(\.ok) }
-}
-
 /// Backups: take, list, verify, prune, pin, restore. Blocking: call from a dedicated thread.
 public final class BackupService: Sendable {
     public let context: BackupContext

@@ -12,21 +12,6 @@ import WhatIfProtocol
     import Glibc
 #endif
 
-public struct RestoreResult: Codable, Sendable {
-    public var kind: BackupKind
-    public var id: String
-    public var target: String
-    public var from: BackupLocation
-    public var seconds: Double
-    /// DynamoDB: items written; PostgreSQL: rows in the restored tables.
-    public var items: Int64?
-    public var rows: Int64?
-    public var tablesChecked: Int?
-    /// The backup taken of the live database or table before restoring over it.
-    public var safetyBackup: String?
-    public var created: Bool
-}
-
 extension BackupService {
     /// Chooses the copy to restore from and checks it first: a backup that does not verify is not restored.
     func prepareRestore(_ req: RestoreRequest, reporter: any JobReporter) throws -> (BackupEntry, any BackupStore) {

@@ -526,3 +526,104 @@ extension APIPath {
     public static func backup(_ id: String) -> String { "\(backups)/\(id)" }
     public static func backupPin(_ id: String) -> String { "\(backups)/\(id)/pin" }
 }
+
+// MARK: Job results (the agent returns them, whatifctl and other clients decode them)
+
+/// The outcome of one part of a `backup` job.
+public struct BackupPartResult: Codable, Sendable, Equatable {
+    public var kind: BackupKind
+    public var ok: Bool
+    public var id: String?
+    public var error: String?
+    public var hint: String?
+    public var bytes: Int64?
+    public var items: Int64?
+    public var rows: Int64?
+    public var seconds: Double
+    public var locations: [BackupLocation]
+    public var verified: Bool?
+
+    public init(
+        kind: BackupKind, ok: Bool, id: String? = nil, error: String? = nil, hint: String? = nil,
+        bytes: Int64? = nil, items: Int64? = nil, rows: Int64? = nil, seconds: Double,
+        locations: [BackupLocation] = [], verified: Bool? = nil
+    ) {
+        self.kind = kind
+        self.ok = ok
+        self.id = id
+        self.error = error
+        self.hint = hint
+        self.bytes = bytes
+        self.items = items
+        self.rows = rows
+        self.seconds = seconds
+        self.locations = locations
+        self.verified = verified
+    }
+}
+
+/// The result of a `backup` job.
+public struct BackupRunResult: Codable, Sendable {
+    public var parts: [BackupPartResult]
+    public var pruned: [String]
+    public var pruneErrors: [String]
+    public var ok: Bool { parts.allSatisfy(\.ok) && pruneErrors.isEmpty }
+
+    public init(parts: [BackupPartResult], pruned: [String], pruneErrors: [String]) {
+        self.parts = parts
+        self.pruned = pruned
+        self.pruneErrors = pruneErrors
+    }
+}
+
+/// One backup's verification, every copy.
+public struct VerifyOutcome: Codable, Sendable, Equatable {
+    public var id: String
+    public var kind: BackupKind
+    public var verifications: [BackupVerification]
+    public var ok: Bool { !verifications.isEmpty && verifications.allSatisfy(\.ok) }
+
+    public init(id: String, kind: BackupKind, verifications: [BackupVerification]) {
+        self.id = id
+        self.kind = kind
+        self.verifications = verifications
+    }
+}
+
+/// The result of a `backup.verify` job.
+public struct VerifyOutcomes: Codable, Sendable {
+    public var backups: [VerifyOutcome]
+    public init(backups: [VerifyOutcome]) { self.backups = backups }
+}
+
+/// The result of a `restore` job.
+public struct RestoreResult: Codable, Sendable {
+    public var kind: BackupKind
+    public var id: String
+    public var target: String
+    public var from: BackupLocation
+    public var seconds: Double
+    /// DynamoDB: items written; PostgreSQL: rows in the restored tables.
+    public var items: Int64?
+    public var rows: Int64?
+    public var tablesChecked: Int?
+    /// The backup taken of the live database or table before restoring over it.
+    public var safetyBackup: String?
+    public var created: Bool
+
+    public init(
+        kind: BackupKind, id: String, target: String, from: BackupLocation, seconds: Double, items: Int64?,
+        rows: Int64?, tablesChecked: Int?, safetyBackup: String?, created: Bool
+    ) {
+        self.kind = kind
+        self.id = id
+        self.target = target
+        self.from = from
+        self.seconds = seconds
+        self.items = items
+        self.rows = rows
+        self.tablesChecked = tablesChecked
+        self.safetyBackup = safetyBackup
+        self.created = created
+    }
+}

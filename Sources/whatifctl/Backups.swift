@@ -38,40 +38,24 @@ struct Backup: ParsableCommand {
             }
         let job = try perform { try global.client.startBackup(kinds: kinds) }
         try followJob(job, global: global, detach: detach) { result in
-            guard let run = try? result.decoded(RunSummary.self) else { return }
+            guard let run = try? result.decoded(BackupRunResult.self) else { return }
             for p in run.parts {
                 if p.ok {
-                    var s = "\(p.kind): \(p.id ?? "?")"
+                    var s = "\(p.kind.rawValue): \(p.id ?? "?")"
                     if let b = p.bytes { s += "  " + Out.bytes(b) }
                     if let n = p.items { s += "  \(n) items" }
                     if let n = p.rows { s += "  \(n) rows" }
-                    s += "  " + (p.locations ?? []).joined(separator: "+")
+                    s += "  " + p.locations.map(\.rawValue).joined(separator: "+")
                     if p.verified == true { s += "  verified" }
                     Out.line(s)
                 } else {
-                    Out.line("\(p.kind): FAILED: \(p.error ?? "?")\(p.hint.map { "; \($0)" } ?? "")")
+                    Out.line("\(p.kind.rawValue): FAILED: \(p.error ?? "?")\(p.hint.map { "; \($0)" } ?? "")")
                 }
             }
-            if let pruned = run.pruned, !pruned.isEmpty { Out.line("pruned: \(pruned.joined(separator: ", "))") }
+            if !run.pruned.isEmpty { Out.line("pruned: \(run.pruned.joined(separator: ", "))") }
         }
     }
 
-    struct RunSummary: Decodable {
-        struct Part: Decodable {
-            var kind: String
-            var ok: Bool
-            var id: String?
-            var error: String?
-            var hint: String?
-            var bytes: Int64?
-            var items: Int64?
-            var rows: Int64?
-            var locations: [String]?
-            var verified: Bool?
-        }
-        var parts: [Part]
-        var pruned: [String]?
-    }
 }
 
 /// Follows a started job (or prints its id with --detach), prints the summary on success, and exits 1
@@ -158,18 +142,11 @@ struct Backups: ParsableCommand {
         func run() throws {
             let job = try perform { try global.client.startVerify(ids: id.map { [$0] } ?? []) }
             try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(VerifySummary.self) else { return }
+                guard let r = try? result.decoded(VerifyOutcomes.self) else { return }
                 for b in r.backups { BackupText.printVerification(b.id, b.verifications) }
             }
         }
 
-        struct VerifySummary: Decodable {
-            struct One: Decodable {
-                var id: String
-                var verifications: [BackupVerification]
-            }
-            var backups: [One]
-        }
     }
 
     struct Prune: ParsableCommand {
@@ -370,16 +347,8 @@ enum BackupText {
     }
 
     static func printRestore(_ result: JSONValue) {
-        struct Summary: Decodable {
-            var id: String
-            var target: String
-            var from: String
-            var items: Int64?
-            var rows: Int64?
-            var safetyBackup: String?
-        }
-        guard let r = try? result.decoded(Summary.self) else { return }
-        var s = "restored \(r.id) (\(r.from) copy) into \(r.target)"
+        guard let r = try? result.decoded(RestoreResult.self) else { return }
+        var s = "restored \(r.id) (\(r.from.rawValue) copy) into \(r.target)"
         if let n = r.items { s += ": \(n) items" }
         if let n = r.rows { s += ": \(n) rows" }
         Out.line(s)

@@ -209,8 +209,3 @@ enum BackupJobs {
             })
     }
 }
-
-/// The result of a `backup.verify` job.
-public struct VerifyOutcomes: Codable, Sendable {
-    public var backups: [VerifyOutcome]
-}
