@@ -65,6 +65,30 @@ public struct AgentClient: Sendable {
         }
     }
 
+    /// Calls an endpoint of the protocol's table with a body.
+    public func call<T: Decodable>(
+        _ type: T.Type, _ endpoint: Endpoint, _ args: String..., query: [(String, String?)] = [],
+        body: some Encodable
+    ) throws -> T {
+        try call(type, method: endpoint.method, path: endpoint.path(args, query: query), body: body)
+    }
+
+    /// Calls an endpoint of the protocol's table without a body.
+    public func call<T: Decodable>(
+        _ type: T.Type, _ endpoint: Endpoint, _ args: String..., query: [(String, String?)] = []
+    ) throws -> T {
+        try call(type, method: endpoint.method, path: endpoint.path(args, query: query), body: Optional<JSONValue>.none)
+    }
+
+    /// Starts a job of a declared kind: at its own endpoint with the parameters as the body, or by name.
+    public func start<S: JobSpec>(_ spec: S.Type, _ params: S.Params) throws -> JobInfo {
+        if S.endpoint == .startJob {
+            return try call(
+                JobInfo.self, .startJob, body: StartJobRequest(kind: S.name, params: try JSONValue.encoding(params)))
+        }
+        return try call(JobInfo.self, S.endpoint, body: params)
+    }
+
     static func check(_ status: Int, _ body: [UInt8]) throws {
         guard (200..<300).contains(status) else {
             if let e = try? APICoding.decode(APIErrorBody.self, from: body) {
@@ -77,54 +101,40 @@ public struct AgentClient: Sendable {
         }
     }
 
-    public func version() throws -> VersionInfo {
-        try call(VersionInfo.self, method: "GET", path: APIPath.version, body: Optional<JSONValue>.none)
-    }
+    public func version() throws -> VersionInfo { try call(VersionInfo.self, .version) }
 
     public func status(fresh: Bool = false) throws -> StatusReport {
-        try call(
-            StatusReport.self, method: "GET", path: APIPath.status + (fresh ? "?fresh=true" : ""),
-            body: Optional<JSONValue>.none)
+        try call(StatusReport.self, .status, query: [("fresh", fresh ? "true" : nil)])
     }
 
-    public func whoami() throws -> PeerInfo {
-        try call(PeerInfo.self, method: "GET", path: APIPath.whoami, body: Optional<JSONValue>.none)
-    }
+    public func whoami() throws -> PeerInfo { try call(PeerInfo.self, .whoami) }
 
-    public func jobs() throws -> [JobInfo] {
-        try call(JobList.self, method: "GET", path: APIPath.jobs, body: Optional<JSONValue>.none).jobs
-    }
+    public func jobs() throws -> [JobInfo] { try call(JobList.self, .listJobs).jobs }
 
-    public func jobKinds() throws -> [JobKindInfo] {
-        try call(JobKindList.self, method: "GET", path: APIPath.jobKinds, body: Optional<JSONValue>.none).kinds
-    }
+    public func jobKinds() throws -> [JobKindInfo] { try call(JobKindList.self, .jobKinds).kinds }
 
-    public func job(_ id: String) throws -> JobInfo {
-        try call(JobInfo.self, method: "GET", path: APIPath.job(id), body: Optional<JSONValue>.none)
-    }
+    public func job(_ id: String) throws -> JobInfo { try call(JobInfo.self, .showJob, id) }
 
+    /// Starts a job of a kind named at run time.
     public func startJob(kind: String, params: JSONValue? = nil) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.jobs, body: StartJobRequest(kind: kind, params: params))
+        try call(JobInfo.self, .startJob, body: StartJobRequest(kind: kind, params: params))
     }
 
-    public func cancelJob(_ id: String) throws -> JobInfo {
-        try call(JobInfo.self, method: "DELETE", path: APIPath.job(id), body: Optional<JSONValue>.none)
-    }
+    public func cancelJob(_ id: String) throws -> JobInfo { try call(JobInfo.self, .cancelJob, id) }
 
     /// Asks the agent to re-read its config. A refused config comes back as a result with
     /// `reloaded == false` and the problems (HTTP 422), not as an error.
     public func reloadConfig() throws -> ReloadResult {
-        let r = try request(method: "POST", path: APIPath.configReload)
+        let endpoint = Endpoint.reloadConfig
+        let r = try request(method: endpoint.method, path: endpoint.path())
         if r.status == 200 || r.status == 422, let result = try? APICoding.decode(ReloadResult.self, from: r.body) {
             return result
         }
         try Self.check(r.status, r.body)
-        throw ClientError.protocolError("POST \(APIPath.configReload): unexpected answer")
+        throw ClientError.protocolError("\(endpoint): unexpected answer")
     }
 
-    public func config() throws -> JSONValue {
-        try call(JSONValue.self, method: "GET", path: APIPath.config, body: Optional<JSONValue>.none)
-    }
+    public func config() throws -> JSONValue { try call(JSONValue.self, .config) }
 
     /// Streams a job's events (NDJSON) until the job ends, or until `onEvent` returns false.
     /// With `follow`, waits for new events without a timeout; the agent ends the stream when the job ends.
@@ -138,7 +148,9 @@ public struct AgentClient: Sendable {
         struct Stop: Error {}
         do {
             try conn.send(
-                method: "GET", path: APIPath.jobEvents(id, follow: follow), timeout: follow ? 0 : timeout
+                method: Endpoint.jobEvents.method,
+                path: Endpoint.jobEvents.path(id, query: [("follow", follow ? "true" : nil)]),
+                timeout: follow ? 0 : timeout
             ) { event in
                 switch event {
                 case .head(let h):
@@ -176,49 +188,35 @@ public struct AgentClient: Sendable {
 // MARK: Backups
 
 extension AgentClient {
-    private static let none = Optional<JSONValue>.none
-
     public func backups(kind: BackupKind? = nil) throws -> BackupList {
-        try call(
-            BackupList.self, method: "GET", path: APIPath.backups + (kind.map { "?kind=\($0.rawValue)" } ?? ""),
-            body: Self.none)
+        try call(BackupList.self, .listBackups, query: [("kind", kind?.rawValue)])
     }
 
-    public func backup(_ id: String) throws -> BackupEntry {
-        try call(BackupEntry.self, method: "GET", path: APIPath.backup(id), body: Self.none)
-    }
+    public func backup(_ id: String) throws -> BackupEntry { try call(BackupEntry.self, .showBackup, id) }
 
     /// Starts a backup job of the given kinds (empty: every configured kind).
     public func startBackup(kinds: [BackupKind]) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.backups, body: StartBackupRequest(kinds: kinds))
+        try start(JobSpecs.Backup.self, StartBackupRequest(kinds: kinds))
     }
 
     /// Starts a verification job (empty: every backup).
     public func startVerify(ids: [String]) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.backupsVerify, body: VerifyRequest(ids: ids))
+        try start(JobSpecs.BackupVerify.self, VerifyRequest(ids: ids))
     }
 
     public func prune(dryRun: Bool, kind: BackupKind? = nil, orphans: Bool = false) throws -> PruneResult {
-        var query: [String] = []
-        if dryRun { query.append("dry_run=true") }
-        if orphans { query.append("orphans=true") }
-        if let kind { query.append("kind=\(kind.rawValue)") }
-        return try call(
-            PruneResult.self, method: "POST",
-            path: APIPath.backupsPrune + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), body: Self.none)
+        try call(
+            PruneResult.self, .pruneBackups,
+            query: [("dry_run", dryRun ? "true" : nil), ("orphans", orphans ? "true" : nil), ("kind", kind?.rawValue)])
     }
 
     public func pin(_ id: String, note: String?) throws -> BackupEntry {
-        try call(BackupEntry.self, method: "POST", path: APIPath.backupPin(id), body: PinRequest(note: note))
+        try call(BackupEntry.self, .pinBackup, id, body: PinRequest(note: note))
     }
 
-    public func unpin(_ id: String) throws -> BackupEntry {
-        try call(BackupEntry.self, method: "DELETE", path: APIPath.backupPin(id), body: Self.none)
-    }
+    public func unpin(_ id: String) throws -> BackupEntry { try call(BackupEntry.self, .unpinBackup, id) }
 
-    public func startRestore(_ request: RestoreRequest) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.restores, body: request)
-    }
+    public func startRestore(_ request: RestoreRequest) throws -> JobInfo { try start(JobSpecs.Restore.self, request) }
 }
 
 // MARK: Metrics and alarms
@@ -226,89 +224,69 @@ extension AgentClient {
 extension AgentClient {
     /// Series whose name (or namespace/name, or namespace) is `name`, all when nil, over `since` (3h, 1d).
     public func metrics(name: String?, since: String?, maxPoints: Int? = nil) throws -> MetricsReport {
-        var query: [String] = []
-        if let maxPoints { query.append("max_points=\(maxPoints)") }
-        if let name { query.append("name=\(APIPath.percentEncode(name))") }
-        if let since { query.append("since=\(APIPath.percentEncode(since))") }
-        return try call(
-            MetricsReport.self, method: "GET",
-            path: APIPath.metrics + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
-            body: Optional<JSONValue>.none)
+        try call(
+            MetricsReport.self, .metrics,
+            query: [("max_points", maxPoints.map { "\($0)" }), ("name", name), ("since", since)])
     }
 
     /// The Prometheus text exposition.
     public func prometheusMetrics() throws -> String {
-        let r = try request(method: "GET", path: APIPath.metrics + "?format=prometheus")
+        let r = try request(
+            method: Endpoint.metrics.method, path: Endpoint.metrics.path(query: [("format", "prometheus")]))
         try Self.check(r.status, r.body)
         return String(decoding: r.body, as: UTF8.self)
     }
 
-    public func alarms() throws -> AlarmList {
-        try call(AlarmList.self, method: "GET", path: APIPath.alarms, body: Optional<JSONValue>.none)
-    }
+    public func alarms() throws -> AlarmList { try call(AlarmList.self, .alarms) }
 
-    public func alarmHistory(_ name: String) throws -> AlarmHistory {
-        try call(AlarmHistory.self, method: "GET", path: APIPath.alarmHistory(name), body: Optional<JSONValue>.none)
-    }
+    public func alarmHistory(_ name: String) throws -> AlarmHistory { try call(AlarmHistory.self, .alarmHistory, name) }
 }
 
 // MARK: Redis expiry
 
 extension AgentClient {
     public func startExpirySweep(enforce: Bool, keysPerSecond: Double? = nil) throws -> JobInfo {
-        try call(
-            JobInfo.self, method: "POST", path: APIPath.redisExpiry,
-            body: StartExpiryRequest(enforce: enforce, keysPerSecond: keysPerSecond))
+        try start(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: enforce, keysPerSecond: keysPerSecond))
     }
 
     /// The last finished sweep's report.
-    public func lastExpiryReport() throws -> ExpiryReport {
-        try call(ExpiryReport.self, method: "GET", path: APIPath.redisExpiry, body: Optional<JSONValue>.none)
-    }
+    public func lastExpiryReport() throws -> ExpiryReport { try call(ExpiryReport.self, .lastExpiry) }
 }
 
 // MARK: Tables and migrations.
 
 extension AgentClient {
     public func startTablesSetup(_ req: TablesSetupRequest) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.tables, body: req)
+        try start(JobSpecs.TablesSetup.self, req)
     }
 
     /// The CloudFormation template (JSON) for an environment.
     public func tablesTemplate(environment: String) throws -> JSONValue {
-        try call(
-            JSONValue.self, method: "GET",
-            path: APIPath.tablesTemplate + "?environment=" + APIPath.percentEncode(environment),
-            body: Optional<JSONValue>.none)
+        try call(JSONValue.self, .tablesTemplate, query: [("environment", environment)])
     }
 
     public func startScenarioMigration(_ req: StartScenarioMigrationRequest) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.migrateScenarios, body: req)
+        try start(JobSpecs.MigrateScenarios.self, req)
     }
 
     public func startPostgresMigration(_ req: StartPostgresMigrationRequest) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.migratePostgres, body: req)
+        try start(JobSpecs.MigratePostgres.self, req)
     }
 
     public func maintenanceWindows() throws -> MaintenanceWindowList {
-        try call(
-            MaintenanceWindowList.self, method: "GET", path: APIPath.maintenanceWindows, body: Optional<JSONValue>.none)
+        try call(MaintenanceWindowList.self, .maintenanceWindows)
     }
 
     /// Starts a window's jobs now (a `maintenance.window` job).
     public func runMaintenanceWindow(_ name: String, _ req: MaintenanceRunRequest = .init()) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.maintenanceRun(name), body: req)
+        try call(JobInfo.self, .runMaintenanceWindow, name, body: req)
     }
 
-    public func maintenanceLeases() throws -> LeaseList {
-        try call(LeaseList.self, method: "GET", path: APIPath.maintenanceLeases, body: Optional<JSONValue>.none)
-    }
+    public func maintenanceLeases() throws -> LeaseList { try call(LeaseList.self, .maintenanceLeases) }
 
-    public func startPreflight(_ req: PreflightRequest) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.preflight, body: req)
-    }
+    public func startPreflight(_ req: PreflightRequest) throws -> JobInfo { try start(JobSpecs.Preflight.self, req) }
 
     public func startMigrationVerify(_ req: StartVerifyRequest) throws -> JobInfo {
-        try call(JobInfo.self, method: "POST", path: APIPath.migrateVerify, body: req)
+        try start(JobSpecs.MigrateVerify.self, req)
     }
 }

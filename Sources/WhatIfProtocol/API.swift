@@ -114,34 +114,8 @@ public enum ExitStatus: Int32, Sendable {
     }
 }
 
-/// The admin API's resource paths.
+/// Percent-encoding of names in paths and query values (the paths themselves are `Endpoint`s).
 public enum APIPath {
-    public static let prefix = "/\(WhatIfVersion.api)"
-    public static let version = "\(prefix)/version"
-    public static let status = "\(prefix)/status"
-    public static let whoami = "\(prefix)/whoami"
-    public static let jobs = "\(prefix)/jobs"
-    public static let jobKinds = "\(prefix)/jobs/kinds"
-    public static let config = "\(prefix)/config"
-    public static let configReload = "\(prefix)/config/reload"
-
-    public static let metrics = "\(prefix)/metrics"
-    public static let alarms = "\(prefix)/alarms"
-    public static let redisExpiry = "\(prefix)/redis/expiry"
-    public static let tables = "\(prefix)/tables"
-    public static let tablesTemplate = "\(prefix)/tables/template"
-    public static let migrateScenarios = "\(prefix)/migrations/scenarios"
-    public static let migrateVerify = "\(prefix)/migrations/verify"
-    public static let migratePostgres = "\(prefix)/migrations/postgres"
-    public static let preflight = "\(prefix)/preflight"
-    public static let maintenanceWindows = "\(prefix)/maintenance/windows"
-    public static let maintenanceLeases = "\(prefix)/maintenance/leases"
-    public static func maintenanceRun(_ window: String) -> String {
-        "\(maintenanceWindows)/\(percentEncode(window))/run"
-    }
-
-    public static func alarmHistory(_ name: String) -> String { "\(alarms)/\(percentEncode(name))/history" }
-
     /// Percent-encodes everything but unreserved characters (for names in paths and query values).
     public static func percentEncode(_ s: String) -> String {
         var out = ""
@@ -173,11 +147,6 @@ public enum APIPath {
             }
         }
         return String(validating: out, as: UTF8.self)
-    }
-
-    public static func job(_ id: String) -> String { "\(jobs)/\(id)" }
-    public static func jobEvents(_ id: String, follow: Bool) -> String {
-        "\(jobs)/\(id)/events" + (follow ? "?follow=true" : "")
     }
 }
 

@@ -518,15 +518,6 @@ public struct RestoreRequest: Codable, Sendable {
     }
 }
 
-extension APIPath {
-    public static let backups = "\(prefix)/backups"
-    public static let backupsVerify = "\(prefix)/backups/verify"
-    public static let backupsPrune = "\(prefix)/backups/prune"
-    public static let restores = "\(prefix)/restores"
-    public static func backup(_ id: String) -> String { "\(backups)/\(id)" }
-    public static func backupPin(_ id: String) -> String { "\(backups)/\(id)/pin" }
-}
-
 // MARK: Job results (the agent returns them, whatifctl and other clients decode them)
 
 /// The outcome of one part of a `backup` job.

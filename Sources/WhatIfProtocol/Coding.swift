@@ -55,3 +55,10 @@ public enum Timestamp {
         return try? withoutFraction.parse(s)
     }
 }
+
+extension JSONValue {
+    /// Any Encodable value as JSON (job parameters and results as records keep them).
+    public static func encoding(_ value: some Encodable) throws -> JSONValue {
+        try APICoding.decode(JSONValue.self, from: try APICoding.encode(value))
+    }
+}

@@ -6,15 +6,51 @@ import WhatIfProtocol
 public enum TestJobKinds {
     public static var all: [JobKind] { [count, fail] }
 
-    /// Counts to `to` (default 100) in steps of `step` ms, reporting progress and logging every 25,
-    /// checkpointing as it goes and resuming from its checkpoint; honours cancellation.
+    /// `test.count`: counts to `to` (default 100) in steps of `stepMs` ms.
+    public enum Count: JobSpec {
+        public struct Params: Codable, Sendable, Equatable {
+            public var to: Int?
+            public var stepMs: Int?
+            /// The resource to lock (default `test:counter`).
+            public var resource: String?
+            public init(to: Int? = nil, stepMs: Int? = nil, resource: String? = nil) {
+                self.to = to
+                self.stepMs = stepMs
+                self.resource = resource
+            }
+        }
+        public struct Result: Codable, Sendable, Equatable {
+            public var counted: Int
+        }
+        public static let name = "test.count"
+        public static let summary = "count slowly (tests of the job system)"
+        public static let example = #"{"to": 100, "stepMs": 10}"#
+    }
+
+    /// `test.fail`: fails on purpose.
+    public enum Fail: JobSpec {
+        public typealias Params = NoParams
+        public typealias Result = NoParams
+        public static let name = "test.fail"
+        public static let summary = "fail on purpose (tests of the job system)"
+        public static let example = "{}"
+    }
+
+    private struct Checkpoint: Codable {
+        var next: Int
+    }
+
+    /// Counts, reporting progress and logging every 25, checkpointing as it goes and resuming from its
+    /// checkpoint; honours cancellation.
     public static let count = JobKind(
-        name: "test.count", summary: "count slowly (tests of the job system)",
-        resource: { params, _ in params?["resource"]?.stringValue ?? "test:counter" },
-        run: { ctx in
-            let to = ctx.params?["to"]?.intValue ?? 100
-            let step = ctx.params?["stepMs"]?.intValue ?? 10
-            var i = ctx.loadCheckpoint()?["next"]?.intValue ?? 0
+        Count.self,
+        resource: { p, _ in .other(p.resource ?? "test:counter") },
+        run: { ctx, p in
+            let to = p.to ?? 100
+            let step = p.stepMs ?? 10
+            var i =
+                ctx.loadCheckpoint().flatMap { try? APICoding.decode(Checkpoint.self, from: APICoding.encode($0)) }?
+                .next ?? 0
             if i > 0 { ctx.log(.notice, "resuming at \(i)") }
             while i < to {
                 try ctx.checkCancellation()
@@ -27,14 +63,14 @@ public enum TestJobKinds {
                 }
             }
             ctx.clearCheckpoint()
-            return ["counted": .number(Double(to))]
+            return Count.Result(counted: to)
         })
 
     /// Fails after a few steps with an operator-facing error.
     public static let fail = JobKind(
-        name: "test.fail", summary: "fail on purpose (tests of the job system)",
-        resource: { _, _ in "test:failer" },
-        run: { ctx in
+        Fail.self,
+        resource: { _, _ in .other("test:failer") },
+        run: { ctx, _ in
             ctx.progress(done: 1, total: 3, unit: "steps", phase: nil)
             try await Task.sleep(for: .milliseconds(20))
             throw APIError(.unprocessable, "the test job failed as asked", hint: "nothing to fix")

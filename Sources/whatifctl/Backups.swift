@@ -37,8 +37,7 @@ struct Backup: ParsableCommand {
             case .all: []
             }
         let job = try perform { try global.client.startBackup(kinds: kinds) }
-        try followJob(job, global: global, detach: detach) { result in
-            guard let run = try? result.decoded(BackupRunResult.self) else { return }
+        try followJob(job, JobSpecs.Backup.self, global: global, detach: detach) { run in
             for p in run.parts {
                 if p.ok {
                     var s = "\(p.kind.rawValue): \(p.id ?? "?")"
@@ -60,21 +59,24 @@ struct Backup: ParsableCommand {
 
 /// Follows a started job (or prints its id with --detach), prints the summary on success, and exits 1
 /// unless it succeeded.
-func followJob(_ job: JobInfo, global: GlobalOptions, detach: Bool, summary: (JSONValue) -> Void) throws {
+/// Follows a job of a declared kind to its end and prints its result (the kind's result type).
+func followJob<S: JobSpec>(
+    _ job: JobInfo, _ spec: S.Type, global: GlobalOptions, detach: Bool, summary: (S.Result) -> Void
+) throws {
     if detach {
         if global.json { try Out.json(job) } else { Out.line(job.id) }
         return
     }
     if !global.json { Out.err("job \(job.id) started (\(job.kind) of \(job.resource))") }
     let final = try JobText.follow(job.id, client: global.client, json: global.json)
-    if !global.json, let result = final?.result { summary(result) }
-    if final?.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
-}
-
-extension JSONValue {
-    func decoded<T: Decodable>(_ type: T.Type) throws -> T {
-        try APICoding.decode(type, from: try APICoding.encode(self))
+    if !global.json, let final {
+        do {
+            if let result = try final.result(as: S.self) { summary(result) }
+        } catch {
+            Out.err("whatifctl: the job's result is not a \(S.name) result (\(error)); `whatifctl jobs show \(job.id)`")
+        }
     }
+    if final?.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
 }
 
 struct Backups: ParsableCommand {
@@ -141,8 +143,7 @@ struct Backups: ParsableCommand {
 
         func run() throws {
             let job = try perform { try global.client.startVerify(ids: id.map { [$0] } ?? []) }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(VerifyOutcomes.self) else { return }
+            try followJob(job, JobSpecs.BackupVerify.self, global: global, detach: detach) { r in
                 for b in r.backups { BackupText.printVerification(b.id, b.verifications) }
             }
         }
@@ -247,7 +248,7 @@ struct Restore: ParsableCommand {
                 kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
                 jobs: jobs, from: from, keepOnFailure: keepOnFailure)
             let job = try perform { try global.client.startRestore(req) }
-            try followJob(job, global: global, detach: detach) { BackupText.printRestore($0) }
+            try followJob(job, JobSpecs.Restore.self, global: global, detach: detach) { BackupText.printRestore($0) }
         }
     }
 
@@ -273,7 +274,7 @@ struct Restore: ParsableCommand {
                 kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: from,
                 keepOnFailure: keepOnFailure)
             let job = try perform { try global.client.startRestore(req) }
-            try followJob(job, global: global, detach: detach) { BackupText.printRestore($0) }
+            try followJob(job, JobSpecs.Restore.self, global: global, detach: detach) { BackupText.printRestore($0) }
         }
     }
 }
@@ -346,8 +347,7 @@ enum BackupText {
         }
     }
 
-    static func printRestore(_ result: JSONValue) {
-        guard let r = try? result.decoded(RestoreResult.self) else { return }
+    static func printRestore(_ r: RestoreResult) {
         var s = "restored \(r.id) (\(r.from.rawValue) copy) into \(r.target)"
         if let n = r.items { s += ": \(n) items" }
         if let n = r.rows { s += ": \(n) rows" }

@@ -86,8 +86,7 @@ extension Maintenance {
                 try global.client.runMaintenanceWindow(
                     window, MaintenanceRunRequest(ignoreEstimates: ignoreEstimates ? true : nil))
             }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(WindowRunResult.self) else { return }
+            try followJob(job, JobSpecs.MaintenanceWindow.self, global: global, detach: detach) { r in
                 Out.table(
                     ["JOB", "STATE", "TOOK", "ESTIMATE", "JOB ID", "NOTE"],
                     r.steps.map {
@@ -119,8 +118,7 @@ extension Maintenance {
 
         func run() throws {
             let job = try perform { try global.client.startJob(kind: "restore.drill") }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(DrillResult.self) else { return }
+            try followJob(job, JobSpecs.RestoreDrill.self, global: global, detach: detach) { r in
                 for p in r.parts {
                     Out.line(
                         "\(p.kind.rawValue): \(p.ok ? "PASS" : "FAIL") backup \(p.backupId ?? "-") into \(p.scratch): "

@@ -53,8 +53,7 @@ struct Tables: ParsableCommand {
             }
             let req = TablesSetupRequest(environment: environment, region: region, force: force, confirm: confirm)
             let job = try perform { try global.client.startTablesSetup(req) }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(TablesReport.self) else { return }
+            try followJob(job, JobSpecs.TablesSetup.self, global: global, detach: detach) { r in
                 Out.line(
                     "\(r.table) (\(r.region)): \(r.outcome), \(r.billingMode ?? "?"), indexes \(r.indexes.joined(separator: ", "))"
                 )
@@ -101,8 +100,7 @@ struct Preflight: ParsableCommand {
         let job = try perform {
             try global.client.startPreflight(PreflightRequest(environment: environment, maxBackupAge: age))
         }
-        try followJob(job, global: global, detach: false) { result in
-            guard let r = try? result.decoded(PreflightReport.self) else { return }
+        try followJob(job, JobSpecs.Preflight.self, global: global, detach: false) { r in
             Out.table(
                 ["CHECK", "RESULT", "DETAIL"], r.items.map { [$0.check, $0.result, $0.detail] })
             for i in r.items where i.result == "FAIL" {
@@ -150,8 +148,7 @@ struct Migrate: ParsableCommand {
                 try global.client.startPostgresMigration(
                     StartPostgresMigrationRequest(to: to, dryRun: dryRun, verifyOnly: verifyOnly))
             }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(PostgresMigrationReport.self) else { return }
+            try followJob(job, JobSpecs.MigratePostgres.self, global: global, detach: detach) { r in
                 Out.line(
                     "\(r.mode): \(r.source) (PostgreSQL \(r.sourceVersion)) -> \(r.target) (PostgreSQL \(r.targetVersion), sslmode \(r.targetSSLMode)) in \(Out.duration(r.seconds))"
                 )
@@ -207,8 +204,7 @@ struct Migrate: ParsableCommand {
                 from: absolutePath(from), environment: environment, dryRun: dryRun, backup: backup,
                 batchSize: batchSize, workers: workers, skipBad: skipBad, jsonArray: jsonArray, restart: restart)
             let job = try perform { try global.client.startScenarioMigration(req) }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(ScenarioMigrationReport.self) else { return }
+            try followJob(job, JobSpecs.MigrateScenarios.self, global: global, detach: detach) { r in
                 MigrationView.print(r)
             }
         }
@@ -229,8 +225,7 @@ struct Migrate: ParsableCommand {
             let req = StartVerifyRequest(
                 from: absolutePath(from), environment: environment, skipBad: skipBad, jsonArray: jsonArray)
             let job = try perform { try global.client.startMigrationVerify(req) }
-            try followJob(job, global: global, detach: detach) { result in
-                guard let r = try? result.decoded(VerifyReport.self) else { return }
+            try followJob(job, JobSpecs.MigrateVerify.self, global: global, detach: detach) { r in
                 Out.line(
                     "\(r.documents) source documents, \(r.tableItems) items in \(r.table): \(r.matching) match, "
                         + "\(r.missing) missing, \(r.extra) extra, \(r.differing) differ, \(r.rejected) cannot be items"

@@ -37,8 +37,8 @@ struct Redis: ParsableCommand {
                 return
             }
             let job = try perform { try global.client.startExpirySweep(enforce: enforce, keysPerSecond: keysPerSecond) }
-            try followJob(job, global: global, detach: detach) { result in
-                if let report = try? result.decoded(ExpiryReport.self) { ExpiryView.print(report) }
+            try followJob(job, JobSpecs.RedisExpiry.self, global: global, detach: detach) { report in
+                ExpiryView.print(report)
             }
         }
     }

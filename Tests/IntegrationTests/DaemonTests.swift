@@ -339,7 +339,8 @@ import WhatIfTesting
         for _ in 0..<500 {
             group.enter()
             Thread {
-                let r = try? AgentClient(socketPath: a.socket, timeout: 30).request(method: "GET", path: APIPath.status)
+                let r = try? AgentClient(socketPath: a.socket, timeout: 30).request(
+                    method: "GET", path: Endpoint.status.path())
                 results.withLock { $0.append(r?.status ?? 0) }
                 group.leave()
             }.start()

@@ -106,7 +106,9 @@ import WhatIfTesting
             if case ClientError.api(422, let body) = e { return body.hint?.contains("test.count") == true }
             return false
         }
-        let r = try await a.call { try $0.request(method: "POST", path: APIPath.jobs, body: Array("{not json".utf8)) }
+        let r = try await a.call {
+            try $0.request(method: "POST", path: Endpoint.startJob.path(), body: Array("{not json".utf8))
+        }
         #expect(r.status == 400)
         await #expect { try await a.call { try $0.job("nope") } } throws: { e in
             if case ClientError.api(404, _) = e { return true }
@@ -231,6 +233,47 @@ import WhatIfTesting
         #expect(await a.daemon.core.jobs.list().isEmpty, "a refused request started a job")
         // `{}` and nothing are the same empty request.
         #expect(await router.handle(request("POST", "/v1/config/reload", role: .admin, body: "{}")).status == 200)
+    }
+
+    /// Job kinds, endpoints and parameters come from the protocol's tables: the agent runs exactly the
+    /// declared kinds and serves exactly the declared endpoints; a kind that takes no parameters refuses
+    /// any, started by name too; a query parameter an endpoint does not read is refused, naming it.
+    @Test func theJobContractIsOneTable() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let router = a.daemon.router
+        let declared = JobSpecs.all.map { $0.name }
+        #expect(Set(declared).count == declared.count, "a kind is declared twice")
+        let running = await a.daemon.core.jobs.kindList().map(\.kind).filter { !$0.hasPrefix("test.") }
+        #expect(running.sorted() == declared.sorted())
+        #expect(Set(router.endpoints) == Set(Endpoint.all) && router.endpoints.count == Endpoint.all.count)
+        for spec in JobSpecs.all where spec.endpoint != .startJob {
+            #expect(spec.endpoint.method == "POST" && spec.endpoint.takesBody, "\(spec.name): \(spec.endpoint)")
+        }
+
+        func refused(_ method: String, _ path: String, _ body: String = "") async throws -> (Int, APIError) {
+            let r = await router.handle(request(method, path, role: .admin, body: body))
+            return (r.status, try decodeError(r))
+        }
+        var (status, e) = try await refused("POST", "/v1/jobs", #"{"kind":"backup.prune","params":{"dryRun":true}}"#)
+        #expect(status == 422 && e.message.contains(#""dryRun""#), "\(e)")
+        (status, e) = try await refused("POST", "/v1/jobs", #"{"kind":"redis.expiry","params":{"enforce":"yes"}}"#)
+        #expect(status == 422 && e.message.contains("enforce"), "\(e)")
+        (status, e) = try await refused("GET", "/v1/backups?knd=postgres")
+        #expect(status == 422 && e.message.contains("'knd'") && e.hint?.contains("kind") == true, "\(e)")
+        (status, e) = try await refused("POST", "/v1/backups/prune?dryrun=1")
+        #expect(status == 422 && e.message.contains("'dryrun'") && e.hint?.contains("dry_run") == true, "\(e)")
+        (status, e) = try await refused("GET", "/v1/version?verbose=1")
+        #expect(status == 422 && e.hint == "send it without a query", "\(e)")
+        #expect(await a.daemon.core.jobs.list().isEmpty, "a refused request started a job")
+
+        // A result decodes as its kind's type, and only as that.
+        let info = try await a.call { try $0.startJob(kind: TestJobKinds.Count.name, params: ["to": 2, "stepMs": 1]) }
+        let c = a.client
+        #expect(await eventually(timeout: 30) { (try? c.job(info.id))?.state == .succeeded })
+        let done = try c.job(info.id)
+        #expect(try done.result(as: TestJobKinds.Count.self)?.counted == 2)
+        #expect(throws: DecodingError.self) { try done.result(as: JobSpecs.Backup.self) }
     }
 
     @Test func configIsShownWithoutSecrets() async throws {

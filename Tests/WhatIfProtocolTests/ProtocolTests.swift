@@ -206,3 +206,33 @@ import WhatIfProtocol
         #expect((try? StrictJSON.parse(Array(ok.utf8))) != nil)
     }
 }
+
+@Suite struct JobContractTests {
+    @Test func endpointsBuildTheirPaths() {
+        #expect(Endpoint.showBackup.path("pg 1/x") == "/v1/backups/pg%201%2Fx")
+        #expect(
+            Endpoint.pruneBackups.path(query: [("dry_run", "true"), ("orphans", nil), ("kind", "postgres")])
+                == "/v1/backups/prune?dry_run=true&kind=postgres")
+        #expect(Endpoint.jobEvents.description == "GET /v1/jobs/{id}/events")
+        #expect(Set(Endpoint.all).count == Endpoint.all.count, "an endpoint is listed twice")
+        let keys = Endpoint.all.map { "\($0.method) \($0.pattern)" }
+        #expect(Set(keys).count == keys.count, "two endpoints share a method and a path")
+    }
+
+    /// The text form is what job records, 409 answers and `whatifctl jobs` show: it must not drift.
+    @Test func resourcesKeepTheirTextForm() {
+        let cases: [(JobResource, String)] = [
+            (.postgres(database: "app"), "postgres:app"), (.postgresTarget("h:5432/app"), "postgres-target:h:5432/app"),
+            (.dynamodb(table: "t"), "dynamodb:t"), (.redis, "redis"), (.backup(id: "b1"), "backup:b1"),
+            (.backupVerify, "backups:verify"), (.backupPrune, "backups:prune"), (.restoreDrill, "restore-drill"),
+            (.vacuum(database: "app"), "vacuum:app"), (.preflight, "preflight"), (.window("weekly"), "window:weekly"),
+        ]
+        for (r, text) in cases { #expect(r.description == text) }
+    }
+
+    @Test func noParamsRefusesEveryKey() throws {
+        #expect(try StrictJSON.decode(NoParams.self, from: Array("{}".utf8)) == NoParams())
+        #expect(throws: StrictJSONError.self) { try StrictJSON.decode(NoParams.self, from: Array(#"{"a":1}"#.utf8)) }
+        #expect(String(decoding: try APICoding.encode(NoParams()), as: UTF8.self) == "{}")
+    }
+}

@@ -393,7 +393,9 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             userName: auth.userName(peer))
         let keepAlive = h.isKeepAlive && !server.shuttingDown.load(ordering: .relaxed)
         // Fast path: a fresh status report is served from memory on the event loop.
-        if request.method == "GET", request.path == APIPath.status, request.role >= .reader, !request.flag("fresh"),
+        if request.method == "GET", request.path == Endpoint.status.path(), request.role >= .reader,
+            !request.flag("fresh"),
+            request.query.keys.allSatisfy(Endpoint.status.query.contains),
             let json = server.core.status.cachedJSON(maxAge: server.core.config.status.maxAge)
         {
             respond(

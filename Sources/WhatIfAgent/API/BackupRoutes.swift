@@ -7,7 +7,7 @@ extension Router {
     /// verification and restores run as jobs.
     static func backupRoutes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "GET", pattern: ["v1", "backups"], role: .reader) { [agent] req, _ in
+            Route(.listBackups) { [agent] req, _ in
                 var kind: BackupKind?
                 if let k = req.query["kind"], !k.isEmpty {
                     guard let parsed = BackupKind(rawValue: k) else {
@@ -19,19 +19,18 @@ extension Router {
                 let service = agent.backups()
                 return await catalog(agent) { [kind] in service.list(kind: kind) }
             },
-            Route(method: "GET", pattern: ["v1", "backups", "{id}"], role: .reader) { [agent] _, args in
+            Route(.showBackup) { [agent] _, args in
                 let service = agent.backups()
                 return await catalog(agent) { try service.entry(args[0]) }
             },
-            Route(method: "POST", pattern: ["v1", "backups"], role: .admin, takesBody: true) { [agent] req, _ in
-                await startJob(
-                    agent, req, kind: "backup", StartBackupRequest.self, example: #"{"kinds": ["postgres"]}"#)
+            Route(.startBackup) { [agent] req, _ in
+                await startJob(agent, req, JobSpecs.Backup.self)
             },
-            Route(method: "POST", pattern: ["v1", "backups", "verify"], role: .admin, takesBody: true) {
+            Route(.verifyBackups) {
                 [agent] req, _ in
-                await startJob(agent, req, kind: "backup.verify", VerifyRequest.self, example: #"{"ids": []}"#)
+                await startJob(agent, req, JobSpecs.BackupVerify.self)
             },
-            Route(method: "POST", pattern: ["v1", "backups", "prune"], role: .admin) { [agent] req, _ in
+            Route(.pruneBackups) { [agent] req, _ in
                 let dryRun = req.flag("dry_run")
                 let orphans = req.flag("orphans")
                 var kinds: [BackupKind]?
@@ -47,7 +46,7 @@ extension Router {
                     service.prune(dryRun: dryRun, kinds: kinds, orphans: orphans)
                 }
             },
-            Route(method: "POST", pattern: ["v1", "backups", "{id}", "pin"], role: .admin, takesBody: true) {
+            Route(.pinBackup) {
                 [agent] req, args in
                 let note: String?
                 do throws(APIError) {
@@ -57,14 +56,12 @@ extension Router {
                 let service = agent.backups()
                 return await catalog(agent) { [note] in try service.pin(args[0], by: by, note: note) }
             },
-            Route(method: "DELETE", pattern: ["v1", "backups", "{id}", "pin"], role: .admin) { [agent] _, args in
+            Route(.unpinBackup) { [agent] _, args in
                 let service = agent.backups()
                 return await catalog(agent) { try service.unpin(args[0]) }
             },
-            Route(method: "POST", pattern: ["v1", "restores"], role: .admin, takesBody: true) { [agent] req, _ in
-                await startJob(
-                    agent, req, kind: "restore", RestoreRequest.self,
-                    example: #"{"kind": "postgres", "id": "...", "targetDatabase": "..."}"#)
+            Route(.startRestore) { [agent] req, _ in
+                await startJob(agent, req, JobSpecs.Restore.self)
             },
         ]
     }
@@ -90,13 +87,22 @@ extension Router {
     }
 
     /// Checks the body's shape, then starts the job with the body as its parameters (202 + the job).
-    static func startJob<T: Decodable>(
-        _ agent: AgentCore, _ req: AdminRequest, kind: String, _ type: T.Type, example: String
-    ) async -> AdminResponse {
+    /// Starts a job of a declared kind: the body is decoded strictly, once, as the kind's parameters.
+    static func startJob<S: JobSpec>(_ agent: AgentCore, _ req: AdminRequest, _ spec: S.Type) async -> AdminResponse {
+        let params: S.Params
+        do throws(APIError) { params = try body(req, as: S.Params.self, what: S.name, example: S.example) } catch {
+            return .error(error)
+        }
+        return await startJob(agent, req, spec, params)
+    }
+
+    /// Starts a job of a declared kind with parameters the route put together.
+    static func startJob<S: JobSpec>(_ agent: AgentCore, _ req: AdminRequest, _ spec: S.Type, _ params: S.Params)
+        async -> AdminResponse
+    {
         do throws(APIError) {
-            _ = try body(req, as: type, what: kind, example: example)
-            return await startJob(
-                agent, req, kind: kind, params: try body(req, as: JSONValue.self, what: kind, example: example))
+            let info = try await agent.jobs.start(S.self, params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+            return .json(info, status: 202)
         } catch {
             return .error(error)
         }

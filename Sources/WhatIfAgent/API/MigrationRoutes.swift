@@ -14,12 +14,10 @@ import WhatIfProtocol
 extension Router {
     static func migrationRoutes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "POST", pattern: ["v1", "tables"], role: .admin, takesBody: true) { [agent] req, _ in
-                await startJob(
-                    agent, req, kind: MigrationJobs.tablesKind, TablesSetupRequest.self,
-                    example: #"{"environment": "test"}"#)
+            Route(.setupTables) { [agent] req, _ in
+                await startJob(agent, req, JobSpecs.TablesSetup.self)
             },
-            Route(method: "GET", pattern: ["v1", "tables", "template"], role: .reader) { req, _ in
+            Route(.tablesTemplate) { req, _ in
                 let env = req.query["environment"].flatMap { $0.isEmpty ? nil : $0 } ?? "production"
                 guard MigrationJobs.environments.contains(env) else {
                     return .error(
@@ -28,19 +26,15 @@ extension Router {
                 }
                 return .json(TableSchema.cloudFormation(environment: env))
             },
-            Route(method: "POST", pattern: ["v1", "migrations", "scenarios"], role: .admin, takesBody: true) {
+            Route(.migrateScenarios) {
                 [agent] req, _ in
-                await startJob(
-                    agent, req, kind: MigrationJobs.scenariosKind, StartScenarioMigrationRequest.self,
-                    example: #"{"from": "/path/to/scenarios.bson", "dryRun": true}"#)
+                await startJob(agent, req, JobSpecs.MigrateScenarios.self)
             },
-            Route(method: "POST", pattern: ["v1", "migrations", "postgres"], role: .admin, takesBody: true) {
+            Route(.migratePostgres) {
                 [agent] req, _ in
-                await startJob(
-                    agent, req, kind: MigrationJobs.postgresKind, StartPostgresMigrationRequest.self,
-                    example: #"{"to": "test", "dryRun": true}"#)
+                await startJob(agent, req, JobSpecs.MigratePostgres.self)
             },
-            Route(method: "GET", pattern: ["v1", "maintenance", "windows"], role: .reader) { [agent] _, _ in
+            Route(.maintenanceWindows) { [agent] _, _ in
                 guard let m = agent.config.maintenance else {
                     return .error(
                         APIError(
@@ -51,9 +45,7 @@ extension Router {
                     maintenanceList(
                         m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
             },
-            Route(
-                method: "POST", pattern: ["v1", "maintenance", "windows", "{id}", "run"], role: .admin, takesBody: true
-            ) {
+            Route(.runMaintenanceWindow) {
                 [agent] req, params in
                 let run: MaintenanceRunRequest
                 do throws(APIError) {
@@ -62,23 +54,18 @@ extension Router {
                         example: #"{"ignoreEstimates": false}"#)
                 } catch { return .error(error) }
                 // An unknown window is refused by the job kind itself (404, naming the known windows).
-                let p = MaintenanceJobs.WindowParams(
-                    window: params[0], trigger: "manual", ignoreEstimates: run.ignoreEstimates)
-                return await startJob(
-                    agent, req, kind: MaintenanceJobs.windowKind, params: try? JSONValue.encoding(p))
+                let p = WindowParams(window: params[0], trigger: "manual", ignoreEstimates: run.ignoreEstimates)
+                return await startJob(agent, req, JobSpecs.MaintenanceWindow.self, p)
             },
-            Route(method: "GET", pattern: ["v1", "maintenance", "leases"], role: .reader) { [agent] _, _ in
+            Route(.maintenanceLeases) { [agent] _, _ in
                 .json(await leaseList(agent))
             },
-            Route(method: "POST", pattern: ["v1", "preflight"], role: .admin, takesBody: true) { [agent] req, _ in
-                await startJob(
-                    agent, req, kind: Preflight.kind, PreflightRequest.self, example: #"{"environment": "test"}"#)
+            Route(.preflight) { [agent] req, _ in
+                await startJob(agent, req, JobSpecs.Preflight.self)
             },
-            Route(method: "POST", pattern: ["v1", "migrations", "verify"], role: .admin, takesBody: true) {
+            Route(.migrateVerify) {
                 [agent] req, _ in
-                await startJob(
-                    agent, req, kind: MigrationJobs.verifyKind, StartVerifyRequest.self,
-                    example: #"{"from": "/path/to/scenarios.bson"}"#)
+                await startJob(agent, req, JobSpecs.MigrateVerify.self)
             },
         ]
     }

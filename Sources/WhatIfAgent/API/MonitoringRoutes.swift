@@ -12,7 +12,7 @@ import WhatIfProtocol
 extension Router {
     static func monitoringRoutes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "GET", pattern: ["v1", "metrics"], role: .reader) { [agent] req, _ in
+            Route(.metrics) { [agent] req, _ in
                 guard let m = agent.monitoring else { return .error(disabled) }
                 if let f = req.query["format"], !f.isEmpty {
                     guard f == "prometheus" else {
@@ -46,7 +46,7 @@ extension Router {
                 if body.count > 1 << 20 { whatif_malloc_trim() }
                 return AdminResponse(status: 200, body: .bytes(body))
             },
-            Route(method: "GET", pattern: ["v1", "alarms"], role: .reader) { [agent] _, _ in
+            Route(.alarms) { [agent] _, _ in
                 guard let m = agent.monitoring else { return .error(disabled) }
                 let s = agent.hooks?.stats ?? HookDispatcher.Counters()
                 return .json(
@@ -54,7 +54,7 @@ extension Router {
                         alarms: m.alarmInfos(),
                         hooks: HookCounters(delivered: s.delivered, failed: s.failed, dropped: s.dropped)))
             },
-            Route(method: "GET", pattern: ["v1", "alarms", "{id}", "history"], role: .reader) { [agent] _, args in
+            Route(.alarmHistory) { [agent] _, args in
                 guard let m = agent.monitoring else { return .error(disabled) }
                 guard let items = m.history(args[0]) else {
                     return .error(
@@ -67,12 +67,11 @@ extension Router {
 
     static func expiryRoutes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "POST", pattern: ["v1", "redis", "expiry"], role: .admin, takesBody: true) { [agent] req, _ in
-                await startJob(
-                    agent, req, kind: ExpiryJobs.kind, StartExpiryRequest.self, example: #"{"enforce": false}"#)
+            Route(.startExpiry) { [agent] req, _ in
+                await startJob(agent, req, JobSpecs.RedisExpiry.self)
             },
-            Route(method: "GET", pattern: ["v1", "redis", "expiry"], role: .reader) { [agent] _, _ in
-                let last = await agent.jobs.list().first { $0.kind == ExpiryJobs.kind && $0.result != nil }
+            Route(.lastExpiry) { [agent] _, _ in
+                let last = await agent.jobs.list().first { $0.kind == JobSpecs.RedisExpiry.name && $0.result != nil }
                 guard let last, let result = last.result else {
                     return .error(
                         APIError(

@@ -98,56 +98,70 @@ public final class Router: Sendable {
         routes = Self.routes(agent).sorted { !$0.pattern.contains("{id}") && $1.pattern.contains("{id}") }
     }
 
+    /// An endpoint of the protocol's table and what serves it.
     struct Route {
-        var method: String
-        var pattern: [String]  // "{id}" matches one segment
-        var role: Role
-        /// A route that reads no body refuses one (other than `{}`), rather than ignore what was sent.
-        var takesBody = false
+        var endpoint: Endpoint
         var handler: @Sendable (AdminRequest, [String]) async -> AdminResponse
+
+        init(_ endpoint: Endpoint, handler: @escaping @Sendable (AdminRequest, [String]) async -> AdminResponse) {
+            self.endpoint = endpoint
+            self.handler = handler
+        }
+
+        var method: String { endpoint.method }
+        var pattern: [String] { endpoint.pattern }
+        var role: Role { endpoint.role }
+        var takesBody: Bool { endpoint.takesBody }
     }
+
+    /// The endpoints this router serves (a test holds them to `Endpoint.all`).
+    public var endpoints: [Endpoint] { routes.map(\.endpoint) }
 
     private static func routes(_ agent: AgentCore) -> [Route] {
         [
-            Route(method: "GET", pattern: ["v1", "version"], role: .reader) { _, _ in .json(VersionInfo()) },
-            Route(method: "GET", pattern: ["v1", "whoami"], role: .reader) { req, _ in
+            Route(.version) { _, _ in .json(VersionInfo()) },
+            Route(.whoami) { req, _ in
                 .json(
                     PeerInfo(
                         uid: req.peer.uid, gid: req.peer.gid, pid: req.peer.pid, user: req.userName, role: req.role))
             },
-            Route(method: "GET", pattern: ["v1", "status"], role: .reader) { [agent] req, _ in
+            Route(.status) { [agent] req, _ in
                 let maxAge = req.flag("fresh") ? 0 : agent.config.status.maxAge
                 let (_, json) = await agent.status.report(maxAge: maxAge)
                 return AdminResponse(status: 200, body: .bytes(json + [10]))
             },
-            Route(method: "GET", pattern: ["v1", "jobs"], role: .reader) { [agent] _, _ in
+            Route(.listJobs) { [agent] _, _ in
                 .json(JobList(jobs: await agent.jobs.list()))
             },
-            Route(method: "GET", pattern: ["v1", "jobs", "kinds"], role: .reader) { [agent] _, _ in
+            Route(.jobKinds) { [agent] _, _ in
                 .json(JobKindList(kinds: await agent.jobs.kindList()))
             },
-            Route(method: "POST", pattern: ["v1", "jobs"], role: .admin, takesBody: true) { [agent] req, _ in
+            Route(.startJob) { [agent] req, _ in
                 let start: StartJobRequest
                 do throws(APIError) {
                     start = try body(
                         req, as: StartJobRequest.self, what: "job", example: #"{"kind": "...", "params": {...}}"#,
                         allowEmpty: false)
                 } catch { return .error(error) }
-                return await Self.startJob(agent, req, kind: start.kind, params: start.params)
+                do throws(APIError) {
+                    let info = try await agent.jobs.start(
+                        kind: start.kind, params: start.params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+                    return .json(info, status: 202)
+                } catch { return .error(error) }
             },
-            Route(method: "GET", pattern: ["v1", "jobs", "{id}"], role: .reader) { [agent] _, args in
+            Route(.showJob) { [agent] _, args in
                 guard let info = await agent.jobs.get(args[0]) else {
                     return .error(
                         APIError(.notFound, "no job \(args[0])", hint: "`whatifctl jobs list` shows the jobs"))
                 }
                 return .json(info)
             },
-            Route(method: "DELETE", pattern: ["v1", "jobs", "{id}"], role: .admin) { [agent] _, args in
+            Route(.cancelJob) { [agent] _, args in
                 do throws(APIError) { return .json(try await agent.jobs.cancel(args[0]), status: 202) } catch {
                     return .error(error)
                 }
             },
-            Route(method: "GET", pattern: ["v1", "jobs", "{id}", "events"], role: .reader) { [agent] req, args in
+            Route(.jobEvents) { [agent] req, args in
                 let events: AsyncStream<JobEvent>
                 do throws(APIError) { events = try await agent.jobs.events(args[0], follow: req.flag("follow")) } catch
                 {
@@ -167,10 +181,10 @@ public final class Router: Sendable {
                 }
                 return AdminResponse(status: 200, contentType: "application/x-ndjson", body: .stream(lines))
             },
-            Route(method: "GET", pattern: ["v1", "config"], role: .reader) { [agent] _, _ in
+            Route(.config) { [agent] _, _ in
                 .json(ConfigView.json(agent.clients.config))
             },
-            Route(method: "POST", pattern: ["v1", "config", "reload"], role: .admin) { [agent] _, _ in
+            Route(.reloadConfig) { [agent] _, _ in
                 let result = await agent.reload()
                 return .json(result, status: result.reloaded ? 200 : 422)
             },
@@ -232,6 +246,14 @@ public final class Router: Sendable {
                     APIError(
                         .unprocessable, "\(req.method) \(req.path) takes no body; \(req.body.count) bytes were sent",
                         hint: "send the request without a body (options go in the query, see whatifd(8))"))
+            }
+            if let unknown = req.query.keys.sorted().first(where: { !route.endpoint.query.contains($0) }) {
+                let takes = route.endpoint.query
+                return .error(
+                    APIError(
+                        .unprocessable, "\(route.endpoint) takes no query parameter '\(unknown)'",
+                        hint: takes.isEmpty
+                            ? "send it without a query" : "it takes: \(takes.joined(separator: ", "))"))
             }
             return await route.handler(req, args)
         }

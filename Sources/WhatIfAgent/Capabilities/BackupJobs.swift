@@ -73,14 +73,6 @@ extension AgentCore {
 enum BackupJobs {
     static func kinds(_ core: AgentCore) -> [JobKind] { [backup(core), verify(core), restore(core)] }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ params: JSONValue?, example: String) throws -> T {
-        do {
-            return try StrictJSON.decode(type, from: params ?? .object([:]))
-        } catch {
-            throw APIError(.unprocessable, "bad parameters: \(error)", hint: "send \(example)")
-        }
-    }
-
     static func configuredKinds(_ config: AgentConfig) -> [BackupKind] {
         var k: [BackupKind] = []
         if config.postgres != nil { k.append(.postgres) }
@@ -88,8 +80,7 @@ enum BackupJobs {
         return k
     }
 
-    static func kinds(of params: JSONValue?, _ config: AgentConfig) throws -> [BackupKind] {
-        let req = try decode(StartBackupRequest.self, params, example: #"{"kinds": ["postgres", "dynamodb"]}"#)
+    static func kinds(of req: StartBackupRequest, _ config: AgentConfig) throws -> [BackupKind] {
         let kinds = req.kinds.isEmpty ? configuredKinds(config) : req.kinds
         guard !kinds.isEmpty else {
             throw APIError(
@@ -106,51 +97,52 @@ enum BackupJobs {
         return seen
     }
 
-    static func resource(_ kind: BackupKind, _ config: AgentConfig) -> String {
+    static func resource(_ kind: BackupKind, _ config: AgentConfig) -> JobResource {
         switch kind {
-        case .postgres: "postgres:\(config.postgres?.connection.database ?? "?")"
-        case .dynamodb: "dynamodb:\(config.dynamodb?.table ?? "?")"
+        case .postgres: .postgres(database: config.postgres?.connection.database ?? "?")
+        case .dynamodb: .dynamodb(table: config.dynamodb?.table ?? "?")
         }
     }
 
     static func backup(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: "backup", summary: "back up PostgreSQL (pg_dump) and DynamoDB (export), verify, prune",
-            resources: { params, config in try kinds(of: params, config).map { resource($0, config) } },
-            run: { ctx in
-                let kinds = try kinds(of: ctx.params, ctx.config)
+            JobSpecs.Backup.self,
+            resources: { req, config in try kinds(of: req, config).map { resource($0, config) } },
+            run: { ctx, req in
+                let kinds = try kinds(of: req, ctx.config)
                 let service = core.backups()
                 let result = try await Threads.run { service.backup(kinds: kinds, reporter: ctx) }
-                let json = try JSONValue.encoding(result)
                 guard result.ok else {
                     let failed = result.parts.filter { !$0.ok }
                     let parts = failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }
                     throw JobFailed(
                         (failed.count == result.parts.count ? "the backup failed: " : "part of the backup failed: ")
                             + (parts + result.pruneErrors.map { "prune: \($0)" }).joined(separator: "; "),
-                        hint: failed.first?.hint, result: json)
+                        hint: failed.first?.hint, result: result)
                 }
-                return json
+                return result
             })
+    }
+
+    static func checkIDs(_ ids: [String]) throws {
+        for id in ids where BackupID.kind(of: id) == nil {
+            throw APIError(.badRequest, BackupError.badID(id).message, hint: BackupError.badID(id).hint)
+        }
     }
 
     static func verify(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: "backup.verify", summary: "re-read backups and check them against their manifests",
-            resources: { params, _ in
-                let req = try decode(VerifyRequest.self, params, example: #"{"ids": []}"#)
-                for id in req.ids where BackupID.kind(of: id) == nil {
-                    throw APIError(.badRequest, BackupError.badID(id).message, hint: BackupError.badID(id).hint)
-                }
-                return ["backups:verify"]
+            JobSpecs.BackupVerify.self,
+            resource: { req, _ in
+                try checkIDs(req.ids)
+                return .backupVerify
             },
-            run: { ctx in
-                let req = try decode(VerifyRequest.self, ctx.params, example: #"{"ids": []}"#)
+            run: { ctx, req in
                 let service = core.backups()
                 let outcomes = try await Threads.run {
                     try service.verify(ids: req.ids.isEmpty ? nil : req.ids, reporter: ctx)
                 }
-                let json = try JSONValue.encoding(VerifyOutcomes(backups: outcomes))
+                let result = VerifyOutcomes(backups: outcomes)
                 let bad = outcomes.filter { !$0.ok }
                 guard bad.isEmpty else {
                     let first = bad.flatMap { o in o.verifications.flatMap { v in v.problems.map { "\(o.id): \($0)" } }
@@ -158,54 +150,40 @@ enum BackupJobs {
                     throw JobFailed(
                         "\(bad.count) of \(outcomes.count) backup\(outcomes.count == 1 ? "" : "s") do not verify: "
                             + first.prefix(5).joined(separator: "; "),
-                        hint: "do not restore from them; take a new backup", result: json)
+                        hint: "do not restore from them; take a new backup", result: result)
                 }
-                return json
+                return result
             })
-    }
-
-    static func restoreRequest(_ params: JSONValue?) throws -> RestoreRequest {
-        let req = try decode(
-            RestoreRequest.self, params,
-            example:
-                #"{"kind": "postgres", "id": "...", "targetDatabase": "...", "create": true, "clean": false, "force": false}"#
-        )
-        guard BackupID.kind(of: req.id) != nil else {
-            throw APIError(.badRequest, BackupError.badID(req.id).message, hint: BackupError.badID(req.id).hint)
-        }
-        return req
     }
 
     static func restore(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: "restore", summary: "restore a backup into a PostgreSQL database or a DynamoDB table",
-            resources: { params, config in
-                let req = try restoreRequest(params)
+            JobSpecs.Restore.self,
+            resources: { req, config in
+                try checkIDs([req.id])
                 switch req.kind {
                 case .postgres:
                     guard let t = req.targetDatabase, !t.isEmpty else {
                         throw APIError(
                             .unprocessable, "restore postgres needs a target database", hint: "--target-db NAME")
                     }
-                    return ["postgres:\(t)", "backup:\(req.id)"]
+                    return [.postgres(database: t), .backup(id: req.id)]
                 case .dynamodb:
                     guard let t = req.targetTable, !t.isEmpty else {
                         throw APIError(
                             .unprocessable, "restore dynamodb needs a target table", hint: "--target-table NAME")
                     }
-                    return ["dynamodb:\(t)", "backup:\(req.id)"]
+                    return [.dynamodb(table: t), .backup(id: req.id)]
                 }
             },
-            run: { ctx in
-                let req = try restoreRequest(ctx.params)
+            run: { ctx, req in
                 let service = core.backups()
-                let result = try await Threads.run {
+                return try await Threads.run {
                     switch req.kind {
                     case .postgres: try service.restorePostgres(req, reporter: ctx)
                     case .dynamodb: try service.restoreDynamo(req, reporter: ctx)
                     }
                 }
-                return try JSONValue.encoding(result)
             })
     }
 }

@@ -13,8 +13,6 @@ import WhatIfRedis
 
 /// The expiry capability's job kind (`redis.expiry`) and its schedule.
 enum ExpiryJobs {
-    static let kind = "redis.expiry"
-
     static func kinds(_ core: AgentCore) -> [JobKind] { [sweep(core)] }
 
     static func check(_ config: AgentConfig) throws -> ExpiryConfig {
@@ -30,15 +28,13 @@ enum ExpiryJobs {
 
     static func sweep(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: kind, summary: "audit (dry run) or enforce the Redis key-expiry policy with SCAN",
-            resources: { params, config in
+            JobSpecs.RedisExpiry.self,
+            resource: { _, config in
                 _ = try check(config)
-                _ = try BackupJobs.decode(StartExpiryRequest.self, params, example: #"{"enforce": false}"#)
-                return ["redis"]
+                return .redis
             },
-            run: { ctx in
+            run: { ctx, req in
                 let e = try check(ctx.config)
-                let req = try BackupJobs.decode(StartExpiryRequest.self, ctx.params, example: #"{"enforce": false}"#)
                 var tuned = e.sweep
                 if let kps = req.keysPerSecond { tuned.keysPerSecond = kps }
                 let settings = tuned
@@ -60,7 +56,7 @@ enum ExpiryJobs {
                 ctx.clearCheckpoint()
                 record(report, into: core.monitoring)
                 for f in report.findings { ctx.log(.warning, f) }
-                return try JSONValue.encoding(report)
+                return report
             })
     }
 
@@ -101,10 +97,9 @@ extension AgentCore {
                 guard let s = core.config.expiry?.schedule else { continue }
                 guard Date().timeIntervalSince(last) >= s.every else { continue }
                 last = Date()
-                let params = try? JSONValue.encoding(
-                    StartExpiryRequest(enforce: s.enforce, keysPerSecond: s.keysPerSecond))
+                let params = StartExpiryRequest(enforce: s.enforce, keysPerSecond: s.keysPerSecond)
                 do throws(APIError) {
-                    _ = try await core.jobs.start(kind: ExpiryJobs.kind, params: params, requestedBy: "schedule")
+                    _ = try await core.jobs.start(JobSpecs.RedisExpiry.self, params, requestedBy: "schedule")
                 } catch {
                     core.logger.notice("scheduled expiry sweep not started", metadata: ["reason": "\(error.message)"])
                 }

@@ -21,7 +21,7 @@ extension AgentCore {
         configureHooks()
         let core = self
         await jobs.setOnFinish { info in
-            guard info.kind != MaintenanceJobs.windowKind else { return }
+            guard info.kind != JobSpecs.MaintenanceWindow.name else { return }
             core.sendHook(
                 HookEvent(
                     type: "job", time: Date(), host: Self.hostName, environment: core.config.environment.rawValue,

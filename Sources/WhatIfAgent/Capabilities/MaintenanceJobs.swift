@@ -18,42 +18,22 @@ import WhatIfProtocol
 /// agent job, so locks, history and hooks are the usual ones), plus the kinds only windows needed so
 /// far: the restore drill, VACUUM (ANALYZE) and a prune on its own.
 enum MaintenanceJobs {
-    static let windowKind = "maintenance.window"
-    static let drillKind = "restore.drill"
-    static let vacuumKind = "postgres.vacuum"
-    static let pruneKind = "backup.prune"
-
     static func kinds(_ core: AgentCore) -> [JobKind] { [window(core), drill(core), vacuum(core), prune(core)] }
 
-    /// The parameters of a `maintenance.window` job.
-    struct WindowParams: Codable {
-        var window: String
-        /// scheduled, catch-up or manual.
-        var trigger: String?
-        /// The occurrence's start (seconds since 1970); a manual run works it out.
-        var occurrence: Double?
-        var ignoreEstimates: Bool?
-    }
-
     /// A window's job name as the agent job it runs as.
-    static func step(_ job: String) -> (kind: String, params: JSONValue?) {
-        func obj(_ d: [String: JSONValue]) -> JSONValue { .object(d) }
+    static func step(_ job: String) -> WindowStep {
         switch job {
-        case "backup": return ("backup", obj(["kinds": .array([])]))
-        case "backup:postgres": return ("backup", obj(["kinds": .array([.string("postgres")])]))
-        case "backup:dynamodb": return ("backup", obj(["kinds": .array([.string("dynamodb")])]))
-        case "prune": return (pruneKind, nil)
-        case "verify": return ("backup.verify", obj(["ids": .array([])]))
-        case "restore-drill": return (drillKind, nil)
-        case "redis-expiry": return (ExpiryJobs.kind, obj(["enforce": .bool(false)]))
-        case "redis-expiry:enforce": return (ExpiryJobs.kind, obj(["enforce": .bool(true)]))
-        case "vacuum": return (vacuumKind, nil)
-        case "schema-check":
-            return (
-                MigrationJobs.tablesKind,
-                obj(["force": .bool(false), "confirm": .bool(false), "checkOnly": .bool(true)])
-            )
-        default: return (job, nil)
+        case "backup": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: []))
+        case "backup:postgres": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.postgres]))
+        case "backup:dynamodb": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.dynamodb]))
+        case "prune": WindowStep(JobSpecs.BackupPrune.self, NoParams())
+        case "verify": WindowStep(JobSpecs.BackupVerify.self, VerifyRequest(ids: []))
+        case "restore-drill": WindowStep(JobSpecs.RestoreDrill.self, NoParams())
+        case "redis-expiry": WindowStep(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: false))
+        case "redis-expiry:enforce": WindowStep(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: true))
+        case "vacuum": WindowStep(JobSpecs.Vacuum.self, NoParams())
+        case "schema-check": WindowStep(JobSpecs.TablesSetup.self, TablesSetupRequest(checkOnly: true))
+        default: WindowStep(unknown: job)
         }
     }
 
@@ -71,16 +51,13 @@ enum MaintenanceJobs {
     // MARK: maintenance.window
 
     static func window(_ core: AgentCore) -> JobKind {
-        let example = #"{"window": "weekly"}"#
-        return JobKind(
-            name: windowKind, summary: "run a maintenance window's jobs in order, within the window",
-            resource: { params, config in
-                let p = try BackupJobs.decode(WindowParams.self, params, example: example)
+        JobKind(
+            JobSpecs.MaintenanceWindow.self,
+            resource: { p, config in
                 _ = try find(p.window, config)
-                return "window:\(p.window)"
+                return .window(p.window)
             },
-            run: { ctx in
-                let p = try BackupJobs.decode(WindowParams.self, ctx.params, example: example)
+            run: { ctx, p in
                 let w = try find(p.window, ctx.config)
                 let run = WindowRun(core: core, ctx: ctx, window: w, params: p)
                 do { return try await run.run() } catch let e as JobFailed { throw e } catch {
@@ -96,52 +73,44 @@ enum MaintenanceJobs {
 
     static func drill(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: drillKind,
-            summary: "restore the newest backups into a scratch database and table, check them, drop them",
+            JobSpecs.RestoreDrill.self,
             resource: { _, config in
                 guard !BackupJobs.configuredKinds(config).isEmpty else {
                     throw APIError(
                         .unprocessable, "nothing to drill: neither postgres nor dynamodb is configured",
                         hint: "configure postgres: or dynamodb: in \(config.path)")
                 }
-                return "restore-drill"
+                return .restoreDrill
             },
-            run: { ctx in
+            run: { ctx, _ in
                 let kinds = BackupJobs.configuredKinds(ctx.config)
                 let service = core.backups()
                 let result = try await Threads.run { service.drill(kinds: kinds, reporter: ctx) }
                 core.recordDrill(result)
-                let json = try JSONValue.encoding(result)
                 guard result.ok else {
                     let failed = result.parts.filter { !$0.ok }
                     throw JobFailed(
                         "the restore drill failed: "
                             + failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }.joined(separator: "; "),
-                        hint: failed.first?.hint, result: json)
+                        hint: failed.first?.hint, result: result)
                 }
-                return json
+                return result
             })
     }
 
     // MARK: postgres.vacuum
 
-    struct VacuumResult: Codable {
-        var database: String
-        var tables: Int
-        var seconds: Double
-    }
-
     static func vacuum(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: vacuumKind, summary: "VACUUM (ANALYZE) the PostgreSQL database",
+            JobSpecs.Vacuum.self,
             resource: { _, config in
                 guard let pg = config.postgres else {
                     throw APIError(
                         .unprocessable, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
                 }
-                return "vacuum:\(pg.connection.database)"
+                return .vacuum(database: pg.connection.database)
             },
-            run: { ctx in
+            run: { ctx, _ in
                 let clients = core.clients
                 let database = ctx.config.postgres?.connection.database ?? "?"
                 let watch = Stopwatch()
@@ -157,8 +126,7 @@ enum MaintenanceJobs {
                 }
                 ctx.info(
                     "VACUUM (ANALYZE) of \(database): \(tables) tables in \(Int(watch.elapsedSeconds.rounded())) s")
-                return try JSONValue.encoding(
-                    VacuumResult(database: database, tables: tables, seconds: watch.elapsedSeconds))
+                return VacuumResult(database: database, tables: tables, seconds: watch.elapsedSeconds)
             })
     }
 
@@ -166,18 +134,38 @@ enum MaintenanceJobs {
 
     static func prune(_ core: AgentCore) -> JobKind {
         JobKind(
-            name: pruneKind, summary: "delete backups the retention policy no longer keeps",
-            resource: { _, _ in "backups:prune" },
-            run: { ctx in
+            JobSpecs.BackupPrune.self,
+            resource: { _, _ in .backupPrune },
+            run: { ctx, _ in
                 let service = core.backups()
                 let result = try await Threads.run { service.prune(dryRun: false) }
                 for id in result.deleted { ctx.info("pruned \(id)") }
-                let json = try JSONValue.encoding(result)
                 guard result.errors.isEmpty else {
-                    throw JobFailed("pruning failed: \(result.errors.joined(separator: "; "))", result: json)
+                    throw JobFailed("pruning failed: \(result.errors.joined(separator: "; "))", result: result)
                 }
-                return json
+                return result
             })
+    }
+}
+
+/// One job of a window, as the agent job it runs as.
+struct WindowStep: Sendable {
+    let kind: String
+    /// As job records keep them: past runs with the same parameters make the estimate.
+    let params: JSONValue?
+    let start: @Sendable (_ jobs: JobManager, _ requestedBy: String) async throws(APIError) -> JobInfo
+
+    init<S: JobSpec>(_ spec: S.Type, _ params: S.Params) {
+        kind = S.name
+        self.params = try? JSONValue.encoding(params)
+        start = { jobs, by throws(APIError) in try await jobs.start(S.self, params, requestedBy: by) }
+    }
+
+    /// A job name the config check let through but no kind implements: starting it says so.
+    init(unknown job: String) {
+        kind = job
+        params = nil
+        start = { jobs, by throws(APIError) in try await jobs.start(kind: job, params: nil, requestedBy: by) }
     }
 }
 
@@ -188,9 +176,9 @@ struct WindowRun {
     let core: AgentCore
     let ctx: JobContext
     let window: MaintenanceConfig.Window
-    let params: MaintenanceJobs.WindowParams
+    let params: WindowParams
 
-    func run() async throws -> JSONValue? {
+    func run() async throws -> WindowRunResult {
         let clock = core.maintenanceClock
         let now = clock.now
         let trigger = params.trigger ?? "manual"
@@ -259,9 +247,10 @@ struct WindowRun {
         var backupFailed = false
         for (i, job) in window.jobs.enumerated() {
             ctx.progress(done: Double(i), total: Double(window.jobs.count), unit: "jobs", phase: job)
-            let (kind, stepParams) = MaintenanceJobs.step(job)
-            let estimate = WindowPlanning.estimate(await core.jobs.durations(kind: kind, params: stepParams))
-            var step = WindowStepResult(job: job, kind: kind, state: "skipped", estimateSeconds: estimate)
+            let planned = MaintenanceJobs.step(job)
+            let estimate = WindowPlanning.estimate(
+                await core.jobs.durations(kind: planned.kind, params: planned.params))
+            var step = WindowStepResult(job: job, kind: planned.kind, state: "skipped", estimateSeconds: estimate)
             let t = core.maintenanceClock.now
             if ctx.isCancelled {
                 step.reason = "the window was cancelled"
@@ -281,7 +270,7 @@ struct WindowRun {
                         "would not finish before the window closes: its last runs took up to \(WindowPlanning.describe($0)), \(WindowPlanning.describe(left)) left"
                     } ?? "the window has closed"
             } else {
-                step = try await runStep(job, kind: kind, params: stepParams, estimate: estimate, lost: lost)
+                step = try await runStep(job, planned, estimate: estimate, lost: lost)
             }
             if step.state == "skipped" { ctx.log(.warning, "\(job): skipped: \(step.reason ?? "")") }
             if job.hasPrefix("backup"), step.state != "succeeded" { backupFailed = true }
@@ -362,13 +351,14 @@ struct WindowRun {
     }
 
     /// Starts one job and waits for it; cancelling the window, or losing its lease, cancels the job.
-    func runStep(_ job: String, kind: String, params: JSONValue?, estimate: Double?, lost: Locked<Bool>) async throws
+    func runStep(_ job: String, _ planned: WindowStep, estimate: Double?, lost: Locked<Bool>) async throws
         -> WindowStepResult
     {
+        let kind = planned.kind
         var step = WindowStepResult(job: job, kind: kind, state: "failed", estimateSeconds: estimate)
         let info: JobInfo
         do throws(APIError) {
-            info = try await core.jobs.start(kind: kind, params: params, requestedBy: "window \(window.name)")
+            info = try await planned.start(core.jobs, "window \(window.name)")
         } catch {
             step.reason = error.message
             ctx.log(.error, "\(job): not started: \(error.message)")
@@ -401,7 +391,7 @@ struct WindowRun {
     }
 
     func finish(_ result: WindowRunResult, held: (lease: FleetLease, holding: FleetLease.Holding)?) throws
-        -> JSONValue?
+        -> WindowRunResult
     {
         if let held {
             // Marked finished only when something ran: a window whose jobs were all skipped is left to
@@ -415,15 +405,14 @@ struct WindowRun {
             window.name, occurrence: result.occurrence.timeIntervalSince1970, outcome: result.outcome,
             trigger: result.trigger,
             steps: result.steps.map(\.summary) + (result.note.map { [$0] } ?? []), jobId: ctx.id)
-        let json = try JSONValue.encoding(result)
         let fleetSkip = result.outcome == "skipped" && result.note != nil && result.steps.isEmpty
         guard result.outcome == "succeeded" || fleetSkip else {
             let bad = result.steps.filter { $0.state != "succeeded" }
             throw JobFailed(
                 "window \(window.name) \(result.outcome): " + bad.map(\.summary).joined(separator: "; "),
-                hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: json)
+                hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: result)
         }
-        return json
+        return result
     }
 }
 
@@ -600,10 +589,9 @@ extension AgentCore {
     }
 
     func startWindow(_ w: MaintenanceConfig.Window, trigger: String, occurrence: Double) async {
-        let params = try? JSONValue.encoding(
-            MaintenanceJobs.WindowParams(window: w.name, trigger: trigger, occurrence: occurrence))
+        let params = WindowParams(window: w.name, trigger: trigger, occurrence: occurrence)
         do throws(APIError) {
-            _ = try await jobs.start(kind: MaintenanceJobs.windowKind, params: params, requestedBy: "schedule")
+            _ = try await jobs.start(JobSpecs.MaintenanceWindow.self, params, requestedBy: "schedule")
         } catch {
             logger.warning(
                 "maintenance window not started", metadata: ["window": "\(w.name)", "reason": "\(error.message)"])

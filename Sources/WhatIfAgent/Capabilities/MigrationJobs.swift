@@ -13,11 +13,6 @@ import WhatIfProtocol
 
 /// The migration capability's jobs: `tables.setup`, `migrate.scenarios`, `migrate.verify`.
 enum MigrationJobs {
-    static let tablesKind = "tables.setup"
-    static let scenariosKind = "migrate.scenarios"
-    static let verifyKind = "migrate.verify"
-    static let postgresKind = "migrate.postgres"
-
     static func kinds(_ core: AgentCore) -> [JobKind] { [tables(core), scenarios(core), verify(core), postgres(core)] }
 
     // MARK: migrate.postgres
@@ -38,20 +33,17 @@ enum MigrationJobs {
     }
 
     static func postgres(_ core: AgentCore) -> JobKind {
-        let example = #"{"to": "test", "dryRun": true}"#
-        return JobKind(
-            name: postgresKind, summary: "copy the PostgreSQL database into RDS (pg_dump, pg_restore, verification)",
-            resources: { params, config in
-                let req = try BackupJobs.decode(StartPostgresMigrationRequest.self, params, example: example)
+        JobKind(
+            JobSpecs.MigratePostgres.self,
+            resources: { req, config in
                 if let e = req.to, !environments.contains(e) {
                     throw APIError(
                         .unprocessable, "unknown environment '\(e)'", hint: "use development, test or production")
                 }
                 let (s, t) = try postgresSettings(config)
-                return ["postgres:\(s.connection.database)", "postgres-target:\(t.connection.endpoint)"]
+                return [.postgres(database: s.connection.database), .postgresTarget(t.connection.endpoint)]
             },
-            run: { ctx in
-                let req = try BackupJobs.decode(StartPostgresMigrationRequest.self, ctx.params, example: example)
+            run: { ctx, req in
                 let (s, t) = try postgresSettings(ctx.config)
                 let env = core.environment
                 let report = try await Threads.run { () throws -> PostgresMigrationReport in
@@ -64,16 +56,15 @@ enum MigrationJobs {
                         workDirectory: ctx.config.stateDirectory + "/tmp", environment: env, reporter: ctx
                     ).run(dryRun: req.dryRun, verifyOnly: req.verifyOnly)
                 }
-                let json = try JSONValue.encoding(report)
                 guard report.ok || req.dryRun else {
                     let bad = report.tables.filter { !$0.ok }.map(\.table) + report.extraTables
                     throw JobFailed(
                         "the target does not match the source after the restore: \(bad.joined(separator: ", "))",
                         hint:
                             "was the source written to meanwhile? Stop the app's writes, empty the target and run again",
-                        result: json)
+                        result: report)
                 }
-                return json
+                return report
             })
     }
 
@@ -115,15 +106,10 @@ enum MigrationJobs {
     // MARK: tables.setup
 
     static func tables(_ core: AgentCore) -> JobKind {
-        let example = #"{"environment": "test", "force": false, "confirm": false}"#
-        return JobKind(
-            name: tablesKind, summary: "create the scenarios table (or compare it with the expected schema)",
-            resources: { params, config in
-                let req = try BackupJobs.decode(TablesSetupRequest.self, params, example: example)
-                return ["dynamodb:\(try table(req.environment, config).name)"]
-            },
-            run: { ctx in
-                let req = try BackupJobs.decode(TablesSetupRequest.self, ctx.params, example: example)
+        JobKind(
+            JobSpecs.TablesSetup.self,
+            resource: { req, config in .dynamodb(table: try table(req.environment, config).name) },
+            run: { ctx, req in
                 let (name, _) = try table(req.environment, ctx.config)
                 let clients = core.clients
                 let report = try await Threads.run { () throws -> TablesReport in
@@ -132,15 +118,14 @@ enum MigrationJobs {
                         name, ddb: ddb, region: req.region ?? ctx.config.region, req: req, ctx: ctx,
                         backup: { try backupTable(core, name, purpose: "recreating it", ctx) })
                 }
-                let json = try JSONValue.encoding(report)
                 if report.outcome == "differs" {
                     throw JobFailed(
                         "table \(name) differs from the expected schema: \(report.differences.joined(separator: "; "))",
                         hint:
                             "migrate it by hand, or recreate it with --force --yes (the agent backs it up first; recreating loses items written since)",
-                        result: json)
+                        result: report)
                 }
-                return json
+                return report
             })
     }
 
@@ -203,11 +188,9 @@ enum MigrationJobs {
     // MARK: migrate.scenarios
 
     static func scenarios(_ core: AgentCore) -> JobKind {
-        let example = #"{"from": "/path/to/dump/what_if/scenarios.bson", "dryRun": true}"#
-        return JobKind(
-            name: scenariosKind, summary: "migrate MongoDB scenarios (mongodump or mongoexport output) into DynamoDB",
-            resources: { params, config in
-                let req = try BackupJobs.decode(StartScenarioMigrationRequest.self, params, example: example)
+        JobKind(
+            JobSpecs.MigrateScenarios.self,
+            resource: { req, config in
                 _ = try sourcePath(req.from)
                 if let b = req.batchSize, !(1...10_000).contains(b) {
                     throw APIError(
@@ -216,10 +199,9 @@ enum MigrationJobs {
                 if let w = req.workers, !(1...64).contains(w) {
                     throw APIError(.unprocessable, "\(w) workers is out of range", hint: "use 1 to 64")
                 }
-                return ["dynamodb:\(try table(req.environment, config).name)"]
+                return .dynamodb(table: try table(req.environment, config).name)
             },
-            run: { ctx in
-                let req = try BackupJobs.decode(StartScenarioMigrationRequest.self, ctx.params, example: example)
+            run: { ctx, req in
                 let (name, _) = try table(req.environment, ctx.config)
                 let clients = core.clients
                 let saved = req.restart ? nil : ctx.loadCheckpoint()
@@ -273,7 +255,7 @@ enum MigrationJobs {
                         "\(report.rejected) documents were rejected; they are in \(report.rejectFile ?? "the reject file") with their reasons"
                     )
                 }
-                return try JSONValue.encoding(report)
+                return report
             })
     }
 
@@ -312,16 +294,13 @@ enum MigrationJobs {
     // MARK: migrate.verify
 
     static func verify(_ core: AgentCore) -> JobKind {
-        let example = #"{"from": "/path/to/scenarios.bson"}"#
-        return JobKind(
-            name: verifyKind, summary: "compare a MongoDB dump with the scenarios table, item by item",
-            resources: { params, config in
-                let req = try BackupJobs.decode(StartVerifyRequest.self, params, example: example)
+        JobKind(
+            JobSpecs.MigrateVerify.self,
+            resource: { req, config in
                 _ = try sourcePath(req.from)
-                return ["dynamodb:\(try table(req.environment, config).name)"]
+                return .dynamodb(table: try table(req.environment, config).name)
             },
-            run: { ctx in
-                let req = try BackupJobs.decode(StartVerifyRequest.self, ctx.params, example: example)
+            run: { ctx, req in
                 let (name, _) = try table(req.environment, ctx.config)
                 let clients = core.clients
                 let report = try await Threads.run { () throws -> VerifyReport in
@@ -330,13 +309,12 @@ enum MigrationJobs {
                         source: source, table: name, client: clients.dynamodb, skipBad: req.skipBad, reporter: ctx
                     ).run()
                 }
-                let json = try JSONValue.encoding(report)
                 guard report.ok else {
                     throw JobFailed(
                         "\(name) differs from the source: \(report.missing) missing, \(report.extra) extra, \(report.differing) differing",
-                        hint: "run the migration again (it writes the same keys), then verify again", result: json)
+                        hint: "run the migration again (it writes the same keys), then verify again", result: report)
                 }
-                return json
+                return report
             })
     }
 }

@@ -16,29 +16,23 @@ import WhatIfProtocol
 /// recent verified backups, the target table's schema, AWS credentials, connectivity and TLS to each
 /// service, ElastiCache's encryption settings, free space for backups.
 enum Preflight {
-    static let kind = "preflight"
-
     static func job(_ core: AgentCore) -> JobKind {
-        let example = #"{"environment": "test"}"#
-        return JobKind(
-            name: kind, summary: "check the pre-migration checklist (PASS/FAIL per item)",
-            resources: { params, config in
-                let req = try BackupJobs.decode(PreflightRequest.self, params, example: example)
+        JobKind(
+            JobSpecs.Preflight.self,
+            resource: { req, config in
                 _ = try MigrationJobs.table(req.environment, config)
-                return ["preflight"]
+                return .preflight
             },
-            run: { ctx in
-                let req = try BackupJobs.decode(PreflightRequest.self, ctx.params, example: example)
+            run: { ctx, req in
                 let report = try await Threads.run { () throws -> PreflightReport in
                     try run(core, req, ctx)
                 }
                 for i in report.items where i.result == "FAIL" { ctx.log(.warning, "\(i.check): \(i.detail)") }
-                let json = try JSONValue.encoding(report)
                 guard report.ok else {
                     let failed = report.items.filter { $0.result == "FAIL" }.map(\.check)
-                    throw JobFailed("preflight failed: \(failed.joined(separator: ", "))", result: json)
+                    throw JobFailed("preflight failed: \(failed.joined(separator: ", "))", result: report)
                 }
-                return json
+                return report
             })
     }
 

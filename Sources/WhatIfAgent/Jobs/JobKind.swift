@@ -2,35 +2,59 @@ import Logging
 import WhatIfCore
 import WhatIfProtocol
 
-/// A kind of long work the agent runs as a job (backup, restore, migration, sweep, ...).
-/// Capabilities register kinds; the admin API starts them by name.
+/// An implementation of a job kind (a `JobSpec` of WhatIfProtocol), registered with the job manager.
+/// Built from typed closures: the parameters are decoded once, strictly, when the job is asked for
+/// (`decode`), handed to `resources` and `run` as the spec's `Params`, and the run's `Result` is
+/// encoded once, for the job record.
 public struct JobKind: Sendable {
-    public var name: String
-    public var summary: String
-    /// The resources a job with these parameters locks (one job per resource at a time; a job that
-    /// needs several takes all of them or none). Throws `APIError(.unprocessable, ...)` for parameters
-    /// that make no sense.
-    public var resources: @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> [String]
-    /// The work. Report progress and logs through the context; honour cancellation; return a result.
-    public var run: @Sendable (_ context: JobContext) async throws -> JSONValue?
+    public let name: String
+    public let summary: String
+    /// Strict decoding of the parameters: unknown, duplicate or mistyped keys are a 422 naming the key.
+    let decode: @Sendable (_ params: JSONValue?) throws(APIError) -> any Sendable
+    /// The parameters as the job record keeps them.
+    let encode: @Sendable (_ params: any Sendable) -> JSONValue?
+    /// The resources a job with these parameters locks. Throws `APIError(.unprocessable, ...)` for
+    /// parameters that make no sense with this config.
+    let resources: @Sendable (_ params: any Sendable, _ config: AgentConfig) throws -> [JobResource]
+    /// The work: report progress and logs through the context, honour cancellation, return the result.
+    let run: @Sendable (_ context: JobContext, _ params: any Sendable) async throws -> JSONValue?
 
-    public init(
-        name: String, summary: String,
-        resources: @escaping @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> [String],
-        run: @escaping @Sendable (_ context: JobContext) async throws -> JSONValue?
+    public init<S: JobSpec>(
+        _ spec: S.Type,
+        resources: @escaping @Sendable (_ params: S.Params, _ config: AgentConfig) throws -> [JobResource],
+        run: @escaping @Sendable (_ context: JobContext, _ params: S.Params) async throws -> S.Result
     ) {
-        self.name = name
-        self.summary = summary
-        self.resources = resources
-        self.run = run
+        name = S.name
+        summary = S.summary
+        decode = { (params: JSONValue?) throws(APIError) -> any Sendable in
+            do throws(StrictJSONError) {
+                return try StrictJSON.decode(S.Params.self, from: params ?? .object([:]))
+            } catch {
+                throw APIError(
+                    error.kind == .syntax ? .badRequest : .unprocessable,
+                    "bad parameters for \(S.name): \(error)", hint: "send \(S.example)")
+            }
+        }
+        encode = { params in (params as? S.Params).flatMap { try? JSONValue.encoding($0) } }
+        self.resources = { params, config in try resources(Self.cast(params, S.self), config) }
+        self.run = { context, params in
+            try JSONValue.encoding(try await run(context, try Self.cast(params, S.self)))
+        }
     }
 
-    public init(
-        name: String, summary: String,
-        resource: @escaping @Sendable (_ params: JSONValue?, _ config: AgentConfig) throws -> String,
-        run: @escaping @Sendable (_ context: JobContext) async throws -> JSONValue?
+    public init<S: JobSpec>(
+        _ spec: S.Type,
+        resource: @escaping @Sendable (_ params: S.Params, _ config: AgentConfig) throws -> JobResource,
+        run: @escaping @Sendable (_ context: JobContext, _ params: S.Params) async throws -> S.Result
     ) {
-        self.init(name: name, summary: summary, resources: { [try resource($0, $1)] }, run: run)
+        self.init(spec, resources: { [try resource($0, $1)] }, run: run)
+    }
+
+    private static func cast<S: JobSpec>(_ params: any Sendable, _: S.Type) throws -> S.Params {
+        guard let p = params as? S.Params else {
+            throw APIError(.internalError, "parameters of another kind were passed to \(S.name)")
+        }
+        return p
     }
 }
 
@@ -40,17 +64,17 @@ public struct JobFailed: OperatorError, Sendable {
     public var hint: String?
     public var result: JSONValue?
 
-    public init(_ message: String, hint: String? = nil, result: JSONValue? = nil) {
+    public init(_ message: String, hint: String? = nil) {
         self.message = message
         self.hint = hint
-        self.result = result
+        self.result = nil
     }
-}
 
-extension JSONValue {
-    /// Any Encodable value as JSON (for job results).
-    public static func encoding(_ value: some Encodable) throws -> JSONValue {
-        try APICoding.decode(JSONValue.self, from: try APICoding.encode(value))
+    /// A failure whose result (of the kind's result type) is kept in the job record.
+    public init(_ message: String, hint: String? = nil, result: some Encodable) {
+        self.message = message
+        self.hint = hint
+        self.result = try? JSONValue.encoding(result)
     }
 }
 
@@ -60,7 +84,8 @@ public final class JobContext: Sendable, JobReporter {
     public let id: String
     public let kind: String
     public let resource: String
-    public let params: JSONValue?
+    /// The parameters as the job record keeps them (the run gets them typed).
+    let params: JSONValue?
     public let config: AgentConfig
     public let logger: Logger
     private let sink: @Sendable (JobUpdate) -> Void

@@ -88,19 +88,41 @@ public actor JobManager {
         prune()
     }
 
+    /// Starts a job of a kind named at run time (`POST /v1/jobs`): its parameters are decoded strictly,
+    /// once, here.
     public func start(kind name: String, params: JSONValue?, requestedBy: String?) throws(APIError) -> JobInfo {
-        guard accepting else {
-            throw APIError(.shuttingDown, "the agent is shutting down", hint: "start the job after it restarts")
-        }
+        let kind = try registered(name)
+        return try start(kind, params: try kind.decode(params), requestedBy: requestedBy)
+    }
+
+    /// Starts a job of a declared kind with parameters already decoded.
+    public func start<S: JobSpec>(_ spec: S.Type, _ params: S.Params, requestedBy: String?) throws(APIError)
+        -> JobInfo
+    {
+        try start(try registered(S.name), params: params, requestedBy: requestedBy)
+    }
+
+    private func registered(_ name: String) throws(APIError) -> JobKind {
         guard let kind = kinds[name] else {
             throw APIError(
                 .unprocessable, "unknown job kind '\(name)'",
                 hint: kinds.isEmpty
                     ? "this agent runs no job kinds" : "known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
         }
+        return kind
+    }
+
+    private func start(_ kind: JobKind, params typed: any Sendable, requestedBy: String?) throws(APIError) -> JobInfo {
+        guard accepting else {
+            throw APIError(.shuttingDown, "the agent is shutting down", hint: "start the job after it restarts")
+        }
+        let name = kind.name
+        let params = kind.encode(typed)
         let config = configProvider()
         let resources: [String]
-        do { resources = try kind.resources(params, config) } catch let e as APIError { throw e } catch {
+        do { resources = try kind.resources(typed, config).map(\.description) } catch let e as APIError {
+            throw e
+        } catch {
             let (message, hint) = Self.describe(error)
             throw APIError(.unprocessable, "bad parameters for \(name): \(message)", hint: hint)
         }
@@ -146,7 +168,7 @@ public actor JobManager {
                 for await u in updates { await self?.apply(u, to: id) }
             }
             let outcome: Result<JSONValue?, any Error>
-            do { outcome = .success(try await kind.run(context)) } catch { outcome = .failure(error) }
+            do { outcome = .success(try await kind.run(context, typed)) } catch { outcome = .failure(error) }
             updateSink.finish()
             await drain.value
             await self?.finish(id, outcome)

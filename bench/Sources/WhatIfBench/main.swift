@@ -49,7 +49,7 @@ func load(_ args: [String]) -> Int32 {
         print("usage: whatif-bench load --socket PATH [--path P] --clients N --seconds S [--rate R]")
         return 64
     }
-    let path = option("--path", args) ?? APIPath.status
+    let path = option("--path", args) ?? Endpoint.status.path()
     let clients = Int(option("--clients", args) ?? "1") ?? 1
     let seconds = Double(option("--seconds", args) ?? "5") ?? 5
     let rate = option("--rate", args).flatMap(Double.init)
