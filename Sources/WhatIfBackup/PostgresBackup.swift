@@ -113,111 +113,45 @@ struct PostgresDumper {
             } : nil
 
         let file: HashedFile? = directory ? nil : try HashedFile(path: outputPath)
-        let child: Subprocess
-        do {
-            child = try Subprocess.start(
-                tools.pgDump, arguments: args, environment: env, stdout: directory ? .null : .pipe, stderr: .pipe)
-        } catch {
-            counter?.join()
-            throw error
-        }
-        let stderrLines = Locked<[String]>([])
-        let errFD = child.stderr!
         let tablesDone = Locked(0)
+        let tableCount = tableNames.count
         let throttle = ProgressThrottle(reporter)
-        let stderrReader = Threads.start {
-            Subprocess.readLines(errFD) { line in
-                stderrLines.withLock {
-                    $0.append(line)
-                    if $0.count > 50 { $0.removeFirst() }
-                }
-                if line.contains("dumping contents of table") {
-                    let n = tablesDone.withLock { v -> Int in
-                        v += 1
-                        return v
-                    }
-                    let table = line.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
-                    reporter.log(.info, line)
-                    if directory {
-                        throttle.report(
-                            done: Double(n), total: tableNames.isEmpty ? nil : Double(tableNames.count), unit: "tables",
-                            phase: "pg_dump \(table)")
-                    }
-                } else if line.contains("error:") || line.contains("warning:") || line.contains("FATAL") {
-                    reporter.log(.warning, line)
-                } else {
-                    reporter.log(.debug, line)
-                }
-            }
+        var dump = HelperProcess(tools.pgDump, arguments: args, environment: env, name: "pg_dump")
+        dump.deadline = deadline
+        dump.timeoutSetting = "backups.postgres.timeout (\(Int(settings.timeout)) s)"
+        dump.timeoutHint = directory ? "raise it" : "raise it, or use format: directory with jobs"
+        dump.failureHint = "the job log has pg_dump's messages; nothing was kept"
+        dump.reporter = reporter
+        dump.level = { line in
+            line.contains("dumping contents of table") ? .info : HelperProcess.defaultLevel(line)
         }
-
-        // Stream stdout through SHA-256 into the file; stop pg_dump on cancellation, deadline or a write error.
-        var failure: (any Error)?
-        /// Why the dump must stop now: the job was cancelled, or it ran past its timeout.
-        func interruption(_ hint: String) -> (any Error)? {
-            if reporter.isCancelled { return CancellationError() }
-            if deadline.hasPassed {
-                return Failure(
-                    "pg_dump ran longer than backups.postgres.timeout (\(Int(settings.timeout)) s)", hint: hint)
+        dump.onStderrLine = { line in
+            guard directory, line.contains("dumping contents of table") else { return }
+            let n = tablesDone.withLock { v -> Int in
+                v += 1
+                return v
             }
-            return nil
+            let table = line.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+            throttle.report(
+                done: Double(n), total: tableCount == 0 ? nil : Double(tableCount), unit: "tables",
+                phase: "pg_dump \(table)")
         }
-        if let file, let out = child.stdout {
-            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer {
-                buf.deallocate()
-                close(out)
+        // Custom format streams through SHA-256 into the file; directory format writes its own files.
+        let dumped = Result {
+            let sink: ((UnsafeRawBufferPointer) throws -> Void)? = file.map { file in
+                { chunk in
+                    try file.write(chunk)
+                    throttle.report(
+                        done: Double(file.bytes), total: expectedBytes.map(Double.init), unit: "bytes",
+                        phase: "pg_dump \(source.config.database)")
+                }
             }
-            var pfd = pollfd(fd: out, events: Int16(POLLIN), revents: 0)
-            while true {
-                if let stop = interruption("raise backups.postgres.timeout or use format: directory with jobs") {
-                    failure = stop
-                    break
-                }
-                let ready = poll(&pfd, 1, 250)
-                if ready == 0 { continue }
-                if ready < 0 && errno == EINTR { continue }
-                let n = read(out, buf.baseAddress, buf.count)
-                if n < 0 {
-                    if errno == EINTR || errno == EAGAIN { continue }
-                    failure = Failure("cannot read pg_dump's output: \(Files.errnoText())")
-                    break
-                }
-                if n == 0 { break }
-                do { try file.write(UnsafeRawBufferPointer(rebasing: buf[0..<n])) } catch {
-                    failure = error
-                    break
-                }
-                throttle.report(
-                    done: Double(file.bytes), total: expectedBytes.map(Double.init), unit: "bytes",
-                    phase: "pg_dump \(source.config.database)")
-            }
-        } else {
-            // Directory format: pg_dump writes the files; we watch for cancellation and the deadline.
-            while true {
-                if child.tryWait() != nil { break }
-                if let stop = interruption("raise backups.postgres.timeout") {
-                    failure = stop
-                    break
-                }
-                sleepThread(seconds: 0.2)
-            }
+            return try dump.run(stdout: sink)
         }
-        if failure != nil { child.kill(SIGTERM) }
-        let termination = child.wait()
-        stderrReader.join()
         counter?.join()
         throttle.flush()
         _ = try? conn.query("COMMIT", deadline: .after(seconds: 10))
-        if let failure { throw failure }
-        guard termination.succeeded else {
-            let lines = stderrLines.value.filter { $0.contains("error") || $0.contains("FATAL") }
-            let why = (lines.isEmpty ? Array(stderrLines.value.suffix(3)) : Array(lines.suffix(3))).joined(
-                separator: "; ")
-            throw Failure(
-                "pg_dump \(termination)\(why.isEmpty ? "" : ": \(why)")",
-                hint: "the job log has pg_dump's messages; nothing was kept")
-        }
+        _ = try dumped.get()
 
         var files: [BackupFile] = []
         if let file {
@@ -262,12 +196,11 @@ struct PostgresDumper {
 extension PostgresTools {
     /// `pg_restore --list`: the number of TOC entries, or a failure naming the problem.
     func listEntries(_ path: String, environment: [String: String]) throws -> Int {
-        let (t, out, err) = try Subprocess.run(
+        var list = HelperProcess(
             pgRestore, arguments: ["--list", path], environment: PostgresTools.baseEnvironment(environment),
-            limit: 64 << 20)
-        guard t.succeeded else {
-            throw Failure("pg_restore --list \(t): \(err.split(separator: "\n").suffix(2).joined(separator: "; "))")
-        }
+            name: "pg_restore --list")
+        list.deadline = .after(seconds: 600)
+        let out = try list.output(limit: 64 << 20)
         return String(decoding: out, as: UTF8.self).split(separator: "\n").filter {
             !$0.hasPrefix(";") && !String($0).trimmingWhitespace().isEmpty
         }.count

@@ -48,11 +48,13 @@ public struct PostgresTools: Sendable {
             dump = d
             restore = r
         }
-        let (t, out, err) = try Subprocess.run(
-            dump, arguments: ["--version"], environment: baseEnvironment(environment))
-        let text = String(decoding: out, as: UTF8.self)
-        guard t.succeeded, let (version, major) = parseVersion(text) else {
-            throw Failure("cannot tell \(dump)'s version: \(text.isEmpty ? err : text)", hint: "check the installation")
+        var probe = HelperProcess(
+            dump, arguments: ["--version"], environment: baseEnvironment(environment), name: "\(dump) --version")
+        probe.deadline = .after(seconds: 30)
+        probe.failureHint = "check the installation"
+        let text = String(decoding: try probe.output(limit: 64 << 10), as: UTF8.self)
+        guard let (version, major) = parseVersion(text) else {
+            throw Failure("cannot tell \(dump)'s version from '\(text.prefix(200))'", hint: "check the installation")
         }
         return PostgresTools(pgDump: dump, pgRestore: restore, version: version, major: major)
     }

@@ -172,64 +172,36 @@ extension BackupService {
         args.append("--dbname=\(into)")
         args.append(path)
         reporter.info("pg_restore \(m.id) into \(target)\(jobs > 1 ? " with \(jobs) jobs" : " in one transaction")")
-        let child = try Subprocess.start(
+        let steps = Locked(0)
+        let total = m.tocEntries.map(Double.init)
+        let throttle = ProgressThrottle(reporter)
+        var restore = HelperProcess(
             tools.pgRestore, arguments: args,
             environment: PostgresTools.environment(
                 for: source.config, database: into, passfile: passfile, base: context.processEnvironment),
-            stdout: .null, stderr: .pipe)
-        let lines = Locked<[String]>([])
-        let steps = Locked(0)
-        let total = m.tocEntries.map(Double.init)
-        let errFD = child.stderr!
-        let throttle = ProgressThrottle(reporter)
-        let stderrReader = Threads.start {
-            Subprocess.readLines(errFD) { line in
-                lines.withLock {
-                    $0.append(line)
-                    if $0.count > 50 { $0.removeFirst() }
-                }
-                if line.contains("error:") || line.contains("warning:") {
-                    reporter.log(.warning, line)
-                } else {
-                    reporter.log(.debug, line)
-                }
-                if line.hasPrefix("pg_restore: creating") || line.hasPrefix("pg_restore: processing")
+            name: "pg_restore")
+        restore.deadline = deadline
+        restore.timeoutSetting = "backups.postgres.timeout (\(Int(settings.postgres.timeout)) s)"
+        restore.reporter = reporter
+        restore.failureHint =
+            jobs > 1
+            ? "the target may hold part of the backup; restore again with --clean"
+            : "it ran in one transaction, so the target is as it was before"
+        restore.onStderrLine = { line in
+            guard
+                line.hasPrefix("pg_restore: creating") || line.hasPrefix("pg_restore: processing")
                     || line.hasPrefix("pg_restore: dropping")
-                {
-                    let n = steps.withLock { v -> Int in
-                        v += 1
-                        return v
-                    }
-                    throttle.report(
-                        done: Double(n), total: total.map { max($0, Double(n)) }, unit: "objects",
-                        phase: "pg_restore \(target)")
-                }
+            else { return }
+            let n = steps.withLock { v -> Int in
+                v += 1
+                return v
             }
+            throttle.report(
+                done: Double(n), total: total.map { max($0, Double(n)) }, unit: "objects", phase: "pg_restore \(target)"
+            )
         }
-        var cancelled = false
-        while child.tryWait() == nil {
-            if reporter.isCancelled || deadline.hasPassed {
-                cancelled = true
-                child.kill(SIGTERM)
-                break
-            }
-            sleepThread(seconds: 0.2)
-        }
-        let t = child.wait()
-        stderrReader.join()
-        throttle.flush()
-        if cancelled {
-            if reporter.isCancelled { throw CancellationError() }
-            throw Failure("pg_restore ran longer than backups.postgres.timeout", hint: "raise it")
-        }
-        guard t.succeeded else {
-            let why = lines.value.filter { $0.contains("error") }.suffix(3).joined(separator: "; ")
-            throw Failure(
-                "pg_restore \(t)\(why.isEmpty ? "" : ": \(why)")",
-                hint: jobs > 1
-                    ? "the target may hold part of the backup; restore again with --clean"
-                    : "it ran in one transaction, so the target is as it was before")
-        }
+        defer { throttle.flush() }
+        try restore.run()
 
         // The restored tables must hold the rows the dump's snapshot held.
         var rows: Int64 = 0

@@ -17,11 +17,14 @@ public final class PostgresMigrator {
     let workDirectory: String
     let environment: [String: String]
     let reporter: any JobReporter
+    /// How long pg_dump, and then pg_restore, may each run (backups.postgres.timeout).
+    let timeout: Double
 
     public init(
         source: PostgresConfig, target: PostgresConfig, tools: PostgresTools, workDirectory: String,
-        environment: [String: String], reporter: any JobReporter
+        environment: [String: String], reporter: any JobReporter, timeout: Double = 6 * 3600
     ) {
+        self.timeout = timeout
         self.source = source
         self.target = target
         self.tools = tools
@@ -120,7 +123,7 @@ public final class PostgresMigrator {
         }
         var bytes: Int64?
         if !verifyOnly {
-            bytes = try copy(existing: existing)
+            bytes = try copy(existing: existing, tables: sourceTables.count)
         }
         reporter.progress(done: 2, total: 3, unit: "steps", phase: "verifying row counts and checksums")
         var checks: [PostgresTableCheck] = []
@@ -148,8 +151,17 @@ public final class PostgresMigrator {
             extraTables: after.subtracting(sourceTables).sorted(), dumpBytes: bytes, seconds: watch.elapsedSeconds)
     }
 
+    /// A pg_dump or pg_restore run of this migration: the job's log and cancellation, the timeout.
+    func helper(_ tool: String, _ arguments: [String], _ environment: [String: String]) -> HelperProcess {
+        var h = HelperProcess(tool, arguments: arguments, environment: environment)
+        h.deadline = .after(seconds: timeout)
+        h.timeoutSetting = "backups.postgres.timeout (\(Int(timeout)) s)"
+        h.reporter = reporter
+        return h
+    }
+
     /// pg_dump to a file, pg_restore from it into the (empty) target in one transaction.
-    func copy(existing: [String]) throws -> Int64 {
+    func copy(existing: [String], tables: Int) throws -> Int64 {
         guard existing.isEmpty else {
             throw Failure(
                 "the target \(target.endpoint) already holds \(existing.count) tables (\(existing.prefix(5).joined(separator: ", ")))",
@@ -168,30 +180,41 @@ public final class PostgresMigrator {
         defer { targetPass.remove() }
 
         reporter.progress(done: 0, total: 3, unit: "steps", phase: "pg_dump \(source.endpoint)")
-        let d = try Subprocess.run(
-            tools.pgDump, arguments: ["--format=custom", "--no-owner", "--no-privileges", "--file=\(dump)"],
-            environment: PostgresTools.environment(for: source, passfile: sourcePass, base: environment))
-        guard d.termination.succeeded else {
-            throw Failure("pg_dump \(d.termination): \(d.stderr)", hint: "nothing was written to the target")
+        var dumpRun = helper(
+            tools.pgDump, ["--verbose", "--format=custom", "--no-owner", "--no-privileges", "--file=\(dump)"],
+            PostgresTools.environment(for: source, passfile: sourcePass, base: environment))
+        dumpRun.failureHint = "nothing was written to the target"
+        dumpRun.temporaryFiles = [dump]
+        let dumped = Locked(0)
+        let reporter = self.reporter
+        dumpRun.onStderrLine = { line in
+            guard line.contains("dumping contents of table") else { return }
+            let n = dumped.withLock { v -> Int in
+                v += 1
+                return v
+            }
+            let table = line.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+            reporter.progress(
+                done: Double(n) / Double(max(tables, n)), total: 3, unit: "steps", phase: "pg_dump \(table)")
         }
+        try dumpRun.run()
         var st = stat()
         let bytes: Int64 = stat(dump, &st) == 0 ? Int64(st.st_size) : 0
         reporter.info("pg_dump wrote \(bytes) bytes")
         try reporter.checkCancelled()
 
         reporter.progress(done: 1, total: 3, unit: "steps", phase: "pg_restore into \(target.endpoint)")
-        let r = try Subprocess.run(
+        var restoreRun = helper(
             tools.pgRestore,
-            arguments: [
-                "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+            [
+                "--verbose", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                 "--dbname=\(target.database)", dump,
             ],
-            environment: PostgresTools.environment(for: target, passfile: targetPass, base: environment))
-        guard r.termination.succeeded else {
-            throw Failure(
-                "pg_restore \(r.termination): \(r.stderr)",
-                hint: "the restore ran in one transaction, so the target is as it was; fix the cause and run again")
-        }
+            PostgresTools.environment(for: target, passfile: targetPass, base: environment))
+        restoreRun.failureHint =
+            "the restore ran in one transaction, so the target is as it was; fix the cause and run again"
+        restoreRun.temporaryFiles = [dump]
+        try restoreRun.run()
 
         return bytes
     }

@@ -299,6 +299,30 @@ struct MigrationFixture {
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// An agent config for `db` of the shared stack migrating into `targetDB` (created here) of `target`.
+    func migrationConfig(_ shared: StackInfo, _ db: String, _ target: PrivateStack, _ targetDB: String) throws
+        -> TestConfig
+    {
+        try _ = psql(target.info, "postgres", "CREATE DATABASE \(targetDB)")
+        var config = TestConfig.forStack(shared)
+        config.postgres = config.postgres?.replacingOccurrences(of: "database: what_if_users", with: "database: \(db)")
+        config.dynamodb = nil
+        config.redis = nil
+        config.aws = nil
+        // No TLS on the local cluster: the test says so explicitly (the default is verify-full).
+        config.migration = """
+              postgres_target:
+                host: 127.0.0.1
+                port: \(target.info.pgPort)
+                database: \(targetDB)
+                user: postgres
+                password_file: \(target.info.pgPasswordFile)
+                sslmode: disable
+
+            """
+        return config
+    }
+
     @Test func dumpRestoreAndVerifyIntoASecondCluster() throws {
         let shared = try Stack.shared()
         let target = try Stack.startPrivate(["pg"])
@@ -325,23 +349,7 @@ struct MigrationFixture {
             INSERT INTO events SELECT g, '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 hour', 'same' FROM generate_series(0, 999) g;
             """)
         let targetDB = "what_if_users_rds"
-        try _ = psql(target.info, "postgres", "CREATE DATABASE \(targetDB)")
-        var config = TestConfig.forStack(shared)
-        config.postgres = config.postgres?.replacingOccurrences(of: "database: what_if_users", with: "database: \(db)")
-        config.dynamodb = nil
-        config.redis = nil
-        config.aws = nil
-        // No TLS on the local cluster: the test says so explicitly (the default is verify-full).
-        config.migration = """
-              postgres_target:
-                host: 127.0.0.1
-                port: \(target.info.pgPort)
-                database: \(targetDB)
-                user: postgres
-                password_file: \(target.info.pgPasswordFile)
-                sslmode: disable
-
-            """
+        let config = try migrationConfig(shared, db, target, targetDB)
         let a = try AgentProcess(config)
         let dry = try a.ctl(["migrate", "postgres", "--to", "test", "--dry-run"])
         #expect(dry.status == 0, "\(dry.output)")
@@ -403,6 +411,94 @@ struct MigrationFixture {
         report = try result(a)
         #expect(report.tables.first { $0.table == "\"Odd Schema\".\"MixedCase\"" }?.ok == false, "\(report.tables)")
         #expect(report.tables.first { $0.table == "\"public\".\"events\"" }?.ok == true, "\(report.tables)")
+    }
+
+    /// whatifd killed while pg_dump runs for `migrate postgres`: pg_dump dies with it, the next start removes
+    /// the partial dump and both password files (0600 while they lived), and a new run copies everything.
+    /// pg_dump is held deterministically: another session holds an exclusive lock on a source table, so
+    /// pg_dump waits in LOCK TABLE with its files already created.
+    @Test func agentKilledMidMigrationLeavesNothingBehind() throws {
+        let shared = try Stack.shared()
+        let target = try Stack.startPrivate(["pg"])
+        let db = "mig_kill_\(getpid())_\(Int.random(in: 1000...9999))"
+        try _ = psql(shared, "postgres", "CREATE DATABASE \(db)")
+        defer { _ = try? psql(shared, "postgres", "DROP DATABASE IF EXISTS \(db) WITH (FORCE)") }
+        try _ = psql(
+            shared, db,
+            "CREATE TABLE users (id int PRIMARY KEY, email text); INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 2000) g"
+        )
+        let targetDB = "what_if_users_rds"
+        let config = try migrationConfig(shared, db, target, targetDB)
+        let locker = TempDir("whatif-locker")
+        let lock = try BackgroundProcess(
+            [
+                "\(Self.pgBin)/psql", "-X", "-h", "127.0.0.1", "-p", String(shared.pgPort), "-U", "postgres", "-d", db,
+                "-c", "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300); COMMIT",
+            ],
+            environment: [
+                "PGPASSWORD": (try String(contentsOfFile: shared.pgPasswordFile, encoding: .utf8))
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            ], logPath: locker.file("psql.log"))
+        defer {
+            lock.signal(SIGKILL)
+            _ = try? psql(
+                shared, "postgres",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(db)' AND query LIKE '%pg_sleep(300)%'"
+            )
+        }
+        let granted =
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = '\(db)' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+        #expect(eventually(timeout: 30) { (try? psql(shared, "postgres", granted)) == "1" }, "\(lock.log)")
+
+        let a = try AgentProcess(config)
+        let tmp = a.dir.file("state") + "/tmp"
+        let job = try a.client.start(JobSpecs.MigratePostgres.self, .init(to: "test"))
+        let waiting =
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(db)' AND application_name = 'whatifd-backup' AND wait_event_type = 'Lock'"
+        #expect(eventually(timeout: 60) { (try? psql(shared, "postgres", waiting)) == "1" }, "\(a.process.log)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: tmp).sorted()
+        #expect(files.filter { $0.hasPrefix("pgpass-") }.count == 2, "\(files)")
+        #expect(files.filter { $0.hasPrefix("migrate-") && $0.hasSuffix(".dump") }.count == 1, "\(files)")
+        for f in files {
+            let mode = try #require(
+                try FileManager.default.attributesOfItem(atPath: "\(tmp)/\(f)")[.posixPermissions] as? Int)
+            #expect(mode == 0o600, "\(f) is \(String(mode, radix: 8))")
+        }
+        // pg_dump is whatifd's child: it must not outlive it.
+        let children = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(a.process.pid)/task")) ?? []
+        let dumpPid = try #require(
+            children.flatMap { task in
+                ((try? String(contentsOfFile: "/proc/\(a.process.pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                    .split(separator: " ").compactMap { Int32($0) }
+            }.first { pid in
+                ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("pg_dump")
+            })
+        a.process.signal(SIGKILL)
+        #expect(a.process.wait(timeout: 10) != nil)
+        func gone(_ pid: Int32) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+            return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") == true
+        }
+        #expect(eventually(timeout: 10) { gone(dumpPid) }, "pg_dump \(dumpPid) outlived whatifd")
+        // Release the lock. pg_dump's session notices its client is gone once it has the lock (a backend
+        // waiting for a lock does not read from its socket) and ends.
+        lock.signal(SIGKILL)
+        _ = try psql(
+            shared, "postgres",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(db)' AND query LIKE '%pg_sleep(300)%'"
+        )
+        #expect(eventually(timeout: 20) { (try? psql(shared, "postgres", waiting)) == "0" })
+
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        #expect(b.process.log.contains("removed a password file left by a crash"), "\(b.process.log)")
+        #expect(b.process.log.contains("removed a partial migration dump left by a crash"), "\(b.process.log)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] == [])
+        #expect((try? b.client.job(job.id))?.state.isFinal != false)
+        // Nothing reached the target (pg_restore never ran), so the migration runs again from the start.
+        let run = try b.ctl(["migrate", "postgres", "--to", "test"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(try psql(target.info, targetDB, "SELECT count(*) FROM users") == "2000")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] == [])
     }
 
     func result(_ a: AgentProcess) throws -> PostgresMigrationReport {

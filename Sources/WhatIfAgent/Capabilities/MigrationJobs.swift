@@ -53,7 +53,8 @@ enum MigrationJobs {
                         source: s.connection, target: t.connection, tools: tools,
                         // The backups' scratch folder: what a killed run leaves there (a partial dump, password
                         // files) is removed at the next start.
-                        workDirectory: ctx.config.stateDirectory + "/tmp", environment: env, reporter: ctx
+                        workDirectory: ctx.config.stateDirectory + "/tmp", environment: env, reporter: ctx,
+                        timeout: ctx.config.backups.postgres.timeout
                     ).run(dryRun: req.dryRun, verifyOnly: req.verifyOnly)
                 }
                 guard report.ok || req.dryRun else {
