@@ -99,10 +99,19 @@ public final class BackupService: Sendable {
         var entries: [String: BackupEntry] = [:]
         var warnings: [String] = []
         var damaged: [DamagedBackup] = []
+        var orphans = local.orphans().filter { o in kind.map { o.path.contains("/\($0.rawValue)/") } ?? true }
         for store in stores {
             for k in BackupKind.allCases where kind == nil || kind == k {
                 let ids: [String]
-                do { ids = try store.ids(kind: k) } catch {
+                do {
+                    if let s3 = store as? S3Store {
+                        let catalog = try s3.catalog(kind: k)
+                        ids = catalog.ids
+                        orphans += s3Orphans(s3, catalog.withoutManifest)
+                    } else {
+                        ids = try store.ids(kind: k)
+                    }
+                } catch {
                     warnings.append("cannot list \(k.rawValue) backups in \(store.description): \(error)")
                     continue
                 }
@@ -114,9 +123,24 @@ public final class BackupService: Sendable {
             }
         }
         let sorted = entries.values.sorted { ($0.manifest.startedAt, $0.id) > ($1.manifest.startedAt, $1.id) }
-        return BackupList(
-            backups: sorted, warnings: warnings, damaged: damaged,
-            orphans: local.orphans().filter { o in kind.map { o.path.contains("/\($0.rawValue)/") } ?? true })
+        return BackupList(backups: sorted, warnings: warnings, damaged: damaged, orphans: orphans)
+    }
+
+    /// How old an S3 prefix without a manifest must be to count as an orphan: a copy still being made
+    /// (by this agent or by another host of the fleet) has no manifest yet either, and none runs longer
+    /// than the longest backup timeout.
+    public var s3OrphanAge: Double { max(settings.postgres.timeout, settings.dynamodb.timeout) + 3600 }
+
+    /// The S3 prefixes without a manifest that no copy can still be writing: older than `s3OrphanAge` by
+    /// their id, and not an unfinished copy of this agent's (removed at its next start).
+    func s3Orphans(_ s3: S3Store, _ withoutManifest: [String: Int64]) -> [OrphanBackup] {
+        let pending = Set(pendingS3Leftovers())
+        let cutoff = Date().addingTimeInterval(-s3OrphanAge)
+        return withoutManifest.sorted { $0.key < $1.key }.compactMap { id, bytes in
+            guard !pending.contains(id), let started = BackupID.date(of: id), started < cutoff else { return nil }
+            return OrphanBackup(
+                path: "s3://\(s3.destination.bucket)/\(s3.prefix(id))", location: .s3, bytes: bytes, id: id)
+        }
     }
 
     /// One backup, read from its manifest in each store (no listing).
@@ -667,6 +691,16 @@ public final class BackupService: Sendable {
             {
                 if dryRun {
                     orphansRemoved.append(o)
+                } else if o.location == .s3 {
+                    guard let remote, let id = o.id else { continue }
+                    do {
+                        try remote.deletePrefix(remote.prefix(id), manifestFirst: false)
+                        orphansRemoved.append(o)
+                        context.logger.notice(
+                            "orphaned S3 backup copy removed", metadata: ["path": "\(o.path)", "bytes": "\(o.bytes)"])
+                    } catch {
+                        errors.append("cannot remove the orphaned S3 copy \(o.path): \(error)")
+                    }
                 } else if (try? LocalFiles.removeTree(o.path)) != nil {
                     orphansRemoved.append(o)
                     context.logger.notice(

@@ -40,6 +40,27 @@ public enum BackupID {
     }
 }
 
+extension BackupID {
+    /// When the backup with this id started (to the second), from the id itself.
+    public static func date(of id: String) -> Date? {
+        guard kind(of: id) != nil else { return nil }
+        let t = id.split(separator: "-")[1]
+        let d = t.filter(\.isNumber)
+        func n(_ from: Int, _ count: Int) -> Int {
+            Int(d.dropFirst(from).prefix(count)) ?? 0
+        }
+        var c = DateComponents()
+        c.year = n(0, 4)
+        c.month = n(4, 2)
+        c.day = n(6, 2)
+        c.hour = n(8, 2)
+        c.minute = n(10, 2)
+        c.second = n(12, 2)
+        c.timeZone = TimeZone(identifier: "UTC")
+        return Calendar(identifier: .gregorian).date(from: c)
+    }
+}
+
 /// Catalog side files, beside the manifest but not part of the backup.
 enum SideFile {
     static let manifest = "manifest.json"
@@ -178,7 +199,7 @@ public final class LocalStore: BackupStore {
                 let path = "\(dir)/\(name)"
                 guard Files.isDirectory(path), !Files.exists("\(path)/\(SideFile.manifest)") else { continue }
                 let bytes = LocalFiles.walk(path).reduce(Int64(0)) { $0 + $1.1 }
-                out.append(OrphanBackup(path: path, location: .local, bytes: bytes))
+                out.append(OrphanBackup(path: path, location: .local, bytes: bytes, id: name))
             }
         }
         return out
@@ -218,14 +239,22 @@ public final class S3Store: BackupStore {
 
     public func key(_ id: String, _ path: String) -> String { "\(prefix(id))/\(path)" }
 
-    public func ids(kind: BackupKind) throws -> [String] {
+    public func ids(kind: BackupKind) throws -> [String] { try catalog(kind: kind).ids }
+
+    /// One listing of a kind's prefix: the ids with a manifest, and the bytes under each id without one.
+    public func catalog(kind: BackupKind) throws -> (ids: [String], withoutManifest: [String: Int64]) {
         let base = destination.key("\(kind.rawValue)/")
         var ids: Set<String> = []
-        for o in try s3.list(bucket: destination.bucket, prefix: base) where o.key.hasSuffix("/\(SideFile.manifest)") {
-            let rest = o.key.dropFirst(base.count).split(separator: "/")
-            if rest.count == 2, BackupID.kind(of: String(rest[0])) == kind { ids.insert(String(rest[0])) }
+        var bytes: [String: Int64] = [:]
+        for o in try s3.list(bucket: destination.bucket, prefix: base) {
+            let rest = o.key.dropFirst(base.count).split(separator: "/", maxSplits: 1)
+            guard rest.count == 2, BackupID.kind(of: String(rest[0])) == kind else { continue }
+            let id = String(rest[0])
+            if rest[1] == SideFile.manifest { ids.insert(id) }
+            bytes[id, default: 0] += o.size
         }
-        return ids.sorted()
+        for id in ids { bytes[id] = nil }
+        return (ids.sorted(), bytes)
     }
 
     public func readSide(_ id: String, _ name: String) throws -> [UInt8]? {

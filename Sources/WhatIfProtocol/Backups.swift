@@ -375,16 +375,20 @@ public struct DamagedBackup: Codable, Sendable, Equatable {
     }
 }
 
-/// A backup folder without a manifest.
+/// A backup folder (or S3 prefix) without a manifest.
 public struct OrphanBackup: Codable, Sendable, Equatable {
+    /// The folder, or `s3://bucket/prefix`.
     public var path: String
     public var location: BackupLocation
     public var bytes: Int64
+    /// The backup id its name carries.
+    public var id: String?
 
-    public init(path: String, location: BackupLocation, bytes: Int64) {
+    public init(path: String, location: BackupLocation, bytes: Int64, id: String? = nil) {
         self.path = path
         self.location = location
         self.bytes = bytes
+        self.id = id
     }
 }
 

@@ -183,7 +183,8 @@ struct Backups: ParsableCommand {
                 }
                 for o in r.orphansRemoved {
                     Out.line(
-                        "\(dryRun ? "would delete" : "deleted")  orphaned folder \(o.path)  (\(Out.bytes(o.bytes)))")
+                        "\(dryRun ? "would delete" : "deleted")  \(BackupText.orphan(o)) \(o.path)  (\(Out.bytes(o.bytes)))"
+                    )
                 }
                 for e in r.errors { Out.err("whatifctl: \(e)") }
             }
@@ -287,9 +288,13 @@ enum BackupText {
         }
         for o in orphans {
             Out.err(
-                "whatifctl: warning: orphaned backup folder \(o.path) (\(Out.bytes(o.bytes))) has no manifest; `whatifctl backups prune --orphans` deletes it"
+                "whatifctl: warning: \(BackupText.orphan(o)) \(o.path) (\(Out.bytes(o.bytes))) has no manifest; `whatifctl backups prune --orphans` deletes it"
             )
         }
+    }
+
+    static func orphan(_ o: OrphanBackup) -> String {
+        o.location == .s3 ? "orphaned S3 copy" : "orphaned backup folder"
     }
 
     static func content(_ m: BackupManifest) -> String {

@@ -213,6 +213,10 @@ import WhatIfProtocol
         let id = BackupID.make(kind: .dynamodb, at: Date(timeIntervalSince1970: 1_795_485_600))
         #expect(id.hasPrefix("dynamodb-20261124T020000Z-"))
         #expect(BackupID.kind(of: id) == .dynamodb)
+        // The id carries its start to the second (what S3 orphans are aged by).
+        #expect(BackupID.date(of: id) == Date(timeIntervalSince1970: 1_795_485_600))
+        #expect(BackupID.date(of: "postgres-20261124T020007Z-abcd") == Date(timeIntervalSince1970: 1_795_485_607))
+        #expect(BackupID.date(of: "postgres-2026112") == nil)
         for bad in ["", "postgres", "postgres-x", "../postgres-20261124T020000Z-abcd", "mongo-20261124T020000Z-abcd"] {
             #expect(BackupID.kind(of: bad) == nil, "\(bad)")
         }

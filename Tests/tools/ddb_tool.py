@@ -10,6 +10,7 @@ compare them item by item.
   ddb_tool.py aws-shape BACKUP_DIR             give an agent-made export the marks of AWS's own exports
   ddb_tool.py mkbucket STACK_ENV BUCKET        create an S3 bucket on moto
   ddb_tool.py list-keys STACK_ENV BUCKET PREFIX / list-uploads STACK_ENV BUCKET
+  ddb_tool.py put-object STACK_ENV BUCKET KEY SIZE   an object of SIZE zero bytes (a leftover, say)
   ddb_tool.py list-metrics STACK_ENV NAMESPACE   metric names CloudWatch (moto) holds in NAMESPACE
   ddb_tool.py count STACK_ENV TABLE           items in TABLE (consistent scan)
   ddb_tool.py alter STACK_ENV TABLE           change one item's topic, delete another, add an extra one; print their keys
@@ -303,6 +304,8 @@ if __name__ == "__main__":
             ReplicationGroupId=sys.argv[3], ReplicationGroupDescription="whatif test", Engine="redis",
             CacheNodeType="cache.t3.micro", NumCacheClusters=2, AtRestEncryptionEnabled=on,
             TransitEncryptionEnabled=on)
+    elif cmd == "put-object":
+        s3(sys.argv[2]).put_object(Bucket=sys.argv[3], Key=sys.argv[4], Body=b"\0" * int(sys.argv[5]))
     elif cmd == "list-uploads":
         print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
     else:
