@@ -22,8 +22,7 @@ bin=$(scripts/build-release 2>/dev/null | tail -1)
 work=$(mktemp -d /tmp/whatif-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 # The development config, with its own socket and state so a running agent is left alone.
-sed -e "s|^state_dir: .*|state_dir: $work/state|" -e "s|^  path: ../../.stack/run/agent.sock|  path: $work/agent.sock|" \
-  -e "s|\.\./\.\./\.stack|$repo/.stack|g" etc/whatif/agent.dev.yaml >"$work/agent-metrics.yaml"
+scripts/dev-config --work "$work" >"$work/agent-metrics.yaml"
 sed -e 's|^metrics:$|metrics:\n  enabled: false|' "$work/agent-metrics.yaml" >"$work/agent.yaml"
 socket=$work/agent.sock
 "$bin/whatifd" --config "$work/agent.yaml" >"$work/whatifd.log" 2>&1 &

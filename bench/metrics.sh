@@ -30,8 +30,7 @@ echo "== 2. whatifd with 24 h of history for 200 series"
 mkdir -p "$work/state/metrics"
 "$bench" history-write "$work/state/metrics"
 "$bench" history-load "$work/state/metrics"
-sed -e "s|^state_dir: .*|state_dir: $work/state|" -e "s|^  path: ../../.stack/run/agent.sock|  path: $work/agent.sock|" \
-  -e "s|\.\./\.\./\.stack|$repo/.stack|g" etc/whatif/agent.dev.yaml >"$work/agent.yaml"
+scripts/dev-config --work "$work" >"$work/agent.yaml"
 "$bin/whatifd" --config "$work/agent.yaml" >"$work/whatifd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
