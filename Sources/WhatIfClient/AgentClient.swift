@@ -150,7 +150,7 @@ public struct AgentClient: Sendable {
             try conn.send(
                 method: Endpoint.jobEvents.method,
                 path: Endpoint.jobEvents.path(id, query: [("follow", follow ? "true" : nil)]),
-                timeout: follow ? 0 : timeout
+                timeout: timeout, bodyTimeout: follow ? 0 : nil
             ) { event in
                 switch event {
                 case .head(let h):

@@ -30,16 +30,22 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
         case .protocolError(let s):
             "the agent's answer could not be read: \(s)"
         case .timeout(let socket, let seconds):
-            "no answer from whatifd on \(socket) within \(seconds) s"
+            "whatifd did not answer on \(socket) within \(Self.seconds(seconds)) ; it is running but busy or stuck: raise --timeout, or see its log (journalctl -u whatifd)"
         case .io(let s):
             s
         }
     }
 
+    static func seconds(_ s: Double) -> String {
+        s >= 1 && s == s.rounded() ? "\(Int(s)) s" : "\(s) s"
+    }
+
     public var exitStatus: ExitStatus {
         switch self {
-        case .agentNotRunning, .timeout: .unavailable
+        case .agentNotRunning: .unavailable
+        case .timeout: .timeout
         case .permissionDenied: .noPermission
+        case .api(_, let error) where error.code == .notConfigured: .config
         case .api(let status, _): ExitStatus.forHTTPStatus(status)
         case .protocolError, .io: .software
         }
@@ -110,11 +116,13 @@ public final class UnixHTTPConnection {
     }
 
     /// Sends a request and calls `onEvent` with the response's parts as they arrive.
-    /// `timeout` bounds each wait for bytes (0: wait forever, for following a job).
+    /// `timeout` bounds each wait for bytes; once the response's head is in, `bodyTimeout` does when
+    /// given (0: wait forever, for following a job: the agent must still answer within `timeout`).
     public func send(
         method: String, path: String, body: [UInt8]? = nil, contentType: String = "application/json",
-        timeout: Double, onEvent: (HTTPResponseParser.Event) throws -> Void
+        timeout: Double, bodyTimeout: Double? = nil, onEvent: (HTTPResponseParser.Event) throws -> Void
     ) throws {
+        var waiting = timeout
         guard isOpen else { throw ClientError.io("connection closed") }
         setTimeouts(timeout)
         var head = "\(method) \(path) HTTP/1.1\r\nHost: whatifd\r\nUser-Agent: whatifctl/\(WhatIfVersion.string)\r\n"
@@ -137,7 +145,13 @@ public final class UnixHTTPConnection {
                 do { events = try parser.feed(pending) } catch { throw ClientError.protocolError(error.description) }
                 pending = []
                 for e in events {
-                    if case .head(let h) = e, h.header("connection")?.lowercased() == "close" { keepAlive = false }
+                    if case .head(let h) = e {
+                        if h.header("connection")?.lowercased() == "close" { keepAlive = false }
+                        if let bodyTimeout {
+                            setTimeouts(bodyTimeout)
+                            waiting = bodyTimeout
+                        }
+                    }
                     try onEvent(e)
                 }
                 if parser.isComplete { break }
@@ -157,7 +171,7 @@ public final class UnixHTTPConnection {
                 let e = errno
                 if e == EINTR { continue }
                 close()
-                if e == EAGAIN || e == EWOULDBLOCK { throw ClientError.timeout(socket: socketPath, seconds: timeout) }
+                if e == EAGAIN || e == EWOULDBLOCK { throw ClientError.timeout(socket: socketPath, seconds: waiting) }
                 throw ClientError.io("reading from \(socketPath): \(String(cString: strerror(e)))")
             }
         }

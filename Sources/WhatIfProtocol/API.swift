@@ -37,6 +37,8 @@ public enum APIErrorCode: String, Codable, Sendable {
     case unprocessable = "unprocessable"
     case tooManyConnections = "too_many_connections"
     case unavailable = "unavailable"
+    /// The request needs something the configuration does not have (whatifctl exits 78).
+    case notConfigured = "not_configured"
     case shuttingDown = "shutting_down"
     case internalError = "internal"
 
@@ -49,7 +51,7 @@ public enum APIErrorCode: String, Codable, Sendable {
         case .requestTimeout: 408
         case .conflict: 409
         case .payloadTooLarge: 413
-        case .unprocessable: 422
+        case .unprocessable, .notConfigured: 422
         case .headersTooLarge: 431
         case .internalError: 500
         case .tooManyConnections, .unavailable, .shuttingDown: 503
@@ -97,8 +99,10 @@ public enum ExitStatus: Int32, Sendable {
     case busy = 75
     /// Permission denied: the socket or the agent refused this user.
     case noPermission = 77
-    /// Bad configuration.
+    /// Bad configuration: the agent's config lacks what the request needs, or does not load.
     case config = 78
+    /// The agent accepted the connection but did not answer within --timeout (GNU timeout's status).
+    case timeout = 124
 
     public static func forHTTPStatus(_ status: Int) -> ExitStatus {
         switch status {

@@ -218,5 +218,25 @@ public final class SilentListener: @unchecked Sendable {
         port = Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// A Unix socket at `path` that takes connections into its backlog and never answers them.
+    public init(unixPath path: String) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = b }
+        }
+        unlink(path)
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        chmod(path, 0o666)
+        listen(fd, 64)
+        self.fd = fd
+        port = 0
+    }
+
     deinit { close(fd) }
 }

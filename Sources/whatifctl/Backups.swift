@@ -92,8 +92,14 @@ struct Backups: ParsableCommand {
         @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
         func run() throws {
             let list = try perform { try global.client.backups(kind: kind) }
-            if global.json { return try Out.json(list) }
+            // A list that could not be read in full exits 1 in either format.
+            let incomplete = ExitCode(ExitStatus.failure.rawValue)
             for w in list.warnings { Out.err("whatifctl: warning: \(w)") }
+            if global.json {
+                try Out.json(list)
+                if !list.warnings.isEmpty { throw incomplete }
+                return
+            }
             BackupText.damagedAndOrphans(list.damaged, list.orphans)
             if list.backups.isEmpty {
                 Out.line("no backups")

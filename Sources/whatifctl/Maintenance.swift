@@ -15,6 +15,11 @@ struct Maintenance: ParsableCommand {
 
     static func utc(_ d: Date) -> String { Timestamp.format(d) }
 
+    /// No windows is an answer, not an error: said on stderr, exit 0.
+    static func noWindows() {
+        Out.err("whatifctl: no maintenance windows are configured; add maintenance.windows to the agent's config")
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every window (UTC) with its jobs and its next (or current) occurrence.")
@@ -22,10 +27,12 @@ struct Maintenance: ParsableCommand {
 
         func run() throws {
             let l = try perform { try global.client.maintenanceWindows() }
+            if l.windows.isEmpty { Maintenance.noWindows() }
             if global.json {
                 try Out.json(l)
                 return
             }
+            if l.windows.isEmpty { return }
             Out.table(
                 ["WINDOW", "WHEN (UTC)", "NEXT", "JOBS", "LAST RUN"],
                 l.windows.map {
@@ -46,9 +53,14 @@ struct Maintenance: ParsableCommand {
 
         func run() throws {
             let l = try perform { try global.client.maintenanceWindows() }
+            if l.windows.isEmpty && window == nil {
+                Maintenance.noWindows()
+                if global.json { Out.line("null") }
+                return
+            }
             let candidates = l.windows.filter { window == nil || $0.name == window }
             guard let w = candidates.min(by: { $0.start < $1.start }) else {
-                Out.err("no window named \(window ?? "?"); `whatifctl maintenance list` shows them")
+                Out.err("whatifctl: no window named \(window ?? "?"); `whatifctl maintenance list` shows them")
                 throw ExitCode(ExitStatus.notFound.rawValue)
             }
             if global.json {

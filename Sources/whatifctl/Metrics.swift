@@ -36,6 +36,11 @@ struct Metrics: ParsableCommand {
         let report = try perform {
             try global.client.metrics(name: name, since: since, maxPoints: global.json ? nil : 120)
         }
+        // A name that matches nothing is "not found" whatever the output format.
+        if report.series.isEmpty, let name {
+            Out.err("whatifctl: no series named \(name); `whatifctl metrics` lists every series")
+            throw ExitCode(ExitStatus.notFound.rawValue)
+        }
         if global.json {
             try Out.json(report)
             return
@@ -44,11 +49,8 @@ struct Metrics: ParsableCommand {
             Out.err("collector \(c.name) is down: \(c.error ?? "unknown error")\(c.hint.map { " (\($0))" } ?? "")")
         }
         if report.series.isEmpty {
-            Out.line(
-                name == nil
-                    ? "no metrics yet (the first collection runs within \(Int(report.interval)) s of the start)"
-                    : "no series named \(name!)")
-            if name != nil { throw ExitCode(ExitStatus.notFound.rawValue) }
+            Out.err(
+                "whatifctl: no metrics yet (the first collection runs within \(Int(report.interval)) s of the start)")
             return
         }
         let width = 40

@@ -19,7 +19,8 @@ struct WhatIfCtl: ParsableCommand {
         discussion: """
             Exit statuses: 0 success; 1 the operation failed (a job failed, a service is down); 64 bad usage;
             65 the agent refused the request; 66 not found; 69 whatifd is not running; 70 agent error;
-            75 busy (a job holds the resource); 77 permission denied. See whatifctl(1).
+            75 busy (a job holds the resource); 77 permission denied; 78 configuration (the agent's config
+            lacks what the request needs); 124 whatifd did not answer within --timeout. See whatifctl(1).
             """,
         version: WhatIfVersion.string,
         subcommands: [

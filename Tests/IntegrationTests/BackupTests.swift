@@ -488,12 +488,13 @@ struct PgDumpWrapper {
         let location = TempDir("whatif-backups")
         let a = try AgentProcess(fx.config(db: "what_if_users", table: nil, backups: "  location: \(location.path)\n"))
         let bad = try a.ctl(["backups", "show", "etc-passwd"])
-        #expect(bad.status == ExitStatus.badRequest.rawValue && bad.output.contains("not a backup id"), "\(bad.output)")
+        // A name that cannot be an id names no backup: not found, like a well-formed id that is not there.
+        #expect(bad.status == ExitStatus.notFound.rawValue && bad.output.contains("not a backup id"), "\(bad.output)")
         let missing = try a.ctl(["backups", "show", "postgres-20261124T020000Z-abcd"])
         #expect(missing.status == ExitStatus.notFound.rawValue, "\(missing.output)")
         let notConfigured = try a.ctl(["backup", "dynamodb"])
         #expect(
-            notConfigured.status == ExitStatus.badRequest.rawValue && notConfigured.output.contains("not configured"))
+            notConfigured.status == ExitStatus.config.rawValue && notConfigured.output.contains("not configured"))
         let usage = try a.ctl(["backups", "verify"])
         #expect(usage.status == ExitStatus.usage.rawValue)
         let noTarget = try a.ctl(["restore", "postgres", "postgres-20261124T020000Z-abcd"])

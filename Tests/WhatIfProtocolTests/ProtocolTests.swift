@@ -44,8 +44,15 @@ import WhatIfProtocol
         #expect(WhatIfProtocol.ExitStatus.forHTTPStatus(500) == .software)
         let all: [WhatIfProtocol.ExitStatus] = [
             .ok, .failure, .usage, .badRequest, .notFound, .unavailable, .software, .busy, .noPermission, .config,
+            .timeout,
         ]
         #expect(Set(all.map(\.rawValue)).count == all.count)
+        // What the configuration lacks is 78 whatever the HTTP status says; a timeout is never "not running".
+        #expect(ClientError.api(status: 422, error: APIError(.notConfigured, "x")).exitStatus == .config)
+        #expect(ClientError.api(status: 422, error: APIError(.unprocessable, "x")).exitStatus == .badRequest)
+        let t = ClientError.timeout(socket: "/run/whatif/agent.sock", seconds: 2)
+        #expect(t.exitStatus == .timeout && t.exitStatus.rawValue == 124)
+        #expect(t.description.contains("did not answer") && !t.description.contains("not running"))
     }
 
     @Test func rolesAreOrdered() {

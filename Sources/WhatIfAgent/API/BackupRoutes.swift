@@ -61,7 +61,19 @@ extension Router {
                 return await catalog(agent) { try service.unpin(args[0]) }
             },
             Route(.startRestore) { [agent] req, _ in
-                await startJob(agent, req, JobSpecs.Restore.self)
+                typealias Spec = JobSpecs.Restore
+                let params: Spec.Params
+                do throws(APIError) {
+                    params = try body(req, as: Spec.Params.self, what: Spec.name, example: Spec.example)
+                } catch {
+                    return .error(error)
+                }
+                // A backup that is not in the catalog is a 404 here, not a job that fails.
+                let service = agent.backups()
+                let id = params.id
+                let found = await catalog(agent, timeout: 60) { try service.entry(id).id }
+                if found.status == 404 { return found }
+                return await startJob(agent, req, Spec.self, params)
             },
         ]
     }
@@ -78,7 +90,8 @@ extension Router {
                     .unavailable, "the backup catalog did not answer within \(Int(timeout)) s",
                     hint: "check the backup location and S3 (`whatifctl status`), then try again"))
         case .failure(let error as BackupError):
-            return .error(APIError(error.kind == .badID ? .badRequest : .notFound, error.message, hint: error.hint))
+            // A name that cannot be an id names no backup either: both are "not found" (whatifctl exits 66).
+            return .error(APIError(.notFound, error.message, hint: error.hint))
         case .failure(let error as any OperatorError):
             return .error(APIError(.internalError, error.message, hint: error.hint))
         case .failure(let error):

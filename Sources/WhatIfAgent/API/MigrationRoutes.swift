@@ -35,11 +35,9 @@ extension Router {
                 await startJob(agent, req, JobSpecs.MigratePostgres.self)
             },
             Route(.maintenanceWindows) { [agent] _, _ in
+                // No windows configured is an empty list (whatifctl says how to add one), not an error.
                 guard let m = agent.config.maintenance else {
-                    return .error(
-                        APIError(
-                            .notFound, "there are no maintenance windows",
-                            hint: "add maintenance.windows to the config (docs/configuration.md)"))
+                    return .json(MaintenanceWindowList(catchUp: "report", windows: []))
                 }
                 return .json(
                     maintenanceList(

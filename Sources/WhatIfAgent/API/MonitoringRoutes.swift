@@ -84,5 +84,5 @@ extension Router {
     }
 
     static let disabled = APIError(
-        .unavailable, "metrics are turned off in the config", hint: "set metrics.enabled: true and reload")
+        .notConfigured, "metrics are turned off in the config", hint: "set metrics.enabled: true and reload")
 }

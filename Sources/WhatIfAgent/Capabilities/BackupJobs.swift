@@ -84,12 +84,12 @@ enum BackupJobs {
         let kinds = req.kinds.isEmpty ? configuredKinds(config) : req.kinds
         guard !kinds.isEmpty else {
             throw APIError(
-                .unprocessable, "nothing to back up: neither postgres nor dynamodb is configured",
+                .notConfigured, "nothing to back up: neither postgres nor dynamodb is configured",
                 hint: "configure postgres: or dynamodb: in \(config.path)")
         }
         for k in kinds where !configuredKinds(config).contains(k) {
             throw APIError(
-                .unprocessable, "\(k.rawValue) is not configured, so it cannot be backed up",
+                .notConfigured, "\(k.rawValue) is not configured, so it cannot be backed up",
                 hint: "configure \(k.rawValue): in \(config.path)")
         }
         var seen: [BackupKind] = []
@@ -126,7 +126,7 @@ enum BackupJobs {
 
     static func checkIDs(_ ids: [String]) throws {
         for id in ids where BackupID.kind(of: id) == nil {
-            throw APIError(.badRequest, BackupError.badID(id).message, hint: BackupError.badID(id).hint)
+            throw APIError(.notFound, BackupError.badID(id).message, hint: BackupError.badID(id).hint)
         }
     }
 

@@ -17,11 +17,11 @@ enum ExpiryJobs {
 
     static func check(_ config: AgentConfig) throws -> ExpiryConfig {
         guard config.redis != nil else {
-            throw APIError(.unprocessable, "Redis is not configured", hint: "configure redis: in \(config.path)")
+            throw APIError(.notConfigured, "Redis is not configured", hint: "configure redis: in \(config.path)")
         }
         guard let e = config.expiry, !e.policy.rules.isEmpty else {
             throw APIError(
-                .unprocessable, "there is no expiry policy", hint: "add expiry: with rules to \(config.path)")
+                .notConfigured, "there is no expiry policy", hint: "add expiry: with rules to \(config.path)")
         }
         return e
     }

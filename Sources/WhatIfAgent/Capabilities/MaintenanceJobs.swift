@@ -77,7 +77,7 @@ enum MaintenanceJobs {
             resource: { _, config in
                 guard !BackupJobs.configuredKinds(config).isEmpty else {
                     throw APIError(
-                        .unprocessable, "nothing to drill: neither postgres nor dynamodb is configured",
+                        .notConfigured, "nothing to drill: neither postgres nor dynamodb is configured",
                         hint: "configure postgres: or dynamodb: in \(config.path)")
                 }
                 return .restoreDrill
@@ -106,7 +106,7 @@ enum MaintenanceJobs {
             resource: { _, config in
                 guard let pg = config.postgres else {
                     throw APIError(
-                        .unprocessable, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
+                        .notConfigured, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
                 }
                 return .vacuum(database: pg.connection.database)
             },

@@ -20,11 +20,11 @@ enum MigrationJobs {
     static func postgresSettings(_ config: AgentConfig) throws -> (PostgresSettings, PostgresSettings) {
         guard let source = config.postgres else {
             throw APIError(
-                .unprocessable, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
+                .notConfigured, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
         }
         guard let target = config.postgresTarget else {
             throw APIError(
-                .unprocessable, "there is no migration target",
+                .notConfigured, "there is no migration target",
                 hint:
                     "add migration.postgres_target (host, database, user, password_file, sslrootcert: the RDS CA bundle) to \(config.path)"
             )
@@ -79,7 +79,7 @@ enum MigrationJobs {
             throw APIError(.unprocessable, "unknown environment '\(e)'", hint: "use development, test or production")
         }
         guard config.dynamodb != nil else {
-            throw APIError(.unprocessable, "DynamoDB is not configured", hint: "configure dynamodb: in \(config.path)")
+            throw APIError(.notConfigured, "DynamoDB is not configured", hint: "configure dynamodb: in \(config.path)")
         }
         if e == config.environment.rawValue, let t = config.dynamodb?.table { return (t, e) }
         return (TableSchema.tableName(environment: e), e)
