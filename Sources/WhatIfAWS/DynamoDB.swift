@@ -341,6 +341,36 @@ public struct DynamoDB: Sendable {
         return try call("CreateTable", request, as: Res.self).TableDescription
     }
 
+    /// UpdateTable adding one global secondary index (DynamoDB takes one index creation per call) with
+    /// the definitions of its key attributes. The index is then CREATING (backfilling) until ACTIVE:
+    /// `waitUntilActive` waits for it.
+    @discardableResult
+    public func createGlobalSecondaryIndex(
+        table: String, index: GlobalSecondaryIndex, attributeDefinitions: [AttributeDefinition]
+    ) throws -> TableDescription {
+        struct Create: Encodable {
+            var index: GlobalSecondaryIndex
+            enum CodingKeys: String, CodingKey { case index = "Create" }
+        }
+        struct Req: Encodable {
+            var tableName: String
+            var attributeDefinitions: [AttributeDefinition]
+            var updates: [Create]
+            enum CodingKeys: String, CodingKey {
+                case tableName = "TableName"
+                case attributeDefinitions = "AttributeDefinitions"
+                case updates = "GlobalSecondaryIndexUpdates"
+            }
+        }
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable { var TableDescription: TableDescription }
+        return try call(
+            "UpdateTable",
+            Req(tableName: table, attributeDefinitions: attributeDefinitions, updates: [Create(index: index)]),
+            as: Res.self
+        ).TableDescription
+    }
+
     public func deleteTable(_ name: String) throws {
         struct Res: Decodable {}
         _ = try call("DeleteTable", TableNameRequest(TableName: name), as: Res.self)

@@ -41,6 +41,12 @@ public enum APIErrorCode: String, Codable, Sendable {
     case notConfigured = "not_configured"
     case shuttingDown = "shutting_down"
     case internalError = "internal"
+    /// In a job's record only: the work ran and did not succeed (a check failed, pg_dump failed, ...).
+    case failed = "failed"
+    /// In a job's record only: it was cancelled.
+    case cancelled = "cancelled"
+    /// In a job's record only: the agent stopped while it ran.
+    case interrupted = "interrupted"
 
     public var httpStatus: Int {
         switch self {
@@ -53,7 +59,8 @@ public enum APIErrorCode: String, Codable, Sendable {
         case .payloadTooLarge: 413
         case .unprocessable, .notConfigured: 422
         case .headersTooLarge: 431
-        case .internalError: 500
+        case .internalError, .failed, .interrupted: 500
+        case .cancelled: 409
         case .tooManyConnections, .unavailable, .shuttingDown: 503
         }
     }

@@ -14,16 +14,20 @@ public struct TablesSetupRequest: Codable, Sendable, Equatable {
     public var confirm: Bool
     /// Compare only: a missing table is reported, not created (the maintenance window's schema check).
     public var checkOnly: Bool?
+    /// Add the expected indexes the table lacks (UpdateTable, one at a time, each waited for until
+    /// ACTIVE); the table and its items stay.
+    public var addMissing: Bool?
 
     public init(
         environment: String? = nil, region: String? = nil, force: Bool = false, confirm: Bool = false,
-        checkOnly: Bool? = nil
+        checkOnly: Bool? = nil, addMissing: Bool? = nil
     ) {
         self.environment = environment
         self.region = region
         self.force = force
         self.confirm = confirm
         self.checkOnly = checkOnly
+        self.addMissing = addMissing
     }
 }
 

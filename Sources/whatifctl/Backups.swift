@@ -10,6 +10,7 @@ import WhatIfProtocol
 
 extension BackupKind: ExpressibleByArgument {}
 extension BackupLocation: ExpressibleByArgument {}
+extension JobState: ExpressibleByArgument {}
 
 /// `whatifctl backup [postgres|dynamodb|all]`.
 struct Backup: ParsableCommand {
@@ -27,7 +28,7 @@ struct Backup: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "What to back up.") var target: Target = .all
-    @Flag(help: "Print the job id and return at once.") var detach = false
+    @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
         let kinds: [BackupKind] =
@@ -37,7 +38,7 @@ struct Backup: ParsableCommand {
             case .all: []
             }
         let job = try perform { try global.client.startBackup(kinds: kinds) }
-        try followJob(job, JobSpecs.Backup.self, global: global, detach: detach) { run in
+        try followJob(job, JobSpecs.Backup.self, global: global, options: jobOptions) { run in
             for p in run.parts {
                 if p.ok {
                     var s = "\(p.kind.rawValue): \(p.id ?? "?")"
@@ -57,26 +58,21 @@ struct Backup: ParsableCommand {
 
 }
 
-/// Follows a started job (or prints its id with --detach), prints the summary on success, and exits 1
-/// unless it succeeded.
-/// Follows a job of a declared kind to its end and prints its result (the kind's result type).
+/// Follows a job of a declared kind to its end and prints what it did: in words (the kind's result
+/// summary), with --json its final record (state, error and the typed result) as one JSON document, with
+/// --events its events as NDJSON. --detach prints the job and returns. Exits 1 unless it succeeded.
 func followJob<S: JobSpec>(
-    _ job: JobInfo, _ spec: S.Type, global: GlobalOptions, detach: Bool, summary: (S.Result) -> Void
+    _ job: JobInfo, _ spec: S.Type, global: GlobalOptions, options: JobOptions, summary: (S.Result) -> Void
 ) throws {
-    if detach {
-        if global.json { try Out.json(job) } else { Out.line(job.id) }
-        return
-    }
-    if !global.json { Out.err("job \(job.id) started (\(job.kind) of \(job.resource))") }
-    let final = try JobText.follow(job.id, client: global.client, json: global.json)
-    if !global.json, let final {
+    let final = try JobText.run(job, global: global, options: options)
+    if !global.json, !options.events, let final {
         do {
             if let result = try final.result(as: S.self) { summary(result) }
         } catch {
             Out.err("whatifctl: the job's result is not a \(S.name) result (\(error)); `whatifctl jobs show \(job.id)`")
         }
     }
-    if final?.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
+    if let final, final.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
 }
 
 struct Backups: ParsableCommand {
@@ -122,7 +118,7 @@ struct Backups: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one backup's manifest, copies and checks.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.") var id: String
+        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         func run() throws {
             let e = try perform { try global.client.backup(id) }
             if global.json { return try Out.json(e) }
@@ -139,9 +135,9 @@ struct Backups: ParsableCommand {
                 Exits 0 when every backup verifies, 1 when one does not (the file is named).
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup to verify.") var id: String?
+        @Argument(help: "The backup to verify.", completion: Complete.backupIDs) var id: String?
         @Flag(help: "Verify every backup.") var all = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func validate() throws {
             if (id == nil) == !all { throw ValidationError("name one backup ID, or --all") }
@@ -149,7 +145,7 @@ struct Backups: ParsableCommand {
 
         func run() throws {
             let job = try perform { try global.client.startVerify(ids: id.map { [$0] } ?? []) }
-            try followJob(job, JobSpecs.BackupVerify.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.BackupVerify.self, global: global, options: jobOptions) { r in
                 for b in r.backups { BackupText.printVerification(b.id, b.verifications) }
             }
         }
@@ -201,7 +197,7 @@ struct Backups: ParsableCommand {
     struct Pin: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Keep a backup whatever the retention policy says.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.") var id: String
+        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         @Option(help: "Why it is pinned.") var note: String?
         func run() throws {
             let e = try perform { try global.client.pin(id, note: note) }
@@ -214,7 +210,7 @@ struct Backups: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Let the retention policy decide about a backup again.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.") var id: String
+        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         func run() throws {
             let e = try perform { try global.client.unpin(id) }
             if global.json { return try Out.json(e) }
@@ -239,23 +235,31 @@ struct Restore: ParsableCommand {
             discussion:
                 "Example: whatifctl restore postgres postgres-20261124T020000Z-3fa1 --target-db what_if_check --create")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.") var id: String
+        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         @Option(name: .customLong("target-db"), help: "The database to restore into.") var targetDB: String
         @Flag(help: "Create the target database (it must not exist).") var create = false
         @Flag(help: "Drop the target's objects before restoring them.") var clean = false
-        @Flag(help: "Allow restoring over the configured (live) database.") var force = false
+        @Flag(help: "Allow restoring over the configured (live) database (asks; --yes does not).") var force = false
+        @Flag(help: "Do not ask before restoring over the live database.") var yes = false
         @Option(help: "Parallel pg_restore jobs.") var jobs: Int?
         @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
         @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
         var keepOnFailure = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func run() throws {
+            if force {
+                try confirmDestructive(
+                    "--force may restore over the live database \(targetDB): its tables are replaced by the backup's (a safety backup is taken first)",
+                    yes: yes)
+            }
             let req = RestoreRequest(
                 kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
                 jobs: jobs, from: from, keepOnFailure: keepOnFailure)
             let job = try perform { try global.client.startRestore(req) }
-            try followJob(job, JobSpecs.Restore.self, global: global, detach: detach) { BackupText.printRestore($0) }
+            try followJob(job, JobSpecs.Restore.self, global: global, options: jobOptions) {
+                BackupText.printRestore($0)
+            }
         }
     }
 
@@ -265,23 +269,32 @@ struct Restore: ParsableCommand {
             discussion:
                 "Example: whatifctl restore dynamodb dynamodb-20261124T020000Z-77c2 --target-table scenarios-check")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.") var id: String
+        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         @Option(
             name: .customLong("target-table"), help: "The table to restore into (created from the backup's schema).")
         var targetTable: String
-        @Flag(help: "Allow writing into an existing table, or the configured (live) one.") var force = false
+        @Flag(help: "Allow writing into an existing table, or the configured (live) one (asks; --yes does not).")
+        var force = false
+        @Flag(help: "Do not ask before writing into an existing or live table.") var yes = false
         @Option(help: "Parallel BatchWriteItem workers.") var jobs: Int?
         @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
         @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
         var keepOnFailure = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func run() throws {
+            if force {
+                try confirmDestructive(
+                    "--force may write into the existing table \(targetTable): its items with the backup's keys are overwritten (a safety backup of a live table is taken first)",
+                    yes: yes)
+            }
             let req = RestoreRequest(
                 kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: from,
                 keepOnFailure: keepOnFailure)
             let job = try perform { try global.client.startRestore(req) }
-            try followJob(job, JobSpecs.Restore.self, global: global, detach: detach) { BackupText.printRestore($0) }
+            try followJob(job, JobSpecs.Restore.self, global: global, options: jobOptions) {
+                BackupText.printRestore($0)
+            }
         }
     }
 }

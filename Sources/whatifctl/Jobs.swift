@@ -11,35 +11,107 @@ import WhatIfProtocol
 struct Jobs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, inspect, follow, start and cancel the agent's jobs.",
-        subcommands: [List.self, Show.self, Follow.self, Cancel.self, Start.self, Kinds.self],
+        subcommands: [List.self, Show.self, Logs.self, Follow.self, Cancel.self, Start.self, Kinds.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List jobs, newest first: state, progress, age, and why a job failed.",
+            discussion: "--wide adds the resource, the start time and who started it, and the whole error.")
         @OptionGroup var global: GlobalOptions
+        @Option(help: "Only jobs in this state (running, succeeded, failed, cancelled, interrupted, queued).")
+        var state: JobState?
+        @Option(help: "Only jobs of this kind (backup, redis.expiry, ...; `whatifctl jobs kinds`).") var kind: String?
+        @Option(help: "At most this many jobs (0: all).") var limit = 20
+        @Flag(help: "More columns: resource, start time, who started it, the whole error.") var wide = false
+
+        func validate() throws {
+            guard limit >= 0 else { throw ValidationError("--limit takes 0 (all) or more") }
+        }
+
         func run() throws {
-            let jobs = try perform { try global.client.jobs() }
+            var jobs = try perform { try global.client.jobs() }
+            jobs = jobs.filter { j in (state.map { j.state == $0 } ?? true) && (kind.map { j.kind == $0 } ?? true) }
+            let total = jobs.count
+            if limit > 0 { jobs = Array(jobs.prefix(limit)) }
             if global.json { return try Out.json(JobList(jobs: jobs)) }
-            if jobs.isEmpty { return Out.line("no jobs") }
-            Out.table(
-                ["ID", "KIND", "RESOURCE", "STATE", "PROGRESS", "STARTED", "BY"],
-                jobs.map { j in
-                    [
-                        j.id, j.kind, j.resource, j.state.rawValue, JobText.progress(j.progress),
-                        Timestamp.format(j.createdAt), j.requestedBy ?? "-",
-                    ]
-                })
+            if jobs.isEmpty {
+                Out.err("whatifctl: no jobs\(state == nil && kind == nil ? "" : " match")")
+                return
+            }
+            let now = Date()
+            let error = { (j: JobInfo) -> String in
+                guard let e = j.error, j.state != .succeeded else { return "" }
+                return e.message
+            }
+            if wide {
+                Out.table(
+                    ["ID", "KIND", "STATE", "PROGRESS", "AGE", "TOOK", "RESOURCE", "STARTED", "BY", "ERROR"],
+                    jobs.map { j in
+                        [
+                            j.id, j.kind, j.state.rawValue, JobText.progress(j.progress),
+                            Out.duration(now.timeIntervalSince(j.createdAt)), JobText.took(j), j.resource,
+                            Timestamp.format(j.createdAt), j.requestedBy ?? "-", error(j),
+                        ]
+                    })
+            } else {
+                Out.table(
+                    ["ID", "KIND", "STATE", "PROGRESS", "AGE", "ERROR"],
+                    jobs.map { j in
+                        [
+                            j.id, j.kind, j.state.rawValue, JobText.progress(j.progress),
+                            Out.duration(now.timeIntervalSince(j.createdAt)), error(j),
+                        ]
+                    }, maxWidth: 100)
+            }
+            if total > jobs.count {
+                Out.err("whatifctl: \(total - jobs.count) older jobs not shown (--limit 0 shows all)")
+            }
         }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one job.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one job: what it was asked, how it ended, its result and its last log lines.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The job's id.") var id: String
+        @Argument(help: "The job's id.", completion: Complete.jobIDs) var id: String
         func run() throws {
             let j = try perform { try global.client.job(id) }
             if global.json { return try Out.json(j) }
             JobText.describe(j)
+            var lines: [JobEvent] = []
+            try? global.client.events(of: id, follow: false) { e in
+                if e.type == .log { lines.append(e) }
+                return true
+            }
+            if !lines.isEmpty {
+                Out.line("  log       (last \(min(10, lines.count)) of \(lines.count); `whatifctl jobs logs \(id)`)")
+                for e in lines.suffix(10) { Out.line("            " + JobText.logLine(e)) }
+            }
+        }
+    }
+
+    struct Logs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a job's log (every line, debug too), oldest first.",
+            discussion: "With --follow, goes on printing until the job ends (Ctrl-C stops; the job goes on).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The job's id.", completion: Complete.jobIDs) var id: String
+        @Flag(name: [.short, .long], help: "Keep printing new lines until the job ends.") var follow = false
+        func run() throws {
+            try perform {
+                try global.client.events(of: id, follow: follow) { e in
+                    if e.type == .log {
+                        if global.json {
+                            if let line = try? APICoding.encode(e) { Out.line(String(decoding: line, as: UTF8.self)) }
+                        } else {
+                            Out.line(JobText.logLine(e))
+                        }
+                        fflush(nil)
+                    }
+                    return true
+                }
+            }
         }
     }
 
@@ -48,9 +120,12 @@ struct Jobs: ParsableCommand {
             abstract: "Follow a job's progress until it ends (Ctrl-C stops following; the job goes on).",
             discussion: "Exits 0 when the job succeeds, 1 when it fails, is cancelled or is interrupted.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The job's id.") var id: String
+        @Argument(help: "The job's id.", completion: Complete.jobIDs) var id: String
+        @Flag(help: "Print the job's events as NDJSON as they come; --json prints only the final record.")
+        var events = false
         func run() throws {
-            let final = try JobText.follow(id, client: global.client, json: global.json)
+            let final = try JobText.follow(id, client: global.client, events: events)
+            if global.json, !events, let final { try Out.json(final) }
             if final?.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
         }
     }
@@ -59,7 +134,7 @@ struct Jobs: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ask a job to stop; it checkpoints and ends as cancelled.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The job's id.") var id: String
+        @Argument(help: "The job's id.", completion: Complete.jobIDs) var id: String
         func run() throws {
             let j = try perform { try global.client.cancelJob(id) }
             if global.json { return try Out.json(j) }
@@ -73,9 +148,10 @@ struct Jobs: ParsableCommand {
             abstract: "Start a job of any kind (the capability commands do this for you).",
             discussion: "Shows progress until the job ends, unless --detach.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The job kind (`whatifctl jobs kinds` lists them).") var kind: String
+        @Argument(help: "The job kind (`whatifctl jobs kinds` lists them).", completion: Complete.jobKinds)
+        var kind: String
         @Option(name: .long, help: ArgumentHelp("Parameters as a JSON object.", valueName: "json")) var params: String?
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
         func run() throws {
             var p: JSONValue?
             if let params {
@@ -85,13 +161,8 @@ struct Jobs: ParsableCommand {
                 p = v
             }
             let j = try perform { try global.client.startJob(kind: kind, params: p) }
-            if detach {
-                if global.json { try Out.json(j) } else { Out.line(j.id) }
-                return
-            }
-            if !global.json { Out.err("job \(j.id) started") }
-            let final = try JobText.follow(j.id, client: global.client, json: global.json)
-            if final?.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
+            let final = try JobText.run(j, global: global, options: jobOptions)
+            if let final, final.state != .succeeded { throw ExitCode(ExitStatus.failure.rawValue) }
         }
     }
 
@@ -108,6 +179,17 @@ struct Jobs: ParsableCommand {
 }
 
 enum JobText {
+    /// `2026-12-05T23:51:28.595Z info: message`
+    static func logLine(_ e: JobEvent) -> String {
+        "\(Timestamp.format(e.time)) \(e.level ?? "info"): \(e.message ?? "")"
+    }
+
+    /// How long a job ran (so far, while it runs).
+    static func took(_ j: JobInfo) -> String {
+        guard let s = j.startedAt else { return "-" }
+        return Out.duration((j.endedAt ?? Date()).timeIntervalSince(s))
+    }
+
     static func progress(_ p: JobProgress?) -> String {
         guard let p else { return "-" }
         if let f = p.fraction { return "\(Int(f * 100))%" }
@@ -123,10 +205,43 @@ enum JobText {
         if let s = j.startedAt, let e = j.endedAt { Out.line("  ran       \(Out.duration(e.timeIntervalSince(s)))") }
         if let p = j.progress { Out.line("  progress  \(bar(p, width: 30))") }
         if let e = j.error { Out.line("  error     \(e.message)\(e.hint.map { "; \($0)" } ?? "")") }
-        if let r = j.result, let text = try? APICoding.encode(r, pretty: true) {
-            Out.line(
-                "  result    "
-                    + String(decoding: text, as: UTF8.self).split(separator: "\n").joined(separator: "\n            "))
+        if let r = j.result {
+            Out.line("  result")
+            for line in readable(r, indent: 4) { Out.line(line) }
+        }
+    }
+
+    /// A result as indented `key: value` lines (YAML-like), long lists cut after 10 items.
+    static func readable(_ v: JSONValue, indent: Int) -> [String] {
+        let pad = String(repeating: " ", count: indent)
+        func scalar(_ v: JSONValue) -> String? {
+            switch v {
+            case .null: "-"
+            case .bool(let b): b ? "yes" : "no"
+            case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+            case .string(let s): s
+            case .array(let a) where a.isEmpty: "none"
+            case .object(let o) where o.isEmpty: "none"
+            default: nil
+            }
+        }
+        switch v {
+        case .object(let o):
+            return o.sorted { $0.key < $1.key }.flatMap { k, v -> [String] in
+                if let s = scalar(v) { return ["\(pad)\(k): \(s)"] }
+                return ["\(pad)\(k):"] + readable(v, indent: indent + 2)
+            }
+        case .array(let a):
+            var out = a.prefix(10).flatMap { item -> [String] in
+                if let s = scalar(item) { return ["\(pad)- \(s)"] }
+                var lines = readable(item, indent: indent + 2)
+                if !lines.isEmpty { lines[0] = pad + "- " + lines[0].dropFirst(indent + 2) }
+                return lines
+            }
+            if a.count > 10 { out.append("\(pad)… \(a.count - 10) more (`--json` shows every one)") }
+            return out
+        default:
+            return [pad + (scalar(v) ?? "")]
         }
     }
 
@@ -148,9 +263,24 @@ enum JobText {
         return s
     }
 
-    /// Streams a job's events until it ends. With `json`, prints each event as an NDJSON line.
+    /// Runs a started job the way the options say: --detach prints it (its id, or its record with
+    /// --json) and returns nil; otherwise follows it to its end (--events: NDJSON on stdout) and, with
+    /// --json, prints its final record. Returns the final record.
+    static func run(_ job: JobInfo, global: GlobalOptions, options: JobOptions) throws -> JobInfo? {
+        if options.detach {
+            if global.json { try Out.json(job) } else { Out.line(job.id) }
+            return nil
+        }
+        if !options.events { Out.err("job \(job.id) started (\(job.kind) of \(job.resource))") }
+        let final = try follow(job.id, client: global.client, events: options.events)
+        if global.json, !options.events, let final { try Out.json(final) }
+        return final
+    }
+
+    /// Streams a job's events until it ends: in words on stderr, or with `events` each event as an NDJSON
+    /// line on stdout.
     @discardableResult
-    static func follow(_ id: String, client: AgentClient, json: Bool) throws -> JobInfo? {
+    static func follow(_ id: String, client: AgentClient, events json: Bool) throws -> JobInfo? {
         var last: JobInfo?
         let tty = Out.stderrIsTTY
         var barShown = false
@@ -177,10 +307,10 @@ enum JobText {
                                 + (j.error.map { ": \($0.message)\($0.hint.map { "; \($0)" } ?? "")" } ?? ""))
                     }
                 case .log:
-                    // Debug lines (pg_dump --verbose, say) stay in the job's log: `whatifctl jobs show`.
+                    // Debug lines (pg_dump --verbose, say) stay in the job's log: `whatifctl jobs logs ID`.
                     if !json, e.level != "debug" {
                         clearBar()
-                        Out.err("\(Timestamp.format(e.time)) \(e.level ?? "info"): \(e.message ?? "")")
+                        Out.err(logLine(e))
                     }
                 case .progress:
                     if !json, let p = e.progress {

@@ -49,7 +49,7 @@ struct Maintenance: ParsableCommand {
     struct Next: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The next window to open (or the named one).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "A window's name.") var window: String?
+        @Argument(help: "A window's name.", completion: Complete.windowNames) var window: String?
 
         func run() throws {
             let l = try perform { try global.client.maintenanceWindows() }
@@ -88,17 +88,18 @@ extension Maintenance {
                 66 for an unknown window, 75 when the window is already running.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The window's name (`whatifctl maintenance list`).") var window: String
+        @Argument(help: "The window's name (`whatifctl maintenance list`).", completion: Complete.windowNames)
+        var window: String
         @Flag(help: "Start jobs even when their past runs say they will not finish in time.")
         var ignoreEstimates = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func run() throws {
             let job = try perform {
                 try global.client.runMaintenanceWindow(
                     window, MaintenanceRunRequest(ignoreEstimates: ignoreEstimates ? true : nil))
             }
-            try followJob(job, JobSpecs.MaintenanceWindow.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.MaintenanceWindow.self, global: global, options: jobOptions) { r in
                 Out.table(
                     ["JOB", "STATE", "TOOK", "ESTIMATE", "JOB ID", "NOTE"],
                     r.steps.map {
@@ -126,11 +127,11 @@ extension Maintenance {
                 goes to the alert hooks. Exits 1 when the drill fails.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func run() throws {
             let job = try perform { try global.client.startJob(kind: "restore.drill") }
-            try followJob(job, JobSpecs.RestoreDrill.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.RestoreDrill.self, global: global, options: jobOptions) { r in
                 for p in r.parts {
                     Out.line(
                         "\(p.kind.rawValue): \(p.ok ? "PASS" : "FAIL") backup \(p.backupId ?? "-") into \(p.scratch): "

@@ -19,11 +19,12 @@ struct Metrics: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Only series with this metric name, namespace/name or namespace.") var name: String?
     @Option(help: ArgumentHelp("How far back: 30m, 3h, 1d.", valueName: "duration")) var since = "3h"
-    @Option(help: ArgumentHelp("table (default) or prometheus.", valueName: "format")) var format = "table"
+    @Option(help: ArgumentHelp("table (default), json (as --json) or prometheus.", valueName: "format"))
+    var format = "table"
 
     func validate() throws {
-        guard ["table", "prometheus"].contains(format) else {
-            throw ValidationError("--format must be table or prometheus")
+        guard ["table", "json", "prometheus"].contains(format) else {
+            throw ValidationError("--format must be table, json or prometheus")
         }
     }
 
@@ -34,14 +35,14 @@ struct Metrics: ParsableCommand {
         }
         // The table needs a sparkline's worth of points; --json gets every point.
         let report = try perform {
-            try global.client.metrics(name: name, since: since, maxPoints: global.json ? nil : 120)
+            try global.client.metrics(name: name, since: since, maxPoints: global.json || format == "json" ? nil : 120)
         }
         // A name that matches nothing is "not found" whatever the output format.
         if report.series.isEmpty, let name {
             Out.err("whatifctl: no series named \(name); `whatifctl metrics` lists every series")
             throw ExitCode(ExitStatus.notFound.rawValue)
         }
-        if global.json {
+        if global.json || format == "json" {
             try Out.json(report)
             return
         }
@@ -139,7 +140,7 @@ struct Alarms: ParsableCommand {
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "An alarm's state changes, newest first.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The AlarmName.") var name: String
+        @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
 
         func run() throws {
             let h = try perform { try global.client.alarmHistory(name) }

@@ -27,33 +27,34 @@ struct Tables: ParsableCommand {
                 Creates the table (on-demand billing) with key scenarioId, the index userId-createdAt-index and \
                 the sparse public index publicShard-createdAt-index, and waits until it is ACTIVE. An existing \
                 table is compared with the expected schema and every difference is listed (exit 1 when it \
-                differs). --force recreates a differing table: a backup is taken first, and it asks for \
-                confirmation unless --yes is given.
+                differs). --add-missing adds the indexes it lacks in place (UpdateTable, waiting until each is \
+                ACTIVE). --force recreates a differing table: a backup is taken first, and it asks for \
+                confirmation (--yes without a terminal).
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
         @Option(help: "The AWS region (the agent's by default).") var region: String?
         @Flag(help: "Recreate a table whose schema differs (after a backup).") var force = false
+        @Flag(help: "Add the expected indexes the table lacks, in place (the table and its items stay).")
+        var addMissing = false
         @Flag(help: "Do not ask before recreating.") var yes = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
+
+        func validate() throws {
+            if force && addMissing { throw ValidationError("--force and --add-missing do not go together") }
+        }
 
         func run() throws {
-            var confirm = yes
-            if force && !yes {
-                guard isatty(0) == 1 else {
-                    Out.err(
-                        "--force deletes the table and every item in it: pass --yes as well (a backup is taken first)")
-                    throw ExitCode(ExitStatus.usage.rawValue)
-                }
-                Out.err(
-                    "Recreate the table if its schema differs? This deletes every item in it (a backup is taken first). [y/N] "
-                )
-                confirm = (readLine() ?? "").lowercased().hasPrefix("y")
-                guard confirm else { throw ExitCode(ExitStatus.failure.rawValue) }
+            if force {
+                try confirmDestructive(
+                    "--force recreates the table if its schema differs: every item in it is deleted (a backup is taken first)",
+                    yes: yes)
             }
-            let req = TablesSetupRequest(environment: environment, region: region, force: force, confirm: confirm)
+            let req = TablesSetupRequest(
+                environment: environment, region: region, force: force, confirm: force,
+                addMissing: addMissing ? true : nil)
             let job = try perform { try global.client.startTablesSetup(req) }
-            try followJob(job, JobSpecs.TablesSetup.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.TablesSetup.self, global: global, options: jobOptions) { r in
                 Out.line(
                     "\(r.table) (\(r.region)): \(r.outcome), \(r.billingMode ?? "?"), indexes \(r.indexes.joined(separator: ", "))"
                 )
@@ -88,6 +89,7 @@ struct Preflight: ParsableCommand {
     @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
     @Option(help: ArgumentHelp("The newest verified backup may be this old (26h).", valueName: "duration"))
     var maxBackupAge: String?
+    @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
         var age: Double?
@@ -100,7 +102,7 @@ struct Preflight: ParsableCommand {
         let job = try perform {
             try global.client.startPreflight(PreflightRequest(environment: environment, maxBackupAge: age))
         }
-        try followJob(job, JobSpecs.Preflight.self, global: global, detach: false) { r in
+        try followJob(job, JobSpecs.Preflight.self, global: global, options: jobOptions) { r in
             Out.table(
                 ["CHECK", "RESULT", "DETAIL"], r.items.map { [$0.check, $0.result, $0.detail] })
             for i in r.items where i.result == "FAIL" {
@@ -137,7 +139,7 @@ struct Migrate: ParsableCommand {
         @Option(help: "The target environment (test or production), for the record.") var to: String?
         @Flag(help: "Connect and report; write nothing.") var dryRun = false
         @Flag(help: "Only compare tables, row counts and checksums (no copy).") var verifyOnly = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func validate() throws {
             if dryRun && verifyOnly { throw ValidationError("--dry-run and --verify-only exclude each other") }
@@ -148,7 +150,7 @@ struct Migrate: ParsableCommand {
                 try global.client.startPostgresMigration(
                     StartPostgresMigrationRequest(to: to, dryRun: dryRun, verifyOnly: verifyOnly))
             }
-            try followJob(job, JobSpecs.MigratePostgres.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.MigratePostgres.self, global: global, options: jobOptions) { r in
                 Out.line(
                     "\(r.mode): \(r.source) (PostgreSQL \(r.sourceVersion)) -> \(r.target) (PostgreSQL \(r.targetVersion), sslmode \(r.targetSSLMode)) in \(Out.duration(r.seconds))"
                 )
@@ -173,7 +175,7 @@ struct Migrate: ParsableCommand {
             discussion: """
                 --from takes a mongodump .bson or .bson.gz file, a mongodump folder, or mongoexport output \
                 (Extended JSON, one document per line, or an array with --json-array), read by whatifd itself. \
-                Each document becomes an item as the migration guide says (docs/migration.md); a document that \
+                Each document becomes an item as the migration guide says (/usr/share/doc/whatif-agent/migration.md); a document that \
                 cannot be written goes to a reject file with its reason and is counted. A stopped or killed run \
                 resumes where it was when run again (--restart starts over). A malformed file stops at the \
                 byte or line it names, unless --skip-bad.
@@ -189,7 +191,7 @@ struct Migrate: ParsableCommand {
             false
         @Flag(help: "The input is one JSON array (mongoexport --jsonArray).") var jsonArray = false
         @Flag(help: "Ignore an earlier run's checkpoint and start from the first document.") var restart = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func validate() throws {
             if let b = batchSize, !(1...10_000).contains(b) { throw ValidationError("--batch-size takes 1 to 10000") }
@@ -204,7 +206,7 @@ struct Migrate: ParsableCommand {
                 from: absolutePath(from), environment: environment, dryRun: dryRun, backup: backup,
                 batchSize: batchSize, workers: workers, skipBad: skipBad, jsonArray: jsonArray, restart: restart)
             let job = try perform { try global.client.startScenarioMigration(req) }
-            try followJob(job, JobSpecs.MigrateScenarios.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.MigrateScenarios.self, global: global, options: jobOptions) { r in
                 MigrationView.print(r)
             }
         }
@@ -219,13 +221,13 @@ struct Migrate: ParsableCommand {
         @Argument(help: "development, test or production (the agent's own by default).") var environment: String?
         @Flag(help: "Skip malformed documents or lines.") var skipBad = false
         @Flag(help: "The input is one JSON array (mongoexport --jsonArray).") var jsonArray = false
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
 
         func run() throws {
             let req = StartVerifyRequest(
                 from: absolutePath(from), environment: environment, skipBad: skipBad, jsonArray: jsonArray)
             let job = try perform { try global.client.startMigrationVerify(req) }
-            try followJob(job, JobSpecs.MigrateVerify.self, global: global, detach: detach) { r in
+            try followJob(job, JobSpecs.MigrateVerify.self, global: global, options: jobOptions) { r in
                 Out.line(
                     "\(r.documents) source documents, \(r.tableItems) items in \(r.table): \(r.matching) match, "
                         + "\(r.missing) missing, \(r.extra) extra, \(r.differing) differ, \(r.rejected) cannot be items"

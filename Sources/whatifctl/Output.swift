@@ -21,11 +21,19 @@ enum Out {
         print(String(decoding: try APICoding.encode(value, pretty: true), as: UTF8.self))
     }
 
-    /// Left-aligned columns, two spaces apart, header in capitals.
-    static func table(_ header: [String], _ rows: [[String]]) {
+    /// Left-aligned columns, two spaces apart, header in capitals. With `maxWidth`, the last column is cut
+    /// (with "…") so that no line is wider.
+    static func table(_ header: [String], _ rows: [[String]], maxWidth: Int? = nil) {
         var widths = header.map(\.count)
+        var rows = rows
         for r in rows {
             for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) }
+        }
+        if let maxWidth, let last = widths.indices.last {
+            let room = max(10, maxWidth - widths.dropLast().reduce(0, +) - 2 * last)
+            for i in rows.indices where rows[i].count > last && rows[i][last].count > room {
+                rows[i][last] = String(rows[i][last].prefix(room - 1)) + "…"
+            }
         }
         func render(_ cells: [String]) -> String {
             var out = ""

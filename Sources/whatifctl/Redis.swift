@@ -22,7 +22,7 @@ struct Redis: ParsableCommand {
         @Flag(help: "Fix violations of rules whose action is enforce.") var enforce = false
         @Option(help: ArgumentHelp("Look at most this many keys per second.", valueName: "n")) var keysPerSecond:
             Double?
-        @Flag(help: "Print the job id and return at once.") var detach = false
+        @OptionGroup var jobOptions: JobOptions
         @Flag(help: "Print the last finished sweep's report instead of starting one.") var last = false
 
         func validate() throws {
@@ -37,7 +37,7 @@ struct Redis: ParsableCommand {
                 return
             }
             let job = try perform { try global.client.startExpirySweep(enforce: enforce, keysPerSecond: keysPerSecond) }
-            try followJob(job, JobSpecs.RedisExpiry.self, global: global, detach: detach) { report in
+            try followJob(job, JobSpecs.RedisExpiry.self, global: global, options: jobOptions) { report in
                 ExpiryView.print(report)
             }
         }

@@ -50,6 +50,34 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// The options of every command that starts a job.
+struct JobOptions: ParsableArguments {
+    @Flag(help: "Print the job (its id; with --json, its record) and return at once.")
+    var detach = false
+
+    @Flag(
+        help: """
+            Print the job's events as they come, one JSON object per line (NDJSON), instead of following \
+            it in words; --json prints only the final record.
+            """)
+    var events = false
+}
+
+/// Every destructive action the same way: with --yes it goes ahead; on a terminal it asks (anything but
+/// y/yes is no: exit 1, nothing done); without a terminal and without --yes it refuses with exit 64.
+func confirmDestructive(_ what: String, yes: Bool) throws {
+    if yes { return }
+    guard isatty(0) == 1, isatty(2) == 1 else {
+        Out.err("whatifctl: \(what); pass --yes to go ahead (there is no terminal to ask on)")
+        throw ExitCode(ExitStatus.usage.rawValue)
+    }
+    Out.errRaw("\(what). Go ahead? [y/N] ")
+    guard ["y", "yes"].contains((readLine() ?? "").filter { !$0.isWhitespace }.lowercased()) else {
+        Out.err("whatifctl: nothing was done")
+        throw ExitCode(ExitStatus.failure.rawValue)
+    }
+}
+
 /// Runs a client call; on failure prints a plain message and exits with the matching status.
 func perform<T>(_ body: () throws -> T) throws -> T {
     do {

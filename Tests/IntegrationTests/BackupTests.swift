@@ -268,7 +268,7 @@ struct PgDumpWrapper {
         #expect(try fx.digests(restored) == before)
         // Over the live database with --force: a fresh backup first, then the restore.
         try fx.psql(db, "DELETE FROM app.kinds WHERE id <= 100")
-        let forced = try a.ctl(["restore", "postgres", e.id, "--target-db", db, "--clean", "--force"])
+        let forced = try a.ctl(["restore", "postgres", e.id, "--target-db", db, "--clean", "--force", "--yes"])
         #expect(forced.status == 0, "\(forced.output)")
         #expect(forced.stdout.contains("backed up first as postgres-"), "\(forced.output)")
         #expect(try fx.digests(db) == before)
@@ -716,22 +716,30 @@ struct PgDumpWrapper {
         #expect(id.contains("backup"), "\(detached.output)")
         #expect(eventually(timeout: 60) { (try? a.client.job(id))?.state == .succeeded })
 
+        // --json is the result: one document, the job's final record with its typed result.
         let json = try a.ctl(["backup", "dynamodb", "--json"])
         #expect(json.status == 0, "\(json.output)")
-        let events = try json.stdout.split(separator: "\n").map {
+        let record = try APICoding.decode(JobInfo.self, from: Array(json.stdout.utf8))
+        #expect(record.state == .succeeded)
+        #expect(try record.result(as: JobSpecs.Backup.self)?.parts.first?.kind == .dynamodb)
+        // --events is the stream, one JSON object per line.
+        let streamed = try a.ctl(["backup", "dynamodb", "--events"])
+        #expect(streamed.status == 0, "\(streamed.output)")
+        let events = try streamed.stdout.split(separator: "\n").map {
             try APICoding.decode(JobEvent.self, from: Array($0.utf8))
         }
         #expect(events.contains { $0.type == .progress })
         #expect(events.last?.type == .state && events.last?.job?.state == .succeeded)
 
+        // Three backups of the same table now: the detached one, the --json one, the --events one.
         let backups = try a.client.backups().backups
-        try #require(backups.count == 2)
+        try #require(backups.count == 3)
         let refused = try a.ctl(["restore", "dynamodb", backups[1].id, "--target-table", table])
         #expect(refused.status == 1 && refused.output.contains("--force"), "\(refused.output)")
-        let forced = try a.ctl(["restore", "dynamodb", backups[1].id, "--target-table", table, "--force"])
+        let forced = try a.ctl(["restore", "dynamodb", backups[1].id, "--target-table", table, "--force", "--yes"])
         #expect(forced.status == 0, "\(forced.output)")
         #expect(forced.stdout.contains("backed up first as dynamodb-"), "\(forced.output)")
-        #expect(try a.client.backups().backups.count == 3)
+        #expect(try a.client.backups().backups.count == 4)
         #expect(try fx.tableDigest(table) == source)
     }
 

@@ -506,13 +506,40 @@ import WhatIfTesting
 }
 
 @Suite struct CompletionTests {
-    /// The packaged bash completion is what the built whatifctl generates (regenerate with
-    /// `whatifctl --generate-completion-script bash > packaging/completion/whatifctl.bash`).
-    @Test func packagedCompletionIsCurrent() throws {
-        let generated = try Run.command([TestPaths.binary("whatifctl"), "--generate-completion-script", "bash"])
-        let packaged = try String(
-            contentsOfFile: "\(TestPaths.repository)/packaging/completion/whatifctl.bash", encoding: .utf8)
-        #expect(generated.status == 0 && generated.stdout == packaged)
-        #expect(packaged.contains("jobs") && packaged.contains("--socket"))
+    /// bash, zsh and fish completions come from the binary (packaging/build-deb installs them where each
+    /// shell looks; packaging/check checks they are there and parse).
+    @Test(arguments: ["bash", "zsh", "fish"]) func everyShellGetsACompletion(shell: String) throws {
+        let generated = try Run.command([TestPaths.binary("whatifctl"), "--generate-completion-script", shell])
+        #expect(generated.status == 0)
+        // fish names options without their dashes (-l socket).
+        for word in ["maintenance", "backups", shell == "fish" ? "socket" : "--socket", "---completion"] {
+            #expect(generated.stdout.contains(word), "\(shell) completion lacks \(word)")
+        }
+    }
+
+    /// Job ids, backup ids, alarm and window names complete from the agent named on the command line.
+    @Test func namesCompleteFromTheAgent() throws {
+        var config = TestConfig()
+        config.maintenance =
+            "  windows:\n    - name: nightly\n      when: \"0 3 * * *\"\n      duration: 1h\n      jobs: [prune]\n"
+        let a = try AgentProcess(config)
+        func complete(_ path: [String], _ prefix: String) throws -> [String] {
+            let words = ["whatifctl"] + path + ["--socket", a.socket, prefix]
+            let r = try Run.command(
+                [TestPaths.binary("whatifctl"), "---completion"] + path
+                    + ["--", "positional@0", String(words.count - 1), String(prefix.count)] + words)
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(try complete(["maintenance", "run"], "") == ["nightly"])
+        #expect(try complete(["maintenance", "run"], "x").isEmpty)
+        #expect(try complete(["jobs", "start"], "").contains("backup.prune"))
+        // No agent: no candidates, and no error on the terminal.
+        let r = try Run.command(
+            [
+                TestPaths.binary("whatifctl"), "---completion", "jobs", "show", "--", "positional@0", "5", "0",
+                "whatifctl",
+                "jobs", "show", "--socket", "/nonexistent/agent.sock", "",
+            ])
+        #expect(r.stdout.isEmpty && r.stderr.isEmpty, "\(r.output)")
     }
 }

@@ -31,6 +31,7 @@ import WhatIfTesting
         "jobs list": ([], 0),
         "jobs show": (["20200101000000-backup-abcd"], 66),
         "jobs follow": (["20200101000000-backup-abcd"], 66),
+        "jobs logs": (["20200101000000-backup-abcd"], 66),
         "jobs cancel": (["20200101000000-backup-abcd"], 77),
         "jobs start": (["backup.prune", "--params", #"{"dryRun": true}"#], 77),
         "jobs kinds": ([], 0),
@@ -207,6 +208,15 @@ import WhatIfTesting
         }
         try expectStatus(
             .notFound, "restore postgres", [Self.missingBackup, "--target-db", "exit_status_x"], replacing: true)
+        // 64: a destructive action without --yes and without a terminal to ask on is refused, nothing sent.
+        for args in [
+            ["restore", "postgres", Self.missingBackup, "--target-db", "what_if_users", "--force"],
+            ["restore", "dynamodb", Self.missingBackup, "--target-table", "t", "--force"],
+            ["tables", "setup", "--force"],
+        ] {
+            let r = try Run.command([TestPaths.binary("whatifctl")] + args + ["--socket", s], input: "")
+            #expect(r.status == 64 && r.stderr.contains("--yes") && r.stdout.isEmpty, "\(args): \(r.output)")
+        }
         // 65: a request the agent refuses as invalid.
         try expectStatus(
             .badRequest, "jobs start", ["backup.prune", "--params", #"{"dryRunn": true}"#], replacing: true)

@@ -97,7 +97,7 @@ import WhatIfTesting
         let id = try #require(
             list.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
         let show = try await ctl(a, ["jobs", "show", id])
-        #expect(show.stdout.contains("state     succeeded") && show.stdout.contains(#""counted" : 40"#))
+        #expect(show.stdout.contains("state     succeeded") && show.stdout.contains("counted: 40"), "\(show.stdout)")
         // Detached start, NDJSON follow, cancel.
         let detached = try await ctl(
             a, ["jobs", "start", "test.count", "--params", #"{"to": 100000, "stepMs": 5}"#, "--detach"])
@@ -105,7 +105,7 @@ import WhatIfTesting
         #expect(detached.status == 0 && !jid.isEmpty)
         let busy = try await ctl(a, ["jobs", "start", "test.count"])
         #expect(busy.status == 75 && busy.stderr.contains(jid))
-        let followTask = Task { try await ctl(a, ["jobs", "follow", jid, "--json"]) }
+        let followTask = Task { try await ctl(a, ["jobs", "follow", jid, "--events"]) }
         try await Task.sleep(for: .milliseconds(300))
         let cancel = try await ctl(a, ["jobs", "cancel", jid])
         #expect(cancel.status == 0 && cancel.stdout.contains("cancellation"))
@@ -116,6 +116,61 @@ import WhatIfTesting
         let events = lines.compactMap { try? APICoding.decode(JobEvent.self, from: Array($0.utf8)) }
         #expect(events.count == lines.count)
         #expect(events.last?.job?.state == .cancelled)
+        // --json: the final record alone.
+        let record = try await ctl(a, ["jobs", "follow", jid, "--json"])
+        #expect(record.status == 1)
+        let final = try APICoding.decode(JobInfo.self, from: Array(record.stdout.utf8))
+        #expect(final.state == .cancelled && final.error?.code == .cancelled)
+    }
+
+    /// A finished job read back: `follow` replays its log before its verdict, `--events` in seq order,
+    /// `logs` prints every line, `show` summarises its result and log; `list` filters, limits and fits
+    /// 100 columns.
+    @Test func aFinishedJobReadBack() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        let run = try await ctl(
+            a, ["jobs", "start", "test.count", "--params", #"{"to": 100, "stepMs": 1}"#, "--detach"])
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(await eventually(timeout: 30) { (try? a.client.job(id))?.state == .succeeded })
+
+        let follow = try await ctl(a, ["jobs", "follow", id])
+        #expect(follow.status == 0, "\(follow.output)")
+        let reached = try #require(follow.stderr.range(of: "reached 100"), "\(follow.output)")
+        let verdict = try #require(follow.stderr.range(of: "job \(id) succeeded"), "\(follow.output)")
+        #expect(reached.upperBound <= verdict.lowerBound, "the verdict came before the log: \(follow.stderr)")
+
+        let events = try await ctl(a, ["jobs", "follow", id, "--events"])
+        let seqs = try events.stdout.split(separator: "\n").map {
+            try APICoding.decode(JobEvent.self, from: Array($0.utf8))
+        }
+        #expect(seqs.first?.type == .state && seqs.last?.job?.state == .succeeded)
+        #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $0.seq < $1.seq }, "\(seqs.map(\.seq))")
+
+        let logs = try await ctl(a, ["jobs", "logs", id])
+        #expect(logs.status == 0)
+        let lines = logs.stdout.split(separator: "\n").filter { $0.contains("reached") }
+        #expect(
+            lines.map { String($0.split(separator: " ").last ?? "") } == ["25", "50", "75", "100"], "\(logs.stdout)")
+
+        let show = try await ctl(a, ["jobs", "show", id])
+        #expect(show.stdout.contains("state     succeeded") && show.stdout.contains("counted: 100"), "\(show.stdout)")
+        #expect(show.stdout.contains("`whatifctl jobs logs \(id)`") && show.stdout.contains("reached 100"))
+        #expect(!show.stdout.contains("{"), "a summary, not raw JSON: \(show.stdout)")
+
+        for _ in 0..<2 { _ = try await ctl(a, ["jobs", "start", "test.fail"]) }
+        let failed = try await ctl(a, ["jobs", "list", "--state", "failed"])
+        let rows = failed.stdout.split(separator: "\n")
+        #expect(rows.first?.hasPrefix("ID") == true && rows.first?.contains("AGE") == true)
+        #expect(rows.first?.contains("ERROR") == true)
+        #expect(rows.count == 3 && rows.dropFirst().allSatisfy { $0.contains("test.fail") && $0.contains("failed") })
+        #expect(rows.dropFirst().allSatisfy { $0.contains("the test job failed") }, "\(failed.stdout)")
+        #expect(rows.allSatisfy { $0.count <= 100 }, "\(failed.stdout)")
+        let counted = try await ctl(a, ["jobs", "list", "--kind", "test.count", "--json"])
+        let list = try APICoding.decode(JobList.self, from: Array(counted.stdout.utf8))
+        #expect(list.jobs.map(\.id) == [id])
+        let limited = try await ctl(a, ["jobs", "list", "--limit", "1"])
+        #expect(limited.stdout.split(separator: "\n").count == 2 && limited.stderr.contains("2 older jobs not shown"))
     }
 
     @Test func failureAndBadRequestStatuses() async throws {

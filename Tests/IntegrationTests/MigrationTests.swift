@@ -97,6 +97,40 @@ struct MigrationFixture {
         #expect(try b.ctl(["tables", "setup"]).status == 0)
     }
 
+    /// A table that only lacks an index: preflight and setup point at --add-missing, which adds it in place
+    /// (UpdateTable, waited for until ACTIVE) and keeps the items; a difference it cannot fix stays named.
+    @Test func missingIndexesAreAddedInPlace() throws {
+        let old = MigrationFixture.uniqueTable()
+        _ = try fx.ddb(["old-table", fx.envFile, old])
+        let a = try AgentProcess(fx.config(table: old))
+        let differs = try a.ctl(["tables", "setup"])
+        #expect(differs.status == 1 && differs.output.contains("--add-missing"), "\(differs.output)")
+        let preflight = try a.ctl(["preflight", "--json"])
+        let record = try APICoding.decode(JobInfo.self, from: Array(preflight.stdout.utf8))
+        let item = try #require(
+            try record.result(as: JobSpecs.Preflight.self)?.items.first { $0.check == "table schema" })
+        #expect(
+            item.result == "FAIL" && item.hint?.contains("tables setup development --add-missing") == true, "\(item)")
+
+        let added = try a.ctl(["tables", "setup", "--add-missing"])
+        #expect(added.status == 0, "\(added.output)")
+        #expect(
+            added.stdout.contains("updated") && added.output.contains("index publicShard-createdAt-index is ACTIVE"))
+        #expect(try fx.ddb(["describe", fx.envFile, old]).contains("publicShard-createdAt-index"))
+        #expect(try fx.ddb(["count", fx.envFile, old]) == "3", "the items stay")
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+
+        // A projection that differs cannot be fixed in place: still named, with the recreate advice.
+        let wrong = MigrationFixture.uniqueTable()
+        _ = try fx.ddb(["wrong-table", fx.envFile, wrong])
+        let b = try AgentProcess(fx.config(table: wrong))
+        let partly = try b.ctl(["tables", "setup", "--add-missing"])
+        #expect(partly.status == 1 && partly.output.contains("projects KEYS_ONLY, expected ALL"), "\(partly.output)")
+        #expect(!partly.stdout.contains("difference: index publicShard-createdAt-index is missing"), "\(partly.output)")
+        #expect(partly.output.contains("--force --yes"), "\(partly.output)")
+        #expect(try b.ctl(["tables", "setup", "--add-missing", "--force"]).status == 64)
+    }
+
     @Test func templatePassesCfnLint() throws {
         let a = try AgentProcess(fx.config(table: MigrationFixture.uniqueTable()))
         let t = try a.ctl(["tables", "template", "test"])
@@ -533,13 +567,21 @@ struct MigrationFixture {
             #expect(Self.result(first.stdout, check) == result, "\(check)\n\(first.output)")
         }
         #expect(first.output.contains("whatifctl tables setup"), "\(first.output)")
+        // --json: one document, the job's final record; a FAIL is a failed check with its report, not an
+        // internal error.
+        let failed = try a.ctl(["preflight", "--json"])
+        #expect(failed.status == 1, "\(failed.output)")
+        let record = try APICoding.decode(JobInfo.self, from: Array(failed.stdout.utf8))
+        #expect(record.state == .failed && record.error?.code == .failed, "\(failed.stdout)")
+        #expect(try record.result(as: JobSpecs.Preflight.self)?.ok == false)
 
         #expect(try a.ctl(["tables", "setup"]).status == 0)
         let backup = try a.ctl(["backup"])
         #expect(backup.status == 0, "\(backup.output)")
         let second = try a.ctl(["preflight", "--json"])
         #expect(second.status == 0, "\(second.output)")
-        let report = try fx.lastResult(a, "preflight", as: PreflightReport.self)
+        let report = try #require(
+            try APICoding.decode(JobInfo.self, from: Array(second.stdout.utf8)).result(as: JobSpecs.Preflight.self))
         #expect(report.ok)
         #expect(
             report.items.filter { $0.result == "PASS" }.map(\.check).sorted() == [

@@ -15,6 +15,7 @@ compare them item by item.
   ddb_tool.py count STACK_ENV TABLE           items in TABLE (consistent scan)
   ddb_tool.py alter STACK_ENV TABLE           change one item's topic, delete another, add an extra one; print their keys
   ddb_tool.py wrong-table STACK_ENV TABLE     create TABLE with the user index only, projecting KEYS_ONLY
+  ddb_tool.py old-table STACK_ENV TABLE       create TABLE with the user index only (as expected), 3 items
   ddb_tool.py get STACK_ENV TABLE KEY         one item (scenarioId KEY) as JSON, or null
   ddb_tool.py replication-group STACK_ENV ID on|off   an ElastiCache replication group, encrypted (at rest and in transit) or not
   ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
@@ -279,8 +280,11 @@ if __name__ == "__main__":
         ddb.put_item(TableName=sys.argv[3], Item={"scenarioId": {"S": "zz-extra"}, "userId": {"S": "u"},
                                                   "createdAt": {"S": "2024-01-01T00:00:00.000Z"}})
         print(json.dumps({"differs": changed, "missing": deleted, "extra": "zz-extra"}))
-    elif cmd == "wrong-table":
+    elif cmd in ("wrong-table", "old-table"):
+        # wrong-table: the user index projecting keys only, no public index; old-table: the user index
+        # as expected, no public index (a table from before the public index), with 3 items.
         ddb = client(sys.argv[2])
+        projection = "KEYS_ONLY" if cmd == "wrong-table" else "ALL"
         ddb.create_table(
             TableName=sys.argv[3], BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "scenarioId", "KeyType": "HASH"}],
@@ -288,7 +292,12 @@ if __name__ == "__main__":
             GlobalSecondaryIndexes=[{"IndexName": "userId-createdAt-index",
                                      "KeySchema": [{"AttributeName": "userId", "KeyType": "HASH"},
                                                    {"AttributeName": "createdAt", "KeyType": "RANGE"}],
-                                     "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+                                     "Projection": {"ProjectionType": projection}}])
+        if cmd == "old-table":
+            ddb.get_waiter("table_exists").wait(TableName=sys.argv[3])
+            for i in range(3):
+                ddb.put_item(TableName=sys.argv[3], Item={"scenarioId": {"S": "s%d" % i}, "userId": {"S": "u"},
+                                                           "createdAt": {"S": "2026-01-0%dT00:00:00Z" % (i + 1)}})
     elif cmd == "get":
         r = client(sys.argv[2]).get_item(TableName=sys.argv[3], Key={"scenarioId": {"S": sys.argv[4]}},
                                          ConsistentRead=True)

@@ -122,8 +122,9 @@ enum MigrationJobs {
                 if report.outcome == "differs" {
                     throw JobFailed(
                         "table \(name) differs from the expected schema: \(report.differences.joined(separator: "; "))",
-                        hint:
-                            "migrate it by hand, or recreate it with --force --yes (the agent backs it up first; recreating loses items written since)",
+                        hint: report.differences.allSatisfy { $0.hasSuffix("is missing") && $0.hasPrefix("index ") }
+                            ? "add the missing indexes, keeping the table and its items: whatifctl tables setup \(req.environment ?? ctx.config.environment.rawValue) --add-missing"
+                            : "migrate it by hand, or recreate it with --force --yes (the agent backs it up first; recreating loses items written since)",
                         result: report)
                 }
                 return report
@@ -173,6 +174,24 @@ enum MigrationJobs {
             return report("matches", [], existing)
         }
         for d in diffs { ctx.log(.warning, "\(name): \(d)") }
+        if req.addMissing == true {
+            let have = Set((existing.globalSecondaryIndexes ?? []).map(\.indexName))
+            let missing = (expected.globalSecondaryIndexes ?? []).filter { !have.contains($0.indexName) }
+            var now = existing
+            for index in missing {
+                let keys = Set(index.keySchema.map(\.attributeName))
+                ctx.info("adding index \(index.indexName) to \(name) (UpdateTable; the table stays in use)")
+                try ddb.createGlobalSecondaryIndex(
+                    table: name, index: index,
+                    attributeDefinitions: expected.attributeDefinitions.filter { keys.contains($0.attributeName) })
+                ctx.progress(done: 0, total: nil, unit: "", phase: "waiting for \(index.indexName) to be ACTIVE")
+                now = try ddb.waitUntilActive(name, timeout: 3600)
+                ctx.info("index \(index.indexName) is ACTIVE")
+            }
+            let left = TableSchema.differences(now, expected: expected)
+            if missing.isEmpty { ctx.info("\(name) lacks no index: --add-missing has nothing to add") }
+            return report(left.isEmpty ? "updated" : "differs", left, now)
+        }
         guard req.force else { return report("differs", diffs, existing) }
         guard req.confirm else {
             throw Failure(

@@ -110,14 +110,25 @@ enum Preflight {
                 let names = try ddb.listTables()
                 return (true, "reachable, \(names.count) tables")
             }
-            attempt("table schema", "create it: whatifctl tables setup \(env)") {
+            // The fix depends on what is wrong: a missing table is created, missing indexes are added in
+            // place, anything else needs the table recreated (or migrated by hand).
+            do {
                 let t = try clients.dynamodb.describeTable(table)
                 let diffs = TableSchema.differences(t, expected: TableSchema.expected(table: table))
-                return (
-                    diffs.isEmpty,
+                let onlyIndexes = diffs.allSatisfy { $0.hasPrefix("index ") && $0.hasSuffix(" is missing") }
+                add(
+                    "table schema", diffs.isEmpty,
                     diffs.isEmpty
-                        ? "\(table) matches the expected schema" : "\(table): \(diffs.joined(separator: "; "))"
+                        ? "\(table) matches the expected schema" : "\(table): \(diffs.joined(separator: "; "))",
+                    onlyIndexes
+                        ? "add the missing indexes in place (the items stay): whatifctl tables setup \(env) --add-missing"
+                        : "recreate it (a backup is taken first; items written since are lost): whatifctl tables setup \(env) --force --yes, or migrate it by hand"
                 )
+            } catch let e as AWSError where e.code == "ResourceNotFoundException" {
+                add("table schema", false, "\(table) does not exist", "create it: whatifctl tables setup \(env)")
+            } catch {
+                let e = error as? any OperatorError
+                add("table schema", false, e?.message ?? "\(error)", e?.hint ?? "check DynamoDB access")
             }
         } else {
             skip("dynamodb", "not configured")

@@ -15,6 +15,9 @@ public actor JobManager {
         var info: JobInfo
         var logs: [JobEvent] = []
         var lastProgress: JobEvent?
+        /// The first and the latest state events: a replay starts and (for a finished job) ends with them.
+        var firstState: JobEvent?
+        var lastState: JobEvent?
         var seq = 0
         var subscribers: [UUID: AsyncStream<JobEvent>.Continuation] = [:]
         var task: Task<Void, Never>?
@@ -74,7 +77,7 @@ public actor JobManager {
                 info.state = .interrupted
                 info.endedAt = info.endedAt ?? Date()
                 info.error = APIError(
-                    .internalError, "the agent stopped while this job ran",
+                    .interrupted, "the agent stopped while this job ran",
                     hint: "start it again; jobs that checkpoint resume where they stopped")
                 persist(info)
             }
@@ -212,14 +215,15 @@ public actor JobManager {
         case .failure(let error as JobFailed):
             r.info.state = wasCancelled ? .cancelled : .failed
             r.info.result = error.result
-            r.info.error = APIError(.internalError, error.message, hint: error.hint)
+            r.info.error = APIError(.failed, error.message, hint: error.hint)
         case .failure(let error) where error is CancellationError || wasCancelled:
             r.info.state = .cancelled
-            r.info.error = APIError(.conflict, "cancelled")
+            r.info.error = APIError(.cancelled, "cancelled")
         case .failure(let error):
             r.info.state = .failed
+            // An operator's error (a service down, a helper failed) is a failure; anything else is a bug.
             let (message, hint) = Self.describe(error)
-            r.info.error = APIError(.internalError, message, hint: hint)
+            r.info.error = APIError(error is any OperatorError ? .failed : .internalError, message, hint: hint)
         }
         r.info.endedAt = Date()
         r.task = nil
@@ -257,7 +261,8 @@ public actor JobManager {
         case .progress:
             r.lastProgress = e
         case .state:
-            break
+            if r.firstState == nil { r.firstState = e }
+            r.lastState = e
         }
         records[id] = r
         for (_, c) in r.subscribers { c.yield(e) }
@@ -300,10 +305,28 @@ public actor JobManager {
             throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs")
         }
         let (stream, continuation) = AsyncStream<JobEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        // Replay: the job as it is now, its logs, its latest progress.
-        continuation.yield(JobEvent(seq: r.seq, time: Date(), type: .state, job: r.info))
-        for e in r.logs { continuation.yield(e) }
-        if let p = r.lastProgress, !r.info.state.isFinal { continuation.yield(p) }
+        // Replay, in the order it happened (seq strictly increasing): the job's first state, its log
+        // lines, its latest progress while it runs, and for a finished job its final state last. A job
+        // read back from disk after a restart has no events: its record alone, as seq 1.
+        var replay: [JobEvent] = []
+        if let first = r.firstState { replay.append(first) }
+        replay += r.logs
+        if r.info.state.isFinal {
+            if let last = r.lastState, last.job?.state.isFinal == true {
+                replay.append(last)
+            } else {
+                // Read back from disk, or ended by a shutdown: no event says how it ended; its record does
+                // (no event can follow a finished job, so this seq stays unique).
+                replay.append(JobEvent(seq: r.seq + 1, time: Date(), type: .state, job: r.info))
+            }
+        } else if let p = r.lastProgress {
+            replay.append(p)
+        }
+        var seen = -1
+        for e in replay.sorted(by: { $0.seq < $1.seq }) where e.seq > seen {
+            seen = e.seq
+            continuation.yield(e)
+        }
         if !follow || r.info.state.isFinal {
             continuation.finish()
             return stream
@@ -337,7 +360,7 @@ public actor JobManager {
             records[id]!.info.state = .interrupted
             records[id]!.info.endedAt = Date()
             records[id]!.info.error = APIError(
-                .shuttingDown, "the agent stopped before the job finished", hint: "start it again")
+                .interrupted, "the agent stopped before the job finished", hint: "start it again")
             persist(records[id]!.info)
             for (_, c) in records[id]!.subscribers { c.finish() }
         }
