@@ -21,6 +21,9 @@ struct WhatIfCtl: ParsableCommand {
             65 the agent refused the request; 66 not found; 69 whatifd is not running; 70 agent error;
             75 busy (a job holds the resource); 77 permission denied; 78 configuration (the agent's config
             lacks what the request needs); 124 whatifd did not answer within --timeout. See whatifctl(1).
+
+            The global options --socket, --json and --timeout go before or after the subcommand:
+            `whatifctl --socket /run/whatif/agent.sock status` is `whatifctl status --socket ...`.
             """,
         version: WhatIfVersion.string,
         subcommands: [
@@ -29,6 +32,41 @@ struct WhatIfCtl: ParsableCommand {
             Config.self,
             Version.self, WhoAmI.self,
         ])
+
+    /// The global options given before the subcommand move behind it, where every subcommand takes them.
+    static func main() {
+        main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `--socket S --json status` -> `status --socket S --json`: global options (with their values) that
+    /// come before the first word that is not an option are moved to the end (before a `--`).
+    static func hoistingGlobalOptions(_ args: [String]) -> [String] {
+        let withValue: Set = ["--socket", "--timeout"]
+        let flags: Set = ["--json"]
+        var hoisted: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if flags.contains(a) {
+                hoisted.append(a)
+                i += 1
+            } else if withValue.contains(name) && a.contains("=") {
+                hoisted.append(a)
+                i += 1
+            } else if withValue.contains(a), i + 1 < args.count {
+                hoisted += [a, args[i + 1]]
+                i += 2
+            } else {
+                break
+            }
+        }
+        guard !hoisted.isEmpty, i < args.count else { return args }
+        var rest = Array(args[i...])
+        let end = rest.firstIndex(of: "--") ?? rest.count
+        rest.insert(contentsOf: hoisted, at: end)
+        return rest
+    }
 }
 
 struct GlobalOptions: ParsableArguments {

@@ -152,6 +152,22 @@ import WhatIfTesting
         }
     }
 
+    /// Global options go before the subcommand as well as after it (and --help says so).
+    @Test func globalOptionsBeforeTheSubcommand() throws {
+        let dir = TempDir("whatif-exit")
+        let silent = SilentListener(unixPath: dir.file("silent.sock"))
+        defer { withExtendedLifetime(silent) {} }
+        let bin = TestPaths.binary("whatifctl")
+        let down = try Run.command([bin, "--socket", dir.file("none.sock"), "backups", "list"])
+        #expect(down.status == 69 && down.stderr.contains(dir.file("none.sock")), "\(down.output)")
+        let quiet = try Run.command([
+            bin, "--timeout", "0.3", "--socket=\(dir.file("silent.sock"))", "--json", "status",
+        ])
+        #expect(quiet.status == 124, "\(quiet.output)")
+        let help = try Run.command([bin, "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("go before or after the subcommand"), "\(help)")
+    }
+
     /// An outsider is refused everything (77); a reader gets what readers may do and 77 for the rest.
     @Test func outsidersAndReadersForEverySubcommand() throws {
         guard isRoot else { return }

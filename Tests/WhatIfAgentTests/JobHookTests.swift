@@ -18,7 +18,7 @@ import WhatIfTesting
         let client = a.client
         _ = try await offPool { try client.startJob(kind: "test.fail") }
         _ = try await offPool { try client.startJob(kind: "test.count", params: .object(["to": .number(1)])) }
-        let both = await eventually(timeout: 15) { server.requests.value.count >= 2 }
+        let both = await eventually(timeout: 30) { server.requests.value.count >= 2 }
         #expect(both)
         let bodies = server.requests.value.map {
             (try? JSONSerialization.jsonObject(with: Data($0.body))) as? [String: Any] ?? [:]
