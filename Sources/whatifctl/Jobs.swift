@@ -245,6 +245,21 @@ enum JobText {
         }
     }
 
+    /// `45% (1.2 MiB of 2.7 MiB), 1.2 MiB/s, ETA 12s, dumping`: progress as a line of a log.
+    static func plain(_ p: JobProgress) -> String {
+        var parts: [String] = []
+        if let f = p.fraction {
+            parts.append(
+                "\(Int(f * 100))% (\(Out.amount(p.done, unit: p.unit)) of \(Out.amount(p.total ?? 0, unit: p.unit)))")
+        } else {
+            parts.append(Out.amount(p.done, unit: p.unit))
+        }
+        if let r = p.rate { parts.append(p.unit == "bytes" ? Out.bytes(Int64(r)) + "/s" : "\(Int(r)) \(p.unit)/s") }
+        if let eta = p.etaSeconds { parts.append("ETA \(Out.duration(eta))") }
+        if let phase = p.phase { parts.append(phase) }
+        return parts.joined(separator: ", ")
+    }
+
     /// `[=========>          ]  45%  1.2 MiB/s  ETA 12s  dumping`
     static func bar(_ p: JobProgress, width: Int) -> String {
         var s = ""
@@ -284,6 +299,7 @@ enum JobText {
         var last: JobInfo?
         let tty = Out.stderrIsTTY
         var barShown = false
+        var lastPlain: ContinuousClock.Instant?
         func clearBar() {
             if barShown {
                 Out.errRaw("\r\u{1B}[2K")
@@ -317,6 +333,10 @@ enum JobText {
                         if tty {
                             Out.errRaw("\r\u{1B}[2K" + bar(p, width: 30))
                             barShown = true
+                        } else if lastPlain.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true {
+                            // Not a terminal (a log, a pipe): a plain line at most every 5 seconds.
+                            Out.err("progress: " + plain(p))
+                            lastPlain = ContinuousClock.now
                         }
                     }
                 }

@@ -90,6 +90,9 @@ import WhatIfTesting
         defer { Task { await a.stop() } }
         let run = try await ctl(a, ["jobs", "start", "test.count", "--params", #"{"to": 40, "stepMs": 2}"#])
         #expect(run.status == 0 && run.stderr.contains("succeeded"), "\(run.output)")
+        // stderr is not a terminal here: progress comes as plain lines (no bar, no escape codes).
+        #expect(run.stderr.contains("progress: ") && run.stderr.contains(" steps"), "\(run.output)")
+        #expect(!run.stderr.contains("\u{1B}["), "\(run.output)")
         let list = try await ctl(a, ["jobs", "list"])
         #expect(
             list.stdout.hasPrefix("ID") && list.stdout.contains("test.count") && list.stdout.contains("succeeded")
