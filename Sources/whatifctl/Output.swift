@@ -14,6 +14,22 @@ enum Out {
     }
 
     static var stdoutIsTTY: Bool { isatty(1) == 1 }
+
+    /// Set once from --color while the arguments are parsed, before any output.
+    nonisolated(unsafe) static var colorize = false
+
+    /// A state word in its colour: bad red, good green, in between yellow; anything else as is.
+    static func colored(_ cell: String) -> String {
+        guard colorize else { return cell }
+        let code: String
+        switch cell {
+        case "ALARM", "FAIL", "failed", "interrupted", "down", "FAILED", "differs": code = "31"
+        case "OK", "PASS", "succeeded", "ok", "verified", "matches": code = "32"
+        case "INSUFFICIENT_DATA", "SKIP", "cancelled", "running", "queued", "timeout", "partial": code = "33"
+        default: return cell
+        }
+        return "\u{1B}[\(code)m\(cell)\u{1B}[0m"
+    }
     static var stderrIsTTY: Bool { isatty(2) == 1 }
 
     /// Prints the value as pretty JSON.
@@ -38,10 +54,11 @@ enum Out {
         func render(_ cells: [String]) -> String {
             var out = ""
             for (i, c) in cells.enumerated() {
+                // Padding from the plain text: colour codes take no columns.
                 if i == cells.count - 1 {
-                    out += c
+                    out += colored(c)
                 } else {
-                    out += c + String(repeating: " ", count: widths[i] - c.count + 2)
+                    out += colored(c) + String(repeating: " ", count: widths[i] - c.count + 2)
                 }
             }
             return out

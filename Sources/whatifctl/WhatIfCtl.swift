@@ -41,7 +41,7 @@ struct WhatIfCtl: ParsableCommand {
     /// `--socket S --json status` -> `status --socket S --json`: global options (with their values) that
     /// come before the first word that is not an option are moved to the end (before a `--`).
     static func hoistingGlobalOptions(_ args: [String]) -> [String] {
-        let withValue: Set = ["--socket", "--timeout"]
+        let withValue: Set = ["--socket", "--timeout", "--color"]
         let flags: Set = ["--json"]
         var hoisted: [String] = []
         var i = 0
@@ -82,9 +82,36 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for the agent's answer.", valueName: "seconds"))
     var timeout: Double = 30
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Colour states in tables: auto (on a terminal, unless NO_COLOR is set or TERM is dumb), always, never.",
+            valueName: "when"))
+    var color: ColorMode = .auto
+
+    mutating func validate() throws {
+        Out.colorize = color.enabled(stdoutIsTTY: Out.stdoutIsTTY)
+    }
+
     var client: AgentClient {
         let path = socket ?? getenv("WHATIF_SOCKET").map { String(cString: $0) } ?? AgentClient.defaultSocket
         return AgentClient(socketPath: path, timeout: timeout)
+    }
+}
+
+enum ColorMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+
+    /// The flag wins over NO_COLOR (no-color.org); auto colours only a terminal that is not dumb.
+    func enabled(stdoutIsTTY: Bool) -> Bool {
+        switch self {
+        case .always: return true
+        case .never: return false
+        case .auto:
+            let noColor = getenv("NO_COLOR").map { String(cString: $0) }.map { !$0.isEmpty } ?? false
+            let dumb = getenv("TERM").map { String(cString: $0) } == "dumb"
+            return stdoutIsTTY && !noColor && !dumb
+        }
     }
 }
 

@@ -172,6 +172,21 @@ import WhatIfTesting
         let counted = try await ctl(a, ["jobs", "list", "--kind", "test.count", "--json"])
         let list = try APICoding.decode(JobList.self, from: Array(counted.stdout.utf8))
         #expect(list.jobs.map(\.id) == [id])
+        // Colour: never on a pipe by default; --color always colours the state words and keeps the columns.
+        let plain = try await ctl(a, ["jobs", "list"])
+        #expect(!plain.stdout.contains("\u{1B}["))
+        let colored = try await ctl(a, ["jobs", "list", "--color", "always"])
+        #expect(colored.stdout.contains("\u{1B}[32msucceeded\u{1B}[0m") && colored.stdout.contains("\u{1B}[31mfailed"))
+        let stripped = colored.stdout.replacingOccurrences(of: "\u{1B}[32m", with: "")
+            .replacingOccurrences(of: "\u{1B}[31m", with: "").replacingOccurrences(of: "\u{1B}[0m", with: "")
+        // The columns stay aligned: every state starts where the header's STATE does.
+        let table = stripped.components(separatedBy: "\n").filter { !$0.isEmpty }
+        let column = try #require(table.first?.range(of: "STATE")?.lowerBound.utf16Offset(in: table[0]))
+        for row in table.dropFirst() {
+            let state = row.dropFirst(column).prefix { $0 != " " }
+            #expect(["succeeded", "failed"].contains(String(state)), "\(row)")
+        }
+        #expect(!(try await ctl(a, ["--color", "never", "jobs", "list"])).stdout.contains("\u{1B}["))
         let limited = try await ctl(a, ["jobs", "list", "--limit", "1"])
         #expect(limited.stdout.split(separator: "\n").count == 2 && limited.stderr.contains("2 older jobs not shown"))
     }
