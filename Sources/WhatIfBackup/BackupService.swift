@@ -99,7 +99,9 @@ public final class BackupService: Sendable {
         var entries: [String: BackupEntry] = [:]
         var warnings: [String] = []
         var damaged: [DamagedBackup] = []
-        var orphans = local.orphans().filter { o in kind.map { o.path.contains("/\($0.rawValue)/") } ?? true }
+        // By the id each orphan carries: a location's own path may hold "/postgres/" for every kind.
+        var orphans = local.orphans().filter { o in kind == nil || o.id.flatMap(BackupID.kind(of:)) == kind }
+        let pending = Set(pendingS3Leftovers())
         for store in stores {
             for k in BackupKind.allCases where kind == nil || kind == k {
                 let ids: [String]
@@ -107,7 +109,7 @@ public final class BackupService: Sendable {
                     if let s3 = store as? S3Store {
                         let catalog = try s3.catalog(kind: k)
                         ids = catalog.ids
-                        orphans += s3Orphans(s3, catalog.withoutManifest)
+                        orphans += s3Orphans(s3, catalog.withoutManifest, pending: pending)
                     } else {
                         ids = try store.ids(kind: k)
                     }
@@ -133,8 +135,7 @@ public final class BackupService: Sendable {
 
     /// The S3 prefixes without a manifest that no copy can still be writing: older than `s3OrphanAge` by
     /// their id, and not an unfinished copy of this agent's (removed at its next start).
-    func s3Orphans(_ s3: S3Store, _ withoutManifest: [String: Int64]) -> [OrphanBackup] {
-        let pending = Set(pendingS3Leftovers())
+    func s3Orphans(_ s3: S3Store, _ withoutManifest: [String: Int64], pending: Set<String>) -> [OrphanBackup] {
         let cutoff = Date().addingTimeInterval(-s3OrphanAge)
         return withoutManifest.sorted { $0.key < $1.key }.compactMap { id, bytes in
             guard !pending.contains(id), let started = BackupID.date(of: id), started < cutoff else { return nil }
@@ -687,8 +688,8 @@ public final class BackupService: Sendable {
         }
         var orphansRemoved: [OrphanBackup] = []
         if orphans {
-            for o in all.orphans where kinds.map({ ks in ks.contains { o.path.contains("/\($0.rawValue)/") } }) ?? true
-            {
+            for o in all.orphans
+            where kinds.map({ ks in o.id.flatMap(BackupID.kind(of:)).map(ks.contains) ?? false }) ?? true {
                 if dryRun {
                     orphansRemoved.append(o)
                 } else if o.location == .s3 {

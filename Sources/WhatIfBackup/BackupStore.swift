@@ -44,20 +44,11 @@ extension BackupID {
     /// When the backup with this id started (to the second), from the id itself.
     public static func date(of id: String) -> Date? {
         guard kind(of: id) != nil else { return nil }
-        let t = id.split(separator: "-")[1]
-        let d = t.filter(\.isNumber)
-        func n(_ from: Int, _ count: Int) -> Int {
-            Int(d.dropFirst(from).prefix(count)) ?? 0
-        }
-        var c = DateComponents()
-        c.year = n(0, 4)
-        c.month = n(4, 2)
-        c.day = n(6, 2)
-        c.hour = n(8, 2)
-        c.minute = n(10, 2)
-        c.second = n(12, 2)
-        c.timeZone = TimeZone(identifier: "UTC")
-        return Calendar(identifier: .gregorian).date(from: c)
+        // <kind>-yyyymmddThhmmssZ-<hex> -> yyyy-mm-ddThh:mm:ssZ, read by the one timestamp parser.
+        let t = Array(id.split(separator: "-")[1])
+        let iso =
+            "\(String(t[0..<4]))-\(String(t[4..<6]))-\(String(t[6..<8]))T\(String(t[9..<11])):\(String(t[11..<13])):\(String(t[13..<15]))Z"
+        return Timestamp.parse(iso)
     }
 }
 

@@ -10,9 +10,9 @@ import WhatIfProtocol
 /// else $WHATIF_SOCKET, else the default) with a short timeout; no agent, no candidates.
 enum Complete {
     static func client(_ words: [String]) -> AgentClient {
-        var path = getenv("WHATIF_SOCKET").map { String(cString: $0) } ?? AgentClient.defaultSocket
-        if let i = words.firstIndex(of: "--socket"), i + 1 < words.count { path = words[i + 1] }
-        return AgentClient(socketPath: path, timeout: 2)
+        let i = words.firstIndex(of: "--socket")
+        let given = i.flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
+        return AgentClient(socketPath: GlobalOptions.socketPath(given), timeout: 2)
     }
 
     static func names(_ list: @escaping @Sendable (AgentClient) throws -> [String]) -> CompletionKind {

@@ -44,25 +44,20 @@ struct Jobs: ParsableCommand {
                 guard let e = j.error, j.state != .succeeded else { return "" }
                 return e.message
             }
+            // One row per job with every column; the narrow layout is a selection of them.
+            let header = ["ID", "KIND", "STATE", "PROGRESS", "AGE", "TOOK", "RESOURCE", "STARTED", "BY", "ERROR"]
+            let rows = jobs.map { j in
+                [
+                    j.id, j.kind, j.state.rawValue, JobText.progress(j.progress),
+                    Out.duration(now.timeIntervalSince(j.createdAt)), JobText.took(j), j.resource,
+                    Timestamp.format(j.createdAt), j.requestedBy ?? "-", error(j),
+                ]
+            }
             if wide {
-                Out.table(
-                    ["ID", "KIND", "STATE", "PROGRESS", "AGE", "TOOK", "RESOURCE", "STARTED", "BY", "ERROR"],
-                    jobs.map { j in
-                        [
-                            j.id, j.kind, j.state.rawValue, JobText.progress(j.progress),
-                            Out.duration(now.timeIntervalSince(j.createdAt)), JobText.took(j), j.resource,
-                            Timestamp.format(j.createdAt), j.requestedBy ?? "-", error(j),
-                        ]
-                    })
+                Out.table(header, rows)
             } else {
-                Out.table(
-                    ["ID", "KIND", "STATE", "PROGRESS", "AGE", "ERROR"],
-                    jobs.map { j in
-                        [
-                            j.id, j.kind, j.state.rawValue, JobText.progress(j.progress),
-                            Out.duration(now.timeIntervalSince(j.createdAt)), error(j),
-                        ]
-                    }, maxWidth: 100)
+                let narrow = [0, 1, 2, 3, 4, 9]
+                Out.table(narrow.map { header[$0] }, rows.map { r in narrow.map { r[$0] } }, maxWidth: 100)
             }
             if total > jobs.count {
                 Out.err("whatifctl: \(total - jobs.count) older jobs not shown (--limit 0 shows all)")

@@ -93,9 +93,11 @@ struct GlobalOptions: ParsableArguments {
         Out.colorize = color.enabled(stdoutIsTTY: Out.stdoutIsTTY)
     }
 
-    var client: AgentClient {
-        let path = socket ?? getenv("WHATIF_SOCKET").map { String(cString: $0) } ?? AgentClient.defaultSocket
-        return AgentClient(socketPath: path, timeout: timeout)
+    var client: AgentClient { AgentClient(socketPath: Self.socketPath(socket), timeout: timeout) }
+
+    /// The socket to use: the one given, else $WHATIF_SOCKET, else the default.
+    static func socketPath(_ given: String?) -> String {
+        given ?? getenv("WHATIF_SOCKET").map { String(cString: $0) } ?? AgentClient.defaultSocket
     }
 }
 
