@@ -173,6 +173,9 @@ import WhatIfTesting
         guard isRoot else { return }
         try TestUsers.ensure()
         var config = TestConfig.forStack(stack)
+        // No DynamoDB: the development table exists only where scripts/run made it, and `status` as a
+        // reader must not depend on that (a fresh clone has no table).
+        config.dynamodb = nil
         config.extraSocket = "  reader_group: \(TestUsers.readerGroup)\n  admin_group: \(TestUsers.adminGroup)\n"
         let a = try AgentProcess(config)
         for command in try Self.leafCommands() where command != "version" {
