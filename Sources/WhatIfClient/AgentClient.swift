@@ -20,6 +20,10 @@ public struct AgentClient: Sendable {
     public var socketPath: String
     /// Seconds to wait for each answer.
     public var timeout: Double
+    /// Runs before every call, which blocks its thread until the answer comes; may refuse it by
+    /// throwing (a test harness refuses calls made on a Swift cooperative thread that the agent it
+    /// talks to needs).
+    public var beforeEachCall: (@Sendable () throws -> Void)?
 
     public init(socketPath: String = AgentClient.defaultSocket, timeout: Double = 30) {
         self.socketPath = socketPath
@@ -27,6 +31,7 @@ public struct AgentClient: Sendable {
     }
 
     public func request(method: String, path: String, body: [UInt8]? = nil) throws -> HTTPResponse {
+        try beforeEachCall?()
         let conn = try UnixHTTPConnection(socketPath: socketPath, timeout: timeout)
         defer { conn.close() }
         var status = 0
@@ -139,6 +144,7 @@ public struct AgentClient: Sendable {
     /// Streams a job's events (NDJSON) until the job ends, or until `onEvent` returns false.
     /// With `follow`, waits for new events without a timeout; the agent ends the stream when the job ends.
     public func events(of id: String, follow: Bool, onEvent: (JobEvent) throws -> Bool) throws {
+        try beforeEachCall?()
         let conn = try UnixHTTPConnection(socketPath: socketPath, timeout: timeout)
         defer { conn.close() }
         var status = 0

@@ -108,7 +108,13 @@ public final class InProcessAgent: @unchecked Sendable {
         try await daemon.start()
     }
 
-    public var client: AgentClient { AgentClient(socketPath: socket, timeout: 30) }
+    /// A client of this agent; calling it on a Swift task throws (the agent answers on those threads:
+    /// use `call`, `offPool` or the async `eventually`).
+    public var client: AgentClient {
+        var c = AgentClient(socketPath: socket, timeout: 30)
+        c.beforeEachCall = { try CooperativePool.refuseBlocking("a call to an in-process agent") }
+        return c
+    }
 
     /// Calls the agent through its socket from a thread of its own (see `offPool`).
     public func call<T: Sendable>(_ body: @escaping @Sendable (AgentClient) throws -> T) async throws -> T {
@@ -130,6 +136,7 @@ public final class AgentProcess: @unchecked Sendable {
         _ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true,
         stateDir: String? = nil
     ) throws {
+        try CooperativePool.refuseBlockingInStrictMode("starting whatifd (AgentProcess)")
         dir = TempDir("whatif-agentd")
         chmod(dir.path, 0o755)
         socket = dir.file("agent.sock")

@@ -17,6 +17,7 @@ public enum Run {
     public static func command(
         _ argv: [String], environment: [String: String]? = nil, input: String? = nil, timeout: Double = 120
     ) throws -> CommandResult {
+        try CooperativePool.refuseBlockingInStrictMode("Run.command(\(argv.first ?? ""))")
         var outPipe: [Int32] = [0, 0]
         var errPipe: [Int32] = [0, 0]
         var inPipe: [Int32] = [0, 0]
@@ -144,8 +145,40 @@ public struct TestFailure: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
+/// Swift's cooperative pool has as many threads as cores (two in CI). An agent running inside the test
+/// process answers on those threads, so a test that blocks one of them (a synchronous call to the
+/// agent, a subprocess, a polling loop) can stall every in-process agent until it returns, and some
+/// other test times out. These checks turn that into an error at the blocking call.
+public enum CooperativePool {
+    /// True on a thread that is running a Swift task (a synchronous test function runs on one too).
+    public static var isCurrentThreadInATask: Bool { withUnsafeCurrentTask { $0 != nil } }
+
+    /// Set by scripts/test for the pass that runs agents inside the test process: there every blocking
+    /// helper refuses to run on a task.
+    public static let strict = ProcessInfo.processInfo.environment["WHATIF_TEST_IN_PROCESS_AGENTS"] == "1"
+
+    public static func message(_ what: String) -> String {
+        "\(what) would block a Swift cooperative thread, which the in-process agents need to answer: "
+            + "call it through offPool { } (or InProcessAgent.call), or use the async eventually"
+    }
+
+    /// Throws when called on a task.
+    public static func refuseBlocking(_ what: String) throws {
+        if isCurrentThreadInATask { throw TestFailure(message(what)) }
+    }
+
+    /// Throws when called on a task in the in-process pass.
+    public static func refuseBlockingInStrictMode(_ what: String) throws {
+        if strict { try refuseBlocking(what) }
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes. Blocks its thread: from async code use the
+/// async `eventually` below (the in-process pass stops here when this runs on a task).
 public func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    if CooperativePool.strict, CooperativePool.isCurrentThreadInATask {
+        preconditionFailure(CooperativePool.message("the synchronous eventually"))
+    }
     let deadline = Date().addingTimeInterval(timeout)
     repeat {
         if try condition() { return true }

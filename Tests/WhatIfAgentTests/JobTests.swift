@@ -271,7 +271,7 @@ import WhatIfTesting
         let info = try await a.call { try $0.startJob(kind: TestJobKinds.Count.name, params: ["to": 2, "stepMs": 1]) }
         let c = a.client
         #expect(await eventually(timeout: 30) { (try? c.job(info.id))?.state == .succeeded })
-        let done = try c.job(info.id)
+        let done = try await a.call { try $0.job(info.id) }
         #expect(try done.result(as: TestJobKinds.Count.self)?.counted == 2)
         #expect(throws: DecodingError.self) { try done.result(as: JobSpecs.Backup.self) }
     }
@@ -285,5 +285,19 @@ import WhatIfTesting
         #expect(!text.contains(stack.pgPassword))
         #expect(!text.contains(stack.awsKeys.secret))
         #expect(config["postgres"]?["password"]?.stringValue?.contains("password_file") == true)
+    }
+}
+
+/// The harness refuses a blocking call to an in-process agent made on a Swift task: such a call holds one
+/// of the pool's threads (two in CI) while the agent needs them to answer, and stalled this whole pass for
+/// the client's 30 s timeout. Through `call` (a thread of its own) the same request is answered.
+@Suite struct InProcessHarnessTests {
+    @Test func aBlockingCallOnATaskIsRefusedAndOffThePoolIsAnswered() async throws {
+        let a = try await InProcessAgent(TestConfig())
+        defer { Task { await a.stop() } }
+        #expect(CooperativePool.isCurrentThreadInATask)
+        #expect(throws: TestFailure.self) { _ = try a.client.version() }
+        let version = try await a.call { try $0.version() }
+        #expect(!version.version.isEmpty)
     }
 }

@@ -31,7 +31,7 @@ import WhatIfTesting
 
     @Test func allThreeServices() async throws {
         let table = "whatif-status-\(UUID().uuidString.prefix(6).lowercased())"
-        try seedTable(table)
+        try await offPool { [self] in try seedTable(table) }
         let a = try await InProcessAgent(TestConfig.forStack(stack, table: table))
         defer { Task { await a.stop() } }
         let r = try await a.call { try $0.status(fresh: true) }

@@ -36,14 +36,16 @@ import WhatIfTesting
     }
 
     @Test(arguments: documents)
-    func matchesPyYAML(_ doc: String) throws {
+    func matchesPyYAML(_ doc: String) async throws {
         let mine = Self.ours(try YAMLReader.parse(doc))
-        let r = try Run.command(
-            [
-                "python3", "-c",
-                "import sys, json, yaml; print(json.dumps(yaml.load(sys.stdin.read(), Loader=yaml.BaseLoader), sort_keys=True))",
-            ],
-            input: doc)
+        let r = try await offPool {
+            try Run.command(
+                [
+                    "python3", "-c",
+                    "import sys, json, yaml; print(json.dumps(yaml.load(sys.stdin.read(), Loader=yaml.BaseLoader), sort_keys=True))",
+                ],
+                input: doc)
+        }
         try #require(r.status == 0, "\(r.stderr)")
         let theirs = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8), options: [.fragmentsAllowed])
         let a = String(
