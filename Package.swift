@@ -58,13 +58,15 @@ let package = Package(
 
         // MARK: Shared by agent and client.
         .target(name: "WhatIfJSON", swiftSettings: strict),
-        .target(name: "WhatIfProtocol", dependencies: ["WhatIfJSON"], swiftSettings: strict),
-        .target(name: "WhatIfClient", dependencies: ["WhatIfProtocol"], swiftSettings: strict),
+        // How durations, sizes and counts are written for people, everywhere (no dependencies).
+        .target(name: "WhatIfUnits", swiftSettings: strict),
+        .target(name: "WhatIfProtocol", dependencies: ["WhatIfJSON", "WhatIfUnits"], swiftSettings: strict),
+        .target(name: "WhatIfClient", dependencies: ["WhatIfProtocol", "WhatIfUnits"], swiftSettings: strict),
 
         // MARK: Server-side foundations and one client per backing service.
         .target(
             name: "WhatIfCore",
-            dependencies: ["CLinuxShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLinuxShims", "WhatIfUnits", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(name: "WhatIfCrypto", dependencies: ["COpenSSL", "WhatIfCore"], swiftSettings: strict),
         .target(name: "WhatIfPostgres", dependencies: ["CLibpq", "WhatIfCore"], swiftSettings: strict),
@@ -74,7 +76,7 @@ let package = Package(
         .target(
             name: "WhatIfAWS",
             dependencies: [
-                "WhatIfHTTP", "WhatIfJSON", "WhatIfCrypto", "WhatIfCore",
+                "WhatIfHTTP", "WhatIfJSON", "WhatIfCrypto", "WhatIfCore", "WhatIfUnits",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -88,7 +90,7 @@ let package = Package(
             name: "WhatIfBackup",
             dependencies: [
                 "CZlib", "CLinuxShims", "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfAWS",
-                .product(name: "Logging", package: "swift-log"),
+                "WhatIfUnits", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
@@ -103,14 +105,14 @@ let package = Package(
 
         .target(
             name: "WhatIfExpiry",
-            dependencies: ["WhatIfProtocol", "WhatIfCore", "WhatIfRedis"],
+            dependencies: ["WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfUnits"],
             swiftSettings: strict),
 
         .target(
             name: "WhatIfMigration",
             dependencies: [
                 "WhatIfJSON", "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis",
-                "WhatIfAWS", "WhatIfBackup", .product(name: "Logging", package: "swift-log"),
+                "WhatIfAWS", "WhatIfBackup", "WhatIfUnits", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
@@ -125,7 +127,7 @@ let package = Package(
             dependencies: [
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
                 "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "WhatIfExpiry", "WhatIfMigration",
-                "WhatIfMaintenance", "CLinuxShims",
+                "WhatIfMaintenance", "WhatIfUnits", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
@@ -139,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "whatifctl",
             dependencies: [
-                "WhatIfClient", "WhatIfProtocol",
+                "WhatIfClient", "WhatIfProtocol", "WhatIfUnits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -170,7 +172,8 @@ let package = Package(
         // MARK: Tests.
         .testTarget(name: "WhatIfProtocolTests", dependencies: ["WhatIfProtocol", "WhatIfClient"]),
         .testTarget(
-            name: "WhatIfCoreTests", dependencies: ["WhatIfCore", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"]),
+            name: "WhatIfCoreTests",
+            dependencies: ["WhatIfCore", "WhatIfUnits", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"]),
         .testTarget(name: "WhatIfPostgresTests", dependencies: ["WhatIfPostgres", "WhatIfCore", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfCrypto", "WhatIfCore", "WhatIfTesting"]),
@@ -187,7 +190,8 @@ let package = Package(
             dependencies: ["WhatIfMigration", "WhatIfAWS", "WhatIfCore", "WhatIfProtocol", "WhatIfTesting"],
             exclude: ["Fixtures"]),
         .testTarget(
-            name: "WhatIfMaintenanceTests", dependencies: ["WhatIfMaintenance", "WhatIfAWS", "WhatIfTesting"]),
+            name: "WhatIfMaintenanceTests",
+            dependencies: ["WhatIfMaintenance", "WhatIfAWS", "WhatIfTesting", "WhatIfUnits"]),
         .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
@@ -196,7 +200,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfMaintenance",
-                "WhatIfMonitoring", "WhatIfBackup",
+                "WhatIfMonitoring", "WhatIfBackup", "WhatIfUnits",
             ]),
     ],
     swiftLanguageModes: [.v6]

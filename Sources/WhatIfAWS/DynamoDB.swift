@@ -1,4 +1,5 @@
 import WhatIfCore
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

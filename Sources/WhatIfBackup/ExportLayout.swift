@@ -117,23 +117,7 @@ public enum ExportLayout {
         }
     }
 
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ s: String) -> String { JSONString.quote(s) }
 
     public static func base64MD5(_ digest: [UInt8]) -> String { Data(digest).base64EncodedString() }
 

@@ -2,6 +2,7 @@ import WhatIfAWS
 import WhatIfCore
 import WhatIfPostgres
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -236,7 +237,8 @@ extension BackupService {
         succeeded = true
         let created = marker != nil
         reporter.info(
-            "restored \(m.id) into \(target): \(m.tables?.count ?? 0) tables, \(rows) rows, counts match the backup")
+            "restored \(m.id) into \(target): \(Units.count(m.tables?.count ?? 0, "table")), \(Units.count(rows, "row")), counts match the backup"
+        )
         return RestoreResult(
             kind: .postgres, id: m.id, target: target, from: store.location, seconds: watch.elapsedSeconds, items: nil,
             rows: m.tables == nil ? nil : rows, tablesChecked: m.tables?.count, safetyBackup: safety, created: created)

@@ -139,7 +139,7 @@ public struct AgentClient: Sendable {
         throw ClientError.protocolError("\(endpoint): unexpected answer")
     }
 
-    public func config() throws -> JSONValue { try call(JSONValue.self, .config) }
+    public func config() throws -> ConfigReport { try call(ConfigReport.self, .config) }
 
     /// Streams a job's events (NDJSON) until the job ends, or until `onEvent` returns false.
     /// With `follow`, waits for new events without a timeout; the agent ends the stream when the job ends.

@@ -1,4 +1,5 @@
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc
@@ -30,14 +31,10 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
         case .protocolError(let s):
             "the agent's answer could not be read: \(s)"
         case .timeout(let socket, let seconds):
-            "whatifd did not answer on \(socket) within \(Self.seconds(seconds)) ; it is running but busy or stuck: raise --timeout, or see its log (journalctl -u whatifd)"
+            "whatifd did not answer on \(socket) within \(Units.duration(seconds)); it is running but busy or stuck: raise --timeout, or see its log (journalctl -u whatifd)"
         case .io(let s):
             s
         }
-    }
-
-    static func seconds(_ s: Double) -> String {
-        s >= 1 && s == s.rounded() ? "\(Int(s)) s" : "\(s) s"
     }
 
     public var exitStatus: ExitStatus {

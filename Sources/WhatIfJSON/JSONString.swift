@@ -5,6 +5,26 @@ public enum JSONString {
         public var reason: String
     }
 
+    /// `s` as a JSON string literal, quotes included: `"`, `\` and control characters escaped (which also
+    /// makes it a YAML double-quoted scalar). The one writer of JSON strings by hand.
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
     /// Reads the string whose opening quote is at `i`; on return `i` is past the closing quote, or at the
     /// fault on failure.
     public static func scan(_ p: UnsafeRawBufferPointer, at i: inout Int) throws(Failure) -> String {

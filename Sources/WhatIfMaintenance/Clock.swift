@@ -110,12 +110,4 @@ public enum WindowPlanning {
         guard let s = schedule.latestStart(atOrBefore: t), s > handled else { return nil }
         return s
     }
-
-    /// "1h 5m", "42s": a duration for people.
-    public static func describe(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3600 { return "\(s / 60)m\(s % 60 == 0 ? "" : " \(s % 60)s")" }
-        return "\(s / 3600)h\(s % 3600 / 60 == 0 ? "" : " \(s % 3600 / 60)m")"
-    }
 }

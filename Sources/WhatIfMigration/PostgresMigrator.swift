@@ -2,6 +2,7 @@ import WhatIfBackup
 import WhatIfCore
 import WhatIfPostgres
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc
@@ -101,7 +102,7 @@ public final class PostgresMigrator {
         let sourceTables = try Self.tables(src)
         let existing = try Self.tables(dst)
         reporter.info(
-            "source \(source.endpoint): PostgreSQL \(src.serverVersion), \(sourceTables.count) tables; target \(target.endpoint): PostgreSQL \(dst.serverVersion), \(existing.count) tables"
+            "source \(source.endpoint): PostgreSQL \(src.serverVersion), \(Units.count(sourceTables.count, "table")); target \(target.endpoint): PostgreSQL \(dst.serverVersion), \(existing.count) tables"
         )
         if dryRun {
             var checks: [PostgresTableCheck] = []
@@ -113,7 +114,9 @@ public final class PostgresMigrator {
                         ok: true))
             }
             if !existing.isEmpty {
-                reporter.log(.warning, "the target already holds \(existing.count) tables: a real run would refuse it")
+                reporter.log(
+                    .warning,
+                    "the target already holds \(Units.count(existing.count, "table")): a real run would refuse it")
             }
             return PostgresMigrationReport(
                 mode: "dry-run", source: source.endpoint, target: target.endpoint,
@@ -164,7 +167,7 @@ public final class PostgresMigrator {
     func copy(existing: [String], tables: Int) throws -> Int64 {
         guard existing.isEmpty else {
             throw Failure(
-                "the target \(target.endpoint) already holds \(existing.count) tables (\(existing.prefix(5).joined(separator: ", ")))",
+                "the target \(target.endpoint) already holds \(Units.count(existing.count, "table")) (\(existing.prefix(5).joined(separator: ", ")))",
                 hint: "migrate into an empty database: nothing in the target is overwritten")
         }
         try Files.makeDirectories(workDirectory, mode: 0o700)

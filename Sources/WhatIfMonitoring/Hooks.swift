@@ -2,6 +2,7 @@ import CLinuxShims
 import Logging
 import WhatIfCore
 import WhatIfHTTP
+import WhatIfJSON
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -251,26 +252,7 @@ enum JSONText {
         }
     }
 
-    static func quote(_ s: String, _ out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
+    static func quote(_ s: String, _ out: inout String) { out += JSONString.quote(s) }
 }
 
 public struct HookSettings: Sendable, Equatable {

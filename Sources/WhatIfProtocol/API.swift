@@ -186,6 +186,22 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// `GET /v1/config`: every effective setting under its agent.yaml key (durations as the file writes them,
+/// secrets `<redacted>`), and for each leaf, by dotted path, where it came from: `file`, `env NAME`,
+/// `default` or `derived from KEY`.
+public struct ConfigReport: Codable, Sendable {
+    /// The config file.
+    public var path: String
+    public var settings: JSONValue
+    public var sources: [String: String]
+
+    public init(path: String, settings: JSONValue, sources: [String: String]) {
+        self.path = path
+        self.settings = settings
+        self.sources = sources
+    }
+}
+
 public struct ReloadResult: Codable, Sendable {
     public var reloaded: Bool
     public var problems: [String]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -42,9 +43,9 @@ struct Backup: ParsableCommand {
             for p in run.parts {
                 if p.ok {
                     var s = "\(p.kind.rawValue): \(p.id ?? "?")"
-                    if let b = p.bytes { s += "  " + Out.bytes(b) }
-                    if let n = p.items { s += "  \(n) items" }
-                    if let n = p.rows { s += "  \(n) rows" }
+                    if let b = p.bytes { s += "  " + Units.bytes(b) }
+                    if let n = p.items { s += "  " + Units.count(n, "item") }
+                    if let n = p.rows { s += "  " + Units.count(n, "row") }
                     s += "  " + p.locations.map(\.rawValue).joined(separator: "+")
                     if p.verified == true { s += "  verified" }
                     Out.line(s)
@@ -106,7 +107,8 @@ struct Backups: ParsableCommand {
                 ["ID", "KIND", "TAKEN", "SIZE", "CONTENT", "WHERE", "VERIFIED", "PIN"],
                 list.backups.map { e in
                     [
-                        e.id, e.kind.rawValue, Timestamp.format(e.manifest.startedAt), Out.bytes(e.manifest.totalBytes),
+                        e.id, e.kind.rawValue, Timestamp.format(e.manifest.startedAt),
+                        Units.bytes(e.manifest.totalBytes),
                         BackupText.content(e.manifest), e.locations.map(\.rawValue).joined(separator: "+"),
                         BackupText.verified(e), e.pin == nil ? "-" : "pinned",
                     ]
@@ -185,7 +187,7 @@ struct Backups: ParsableCommand {
                 }
                 for o in r.orphansRemoved {
                     Out.line(
-                        "\(dryRun ? "would delete" : "deleted")  \(BackupText.orphan(o)) \(o.path)  (\(Out.bytes(o.bytes)))"
+                        "\(dryRun ? "would delete" : "deleted")  \(BackupText.orphan(o)) \(o.path)  (\(Units.bytes(o.bytes)))"
                     )
                 }
                 for e in r.errors { Out.err("whatifctl: \(e)") }
@@ -307,7 +309,7 @@ enum BackupText {
         }
         for o in orphans {
             Out.err(
-                "whatifctl: warning: \(BackupText.orphan(o)) \(o.path) (\(Out.bytes(o.bytes))) has no manifest; `whatifctl backups prune --orphans` deletes it"
+                "whatifctl: warning: \(BackupText.orphan(o)) \(o.path) (\(Units.bytes(o.bytes))) has no manifest; `whatifctl backups prune --orphans` deletes it"
             )
         }
     }
@@ -317,8 +319,8 @@ enum BackupText {
     }
 
     static func content(_ m: BackupManifest) -> String {
-        if let n = m.items { return "\(n) items" }
-        if let t = m.tables { return "\(t.count) tables, \(t.values.reduce(0, +)) rows" }
+        if let n = m.items { return Units.count(n, "item") }
+        if let t = m.tables { return "\(Units.count(t.count, "table")), \(Units.count(t.values.reduce(0, +), "row"))" }
         if let n = m.tocEntries { return "\(n) entries" }
         return "-"
     }
@@ -336,13 +338,13 @@ enum BackupText {
         Out.line("  status     \(m.status)")
         Out.line("  source     \(m.source.text)")
         Out.line(
-            "  taken      \(Timestamp.format(m.startedAt)) to \(Timestamp.format(m.endedAt)) (\(Out.duration(m.endedAt.timeIntervalSince(m.startedAt))))"
+            "  taken      \(Timestamp.format(m.startedAt)) to \(Timestamp.format(m.endedAt)) (\(Units.duration(m.endedAt.timeIntervalSince(m.startedAt))))"
         )
         Out.line(
             "  by         whatifd \(m.agentVersion)\(m.host.map { " on \($0)" } ?? ""), environment \(m.environment)")
         if let t = m.tool { Out.line("  tool       \(t.name) \(t.version)") }
         if let v = m.serverVersion { Out.line("  server     \(v)") }
-        Out.line("  size       \(Out.bytes(m.totalBytes)) in \(m.files.count) file\(m.files.count == 1 ? "" : "s")")
+        Out.line("  size       \(Units.bytes(m.totalBytes)) in \(m.files.count) file\(m.files.count == 1 ? "" : "s")")
         Out.line("  content    \(content(m))")
         if let x = m.export { Out.line("  export     \(x.path)\(x.exportArn.map { " (\($0))" } ?? "")") }
         Out.line("  copies     \(e.locations.map(\.rawValue).joined(separator: ", "))")
@@ -358,10 +360,12 @@ enum BackupText {
         }
         if let tables = m.tables, !tables.isEmpty {
             Out.line("  tables")
-            for (name, rows) in tables.sorted(by: { $0.key < $1.key }) { Out.line("    \(name)  \(rows) rows") }
+            for (name, rows) in tables.sorted(by: { $0.key < $1.key }) {
+                Out.line("    \(name)  \(Units.count(rows, "row"))")
+            }
         }
         Out.line("  files")
-        for f in m.files { Out.line("    \(f.path)  \(Out.bytes(f.bytes))  sha256 \(f.sha256)") }
+        for f in m.files { Out.line("    \(f.path)  \(Units.bytes(f.bytes))  sha256 \(f.sha256)") }
     }
 
     static func printVerification(_ id: String, _ vs: [BackupVerification]) {
@@ -373,8 +377,8 @@ enum BackupText {
 
     static func printRestore(_ r: RestoreResult) {
         var s = "restored \(r.id) (\(r.from.rawValue) copy) into \(r.target)"
-        if let n = r.items { s += ": \(n) items" }
-        if let n = r.rows { s += ": \(n) rows" }
+        if let n = r.items { s += ": " + Units.count(n, "item") }
+        if let n = r.rows { s += ": " + Units.count(n, "row") }
         Out.line(s)
         if let b = r.safetyBackup { Out.line("the target was backed up first as \(b)") }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -24,12 +25,16 @@ struct Jobs: ParsableCommand {
         @Option(help: "Only jobs of this kind (backup, redis.expiry, ...; `whatifctl jobs kinds`).") var kind: String?
         @Option(help: "At most this many jobs (0: all).") var limit = 20
         @Flag(help: "More columns: resource, start time, who started it, the whole error.") var wide = false
+        @OptionGroup var watch: WatchOptions
 
         func validate() throws {
             guard limit >= 0 else { throw ValidationError("--limit takes 0 (all) or more") }
+            try watch.validate(json: global.json)
         }
 
-        func run() throws {
+        func run() throws { try watch.repeating { try show() } }
+
+        func show() throws {
             var jobs = try perform { try global.client.jobs() }
             jobs = jobs.filter { j in (state.map { j.state == $0 } ?? true) && (kind.map { j.kind == $0 } ?? true) }
             let total = jobs.count
@@ -49,7 +54,7 @@ struct Jobs: ParsableCommand {
             let rows = jobs.map { j in
                 [
                     j.id, j.kind, j.state.rawValue, JobText.progress(j.progress),
-                    Out.duration(now.timeIntervalSince(j.createdAt)), JobText.took(j), j.resource,
+                    Units.age(of: now.timeIntervalSince(j.createdAt)), JobText.took(j), j.resource,
                     Timestamp.format(j.createdAt), j.requestedBy ?? "-", error(j),
                 ]
             }
@@ -182,7 +187,7 @@ enum JobText {
     /// How long a job ran (so far, while it runs).
     static func took(_ j: JobInfo) -> String {
         guard let s = j.startedAt else { return "-" }
-        return Out.duration((j.endedAt ?? Date()).timeIntervalSince(s))
+        return Units.duration((j.endedAt ?? Date()).timeIntervalSince(s))
     }
 
     static func progress(_ p: JobProgress?) -> String {
@@ -197,7 +202,7 @@ enum JobText {
         Out.line("  resource  \(j.resource)")
         Out.line("  state     \(j.state.rawValue)")
         Out.line("  created   \(Timestamp.format(j.createdAt))\(j.requestedBy.map { " by \($0)" } ?? "")")
-        if let s = j.startedAt, let e = j.endedAt { Out.line("  ran       \(Out.duration(e.timeIntervalSince(s)))") }
+        if let s = j.startedAt, let e = j.endedAt { Out.line("  ran       \(Units.duration(e.timeIntervalSince(s)))") }
         if let p = j.progress { Out.line("  progress  \(bar(p, width: 30))") }
         if let e = j.error { Out.line("  error     \(e.message)\(e.hint.map { "; \($0)" } ?? "")") }
         if let r = j.result {
@@ -249,8 +254,8 @@ enum JobText {
         } else {
             parts.append(Out.amount(p.done, unit: p.unit))
         }
-        if let r = p.rate { parts.append(p.unit == "bytes" ? Out.bytes(Int64(r)) + "/s" : "\(Int(r)) \(p.unit)/s") }
-        if let eta = p.etaSeconds { parts.append("ETA \(Out.duration(eta))") }
+        if let r = p.rate { parts.append(p.unit == "bytes" ? Units.bytes(Int64(r)) + "/s" : "\(Int(r)) \(p.unit)/s") }
+        if let eta = p.etaSeconds { parts.append("ETA \(Units.duration(eta))") }
         if let phase = p.phase { parts.append(phase) }
         return parts.joined(separator: ", ")
     }
@@ -267,8 +272,8 @@ enum JobText {
         } else {
             s += Out.amount(p.done, unit: p.unit)
         }
-        if let r = p.rate { s += "  " + (p.unit == "bytes" ? Out.bytes(Int64(r)) + "/s" : "\(Int(r)) \(p.unit)/s") }
-        if let eta = p.etaSeconds { s += "  ETA \(Out.duration(eta))" }
+        if let r = p.rate { s += "  " + (p.unit == "bytes" ? Units.bytes(Int64(r)) + "/s" : "\(Int(r)) \(p.unit)/s") }
+        if let eta = p.etaSeconds { s += "  ETA \(Units.duration(eta))" }
         if let phase = p.phase { s += "  \(phase)" }
         return s
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -104,8 +105,8 @@ extension Maintenance {
                     ["JOB", "STATE", "TOOK", "ESTIMATE", "JOB ID", "NOTE"],
                     r.steps.map {
                         [
-                            $0.job, $0.state, $0.seconds.map { "\(Int($0.rounded()))s" } ?? "-",
-                            $0.estimateSeconds.map { "\(Int($0.rounded()))s" } ?? "-", $0.jobId ?? "-", $0.reason ?? "",
+                            $0.job, $0.state, $0.seconds.map { Units.duration($0) } ?? "-",
+                            $0.estimateSeconds.map { Units.duration($0) } ?? "-", $0.jobId ?? "-", $0.reason ?? "",
                         ]
                     })
                 var line = "window \(r.window): \(r.outcome)"
@@ -136,7 +137,7 @@ extension Maintenance {
                     Out.line(
                         "\(p.kind.rawValue): \(p.ok ? "PASS" : "FAIL") backup \(p.backupId ?? "-") into \(p.scratch): "
                             + (p.ok
-                                ? "\(p.restored.map(String.init) ?? "-") of \(p.expected.map(String.init) ?? "-") restored in \(p.secondsToRestore.map { Out.fixed($0, 1) } ?? "-") s"
+                                ? "\(p.restored.map(String.init) ?? "-") of \(p.expected.map(String.init) ?? "-") restored in \(p.secondsToRestore.map { Units.fixed($0, 1) } ?? "-") s"
                                 : p.error ?? "failed"))
                 }
             }

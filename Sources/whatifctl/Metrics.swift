@@ -1,6 +1,7 @@
 import ArgumentParser
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -10,22 +11,35 @@ import WhatIfProtocol
 
 struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show collected metrics: one line per series with its latest value and a sparkline.",
+        abstract: "Show collected metrics: one line per series with its latest value, range and a sparkline.",
         discussion: """
             NAME is a metric name (CacheHits), namespace/name (AWS/RDS/CPUUtilization) or a namespace \
-            (AWS/ElastiCache). --format prometheus prints the Prometheus text exposition instead.
+            (AWS/ElastiCache). The sparkline spans the history actually shown (its column header says how \
+            long), one character per equal slice of time, blank where nothing was collected; MIN and MAX \
+            are over the same span. --since reaches back at most metrics.retention (24h by default). \
+            --format prometheus prints the Prometheus text exposition instead; --format json (or --json) \
+            the report with every point.
             """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Only series with this metric name, namespace/name or namespace.") var name: String?
-    @Option(help: ArgumentHelp("How far back: 30m, 3h, 1d.", valueName: "duration")) var since = "3h"
+    @Option(
+        help: ArgumentHelp(
+            "How far back: 30m, 3h, 1d (3h or metrics.retention when shorter by default; at most metrics.retention).",
+            valueName: "duration"))
+    var since: String?
     @Option(help: ArgumentHelp("table (default), json (as --json) or prometheus.", valueName: "format"))
     var format = "table"
+    @OptionGroup var watch: WatchOptions
 
     func validate() throws {
         guard ["table", "json", "prometheus"].contains(format) else {
-            throw ValidationError("--format must be table, json or prometheus")
+            throw ValidationError("--format must be table, json or prometheus, not '\(format)'")
         }
+        if let since, (DurationText.parse(since) ?? 0) <= 0 {
+            throw ValidationError("--since takes a duration such as 30m, 3h, 1d or 1h30m, not '\(since)'")
+        }
+        try watch.validate(json: global.json || format != "table")
     }
 
     func run() throws {
@@ -33,16 +47,21 @@ struct Metrics: ParsableCommand {
             print(try perform { try global.client.prometheusMetrics() }, terminator: "")
             return
         }
+        try watch.repeating { try show() }
+    }
+
+    func show() throws {
+        let json = global.json || format == "json"
         // The table needs a sparkline's worth of points; --json gets every point.
-        let report = try perform {
-            try global.client.metrics(name: name, since: since, maxPoints: global.json || format == "json" ? nil : 120)
+        let report = try perform(flags: ["since": "--since"]) {
+            try global.client.metrics(name: name, since: since, maxPoints: json ? nil : 240)
         }
         // A name that matches nothing is "not found" whatever the output format.
         if report.series.isEmpty, let name {
             Out.err("whatifctl: no series named \(name); `whatifctl metrics` lists every series")
             throw ExitCode(ExitStatus.notFound.rawValue)
         }
-        if global.json || format == "json" {
+        if json {
             try Out.json(report)
             return
         }
@@ -51,52 +70,88 @@ struct Metrics: ParsableCommand {
         }
         if report.series.isEmpty {
             Out.err(
-                "whatifctl: no metrics yet (the first collection runs within \(Int(report.interval)) s of the start)")
+                "whatifctl: no metrics yet (the first collection runs within \(Units.duration(report.interval)) of the start)"
+            )
             return
         }
-        let width = 40
+        let now = report.generatedAt.timeIntervalSince1970
+        let asked = since.flatMap(DurationText.parse) ?? min(3 * 3600, report.retention)
+        // The span shown: from the oldest point any series has (within what was asked) to now.
+        let oldest = report.series.compactMap { $0.points.first?.t.timeIntervalSince1970 }.min() ?? now
+        let span = max(report.interval, min(asked, now - oldest))
         var rows: [[String]] = []
         for s in report.series {
             let dims = s.dimensions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let last = (s.last ?? s.points.last).map { MetricsView.value($0.v, unit: s.unit) } ?? "-"
+            let values = s.points.map(\.v)
             rows.append([
-                "\(s.namespace) \(s.name)", dims, last, MetricsView.sparkline(s.points.map(\.v), width: width),
+                "\(s.namespace) \(s.name)", dims, last, values.min().map { MetricsView.value($0, unit: s.unit) } ?? "-",
+                values.max().map { MetricsView.value($0, unit: s.unit) } ?? "-",
+                MetricsView.sparkline(
+                    s.points.map { ($0.t.timeIntervalSince1970, $0.v) }, from: now - span, to: now,
+                    width: MetricsView.width, interval: report.interval),
             ])
         }
-        Out.table(["METRIC", "DIMENSIONS", "LAST", "SINCE \(since)"], rows)
+        Out.table(["METRIC", "DIMENSIONS", "LAST", "MIN", "MAX", "PAST \(Units.duration(span))"], rows)
     }
 }
 
 enum MetricsView {
     static let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+    /// Every sparkline is this many characters, whatever the number of points.
+    static let width = 30
 
-    /// The values squeezed into `width` buckets (each the bucket's mean), drawn with eight heights.
-    static func sparkline(_ values: [Double], width: Int) -> String {
-        guard !values.isEmpty else { return "" }
-        let n = min(width, values.count)
-        var buckets: [Double] = []
-        for i in 0..<n {
-            let from = i * values.count / n
-            let to = max(from + 1, (i + 1) * values.count / n)
-            let slice = values[from..<to]
-            buckets.append(slice.reduce(0, +) / Double(slice.count))
+    /// `points` (time, value) drawn in exactly `width` characters, each the mean of the points in its equal
+    /// slice of [from, to], scaled between the series' lowest and highest slice. A slice narrower than the
+    /// collection `interval` may hold no point although nothing is missing: it repeats the point before
+    /// it when that is at most two intervals old; a slice in a real gap (the agent was down) is a space,
+    /// so lines of different series line up in time.
+    static func sparkline(_ points: [(Double, Double)], from: Double, to: Double, width: Int, interval: Double)
+        -> String
+    {
+        guard width > 0 else { return "" }
+        var sums = [Double](repeating: 0, count: width)
+        var counts = [Int](repeating: 0, count: width)
+        var latest = [Double?](repeating: nil, count: width)
+        let span = max(to - from, 1e-9)
+        let slice = span / Double(width)
+        for (t, v) in points.sorted(by: { $0.0 < $1.0 }) where t >= from - slice && t <= to + 1 && v.isFinite {
+            let i = min(width - 1, max(0, Int((t - from) / slice)))
+            sums[i] += v
+            counts[i] += 1
+            latest[i] = t
         }
-        let lo = buckets.min()!
-        let hi = buckets.max()!
+        var means: [Double?] = []
+        var carried: (t: Double, v: Double)?
+        for i in 0..<width {
+            if counts[i] > 0 {
+                let m = sums[i] / Double(counts[i])
+                means.append(m)
+                carried = (latest[i]!, m)
+            } else if let c = carried, from + Double(i + 1) * slice - c.t <= 2 * interval {
+                means.append(c.v)
+            } else {
+                means.append(nil)
+            }
+        }
+        let present = means.compactMap { $0 }
+        guard let lo = present.min(), let hi = present.max() else { return String(repeating: " ", count: width) }
         return String(
-            buckets.map { v in
-                hi == lo ? bars[0] : bars[min(bars.count - 1, Int((v - lo) / (hi - lo) * Double(bars.count - 1) + 0.5))]
+            means.map { m -> Character in
+                guard let v = m else { return " " }
+                return hi == lo
+                    ? bars[0] : bars[min(bars.count - 1, Int((v - lo) / (hi - lo) * Double(bars.count - 1) + 0.5))]
             })
     }
 
     static func value(_ v: Double, unit: String) -> String {
         switch unit {
-        case "Bytes": return Out.bytes(Int64(v))
-        case "Percent": return "\(Out.fixed(v, 1))%"
-        case "Seconds": return Out.duration(v)
-        case "Milliseconds": return "\(Out.fixed(v, 1)) ms"
-        case "Count/Second": return "\(Out.fixed(v, 2))/s"
-        default: return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : Out.fixed(v, 2)
+        case "Bytes": return Units.bytes(Int64(v))
+        case "Percent": return "\(Units.fixed(v, 1))%"
+        case "Seconds": return Units.duration(v)
+        case "Milliseconds": return "\(Units.fixed(v, 1)) ms"
+        case "Count/Second": return "\(Units.fixed(v, 2))/s"
+        default: return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : Units.fixed(v, 2)
         }
     }
 }
@@ -110,8 +165,13 @@ struct Alarms: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every alarm with its state and reason.")
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var watch: WatchOptions
 
-        func run() throws {
+        func validate() throws { try watch.validate(json: global.json) }
+
+        func run() throws { try watch.repeating { try show() } }
+
+        func show() throws {
             let list = try perform { try global.client.alarms() }
             if global.json {
                 try Out.json(list)
@@ -127,7 +187,7 @@ struct Alarms: ParsableCommand {
                 list.alarms.map {
                     [
                         $0.alarmName, $0.stateValue,
-                        Out.duration(now.timeIntervalSince($0.stateUpdatedTimestamp)) + " ago", $0.stateReason,
+                        Units.duration(now.timeIntervalSince($0.stateUpdatedTimestamp)) + " ago", $0.stateReason,
                     ]
                 })
             if list.hooks.failed > 0 || list.hooks.dropped > 0 {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc
@@ -94,7 +95,7 @@ struct Preflight: ParsableCommand {
     func run() throws {
         var age: Double?
         if let m = maxBackupAge {
-            guard let d = parseDuration(m) else {
+            guard let d = DurationText.parse(m), d > 0 else {
                 throw ValidationError("--max-backup-age takes a duration such as 26h, 90m or 2d")
             }
             age = d
@@ -110,14 +111,6 @@ struct Preflight: ParsableCommand {
             }
         }
     }
-}
-
-/// `90m`, `26h`, `2d`, `45s` or plain seconds.
-func parseDuration(_ s: String) -> Double? {
-    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-    if let u = s.last, let mul = units[u], let v = Double(s.dropLast()), v > 0 { return v * mul }
-    if let v = Double(s), v > 0 { return v }
-    return nil
 }
 
 struct Migrate: ParsableCommand {
@@ -152,7 +145,7 @@ struct Migrate: ParsableCommand {
             }
             try followJob(job, JobSpecs.MigratePostgres.self, global: global, options: jobOptions) { r in
                 Out.line(
-                    "\(r.mode): \(r.source) (PostgreSQL \(r.sourceVersion)) -> \(r.target) (PostgreSQL \(r.targetVersion), sslmode \(r.targetSSLMode)) in \(Out.duration(r.seconds))"
+                    "\(r.mode): \(r.source) (PostgreSQL \(r.sourceVersion)) -> \(r.target) (PostgreSQL \(r.targetVersion), sslmode \(r.targetSSLMode)) in \(Units.duration(r.seconds))"
                 )
                 Out.table(
                     ["TABLE", "SOURCE ROWS", "TARGET ROWS", "CHECKSUM", "OK"],
@@ -243,7 +236,7 @@ struct Migrate: ParsableCommand {
 enum MigrationView {
     static func print(_ r: ScenarioMigrationReport) {
         Out.line(
-            "\(r.mode): \(r.documents) documents from \(r.source) (\(r.format)) in \(Out.duration(r.seconds)), "
+            "\(r.mode): \(r.documents) documents from \(r.source) (\(r.format)) in \(Units.duration(r.seconds)), "
                 + "\(Int(r.documentsPerSecond)) documents/s")
         Out.line(
             "  \(r.written) items written to \(r.table), \(r.rejected) rejected, \(r.derivedKeys) keys derived from _id"

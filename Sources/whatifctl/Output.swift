@@ -1,5 +1,6 @@
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc
@@ -8,7 +9,12 @@ import WhatIfProtocol
 enum Out {
     static func line(_ s: String = "") { print(s) }
 
+    /// Text to stdout without a newline.
+    static func raw(_ s: String) { print(s, terminator: "") }
+
     static func err(_ s: String) {
+        // What stdout holds goes first, so a pipe or a log keeps the order the lines were written in.
+        fflush(nil)
         var t = s + "\n"
         t.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
@@ -67,40 +73,7 @@ enum Out {
         for r in rows { print(render(r)) }
     }
 
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var u = 0
-        while v >= 1024, u < units.count - 1 {
-            v /= 1024
-            u += 1
-        }
-        return u == 0 ? "\(n) B" : "\(fixed(v, 1)) \(units[u])"
-    }
-
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        var p = 1.0
-        for _ in 0..<digits { p *= 10 }
-        let r = (v * p).rounded() / p
-        var s = String(r)
-        if let dot = s.firstIndex(of: ".") {
-            let decimals = s.distance(from: dot, to: s.endIndex) - 1
-            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
-        } else if digits > 0 {
-            s += "." + String(repeating: "0", count: digits)
-        }
-        return s
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3600 { return "\(s / 60)m\(s % 60 < 10 ? "0" : "")\(s % 60)s" }
-        if s < 86400 { return "\(s / 3600)h\((s % 3600) / 60 < 10 ? "0" : "")\((s % 3600) / 60)m" }
-        return "\(s / 86400)d\((s % 86400) / 3600)h"
-    }
-
     static func amount(_ v: Double, unit: String) -> String {
-        unit == "bytes" ? bytes(Int64(v)) : "\(Int64(v)) \(unit)"
+        unit == "bytes" ? Units.bytes(Int64(v)) : "\(Int64(v)) \(unit)"
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import WhatIfClient
 import WhatIfProtocol
+import WhatIfUnits
 
 struct Redis: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +48,7 @@ struct Redis: ParsableCommand {
 enum ExpiryView {
     static func print(_ r: ExpiryReport) {
         Out.line(
-            "\(r.mode): \(r.scanned) keys scanned in \(Out.duration(r.seconds))\(r.complete ? "" : " (incomplete)")"
+            "\(r.mode): \(r.scanned) keys scanned in \(Units.duration(r.seconds))\(r.complete ? "" : " (incomplete)")"
                 + "; \(r.excluded) excluded, \(r.unmatched) matched no rule; Redis \(r.serverVersion), maxmemory-policy \(r.maxmemoryPolicy ?? "?")"
         )
         if let after = r.resumedAfter {
@@ -66,8 +67,8 @@ enum ExpiryView {
             Out.line("")
             Out.line("\(rule.pattern): sample of offending keys")
             for s in rule.samples.prefix(5) {
-                let ttl = s.ttl.map { "TTL \(Out.duration(Double($0)))" } ?? "no TTL"
-                let mem = s.memoryBytes.map { Out.bytes($0) } ?? "gone"
+                let ttl = s.ttl.map { "TTL \(Units.duration(Double($0)))" } ?? "no TTL"
+                let mem = s.memoryBytes.map { Units.bytes($0) } ?? "gone"
                 Out.line("  \(s.key)  \(ttl)  \(mem)")
             }
         }

@@ -1,4 +1,5 @@
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -11,10 +12,10 @@ enum StatusView {
         let a = r.agent
         let up = Date().timeIntervalSince(a.startedAt)
         Out.line(
-            "whatifd \(a.version) (\(a.environment)), pid \(a.pid), up \(Out.duration(up)), \(a.jobsRunning) job\(a.jobsRunning == 1 ? "" : "s") running"
+            "whatifd \(a.version) (\(a.environment)), pid \(a.pid), up \(Units.duration(up)), \(a.jobsRunning) job\(a.jobsRunning == 1 ? "" : "s") running"
         )
         Out.line("config \(a.configPath), socket \(a.socketPath)")
-        Out.line("checked \(Timestamp.format(r.checkedAt)) in \(Out.fixed(r.durationMs, 0)) ms")
+        Out.line("checked \(Timestamp.format(r.checkedAt)) in \(Units.fixed(r.durationMs, 0)) ms")
         Out.line()
         if r.services.isEmpty {
             Out.line("no services are configured")
@@ -25,7 +26,7 @@ enum StatusView {
             ["SERVICE", "HEALTH", "RTT", "VERSION", "ENDPOINT"],
             r.services.map { s in
                 [
-                    s.service.rawValue, s.health.rawValue, s.rttMs.map { "\(Out.fixed($0, 1)) ms" } ?? "-",
+                    s.service.rawValue, s.health.rawValue, s.rttMs.map { "\(Units.fixed($0, 1)) ms" } ?? "-",
                     s.version ?? "-", s.endpoint,
                 ]
             })
@@ -52,16 +53,16 @@ enum StatusView {
     static func detail(_ s: ServiceStatus) -> String? {
         if let p = s.postgres {
             return
-                "database \(p.database) \(Out.bytes(p.databaseSizeBytes)), connections \(p.connections)/\(p.maxConnections), ssl \(p.sslInUse ? "on (\(p.sslVersion ?? "?"))" : "off")\(p.inRecovery ? ", read-only replica" : "")"
+                "database \(p.database) \(Units.bytes(p.databaseSizeBytes)), connections \(p.connections)/\(p.maxConnections), ssl \(p.sslInUse ? "on (\(p.sslVersion ?? "?"))" : "off")\(p.inRecovery ? ", read-only replica" : "")"
         }
         if let r = s.redis {
-            let limit = r.maxMemoryBytes > 0 ? Out.bytes(r.maxMemoryBytes) : "no limit"
+            let limit = r.maxMemoryBytes > 0 ? Units.bytes(r.maxMemoryBytes) : "no limit"
             return
-                "role \(r.role), memory \(Out.bytes(r.usedMemoryBytes)) / \(limit), policy \(r.maxMemoryPolicy), tls \(r.tlsInUse ? "on" : "off"), \(r.keys ?? 0) keys, \(r.connectedClients ?? 0) clients"
+                "role \(r.role), memory \(Units.bytes(r.usedMemoryBytes)) / \(limit), policy \(r.maxMemoryPolicy), tls \(r.tlsInUse ? "on" : "off"), \(Units.count(r.keys ?? 0, "key")), \(Units.count(r.connectedClients ?? 0, "client"))"
         }
         if let d = s.dynamodb {
             var t =
-                "table \(d.table) \(d.tableStatus), \(d.itemCount) items, \(Out.bytes(d.sizeBytes)), \(d.billingMode ?? "?")"
+                "table \(d.table) \(d.tableStatus), \(Units.count(d.itemCount, "item")), \(Units.bytes(d.sizeBytes)), \(d.billingMode ?? "?")"
             for i in d.indexes { t += "; index \(i.name) \(i.status)" }
             return t
         }

@@ -33,9 +33,10 @@ struct WhatIfCtl: ParsableCommand {
             Version.self, WhoAmI.self,
         ])
 
-    /// The global options given before the subcommand move behind it, where every subcommand takes them.
+    /// The global options given before the subcommand move behind it, where every subcommand takes them;
+    /// a `--watch` without a number gets the default interval.
     static func main() {
-        main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+        main(WatchOptions.normalizing(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))))
     }
 
     /// `--socket S --json status` -> `status --socket S --json`: global options (with their values) that
@@ -147,10 +148,18 @@ func confirmDestructive(_ what: String, yes: Bool) throws {
 
 /// Runs a client call; on failure prints a plain message and exits with the matching status.
 func perform<T>(_ body: () throws -> T) throws -> T {
+    try perform(flags: [:], body)
+}
+
+/// As `perform`; the agent's words for a query parameter (`since=2w`) become the option the user typed
+/// (`--since 2w`) in the message and hint, so an error speaks the command line's language.
+func perform<T>(flags: [String: String], _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let e as ClientError {
-        Out.err("whatifctl: \(e.description)")
+        var text = e.description
+        for (parameter, flag) in flags { text = text.replacing("\(parameter)=", with: "\(flag) ") }
+        Out.err("whatifctl: \(text)")
         throw ExitCode(e.exitStatus.rawValue)
     }
 }
@@ -164,8 +173,13 @@ struct Status: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Probe now instead of accepting a report up to status.max_age old.")
     var fresh = false
+    @OptionGroup var watch: WatchOptions
 
-    func run() throws {
+    func validate() throws { try watch.validate(json: global.json) }
+
+    func run() throws { try watch.repeating { try show() } }
+
+    func show() throws {
         var report = try perform { try global.client.status(fresh: fresh) }
         // Who holds which fleet lease (best effort: an agent without a fleet, or an older one, has none).
         if let l = try? global.client.maintenanceLeases(), l.table != nil { report.leases = l }
@@ -228,11 +242,21 @@ struct Config: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the running configuration as JSON (secrets redacted).")
+            abstract: "Print the running configuration as YAML, each setting with where it came from.",
+            discussion: """
+                Every effective setting, under the key it has in agent.yaml, defaults included; after each, \
+                its source: file, env NAME (an environment variable such as RDS_POSTGRES_HOST), default, or \
+                derived from KEY. Passwords and header values are <redacted>; files holding secrets are named. \
+                --json prints {"path", "settings", "sources"}, sources keyed by dotted path (postgres.host).
+                """)
         @OptionGroup var global: GlobalOptions
         func run() throws {
             let c = try perform { try global.client.config() }
-            try Out.json(c)
+            if global.json {
+                try Out.json(c)
+            } else {
+                Out.raw(ConfigYAML.render(c))
+            }
         }
     }
 

@@ -128,8 +128,19 @@ import WhatIfTesting
             #expect(
                 usage.status == WhatIfProtocol.ExitStatus.usage.rawValue, "\(command) --no-such-option: \(usage.output)"
             )
+            if ["status", "alarms list", "jobs list", "metrics"].contains(command) {
+                // Watching redraws a table: not with --json, and not every 0 seconds.
+                for extra in [["--watch", "--json"], ["--watch", "0"], ["--watch=-1"]] {
+                    let r = try call(dir.file("none.sock"), command, extra)
+                    #expect(r.status == 64 && r.stderr.contains("--watch"), "\(command) \(extra): \(r.output)")
+                }
+            }
 
             let down = try call(dir.file("none.sock"), command)
+            if command == "metrics" {
+                let r = try call(dir.file("none.sock"), command, ["--since", "5x"])
+                #expect(r.status == 64 && r.stderr.contains("--since") && r.stdout.isEmpty, "\(r.output)")
+            }
             if command == "version" {
                 // whatifctl's own version, and a line saying the agent did not answer.
                 #expect(down.status == 0 && down.stdout.contains("whatifctl"), "\(down.output)")
@@ -240,7 +251,7 @@ import WhatIfTesting
         try expectStatus(
             .badRequest, "jobs start", ["backup.prune", "--params", #"{"dryRunn": true}"#], replacing: true)
         try expectStatus(.badRequest, "jobs start", ["no.such.kind"], replacing: true)
-        try expectStatus(.badRequest, "metrics", ["--since", "5x"], replacing: true)
+        try expectStatus(.badRequest, "metrics", ["--since", "5d"], replacing: true)
         // 78: what the configuration does not have (no dynamodb, no expiry policy, no migration target).
         try expectStatus(.config, "backup", ["dynamodb"], replacing: true)
         try expectStatus(.config, "redis expiry")

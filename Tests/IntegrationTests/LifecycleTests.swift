@@ -28,13 +28,14 @@ import WhatIfTesting
         var config = TestConfig()
         config.status = "  timeout: 3s\n  max_age: 1s\n"
         let agent = try AgentProcess(config)
-        #expect(try agent.client.config()["status"]?["max_age"]?.doubleValue == 1)
+        #expect(try agent.client.config().settings["status"]?["max_age"]?.stringValue == "1s")
         // A good change is taken.
         config.status = "  timeout: 3s\n  max_age: 7s\n"
         try config.render(socket: agent.socket, stateDir: agent.dir.file("state")).write(
             toFile: agent.configPath, atomically: true, encoding: .utf8)
         agent.process.signal(SIGHUP)
-        #expect(eventually(timeout: 5) { (try? agent.client.config()["status"]?["max_age"]?.doubleValue) == 7 })
+        #expect(
+            eventually(timeout: 5) { (try? agent.client.config().settings["status"]?["max_age"]?.stringValue) == "7s" })
         // A bad one is refused with a log line; the old config keeps running.
         try "environment: development\nstatus:\n  max_age: forever\nbogus: 1\n".write(
             toFile: agent.configPath, atomically: true, encoding: .utf8)
@@ -42,7 +43,7 @@ import WhatIfTesting
         #expect(eventually(timeout: 5) { agent.process.log.contains("config reload refused") })
         #expect(agent.process.log.contains("\(agent.configPath):3: status.max_age must be a duration"))
         #expect(agent.process.log.contains("the old one keeps running"))
-        #expect(try agent.client.config()["status"]?["max_age"]?.doubleValue == 7)
+        #expect(try agent.client.config().settings["status"]?["max_age"]?.stringValue == "7s")
         #expect(agent.process.isRunning)
         // `whatifctl config reload` reports the refusal and exits 78.
         let r = try agent.ctl(["config", "reload"])
@@ -79,6 +80,42 @@ import WhatIfTesting
 }
 
 /// whatifctl's jobs commands and exit statuses, against an agent with test job kinds.
+/// `whatifctl config show`: YAML that reads back as the same settings --json prints, each setting with
+/// its source, the agent's own environment variables named, no secret anywhere.
+@Suite struct ConfigShowTests {
+    @Test func yamlWithSourcesThatReadsBackAsTheJSON() throws {
+        let stack = try Stack.shared()
+        let a = try AgentProcess(
+            TestConfig.forStack(stack), environment: ["RDS_POSTGRES_USER": "postgres", "AWS_REGION": "eu-west-1"])
+        let yaml = try a.ctl(["config", "show"])
+        #expect(yaml.status == 0 && yaml.stderr.isEmpty, "\(yaml.output)")
+        #expect(yaml.stdout.hasPrefix("# \(a.configPath)"))
+        let line = { (key: String) in
+            yaml.stdout.split(separator: "\n").first { $0.hasPrefix(key) }.map(String.init) ?? ""
+        }
+        #expect(line("  user: postgres").hasSuffix("# env RDS_POSTGRES_USER"), "\(yaml.stdout)")
+        #expect(line("  max_age:").hasSuffix("# default") || line("  max_age:").hasSuffix("# file"))
+        #expect(line("  password_file:").hasSuffix("# file"))
+        #expect(!yaml.stdout.contains(stack.pgPassword) && !yaml.stdout.contains(stack.awsKeys.secret))
+        let json = try a.ctl(["config", "show", "--json"])
+        #expect(json.status == 0)
+        let report = try APICoding.decode(ConfigReport.self, from: Array(json.stdout.utf8))
+        #expect(report.sources["postgres.user"] == "env RDS_POSTGRES_USER" && report.sources["environment"] == "file")
+        // PyYAML reads the YAML as the same tree as the JSON settings.
+        let dir = TempDir("whatif-config-show")
+        let y = try dir.write("show.yaml", yaml.stdout)
+        let settings = try dir.write(
+            "settings.json", String(decoding: try APICoding.encode(report.settings), as: UTF8.self))
+        let same = try Run.command([
+            "python3", "-c",
+            "import sys, json, yaml; a = yaml.safe_load(open(sys.argv[1])); b = json.load(open(sys.argv[2])); "
+                + "print('same' if a == b else 'differs: %r' % [(k, a.get(k), b.get(k)) for k in b if a.get(k) != b.get(k)])",
+            y, settings,
+        ])
+        #expect(same.stdout.hasPrefix("same"), "\(same.output)")
+    }
+}
+
 @Suite struct WhatifctlJobTests {
     func ctl(_ a: InProcessAgent, _ args: [String]) async throws -> CommandResult {
         let socket = a.socket

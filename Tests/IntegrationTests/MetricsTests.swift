@@ -3,6 +3,7 @@ import WhatIfClient
 import WhatIfCore
 import WhatIfProtocol
 import WhatIfTesting
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -125,6 +126,76 @@ import WhatIfTesting
                 return rep.collectors.first { $0.name == "redis" }?.up == false
                     && rep.collectors.first { $0.name == "postgres" }?.up == true
             })
+    }
+
+    /// The table speaks the command line's language: a range beyond what is kept is refused naming
+    /// --since and the retention, the header says the span actually shown (seconds for an agent up
+    /// seconds, not the 3h asked), every sparkline is the same width, with MIN and MAX beside it.
+    @Test func theTableShowsWhatIsThereInCommandLineTerms() throws {
+        var config = TestConfig()
+        config.metrics = "  interval: 1s\n  retention: 2h\n"
+        let a = try AgentProcess(config)
+        let client = a.client
+        #expect(
+            try eventually(timeout: 15) {
+                Self.values(try client.metrics(name: "MemoryAvailable", since: "1h"), "MemoryAvailable").count >= 3
+            })
+        let table = try a.ctl(["metrics", "WhatIf/Host"])
+        #expect(table.status == 0, "\(table.output)")
+        let lines = table.stdout.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first)
+        #expect(
+            header.hasPrefix("METRIC") && header.contains("LAST") && header.contains("MIN") && header.contains("MAX"))
+        let shown = try #require(header.split(separator: " ").last.map(String.init))
+        let span = try #require(DurationText.parse(shown), "header: \(header)")
+        #expect(header.contains("PAST ") && span < 120, "the agent is up seconds, the header says \(shown)")
+        let bars = Set("▁▂▃▄▅▆▇█ ")
+        #expect(lines.count >= 2)
+        for line in lines.dropFirst() {
+            let spark = line.suffix(30)
+            #expect(spark.allSatisfy { bars.contains($0) } && spark.contains { $0 != " " }, "\(line)")
+            #expect(line.dropLast(30).hasSuffix("  "), "a sparkline of 30 characters exactly: \(line)")
+        }
+        let beyond = try a.ctl(["metrics", "--since", "3h"])
+        #expect(beyond.status == 65 && beyond.stdout.isEmpty, "\(beyond.output)")
+        #expect(
+            beyond.stderr.contains("--since 3h reaches beyond the 2h") && beyond.stderr.contains("--since 2h or less")
+                && !beyond.stderr.contains("since="), "\(beyond.stderr)")
+        let notADuration = try a.ctl(["metrics", "--since", "2weeks"])
+        #expect(notADuration.status == 64 && notADuration.stderr.contains("--since"), "\(notADuration.output)")
+        let weeks = try a.ctl(["metrics", "--since", "1w"])
+        #expect(weeks.status == 65 && weeks.stderr.contains("--since 1w"), "\(weeks.output)")
+        let json = try a.ctl(["metrics", "MemoryAvailable", "--format", "json", "--since", "1h30m"])
+        #expect(json.status == 0)
+        let report = try APICoding.decode(MetricsReport.self, from: Array(json.stdout.utf8))
+        #expect(report.retention == 7200 && report.series.count == 1)
+    }
+
+    /// `--watch [SECONDS]` draws status, alarms, jobs list and metrics again and again until stopped
+    /// (here: frames under a timestamped header, as stdout is not a terminal); with --json it is refused.
+    @Test func watchRedrawsUntilStopped() throws {
+        var config = TestConfig()
+        config.metrics = "  interval: 1s\n"
+        let a = try AgentProcess(config)
+        let dir = TempDir("whatif-watch")
+        for (i, command) in [["status"], ["alarms"], ["jobs", "list"], ["metrics", "--since", "10m"]].enumerated() {
+            let watcher = try BackgroundProcess(
+                [TestPaths.binary("whatifctl")] + command + ["--watch", "0.2", "--socket", a.socket],
+                logPath: dir.file("watch-\(i).log"))
+            let frames = {
+                watcher.log.components(separatedBy: "\n--- ").count + (watcher.log.hasPrefix("--- ") ? 0 : -1)
+            }
+            #expect(eventually(timeout: 20) { frames() >= 3 }, "\(command): \(watcher.log)")
+            #expect(watcher.isRunning, "\(command) stopped watching: \(watcher.log)")
+            watcher.signal(SIGTERM)
+            #expect(watcher.wait(timeout: 10) == 128 + SIGTERM)
+            #expect(watcher.log.hasPrefix("--- ") && watcher.log.contains("every 200ms:"), "\(watcher.log)")
+            let refused = try a.ctl(command + ["--watch", "--json"])
+            #expect(refused.status == 64 && refused.stderr.contains("--watch"), "\(command): \(refused.output)")
+        }
+        // A name that names nothing ends the watch at once, with its status.
+        let missing = try a.ctl(["metrics", "NoSuchMetric", "--watch", "1"])
+        #expect(missing.status == 66, "\(missing.output)")
     }
 
     @Test func historySurvivesARestart() throws {

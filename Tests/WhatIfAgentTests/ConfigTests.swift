@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WhatIfProtocol
 import WhatIfRedis
 import WhatIfTesting
 
@@ -191,5 +192,103 @@ import WhatIfTesting
                 e.problems.allSatisfy { $0.message.contains("secret file") || $0.message.contains("cannot be read") },
                 "\(e)")
         }
+    }
+}
+
+/// `config show`: every setting the file makes appears, and each says where it came from.
+@Suite struct ConfigViewTests {
+    let dir = TempDir("whatif-config-view")
+
+    func report(_ yaml: String, env: [String: String] = [:]) throws -> (AgentConfig, ConfigReport) {
+        let path = try dir.write("agent.yaml", yaml)
+        let c = try ConfigLoader.load(path: path, environment: env).get()
+        return (c, ConfigView.report(c, environment: env))
+    }
+
+    @Test func sourcesAreFileEnvironmentDefaultOrDerived() throws {
+        let pw = try dir.write("pg.pass", "file-secret\n", mode: 0o600)
+        let (_, r) = try report(
+            """
+            environment: development
+            postgres:
+              host: filehost
+              port: 6000
+              password_file: \(pw)
+            status:
+              timeout: 2s
+            backups:
+              retention:
+                keep_last: 3
+                dynamodb:
+                  daily: 2
+            """,
+            env: [
+                "RDS_POSTGRES_HOST": "envhost", "RDS_POSTGRES_PASSWORD": "env-secret", "AWS_REGION": "eu-west-1",
+                "STATE_DIRECTORY": "/var/lib/whatif-env", "RUNTIME_DIRECTORY": "/run/whatif-env",
+            ])
+        #expect(r.sources["postgres.host"] == "env RDS_POSTGRES_HOST", "the guide's variables win over the file")
+        #expect(r.settings["postgres"]?["host"]?.stringValue == "envhost")
+        #expect(r.sources["postgres.port"] == "file" && r.sources["postgres.database"] == "default")
+        #expect(r.sources["postgres.password"] == "env RDS_POSTGRES_PASSWORD")
+        #expect(r.settings["postgres"]?["password"]?.stringValue == "<redacted>")
+        #expect(r.sources["region"] == "env AWS_REGION" && r.sources["state_dir"] == "env STATE_DIRECTORY")
+        #expect(r.sources["socket.path"] == "env RUNTIME_DIRECTORY")
+        #expect(r.settings["socket"]?["path"]?.stringValue == "/run/whatif-env/agent.sock")
+        #expect(r.sources["status.timeout"] == "file" && r.sources["status.max_age"] == "default")
+        #expect(r.settings["status"]?["timeout"]?.stringValue == "2s", "durations as the file writes them")
+        #expect(r.sources["backups.retention.dynamodb.daily"] == "file")
+        #expect(r.sources["backups.retention.postgres.keep_last"] == "file (backups.retention.keep_last)")
+        #expect(r.sources["backups.location"] == "derived from state_dir")
+        let text = String(decoding: try APICoding.encode(r), as: UTF8.self)
+        #expect(!text.contains("env-secret") && !text.contains("file-secret"))
+
+        // Where the file sets them, the systemd directories and the region stand back; the guide's
+        // variables do not.
+        let (_, f) = try report(
+            "environment: development\nregion: us-west-2\nstate_dir: /srv/whatif\n",
+            env: ["AWS_REGION": "eu-west-1", "STATE_DIRECTORY": "/var/lib/x"])
+        #expect(f.sources["region"] == "file" && f.settings["region"]?.stringValue == "us-west-2")
+        #expect(f.sources["state_dir"] == "file")
+        #expect(f.sources["rds.instance_id"] == nil, "no RDS in development")
+    }
+
+    /// Complete: every key a full file sets is in the view with a source (lists count whole), and the
+    /// sections the old view left out (backups, retention, maintenance, migration) are there.
+    @Test func everyKeyTheFileSetsIsShown() throws {
+        let text = try String(contentsOfFile: "\(TestPaths.repository)/etc/whatif/agent.dev.yaml", encoding: .utf8)
+        let path = try dir.write("agent.yaml", text)
+        // Its secret files come from the local stack; give them here.
+        let c: AgentConfig
+        switch ConfigLoader.load(path: path, environment: [:]) {
+        case .success(let loaded): c = loaded
+        case .failure:
+            let s = try dir.write("secret", "x\n", mode: 0o600)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            for i in lines.indices where lines[i].contains("password_file:") || lines[i].contains("credentials_file:") {
+                let indent = lines[i].prefix { $0 == " " }
+                let key = lines[i].trimmingCharacters(in: .whitespaces).split(separator: ":")[0]
+                lines[i] = "\(indent)\(key): \(s)"
+            }
+            c = try ConfigLoader.load(
+                path: try dir.write("agent.yaml", lines.joined(separator: "\n")), environment: [:]
+            )
+            .get()
+        }
+        let r = ConfigView.report(c, environment: [:])
+        let listed = c.listKeys
+        for key in c.fileKeys where !listed.contains { key.hasPrefix($0 + ".") } {
+            // A section is shown through its keys; redis's password file as its redacted password.
+            let shown =
+                r.sources[key] != nil || r.sources.keys.contains { $0.hasPrefix(key + ".") }
+                || (key == "redis.password_file" && r.sources["redis.password"] != nil)
+                // A retention given for every kind shows under each kind, naming where it came from.
+                || r.sources.values.contains("file (\(key))")
+            #expect(shown, "\(key) is set in the file but not shown")
+            if let s = r.sources[key] { #expect(s == "file", "\(key): \(s)") }
+        }
+        for section in ["backups", "maintenance", "metrics", "expiry", "socket", "status"] {
+            #expect(r.settings[section] != nil, "\(section) missing")
+        }
+        #expect(r.settings["backups"]?["retention"]?["postgres"]?["daily"] != nil)
     }
 }

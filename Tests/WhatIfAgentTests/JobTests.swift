@@ -284,7 +284,8 @@ import WhatIfTesting
         let text = String(decoding: try APICoding.encode(config), as: UTF8.self)
         #expect(!text.contains(stack.pgPassword))
         #expect(!text.contains(stack.awsKeys.secret))
-        #expect(config["postgres"]?["password"]?.stringValue?.contains("password_file") == true)
+        #expect(config.settings["postgres"]?["password_file"]?.stringValue == stack.pgPasswordFile)
+        #expect(config.settings["postgres"]?["password"] == nil)
     }
 }
 

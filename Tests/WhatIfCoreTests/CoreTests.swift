@@ -4,6 +4,7 @@ import WhatIfCore
 import WhatIfCrypto
 import WhatIfHTTP
 import WhatIfTesting
+import WhatIfUnits
 
 @Suite struct BackoffTests {
     @Test func fullJitterStaysUnderTheExponentialCeiling() {
@@ -28,14 +29,51 @@ import WhatIfTesting
 @Suite struct DurationTests {
     @Test(arguments: [
         ("250ms", 0.25), ("10s", 10), ("2m", 120), ("1h", 3600), ("1d", 86400), ("1.5", 1.5), (" 3s ", 3),
+        ("2w", 1_209_600), ("1h5m", 3900), ("59m30s", 3570), ("2d4h", 187_200),
+        ("1.5 s", 1.5),
     ])
     func parses(_ text: String, _ seconds: Double) {
         #expect(DurationText.parse(text) == seconds)
     }
 
-    @Test(arguments: ["", "ten", "-1s", "5x", "ms"])
+    @Test(arguments: ["", "ten", "-1s", "5x", "ms", "5m1h", "1m1m", "1h-5m", "2 weeks"])
     func refuses(_ text: String) {
         #expect(DurationText.parse(text) == nil)
+    }
+}
+
+/// One format for durations, sizes and counts, whoever writes them (agent messages, whatifctl tables).
+@Suite struct UnitsTests {
+    @Test(
+        arguments: [
+            (0, "0s"), (0.25, "250ms"), (0.0004, "1ms"), (1, "1s"), (1.54, "1.5s"), (9.96, "10s"), (42, "42s"),
+            (59.6, "1m"), (120, "2m"), (3570, "59m30s"), (3599.6, "1h"), (3900, "1h5m"), (7200, "2h"),
+            (86_399, "1d"), (93_600, "1d2h"), (180_000, "2d2h"), (14 * 86400, "14d"),
+        ] as [(Double, String)])
+    func durations(_ seconds: Double, _ text: String) {
+        #expect(Units.duration(seconds) == text)
+    }
+
+    /// Whatever a duration is written as, it reads back (to the precision it was written with).
+    @Test(arguments: [0.25, 1.5, 42, 3570, 3900, 7200, 93_600, 14 * 86400] as [Double])
+    func durationsReadBack(_ seconds: Double) {
+        #expect(DurationText.parse(Units.duration(seconds)) == seconds)
+    }
+
+    @Test(
+        arguments: [
+            (0, "0 B"), (512, "512 B"), (1536, "1.5 KiB"), (1_048_575, "1.0 MiB"), (83_607_716_249, "77.9 GiB"),
+            (5 << 40, "5.0 TiB"), (-2048, "-2.0 KiB"),
+        ] as [(Int64, String)])
+    func sizes(_ n: Int64, _ text: String) {
+        #expect(Units.bytes(n) == text)
+    }
+
+    @Test func countsAgreeWithTheirNoun() {
+        #expect(Units.count(1, "table") == "1 table")
+        #expect(Units.count(0, "table") == "0 tables")
+        #expect(Units.count(Int64(2), "entry", plural: "entries") == "2 entries")
+        #expect(Units.fixed(3, 2) == "3.00" && Units.fixed(-0.04, 1) == "0.0" && Units.fixed(-1.25, 1) == "-1.3")
     }
 }
 

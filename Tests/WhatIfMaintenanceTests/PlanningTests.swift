@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WhatIfUnits
 
 @testable import WhatIfMaintenance
 
@@ -15,9 +16,9 @@ import Testing
         #expect(!WindowPlanning.fits(estimate: 1801, now: end - 1800, end: end))
         #expect(WindowPlanning.fits(estimate: nil, now: end - 1, end: end), "never ran: it is tried")
         #expect(!WindowPlanning.fits(estimate: nil, now: end, end: end), "not after the window closed")
-        #expect(WindowPlanning.describe(42) == "42s")
-        #expect(WindowPlanning.describe(7200) == "2h")
-        #expect(WindowPlanning.describe(3900) == "1h 5m")
+        #expect(Units.duration(42) == "42s")
+        #expect(Units.duration(7200) == "2h")
+        #expect(Units.duration(3900) == "1h5m")
     }
 
     /// A window missed while the agent was down is the newest closed occurrence after the last one handled;

@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 import WhatIfCore
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc

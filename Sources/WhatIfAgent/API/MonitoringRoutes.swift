@@ -2,6 +2,7 @@ import CLinuxShims
 import WhatIfCore
 import WhatIfMonitoring
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -23,11 +24,22 @@ extension Router {
                         body: .bytes(Array(m.prometheusText().utf8)))
                 }
                 let now = Date().timeIntervalSince1970
-                var since = now - 3 * 3600
+                // By default the last 3 hours, or all that is kept when that is less.
+                var since = now - min(3 * 3600, m.settings.retention)
                 if let s = req.query["since"], !s.isEmpty {
                     guard let d = DurationText.parse(s), d > 0 else {
                         return .error(
                             APIError(.badRequest, "since=\(s) is not a duration", hint: "use since=3h, 90m, 1d"))
+                    }
+                    // Asking for more than is kept is refused rather than quietly cut short.
+                    let kept = m.settings.retention
+                    guard d <= kept + 1 else {
+                        let most = Units.duration(kept)
+                        return .error(
+                            APIError(
+                                .badRequest,
+                                "since=\(s) reaches beyond the \(most) of metrics the agent keeps (metrics.retention)",
+                                hint: "use since=\(most) or less, or raise metrics.retention (a restart applies it)"))
                     }
                     since = now - d
                 }

@@ -4,6 +4,7 @@ import WhatIfCore
 import WhatIfMaintenance
 import WhatIfMonitoring
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -120,12 +121,15 @@ enum MaintenanceJobs {
                     let n =
                         try conn.query("SELECT count(*) FROM pg_stat_user_tables", deadline: .after(seconds: 30))
                         .rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
-                    ctx.progress(done: 0, total: nil, unit: "", phase: "VACUUM (ANALYZE) \(database): \(n) tables")
+                    ctx.progress(
+                        done: 0, total: nil, unit: "", phase: "VACUUM (ANALYZE) \(database): \(Units.count(n, "table"))"
+                    )
                     _ = try conn.query("VACUUM (ANALYZE)", deadline: .after(seconds: 6 * 3600))
                     return n
                 }
                 ctx.info(
-                    "VACUUM (ANALYZE) of \(database): \(tables) tables in \(Int(watch.elapsedSeconds.rounded())) s")
+                    "VACUUM (ANALYZE) of \(database): \(Units.count(tables, "table")) in \(Units.duration(watch.elapsedSeconds))"
+                )
                 return VacuumResult(database: database, tables: tables, seconds: watch.elapsedSeconds)
             })
     }
@@ -267,7 +271,7 @@ struct WindowRun {
                 let left = max(0, end - t)
                 step.reason =
                     estimate.map {
-                        "would not finish before the window closes: its last runs took up to \(WindowPlanning.describe($0)), \(WindowPlanning.describe(left)) left"
+                        "would not finish before the window closes: its last runs took up to \(Units.duration($0)), \(Units.duration(left)) left"
                     } ?? "the window has closed"
             } else {
                 step = try await runStep(job, planned, estimate: estimate, lost: lost)

@@ -5,6 +5,7 @@ import WhatIfMigration
 import WhatIfMonitoring
 import WhatIfPostgres
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -93,7 +94,7 @@ enum Preflight {
             let need = max(Double(1 << 30), 2 * Double(newestBytes))
             add(
                 "backup space", free >= need,
-                "\(Int64(free) >> 20) MiB free in \(location), \(Int64(need) >> 20) MiB wanted",
+                "\(Units.bytes(Int64(free))) free in \(location), \(Units.bytes(Int64(need))) wanted",
                 "free space in \(location) or point backups.location elsewhere")
         } else {
             add("backup space", false, "cannot read the free space of \(location)", "create \(location)")
@@ -108,7 +109,7 @@ enum Preflight {
             attempt("dynamodb", "check dynamodb.endpoint / aws.endpoint and the network") {
                 let ddb = clients.dynamodb
                 let names = try ddb.listTables()
-                return (true, "reachable, \(names.count) tables")
+                return (true, "reachable, \(Units.count(names.count, "table"))")
             }
             // The fix depends on what is wrong: a missing table is created, missing indexes are added in
             // place, anything else needs the table recreated (or migrated by hand).

@@ -42,6 +42,10 @@ public struct AgentConfig: Sendable {
     public var postgresTarget: PostgresSettings? = nil
     /// nil when there is no `maintenance:` section.
     public var maintenance: MaintenanceConfig? = nil
+    /// Every key the file sets, as dotted paths (`postgres.host`), for `config show`'s sources.
+    public var fileKeys: Set<String> = []
+    /// The keys among them whose value is a list (given whole by the file).
+    public var listKeys: Set<String> = []
 }
 
 public struct SocketSettings: Sendable, Equatable {

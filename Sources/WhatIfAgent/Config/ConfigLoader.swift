@@ -205,6 +205,18 @@ public enum ConfigLoader {
         }
 
         guard sink.problems.isEmpty else { return .failure(ConfigError(problems: sink.problems)) }
+        var fileKeys = Set<String>()
+        var listKeys = Set<String>()
+        func collect(_ node: YAMLNode?, _ prefix: String) {
+            guard case .mapping(let entries, _)? = node else { return }
+            for e in entries {
+                let path = prefix.isEmpty ? e.key : "\(prefix).\(e.key)"
+                fileKeys.insert(path)
+                if case .sequence = e.value { listKeys.insert(path) }
+                collect(e.value, path)
+            }
+        }
+        collect(root, "")
         return .success(
             AgentConfig(
                 path: absolute(path, base: currentDirectory()), environment: environment, region: region ?? "us-east-1",
@@ -212,7 +224,7 @@ public enum ConfigLoader {
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
                 elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry,
-                postgresTarget: postgresTarget, maintenance: maintenance))
+                postgresTarget: postgresTarget, maintenance: maintenance, fileKeys: fileKeys, listKeys: listKeys))
     }
 
     static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)

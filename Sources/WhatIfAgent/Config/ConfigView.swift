@@ -1,91 +1,172 @@
+import WhatIfBackup
 import WhatIfHTTP
+import WhatIfMaintenance
 import WhatIfProtocol
 import WhatIfRedis
+import WhatIfUnits
 
-/// The running config as JSON for `GET /v1/config`: every setting, no secret (files are named,
-/// their contents never shown).
+/// The running config for `GET /v1/config`: every effective setting under the key it has in agent.yaml
+/// (durations written as the file writes them, `30s`, `1d`), and where each came from: `file`,
+/// `env NAME`, `default`, or `derived from KEY`. No secret is ever shown: passwords are `<redacted>`
+/// with their source, files holding secrets are named.
 enum ConfigView {
-    static func json(_ c: AgentConfig) -> JSONValue {
+    static func report(_ c: AgentConfig, environment env: [String: String]) -> ConfigReport {
+        let settings = tree(c)
+        var sources: [String: String] = [:]
+        func walk(_ v: JSONValue, _ path: String) {
+            if case .object(let o) = v, !o.isEmpty {
+                for (k, child) in o { walk(child, path.isEmpty ? k : "\(path).\(k)") }
+            } else {
+                sources[path] = source(path, config: c, environment: env)
+            }
+        }
+        walk(settings, "")
+        // "derived from KEY" only where KEY has a value; otherwise the loader fell back to its default.
+        for (path, src) in sources where src.hasPrefix("derived from ") {
+            if lookup(settings, String(src.dropFirst("derived from ".count))) == nil { sources[path] = "default" }
+        }
+        return ConfigReport(path: c.path, settings: settings, sources: sources)
+    }
+
+    /// The variables that can set a key, in the order the loader takes them, and whether they win over
+    /// the file (the migration guide's RDS_POSTGRES_* do; the systemd directories and the region only
+    /// stand in when the file says nothing). Tests set each one and read its source back.
+    static let environmentKeys: [String: (names: [String], overFile: Bool)] = [
+        "postgres.host": (["RDS_POSTGRES_HOST"], true), "postgres.port": (["RDS_POSTGRES_PORT"], true),
+        "postgres.database": (["RDS_POSTGRES_DB"], true), "postgres.user": (["RDS_POSTGRES_USER"], true),
+        "postgres.password": (["RDS_POSTGRES_PASSWORD"], true),
+        "region": (["AWS_REGION", "AWS_DEFAULT_REGION"], false), "state_dir": (["STATE_DIRECTORY"], false),
+        "socket.path": (["RUNTIME_DIRECTORY"], false),
+    ]
+
+    /// Settings the loader works out from others when the file leaves them out.
+    static let derivedKeys: [String: String] = [
+        "rds.instance_id": "postgres.host", "elasticache.replication_group_id": "redis.url",
+        "metrics.rds_instance_id": "rds.instance_id", "metrics.cache_cluster_id": "elasticache.replication_group_id",
+        "backups.location": "state_dir", "dynamodb.table": "environment",
+    ]
+
+    static func source(_ path: String, config c: AgentConfig, environment env: [String: String]) -> String {
+        let inFile =
+            c.fileKeys.contains(path) || (path == "postgres.password" && c.fileKeys.contains("postgres.password_file"))
+        if let e = environmentKeys[path], e.overFile || !inFile,
+            let name = e.names.first(where: { !(env[$0] ?? "").isEmpty })
+        {
+            return "env \(name)"
+        }
+        if inFile { return "file" }
+        // A list or section the file gives whole (alarms, windows, rules) is the file's.
+        if let dot = path.lastIndex(of: "."), c.fileKeys.contains(String(path[..<dot])),
+            c.listKeys.contains(String(path[..<dot]))
+        {
+            return "file"
+        }
+        // backups.retention.KIND.KEY falls back on backups.retention.KEY, which applies to every kind.
+        let parts = path.split(separator: ".").map(String.init)
+        if parts.count == 4, parts[0] == "backups", parts[1] == "retention",
+            c.fileKeys.contains("backups.retention.\(parts[3])")
+        {
+            return "file (backups.retention.\(parts[3]))"
+        }
+        if let from = derivedKeys[path] { return "derived from \(from)" }
+        return "default"
+    }
+
+    /// The value at a dotted path, nil when absent or null.
+    static func lookup(_ v: JSONValue, _ path: String) -> JSONValue? {
+        var here = v
+        for k in path.split(separator: ".") {
+            guard case .object(let o) = here, let next = o[String(k)] else { return nil }
+            here = next
+        }
+        if case .null = here { return nil }
+        return here
+    }
+
+    static func duration(_ s: Double) -> JSONValue { .string(Units.duration(s)) }
+    static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+
+    static func tree(_ c: AgentConfig) -> JSONValue {
         var o: [String: JSONValue] = [
-            "path": .string(c.path),
             "environment": .string(c.environment.rawValue),
             "region": .string(c.region),
             "state_dir": .string(c.stateDirectory),
             "log": ["level": .string(c.logLevel.rawValue)],
-            "status": ["timeout": .number(c.status.timeout), "max_age": .number(c.status.maxAge)],
+            "status": ["timeout": duration(c.status.timeout), "max_age": duration(c.status.maxAge)],
             "socket": [
                 "path": .string(c.socket.path), "mode": .string("0" + String(c.socket.mode, radix: 8)),
-                "group": c.socket.group.map(JSONValue.string) ?? .null,
-                "reader_group": c.socket.readerGroup.map(JSONValue.string) ?? .null,
-                "admin_group": c.socket.adminGroup.map(JSONValue.string) ?? .null,
+                "group": optional(c.socket.group), "reader_group": optional(c.socket.readerGroup),
+                "admin_group": optional(c.socket.adminGroup),
                 "max_connections": .number(Double(c.socket.maxConnections)),
                 "max_header_bytes": .number(Double(c.socket.maxHeaderBytes)),
                 "max_body_bytes": .number(Double(c.socket.maxBodyBytes)),
-                "request_timeout": .number(c.socket.requestTimeout),
-                "idle_timeout": .number(c.socket.idleTimeout),
+                "request_timeout": duration(c.socket.requestTimeout), "idle_timeout": duration(c.socket.idleTimeout),
             ],
             "aws": [
-                "profile": c.aws.profile.map(JSONValue.string) ?? .null,
-                "endpoint": c.aws.endpoint.map(JSONValue.string) ?? .null,
-                "credentials_file": c.aws.credentialsFile.map(JSONValue.string) ?? .null,
-                "config_file": c.aws.configFile.map(JSONValue.string) ?? .null,
-                "imds_endpoint": c.aws.imdsEndpoint.map(JSONValue.string) ?? .null,
-                "max_attempts": .number(Double(c.aws.maxAttempts)),
-                "timeout": .number(c.aws.timeout),
+                "profile": optional(c.aws.profile), "endpoint": optional(c.aws.endpoint),
+                "credentials_file": optional(c.aws.credentialsFile), "config_file": optional(c.aws.configFile),
+                "imds_endpoint": optional(c.aws.imdsEndpoint), "max_attempts": .number(Double(c.aws.maxAttempts)),
+                "timeout": duration(c.aws.timeout),
             ],
         ]
         // Where the password comes from, never the password.
         func postgres(_ p: PostgresSettings) -> JSONValue {
-            [
+            var s: [String: JSONValue] = [
                 "host": .string(p.connection.host), "port": .number(Double(p.connection.port)),
-                "database": .string(p.connection.database),
-                "user": .string(p.connection.user), "password": .string(p.passwordSource),
-                "sslmode": .string(p.connection.sslMode.rawValue),
-                "sslrootcert": p.connection.sslRootCert.map(JSONValue.string) ?? .null,
-                "connect_timeout": .number(p.connectTimeout),
+                "database": .string(p.connection.database), "user": .string(p.connection.user),
+                "sslmode": .string(p.connection.sslMode.rawValue), "sslrootcert": optional(p.connection.sslRootCert),
+                "connect_timeout": duration(p.connectTimeout),
             ]
+            if let file = p.passwordSource.split(separator: " ", maxSplits: 1).last,
+                p.passwordSource.contains("password_file")
+            {
+                s["password_file"] = .string(String(file))
+            } else {
+                s["password"] = .string(p.connection.password == nil ? "none" : "<redacted>")
+            }
+            return .object(s)
         }
         o["postgres"] = c.postgres.map(postgres) ?? ["enabled": false]
         if let t = c.postgresTarget { o["migration"] = ["postgres_target": postgres(t)] }
         if let r = c.redis {
             o["redis"] = [
-                "url": .string(r.config.endpoint.display),
-                "username": r.config.endpoint.username.map(JSONValue.string) ?? .null,
-                "password": .string(r.config.endpoint.password == nil ? "none" : "set"),
-                "ca_file": r.config.caFile.map(JSONValue.string) ?? .null,
-                "server_name": r.config.serverName.map(JSONValue.string) ?? .null, "timeout": .number(r.config.timeout),
+                "url": .string(r.config.endpoint.display), "username": optional(r.config.endpoint.username),
+                "password": .string(r.config.endpoint.password == nil ? "none" : "<redacted>"),
+                "ca_file": optional(r.config.caFile), "server_name": optional(r.config.serverName),
+                "timeout": duration(r.config.timeout),
             ]
         } else {
             o["redis"] = ["enabled": false]
         }
         if let d = c.dynamodb {
-            o["dynamodb"] = ["table": .string(d.table), "endpoint": d.endpoint.map(JSONValue.string) ?? .null]
+            o["dynamodb"] = ["table": .string(d.table), "endpoint": optional(d.endpoint)]
         } else {
             o["dynamodb"] = ["enabled": false]
         }
         if let r = c.rds { o["rds"] = ["instance_id": .string(r.instanceId)] }
         if let e = c.elasticache { o["elasticache"] = ["replication_group_id": .string(e.replicationGroupId)] }
+        o["backups"] = backups(c.backups)
         let m = c.monitoring
         o["metrics"] = [
-            "enabled": .bool(m.enabled), "interval": .number(m.settings.interval),
-            "retention": .number(m.settings.retention), "evaluation_interval": .number(m.settings.evaluationInterval),
+            "enabled": .bool(m.enabled), "interval": duration(m.settings.interval),
+            "retention": duration(m.settings.retention), "evaluation_interval": duration(m.settings.evaluationInterval),
             "source": .string(m.source.rawValue), "rds_instance_id": .string(m.rdsInstanceId),
-            "cache_cluster_id": .string(m.cacheClusterId),
-            "textfile": m.settings.textfile.map(JSONValue.string) ?? .null,
-            "publish_namespace": m.settings.publishNamespace.map(JSONValue.string) ?? .null,
+            "cache_cluster_id": .string(m.cacheClusterId), "textfile": optional(m.settings.textfile),
+            "publish_namespace": optional(m.settings.publishNamespace),
         ]
         o["alarms"] = .array(m.alarms.map { .string($0.name) })
         o["hooks"] = [
-            "directory": m.hooks.directory.map(JSONValue.string) ?? .null, "timeout": .number(m.hooks.timeout),
-            "repeat_interval": m.hooks.repeatInterval.map(JSONValue.number) ?? .string("off"),
+            "directory": optional(m.hooks.directory), "timeout": duration(m.hooks.timeout),
+            "repeat_interval": m.hooks.repeatInterval.map(duration) ?? .string("off"),
             // URLs may carry credentials: shown without them; header values never (files are named).
             "webhooks": .array(
                 m.hooks.webhooks.map {
                     [
                         "url": .string(HTTPClient.redactedURL($0.url)),
-                        "headers": .array($0.headers.keys.sorted().map(JSONValue.string)),
+                        "headers": .object(
+                            Dictionary(uniqueKeysWithValues: $0.headers.keys.map { ($0, "<redacted>") })),
                         "header_files": .object($0.headerFiles.mapValues(JSONValue.string)),
-                        "max_attempts": .number(Double($0.maxAttempts)), "timeout": .number($0.timeout),
+                        "max_attempts": .number(Double($0.maxAttempts)), "timeout": duration($0.timeout),
                     ]
                 }),
         ]
@@ -95,24 +176,84 @@ enum ConfigView {
                     e.policy.rules.map {
                         [
                             "match": .string($0.pattern), "action": .string($0.action.rawValue),
-                            "max_ttl": $0.maxTTL.map { .number(Double($0)) } ?? .null,
-                            "default_ttl": $0.defaultTTL.map { .number(Double($0)) } ?? .null,
-                            "type": $0.type.map(JSONValue.string) ?? .null,
+                            "max_ttl": $0.maxTTL.map { duration(Double($0)) } ?? .null,
+                            "default_ttl": $0.defaultTTL.map { duration(Double($0)) } ?? .null,
+                            "type": optional($0.type),
                         ]
                     }),
                 "exclude": .array(e.policy.exclude.map(JSONValue.string)),
-                "maxmemory_policy": e.policy.expectedMaxmemoryPolicy.map(JSONValue.string) ?? .null,
+                "maxmemory_policy": optional(e.policy.expectedMaxmemoryPolicy),
                 "scan_count": .number(Double(e.sweep.scanCount)),
                 "keys_per_second": e.sweep.keysPerSecond.map(JSONValue.number) ?? .null,
-                "batch_budget": .number(e.sweep.batchBudget), "sample_size": .number(Double(e.sweep.sampleSize)),
+                "batch_budget": duration(e.sweep.batchBudget), "sample_size": .number(Double(e.sweep.sampleSize)),
                 "schedule": e.schedule.map {
                     [
-                        "every": .number($0.every), "mode": .string($0.enforce ? "enforce" : "dry-run"),
+                        "every": duration($0.every), "mode": .string($0.enforce ? "enforce" : "dry-run"),
                         "keys_per_second": $0.keysPerSecond.map(JSONValue.number) ?? .null,
                     ]
                 } ?? .null,
             ]
         }
+        if let mt = c.maintenance {
+            o["maintenance"] = [
+                "catch_up": .string(mt.catchUp.rawValue),
+                "windows": .array(
+                    mt.windows.map { w in
+                        [
+                            "name": .string(w.name), "when": .string(w.when),
+                            "duration": duration(Double(w.schedule.minutes * 60)),
+                            "jobs": .array(w.jobs.map(JSONValue.string)),
+                            "silence_alarms": .array(w.silenceAlarms.map(JSONValue.string)),
+                            "trigger": .string(w.trigger.rawValue),
+                        ]
+                    }),
+                "fleet": mt.fleet.map { f in
+                    [
+                        "table": .string(f.table), "lease": duration(f.leaseSeconds),
+                        "heartbeat": duration(f.heartbeatSeconds), "owner": optional(f.owner),
+                    ]
+                } ?? .null,
+            ]
+        }
         return .object(o)
+    }
+
+    static func backups(_ b: BackupSettings) -> JSONValue {
+        func policy(_ p: RetentionPolicy) -> JSONValue {
+            [
+                "keep_last": p.keepLast.map { .number(Double($0)) } ?? .null,
+                "daily": p.daily.map { .number(Double($0)) } ?? .null,
+                "weekly": p.weekly.map { .number(Double($0)) } ?? .null,
+                "monthly": p.monthly.map { .number(Double($0)) } ?? .null,
+            ]
+        }
+        return [
+            "location": .string(b.location), "verify_after_backup": .bool(b.verifyAfterBackup),
+            "prune_after_backup": .bool(b.pruneAfterBackup),
+            "retention": .object(
+                Dictionary(uniqueKeysWithValues: BackupKind.allCases.map { ($0.rawValue, policy(b.policy(for: $0))) })),
+            "s3": b.s3.map { s in
+                [
+                    "bucket": .string(s.bucket), "prefix": .string(s.prefix), "part_size": .number(Double(s.partSize)),
+                    "concurrency": .number(Double(s.concurrency)), "keep_local": .bool(s.keepLocal),
+                ]
+            } ?? .null,
+            "postgres": [
+                "format": .string(b.postgres.format), "jobs": .number(Double(b.postgres.jobs)),
+                "compression": b.postgres.compression.map { .number(Double($0)) } ?? .null,
+                "bin_dir": optional(b.postgres.binDirectory), "row_counts": .bool(b.postgres.rowCounts),
+                "timeout": duration(b.postgres.timeout),
+            ],
+            "dynamodb": [
+                "mode": .string(b.dynamodb.mode), "total_segments": .number(Double(b.dynamodb.totalSegments)),
+                "consistent_read": .bool(b.dynamodb.consistentRead),
+                "page_limit": b.dynamodb.pageLimit.map { .number(Double($0)) } ?? .null,
+                "compression": .number(Double(b.dynamodb.compression)),
+                "file_size": .number(Double(b.dynamodb.fileBytes)),
+                "throttle_retries": .number(Double(b.dynamodb.throttleRetries)),
+                "restore_workers": .number(Double(b.dynamodb.restoreWorkers)),
+                "export_poll": duration(b.dynamodb.exportPoll), "timeout": duration(b.dynamodb.timeout),
+            ],
+        ]
     }
 }

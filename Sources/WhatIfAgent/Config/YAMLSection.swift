@@ -1,4 +1,5 @@
 import WhatIfCore
+import WhatIfUnits
 
 /// Collects problems while walking the YAML tree, so `--check-config` can report all of them at once.
 final class ProblemSink {

@@ -1,5 +1,6 @@
 import WhatIfCore
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
