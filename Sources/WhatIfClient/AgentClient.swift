@@ -255,6 +255,11 @@ extension AgentClient {
         try start(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: enforce, keysPerSecond: keysPerSecond))
     }
 
+    /// Starts a key audit (keys without a TTL by prefix and type; no policy needed).
+    public func startKeyAudit(_ request: StartKeyAuditRequest) throws -> JobInfo {
+        try start(JobSpecs.RedisAudit.self, request)
+    }
+
     /// The last finished sweep's report.
     public func lastExpiryReport() throws -> ExpiryReport { try call(ExpiryReport.self, .lastExpiry) }
 }

@@ -153,20 +153,13 @@ public final class ExpirySweeper {
         }
         let resumedAfter = resumed ? scanned : nil
         let total = Double(try connection.command(["DBSIZE"]).int ?? 0)
-        var count = settings.scanCount
+        var pacer = ScanPacer(settings, scannedAtStart: scanned)
         var batches = 0
         var complete = false
-        let started = Stopwatch()
-        let scannedAtStart = scanned
         repeat {
             try reporter.checkCancelled()
             let batchWatch = Stopwatch()
-            let reply = try connection.command(["SCAN", cursor, "COUNT", String(count)])
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keyList = parts[1].array
-            else {
-                throw Failure("unexpected SCAN reply: \(reply)", hint: "is this a Redis server?")
-            }
-            let keys: [[UInt8]] = keyList.compactMap { if case .bulk(let b) = $0 { b } else { nil } }
+            let (next, keys) = try pacer.scan(connection, cursor: cursor)
             scanned += Int64(keys.count)
             // Decide each key's rule; look at the matched ones.
             var looked: [(key: [UInt8], rule: Int)] = []
@@ -259,17 +252,7 @@ public final class ExpirySweeper {
                         rules: rules))
             }
             // Keep each batch inside its budget; grow back when there is room.
-            let took = batchWatch.elapsedSeconds
-            if took > settings.batchBudget {
-                count = max(10, count / 2)
-            } else if took < settings.batchBudget / 2 {
-                count = min(settings.scanCount, count * 2)
-            }
-            if let kps = settings.keysPerSecond, kps > 0 {
-                let due = Double(scanned - scannedAtStart) / kps
-                let ahead = due - started.elapsedSeconds
-                if ahead > 0 { sleepThread(seconds: min(ahead, 5)) }
-            }
+            pacer.pace(batchSeconds: batchWatch.elapsedSeconds, scanned: scanned)
         } while !complete
         // Memory of the sampled keys, in one round trip.
         var sampleRefs: [(Int, Int)] = []

@@ -71,6 +71,7 @@ extension Endpoint {
     public static let alarmHistory = Endpoint("GET", "/v1/alarms/{id}/history", .reader)
     public static let startExpiry = Endpoint("POST", "/v1/redis/expiry", .admin, body: true)
     public static let lastExpiry = Endpoint("GET", "/v1/redis/expiry", .reader)
+    public static let startKeyAudit = Endpoint("POST", "/v1/redis/audit", .admin, body: true)
 
     public static let setupTables = Endpoint("POST", "/v1/tables", .admin, body: true)
     public static let tablesTemplate = Endpoint("GET", "/v1/tables/template", .reader, query: ["environment"])
@@ -88,7 +89,8 @@ extension Endpoint {
     public static let all: [Endpoint] = [
         version, whoami, status, config, reloadConfig, listJobs, jobKinds, startJob, showJob, cancelJob, jobEvents,
         listBackups, showBackup, startBackup, verifyBackups, pruneBackups, pinBackup, unpinBackup, startRestore,
-        metrics, alarms, alarmHistory, startExpiry, lastExpiry, setupTables, tablesTemplate, migrateScenarios,
+        metrics, alarms, alarmHistory, startExpiry, lastExpiry, startKeyAudit, setupTables, tablesTemplate,
+        migrateScenarios,
         migrateVerify, migratePostgres, preflight, maintenanceWindows, runMaintenanceWindow, maintenanceLeases,
     ]
 }

@@ -117,3 +117,96 @@ public struct StartExpiryRequest: Codable, Sendable, Equatable {
         keysPerSecond = try c.decodeIfPresent(Double.self, forKey: .keysPerSecond)
     }
 }
+
+/// `POST /v1/redis/audit`: which keys have no TTL and how much memory they hold, by key prefix and type,
+/// read with SCAN at the sweep's pace (redis-cli --bigkeys/--memkeys, without needing a policy).
+public struct StartKeyAuditRequest: Codable, Sendable, Equatable {
+    /// Overrides expiry.keys_per_second for this audit.
+    public var keysPerSecond: Double?
+    /// What separates a key's prefix from the rest (`:` by default: `session:42` is `session:*`).
+    public var delimiter: String?
+    /// How many delimited parts make the prefix (1 by default; 2: `cache:user:*`).
+    public var depth: Int?
+
+    public init(keysPerSecond: Double? = nil, delimiter: String? = nil, depth: Int? = nil) {
+        self.keysPerSecond = keysPerSecond
+        self.delimiter = delimiter
+        self.depth = depth
+    }
+
+    /// The problem with these values, or nil.
+    public var problem: String? {
+        if let k = keysPerSecond, !(k > 0 && k.isFinite) { return "keysPerSecond must be a positive number" }
+        if let d = delimiter, d.isEmpty || d.utf8.count > 8 { return "delimiter must be 1 to 8 bytes" }
+        if let d = depth, !(1...8).contains(d) { return "depth must be 1 to 8" }
+        return nil
+    }
+}
+
+/// The keys of one prefix and type.
+public struct KeyGroupReport: Codable, Sendable, Equatable {
+    /// `session:*`, or `(no prefix)` for keys without the delimiter, or `(other prefixes)` past the
+    /// report's limit on groups.
+    public var prefix: String
+    /// Redis's TYPE: string, hash, list, set, zset, stream.
+    public var type: String
+    public var keys: Int64 = 0
+    public var withoutTTL: Int64 = 0
+    /// MEMORY USAGE summed (bytes).
+    public var bytes: Int64 = 0
+    public var bytesWithoutTTL: Int64 = 0
+    /// The group's biggest key by memory.
+    public var biggestKey: String?
+    public var biggestBytes: Int64 = 0
+
+    public init(prefix: String, type: String) {
+        self.prefix = prefix
+        self.type = type
+    }
+}
+
+/// What `redis.audit` found.
+public struct KeyAuditReport: Codable, Sendable, Equatable {
+    public var serverVersion: String
+    public var maxmemoryPolicy: String?
+    /// INFO memory's used_memory when the audit began.
+    public var usedMemoryBytes: Int64?
+    /// The server (run_id) and database audited.
+    public var target: String
+    public var delimiter: String
+    public var depth: Int
+    public var scanned: Int64
+    /// Keys gone between SCAN and the look at them.
+    public var vanished: Int64
+    /// Groups by prefix and type, the most memory without a TTL first.
+    public var groups: [KeyGroupReport]
+    /// The biggest keys overall (at most 10), biggest first.
+    public var biggest: [ExpiryKeySample]
+    public var findings: [String]
+    public var complete: Bool
+    public var seconds: Double
+
+    public init(
+        serverVersion: String, maxmemoryPolicy: String?, usedMemoryBytes: Int64?, target: String, delimiter: String,
+        depth: Int, scanned: Int64, vanished: Int64, groups: [KeyGroupReport], biggest: [ExpiryKeySample],
+        findings: [String], complete: Bool, seconds: Double
+    ) {
+        self.serverVersion = serverVersion
+        self.maxmemoryPolicy = maxmemoryPolicy
+        self.usedMemoryBytes = usedMemoryBytes
+        self.target = target
+        self.delimiter = delimiter
+        self.depth = depth
+        self.scanned = scanned
+        self.vanished = vanished
+        self.groups = groups
+        self.biggest = biggest
+        self.findings = findings
+        self.complete = complete
+        self.seconds = seconds
+    }
+
+    public var keys: Int64 { groups.reduce(0) { $0 + $1.keys } }
+    public var withoutTTL: Int64 { groups.reduce(0) { $0 + $1.withoutTTL } }
+    public var bytesWithoutTTL: Int64 { groups.reduce(0) { $0 + $1.bytesWithoutTTL } }
+}

@@ -134,6 +134,15 @@ public enum JobSpecs {
         public static let example = #"{"enforce": false}"#
     }
 
+    public enum RedisAudit: JobSpec {
+        public static let endpoint = Endpoint.startKeyAudit
+        public typealias Params = StartKeyAuditRequest
+        public typealias Result = KeyAuditReport
+        public static let name = "redis.audit"
+        public static let summary = "keys without a TTL and their memory, by prefix and type (no policy needed)"
+        public static let example = #"{"delimiter": ":", "depth": 1}"#
+    }
+
     public enum TablesSetup: JobSpec {
         public static let endpoint = Endpoint.setupTables
         public typealias Params = TablesSetupRequest
@@ -198,6 +207,7 @@ public enum JobSpecs {
     /// Every kind the agent runs, in the order `whatifctl jobs kinds` lists them.
     public static let all: [any JobSpec.Type] = [
         Backup.self, BackupVerify.self, BackupPrune.self, Restore.self, RestoreDrill.self, RedisExpiry.self,
+        RedisAudit.self,
         TablesSetup.self, MigrateScenarios.self, MigrateVerify.self, MigratePostgres.self, Preflight.self,
         Vacuum.self, MaintenanceWindow.self,
     ]

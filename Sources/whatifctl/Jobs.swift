@@ -300,6 +300,7 @@ enum JobText {
         let tty = Out.stderrIsTTY
         var barShown = false
         var lastPlain: ContinuousClock.Instant?
+        var lastPlainText = ""
         func clearBar() {
             if barShown {
                 Out.errRaw("\r\u{1B}[2K")
@@ -317,7 +318,15 @@ enum JobText {
                     last = e.job
                     if !json, let j = e.job, j.state.isFinal {
                         clearBar()
-                        if let p = j.progress { Out.err(bar(p, width: 30)) }
+                        // The last progress, once: as the bar on a terminal, else as a line (unless that
+                        // line was the last one printed).
+                        if let p = j.progress {
+                            if tty {
+                                Out.err(bar(p, width: 30))
+                            } else if lastPlainText != plain(p) {
+                                Out.err("progress: " + plain(p))
+                            }
+                        }
                         Out.err(
                             "job \(j.id) \(j.state.rawValue)"
                                 + (j.error.map { ": \($0.message)\($0.hint.map { "; \($0)" } ?? "")" } ?? ""))
@@ -335,7 +344,8 @@ enum JobText {
                             barShown = true
                         } else if lastPlain.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true {
                             // Not a terminal (a log, a pipe): a plain line at most every 5 seconds.
-                            Out.err("progress: " + plain(p))
+                            lastPlainText = plain(p)
+                            Out.err("progress: " + lastPlainText)
                             lastPlain = ContinuousClock.now
                         }
                     }

@@ -221,3 +221,82 @@ import WhatIfTesting
         #expect(try a.client.lastExpiryReport().mode == "dry-run")
     }
 }
+
+/// `whatifctl redis expiry --audit`: no policy needed; keys without a TTL by prefix and type with the
+/// memory Redis itself reports for them, paced like the sweep, read-only.
+@Suite(.serialized) struct KeyAuditTests {
+    @Test func keysWithoutATTLByPrefixAndTypeWithTheirMemory() throws {
+        let stack = try Stack.startPrivate(["redis"])
+        let redis = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
+        _ = try redis.command(["FLUSHALL"])
+        var batch: [[String]] = []
+        for i in 0..<300 { batch.append(["SET", "user:\(i)", String(repeating: "x", count: 100)]) }
+        for i in 0..<100 { batch.append(["SET", "session:\(i)", "v", "EX", "3600"]) }
+        for i in 0..<50 { batch.append(["HSET", "cart:\(i)", "a", "1", "b", "2"]) }
+        for i in 0..<50 { batch.append(["RPUSH", "cache:user:\(i)", "1", "2", "3"]) }
+        batch.append(["SET", "user:big", String(repeating: "y", count: 100_000)])
+        batch.append(["SET", "nodelimiter", "v"])
+        _ = try redis.pipeline(batch)
+        // What Redis says each key holds, to compare the report with.
+        func memory(_ pattern: String) throws -> Int64 {
+            var total: Int64 = 0
+            var cursor = "0"
+            repeat {
+                let r = try redis.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"])
+                cursor = r.array![0].string!
+                for k in r.array![1].array! { total += try redis.command(["MEMORY", "USAGE", k.string!]).int! }
+            } while cursor != "0"
+            return total
+        }
+        var config = TestConfig.forStack(stack.info)
+        config.postgres = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.expiry = nil
+        let a = try AgentProcess(config)
+        // Without a policy a sweep is a configuration problem; the audit is not.
+        #expect(try a.ctl(["redis", "expiry"]).status == 78)
+        let digest = try redis.command(["DEBUG", "DIGEST"]).string
+        let json = try a.ctl(["redis", "expiry", "--audit", "--json"])
+        #expect(json.status == 0, "\(json.output)")
+        let job = try APICoding.decode(JobInfo.self, from: Array(json.stdout.utf8))
+        let r = try #require(try job.result(as: JobSpecs.RedisAudit.self))
+        #expect(r.scanned == 502 && r.vanished == 0 && r.complete)
+        func group(_ prefix: String, _ type: String) -> KeyGroupReport? {
+            r.groups.first { $0.prefix == prefix && $0.type == type }
+        }
+        let users = try #require(group("user:*", "string"))
+        #expect(users.keys == 301 && users.withoutTTL == 301 && users.biggestKey == "user:big")
+        #expect(users.bytes == (try memory("user:*")) && users.bytesWithoutTTL == users.bytes)
+        let sessions = try #require(group("session:*", "string"))
+        #expect(sessions.keys == 100 && sessions.withoutTTL == 0 && sessions.bytesWithoutTTL == 0)
+        #expect(group("cart:*", "hash")?.keys == 50 && group("cache:*", "list")?.withoutTTL == 50)
+        #expect(group("(no prefix)", "string")?.keys == 1)
+        #expect(r.groups.first?.prefix == "user:*", "the most memory without a TTL first")
+        #expect(r.biggest.first?.key == "user:big" && r.biggest.count == 10)
+        #expect(r.findings.contains { $0.contains("noeviction") && $0.contains("402 key(s)") }, "\(r.findings)")
+        #expect(try redis.command(["DEBUG", "DIGEST"]).string == digest, "the audit changed nothing")
+
+        // The table, and a prefix two parts deep.
+        let table = try a.ctl(["redis", "expiry", "--audit", "--depth", "2"])
+        #expect(table.status == 0, "\(table.output)")
+        #expect(table.stdout.contains("502 keys scanned") && table.stdout.contains("cache:user:*"), "\(table.stdout)")
+        #expect(table.stdout.contains("PREFIX") && table.stdout.contains("NO-TTL MEMORY"))
+        #expect(table.stderr.contains("finding: maxmemory-policy noeviction"))
+
+        // Paced like the sweep: 502 keys at 250 keys/s take at least 2 s.
+        let started = Date()
+        let paced = try a.ctl(["redis", "expiry", "--audit", "--keys-per-second", "250", "--json"])
+        #expect(paced.status == 0 && Date().timeIntervalSince(started) >= 1.9, "\(paced.output)")
+
+        // Bad values: the command line refuses them (64), the API too (422 -> 65).
+        #expect(try a.ctl(["redis", "expiry", "--audit", "--depth", "0"]).status == 64)
+        #expect(try a.ctl(["redis", "expiry", "--audit", "--enforce"]).status == 64)
+        #expect(try a.ctl(["redis", "expiry", "--delimiter", "/"]).status == 64)
+        let api = try a.ctl(["jobs", "start", "redis.audit", "--params", #"{"depth": 0}"#])
+        #expect(api.status == 65 && api.stderr.contains("depth"), "\(api.output)")
+        let unknown = try a.ctl(["jobs", "start", "redis.audit", "--params", #"{"delimter": "/"}"#])
+        #expect(unknown.status == 65 && unknown.stderr.contains("delimter"), "\(unknown.output)")
+    }
+}

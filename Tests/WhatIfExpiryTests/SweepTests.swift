@@ -322,3 +322,15 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
         #expect(try setup.command(["DBSIZE"]).int == Int64(n - deleted + 20))
     }
 }
+
+/// The audit's prefixes: up to the depth-th delimiter, whatever its length.
+@Suite struct KeyPrefixTests {
+    @Test func prefixesOfKeys() {
+        let colon = Array(":".utf8)
+        #expect(KeyAuditor.prefix(of: Array("session:42".utf8), delimiter: colon, depth: 1) == "session:*")
+        #expect(KeyAuditor.prefix(of: Array("cache:user:7".utf8), delimiter: colon, depth: 2) == "cache:user:*")
+        #expect(KeyAuditor.prefix(of: Array("cache:7".utf8), delimiter: colon, depth: 2) == nil)
+        #expect(KeyAuditor.prefix(of: Array("plain".utf8), delimiter: colon, depth: 1) == nil)
+        #expect(KeyAuditor.prefix(of: Array("a::b".utf8), delimiter: Array("::".utf8), depth: 1) == "a::*")
+    }
+}

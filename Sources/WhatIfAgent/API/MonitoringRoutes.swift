@@ -82,6 +82,9 @@ extension Router {
             Route(.startExpiry) { [agent] req, _ in
                 await startJob(agent, req, JobSpecs.RedisExpiry.self)
             },
+            Route(.startKeyAudit) { [agent] req, _ in
+                await startJob(agent, req, JobSpecs.RedisAudit.self)
+            },
             Route(.lastExpiry) { [agent] _, _ in
                 let last = await agent.jobs.list().first { $0.kind == JobSpecs.RedisExpiry.name && $0.result != nil }
                 guard let last, let result = last.result else {

@@ -11,9 +11,9 @@ import WhatIfRedis
     import Foundation
 #endif
 
-/// The expiry capability's job kind (`redis.expiry`) and its schedule.
+/// The expiry capability's job kinds (`redis.expiry`, `redis.audit`) and the sweep's schedule.
 enum ExpiryJobs {
-    static func kinds(_ core: AgentCore) -> [JobKind] { [sweep(core)] }
+    static func kinds(_ core: AgentCore) -> [JobKind] { [sweep(core), audit(core)] }
 
     static func check(_ config: AgentConfig) throws -> ExpiryConfig {
         guard config.redis != nil else {
@@ -55,6 +55,38 @@ enum ExpiryJobs {
                 }
                 ctx.clearCheckpoint()
                 record(report, into: core.monitoring)
+                for f in report.findings { ctx.log(.warning, f) }
+                return report
+            })
+    }
+
+    /// Keys without a TTL by prefix and type, with their memory; needs Redis but no policy. Paced like the
+    /// sweep (expiry's scan_count, batch_budget and keys_per_second when configured), and it holds the
+    /// Redis resource so it never runs beside a sweep.
+    static func audit(_ core: AgentCore) -> JobKind {
+        JobKind(
+            JobSpecs.RedisAudit.self,
+            resource: { req, config in
+                guard config.redis != nil else {
+                    throw APIError(
+                        .notConfigured, "Redis is not configured", hint: "configure redis: in \(config.path)")
+                }
+                if let p = req.problem { throw APIError(.unprocessable, p) }
+                return .redis
+            },
+            run: { ctx, req in
+                var settings = ctx.config.expiry?.sweep ?? SweepSettings()
+                if let kps = req.keysPerSecond { settings.keysPerSecond = kps }
+                let paced = settings
+                let clients = core.clients
+                let report = try await Threads.run { () throws -> KeyAuditReport in
+                    let conn = try clients.redis(timeout: 30)
+                    defer { conn.close() }
+                    return try KeyAuditor(
+                        settings: paced, delimiter: req.delimiter ?? ":", depth: req.depth ?? 1, connection: conn,
+                        reporter: ctx
+                    ).run()
+                }
                 for f in report.findings { ctx.log(.warning, f) }
                 return report
             })
