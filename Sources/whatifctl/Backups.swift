@@ -87,6 +87,7 @@ struct Backups: ParsableCommand {
             abstract: "List complete backups, newest first, with where their copies are and whether they verified.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
+        @Flag(help: "Times as timestamps (TAKEN, VERIFIED) instead of ages.") var wide = false
         func run() throws {
             let list = try perform { try global.client.backups(kind: kind) }
             // A list that could not be read in full exits 1 in either format.
@@ -103,14 +104,20 @@ struct Backups: ParsableCommand {
                 if !list.warnings.isEmpty { throw ExitCode(ExitStatus.failure.rawValue) }
                 return
             }
+            // Ages by default (as kubectl's AGE), timestamps with --wide.
+            let now = Date()
             Out.table(
-                ["ID", "KIND", "TAKEN", "SIZE", "CONTENT", "WHERE", "VERIFIED", "PIN"],
+                ["ID", "KIND", wide ? "TAKEN" : "AGE", "SIZE", "CONTENT", "WHERE", "VERIFIED", "PIN"],
                 list.backups.map { e in
                     [
-                        e.id, e.kind.rawValue, Timestamp.format(e.manifest.startedAt),
-                        Units.bytes(e.manifest.totalBytes),
-                        BackupText.content(e.manifest), e.locations.map(\.rawValue).joined(separator: "+"),
-                        BackupText.verified(e), e.pin == nil ? "-" : "pinned",
+                        e.id, e.kind.rawValue,
+                        wide
+                            ? Timestamp.format(e.manifest.startedAt)
+                            : Units.age(of: now.timeIntervalSince(e.manifest.startedAt)),
+                        Units.bytes(e.manifest.totalBytes), BackupText.content(e.manifest),
+                        e.locations.map(\.rawValue).joined(separator: "+"),
+                        BackupText.verified(e, now: wide ? nil : now),
+                        e.pin == nil ? "-" : "pinned",
                     ]
                 })
             if !list.warnings.isEmpty { throw ExitCode(ExitStatus.failure.rawValue) }
@@ -325,9 +332,12 @@ enum BackupText {
         return "-"
     }
 
-    static func verified(_ e: BackupEntry) -> String {
+    /// FAILED, no, or when it last verified: a timestamp, or with `now` an age ("5m ago").
+    static func verified(_ e: BackupEntry, now: Date? = nil) -> String {
         if e.failedVerification { return "FAILED" }
-        if e.verified, let at = e.verifications.map(\.at).max() { return Timestamp.format(at) }
+        if e.verified, let at = e.verifications.map(\.at).max() {
+            return now.map { Units.age(of: $0.timeIntervalSince(at)) + " ago" } ?? Timestamp.format(at)
+        }
         return "no"
     }
 

@@ -4,6 +4,7 @@ import WhatIfClient
 import WhatIfCore
 import WhatIfProtocol
 import WhatIfTesting
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -368,6 +369,17 @@ struct PgDumpWrapper {
         #expect(a.process.log.contains("damaged backup quarantined"), "\(a.process.log.suffix(3000))")
         ids = try a.client.backups().backups.map(\.id)
         #expect(ids.count == 2 && ids.contains(newest) && !ids.contains(older), "\(ids)")
+        // Ages by default (kubectl's AGE), timestamps with --wide; both backups verified after they ran.
+        func rows(_ r: CommandResult) -> [[String]] {
+            r.stdout.split(separator: "\n").map { $0.components(separatedBy: "  ").filter { !$0.isEmpty } }
+        }
+        let table = rows(try a.ctl(["backups", "list"]))
+        #expect(table.first?[2] == "AGE" && table.count == 3, "\(table)")
+        for row in table.dropFirst() {
+            #expect((DurationText.parse(row[2]) ?? .infinity) < 3600 && row[6].hasSuffix(" ago"), "\(row)")
+        }
+        let wide = rows(try a.ctl(["backups", "list", "--wide"]))
+        #expect(wide.first?[2] == "TAKEN" && wide.dropFirst().allSatisfy { $0[2].hasSuffix("Z") }, "\(wide)")
 
         // An edited row count: the manifest no longer matches its own checksum.
         try ManifestEditing.edit(manifest(newest)) { m in
