@@ -70,15 +70,7 @@ struct PostgresDumper {
         }
         var tableNames: [String] = []
         if settings.rowCounts {
-            let r = try q(
-                """
-                SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                  AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-                ORDER BY 1
-                """)
-            tableNames = r.rows.compactMap { $0.count == 2 ? "\($0[0] ?? "")\t\($0[1] ?? "")" : nil }
+            tableNames = try conn.userTables(deadline: deadline).map { "\($0.displayName)\t\($0.quoted)" }
         }
 
         let passfile = try PostgresTools.PasswordFile(directory: scratch, password: source.config.password)

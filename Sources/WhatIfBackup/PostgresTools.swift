@@ -142,14 +142,3 @@ public struct PostgresTools: Sendable {
         return env
     }
 }
-
-extension String {
-    /// A PostgreSQL identifier, quoted.
-    public var quotedIdentifier: String { "\"" + replacingOccurrences("\"", "\"\"") + "\"" }
-
-    func replacingOccurrences(_ a: Character, _ b: String) -> String {
-        var out = ""
-        for c in self { if c == a { out += b } else { out.append(c) } }
-        return out
-    }
-}

@@ -34,17 +34,9 @@ public final class PostgresMigrator {
         self.reporter = reporter
     }
 
-    static let tablesSQL = """
-        SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition
-        ORDER BY 1, 2
-        """
-
+    /// The tables compared, quoted: the one definition of a database's tables (PostgresConnection.userTables).
     static func tables(_ c: PostgresConnection) throws -> [String] {
-        try c.query(tablesSQL, deadline: .after(seconds: 60)).rows.map {
-            "\(($0[0] ?? "").quotedIdentifier).\(($0[1] ?? "").quotedIdentifier)"
-        }
+        try c.userTables(deadline: .after(seconds: 60)).map(\.quoted)
     }
 
     /// The table's columns in order, each quoted: a checksum names them one by one, so no column can stand

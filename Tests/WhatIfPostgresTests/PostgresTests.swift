@@ -145,3 +145,36 @@ import WhatIfTesting
         #expect(throws: PostgresError.self) { try PostgresConnection.connect(c, deadline: .after(seconds: 5)) }
     }
 }
+
+/// One definition of "the tables of a database" for backups, restores and the migration: a partitioned
+/// table counts once, through its parent; its partitions, views and sequences are not tables of their own.
+@Suite struct PostgresCatalogTests {
+    @Test func partitionedTablesCountOnceThroughTheirParent() throws {
+        let stack = try Stack.shared()
+        let c = try PostgresConnection.connect(
+            PostgresConfig(
+                host: "127.0.0.1", port: stack.pgPort, database: "what_if_users", user: "postgres",
+                password: stack.pgPassword, sslMode: .prefer), deadline: .after(seconds: 5))
+        defer { c.close() }
+        let schema = "whatif catalog \(UInt32.random(in: 0...UInt32.max))"
+        let s = schema.quotedIdentifier
+        _ = try c.query("CREATE SCHEMA \(s)", deadline: .after(seconds: 10))
+        defer { _ = try? c.query("DROP SCHEMA \(s) CASCADE", deadline: .after(seconds: 10)) }
+        for sql in [
+            "CREATE TABLE \(s).events (id int, region text) PARTITION BY LIST (region)",
+            "CREATE TABLE \(s).events_eu PARTITION OF \(s).events FOR VALUES IN ('eu')",
+            "CREATE TABLE \(s).events_us PARTITION OF \(s).events FOR VALUES IN ('us')",
+            "CREATE TABLE \(s).\"odd \"\"name\" (id int)", "CREATE VIEW \(s).recent AS SELECT 1 AS one",
+            "CREATE SEQUENCE \(s).counter", "INSERT INTO \(s).events VALUES (1, 'eu'), (2, 'us'), (3, 'us')",
+        ] {
+            _ = try c.query(sql, deadline: .after(seconds: 10))
+        }
+        let mine = try c.userTables(deadline: .after(seconds: 10)).filter { $0.schema == schema }
+        #expect(mine.map(\.name) == ["events", "odd \"name"], "\(mine)")
+        // The parent's count is every partition's rows; the quoted name works whatever the name holds.
+        let count = try c.query("SELECT count(*) FROM \(mine[0].quoted)", deadline: .after(seconds: 10))
+        #expect(count.rows.first?.first ?? nil == "3")
+        #expect(mine[1].quoted == "\"\(schema)\".\"odd \"\"name\"")
+        #expect(try c.query("SELECT count(*) FROM \(mine[1].quoted)", deadline: .after(seconds: 10)).rows.count == 1)
+    }
+}
