@@ -66,7 +66,7 @@ let package = Package(
         // MARK: Server-side foundations and one client per backing service.
         .target(
             name: "WhatIfCore",
-            dependencies: ["CLinuxShims", "WhatIfUnits", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLinuxShims", "CZlib", "WhatIfUnits", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(name: "WhatIfCrypto", dependencies: ["COpenSSL", "WhatIfCore"], swiftSettings: strict),
         .target(name: "WhatIfPostgres", dependencies: ["CLibpq", "WhatIfCore"], swiftSettings: strict),
@@ -112,7 +112,7 @@ let package = Package(
             name: "WhatIfMigration",
             dependencies: [
                 "WhatIfJSON", "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis",
-                "WhatIfAWS", "WhatIfBackup", "WhatIfUnits", .product(name: "Logging", package: "swift-log"),
+                "WhatIfAWS", "WhatIfUnits", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
@@ -192,7 +192,8 @@ let package = Package(
         .testTarget(
             name: "WhatIfMaintenanceTests",
             dependencies: ["WhatIfMaintenance", "WhatIfAWS", "WhatIfTesting", "WhatIfUnits"]),
-        .testTarget(name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfProtocol", "WhatIfTesting"]),
+        .testTarget(
+            name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfAWS", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
             dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis"]),

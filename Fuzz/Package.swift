@@ -23,7 +23,7 @@ let targets: [(String, [Target.Dependency])] = [
     ("FuzzSharedConfig", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzRESP", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzRedisURL", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
-    ("FuzzScanPage", [.product(name: "WhatIfBackup", package: "whatif-agent")]),
+    ("FuzzScanPage", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzMetrics", [.product(name: "WhatIfMonitoring", package: "whatif-agent")]),
     ("FuzzGlob", [.product(name: "WhatIfExpiry", package: "whatif-agent")]),
     ("FuzzWindow", [.product(name: "WhatIfMaintenance", package: "whatif-agent")]),

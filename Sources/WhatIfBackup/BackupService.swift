@@ -3,6 +3,7 @@ import Logging
 import WhatIfAWS
 import WhatIfCore
 import WhatIfCrypto
+import WhatIfPostgres
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)

@@ -1,3 +1,4 @@
+import WhatIfAWS
 import WhatIfCore
 import WhatIfCrypto
 import WhatIfProtocol

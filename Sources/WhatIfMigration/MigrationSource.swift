@@ -1,4 +1,3 @@
-import WhatIfBackup
 import WhatIfCore
 import WhatIfJSON
 

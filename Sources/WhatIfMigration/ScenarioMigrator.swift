@@ -1,5 +1,4 @@
 import WhatIfAWS
-import WhatIfBackup
 import WhatIfCore
 import WhatIfCrypto
 import WhatIfProtocol

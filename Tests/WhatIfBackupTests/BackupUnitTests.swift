@@ -1,4 +1,5 @@
 import Testing
+import WhatIfAWS
 import WhatIfBackup
 import WhatIfCore
 import WhatIfProtocol

@@ -1,5 +1,5 @@
 import FuzzSupport
-import WhatIfBackup
+import WhatIfAWS
 
 /// DynamoDB's Scan and BatchWriteItem answers, as the backup's byte-level JSON reader sees them. What
 /// it accepts must come out as export lines that read back to items and validate as JSON.

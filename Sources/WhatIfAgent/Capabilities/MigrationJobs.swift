@@ -3,6 +3,7 @@ import WhatIfAWS
 import WhatIfBackup
 import WhatIfCore
 import WhatIfMigration
+import WhatIfPostgres
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)

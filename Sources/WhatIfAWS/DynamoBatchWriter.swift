@@ -1,4 +1,3 @@
-import WhatIfAWS
 import WhatIfCore
 
 /// BatchWriteItem with parallel workers, shared by restores and migrations. Callers submit batches of

@@ -1,5 +1,4 @@
 import CZlib
-import WhatIfCore
 
 /// gzip (RFC 1952) through zlib, streaming in both directions.
 public struct GzipError: OperatorError, Sendable {

@@ -1,5 +1,4 @@
 import WhatIfCore
-import WhatIfPostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -89,7 +88,7 @@ public struct PostgresTools: Sendable {
     }
 
     /// PATH and a fixed message language: what every helper is started with.
-    static func baseEnvironment(_ env: [String: String]) -> [String: String] {
+    public static func baseEnvironment(_ env: [String: String]) -> [String: String] {
         ["PATH": env["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "LC_MESSAGES": "C"]
     }
 
