@@ -1,9 +1,9 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// Layers, bottom to top (see DEVELOPERS.md and docs/architecture.md):
+// Layers, bottom to top (see docs/architecture.md):
 //   C shims -> one client per backing service -> capabilities -> agent -> two executables.
-// whatifctl depends on WhatIfClient + WhatIfProtocol only.
+// whatifctl depends on WhatIfClient + WhatIfProtocol (and the leaf formatter WhatIfUnits) only.
 
 let strict: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
@@ -127,7 +127,7 @@ let package = Package(
             dependencies: [
                 "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfRedis", "WhatIfAWS",
                 "WhatIfSystemd", "WhatIfBackup", "WhatIfMonitoring", "WhatIfExpiry", "WhatIfMigration",
-                "WhatIfMaintenance", "WhatIfUnits", "CLinuxShims",
+                "WhatIfMaintenance", "WhatIfUnits", "WhatIfHTTP", "WhatIfJSON", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
@@ -178,25 +178,34 @@ let package = Package(
         .testTarget(
             name: "WhatIfRedisTests", dependencies: ["WhatIfRedis", "WhatIfCrypto", "WhatIfCore", "WhatIfTesting"]),
         .testTarget(
-            name: "WhatIfAWSTests", dependencies: ["WhatIfAWS", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
+            name: "WhatIfAWSTests",
+            dependencies: ["WhatIfAWS", "WhatIfCore", "WhatIfCrypto", "WhatIfHTTP", "WhatIfTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
         .testTarget(
-            name: "WhatIfMonitoringTests", dependencies: ["WhatIfMonitoring", "WhatIfProtocol", "WhatIfTesting"]),
+            name: "WhatIfMonitoringTests",
+            dependencies: ["WhatIfMonitoring", "WhatIfCore", "WhatIfHTTP", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
-            name: "WhatIfExpiryTests", dependencies: ["WhatIfExpiry", "WhatIfRedis", "WhatIfProtocol", "WhatIfTesting"]),
+            name: "WhatIfExpiryTests",
+            dependencies: ["WhatIfExpiry", "WhatIfCore", "WhatIfRedis", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfMigrationTests",
             dependencies: ["WhatIfMigration", "WhatIfAWS", "WhatIfCore", "WhatIfProtocol", "WhatIfTesting"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "WhatIfMaintenanceTests",
-            dependencies: ["WhatIfMaintenance", "WhatIfAWS", "WhatIfTesting", "WhatIfUnits"]),
+            dependencies: [
+                "WhatIfMaintenance", "WhatIfAWS", "WhatIfCore", "WhatIfHTTP", "WhatIfTesting", "WhatIfUnits",
+            ]),
         .testTarget(
-            name: "WhatIfBackupTests", dependencies: ["WhatIfBackup", "WhatIfAWS", "WhatIfProtocol", "WhatIfTesting"]),
+            name: "WhatIfBackupTests",
+            dependencies: ["WhatIfBackup", "WhatIfAWS", "WhatIfCore", "WhatIfProtocol", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfAgentTests",
-            dependencies: ["WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis"]),
+            dependencies: [
+                "WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis", "WhatIfExpiry",
+                "WhatIfMaintenance", "WhatIfMonitoring",
+            ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
