@@ -22,3 +22,17 @@ public struct Failure: OperatorError, Sendable {
         self.hint = hint
     }
 }
+
+/// The one shape of a transport's error (a socket, HTTP, Redis): what kind of failure, for code to
+/// decide on (retry a timeout, not a refused login), and the operator's message and hint.
+public struct TransportError<Kind: Sendable & Equatable>: OperatorError, Sendable {
+    public var kind: Kind
+    public var message: String
+    public var hint: String?
+
+    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.hint = hint
+    }
+}

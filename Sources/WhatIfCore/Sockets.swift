@@ -2,17 +2,9 @@
     import Glibc
 #endif
 
-public struct SocketError: OperatorError, Sendable {
-    public enum Kind: Sendable, Equatable { case refused, unreachable, timeout, resolve, closed, io, permission }
-    public var kind: Kind
-    public var message: String
-    public var hint: String?
-    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
-        self.kind = kind
-        self.message = message
-        self.hint = hint
-    }
-}
+/// Why a socket operation failed.
+public enum SocketErrorKind: Sendable, Equatable { case refused, unreachable, timeout, resolve, closed, io, permission }
+public typealias SocketError = TransportError<SocketErrorKind>
 
 /// Blocking-style socket I/O on non-blocking descriptors, every wait bounded by a deadline.
 public enum Sockets {

@@ -41,20 +41,13 @@ public struct HTTPResponse: Sendable {
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
-public struct HTTPError: OperatorError, Sendable {
-    public enum Kind: Sendable, Equatable {
-        case resolve, connect, timeout, tls, io, tooLarge, aborted
-    }
-    public var kind: Kind
-    public var message: String
-    public var hint: String?
+/// Why an HTTP call failed.
+public enum HTTPErrorKind: Sendable, Equatable {
+    case resolve, connect, timeout, tls, io, tooLarge, aborted
+}
+public typealias HTTPError = TransportError<HTTPErrorKind>
 
-    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
-        self.kind = kind
-        self.message = message
-        self.hint = hint
-    }
-
+extension TransportError where Kind == HTTPErrorKind {
     /// Worth retrying: the request may not have reached the server, or the network hiccupped.
     public var isTransient: Bool {
         switch kind {

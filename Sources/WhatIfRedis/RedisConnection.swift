@@ -22,21 +22,13 @@ public struct RedisConfig: Sendable {
     }
 }
 
-public struct RedisError: OperatorError, Sendable {
-    public enum Kind: Sendable, Equatable {
-        case connection, timeout, auth, tls, protocolViolation
-        /// The server answered a command with an error reply (`-ERR ...`).
-        case server
-    }
-    public var kind: Kind
-    public var message: String
-    public var hint: String?
-    public init(_ kind: Kind, _ message: String, hint: String? = nil) {
-        self.kind = kind
-        self.message = message
-        self.hint = hint
-    }
+/// Why a Redis call failed.
+public enum RedisErrorKind: Sendable, Equatable {
+    case connection, timeout, auth, tls, protocolViolation
+    /// The server answered a command with an error reply (`-ERR ...`).
+    case server
 }
+public typealias RedisError = TransportError<RedisErrorKind>
 
 /// One connection to Redis: RESP via hiredis's formatter and reader, over TCP, a Unix socket, or TLS.
 /// Pipelining: `pipeline` writes every command, then reads every reply. Use from one thread at a time.
