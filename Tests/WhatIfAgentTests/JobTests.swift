@@ -138,6 +138,27 @@ import WhatIfTesting
         await a.stop()
     }
 
+    /// Records are written on a thread of their own, and what the API says of a job is on disk by then:
+    /// a 202 is a record, a job reported failed is recorded failed.
+    @Test func whatTheAPISaysOfAJobIsOnDisk() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        let job = try await a.call { try $0.startJob(kind: "test.fail") }
+        let path = a.dir.file("state/jobs/\(job.id).json")
+        #expect(FileManager.default.fileExists(atPath: path), "answered 202 before the record was written")
+        let final = try await a.call { c -> JobInfo? in
+            var last: JobInfo?
+            try c.events(of: job.id, follow: true) { e in
+                if let j = e.job { last = j }
+                return true
+            }
+            return last
+        }
+        #expect(final?.state == .failed)
+        let onDisk = try APICoding.decode(JobInfo.self, from: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(onDisk.state == .failed, "the stream reported the end before the record said so")
+    }
+
     @Test func shutdownLetsJobsCheckpointWithinTheGrace() async throws {
         let a = try await agent()
         let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100_000, "stepMs": 1]) }
@@ -300,5 +321,22 @@ import WhatIfTesting
         #expect(throws: TestFailure.self) { _ = try a.client.version() }
         let version = try await a.call { try $0.version() }
         #expect(!version.version.isEmpty)
+    }
+}
+
+/// The role of a peer the cache does not know is looked up off the event loop: `cached` never does a
+/// lookup (nil instead), `resolve` does it on a thread of its own and fills the cache.
+@Suite struct AuthorizerTests {
+    @Test func theEventLoopAsksTheCacheOnly() async throws {
+        let config = try ConfigLoader.parse(text: "environment: development\n", path: "/tmp/x.yaml", environment: [:])
+            .get()
+        let auth = Authorizer(settings: config.socket, agentUID: 4_000_000)
+        let root = Peer(pid: 1, uid: 0, gid: 0)
+        #expect(auth.cached(root)?.role == .admin, "root needs no lookup")
+        let stranger = Peer(pid: 2, uid: 3_999_999, gid: 3_999_999)
+        #expect(auth.cached(stranger) == nil)
+        let resolved = await auth.resolve(stranger)
+        #expect(resolved.role == .none && resolved.name == nil)
+        #expect(auth.cached(stranger)?.role == Role.none, "the lookup filled the cache")
     }
 }

@@ -150,29 +150,45 @@ public final class AdminServer: Sendable {
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
         return future.flatMap { [self] cred in
             let peer = Peer(cred)
-            let role = core.authorizer.role(of: peer)
             let shared = settings.maxConnections - Self.adminReserve(settings.maxConnections)
-            if role < .admin, open > shared {
-                return refuse(
-                    channel,
-                    "too many connections (\(open - 1) open; \(settings.maxConnections - shared) of \(settings.maxConnections) are kept for admins)"
-                )
+            guard open > shared else { return serve(channel, peer, settings) }
+            // Near the limit only admins get the reserved slots. The role comes from the cache, or from
+            // a lookup on a thread of its own: never an NSS call on the event loop.
+            let auth = core.authorizer
+            let decided = channel.eventLoop.makePromise(of: Role.self)
+            if let c = auth.cached(peer) {
+                decided.succeed(c.role)
+            } else {
+                Task { decided.succeed(await auth.resolve(peer).role) }
             }
-            return channel.eventLoop.makeCompletedFuture {
-                let state = ConnectionState()
-                let sync = channel.pipeline.syncOperations
-                try sync.addHandler(FirstByteWatcher(state: state, settings: settings))
-                var limits = NIOHTTPDecoderLimitConfiguration()
-                limits.maxHeaderListSize = settings.maxHeaderBytes
-                limits.maxHeaderFieldSize = settings.maxHeaderBytes
-                limits.maxHeaderFieldCount = 100
-                // Pipelined requests are queued and answered in order by the handler itself (NIO's
-                // pipelining helper dropped the last answer when the client half-closed).
-                try sync.configureHTTPServerPipeline(
-                    withPipeliningAssistance: false, withErrorHandling: false, withEncoderConfiguration: .init(),
-                    withDecoderLimitConfiguration: limits)
-                try sync.addHandler(AdminHTTPHandler(server: self, peer: peer, state: state, settings: settings))
+            return decided.futureResult.flatMap { [self] role in
+                guard role >= .admin else {
+                    return refuse(
+                        channel,
+                        "too many connections (\(open - 1) open; \(settings.maxConnections - shared) of \(settings.maxConnections) are kept for admins)"
+                    )
+                }
+                return serve(channel, peer, settings)
             }
+        }
+    }
+
+    /// Installs the HTTP pipeline and the handler on an accepted connection.
+    private func serve(_ channel: any Channel, _ peer: Peer, _ settings: SocketSettings) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            let state = ConnectionState()
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(FirstByteWatcher(state: state, settings: settings))
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = settings.maxHeaderBytes
+            limits.maxHeaderFieldSize = settings.maxHeaderBytes
+            limits.maxHeaderFieldCount = 100
+            // Pipelined requests are queued and answered in order by the handler itself (NIO's
+            // pipelining helper dropped the last answer when the client half-closed).
+            try sync.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits)
+            try sync.addHandler(AdminHTTPHandler(server: self, peer: peer, state: state, settings: settings))
         }
     }
 
@@ -388,13 +404,15 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let auth = server.core.authorizer
         // HEAD is GET without the body.
         let isHead = h.method == .HEAD
-        let request = AdminRequest(
+        // The role from the cache when it has it; otherwise the lookup (NSS) waits for the task below,
+        // which does it on a thread of its own: the event loop never blocks on a directory server.
+        let known = auth.cached(peer)
+        var request = AdminRequest(
             method: isHead ? "GET" : h.method.rawValue, target: h.uri, body: body, peer: peer,
-            role: auth.role(of: peer),
-            userName: auth.userName(peer))
+            role: known?.role ?? .none, userName: known?.name)
         let keepAlive = h.isKeepAlive && !server.shuttingDown.load(ordering: .relaxed)
         // Fast path: a fresh status report is served from memory on the event loop.
-        if request.method == "GET", request.path == Endpoint.status.path(), request.role >= .reader,
+        if known != nil, request.method == "GET", request.path == Endpoint.status.path(), request.role >= .reader,
             !request.flag("fresh"),
             request.query.keys.allSatisfy(Endpoint.status.query.contains),
             let json = server.core.status.cachedJSON(maxAge: server.core.config.status.maxAge)
@@ -408,6 +426,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let router = server.router
         Task {
+            if known == nil { (request.role, request.userName) = await auth.resolve(request.peer) }
             let response = await router.handle(request)
             loop.execute {
                 let (handler, ctx) = bound.value

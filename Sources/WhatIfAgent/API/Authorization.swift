@@ -42,21 +42,46 @@ public final class Authorizer: Sendable {
         cache.set([:])
     }
 
-    public func role(of peer: Peer) -> Role {
+    /// Looks the peer up (NSS: passwd, group; files, LDAP or sssd) when the cache has nothing fresh:
+    /// blocks, so callers on an event loop or a Swift task use `cached` or `resolve`.
+    public func role(of peer: Peer) -> Role { role(peer, groups: membership(peer).0) }
+
+    public func userName(_ peer: Peer) -> String? { membership(peer).1 }
+
+    /// The role and name from the cache alone, nil when it has nothing fresh for this uid (root and the
+    /// agent's own user need no lookup): what the event loop may ask.
+    public func cached(_ peer: Peer) -> (role: Role, name: String?)? {
+        if peer.uid == 0 || peer.uid == agentUID, cache.withLock({ $0[peer.uid] }) == nil {
+            return (.admin, nil)
+        }
+        guard let c = fresh(peer) else { return nil }
+        return (role(peer, groups: c.groups), c.name)
+    }
+
+    /// The role and name, the lookup (when needed) on a thread of its own: never on the event loop or
+    /// Swift's cooperative pool, where a slow directory server would stall every other request.
+    public func resolve(_ peer: Peer) async -> (role: Role, name: String?) {
+        if let c = cached(peer) { return c }
+        let looked = (try? await Threads.run { [self] in membership(peer) }) ?? ([peer.gid], nil)
+        return (role(peer, groups: looked.0), looked.1)
+    }
+
+    private func role(_ peer: Peer, groups: [UInt32]) -> Role {
         if peer.uid == 0 || peer.uid == agentUID { return .admin }
         let s = settings.value
-        let (groups, _) = membership(peer)
         if let admin = s.adminGID, peer.gid == admin || groups.contains(admin) { return .admin }
         if let reader = s.readerGID, peer.gid == reader || groups.contains(reader) { return .reader }
         return .none
     }
 
-    public func userName(_ peer: Peer) -> String? { membership(peer).1 }
+    private func fresh(_ peer: Peer) -> (groups: [UInt32], name: String?)? {
+        guard let c = cache.withLock({ $0[peer.uid] }), ContinuousClock.now - c.at < .seconds(Self.cacheSeconds)
+        else { return nil }
+        return (c.groups, c.name)
+    }
 
     private func membership(_ peer: Peer) -> ([UInt32], String?) {
-        if let c = cache.withLock({ $0[peer.uid] }), ContinuousClock.now - c.at < .seconds(Self.cacheSeconds) {
-            return (c.groups, c.name)
-        }
+        if let c = fresh(peer) { return (c.groups, c.name) }
         var groups: [UInt32] = [peer.gid]
         var name: String?
         var pw = passwd()

@@ -115,6 +115,8 @@ extension Router {
     {
         do throws(APIError) {
             let info = try await agent.jobs.start(S.self, params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+            // Answered once its record is on disk: a 202 is a job the agent will remember.
+            await agent.jobs.recorded()
             return .json(info, status: 202)
         } catch {
             return .error(error)
@@ -142,6 +144,8 @@ extension Router {
         do throws(APIError) {
             let info = try await agent.jobs.start(
                 kind: kind, params: params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+            // Answered once its record is on disk: a 202 is a job the agent will remember.
+            await agent.jobs.recorded()
             return .json(info, status: 202)
         } catch {
             return .error(error)

@@ -130,8 +130,11 @@ public final class Router: Sendable {
                 let (_, json) = await agent.status.report(maxAge: maxAge)
                 return AdminResponse(status: 200, body: .bytes(json + [10]))
             },
+            // What the API says of a job is on disk: each answer waits for the records it read.
             Route(.listJobs) { [agent] _, _ in
-                .json(JobList(jobs: await agent.jobs.list()))
+                let jobs = await agent.jobs.list()
+                await agent.jobs.recorded()
+                return .json(JobList(jobs: jobs))
             },
             Route(.jobKinds) { [agent] _, _ in
                 .json(JobKindList(kinds: await agent.jobs.kindList()))
@@ -146,6 +149,8 @@ public final class Router: Sendable {
                 do throws(APIError) {
                     let info = try await agent.jobs.start(
                         kind: start.kind, params: start.params, requestedBy: req.userName ?? "uid \(req.peer.uid)")
+                    // Answered once its record is on disk: a 202 is a job the agent will remember.
+                    await agent.jobs.recorded()
                     return .json(info, status: 202)
                 } catch { return .error(error) }
             },
@@ -154,10 +159,15 @@ public final class Router: Sendable {
                     return .error(
                         APIError(.notFound, "no job \(args[0])", hint: "`whatifctl jobs list` shows the jobs"))
                 }
+                await agent.jobs.recorded()
                 return .json(info)
             },
             Route(.cancelJob) { [agent] _, args in
-                do throws(APIError) { return .json(try await agent.jobs.cancel(args[0]), status: 202) } catch {
+                do throws(APIError) {
+                    let info = try await agent.jobs.cancel(args[0])
+                    await agent.jobs.recorded()
+                    return .json(info, status: 202)
+                } catch {
                     return .error(error)
                 }
             },
@@ -171,6 +181,8 @@ public final class Router: Sendable {
                     let task = Task {
                         let encoder = APICoding.encoder()
                         for await e in events {
+                            // A job's end is reported once its record is on disk.
+                            if e.type == .state, e.job?.state.isFinal == true { await agent.jobs.recorded() }
                             guard var line = try? Array(encoder.encode(e)) else { continue }
                             line.append(10)
                             continuation.yield(line)

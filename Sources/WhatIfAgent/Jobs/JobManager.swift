@@ -38,6 +38,7 @@ public actor JobManager {
     private var accepting = true
     private let directory: String
     private let checkpointDirectory: String
+    private let writer: JobRecordWriter
     private let logger: Logger
     private var configProvider: @Sendable () -> AgentConfig
     private var onFinish: (@Sendable (JobInfo) -> Void)?
@@ -46,6 +47,7 @@ public actor JobManager {
     public func setOnFinish(_ body: @escaping @Sendable (JobInfo) -> Void) { onFinish = body }
 
     public init(stateDirectory: String, logger: Logger, config: @escaping @Sendable () -> AgentConfig) {
+        writer = JobRecordWriter(logger: logger)
         directory = "\(stateDirectory)/jobs"
         checkpointDirectory = "\(stateDirectory)/checkpoints"
         self.logger = logger
@@ -364,16 +366,20 @@ public actor JobManager {
             persist(records[id]!.info)
             for (_, c) in records[id]!.subscribers { c.finish() }
         }
+        await writer.recorded()
     }
 
+    /// Hands the record to the writer thread (in order; fsynced there, never on this actor's thread).
     private func persist(_ info: JobInfo) {
         do {
-            try Files.writeAtomically(
-                "\(directory)/\(info.id).json", try APICoding.encode(info, pretty: true), mode: 0o640)
+            writer.write("\(directory)/\(info.id).json", try APICoding.encode(info, pretty: true))
         } catch {
             logger.error("cannot record job", metadata: ["job_id": "\(info.id)", "error": "\(error)"])
         }
     }
+
+    /// Returns once every job record changed so far is on disk.
+    public nonisolated func recorded() async { await writer.recorded() }
 
     private func prune() {
         let finished = order.filter { records[$0]?.info.state.isFinal ?? false }
