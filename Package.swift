@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "WhatIfMaintenance", targets: ["WhatIfMaintenance"]),
         .library(name: "WhatIfAgent", targets: ["WhatIfAgent"]),
         .library(name: "WhatIfTesting", targets: ["WhatIfTesting"]),
+        .library(name: "WhatIfAgentTesting", targets: ["WhatIfAgentTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -164,8 +165,14 @@ let package = Package(
         // MARK: Test support (stack launcher, fault proxy, fake IMDS, certificates), like HummingbirdTesting.
         .target(
             name: "WhatIfTesting",
+            dependencies: ["WhatIfCore", "WhatIfMaintenance", "WhatIfClient", "WhatIfProtocol", "CLinuxShims"],
+            swiftSettings: strict),
+        // Above it, what runs an agent for a test: in process or as the built whatifd.
+        .target(
+            name: "WhatIfAgentTesting",
             dependencies: [
-                "WhatIfAgent", "WhatIfCore", "WhatIfMaintenance", "WhatIfClient", "WhatIfProtocol", "CLinuxShims",
+                "WhatIfTesting", "WhatIfAgent", "WhatIfCore", "WhatIfMaintenance", "WhatIfClient", "WhatIfProtocol",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
@@ -203,13 +210,15 @@ let package = Package(
         .testTarget(
             name: "WhatIfAgentTests",
             dependencies: [
-                "WhatIfAgent", "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis", "WhatIfExpiry",
+                "WhatIfAgent", "WhatIfTesting", "WhatIfAgentTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis",
+                "WhatIfExpiry",
                 "WhatIfMaintenance", "WhatIfMonitoring",
             ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "WhatIfTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfMaintenance",
+                "WhatIfTesting", "WhatIfAgentTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfCore", "WhatIfRedis",
+                "WhatIfMaintenance",
                 "WhatIfMonitoring", "WhatIfBackup", "WhatIfUnits",
             ]),
     ],

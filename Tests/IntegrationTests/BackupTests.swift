@@ -1,4 +1,5 @@
 import Testing
+import WhatIfAgentTesting
 import WhatIfBackup
 import WhatIfClient
 import WhatIfCore

@@ -1,4 +1,5 @@
 import Testing
+import WhatIfAgentTesting
 import WhatIfClient
 import WhatIfCore
 import WhatIfProtocol

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WhatIfAgentTesting
 import WhatIfClient
 import WhatIfCore
 import WhatIfMaintenance

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WhatIfAgent
+import WhatIfAgentTesting
 import WhatIfClient
 import WhatIfProtocol
 import WhatIfTesting

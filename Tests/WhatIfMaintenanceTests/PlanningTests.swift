@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WhatIfTesting
 import WhatIfUnits
 
 @testable import WhatIfMaintenance

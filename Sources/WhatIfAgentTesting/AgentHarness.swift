@@ -5,6 +5,7 @@ import WhatIfClient
 import WhatIfCore
 import WhatIfMaintenance
 import WhatIfProtocol
+import WhatIfTesting
 
 /// Writes an agent config for tests: the shared stack's services, a private socket and state folder.
 public struct TestConfig: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import WhatIfAgent
 import WhatIfProtocol
+import WhatIfTesting
 
 /// Job kinds for exercising the job system itself (the agent's real kinds come with its capabilities).
 public enum TestJobKinds {
