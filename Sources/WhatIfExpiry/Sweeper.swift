@@ -156,8 +156,18 @@ public final class ExpirySweeper {
         var pacer = ScanPacer(settings, scannedAtStart: scanned)
         var batches = 0
         var complete = false
+        func checkpoint() -> SweepCheckpoint {
+            SweepCheckpoint(
+                cursor: cursor, fingerprint: fingerprint, target: target, scanned: scanned, excluded: excluded,
+                unmatched: unmatched, rules: rules)
+        }
         repeat {
-            try reporter.checkCancelled()
+            do { try reporter.checkCancelled() } catch {
+                // Stopped (cancel, or the agent stopping): the checkpoint is exactly where it stopped,
+                // so the next run repeats no batch.
+                if batches > 0 { saveCheckpoint(checkpoint()) }
+                throw error
+            }
             let batchWatch = Stopwatch()
             let (next, keys) = try pacer.scan(connection, cursor: cursor)
             scanned += Int64(keys.count)
@@ -244,13 +254,7 @@ public final class ExpirySweeper {
             reporter.progress(
                 done: Double(scanned), total: max(total, Double(scanned)), unit: "keys",
                 phase: enforce ? "enforce" : "dry-run")
-            if batches % settings.checkpointEvery == 0 || complete {
-                saveCheckpoint(
-                    SweepCheckpoint(
-                        cursor: cursor, fingerprint: fingerprint, target: target, scanned: scanned, excluded: excluded,
-                        unmatched: unmatched,
-                        rules: rules))
-            }
+            if batches % settings.checkpointEvery == 0 || complete { saveCheckpoint(checkpoint()) }
             // Keep each batch inside its budget; grow back when there is room.
             pacer.pace(batchSeconds: batchWatch.elapsedSeconds, scanned: scanned)
         } while !complete

@@ -5,6 +5,7 @@ import WhatIfCore
 import WhatIfProtocol
 import WhatIfRedis
 import WhatIfTesting
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -149,6 +150,47 @@ import WhatIfTesting
         try stack.start("redis")
         let again = try b.ctl(["redis", "expiry"])
         #expect(again.status == 0, "\(again.output)")
+    }
+
+    /// SIGTERM while a sweep runs (systemctl stop): whatifd exits 0 well within the unit's
+    /// TimeoutStopSec, the job is recorded as stopped with its checkpoint on disk, and the next start's
+    /// sweep resumes there and covers every key.
+    @Test func sigtermMidSweepEndsRecordedAndResumable() throws {
+        let unit = try String(
+            contentsOfFile: "\(TestPaths.repository)/packaging/debian/whatif-agent.whatifd.service", encoding: .utf8)
+        let stopLimit = try #require(
+            unit.split(separator: "\n").first { $0.hasPrefix("TimeoutStopSec=") }
+                .flatMap { DurationText.parse(String($0.dropFirst("TimeoutStopSec=".count))) })
+        let stack = try Stack.startPrivate(["redis"])
+        let redis = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
+        try Self.load(redis, n: 30_000)
+        var config = TestConfig.forStack(stack.info)
+        config.postgres = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.expiry = Self.expiry + "  scan_count: 100\n  keys_per_second: 5000\n"
+        let a = try AgentProcess(config)
+        let job = try a.client.startExpirySweep(enforce: false)
+        #expect(eventually(timeout: 20) { ((try? a.client.job(job.id))?.progress?.done ?? 0) >= 5000 })
+        let stopping = Date()
+        a.process.signal(SIGTERM)
+        let status = a.process.wait(timeout: stopLimit)
+        let took = Date().timeIntervalSince(stopping)
+        #expect(status == 0 && took < stopLimit, "exit \(String(describing: status)) after \(took) s: \(a.process.log)")
+        let record = try APICoding.decode(
+            JobInfo.self, from: try Files.read(a.dir.file("state/jobs/\(job.id).json"), limit: 1 << 20))
+        #expect(record.state == .cancelled || record.state == .interrupted, "\(record.state)")
+        #expect(
+            Files.exists(a.dir.file("state/checkpoints/redis.expiry-redis.json")),
+            "\(Files.list(a.dir.file("state/checkpoints")))")
+
+        let b = try AgentProcess(config, stateDir: a.dir.file("state"))
+        let rerun = try b.ctl(["redis", "expiry"])
+        #expect(rerun.status == 0, "\(rerun.output)")
+        let report = try b.client.lastExpiryReport()
+        #expect(report.resumed && (report.resumedAfter ?? 0) >= 5000, "\(report)")
+        #expect(report.scanned >= 30_000 && report.rules[0].matched + report.excluded + report.unmatched >= 30_000)
     }
 
     /// A checkpoint is bound to the server it was taken on: after Redis restarts (a new run_id) and is

@@ -39,6 +39,8 @@ public actor JobManager {
     private let directory: String
     private let checkpointDirectory: String
     private let writer: JobRecordWriter
+    /// Who waits for the last running job to end (shutdown).
+    private var idleWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private let logger: Logger
     private var configProvider: @Sendable () -> AgentConfig
     private var onFinish: (@Sendable (JobInfo) -> Void)?
@@ -238,9 +240,14 @@ public actor JobManager {
                 "job_id": "\(id)", "job_kind": "\(r.info.kind)", "state": "\(r.info.state.rawValue)",
                 "error": "\(r.info.error?.message ?? "")",
             ])
-        emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: r.info))
+        // Recorded before anyone hears of it: the API reports an end once its record is on disk.
         persist(r.info)
+        emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: r.info))
         onFinish?(r.info)
+        if runningCount == 0 {
+            for (_, c) in idleWaiters { c.resume() }
+            idleWaiters = [:]
+        }
         // End every follower's stream.
         for (_, c) in records[id]?.subscribers ?? [:] { c.finish() }
         records[id]?.subscribers = [:]
@@ -345,6 +352,20 @@ public actor JobManager {
         records[id]?.subscribers[token] = nil
     }
 
+    /// Returns when no job runs (at once if none does), or when the calling task is cancelled.
+    func idle() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                if runningCount == 0 || Task.isCancelled { c.resume() } else { idleWaiters[id] = c }
+            }
+        } onCancel: {
+            Task { await self.stopWaiting(id) }
+        }
+    }
+
+    private func stopWaiting(_ id: UUID) { idleWaiters.removeValue(forKey: id)?.resume() }
+
     /// Stops taking jobs, asks running ones to stop (they checkpoint), and waits up to `grace` seconds.
     /// Jobs still running then are recorded as interrupted.
     public func shutdown(grace: Double) async {
@@ -354,9 +375,14 @@ public actor JobManager {
             r.context?.markCancelled()
             r.task?.cancel()
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
-        while runningCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        // Woken by the last job's end, or by the grace running out: no polling.
+        if runningCount > 0 {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.idle() }
+                group.addTask { try? await Task.sleep(for: .milliseconds(Int(grace * 1000))) }
+                await group.next()
+                group.cancelAll()
+            }
         }
         for id in records.keys where !(records[id]!.info.state.isFinal) {
             records[id]!.info.state = .interrupted
