@@ -29,6 +29,23 @@ import WhatIfUnits
 
         """
 
+    /// A private Redis 7 loaded with `n` keys (see `load`), its connection, and an agent config for it
+    /// with only Redis and the expiry policy (plus `expiry`'s extra lines).
+    static func redisOnly(keys n: Int, expiry extra: String? = nil) throws -> (
+        PrivateStack, RedisConnection, TestConfig
+    ) {
+        let stack = try Stack.startPrivate(["redis"])
+        let redis = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
+        if n > 0 { try load(redis, n: n) }
+        var config = TestConfig.forStack(stack.info)
+        config.postgres = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.expiry = extra.map { expiry + $0 }
+        return (stack, redis, config)
+    }
+
     /// n keys: 4 of 10 sessions without a TTL, 1 of 10 over the maximum, 1 of 10 with a short TTL,
     /// 2 of 10 excluded, 2 of 10 matching no rule.
     static func load(_ redis: RedisConnection, n: Int) throws {
@@ -118,15 +135,8 @@ import WhatIfUnits
     /// whatifd killed mid-sweep: the rerun resumes from the checkpoint; Redis restarted mid-sweep: the job
     /// fails with a clear message and a rerun completes.
     @Test func killAndRestartMidSweep() throws {
-        let stack = try Stack.startPrivate(["redis"])
-        let redis = try RedisConnection(
-            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
-        try Self.load(redis, n: 50_000)
-        var config = TestConfig.forStack(stack.info)
-        config.postgres = nil
-        config.dynamodb = nil
-        config.aws = nil
-        config.expiry = Self.expiry + "  scan_count: 100\n  keys_per_second: 10000\n"
+        let (stack, redis, config) = try Self.redisOnly(
+            keys: 50_000, expiry: "  scan_count: 100\n  keys_per_second: 10000\n")
         let a = try AgentProcess(config)
         let job = try a.client.startExpirySweep(enforce: true)
         #expect(eventually(timeout: 20) { ((try? a.client.job(job.id))?.progress?.done ?? 0) >= 15_000 })
@@ -161,15 +171,9 @@ import WhatIfUnits
         let stopLimit = try #require(
             unit.split(separator: "\n").first { $0.hasPrefix("TimeoutStopSec=") }
                 .flatMap { DurationText.parse(String($0.dropFirst("TimeoutStopSec=".count))) })
-        let stack = try Stack.startPrivate(["redis"])
-        let redis = try RedisConnection(
-            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: stack.info.redisPort))))
-        try Self.load(redis, n: 30_000)
-        var config = TestConfig.forStack(stack.info)
-        config.postgres = nil
-        config.dynamodb = nil
-        config.aws = nil
-        config.expiry = Self.expiry + "  scan_count: 100\n  keys_per_second: 5000\n"
+        let (stack, _, config) = try Self.redisOnly(
+            keys: 30_000, expiry: "  scan_count: 100\n  keys_per_second: 5000\n")
+        defer { withExtendedLifetime(stack) {} }
         let a = try AgentProcess(config)
         let job = try a.client.startExpirySweep(enforce: false)
         #expect(eventually(timeout: 20) { ((try? a.client.job(job.id))?.progress?.done ?? 0) >= 5000 })
