@@ -131,6 +131,7 @@ let package = Package(
                 "WhatIfMaintenance", "WhatIfUnits", "WhatIfHTTP", "WhatIfJSON", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
             swiftSettings: strict),
 
