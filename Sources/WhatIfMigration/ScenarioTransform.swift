@@ -50,7 +50,7 @@ public struct ScenarioTransform: Sendable {
     ]
     public static let maxDepth = 32
 
-    public init(publicShards: Int = TableSchema.defaultPublicShards, maxItemBytes: Int = 400 * 1024) {
+    public init(publicShards: Int = ScenarioTable.defaultPublicShards, maxItemBytes: Int = 400 * 1024) {
         self.publicShards = max(1, publicShards)
         self.maxItemBytes = maxItemBytes
     }
@@ -236,7 +236,7 @@ public struct ScenarioTransform: Sendable {
             case .publicShard:
                 throw Reject(
                     "the document has a field the table reserves for its public index; rename it in MongoDB first",
-                    field: TableSchema.publicShardAttribute)
+                    field: ScenarioTable.publicShardAttribute)
             case .other:
                 break
             }
@@ -281,17 +281,17 @@ public struct ScenarioTransform: Sendable {
             let escaped = out[range].contains(0x5C)
             let shard =
                 escaped
-                ? TableSchema.publicShard(
+                ? ScenarioTable.publicShard(
                     for: Item(keyRange: range, keyHash: hash, size: 0, derivedKey: false).scenarioId(in: out),
                     shards: publicShards)
                 : out.withUnsafeBytes {
-                    TableSchema.publicShard(for: UnsafeRawBufferPointer(rebasing: $0[range]), shards: publicShards)
+                    ScenarioTable.publicShard(for: UnsafeRawBufferPointer(rebasing: $0[range]), shards: publicShards)
                 }
             if !first { out.append(UInt8(ascii: ",")) }
             JSONOut.literal(#""publicShard":{"S":""#, into: &out)
             out += shard.utf8
             JSONOut.literal(#""}"#, into: &out)
-            size += TableSchema.publicShardAttribute.utf8.count + shard.utf8.count
+            size += ScenarioTable.publicShardAttribute.utf8.count + shard.utf8.count
         }
         out.append(UInt8(ascii: "}"))
         guard size <= maxItemBytes else {

@@ -82,7 +82,7 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
         #expect(guide["createdAt"] == .s("2023-01-01T00:00:00.000Z"))
         #expect(guide["tags"] == .l([.s("fantasy"), .s("sci-fi")]))
         #expect(guide["isPublic"] == .bool(true))
-        #expect(guide["publicShard"] == .s(TableSchema.publicShard(for: "scenario_123", shards: 4)))
+        #expect(guide["publicShard"] == .s(ScenarioTable.publicShard(for: "scenario_123", shards: 4)))
         let moon = items[1]
         #expect(moon["settings"] == .m(["model": .s("gpt-4"), "temperature": .n("0.7"), "maxTokens": .n("4096")]))
         #expect(moon["views"] == .n("12345678901"))
@@ -355,10 +355,10 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
     }
 }
 
-@Suite struct TableSchemaTests {
+@Suite struct ScenarioTableTests {
     @Test func theExpectedSchemaIsValidAndABooleanKeyIsNot() {
-        let expected = TableSchema.expected(table: "what-if-generator-scenarios-test")
-        #expect(TableSchema.validate(expected).isEmpty)
+        let expected = ScenarioTable.expected(table: "what-if-generator-scenarios-test")
+        #expect(ScenarioTable.validate(expected).isEmpty)
         // The guide's isPublic-createdAt-index, keyed on a Boolean: moto takes it, DynamoDB does not.
         var guide = expected
         guide.attributeDefinitions.append(AttributeDefinition(attributeName: "isPublic", attributeType: "BOOL"))
@@ -369,7 +369,7 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
                     KeySchemaElement(attributeName: "isPublic", keyType: "HASH"),
                     KeySchemaElement(attributeName: "createdAt", keyType: "RANGE"),
                 ], projection: Projection(projectionType: "ALL")))
-        let problems = TableSchema.validate(guide)
+        let problems = ScenarioTable.validate(guide)
         #expect(problems.count == 1, "\(problems)")
         #expect(problems.first?.contains("isPublic has type BOOL") == true)
         #expect(problems.first?.contains("sparse index") == true)
@@ -379,7 +379,7 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
         bad.attributeDefinitions.append(AttributeDefinition(attributeName: "unused", attributeType: "S"))
         bad.globalSecondaryIndexes?[0].projection = Projection(projectionType: "INCLUDE")
         bad.provisionedThroughput = ProvisionedThroughput(readCapacityUnits: 1, writeCapacityUnits: 1)
-        let p = TableSchema.validate(bad)
+        let p = ScenarioTable.validate(bad)
         #expect(p.contains { $0.contains("table name 'x'") })
         #expect(p.contains { $0.contains("attribute unused is defined but is no key") })
         #expect(p.contains { $0.contains("INCLUDE needs NonKeyAttributes") })
@@ -388,12 +388,12 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
 
     @Test func publicShardsSpreadAndStayPut() {
         var counts = [String: Int]()
-        for i in 0..<4000 { counts[TableSchema.publicShard(for: "scenario_\(i)", shards: 4), default: 0] += 1 }
+        for i in 0..<4000 { counts[ScenarioTable.publicShard(for: "scenario_\(i)", shards: 4), default: 0] += 1 }
         #expect(counts.keys.sorted() == ["public#0", "public#1", "public#2", "public#3"])
         #expect(counts.values.allSatisfy { $0 > 800 }, "\(counts)")
         #expect(
-            TableSchema.publicShard(for: "scenario_123", shards: 4)
-                == TableSchema.publicShard(for: "scenario_123", shards: 4))
+            ScenarioTable.publicShard(for: "scenario_123", shards: 4)
+                == ScenarioTable.publicShard(for: "scenario_123", shards: 4))
     }
 }
 

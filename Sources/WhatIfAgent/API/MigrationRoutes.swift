@@ -24,7 +24,7 @@ extension Router {
                         APIError(
                             .badRequest, "unknown environment '\(env)'", hint: "use development, test or production"))
                 }
-                return .json(TableSchema.cloudFormation(environment: env))
+                return .json(ScenarioTable.cloudFormation(environment: env))
             },
             Route(.migrateScenarios) {
                 [agent] req, _ in

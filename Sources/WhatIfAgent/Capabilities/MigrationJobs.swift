@@ -83,7 +83,7 @@ enum MigrationJobs {
             throw APIError(.notConfigured, "DynamoDB is not configured", hint: "configure dynamodb: in \(config.path)")
         }
         if e == config.environment.rawValue, let t = config.dynamodb?.table { return (t, e) }
-        return (TableSchema.tableName(environment: e), e)
+        return (ScenarioTable.tableName(environment: e), e)
     }
 
     static func sourcePath(_ p: String) throws -> String {
@@ -137,8 +137,8 @@ enum MigrationJobs {
         backup: () throws -> String
     ) throws -> TablesReport {
         let watch = Stopwatch()
-        let expected = TableSchema.expected(table: name)
-        let problems = TableSchema.validate(expected)
+        let expected = ScenarioTable.expected(table: name)
+        let problems = ScenarioTable.validate(expected)
         guard problems.isEmpty else {
             throw Failure("the expected schema is invalid: \(problems.joined(separator: "; "))")
         }
@@ -153,7 +153,7 @@ enum MigrationJobs {
         }
         func create() throws -> TableDescription {
             ctx.info(
-                "creating \(name): \(expected.billingMode), indexes \(TableSchema.userIndex), \(TableSchema.publicIndex)"
+                "creating \(name): \(expected.billingMode), indexes \(ScenarioTable.userIndex), \(ScenarioTable.publicIndex)"
             )
             try ddb.createTable(expected)
             ctx.progress(done: 0, total: nil, unit: "", phase: "waiting for \(name) to be ACTIVE")
@@ -169,7 +169,7 @@ enum MigrationJobs {
             }
             return report("created", [], try create())
         }
-        let diffs = TableSchema.differences(existing, expected: expected)
+        let diffs = ScenarioTable.differences(existing, expected: expected)
         if diffs.isEmpty {
             ctx.info("\(name) exists and matches the expected schema")
             return report("matches", [], existing)
@@ -189,7 +189,7 @@ enum MigrationJobs {
                 now = try ddb.waitUntilActive(name, timeout: 3600)
                 ctx.info("index \(index.indexName) is ACTIVE")
             }
-            let left = TableSchema.differences(now, expected: expected)
+            let left = ScenarioTable.differences(now, expected: expected)
             if missing.isEmpty { ctx.info("\(name) lacks no index: --add-missing has nothing to add") }
             return report(left.isEmpty ? "updated" : "differs", left, now)
         }
@@ -298,7 +298,7 @@ enum MigrationJobs {
             ctx.log(.warning, "cannot check table \(name) (\(error)); the dry run goes on without it")
             return nil
         }
-        let diffs = TableSchema.differences(t, expected: TableSchema.expected(table: name))
+        let diffs = ScenarioTable.differences(t, expected: ScenarioTable.expected(table: name))
         guard diffs.isEmpty else {
             let text = diffs.joined(separator: "; ")
             guard !required else {

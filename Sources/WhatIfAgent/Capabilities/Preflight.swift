@@ -115,7 +115,7 @@ enum Preflight {
             // place, anything else needs the table recreated (or migrated by hand).
             do {
                 let t = try clients.dynamodb.describeTable(table)
-                let diffs = TableSchema.differences(t, expected: TableSchema.expected(table: table))
+                let diffs = ScenarioTable.differences(t, expected: ScenarioTable.expected(table: table))
                 let onlyIndexes = diffs.allSatisfy { $0.hasPrefix("index ") && $0.hasSuffix(" is missing") }
                 add(
                     "table schema", diffs.isEmpty,

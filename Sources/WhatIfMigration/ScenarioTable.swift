@@ -7,7 +7,7 @@ import WhatIfJSON
 /// `public#0` … `public#<N-1>` (N = 4) from a hash of scenarioId, so public scenarios spread over N
 /// partitions and private ones are not in the index at all. `isPublic` itself stays a BOOL on every item.
 /// The app lists public scenarios by querying each shard by createdAt and merging (docs/migration.md).
-public enum TableSchema {
+public enum ScenarioTable {
     public static let defaultPublicShards = 4
     public static let publicShardAttribute = "publicShard"
     public static let userIndex = "userId-createdAt-index"
