@@ -33,6 +33,7 @@ let targets: [(String, [Target.Dependency])] = [
         "FuzzExportManifest",
         [
             .product(name: "WhatIfBackup", package: "whatif-agent"),
+            .product(name: "WhatIfCore", package: "whatif-agent"),
             .product(name: "WhatIfProtocol", package: "whatif-agent"),
         ]
     ),

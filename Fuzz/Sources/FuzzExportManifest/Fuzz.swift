@@ -1,5 +1,6 @@
 import FuzzSupport
 import WhatIfBackup
+import WhatIfCore
 import WhatIfProtocol
 
 /// Files a restore reads from a backup folder or an AWS export: manifest-files.json,
