@@ -8,15 +8,20 @@ import WhatIfProtocol
 
 /// A complete (non-streamed) response.
 public struct HTTPResponse: Sendable {
+    /// The HTTP status.
     public var status: Int
+    /// The response headers, names in lower case.
     public var headers: [(name: String, value: String)]
+    /// The whole body.
     public var body: [UInt8]
 }
 
 /// The admin API, typed. Used by whatifctl; holds no state but the socket path and timeout.
 public struct AgentClient: Sendable {
+    /// The agent's socket when neither --socket nor $WHATIF_SOCKET names one.
     public static let defaultSocket = "/run/whatif/agent.sock"
 
+    /// The agent's Unix socket.
     public var socketPath: String
     /// Seconds to wait for each answer.
     public var timeout: Double
@@ -25,11 +30,13 @@ public struct AgentClient: Sendable {
     /// talks to needs).
     public var beforeEachCall: (@Sendable () throws -> Void)?
 
+    /// A client of the agent at `socketPath`, waiting `timeout` seconds for each answer.
     public init(socketPath: String = AgentClient.defaultSocket, timeout: Double = 30) {
         self.socketPath = socketPath
         self.timeout = timeout
     }
 
+    /// Sends one request and reads the whole answer, whatever its status (`call` checks it).
     public func request(method: String, path: String, body: [UInt8]? = nil) throws -> HTTPResponse {
         try beforeEachCall?()
         let conn = try UnixHTTPConnection(socketPath: socketPath, timeout: timeout)
@@ -106,18 +113,24 @@ public struct AgentClient: Sendable {
         }
     }
 
+    /// The agent's version and admin API version (`GET /v1/version`).
     public func version() throws -> VersionInfo { try call(VersionInfo.self, .version) }
 
+    /// Every configured service as the agent sees it (`GET /v1/status`); `fresh` skips the cached report.
     public func status(fresh: Bool = false) throws -> StatusReport {
         try call(StatusReport.self, .status, query: [("fresh", fresh ? "true" : nil)])
     }
 
+    /// How the agent sees this caller: user, uid, role (`GET /v1/whoami`).
     public func whoami() throws -> PeerInfo { try call(PeerInfo.self, .whoami) }
 
+    /// Every job the agent remembers, newest first (`GET /v1/jobs`).
     public func jobs() throws -> [JobInfo] { try call(JobList.self, .listJobs).jobs }
 
+    /// The job kinds the agent runs, with a line on each (`GET /v1/jobs/kinds`).
     public func jobKinds() throws -> [JobKindInfo] { try call(JobKindList.self, .jobKinds).kinds }
 
+    /// One job's record (`GET /v1/jobs/{id}`); 404 as `.api` for an unknown id.
     public func job(_ id: String) throws -> JobInfo { try call(JobInfo.self, .showJob, id) }
 
     /// Starts a job of a kind named at run time.
@@ -125,6 +138,7 @@ public struct AgentClient: Sendable {
         try call(JobInfo.self, .startJob, body: StartJobRequest(kind: kind, params: params))
     }
 
+    /// Asks a job to stop (it checkpoints); answers its record (`DELETE /v1/jobs/{id}`).
     public func cancelJob(_ id: String) throws -> JobInfo { try call(JobInfo.self, .cancelJob, id) }
 
     /// Asks the agent to re-read its config. A refused config comes back as a result with
@@ -139,6 +153,7 @@ public struct AgentClient: Sendable {
         throw ClientError.protocolError("\(endpoint): unexpected answer")
     }
 
+    /// The running configuration with each setting's source, no secrets (`GET /v1/config`).
     public func config() throws -> ConfigReport { try call(ConfigReport.self, .config) }
 
     /// Streams a job's events (NDJSON) until the job ends, or until `onEvent` returns false.
@@ -194,10 +209,12 @@ public struct AgentClient: Sendable {
 // MARK: Backups
 
 extension AgentClient {
+    /// The backup catalog, newest first, with damaged manifests and orphans (`GET /v1/backups`).
     public func backups(kind: BackupKind? = nil) throws -> BackupList {
         try call(BackupList.self, .listBackups, query: [("kind", kind?.rawValue)])
     }
 
+    /// One backup: manifest, copies, pin and verifications (`GET /v1/backups/{id}`).
     public func backup(_ id: String) throws -> BackupEntry { try call(BackupEntry.self, .showBackup, id) }
 
     /// Starts a backup job of the given kinds (empty: every configured kind).
@@ -210,18 +227,22 @@ extension AgentClient {
         try start(JobSpecs.BackupVerify.self, VerifyRequest(ids: ids))
     }
 
+    /// Applies the retention policy (or says what it would delete, with `dryRun`).
     public func prune(dryRun: Bool, kind: BackupKind? = nil, orphans: Bool = false) throws -> PruneResult {
         try call(
             PruneResult.self, .pruneBackups,
             query: [("dry_run", dryRun ? "true" : nil), ("orphans", orphans ? "true" : nil), ("kind", kind?.rawValue)])
     }
 
+    /// Keeps a backup whatever the retention policy says.
     public func pin(_ id: String, note: String?) throws -> BackupEntry {
         try call(BackupEntry.self, .pinBackup, id, body: PinRequest(note: note))
     }
 
+    /// Lets the retention policy decide about a backup again.
     public func unpin(_ id: String) throws -> BackupEntry { try call(BackupEntry.self, .unpinBackup, id) }
 
+    /// Starts a `restore` job (`POST /v1/restores`).
     public func startRestore(_ request: RestoreRequest) throws -> JobInfo { try start(JobSpecs.Restore.self, request) }
 }
 
@@ -243,14 +264,17 @@ extension AgentClient {
         return String(decoding: r.body, as: UTF8.self)
     }
 
+    /// Every alarm with its state and the hooks' counters (`GET /v1/alarms`).
     public func alarms() throws -> AlarmList { try call(AlarmList.self, .alarms) }
 
+    /// An alarm's state changes, newest first (`GET /v1/alarms/{name}/history`).
     public func alarmHistory(_ name: String) throws -> AlarmHistory { try call(AlarmHistory.self, .alarmHistory, name) }
 }
 
 // MARK: Redis expiry
 
 extension AgentClient {
+    /// Starts a `redis.expiry` sweep: a dry run unless `enforce` (`POST /v1/redis/expiry`).
     public func startExpirySweep(enforce: Bool, keysPerSecond: Double? = nil) throws -> JobInfo {
         try start(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: enforce, keysPerSecond: keysPerSecond))
     }
@@ -267,6 +291,7 @@ extension AgentClient {
 // MARK: Tables and migrations.
 
 extension AgentClient {
+    /// Starts a `tables.setup` job: create, compare or complete the scenarios table.
     public func startTablesSetup(_ req: TablesSetupRequest) throws -> JobInfo {
         try start(JobSpecs.TablesSetup.self, req)
     }
@@ -276,14 +301,17 @@ extension AgentClient {
         try call(JSONValue.self, .tablesTemplate, query: [("environment", environment)])
     }
 
+    /// Starts a `migrate.scenarios` job (MongoDB dump into DynamoDB).
     public func startScenarioMigration(_ req: StartScenarioMigrationRequest) throws -> JobInfo {
         try start(JobSpecs.MigrateScenarios.self, req)
     }
 
+    /// Starts a `migrate.postgres` job (pg_dump into the RDS target, verified).
     public func startPostgresMigration(_ req: StartPostgresMigrationRequest) throws -> JobInfo {
         try start(JobSpecs.MigratePostgres.self, req)
     }
 
+    /// The maintenance windows with their next occurrence and last run.
     public func maintenanceWindows() throws -> MaintenanceWindowList {
         try call(MaintenanceWindowList.self, .maintenanceWindows)
     }
@@ -293,10 +321,13 @@ extension AgentClient {
         try call(JobInfo.self, .runMaintenanceWindow, name, body: req)
     }
 
+    /// Who holds each window's fleet lease.
     public func maintenanceLeases() throws -> LeaseList { try call(LeaseList.self, .maintenanceLeases) }
 
+    /// Starts the pre-migration checklist (`preflight` job).
     public func startPreflight(_ req: PreflightRequest) throws -> JobInfo { try start(JobSpecs.Preflight.self, req) }
 
+    /// Starts a `migrate.verify` job: source documents against the table.
     public func startMigrationVerify(_ req: StartVerifyRequest) throws -> JobInfo {
         try start(JobSpecs.MigrateVerify.self, req)
     }

@@ -2,17 +2,22 @@
 /// Content-Length, chunked transfer coding, or the end of the connection.
 /// Strict where it matters (sizes, framing) and fed any bytes without crashing (it has a fuzz target).
 public struct HTTPResponseParser: Sendable {
+    /// A response's status line and headers.
     public struct Head: Sendable, Equatable {
+        /// The status code.
         public var status: Int
+        /// The reason phrase.
         public var reason: String
         /// Header names lower-cased, in arrival order.
         public var headers: [(name: String, value: String)]
 
+        /// The first value of a header, by name in any case.
         public func header(_ name: String) -> String? {
             let n = name.lowercased()
             return headers.first(where: { $0.name == n })?.value
         }
 
+        /// Equal status, reason and headers.
         public static func == (a: Head, b: Head) -> Bool {
             a.status == b.status && a.reason == b.reason
                 && a.headers.map { "\($0.name):\($0.value)" }
@@ -20,13 +25,16 @@ public struct HTTPResponseParser: Sendable {
         }
     }
 
+    /// What the parser found in the bytes fed to it, in order.
     public enum Event: Sendable, Equatable {
         case head(Head)
         case body([UInt8])
         case end
     }
 
+    /// An answer that is not HTTP/1.1 as the agent writes it.
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// What was wrong, and where.
         public var description: String
     }
 
@@ -48,6 +56,7 @@ public struct HTTPResponseParser: Sendable {
         case done
     }
 
+    /// A longer status line and headers is an error (a runaway peer).
     public let maxHeadBytes: Int
     private var buffer: [UInt8] = []
     /// Read cursor into `buffer`: bytes before it are consumed.
@@ -56,11 +65,13 @@ public struct HTTPResponseParser: Sendable {
     /// The request method, so that responses to HEAD carry no body.
     private let isHeadRequest: Bool
 
+    /// A parser for one response (`isHeadRequest`: an answer to HEAD has no body).
     public init(maxHeadBytes: Int = 64 * 1024, isHeadRequest: Bool = false) {
         self.maxHeadBytes = maxHeadBytes
         self.isHeadRequest = isHeadRequest
     }
 
+    /// True once the whole response has been read.
     public var isComplete: Bool { state == .done }
 
     /// Feeds bytes; returns the events they complete. After `.end`, further bytes are an error

@@ -20,6 +20,7 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
     case timeout(socket: String, seconds: Double)
     case io(String)
 
+    /// The message an operator reads, with what to do.
     public var description: String {
         switch self {
         case .agentNotRunning(let socket, let detail):
@@ -37,6 +38,7 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// whatifctl's exit status for this error (the table in whatifctl(1)).
     public var exitStatus: ExitStatus {
         switch self {
         case .agentNotRunning: .unavailable
@@ -52,11 +54,13 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
 /// One keep-alive HTTP/1.1 connection to the agent's Unix socket. Blocking, with a deadline per request.
 /// Not thread-safe: one connection per thread.
 public final class UnixHTTPConnection {
+    /// The socket this connection is to.
     public let socketPath: String
     private var fd: Int32
     private var leftover: [UInt8] = []
     public private(set) var isOpen: Bool
 
+    /// Connects to the agent, waiting at most `timeout` seconds.
     public init(socketPath: String, timeout: Double) throws(ClientError) {
         self.socketPath = socketPath
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -98,6 +102,7 @@ public final class UnixHTTPConnection {
 
     deinit { close() }
 
+    /// Closes the connection (idempotent).
     public func close() {
         if isOpen {
             _ = Glibc.close(fd)
