@@ -318,7 +318,8 @@ public final class HookDispatcher: Sendable {
     private let webhookQueues: [BlockingQueue<HookEvent>]
     private let counters = Locked(Counters())
     private let workers = Locked<[Threads.Handle]>([])
-    private let finished = Locked(0)
+    /// Reaches zero when every worker has delivered what it was given and ended.
+    private let finished: CountdownLatch
 
     public init(
         settings: HookSettings, http: HTTPClient, logger: Logger, baseEnvironment: [String: String],
@@ -330,18 +331,19 @@ public final class HookDispatcher: Sendable {
         self.baseEnvironment = baseEnvironment
         self.stateDirectory = stateDirectory
         webhookQueues = settings.webhooks.map { _ in BlockingQueue(capacity: 1000) }
+        finished = CountdownLatch(1 + settings.webhooks.count)
         var handles: [Threads.Handle] = []
         handles.append(
             Threads.start { [self] in
                 while let e = execQueue.take() { runExecutables(e) }
-                finished.withLock { $0 += 1 }
+                finished.countDown()
             })
         for (i, hook) in settings.webhooks.enumerated() {
             let q = webhookQueues[i]
             handles.append(
                 Threads.start { [self] in
                     while let e = q.take() { deliver(e, to: hook) }
-                    finished.withLock { $0 += 1 }
+                    finished.countDown()
                 })
         }
         workers.set(handles)
@@ -374,9 +376,7 @@ public final class HookDispatcher: Sendable {
             for h in handles { h.join() }
             return
         }
-        let watch = Stopwatch()
-        while finished.value < handles.count, watch.elapsedSeconds < grace { sleepThread(seconds: 0.05) }
-        if finished.value < handles.count {
+        if !finished.wait(seconds: grace) {
             logger.warning(
                 "stopping with alert hooks still running; their events may not be delivered",
                 metadata: ["grace_seconds": "\(grace)"])

@@ -249,26 +249,18 @@ struct Restore: ParsableCommand {
         @Flag(help: "Create the target database (it must not exist).") var create = false
         @Flag(help: "Drop the target's objects before restoring them.") var clean = false
         @Flag(help: "Allow restoring over the configured (live) database (asks; --yes does not).") var force = false
-        @Flag(help: "Do not ask before restoring over the live database.") var yes = false
         @Option(help: "Parallel pg_restore jobs.") var jobs: Int?
-        @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
-        @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
-        var keepOnFailure = false
-        @OptionGroup var jobOptions: JobOptions
+        @OptionGroup var restore: RestoreOptions
 
         func run() throws {
-            if force {
-                try confirmDestructive(
-                    "--force may restore over the live database \(targetDB): its tables are replaced by the backup's (a safety backup is taken first)",
-                    yes: yes)
-            }
-            let req = RestoreRequest(
-                kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
-                jobs: jobs, from: from, keepOnFailure: keepOnFailure)
-            let job = try perform { try global.client.startRestore(req) }
-            try followJob(job, JobSpecs.Restore.self, global: global, options: jobOptions) {
-                BackupText.printRestore($0)
-            }
+            try restore.start(
+                RestoreRequest(
+                    kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
+                    jobs: jobs, from: restore.from, keepOnFailure: restore.keepOnFailure),
+                global: global,
+                confirm: force
+                    ? "--force may restore over the live database \(targetDB): its tables are replaced by the backup's (a safety backup is taken first)"
+                    : nil)
         }
     }
 
@@ -284,26 +276,18 @@ struct Restore: ParsableCommand {
         var targetTable: String
         @Flag(help: "Allow writing into an existing table, or the configured (live) one (asks; --yes does not).")
         var force = false
-        @Flag(help: "Do not ask before writing into an existing or live table.") var yes = false
         @Option(help: "Parallel BatchWriteItem workers.") var jobs: Int?
-        @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
-        @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
-        var keepOnFailure = false
-        @OptionGroup var jobOptions: JobOptions
+        @OptionGroup var restore: RestoreOptions
 
         func run() throws {
-            if force {
-                try confirmDestructive(
-                    "--force may write into the existing table \(targetTable): its items with the backup's keys are overwritten (a safety backup of a live table is taken first)",
-                    yes: yes)
-            }
-            let req = RestoreRequest(
-                kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: from,
-                keepOnFailure: keepOnFailure)
-            let job = try perform { try global.client.startRestore(req) }
-            try followJob(job, JobSpecs.Restore.self, global: global, options: jobOptions) {
-                BackupText.printRestore($0)
-            }
+            try restore.start(
+                RestoreRequest(
+                    kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: restore.from,
+                    keepOnFailure: restore.keepOnFailure),
+                global: global,
+                confirm: force
+                    ? "--force may write into the existing table \(targetTable): its items with the backup's keys are overwritten (a safety backup of a live table is taken first)"
+                    : nil)
         }
     }
 }
@@ -391,5 +375,22 @@ enum BackupText {
         if let n = r.rows { s += ": " + Units.count(n, "row") }
         Out.line(s)
         if let b = r.safetyBackup { Out.line("the target was backed up first as \(b)") }
+    }
+}
+
+/// What both restores take besides their target: whether to ask, which copy, what to keep on failure,
+/// and how to follow the job.
+struct RestoreOptions: ParsableArguments {
+    @Flag(help: "Do not ask before restoring over a live or existing target (with --force).") var yes = false
+    @Option(help: "Which copy to read (local, s3).") var from: BackupLocation?
+    @Flag(help: "Keep a database or table the restore created when the restore fails (dropped otherwise).")
+    var keepOnFailure = false
+    @OptionGroup var jobOptions: JobOptions
+
+    /// Asks first when `confirm` says what would be overwritten, then starts the restore and follows it.
+    func start(_ request: RestoreRequest, global: GlobalOptions, confirm: String?) throws {
+        if let confirm { try confirmDestructive(confirm, yes: yes) }
+        let job = try perform { try global.client.startRestore(request) }
+        try followJob(job, JobSpecs.Restore.self, global: global, options: jobOptions) { BackupText.printRestore($0) }
     }
 }

@@ -169,3 +169,22 @@ import WhatIfUnits
         #expect("ünï://x".find("://") != nil)
     }
 }
+
+/// A bounded wait for other threads, without polling.
+@Suite struct CountdownLatchTests {
+    @Test func reachesZeroOrTimesOut() {
+        let latch = CountdownLatch(2)
+        let a = Threads.start { latch.countDown() }
+        let b = Threads.start { latch.countDown() }
+        #expect(latch.wait(seconds: 30))
+        a.join()
+        b.join()
+        #expect(latch.wait(seconds: 0), "stays at zero")
+
+        let never = CountdownLatch(1)
+        let watch = Stopwatch()
+        #expect(!never.wait(seconds: 0.2))
+        #expect(watch.elapsedSeconds >= 0.19, "gave up after \(watch.elapsedSeconds) s")
+        #expect(CountdownLatch(0).wait(seconds: 0))
+    }
+}
