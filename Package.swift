@@ -119,7 +119,10 @@ let package = Package(
 
         .target(
             name: "WhatIfMaintenance",
-            dependencies: ["WhatIfCore", "WhatIfAWS", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "WhatIfCore", "WhatIfAWS", "WhatIfProtocol", "WhatIfUnits",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
 
         // MARK: The agent: config, jobs, admin API, lifecycle.

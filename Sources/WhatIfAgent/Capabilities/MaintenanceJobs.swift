@@ -21,23 +21,6 @@ import WhatIfUnits
 enum MaintenanceJobs {
     static func kinds(_ core: AgentCore) -> [JobKind] { [window(core), drill(core), vacuum(core), prune(core)] }
 
-    /// A window's job name as the agent job it runs as.
-    static func step(_ job: String) -> WindowStep {
-        switch job {
-        case "backup": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: []))
-        case "backup:postgres": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.postgres]))
-        case "backup:dynamodb": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.dynamodb]))
-        case "prune": WindowStep(JobSpecs.BackupPrune.self, NoParams())
-        case "verify": WindowStep(JobSpecs.BackupVerify.self, VerifyRequest(ids: []))
-        case "restore-drill": WindowStep(JobSpecs.RestoreDrill.self, NoParams())
-        case "redis-expiry": WindowStep(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: false))
-        case "redis-expiry:enforce": WindowStep(JobSpecs.RedisExpiry.self, StartExpiryRequest(enforce: true))
-        case "vacuum": WindowStep(JobSpecs.Vacuum.self, NoParams())
-        case "schema-check": WindowStep(JobSpecs.TablesSetup.self, TablesSetupRequest(checkOnly: true))
-        default: WindowStep(unknown: job)
-        }
-    }
-
     static func find(_ name: String, _ config: AgentConfig) throws -> MaintenanceConfig.Window {
         guard let m = config.maintenance, let w = m.windows.first(where: { $0.name == name }) else {
             let known = config.maintenance?.windows.map(\.name) ?? []
@@ -60,13 +43,23 @@ enum MaintenanceJobs {
             },
             run: { ctx, p in
                 let w = try find(p.window, ctx.config)
-                let run = WindowRun(core: core, ctx: ctx, window: w, params: p)
-                do { return try await run.run() } catch let e as JobFailed { throw e } catch {
+                let run = WindowRun(
+                    host: AgentWindowHost(core: core), ctx: ctx, window: w, fleet: ctx.config.maintenance?.fleet,
+                    params: p)
+                let result: WindowRunResult
+                do { result = try await run.run() } catch {
                     // The window could not run at all (the lease table unreachable, cancelled while
                     // waiting): the hooks hear it as a failed window, not only as a log line.
                     run.reportUnrun(error)
                     throw error
                 }
+                guard WindowRun.succeeded(result) else {
+                    let bad = result.steps.filter { $0.state != "succeeded" }
+                    throw JobFailed(
+                        "window \(w.name) \(result.outcome): " + bad.map(\.summary).joined(separator: "; "),
+                        hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: result)
+                }
+                return result
             })
     }
 
@@ -152,343 +145,37 @@ enum MaintenanceJobs {
     }
 }
 
-/// One job of a window, as the agent job it runs as.
-struct WindowStep: Sendable {
-    let kind: String
-    /// As job records keep them: past runs with the same parameters make the estimate.
-    let params: JSONValue?
-    let start: @Sendable (_ jobs: JobManager, _ requestedBy: String) async throws(APIError) -> JobInfo
-
-    init<S: JobSpec>(_ spec: S.Type, _ params: S.Params) {
-        kind = S.name
-        self.params = try? JSONValue.encoding(params)
-        start = { jobs, by throws(APIError) in try await jobs.start(S.self, params, requestedBy: by) }
-    }
-
-    /// A job name the config check let through but no kind implements: starting it says so.
-    init(unknown job: String) {
-        kind = job
-        params = nil
-        start = { jobs, by throws(APIError) in try await jobs.start(kind: job, params: nil, requestedBy: by) }
-    }
-}
-
-/// One run of a window: the fleet lease (when configured), the alarms annotated and silenced, each job
-/// started only if its past runs say it finishes before the window closes, the outcome recorded and
-/// sent to the hooks.
-struct WindowRun {
+/// The agent as the host of a window run (WhatIfMaintenance.WindowRun).
+struct AgentWindowHost: WindowHost {
     let core: AgentCore
-    let ctx: JobContext
-    let window: MaintenanceConfig.Window
-    let params: WindowParams
 
-    func run() async throws -> WindowRunResult {
-        let clock = core.maintenanceClock
-        let now = clock.now
-        let trigger = params.trigger ?? "manual"
-        let length = Double(window.schedule.minutes) * 60
-        let occurrence: Double
-        let end: Double
-        if let o = params.occurrence {
-            occurrence = o
-            // A missed window caught up later gets a whole window's length from now.
-            end = trigger == "catch-up" ? now + length : o + length
-        } else if let open = window.schedule.open(at: now) {
-            (occurrence, end) = (open.start, open.end)
-        } else {
-            (occurrence, end) = (now, now + length)
-        }
-        ctx.info(
-            "window \(window.name) (\(trigger)): \(window.jobs.joined(separator: ", ")); plan to end by \(Timestamp.format(Date(timeIntervalSince1970: end)))"
-        )
-        var result = WindowRunResult(
-            window: window.name, trigger: trigger, occurrence: Date(timeIntervalSince1970: occurrence),
-            endsAt: Date(timeIntervalSince1970: end), outcome: "skipped", steps: [])
-
-        // The fleet: one agent runs the window; the others wait for the lease or for its end.
-        var held: (lease: FleetLease, holding: FleetLease.Holding)?
-        if let fleet = ctx.config.maintenance?.fleet {
-            let l = core.fleetLease(fleet)
-            switch try await acquire(l, fleet: fleet, occurrence: occurrence, end: end) {
-            case .run(let h):
-                held = (l, h)
-                result.leaseOwner = l.owner
-                result.fence = h.fence
-            case .skip(let note):
-                result.note = note
-                ctx.info(note)
-                return try finish(result, held: nil)
-            }
-        }
-        let lost = Locked(false)
-        let heartbeat = held.map { h in
-            startHeartbeat(h.lease, h.holding, every: ctx.config.maintenance?.fleet?.heartbeatSeconds ?? 20, lost: lost)
-        }
-        defer { heartbeat?.cancel() }
-        do {
-            // Alarms are annotated (and silenced) exactly while the jobs run; the window's own outcome
-            // goes to the hooks after what the silence held back.
-            core.monitoring?.beginMaintenance(window: window.name, silence: window.silenceAlarms)
-            defer { core.monitoring?.endMaintenance(window: window.name, now: clock.now) }
-            result.steps = try await runJobs(end: end, held: held, lost: lost)
-        }
-        heartbeat?.cancel()
-        let ran = result.steps.filter { $0.state != "skipped" }
-        let succeeded = ran.filter { $0.state == "succeeded" }
-        result.outcome =
-            succeeded.count == result.steps.count
-            ? "succeeded" : ran.isEmpty ? "skipped" : succeeded.isEmpty ? "failed" : "partial"
-        if lost.value { result.note = "the fleet lease was lost during the window" }
-        return try finish(result, held: lost.value ? nil : held)
+    var clock: any MaintenanceClock { core.maintenanceClock }
+    func lease(_ fleet: MaintenanceConfig.Fleet) -> FleetLease { core.fleetLease(fleet) }
+    func durations(kind: String, params: JSONValue?) async -> [Double] {
+        await core.jobs.durations(kind: kind, params: params)
     }
-
-    /// The window's jobs in order: each started only when nothing rules it out (cancelled, lease lost,
-    /// a failed backup before a prune, an estimate past the window's end).
-    func runJobs(end: Double, held: (lease: FleetLease, holding: FleetLease.Holding)?, lost: Locked<Bool>)
-        async throws -> [WindowStepResult]
+    func start<S: JobSpec>(_ spec: S.Type, _ params: S.Params, requestedBy: String) async throws(APIError)
+        -> JobInfo
     {
-        var steps: [WindowStepResult] = []
-        var backupFailed = false
-        for (i, job) in window.jobs.enumerated() {
-            ctx.progress(done: Double(i), total: Double(window.jobs.count), unit: "jobs", phase: job)
-            let planned = MaintenanceJobs.step(job)
-            let estimate = WindowPlanning.estimate(
-                await core.jobs.durations(kind: planned.kind, params: planned.params))
-            var step = WindowStepResult(job: job, kind: planned.kind, state: "skipped", estimateSeconds: estimate)
-            let t = core.maintenanceClock.now
-            if ctx.isCancelled {
-                step.reason = "the window was cancelled"
-            } else if lost.value {
-                step.reason = "the fleet lease was lost to another agent; it runs the rest"
-            } else if let held, (try? await Threads.run { try held.lease.stillHolds(held.holding) }) == false {
-                // Fencing: checked against the table before each job, not only by the heartbeat.
-                lost.set(true)
-                step.reason =
-                    "the fleet lease (fence \(held.holding.fence)) is no longer this agent's; another agent runs the rest"
-            } else if job == "prune" && backupFailed {
-                step.reason = "a backup in this window did not succeed, so nothing is pruned"
-            } else if params.ignoreEstimates != true, !WindowPlanning.fits(estimate: estimate, now: t, end: end) {
-                let left = max(0, end - t)
-                step.reason =
-                    estimate.map {
-                        "would not finish before the window closes: its last runs took up to \(Units.duration($0)), \(Units.duration(left)) left"
-                    } ?? "the window has closed"
-            } else {
-                step = try await runStep(job, planned, estimate: estimate, lost: lost)
-            }
-            if step.state == "skipped" { ctx.log(.warning, "\(job): skipped: \(step.reason ?? "")") }
-            if job.hasPrefix("backup"), step.state != "succeeded" { backupFailed = true }
-            steps.append(step)
-        }
-        ctx.progress(done: Double(window.jobs.count), total: Double(window.jobs.count), unit: "jobs", phase: "done")
-        return steps
+        try await core.jobs.start(S.self, params, requestedBy: requestedBy)
     }
-
-    enum Acquired {
-        case run(FleetLease.Holding)
-        case skip(String)
+    func start(kind: String, requestedBy: String) async throws(APIError) -> JobInfo {
+        try await core.jobs.start(kind: kind, params: nil, requestedBy: requestedBy)
     }
-
-    /// Takes the window's lease, waiting while another live agent holds it. An occurrence a holder
-    /// already finished is not run again.
-    func acquire(_ l: FleetLease, fleet: MaintenanceConfig.Fleet, occurrence: Double, end: Double) async throws
-        -> Acquired
-    {
-        let name = "window:\(window.name)"
-        try await Threads.run { try l.ensureTable() }
-        var announced = ""
-        let done = "another agent of the fleet already ran this occurrence of \(window.name)"
-        while true {
-            try ctx.checkCancellation()
-            // Finished already: nothing to take (and the fence does not move).
-            switch try await Threads.run({ try l.tryAcquire(name, unlessCompletedSince: occurrence) }) {
-            case .completed:
-                return .skip(done)
-            case .acquired(let h):
-                ctx.info("holding the fleet lease \(name) (fence \(h.fence))")
-                return .run(h)
-            case .heldBy(let owner, let wait):
-                if announced != owner {
-                    ctx.info(
-                        "\(owner) holds the fleet lease \(name); waiting (taken over if it stops heartbeating for \(Int(wait.rounded())) s)"
-                    )
-                    announced = owner
-                }
-            }
-            if core.maintenanceClock.now >= end {
-                return .skip(
-                    "\(announced) held the fleet lease \(name) until the window closed; the window was its to run")
-            }
-            try await Task.sleep(for: .milliseconds(Int(fleet.heartbeatSeconds * 1000)))
-        }
+    func job(_ id: String) async -> JobInfo? { await core.jobs.get(id) }
+    func cancelJob(_ id: String) async { _ = try? await core.jobs.cancel(id) }
+    func beginMaintenance(window: String, silence: [String]) {
+        core.monitoring?.beginMaintenance(window: window, silence: silence)
     }
-
-    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, every: Double, lost: Locked<Bool>)
-        -> Task<Void, Never>
-    {
-        let ctx = self.ctx
-        return Task.detached {
-            var h = h
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(Int(every * 1000)))
-                if Task.isCancelled { return }
-                let current = h
-                do {
-                    let ok = try await Threads.run { () throws -> (Bool, FleetLease.Holding) in
-                        var next = current
-                        let ok = try l.heartbeat(&next)
-                        return (ok, next)
-                    }
-                    if ok.0 {
-                        h = ok.1
-                    } else {
-                        lost.set(true)
-                        ctx.log(.error, "lost the fleet lease \(h.name) to another agent; no further jobs start here")
-                        return
-                    }
-                } catch {
-                    // A failed heartbeat is retried; the lease lasts several heartbeats.
-                    ctx.log(.warning, "fleet lease heartbeat failed: \(JobManager.describe(error).0)")
-                }
-            }
-        }
-    }
-
-    /// Starts one job and waits for it; cancelling the window, or losing its lease, cancels the job.
-    func runStep(_ job: String, _ planned: WindowStep, estimate: Double?, lost: Locked<Bool>) async throws
-        -> WindowStepResult
-    {
-        let kind = planned.kind
-        var step = WindowStepResult(job: job, kind: kind, state: "failed", estimateSeconds: estimate)
-        let info: JobInfo
-        do throws(APIError) {
-            info = try await planned.start(core.jobs, "window \(window.name)")
-        } catch {
-            step.reason = error.message
-            ctx.log(.error, "\(job): not started: \(error.message)")
-            return step
-        }
-        step.jobId = info.id
-        ctx.info("\(job): job \(info.id) (\(kind)) started")
-        var final = info
-        while !final.state.isFinal {
-            if ctx.isCancelled || lost.value { _ = try? await core.jobs.cancel(info.id) }
-            try? await Task.sleep(for: .milliseconds(100))
-            final = await core.jobs.get(info.id) ?? final
-        }
-        step.state = final.state.rawValue
-        if let s = final.startedAt, let e = final.endedAt { step.seconds = e.timeIntervalSince(s) }
-        step.reason = final.error?.message
-        ctx.log(
-            final.state == .succeeded ? .info : .error,
-            "\(job): \(final.state.rawValue)\(final.error.map { ": \($0.message)" } ?? "")")
-        return step
-    }
-
-    /// A window that could not run at all: recorded and sent to the hooks as failed.
-    func reportUnrun(_ error: any Error) {
-        let cancelled = error is CancellationError || ctx.isCancelled
-        let why = cancelled ? "cancelled" : (error as? any OperatorError)?.message ?? "\(error)"
-        core.windowEnded(
-            window.name, occurrence: params.occurrence ?? core.maintenanceClock.now, outcome: "failed",
-            trigger: params.trigger ?? "manual", steps: ["the window did not run: \(why)"], jobId: ctx.id)
-    }
-
-    func finish(_ result: WindowRunResult, held: (lease: FleetLease, holding: FleetLease.Holding)?) throws
-        -> WindowRunResult
-    {
-        if let held {
-            // Marked finished only when something ran: a window whose jobs were all skipped is left to
-            // another agent.
-            let done = result.outcome == "skipped" ? nil : result.occurrence.timeIntervalSince1970
-            do { try held.lease.release(held.holding, completed: done) } catch {
-                ctx.log(.warning, "cannot release the fleet lease: \(JobManager.describe(error).0)")
-            }
-        }
-        core.windowEnded(
-            window.name, occurrence: result.occurrence.timeIntervalSince1970, outcome: result.outcome,
-            trigger: result.trigger,
-            steps: result.steps.map(\.summary) + (result.note.map { [$0] } ?? []), jobId: ctx.id)
-        let fleetSkip = result.outcome == "skipped" && result.note != nil && result.steps.isEmpty
-        guard result.outcome == "succeeded" || fleetSkip else {
-            let bad = result.steps.filter { $0.state != "succeeded" }
-            throw JobFailed(
-                "window \(window.name) \(result.outcome): " + bad.map(\.summary).joined(separator: "; "),
-                hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: result)
-        }
-        return result
+    func endMaintenance(window: String, now: Double) { core.monitoring?.endMaintenance(window: window, now: now) }
+    func windowEnded(
+        _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?
+    ) {
+        core.windowEnded(window, occurrence: occurrence, outcome: outcome, trigger: trigger, steps: steps, jobId: jobId)
     }
 }
 
-/// Each window's last handled occurrence and last run, in `<state>/maintenance/<window>.json`. The
-/// copy in memory is what the scheduler goes by, so a state folder that cannot be written (logged) never
-/// makes it run a window twice while the agent lives.
-final class WindowStates: Sendable {
-    struct State: Codable, Equatable {
-        /// The newest occurrence (start) that was run, reported missed, or was current when the agent
-        /// first saw the window.
-        var handled: Double
-        var lastRun: WindowLastRun?
-    }
-
-    let directory: String
-    let logger: Logger
-    private let cache = Locked<[String: State]>([:])
-
-    init(stateDirectory: String, logger: Logger) {
-        directory = "\(stateDirectory)/maintenance"
-        self.logger = logger
-    }
-
-    func path(_ window: String) -> String { "\(directory)/\(JobManager.fileSafe(window)).json" }
-
-    /// From memory, else from the file (an unreadable file is logged and counts as never seen).
-    private func fetch(_ window: String, _ c: inout [String: State]) -> State? {
-        if let s = c[window] { return s }
-        let p = path(window)
-        guard Files.exists(p) else { return nil }
-        do {
-            let s = try APICoding.decode(State.self, from: try Files.read(p, limit: 1 << 20))
-            c[window] = s
-            return s
-        } catch {
-            logger.warning(
-                "cannot read a maintenance window's state; treating the window as new",
-                metadata: ["file": "\(p)", "error": "\(error)"])
-            return nil
-        }
-    }
-
-    func load(_ window: String) -> State? {
-        cache.withLock { fetch(window, &$0) }
-    }
-
-    func update(_ window: String, _ body: (inout State?) -> Void) {
-        cache.withLock { c in
-            let old = fetch(window, &c)
-            var s = old
-            body(&s)
-            guard let s, s != old else { return }
-            c[window] = s
-            do {
-                try Files.makeDirectories(directory)
-                try Files.writeAtomically(path(window), try APICoding.encode(s), mode: 0o640)
-            } catch {
-                logger.error(
-                    "cannot save a maintenance window's state; after a restart the window may count as missed",
-                    metadata: ["file": "\(path(window))", "error": "\(error)"])
-            }
-        }
-    }
-
-    func handle(_ window: String, occurrence: Double) {
-        update(window) { s in s = State(handled: max(s?.handled ?? occurrence, occurrence), lastRun: s?.lastRun) }
-    }
-
-    func record(_ window: String, _ run: WindowLastRun) {
-        update(window) { s in s = State(handled: s?.handled ?? run.occurrence.timeIntervalSince1970, lastRun: run) }
-    }
-}
+extension JobContext: WindowJobContext {}
 
 extension AgentCore {
     /// A lease client for the fleet's table with this agent's owner name.

@@ -1,6 +1,7 @@
 import Logging
 import WhatIfAWS
 import WhatIfBackup
+import WhatIfMaintenance
 import WhatIfMonitoring
 import WhatIfPostgres
 import WhatIfRedis
