@@ -412,3 +412,86 @@ public final class WindowStates: Sendable {
         update(window) { s in s = State(handled: s?.handled ?? run.occurrence.timeIntervalSince1970, lastRun: run) }
     }
 }
+
+/// Opens windows (trigger: agent) when they start, and deals with the ones missed while the agent was
+/// down as `catch_up` says: runs them, or reports them to the hooks. Time is the host's clock; the
+/// windows come from `config` at each tick, so a reload takes effect.
+public struct WindowScheduler: Sendable {
+    let host: any WindowHost
+    let states: WindowStates
+    let logger: Logger
+    let config: @Sendable () -> MaintenanceConfig?
+
+    public init(
+        host: any WindowHost, states: WindowStates, logger: Logger, config: @escaping @Sendable () -> MaintenanceConfig?
+    ) {
+        self.host = host
+        self.states = states
+        self.logger = logger
+        self.config = config
+    }
+
+    /// Ticks until cancelled: at each window's opening, and at least every five minutes (a reloaded
+    /// config may have changed the windows).
+    public func run() async {
+        while !Task.isCancelled {
+            let next = await tick()
+            let until = min(next ?? .infinity, host.clock.now + 300)
+            do { try await host.clock.sleep(until: until) } catch { return }
+        }
+    }
+
+    /// One look at every window: start those open now and not yet run, catch up or report missed ones.
+    /// Returns when the next window opens.
+    @discardableResult
+    public func tick() async -> Double? {
+        guard let m = config() else { return nil }
+        let now = host.clock.now
+        var next: Double?
+        for w in m.windows where w.trigger == .agent {
+            let open = w.schedule.open(at: now)
+            // First sight: nothing before now counts as missed; an open window still runs.
+            let handled =
+                states.load(w.name)?.handled
+                ?? open.map { $0.start - 60 } ?? w.schedule.latestStart(atOrBefore: now) ?? now
+            states.handle(w.name, occurrence: handled)
+            if let open, open.start > handled {
+                states.handle(w.name, occurrence: open.start)
+                await startWindow(w, trigger: "scheduled", occurrence: open.start)
+            } else if let missed = WindowPlanning.missed(w.schedule, handled: handled, now: now) {
+                states.handle(w.name, occurrence: missed)
+                let about: Logger.Metadata = [
+                    "window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
+                ]
+                switch m.catchUp {
+                case .run:
+                    logger.notice(
+                        "maintenance window missed while the agent was down; running it now (catch_up: run)",
+                        metadata: about)
+                    await startWindow(w, trigger: "catch-up", occurrence: missed)
+                case .report:
+                    logger.warning(
+                        "maintenance window missed while the agent was down; not run (catch_up: report)",
+                        metadata: about)
+                    host.windowEnded(
+                        w.name, occurrence: missed, outcome: "missed", trigger: "catch-up",
+                        steps: [
+                            "the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"
+                        ], jobId: nil)
+                }
+            }
+            if let n = w.schedule.nextStart(atOrAfter: now + 1) { next = min(next ?? n, n) }
+        }
+        return next
+    }
+
+    func startWindow(_ w: MaintenanceConfig.Window, trigger: String, occurrence: Double) async {
+        let params = WindowParams(window: w.name, trigger: trigger, occurrence: occurrence)
+        do throws(APIError) {
+            _ = try await host.start(JobSpecs.MaintenanceWindow.self, params, requestedBy: "schedule")
+        } catch {
+            logger.warning(
+                "maintenance window not started", metadata: ["window": "\(w.name)", "reason": "\(error.message)"])
+        }
+    }
+}

@@ -218,74 +218,13 @@ extension AgentCore {
         m.store.append(samples, now: now)
     }
 
-    /// The scheduler: opens windows (trigger: agent) when they start, and deals with the ones missed
-    /// while the agent was down as `catch_up` says. Time comes from `maintenanceClock`.
+    /// The scheduler (WhatIfMaintenance.WindowScheduler) on the agent's clock, config and window states.
     func startMaintenanceSchedule() {
         guard config.maintenance != nil else { return }
         let core = self
-        maintenanceTask.set(
-            Task.detached {
-                while !Task.isCancelled {
-                    let next = await core.maintenanceTick()
-                    let clock = core.maintenanceClock
-                    // Wake for the next opening, and at least every five minutes for a reloaded config.
-                    let until = min(next ?? .infinity, clock.now + 300)
-                    do { try await clock.sleep(until: until) } catch { return }
-                }
-            })
-    }
-
-    /// One look at every window: start those open now and not yet run, catch up or report missed ones.
-    /// Returns when the next window opens.
-    @discardableResult
-    func maintenanceTick() async -> Double? {
-        guard let m = config.maintenance else { return nil }
-        let now = maintenanceClock.now
-        var next: Double?
-        for w in m.windows where w.trigger == .agent {
-            let open = w.schedule.open(at: now)
-            // First sight: nothing before now counts as missed; an open window still runs.
-            let handled =
-                windowStates.load(w.name)?.handled
-                ?? open.map { $0.start - 60 } ?? w.schedule.latestStart(atOrBefore: now) ?? now
-            windowStates.handle(w.name, occurrence: handled)
-            if let open, open.start > handled {
-                windowStates.handle(w.name, occurrence: open.start)
-                await startWindow(w, trigger: "scheduled", occurrence: open.start)
-            } else if let missed = WindowPlanning.missed(w.schedule, handled: handled, now: now) {
-                windowStates.handle(w.name, occurrence: missed)
-                let about: Logger.Metadata = [
-                    "window": "\(w.name)", "occurrence": "\(Timestamp.format(Date(timeIntervalSince1970: missed)))",
-                ]
-                switch m.catchUp {
-                case .run:
-                    logger.notice(
-                        "maintenance window missed while the agent was down; running it now (catch_up: run)",
-                        metadata: about)
-                    await startWindow(w, trigger: "catch-up", occurrence: missed)
-                case .report:
-                    logger.warning(
-                        "maintenance window missed while the agent was down; not run (catch_up: report)",
-                        metadata: about)
-                    windowEnded(
-                        w.name, occurrence: missed, outcome: "missed", trigger: "catch-up",
-                        steps: [
-                            "the agent was down when the window was open; run it with `whatifctl maintenance run \(w.name)`"
-                        ], jobId: nil)
-                }
-            }
-            if let n = w.schedule.nextStart(atOrAfter: now + 1) { next = min(next ?? n, n) }
-        }
-        return next
-    }
-
-    func startWindow(_ w: MaintenanceConfig.Window, trigger: String, occurrence: Double) async {
-        let params = WindowParams(window: w.name, trigger: trigger, occurrence: occurrence)
-        do throws(APIError) {
-            _ = try await jobs.start(JobSpecs.MaintenanceWindow.self, params, requestedBy: "schedule")
-        } catch {
-            logger.warning(
-                "maintenance window not started", metadata: ["window": "\(w.name)", "reason": "\(error.message)"])
-        }
+        let scheduler = WindowScheduler(
+            host: AgentWindowHost(core: core), states: windowStates, logger: logger,
+            config: { core.config.maintenance })
+        maintenanceTask.set(Task.detached { await scheduler.run() })
     }
 }
