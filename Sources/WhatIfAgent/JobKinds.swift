@@ -1,7 +1,7 @@
 /// Every job kind whatifd runs, from the capabilities.
 public enum JobKinds {
     static func builtIn(_ core: AgentCore) -> [JobKind] {
-        BackupJobs.kinds(core) + ExpiryJobs.kinds(core) + MigrationJobs.kinds(core) + [Preflight.job(core)]
+        BackupJobs.kinds(core) + ExpiryJobs.kinds(core) + MigrationJobs.kinds(core) + [PreflightJobs.job(core)]
             + MaintenanceJobs.kinds(core)
     }
 }

@@ -13,10 +13,8 @@ import WhatIfUnits
     import Foundation
 #endif
 
-/// `whatifctl preflight ENV`: the migration guide's pre-migration checklist, each item checked for real:
-/// recent verified backups, the target table's schema, AWS credentials, connectivity and TLS to each
-/// service, ElastiCache's encryption settings, free space for backups.
-enum Preflight {
+/// `whatifctl preflight ENV` as a job: the checklist itself is WhatIfMigration.Preflight.
+enum PreflightJobs {
     static func job(_ core: AgentCore) -> JobKind {
         JobKind(
             JobSpecs.Preflight.self,
@@ -37,160 +35,21 @@ enum Preflight {
             })
     }
 
+    /// What the agent knows, for the checklist in WhatIfMigration.
     static func run(_ core: AgentCore, _ req: PreflightRequest, _ ctx: JobContext) throws -> PreflightReport {
         let config = ctx.config
         let clients = core.clients
         let (table, env) = try MigrationJobs.table(req.environment, config)
-        let remote = env != "development"
-        var items: [PreflightItem] = []
-        func add(_ check: String, _ ok: Bool, _ detail: String, _ hint: String? = nil) {
-            items.append(
-                PreflightItem(check: check, result: ok ? "PASS" : "FAIL", detail: detail, hint: ok ? nil : hint))
-        }
-        func skip(_ check: String, _ detail: String) {
-            items.append(PreflightItem(check: check, result: "SKIP", detail: detail))
-        }
-        func attempt(_ check: String, _ hint: String, _ body: () throws -> (Bool, String)) {
-            do {
-                let (ok, detail) = try body()
-                add(check, ok, detail, hint)
-            } catch {
-                let e = error as? any OperatorError
-                add(check, false, e?.message ?? "\(error)", e?.hint ?? hint)
-            }
-        }
-
-        // Backups: the newest verified backup of each configured kind, recent enough.
-        let maxAge = req.maxBackupAge ?? 26 * 3600
-        let list = core.backups().list()
-        var newestBytes: Int64 = 0
-        for kind in BackupJobs.configuredKinds(config) {
-            let all = list.backups.filter { $0.manifest.kind == kind }
-            newestBytes += all.first?.manifest.totalBytes ?? 0
-            let good = all.first { e in e.verifications.contains { $0.ok } }
-            let check = "backup \(kind.rawValue)"
-            guard let good else {
-                add(
-                    check, false,
-                    all.isEmpty
-                        ? "no \(kind.rawValue) backup"
-                        : "no verified \(kind.rawValue) backup (\(all.count) unverified)",
-                    "take one: whatifctl backup \(kind.rawValue) (it is verified as it is written)")
-                continue
-            }
-            let age = Date().timeIntervalSince(good.manifest.startedAt)
-            add(
-                check, age <= maxAge,
-                "newest verified: \(good.manifest.id), \(DurationText.format(age)) old (limit \(DurationText.format(maxAge)))",
-                "take a fresh one: whatifctl backup \(kind.rawValue)")
-        }
-        if BackupJobs.configuredKinds(config).isEmpty {
-            skip("backups", "neither PostgreSQL nor DynamoDB is configured")
-        }
-
-        // Free space where backups go: twice the newest backups, and at least 1 GiB.
-        let location = config.backups.location
-        if let free = HostCollector.freeBytes(location) {
-            let need = max(Double(1 << 30), 2 * Double(newestBytes))
-            add(
-                "backup space", free >= need,
-                "\(Units.bytes(Int64(free))) free in \(location), \(Units.bytes(Int64(need))) wanted",
-                "free space in \(location) or point backups.location elsewhere")
-        } else {
-            add("backup space", false, "cannot read the free space of \(location)", "create \(location)")
-        }
-
-        // AWS credentials and DynamoDB.
-        if config.dynamodb != nil {
-            attempt("aws credentials", "check aws: in the config, the environment or the instance role") {
-                let c = try clients.credentials.credentials()
-                return (true, "from \(c.source)")
-            }
-            attempt("dynamodb", "check dynamodb.endpoint / aws.endpoint and the network") {
-                let ddb = clients.dynamodb
-                let names = try ddb.listTables()
-                return (true, "reachable, \(Units.count(names.count, "table"))")
-            }
-            // The fix depends on what is wrong: a missing table is created, missing indexes are added in
-            // place, anything else needs the table recreated (or migrated by hand).
-            do {
-                let t = try clients.dynamodb.describeTable(table)
-                let diffs = ScenarioTable.differences(t, expected: ScenarioTable.expected(table: table))
-                let onlyIndexes = diffs.allSatisfy { $0.hasPrefix("index ") && $0.hasSuffix(" is missing") }
-                add(
-                    "table schema", diffs.isEmpty,
-                    diffs.isEmpty
-                        ? "\(table) matches the expected schema" : "\(table): \(diffs.joined(separator: "; "))",
-                    onlyIndexes
-                        ? "add the missing indexes in place (the items stay): whatifctl tables setup \(env) --add-missing"
-                        : "recreate it (a backup is taken first; items written since are lost): whatifctl tables setup \(env) --force --yes, or migrate it by hand"
-                )
-            } catch let e as AWSError where e.code == "ResourceNotFoundException" {
-                add("table schema", false, "\(table) does not exist", "create it: whatifctl tables setup \(env)")
-            } catch {
-                let e = error as? any OperatorError
-                add("table schema", false, e?.message ?? "\(error)", e?.hint ?? "check DynamoDB access")
-            }
-        } else {
-            skip("dynamodb", "not configured")
-        }
-
-        // PostgreSQL: the source and the migration target, with TLS as it is in use.
-        func postgres(_ check: String, _ settings: PostgresSettings) {
-            attempt(check, "check the connection settings, the password and sslrootcert") {
-                let c = try PostgresConnection.connect(settings.connection, deadline: .after(seconds: 10))
-                defer { c.close() }
-                let r = try c.query(
-                    "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", deadline: .after(seconds: 10))
-                let tls = r.rows.first?[0] == "t"
-                let version = r.rows.first?[1] ?? nil
-                let detail =
-                    "\(settings.connection.endpoint) as \(settings.connection.user), PostgreSQL \(c.serverVersion), "
-                    + (tls ? "TLS \(version ?? "") (sslmode \(settings.connection.sslMode.rawValue))" : "no TLS")
-                return (tls || !remote, detail + (tls || !remote ? "" : ": TLS is required in \(env)"))
-            }
-        }
-        if let p = config.postgres { postgres("postgres", p) } else { skip("postgres", "not configured") }
-        if let t = config.postgresTarget { postgres("postgres target", t) }
-
-        // Redis.
-        if let r = config.redis {
-            attempt("redis", "check redis.url, its password and the CA file") {
-                let conn = try clients.redis(timeout: 5)
-                defer { conn.close() }
-                let pong = try conn.command("PING")
-                let tls: Bool
-                if case .tls = r.config.endpoint.transport { tls = true } else { tls = false }
-                return (
-                    pong.string == "PONG" && (tls || !remote),
-                    "\(r.url.split(separator: "@").last.map(String.init) ?? "?"): \(tls ? "TLS" : "no TLS")"
-                        + (tls || !remote ? "" : ": TLS is required in \(env) (rediss://)")
-                )
-            }
-        } else {
-            skip("redis", "not configured")
-        }
-
-        // ElastiCache encryption at rest and in transit.
-        if let e = config.elasticache {
-            attempt(
-                "elasticache encryption", "enable encryption at rest and in transit (it needs a new replication group)"
-            ) {
-                guard let g = try clients.elasticache.describeReplicationGroups(id: e.replicationGroupId).first else {
-                    return (false, "replication group \(e.replicationGroupId) not found")
-                }
-                return (
-                    g.atRestEncryption && g.transitEncryption,
-                    "\(g.id): at rest \(g.atRestEncryption ? "on" : "OFF"), in transit \(g.transitEncryption ? "on" : "OFF")"
-                )
-            }
-        } else if remote {
-            add(
-                "elasticache encryption", false, "elasticache.replication_group_id is not set, so it cannot be checked",
-                "set elasticache.replication_group_id in \(config.path)")
-        } else {
-            skip("elasticache encryption", "development has no ElastiCache")
-        }
-        return PreflightReport(environment: env, items: items)
+        return WhatIfMigration.Preflight.run(
+            .init(
+                environment: env, table: table, configPath: config.path, maxBackupAge: req.maxBackupAge ?? 26 * 3600,
+                backupKinds: BackupJobs.configuredKinds(config), backups: core.backups().list().backups,
+                backupLocation: config.backups.location, dynamodb: config.dynamodb == nil ? nil : clients.dynamodb,
+                credentials: { try clients.credentials.credentials() },
+                postgres: config.postgres?.connection, postgresTarget: config.postgresTarget?.connection,
+                redis: config.redis.map { r in (connect: { try clients.redis(timeout: 5) }, url: r.url) },
+                elasticache: config.elasticache.map {
+                    (client: clients.elasticache, replicationGroupId: $0.replicationGroupId)
+                }))
     }
 }
