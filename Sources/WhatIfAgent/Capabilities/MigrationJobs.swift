@@ -116,8 +116,8 @@ enum MigrationJobs {
                 let clients = core.clients
                 let report = try await Threads.run { () throws -> TablesReport in
                     let ddb = clients.dynamodb(region: req.region)
-                    return try setUp(
-                        name, ddb: ddb, region: req.region ?? ctx.config.region, req: req, ctx: ctx,
+                    return try ScenarioTable.setUp(
+                        name, ddb: ddb, region: req.region ?? ctx.config.region, req: req, reporter: ctx,
                         backup: { try backupTable(core, name, purpose: "recreating it", ctx) })
                 }
                 if report.outcome == "differs" {
@@ -130,80 +130,6 @@ enum MigrationJobs {
                 }
                 return report
             })
-    }
-
-    static func setUp(
-        _ name: String, ddb: DynamoDB, region: String, req: TablesSetupRequest, ctx: JobContext,
-        backup: () throws -> String
-    ) throws -> TablesReport {
-        let watch = Stopwatch()
-        let expected = ScenarioTable.expected(table: name)
-        let problems = ScenarioTable.validate(expected)
-        guard problems.isEmpty else {
-            throw Failure("the expected schema is invalid: \(problems.joined(separator: "; "))")
-        }
-        func report(_ outcome: String, _ diffs: [String], _ t: TableDescription?, backup: String? = nil)
-            -> TablesReport
-        {
-            TablesReport(
-                table: name, region: region, outcome: outcome, differences: diffs,
-                billingMode: t?.billingModeSummary?.billingMode ?? expected.billingMode,
-                indexes: (t?.globalSecondaryIndexes?.map(\.indexName) ?? []).sorted(), backupId: backup,
-                seconds: watch.elapsedSeconds)
-        }
-        func create() throws -> TableDescription {
-            ctx.info(
-                "creating \(name): \(expected.billingMode), indexes \(ScenarioTable.userIndex), \(ScenarioTable.publicIndex)"
-            )
-            try ddb.createTable(expected)
-            ctx.progress(done: 0, total: nil, unit: "", phase: "waiting for \(name) to be ACTIVE")
-            return try ddb.waitUntilActive(name, timeout: 900)
-        }
-        let existing: TableDescription
-        do { existing = try ddb.describeTable(name) } catch let e as AWSError
-            where e.code == "ResourceNotFoundException"
-        {
-            if req.checkOnly == true {
-                ctx.log(.warning, "\(name) does not exist")
-                return report("differs", ["the table does not exist"], nil)
-            }
-            return report("created", [], try create())
-        }
-        let diffs = ScenarioTable.differences(existing, expected: expected)
-        if diffs.isEmpty {
-            ctx.info("\(name) exists and matches the expected schema")
-            return report("matches", [], existing)
-        }
-        for d in diffs { ctx.log(.warning, "\(name): \(d)") }
-        if req.addMissing == true {
-            let have = Set((existing.globalSecondaryIndexes ?? []).map(\.indexName))
-            let missing = (expected.globalSecondaryIndexes ?? []).filter { !have.contains($0.indexName) }
-            var now = existing
-            for index in missing {
-                let keys = Set(index.keySchema.map(\.attributeName))
-                ctx.info("adding index \(index.indexName) to \(name) (UpdateTable; the table stays in use)")
-                try ddb.createGlobalSecondaryIndex(
-                    table: name, index: index,
-                    attributeDefinitions: expected.attributeDefinitions.filter { keys.contains($0.attributeName) })
-                ctx.progress(done: 0, total: nil, unit: "", phase: "waiting for \(index.indexName) to be ACTIVE")
-                now = try ddb.waitUntilActive(name, timeout: 3600)
-                ctx.info("index \(index.indexName) is ACTIVE")
-            }
-            let left = ScenarioTable.differences(now, expected: expected)
-            if missing.isEmpty { ctx.info("\(name) lacks no index: --add-missing has nothing to add") }
-            return report(left.isEmpty ? "updated" : "differs", left, now)
-        }
-        guard req.force else { return report("differs", diffs, existing) }
-        guard req.confirm else {
-            throw Failure(
-                "recreating \(name) deletes it and every item in it",
-                hint: "pass --yes as well (a backup is taken first), or answer the confirmation")
-        }
-        let id = try backup()
-        ctx.info("backup \(id) taken; deleting \(name)")
-        try ddb.deleteTable(name)
-        try ddb.waitUntilDeleted(name)
-        return report("recreated", diffs, try create(), backup: id)
     }
 
     // MARK: migrate.scenarios
