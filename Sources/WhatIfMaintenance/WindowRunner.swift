@@ -23,12 +23,35 @@ public protocol WindowHost: Sendable {
     /// Starts a job of a kind named at run time (one the config let through but no kind may implement).
     func start(kind: String, requestedBy: String) async throws(APIError) -> JobInfo
     func job(_ id: String) async -> JobInfo?
+    /// The job's record once it has ended (at once if it has); nil for an unknown id.
+    func ended(_ id: String) async -> JobInfo?
     func cancelJob(_ id: String) async
     func beginMaintenance(window: String, silence: [String])
     func endMaintenance(window: String, now: Double)
     /// A window's outcome (run, failed to run, or missed): recorded as its last run, and told to the hooks.
     func windowEnded(
         _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?)
+}
+
+/// Whether the window's fleet lease was lost, and the job running meanwhile: losing the lease cancels
+/// that job, so the window stops as soon as another agent owns it.
+final class LeaseGuard: Sendable {
+    private let state = Locked<(lost: Bool, job: String?)>((false, nil))
+    let host: any WindowHost
+
+    init(host: any WindowHost) { self.host = host }
+
+    var isLost: Bool { state.value.lost }
+
+    func lose() {
+        let job = state.withLock { s -> String? in
+            s.lost = true
+            return s.job
+        }
+        if let job { Task { [host] in await host.cancelJob(job) } }
+    }
+
+    func running(_ job: String?) { state.withLock { $0.job = job } }
 }
 
 /// The job a window runs as: progress, log, cancellation, and its id.
@@ -139,7 +162,7 @@ public struct WindowRun {
                 return try finish(result, held: nil)
             }
         }
-        let lost = Locked(false)
+        let lost = LeaseGuard(host: host)
         let heartbeat = held.map { h in
             startHeartbeat(h.lease, h.holding, every: fleet?.heartbeatSeconds ?? 20, lost: lost)
         }
@@ -157,13 +180,13 @@ public struct WindowRun {
         result.outcome =
             succeeded.count == result.steps.count
             ? "succeeded" : ran.isEmpty ? "skipped" : succeeded.isEmpty ? "failed" : "partial"
-        if lost.value { result.note = "the fleet lease was lost during the window" }
-        return try finish(result, held: lost.value ? nil : held)
+        if lost.isLost { result.note = "the fleet lease was lost during the window" }
+        return try finish(result, held: lost.isLost ? nil : held)
     }
 
     /// The window's jobs in order: each started only when nothing rules it out (cancelled, lease lost,
     /// a failed backup before a prune, an estimate past the window's end).
-    func runJobs(end: Double, held: (lease: FleetLease, holding: FleetLease.Holding)?, lost: Locked<Bool>)
+    func runJobs(end: Double, held: (lease: FleetLease, holding: FleetLease.Holding)?, lost: LeaseGuard)
         async throws -> [WindowStepResult]
     {
         var steps: [WindowStepResult] = []
@@ -176,11 +199,11 @@ public struct WindowRun {
             let t = host.clock.now
             if ctx.isCancelled {
                 step.reason = "the window was cancelled"
-            } else if lost.value {
+            } else if lost.isLost {
                 step.reason = "the fleet lease was lost to another agent; it runs the rest"
             } else if let held, (try? await Threads.run { try held.lease.stillHolds(held.holding) }) == false {
                 // Fencing: checked against the table before each job, not only by the heartbeat.
-                lost.set(true)
+                lost.lose()
                 step.reason =
                     "the fleet lease (fence \(held.holding.fence)) is no longer this agent's; another agent runs the rest"
             } else if job == "prune" && backupFailed {
@@ -241,7 +264,7 @@ public struct WindowRun {
         }
     }
 
-    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, every: Double, lost: Locked<Bool>)
+    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, every: Double, lost: LeaseGuard)
         -> Task<Void, Never>
     {
         let ctx = self.ctx
@@ -260,7 +283,7 @@ public struct WindowRun {
                     if ok.0 {
                         h = ok.1
                     } else {
-                        lost.set(true)
+                        lost.lose()
                         ctx.log(.error, "lost the fleet lease \(h.name) to another agent; no further jobs start here")
                         return
                     }
@@ -273,7 +296,7 @@ public struct WindowRun {
     }
 
     /// Starts one job and waits for it; cancelling the window, or losing its lease, cancels the job.
-    func runStep(_ job: String, _ planned: WindowStep, estimate: Double?, lost: Locked<Bool>) async throws
+    func runStep(_ job: String, _ planned: WindowStep, estimate: Double?, lost: LeaseGuard) async throws
         -> WindowStepResult
     {
         let kind = planned.kind
@@ -288,12 +311,19 @@ public struct WindowRun {
         }
         step.jobId = info.id
         ctx.info("\(job): job \(info.id) (\(kind)) started")
-        var final = info
-        while !final.state.isFinal {
-            if ctx.isCancelled || lost.value { await host.cancelJob(info.id) }
-            try? await Task.sleep(for: .milliseconds(100))
-            final = await host.job(info.id) ?? final
-        }
+        // Waits for the job's end, no polling: cancelling the window (its task) or losing the lease
+        // (the heartbeat, or the fence check) cancels the job, which then ends.
+        lost.running(info.id)
+        defer { lost.running(nil) }
+        if ctx.isCancelled || lost.isLost { await host.cancelJob(info.id) }
+        let id = info.id
+        let host = self.host
+        let final =
+            await withTaskCancellationHandler {
+                await host.ended(id)
+            } onCancel: {
+                Task { await host.cancelJob(id) }
+            } ?? info
         step.state = final.state.rawValue
         if let s = final.startedAt, let e = final.endedAt { step.seconds = e.timeIntervalSince(s) }
         step.reason = final.error?.message

@@ -160,6 +160,21 @@ import WhatIfTesting
         #expect(onDisk.state == .failed, "the stream reported the end before the record said so")
     }
 
+    /// A window waits for its step's end without polling: `ended` answers when the job ends (here by
+    /// cancellation), at once for an ended job, nil for an unknown one.
+    @Test func endedWaitsForTheEnd() async throws {
+        let a = try await agent()
+        defer { Task { await a.stop() } }
+        let jobs = a.daemon.core.jobs
+        let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100_000, "stepMs": 1]) }
+        async let end = jobs.ended(job.id)
+        _ = try await jobs.cancel(job.id)
+        let final = await end
+        #expect(final?.state == .cancelled, "\(String(describing: final?.state))")
+        #expect(await jobs.ended(job.id)?.state == .cancelled)
+        #expect(await jobs.ended("20200101000000-nope-0000") == nil)
+    }
+
     @Test func shutdownLetsJobsCheckpointWithinTheGrace() async throws {
         let a = try await agent()
         let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100_000, "stepMs": 1]) }

@@ -163,6 +163,7 @@ struct AgentWindowHost: WindowHost {
         try await core.jobs.start(kind: kind, params: nil, requestedBy: requestedBy)
     }
     func job(_ id: String) async -> JobInfo? { await core.jobs.get(id) }
+    func ended(_ id: String) async -> JobInfo? { await core.jobs.ended(id) }
     func cancelJob(_ id: String) async { _ = try? await core.jobs.cancel(id) }
     func beginMaintenance(window: String, silence: [String]) {
         core.monitoring?.beginMaintenance(window: window, silence: silence)

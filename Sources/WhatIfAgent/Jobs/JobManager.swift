@@ -41,6 +41,8 @@ public actor JobManager {
     private let writer: JobRecordWriter
     /// Who waits for the last running job to end (shutdown).
     private var idleWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    /// Who waits for a given job to end (a window waiting for its step).
+    private var endWaiters: [String: [CheckedContinuation<JobInfo, Never>]] = [:]
     private let logger: Logger
     private var configProvider: @Sendable () -> AgentConfig
     private var onFinish: (@Sendable (JobInfo) -> Void)?
@@ -244,6 +246,7 @@ public actor JobManager {
         persist(r.info)
         emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: r.info))
         onFinish?(r.info)
+        for c in endWaiters.removeValue(forKey: id) ?? [] { c.resume(returning: r.info) }
         if runningCount == 0 {
             for (_, c) in idleWaiters { c.resume() }
             idleWaiters = [:]
@@ -352,6 +355,14 @@ public actor JobManager {
         records[id]?.subscribers[token] = nil
     }
 
+    /// The job's record once it has ended (at once if it has); nil for an unknown id. Jobs always end:
+    /// cancelled ones checkpoint and stop, and shutdown records the rest as interrupted.
+    public func ended(_ id: String) async -> JobInfo? {
+        guard let r = records[id] else { return nil }
+        if r.info.state.isFinal { return r.info }
+        return await withCheckedContinuation { c in endWaiters[id, default: []].append(c) }
+    }
+
     /// Returns when no job runs (at once if none does), or when the calling task is cancelled.
     func idle() async {
         let id = UUID()
@@ -391,6 +402,7 @@ public actor JobManager {
                 .interrupted, "the agent stopped before the job finished", hint: "start it again")
             persist(records[id]!.info)
             for (_, c) in records[id]!.subscribers { c.finish() }
+            for c in endWaiters.removeValue(forKey: id) ?? [] { c.resume(returning: records[id]!.info) }
         }
         await writer.recorded()
     }
