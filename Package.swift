@@ -134,7 +134,6 @@ let package = Package(
                 "WhatIfMaintenance", "WhatIfUnits", "WhatIfHTTP", "WhatIfJSON", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
             swiftSettings: strict),
 

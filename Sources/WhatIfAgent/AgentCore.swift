@@ -58,7 +58,10 @@ public final class AgentCore: Sendable {
             config: config, environment: environment, logger: logger, http: http, observer: { calls.record($0) })
         current = Locked(clients)
         let box = current
-        jobs = JobManager(stateDirectory: config.stateDirectory, logger: logger, config: { box.value.config })
+        let blocking = pool
+        jobs = JobManager(
+            stateDirectory: config.stateDirectory, logger: logger, config: { box.value.config },
+            execute: { blocking.execute($0) })
         let jobsRef = jobs
         let started = startedAt
         status = StatusService(

@@ -1,7 +1,6 @@
 import CLinuxShims
 import Logging
 import NIOCore
-import ServiceLifecycle
 import UnixSignals
 import WhatIfCore
 import WhatIfMaintenance
@@ -23,8 +22,6 @@ public final class Daemon: Sendable {
     let kinds: [JobKind]
     /// A job has this long to checkpoint or finish after SIGTERM (systemd's stop timeout is longer).
     public static let shutdownGrace = 7.0
-    /// The running group (nil before `start` and after the stop).
-    let group = Locked<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
 
     /// `extraKinds` come on top of the capabilities' own (tests add theirs).
     /// `clock` is the maintenance windows' clock (tests pass a `ManualClock`).
@@ -75,58 +72,16 @@ public final class Daemon: Sendable {
         core.startMaintenanceSchedule()
     }
 
-    /// The agent's parts as one `ServiceGroup`, in the order `start` brings them up; the group stops
-    /// them in reverse, each once the one after it has stopped: the socket stops taking connections,
-    /// jobs checkpoint (or are recorded interrupted after the grace), the schedulers, monitoring and
-    /// hooks stop, open connections close, the blocking pool ends. `signals` start that (SIGTERM,
-    /// SIGINT for whatifd; none in tests, which call `stop`).
-    func makeGroup(boundPath: String?, signals: [UnixSignal]) -> ServiceGroup {
-        let core = self.core
-        let server = self.server
-        let parts: [AgentPart] = [
-            AgentPart("blocking pool") { await core.pool.shutdown() },
-            AgentPart("admin connections") { await server.shutdown() },
-            AgentPart("hooks") { await core.stopHooks(grace: 5) },
-            AgentPart("monitoring") { await core.stopMonitoring() },
-            AgentPart("expiry schedule") { core.expiryTask.value?.cancel() },
-            AgentPart("maintenance schedule") { core.maintenanceTask.value?.cancel() },
-            AgentPart("jobs") { await core.jobs.shutdown(grace: Self.shutdownGrace) },
-            AgentPart("admin socket") {
-                let running = await core.jobs.runningCount
-                Systemd.stopping(
-                    status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
-                await server.stopAccepting()
-                if let boundPath { unlink(boundPath) }
-            },
-        ]
-        return ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: parts.map { .init(service: $0, serviceName: $0.description) },
-                gracefulShutdownSignals: signals, logger: logger))
-    }
-
-    /// Starts the agent and runs its group in the background until `stop` (tests and `run`).
-    public func startGroup(adoptedFD: Int32? = nil, boundPath: String?, signals: [UnixSignal] = []) async throws {
-        try await start(adoptedFD: adoptedFD)
-        let g = makeGroup(boundPath: boundPath, signals: signals)
-        let logger = self.logger
-        let task = Task {
-            do { try await g.run() } catch { logger.error("service group ended", metadata: ["error": "\(error)"]) }
-        }
-        group.set((g, task))
-    }
-
-    /// Runs until SIGTERM or SIGINT (the group's graceful shutdown). Throws when the agent cannot start.
+    /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
     public func run() async throws {
         let adopted = Systemd.listenFileDescriptors()
         if adopted.count > 1 {
             logger.warning(
                 "systemd passed more than one socket; using the first", metadata: ["count": "\(adopted.count)"])
         }
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+        try await start(adoptedFD: adopted.first)
         let config = core.config
-        let boundPath = adopted.isEmpty ? config.socket.path : nil
-        try await startGroup(adoptedFD: adopted.first, boundPath: boundPath, signals: [.sigterm, .sigint])
         let socketDescription = adopted.isEmpty ? config.socket.path : "the socket systemd passed"
         Systemd.ready(status: "serving on \(socketDescription)")
         logger.notice(
@@ -134,10 +89,10 @@ public final class Daemon: Sendable {
             metadata: [
                 "environment": "\(config.environment.rawValue)", "config": "\(config.path)", "pid": "\(getpid())",
             ])
+
         let watchdog = Task { await self.watchdog(socket: socketDescription) }
-        // SIGHUP reloads until the group has stopped (SIGTERM, SIGINT).
-        let reloads = Task {
-            for await _ in hangups {
+        for await sig in signals {
+            if sig == .sighup {
                 Systemd.notify("RELOADING=1\nSTATUS=reloading \(config.path)")
                 let r = await core.reload()
                 Systemd.notify(
@@ -145,23 +100,28 @@ public final class Daemon: Sendable {
                         + (r.reloaded
                             ? "config reloaded; serving on \(socketDescription)"
                             : "new config refused (see the log); the old one keeps running"))
+                continue
             }
+            logger.notice("stopping", metadata: ["signal": "\(sig)"])
+            break
         }
-        await group.value?.task.value
-        reloads.cancel()
         watchdog.cancel()
-        group.set(nil)
-        logger.notice("stopped")
+        await stop(boundPath: adopted.isEmpty ? config.socket.path : nil)
     }
 
-    /// Stops the agent through its group (see `makeGroup`): in-process tests and anyone who started it
-    /// with `startGroup`. Returns once everything has stopped.
-    public func stop() async {
-        guard let (g, task) = group.value else { return }
-        logger.notice("stopping")
-        await g.triggerGracefulShutdown()
-        await task.value
-        group.set(nil)
+    /// Stops accepting, lets jobs checkpoint or finish, closes everything.
+    public func stop(boundPath: String?) async {
+        let running = await core.jobs.runningCount
+        Systemd.stopping(status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
+        await server.stopAccepting()
+        if let boundPath { unlink(boundPath) }
+        await core.jobs.shutdown(grace: Self.shutdownGrace)
+        core.expiryTask.value?.cancel()
+        core.maintenanceTask.value?.cancel()
+        await core.stopMonitoring()
+        await core.stopHooks(grace: 5)
+        await server.shutdown()
+        await core.pool.shutdown()
         logger.notice("stopped")
     }
 
@@ -203,23 +163,5 @@ func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () as
         let first = try await group.next() ?? nil
         group.cancelAll()
         return first
-    }
-}
-
-/// One part of the agent in the service group: already started (in `Daemon.start`, where the order of
-/// dependencies is plain); its `run` waits for the graceful shutdown and then stops it.
-struct AgentPart: Service, CustomStringConvertible {
-    let description: String
-    let stop: @Sendable () async -> Void
-
-    init(_ name: String, stop: @escaping @Sendable () async -> Void) {
-        description = name
-        self.stop = stop
-    }
-
-    func run() async throws {
-        // Returns at the graceful shutdown; throws when the group is cancelled instead: stop either way.
-        try? await gracefulShutdown()
-        await stop()
     }
 }

@@ -106,7 +106,7 @@ public final class InProcessAgent: @unchecked Sendable {
         logger.logLevel = .warning
         try prepare(dir.file("state"))
         daemon = Daemon(config: loaded, environment: [:], logger: logger, extraKinds: kinds, clock: clock)
-        try await daemon.startGroup(boundPath: socket)
+        try await daemon.start()
     }
 
     /// A client of this agent; calling it on a Swift task throws (the agent answers on those threads:
@@ -123,7 +123,7 @@ public final class InProcessAgent: @unchecked Sendable {
         return try await offPool { try body(c) }
     }
 
-    public func stop() async { await daemon.stop() }
+    public func stop() async { await daemon.stop(boundPath: socket) }
 }
 
 /// A whatifd process started from the built binary.

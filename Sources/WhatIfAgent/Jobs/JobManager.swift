@@ -50,8 +50,13 @@ public actor JobManager {
     /// Called with every job's final record (the alert hooks hear about job outcomes through it).
     public func setOnFinish(_ body: @escaping @Sendable (JobInfo) -> Void) { onFinish = body }
 
-    public init(stateDirectory: String, logger: Logger, config: @escaping @Sendable () -> AgentConfig) {
-        writer = JobRecordWriter(logger: logger)
+    /// `execute` runs the record writer's work on a thread that may block (the agent's blocking pool;
+    /// a thread of its own by default).
+    public init(
+        stateDirectory: String, logger: Logger, config: @escaping @Sendable () -> AgentConfig,
+        execute: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { Threads.start($0).detach() }
+    ) {
+        writer = JobRecordWriter(logger: logger, execute: execute)
         directory = "\(stateDirectory)/jobs"
         checkpointDirectory = "\(stateDirectory)/checkpoints"
         self.logger = logger

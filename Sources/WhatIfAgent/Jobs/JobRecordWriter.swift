@@ -1,63 +1,66 @@
 import Logging
 import WhatIfCore
 
-/// Writes job records (write, fsync, rename) on a thread of its own, in the order they were handed
-/// over, so the JobManager actor never holds one of Swift's cooperative threads (two on a two-core host)
-/// while a disk syncs. `recorded()` waits until everything handed over so far is on disk: the admin
-/// API answers a started job only then, and shutdown waits for it.
+/// Writes job records (write, fsync, rename) in the order they were handed over, off the JobManager
+/// actor: it never holds one of Swift's cooperative threads (two on a two-core host) while a disk syncs.
+/// The writes run on the agent's blocking pool (threads it has anyway; no thread of its own idling).
+/// `recorded()` waits until everything handed over so far is on disk: the admin API answers about a job
+/// only then, and shutdown waits for it.
 final class JobRecordWriter: Sendable {
     private enum Item: Sendable {
         case write(path: String, bytes: [UInt8])
         case barrier(CheckedContinuation<Void, Never>)
     }
 
-    private let queue = BlockingQueue<Item>(capacity: 4096)
+    private let state = Locked<(items: [Item], draining: Bool)>(([], false))
     private let logger: Logger
-    private let worker = Locked<Threads.Handle?>(nil)
+    /// Runs a drain on a thread that may block.
+    private let execute: @Sendable (@escaping @Sendable () -> Void) -> Void
 
-    init(logger: Logger) {
+    init(logger: Logger, execute: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         self.logger = logger
-        let queue = self.queue
-        worker.set(
-            Threads.start {
-                while let item = queue.take() {
-                    switch item {
-                    case .write(let path, let bytes): Self.write(path, bytes, logger: logger)
-                    case .barrier(let c): c.resume()
-                    }
-                }
-            })
+        self.execute = execute
     }
 
-    deinit { close() }
-
-    /// Hands a record over; returns at once. (A full queue, thousands behind, writes on the caller's
-    /// thread rather than drop a record.)
-    func write(_ path: String, _ bytes: [UInt8]) {
-        if !queue.offer(.write(path: path, bytes: bytes)) { Self.write(path, bytes, logger: logger) }
-    }
+    /// Hands a record over; returns at once.
+    func write(_ path: String, _ bytes: [UInt8]) { enqueue(.write(path: path, bytes: bytes)) }
 
     /// Returns once every record handed over before the call is on disk.
     func recorded() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            if !queue.put(.barrier(c)) { c.resume() }
-        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in enqueue(.barrier(c)) }
     }
 
-    /// Writes what is queued, then ends the thread.
-    func close() {
-        queue.close()
-        worker.withLock { h in
-            h?.join()
-            h = nil
+    private func enqueue(_ item: Item) {
+        let start = state.withLock { s -> Bool in
+            s.items.append(item)
+            if s.draining { return false }
+            s.draining = true
+            return true
         }
+        if start { execute { [self] in drain() } }
     }
 
-    private static func write(_ path: String, _ bytes: [UInt8], logger: Logger) {
-        do {
-            try Files.writeAtomically(path, bytes, mode: 0o640)
-        } catch {
-            logger.error("cannot record job", metadata: ["file": "\(path)", "error": "\(error)"])
+    /// One drain at a time, so records land in order.
+    private func drain() {
+        while true {
+            let batch = state.withLock { s -> [Item] in
+                guard !s.items.isEmpty else {
+                    s.draining = false
+                    return []
+                }
+                defer { s.items = [] }
+                return s.items
+            }
+            if batch.isEmpty { return }
+            for item in batch {
+                switch item {
+                case .write(let path, let bytes):
+                    do { try Files.writeAtomically(path, bytes, mode: 0o640) } catch {
+                        logger.error("cannot record job", metadata: ["file": "\(path)", "error": "\(error)"])
+                    }
+                case .barrier(let c): c.resume()
+                }
+            }
         }
     }
 }

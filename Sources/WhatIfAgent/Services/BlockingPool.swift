@@ -21,6 +21,12 @@ public final class BlockingPool: Sendable {
         try? await pool.shutdownGracefully()
     }
 
+    /// Runs `body` on a pool thread and returns at once (on the caller's thread once the pool has
+    /// stopped, so nothing handed over is lost at shutdown).
+    public func execute(_ body: @escaping @Sendable () -> Void) {
+        pool.submit { _ in body() }
+    }
+
     /// Runs `body` on a pool thread.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
