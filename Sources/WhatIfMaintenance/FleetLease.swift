@@ -167,10 +167,12 @@ public final class FleetLease: @unchecked Sendable {
 
     /// Frees the lease for the next agent at once. The item stays (owner empty) so the fence keeps growing.
     /// `completed` records the window occurrence the holder finished, so no other agent runs it again.
-    public func release(_ h: Holding, completed: Double? = nil) throws {
+    /// False when the lease is no longer this holding's (taken over, or a newer version written).
+    @discardableResult
+    public func release(_ h: Holding, completed: Double? = nil) throws -> Bool {
         var free = item(h.name, version: Self.newVersion(), fence: h.fence, completed: completed ?? h.completed)
         free["owner"] = .s("")
-        _ = try conditionalPut(
+        return try conditionalPut(
             free, condition: "#v = :v AND #o = :o", names: ["#v": "version", "#o": "owner"],
             values: [":v": .s(h.version), ":o": .s(owner)])
     }

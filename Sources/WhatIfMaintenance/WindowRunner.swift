@@ -163,8 +163,12 @@ public struct WindowRun {
             }
         }
         let lost = LeaseGuard(host: host)
+        // The newest holding: each heartbeat writes a new version, and the release must name it (with
+        // the one acquired, a window longer than a heartbeat left its lease to expire, unreleased and
+        // not marked completed, and another agent ran the occurrence again).
+        let current = Locked(held?.holding)
         let heartbeat = held.map { h in
-            startHeartbeat(h.lease, h.holding, every: fleet?.heartbeatSeconds ?? 20, lost: lost)
+            startHeartbeat(h.lease, h.holding, every: fleet?.heartbeatSeconds ?? 20, lost: lost, newest: current)
         }
         defer { heartbeat?.cancel() }
         do {
@@ -174,7 +178,10 @@ public struct WindowRun {
             defer { host.endMaintenance(window: window.name, now: clock.now) }
             result.steps = try await runJobs(end: end, held: held, lost: lost)
         }
+        // Stopped, and any heartbeat in flight finished, before the release reads the newest version.
         heartbeat?.cancel()
+        await heartbeat?.value
+        if let h = held, let newest = current.value { held = (h.lease, newest) }
         let ran = result.steps.filter { $0.state != "skipped" }
         let succeeded = ran.filter { $0.state == "succeeded" }
         result.outcome =
@@ -264,9 +271,10 @@ public struct WindowRun {
         }
     }
 
-    func startHeartbeat(_ l: FleetLease, _ h: FleetLease.Holding, every: Double, lost: LeaseGuard)
-        -> Task<Void, Never>
-    {
+    func startHeartbeat(
+        _ l: FleetLease, _ h: FleetLease.Holding, every: Double, lost: LeaseGuard,
+        newest: Locked<FleetLease.Holding?>
+    ) -> Task<Void, Never> {
         let ctx = self.ctx
         return Task.detached {
             var h = h
@@ -282,6 +290,7 @@ public struct WindowRun {
                     }
                     if ok.0 {
                         h = ok.1
+                        newest.set(ok.1)
                     } else {
                         lost.lose()
                         ctx.log(.error, "lost the fleet lease \(h.name) to another agent; no further jobs start here")
@@ -349,7 +358,14 @@ public struct WindowRun {
             // Marked finished only when something ran: a window whose jobs were all skipped is left to
             // another agent.
             let done = result.outcome == "skipped" ? nil : result.occurrence.timeIntervalSince1970
-            do { try held.lease.release(held.holding, completed: done) } catch {
+            do {
+                if try !held.lease.release(held.holding, completed: done) {
+                    ctx.log(
+                        .warning,
+                        "the fleet lease \(held.holding.name) was no longer this agent's to release (fence \(held.holding.fence))"
+                    )
+                }
+            } catch {
                 ctx.log(.warning, "cannot release the fleet lease: \(Self.describe(error))")
             }
         }
