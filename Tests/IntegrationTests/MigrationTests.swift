@@ -237,7 +237,8 @@ struct MigrationFixture {
         let ready = eventually(timeout: 120) {
             ((try? a.client.job(job.id))?.progress?.done ?? 0) >= Double(documents / 2)
                 && ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains {
-                    $0.hasPrefix("migrate.scenarios")
+                    // The checkpoint itself, not the temporary file it is written through.
+                    $0.hasPrefix("migrate.scenarios") && $0.hasSuffix(".json")
                 }
         }
         #expect(ready)

@@ -175,6 +175,23 @@ import WhatIfTesting
         #expect(await jobs.ended("20200101000000-nope-0000") == nil)
     }
 
+    /// A killed agent can leave a record or checkpoint half-written (its temporary file): the next start
+    /// removes it, and keeps the real ones.
+    @Test func halfWrittenFilesAreGoneAtTheNextStart() async throws {
+        let a = try await InProcessAgent(TestConfig()) { state in
+            for dir in ["jobs", "checkpoints"] {
+                try FileManager.default.createDirectory(atPath: "\(state)/\(dir)", withIntermediateDirectories: true)
+                try Data("{".utf8).write(to: URL(fileURLWithPath: "\(state)/\(dir)/x.json.tmp-1-2"))
+            }
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: "\(state)/checkpoints/test.count-x.json"))
+        }
+        defer { Task { await a.stop() } }
+        let state = a.dir.file("state")
+        #expect(!FileManager.default.fileExists(atPath: "\(state)/jobs/x.json.tmp-1-2"))
+        #expect(!FileManager.default.fileExists(atPath: "\(state)/checkpoints/x.json.tmp-1-2"))
+        #expect(FileManager.default.fileExists(atPath: "\(state)/checkpoints/test.count-x.json"))
+    }
+
     @Test func shutdownLetsJobsCheckpointWithinTheGrace() async throws {
         let a = try await agent()
         let job = try await a.call { try $0.startJob(kind: "test.count", params: ["to": 100_000, "stepMs": 1]) }

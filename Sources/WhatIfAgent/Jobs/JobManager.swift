@@ -75,6 +75,14 @@ public actor JobManager {
     public func restore() throws {
         try Files.makeDirectories(directory)
         try Files.makeDirectories(checkpointDirectory)
+        // What a killed agent left half-written (records and checkpoints are written through a
+        // temporary file renamed into place): gone at the next start.
+        for dir in [directory, checkpointDirectory] {
+            for name in Files.list(dir) where name.contains(".tmp-") {
+                unlink("\(dir)/\(name)")
+                logger.notice("removed a half-written file", metadata: ["file": "\(dir)/\(name)"])
+            }
+        }
         var loaded: [JobInfo] = []
         for name in Files.list(directory) where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
