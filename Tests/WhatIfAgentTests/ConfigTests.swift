@@ -202,7 +202,7 @@ import WhatIfTesting
     func report(_ yaml: String, env: [String: String] = [:]) throws -> (AgentConfig, ConfigReport) {
         let path = try dir.write("agent.yaml", yaml)
         let c = try ConfigLoader.load(path: path, environment: env).get()
-        return (c, ConfigView.report(c, environment: env))
+        return (c, ConfigView.report(c))
     }
 
     @Test func sourcesAreFileEnvironmentDefaultOrDerived() throws {
@@ -274,7 +274,7 @@ import WhatIfTesting
             )
             .get()
         }
-        let r = ConfigView.report(c, environment: [:])
+        let r = ConfigView.report(c)
         let listed = c.listKeys
         for key in c.fileKeys where !listed.contains { key.hasPrefix($0 + ".") } {
             // A section is shown through its keys; redis's password file as its redacted password.

@@ -42,7 +42,7 @@ import WhatIfTesting
         #expect(e.sweep.scanCount == 500 && e.sweep.keysPerSecond == 20000 && e.sweep.batchBudget == 0.02)
         #expect(e.schedule == .init(every: 21600, enforce: true, keysPerSecond: 1000))
         #expect(try load("").get().expiry == nil)
-        let view = "\(ConfigView.report(c, environment: [:]))"
+        let view = "\(ConfigView.report(c))"
         #expect(view.contains("session:*") && view.contains("volatile-lru"))
     }
 

@@ -55,7 +55,7 @@ import WhatIfTesting
         #expect(m.hooks.repeatInterval == nil && m.hooks.timeout == 5)
         #expect(m.hooks.webhooks.first?.headerFiles["Authorization"] == token)
         // GET /v1/config shows the hooks without credentials.
-        let view = "\(ConfigView.report(c, environment: [:]))"
+        let view = "\(ConfigView.report(c))"
         #expect(view.contains("https://***@alerts.example.com/hook"))
         for secret in ["pw-in-url", "tok-in-query", "header-value-secret"] { #expect(!view.contains(secret)) }
         #expect(view.contains("rds-cpu"))

@@ -194,7 +194,7 @@ public final class Router: Sendable {
                 return AdminResponse(status: 200, contentType: "application/x-ndjson", body: .stream(lines))
             },
             Route(.config) { [agent] _, _ in
-                .json(ConfigView.report(agent.clients.config, environment: agent.environment))
+                .json(ConfigView.report(agent.clients.config))
             },
             Route(.reloadConfig) { [agent] _, _ in
                 let result = await agent.reload()

@@ -47,6 +47,8 @@ public struct AgentConfig: Sendable {
     public var fileKeys: Set<String> = []
     /// The keys among them whose value is a list (given whole by the file).
     public var listKeys: Set<String> = []
+    /// The settings an environment variable gave, and which one (`postgres.host`: `RDS_POSTGRES_HOST`).
+    public var fromEnvironment: [String: String] = [:]
 }
 
 public struct SocketSettings: Sendable, Equatable {

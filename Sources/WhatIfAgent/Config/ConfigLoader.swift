@@ -106,8 +106,9 @@ public enum ConfigLoader {
 
         // region
         var region = top.string("region")
-        if region == nil { region = env["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } }
-        if region == nil { region = env["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 } }
+        for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] where region == nil {
+            region = sink.environment(env[name].flatMap { $0.isEmpty ? nil : $0 }, key: "region", name: name)
+        }
         if region == nil {
             let chain = AWSCredentialChain.Settings(
                 environment: env, explicitProfile: aws.profile, credentialsFile: aws.credentialsFile,
@@ -125,7 +126,9 @@ public enum ConfigLoader {
         // state_dir
         let stateDir =
             top.string("state_dir").map { absolute($0, base: base) }
-            ?? env["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/var/lib/whatif"
+            ?? sink.environment(
+                env["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init), key: "state_dir",
+                name: "STATE_DIRECTORY") ?? "/var/lib/whatif"
 
         // socket
         let socket = readSocket(top.section("socket", known: socketKeys), env: env, base: base, sink: sink)
@@ -224,7 +227,8 @@ public enum ConfigLoader {
                 logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
                 rds: rds,
                 elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry,
-                postgresTarget: postgresTarget, maintenance: maintenance, fileKeys: fileKeys, listKeys: listKeys))
+                postgresTarget: postgresTarget, maintenance: maintenance, fileKeys: fileKeys, listKeys: listKeys,
+                fromEnvironment: sink.fromEnvironment))
     }
 
     static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)
@@ -324,7 +328,8 @@ public enum ConfigLoader {
     {
         let runtime = env["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
         let path =
-            s?.string("path").map { absolute($0, base: base) } ?? runtime.map { "\($0)/agent.sock" }
+            s?.string("path").map { absolute($0, base: base) }
+            ?? sink.environment(runtime.map { "\($0)/agent.sock" }, key: "socket.path", name: "RUNTIME_DIRECTORY")
             ?? "/run/whatif/agent.sock"
         if path.utf8.count > 107 {
             sink.add(
@@ -374,10 +379,14 @@ public enum ConfigLoader {
         let remote = environment != .development || target
         // The migration guide's variables override the file, for `postgres:` only: the migration target
         // is another instance, and taking them for it too would make the source its own target.
-        func envValue(_ name: String) -> String? { target ? nil : env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        var host = envValue("RDS_POSTGRES_HOST") ?? s?.string("host")
+        func envValue(_ name: String, _ key: String) -> String? {
+            target
+                ? nil
+                : sink.environment(env[name].flatMap { $0.isEmpty ? nil : $0 }, key: "postgres.\(key)", name: name)
+        }
+        var host = envValue("RDS_POSTGRES_HOST", "host") ?? s?.string("host")
         var port = s?.int("port", in: 1...65535)
-        if let p = envValue("RDS_POSTGRES_PORT") {
+        if let p = envValue("RDS_POSTGRES_PORT", "port") {
             if let v = Int(p), (1...65535).contains(v) {
                 port = v
             } else {
@@ -386,8 +395,8 @@ public enum ConfigLoader {
                 )
             }
         }
-        let database = envValue("RDS_POSTGRES_DB") ?? s?.string("database") ?? "what_if_users"
-        let user = envValue("RDS_POSTGRES_USER") ?? s?.string("user") ?? "postgres"
+        let database = envValue("RDS_POSTGRES_DB", "database") ?? s?.string("database") ?? "what_if_users"
+        let user = envValue("RDS_POSTGRES_USER", "user") ?? s?.string("user") ?? "postgres"
         if host == nil {
             if remote {
                 sink.add(
@@ -418,7 +427,7 @@ public enum ConfigLoader {
         }
         var password: String?
         var source = "none"
-        if let p = envValue("RDS_POSTGRES_PASSWORD") {
+        if let p = envValue("RDS_POSTGRES_PASSWORD", "password") {
             password = p
             source = "RDS_POSTGRES_PASSWORD"
         } else if let file = s?.string("password_file").map({ absolute($0, base: base) }) {

@@ -10,14 +10,14 @@ import WhatIfUnits
 /// `env NAME`, `default`, or `derived from KEY`. No secret is ever shown: passwords are `<redacted>`
 /// with their source, files holding secrets are named.
 enum ConfigView {
-    static func report(_ c: AgentConfig, environment env: [String: String]) -> ConfigReport {
+    static func report(_ c: AgentConfig) -> ConfigReport {
         let settings = tree(c)
         var sources: [String: String] = [:]
         func walk(_ v: JSONValue, _ path: String) {
             if case .object(let o) = v, !o.isEmpty {
                 for (k, child) in o { walk(child, path.isEmpty ? k : "\(path).\(k)") }
             } else {
-                sources[path] = source(path, config: c, environment: env)
+                sources[path] = source(path, config: c)
             }
         }
         walk(settings, "")
@@ -28,17 +28,6 @@ enum ConfigView {
         return ConfigReport(path: c.path, settings: settings, sources: sources)
     }
 
-    /// The variables that can set a key, in the order the loader takes them, and whether they win over
-    /// the file (the migration guide's RDS_POSTGRES_* do; the systemd directories and the region only
-    /// stand in when the file says nothing). Tests set each one and read its source back.
-    static let environmentKeys: [String: (names: [String], overFile: Bool)] = [
-        "postgres.host": (["RDS_POSTGRES_HOST"], true), "postgres.port": (["RDS_POSTGRES_PORT"], true),
-        "postgres.database": (["RDS_POSTGRES_DB"], true), "postgres.user": (["RDS_POSTGRES_USER"], true),
-        "postgres.password": (["RDS_POSTGRES_PASSWORD"], true),
-        "region": (["AWS_REGION", "AWS_DEFAULT_REGION"], false), "state_dir": (["STATE_DIRECTORY"], false),
-        "socket.path": (["RUNTIME_DIRECTORY"], false),
-    ]
-
     /// Settings the loader works out from others when the file leaves them out.
     static let derivedKeys: [String: String] = [
         "rds.instance_id": "postgres.host", "elasticache.replication_group_id": "redis.url",
@@ -46,15 +35,12 @@ enum ConfigView {
         "backups.location": "state_dir", "dynamodb.table": "environment",
     ]
 
-    static func source(_ path: String, config c: AgentConfig, environment env: [String: String]) -> String {
-        let inFile =
-            c.fileKeys.contains(path) || (path == "postgres.password" && c.fileKeys.contains("postgres.password_file"))
-        if let e = environmentKeys[path], e.overFile || !inFile,
-            let name = e.names.first(where: { !(env[$0] ?? "").isEmpty })
-        {
-            return "env \(name)"
+    static func source(_ path: String, config c: AgentConfig) -> String {
+        // The loader notes each variable it takes, where it takes it.
+        if let name = c.fromEnvironment[path] { return "env \(name)" }
+        if c.fileKeys.contains(path) || (path == "postgres.password" && c.fileKeys.contains("postgres.password_file")) {
+            return "file"
         }
-        if inFile { return "file" }
         // A list or section the file gives whole (alarms, windows, rules) is the file's.
         if let dot = path.lastIndex(of: "."), c.fileKeys.contains(String(path[..<dot])),
             c.listKeys.contains(String(path[..<dot]))

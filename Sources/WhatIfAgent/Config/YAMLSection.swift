@@ -5,8 +5,17 @@ import WhatIfUnits
 final class ProblemSink {
     let file: String
     private(set) var problems: [ConfigProblem] = []
+    /// The settings an environment variable gave, by dotted key (`postgres.host`: `RDS_POSTGRES_HOST`),
+    /// noted where the loader takes them, for `config show`'s sources.
+    private(set) var fromEnvironment: [String: String] = [:]
 
     init(file: String) { self.file = file }
+
+    /// `value` as read from the variable `name` for `key`: passed through, and noted when there is one.
+    func environment(_ value: String?, key: String, name: String) -> String? {
+        if value != nil { fromEnvironment[key] = name }
+        return value
+    }
 
     func add(line: Int?, _ message: String, _ hint: String) {
         problems.append(ConfigProblem(location: file, line: line, message: message, hint: hint))
