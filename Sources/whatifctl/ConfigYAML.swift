@@ -31,13 +31,13 @@ enum ConfigYAML {
             let p = path.isEmpty ? key : "\(path).\(key)"
             switch v {
             case .object(let child) where !child.isEmpty:
-                lines.append(("\(pad)\(key):", nil))
+                lines.append(("\(pad)\(string(key)):", nil))
                 emit(v, path: p, indent: indent + 2, sources: sources, into: &lines)
             case .array(let items) where items.contains(where: { if case .object = $0 { true } else { false } }):
-                lines.append(("\(pad)\(key):", sources[p]))
+                lines.append(("\(pad)\(string(key)):", sources[p]))
                 for item in items { block(item, indent: indent + 2, into: &lines) }
             default:
-                lines.append(("\(pad)\(key): \(scalar(v))", sources[p]))
+                lines.append(("\(pad)\(string(key)): \(scalar(v))", sources[p]))
             }
         }
     }
@@ -56,12 +56,12 @@ enum ConfigYAML {
             first = false
             let v = o[key]!
             if case .object(let child) = v, !child.isEmpty {
-                lines.append(("\(lead)\(key):", nil))
+                lines.append(("\(lead)\(string(key)):", nil))
                 var nested: [(text: String, source: String?)] = []
                 emit(v, path: "", indent: indent + 4, sources: [:], into: &nested)
                 lines += nested
             } else {
-                lines.append(("\(lead)\(key): \(scalar(v))", nil))
+                lines.append(("\(lead)\(string(key)): \(scalar(v))", nil))
             }
         }
     }
