@@ -80,18 +80,12 @@ public final class KeyAuditor {
                 commands.append([Array("PTTL".utf8), k])
                 commands.append([Array("MEMORY".utf8), Array("USAGE".utf8), k])
             }
-            let replies = commands.isEmpty ? [] : try connection.pipeline(binary: commands)
+            let replies = try pacer.look(connection, commands)
             for (n, k) in keys.enumerated() {
                 let type = replies[3 * n].string ?? "none"
                 let pttl = replies[3 * n + 1].int ?? -2
-                let memory = replies[3 * n + 2]
-                if memory.isError {
-                    throw Failure(
-                        "Redis refused MEMORY USAGE: \(memory.string ?? "error")",
-                        hint: "the agent's ACL user needs MEMORY USAGE (with TYPE, PTTL and SCAN) for the audit")
-                }
                 // Gone between SCAN and the look at it: counted, not grouped.
-                guard type != "none", pttl != -2, let bytes = memory.int else {
+                guard type != "none", pttl != -2, let bytes = replies[3 * n + 2].int else {
                     vanished += 1
                     continue
                 }

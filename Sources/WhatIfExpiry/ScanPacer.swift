@@ -40,4 +40,20 @@ struct ScanPacer {
         }
         return (next, keyList.compactMap { if case .bulk(let b) = $0 { b } else { nil } })
     }
+
+    /// One pipeline of per-key reads (PTTL, TYPE, MEMORY USAGE). An error reply is never taken as "the
+    /// key is gone": a refused command (an ACL, a cluster redirection) would otherwise make every key
+    /// look vanished and the report count nothing.
+    func look(_ connection: RedisConnection, _ commands: [[[UInt8]]]) throws -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        let replies = try connection.pipeline(binary: commands)
+        if let i = replies.firstIndex(where: \.isError), case .error(let message) = replies[i] {
+            let command = commands[i].prefix(commands[i][0] == Array("MEMORY".utf8) ? 2 : 1)
+                .map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            throw Failure(
+                "Redis refused \(command): \(message)",
+                hint: "the agent's ACL user needs SCAN, TYPE, PTTL and MEMORY USAGE (and EXPIRE to enforce)")
+        }
+        return replies
+    }
 }

@@ -189,7 +189,7 @@ public final class ExpirySweeper {
                 commands.append([Array("PTTL".utf8), k])
                 if policy.rules[r].type != nil { commands.append([Array("TYPE".utf8), k]) }
             }
-            let replies = commands.isEmpty ? [] : try connection.pipeline(binary: commands)
+            let replies = try pacer.look(connection, commands)
             var fixes: [[[UInt8]]] = []
             var fixOwners: [Int] = []
             var i = 0

@@ -230,6 +230,32 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
         #expect(try admin.command(["TTL", "session:4999"]).int ?? 0 > 0)
     }
 
+    /// A refused per-key command is an error naming it, never "every key vanished" and a report of nothing.
+    @Test func aRefusedCommandIsAnErrorNotVanishedKeys() throws {
+        let server = try RedisServer()
+        _ = try server.cli(
+            "ACL", "SETUSER", "nopttl", "on", ">pw", "~*", "+@read", "-pttl", "+info", "+dbsize", "+memory")
+        let admin = try RedisConnection(
+            RedisConfig(endpoint: RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: server.port))))
+        _ = try admin.pipeline((0..<100).map { ["SET", "session:\($0)", "v"] })
+        var ep = RedisEndpoint(transport: .tcp(host: "127.0.0.1", port: server.port))
+        ep.username = "nopttl"
+        ep.password = "pw"
+        let conn = try RedisConnection(RedisConfig(endpoint: ep))
+        let refused = { (e: any Error) in "\(e)".contains("Redis refused PTTL") && "\(e)".contains("ACL") }
+        #expect(
+            performing: {
+                try ExpirySweeper(
+                    policy: ExpiryPolicy(rules: [.init(pattern: "session:*", defaultTTL: 60, action: .report)]),
+                    settings: SweepSettings(), enforce: false, connection: conn, reporter: QuietReporter()
+                ).run()
+            }, throws: refused)
+        #expect(
+            performing: {
+                try KeyAuditor(settings: SweepSettings(), connection: conn, reporter: QuietReporter()).run()
+            }, throws: refused)
+    }
+
     @Test func enforcingOnAReplicaIsRefused() throws {
         let primary = try RedisServer()
         let replica = try RedisServer()
