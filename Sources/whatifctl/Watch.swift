@@ -60,7 +60,10 @@ struct WatchOptions: ParsableArguments {
             }
             first = false
             fflush(nil)
-            usleep(useconds_t(interval * 1_000_000))
+            // nanosleep, not usleep: usleep's microseconds do not reach 86,400 s.
+            var pause = timespec(tv_sec: Int(interval), tv_nsec: Int((interval - interval.rounded(.down)) * 1e9))
+            var left = timespec()
+            while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
         }
     }
 

@@ -194,6 +194,14 @@ import WhatIfUnits
             let refused = try a.ctl(command + ["--watch", "--json"])
             #expect(refused.status == 64 && refused.stderr.contains("--watch"), "\(command): \(refused.output)")
         }
+        // A long interval sleeps (usleep's microseconds stop short of 86,400 s and trapped).
+        let slow = try BackgroundProcess(
+            [TestPaths.binary("whatifctl"), "alarms", "--watch", "5000", "--socket", a.socket],
+            logPath: dir.file("watch-slow.log"))
+        #expect(eventually(timeout: 20) { slow.log.contains("every 1h23m:") }, "\(slow.log)")
+        #expect(slow.isRunning, "\(slow.log)")
+        slow.signal(SIGTERM)
+        #expect(slow.wait(timeout: 10) == 128 + SIGTERM)
         // A name that names nothing ends the watch at once, with its status.
         let missing = try a.ctl(["metrics", "NoSuchMetric", "--watch", "1"])
         #expect(missing.status == 66, "\(missing.output)")
