@@ -501,7 +501,7 @@ public final class MonitoringService: Sendable {
                 namespace: k.namespace, name: k.name,
                 dimensions: Dictionary(k.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
                 unit: k.unit, last: raw.last.map { MetricPoint(t: Date(timeIntervalSince1970: $0.time), v: $0.value) },
-                points: points)
+                min: raw.lazy.map(\.value).min(), max: raw.lazy.map(\.value).max(), points: points)
         }
         let s = settings
         return MetricsReport(
@@ -536,6 +536,8 @@ public final class MonitoringService: Sendable {
             }
             put("}")
             if let l = s.last { put(",\"last\":[\(number(l.t.timeIntervalSince1970)),\(number(l.v))]") }
+            if let v = s.max { put(",\"max\":\(number(v))") }
+            if let v = s.min { put(",\"min\":\(number(v))") }
             put(",\"name\":")
             quoted(s.name)
             put(",\"namespace\":")

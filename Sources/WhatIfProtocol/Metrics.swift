@@ -34,16 +34,22 @@ public struct MetricSeriesData: Codable, Sendable, Equatable {
     public var unit: String
     /// The newest point (also when `points` was thinned out with max_points).
     public var last: MetricPoint?
+    /// The lowest and highest value of every point in the span (thinned points are means, which would
+    /// hide the extremes); nil when there is none.
+    public var min: Double?
+    public var max: Double?
     public var points: [MetricPoint]
     public init(
         namespace: String, name: String, dimensions: [String: String], unit: String, last: MetricPoint?,
-        points: [MetricPoint]
+        min: Double? = nil, max: Double? = nil, points: [MetricPoint]
     ) {
         self.namespace = namespace
         self.name = name
         self.dimensions = dimensions
         self.unit = unit
         self.last = last
+        self.min = min
+        self.max = max
         self.points = points
     }
 }

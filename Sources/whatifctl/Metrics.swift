@@ -83,10 +83,9 @@ struct Metrics: ParsableCommand {
         for s in report.series {
             let dims = s.dimensions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let last = (s.last ?? s.points.last).map { MetricsView.value($0.v, unit: s.unit) } ?? "-"
-            let values = s.points.map(\.v)
             rows.append([
-                "\(s.namespace) \(s.name)", dims, last, values.min().map { MetricsView.value($0, unit: s.unit) } ?? "-",
-                values.max().map { MetricsView.value($0, unit: s.unit) } ?? "-",
+                "\(s.namespace) \(s.name)", dims, last, s.min.map { MetricsView.value($0, unit: s.unit) } ?? "-",
+                s.max.map { MetricsView.value($0, unit: s.unit) } ?? "-",
                 MetricsView.sparkline(
                     s.points.map { ($0.t.timeIntervalSince1970, $0.v) }, from: now - span, to: now,
                     width: MetricsView.width, interval: report.interval),

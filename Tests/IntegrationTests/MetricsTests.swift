@@ -166,6 +166,13 @@ import WhatIfUnits
         #expect(notADuration.status == 64 && notADuration.stderr.contains("--since"), "\(notADuration.output)")
         let weeks = try a.ctl(["metrics", "--since", "1w"])
         #expect(weeks.status == 65 && weeks.stderr.contains("--since 1w"), "\(weeks.output)")
+        // MIN and MAX are the real extremes, also when the points are thinned to means (the table's are).
+        #expect(
+            try eventually(timeout: 15) {
+                let thin = try client.metrics(name: "MemoryAvailable", since: "1h", maxPoints: 1).series[0]
+                let all = try client.metrics(name: "MemoryAvailable", since: "1h").series[0].points.map(\.v)
+                return thin.points.count == 1 && all.count >= 3 && thin.min == all.min() && thin.max == all.max()
+            })
         let json = try a.ctl(["metrics", "MemoryAvailable", "--format", "json", "--since", "1h30m"])
         #expect(json.status == 0)
         let report = try APICoding.decode(MetricsReport.self, from: Array(json.stdout.utf8))
