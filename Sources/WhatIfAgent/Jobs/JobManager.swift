@@ -420,7 +420,7 @@ public actor JobManager {
         await writer.recorded()
     }
 
-    /// Hands the record to the writer thread (in order; fsynced there, never on this actor's thread).
+    /// Hands the record to the writer (in order; fsynced on the blocking pool, never on this actor).
     private func persist(_ info: JobInfo) {
         do {
             writer.write("\(directory)/\(info.id).json", try APICoding.encode(info, pretty: true))
@@ -437,7 +437,7 @@ public actor JobManager {
         guard finished.count > Self.maxFinished else { return }
         for id in finished.prefix(finished.count - Self.maxFinished) {
             records[id] = nil
-            unlink("\(directory)/\(id).json")
+            writer.remove("\(directory)/\(id).json")
         }
         order.removeAll { records[$0] == nil }
     }

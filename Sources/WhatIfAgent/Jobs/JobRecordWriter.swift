@@ -1,6 +1,10 @@
 import Logging
 import WhatIfCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Writes job records (write, fsync, rename) in the order they were handed over, off the JobManager
 /// actor: it never holds one of Swift's cooperative threads (two on a two-core host) while a disk syncs.
 /// The writes run on the agent's blocking pool (threads it has anyway; no thread of its own idling).
@@ -9,6 +13,7 @@ import WhatIfCore
 final class JobRecordWriter: Sendable {
     private enum Item: Sendable {
         case write(path: String, bytes: [UInt8])
+        case remove(path: String)
         case barrier(CheckedContinuation<Void, Never>)
     }
 
@@ -24,6 +29,9 @@ final class JobRecordWriter: Sendable {
 
     /// Hands a record over; returns at once.
     func write(_ path: String, _ bytes: [UInt8]) { enqueue(.write(path: path, bytes: bytes)) }
+
+    /// Deletes a record, in order with the writes: a write still queued for it cannot bring it back.
+    func remove(_ path: String) { enqueue(.remove(path: path)) }
 
     /// Returns once every record handed over before the call is on disk.
     func recorded() async {
@@ -57,6 +65,12 @@ final class JobRecordWriter: Sendable {
                 case .write(let path, let bytes):
                     do { try Files.writeAtomically(path, bytes, mode: 0o640) } catch {
                         logger.error("cannot record job", metadata: ["file": "\(path)", "error": "\(error)"])
+                    }
+                case .remove(let path):
+                    if unlink(path) != 0, errno != ENOENT {
+                        logger.error(
+                            "cannot remove a job record",
+                            metadata: ["file": "\(path)", "error": "\(Files.errnoText())"])
                     }
                 case .barrier(let c): c.resume()
                 }
