@@ -411,8 +411,9 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             method: isHead ? "GET" : h.method.rawValue, target: h.uri, body: body, peer: peer,
             role: known?.role ?? .none, userName: known?.name)
         let keepAlive = h.isKeepAlive && !server.shuttingDown.load(ordering: .relaxed)
-        // Fast path: a fresh status report is served from memory on the event loop.
-        if known != nil, request.method == "GET", request.path == Endpoint.status.path(), request.role >= .reader,
+        // Fast path: a fresh status report is served from memory on the event loop (it needs the role
+        // only).
+        if let role = known?.role, role >= .reader, request.method == "GET", request.path == Endpoint.status.path(),
             !request.flag("fresh"),
             request.query.keys.allSatisfy(Endpoint.status.query.contains),
             let json = server.core.status.cachedJSON(maxAge: server.core.config.status.maxAge)
@@ -426,7 +427,8 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let router = server.router
         Task {
-            if known == nil { (request.role, request.userName) = await auth.resolve(request.peer) }
+            // Who asks (for the job records and the log): looked up off the loop when not cached yet.
+            if known?.name == nil { (request.role, request.userName) = await auth.resolve(request.peer) }
             let response = await router.handle(request)
             loop.execute {
                 let (handler, ctx) = bound.value

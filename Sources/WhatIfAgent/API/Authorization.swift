@@ -48,20 +48,20 @@ public final class Authorizer: Sendable {
 
     public func userName(_ peer: Peer) -> String? { membership(peer).1 }
 
-    /// The role and name from the cache alone, nil when it has nothing fresh for this uid (root and the
-    /// agent's own user need no lookup): what the event loop may ask.
+    /// The role and name without a lookup, nil when the cache has nothing fresh for this uid: what the
+    /// event loop may ask. Root and the agent's own user are admins whatever the cache says; their name
+    /// is there only once `resolve` has looked it up.
     public func cached(_ peer: Peer) -> (role: Role, name: String?)? {
-        if peer.uid == 0 || peer.uid == agentUID, cache.withLock({ $0[peer.uid] }) == nil {
-            return (.admin, nil)
-        }
-        guard let c = fresh(peer) else { return nil }
-        return (role(peer, groups: c.groups), c.name)
+        let c = fresh(peer)
+        if peer.uid == 0 || peer.uid == agentUID { return (.admin, c?.name) }
+        return c.map { (role(peer, groups: $0.groups), $0.name) }
     }
 
-    /// The role and name, the lookup (when needed) on a thread of its own: never on the event loop or
-    /// Swift's cooperative pool, where a slow directory server would stall every other request.
+    /// The role and name, the lookup (when the cache has nothing fresh) on a thread of its own: never on
+    /// the event loop or Swift's cooperative pool, where a slow directory server would stall every other
+    /// request.
     public func resolve(_ peer: Peer) async -> (role: Role, name: String?) {
-        if let c = cached(peer) { return c }
+        if let c = fresh(peer) { return (role(peer, groups: c.groups), c.name) }
         let looked = (try? await Threads.run { [self] in membership(peer) }) ?? ([peer.gid], nil)
         return (role(peer, groups: looked.0), looked.1)
     }
