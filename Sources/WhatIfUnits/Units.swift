@@ -44,9 +44,6 @@ public enum Units {
         return u == 0 ? "\(n) B" : "\(fixed(v, 1)) \(units[u])"
     }
 
-    public static func bytes(_ n: Int) -> String { bytes(Int64(n)) }
-    public static func bytes(_ n: Double) -> String { n.isFinite ? bytes(Int64(n)) : "?" }
-
     /// `1 table`, `2 tables`, `0 keys`; `plural` for the nouns that do not just add an s.
     public static func count(_ n: some BinaryInteger, _ noun: String, plural: String? = nil) -> String {
         "\(n) \(n == 1 ? noun : plural ?? noun + "s")"

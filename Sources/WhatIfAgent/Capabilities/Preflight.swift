@@ -1,11 +1,7 @@
-import WhatIfAWS
 import WhatIfBackup
 import WhatIfCore
 import WhatIfMigration
-import WhatIfMonitoring
-import WhatIfPostgres
 import WhatIfProtocol
-import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
