@@ -10,31 +10,31 @@ import WhatIfHTTP
 #endif
 
 /// An AWS service as the client signs and addresses it.
-public struct AWSService: Sendable, Hashable {
+package struct AWSService: Sendable, Hashable {
     /// The SigV4 signing name and endpoint prefix: `dynamodb`, `monitoring`, `s3`, `rds`, `elasticache`.
-    public var name: String
-    public var displayName: String
+    package var name: String
+    package var displayName: String
 
-    public static let dynamodb = AWSService(name: "dynamodb", displayName: "DynamoDB")
-    public static let cloudwatch = AWSService(name: "monitoring", displayName: "CloudWatch")
-    public static let s3 = AWSService(name: "s3", displayName: "S3")
-    public static let rds = AWSService(name: "rds", displayName: "RDS")
-    public static let elasticache = AWSService(name: "elasticache", displayName: "ElastiCache")
+    package static let dynamodb = AWSService(name: "dynamodb", displayName: "DynamoDB")
+    package static let cloudwatch = AWSService(name: "monitoring", displayName: "CloudWatch")
+    package static let s3 = AWSService(name: "s3", displayName: "S3")
+    package static let rds = AWSService(name: "rds", displayName: "RDS")
+    package static let elasticache = AWSService(name: "elasticache", displayName: "ElastiCache")
 }
 
-public struct AWSSettings: Sendable {
-    public var region: String
+package struct AWSSettings: Sendable {
+    package var region: String
     /// One endpoint for every service (moto_server, LocalStack), e.g. `http://127.0.0.1:5000`.
-    public var endpoint: String?
+    package var endpoint: String?
     /// Per-service endpoints, by signing name (`dynamodb`: DynamoDB Local at http://localhost:8000).
-    public var serviceEndpoints: [String: String]
+    package var serviceEndpoints: [String: String]
     /// Attempts per call, the first included.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// Seconds per attempt.
-    public var timeout: Double
-    public var backoff: Backoff
+    package var timeout: Double
+    package var backoff: Backoff
 
-    public init(
+    package init(
         region: String, endpoint: String? = nil, serviceEndpoints: [String: String] = [:], maxAttempts: Int = 5,
         timeout: Double = 15, backoff: Backoff = Backoff(base: 0.05, cap: 10)
     ) {
@@ -48,26 +48,26 @@ public struct AWSSettings: Sendable {
 }
 
 /// One finished AWS call, for the agent's own request counters.
-public struct AWSCallRecord: Sendable {
-    public var service: String
-    public var operation: String
-    public var status: Int
-    public var errorCode: String?
-    public var attempts: Int
-    public var seconds: Double
+package struct AWSCallRecord: Sendable {
+    package var service: String
+    package var operation: String
+    package var status: Int
+    package var errorCode: String?
+    package var attempts: Int
+    package var seconds: Double
 }
 
 /// Signs, sends and retries AWS calls. Blocking; safe to share between threads.
-public final class AWSClient: Sendable {
-    public let settings: AWSSettings
-    public let credentials: any AWSCredentialProvider
-    public let http: HTTPClient
+package final class AWSClient: Sendable {
+    package let settings: AWSSettings
+    package let credentials: any AWSCredentialProvider
+    package let http: HTTPClient
     let logger: Logger
     private let now: @Sendable () -> Date
     private let sleep: @Sendable (Double) -> Void
     private let observer: (@Sendable (AWSCallRecord) -> Void)?
 
-    public init(
+    package init(
         settings: AWSSettings, credentials: any AWSCredentialProvider, http: HTTPClient,
         logger: Logger = Logger(label: "whatif.aws"), now: @escaping @Sendable () -> Date = { Date() },
         sleep: @escaping @Sendable (Double) -> Void = { sleepThread(seconds: $0) },
@@ -83,7 +83,7 @@ public final class AWSClient: Sendable {
     }
 
     /// The same client for another region.
-    public func with(region: String) -> AWSClient {
+    package func with(region: String) -> AWSClient {
         var s = settings
         s.region = region
         return AWSClient(
@@ -92,7 +92,7 @@ public final class AWSClient: Sendable {
     }
 
     /// The base URL for a service: the override, or the regional AWS endpoint.
-    public func baseURL(for service: AWSService) -> String {
+    package func baseURL(for service: AWSService) -> String {
         var url =
             settings.serviceEndpoints[service.name] ?? settings.endpoint
             ?? {
@@ -103,7 +103,7 @@ public final class AWSClient: Sendable {
         return url
     }
 
-    public func isOverridden(_ service: AWSService) -> Bool {
+    package func isOverridden(_ service: AWSService) -> Bool {
         settings.serviceEndpoints[service.name] != nil || settings.endpoint != nil
     }
 
@@ -119,22 +119,22 @@ public final class AWSClient: Sendable {
         return (scheme, host, String(rest[slash...]))
     }
 
-    public struct Call: Sendable {
-        public var service: AWSService
-        public var operation: String
-        public var method: String
+    package struct Call: Sendable {
+        package var service: AWSService
+        package var operation: String
+        package var method: String
         /// Path relative to the service's base, already percent-encoded (S3 keys).
-        public var path: String
+        package var path: String
         /// Query string without `?`, already encoded.
-        public var query: String
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
+        package var query: String
+        package var headers: [(name: String, value: String)]
+        package var body: [UInt8]
         /// S3 signs without path normalization and with x-amz-content-sha256.
-        public var s3: Bool
+        package var s3: Bool
         /// Virtual-hosted S3: prepended to the host.
-        public var hostPrefix: String?
+        package var hostPrefix: String?
 
-        public init(
+        package init(
             service: AWSService, operation: String, method: String = "POST", path: String = "/", query: String = "",
             headers: [(name: String, value: String)] = [], body: [UInt8] = [], s3: Bool = false,
             hostPrefix: String? = nil
@@ -154,7 +154,7 @@ public final class AWSClient: Sendable {
     /// Sends a call, retrying throttling, 5xx and transport failures with exponential backoff and full
     /// jitter. Returns a 2xx response; throws `AWSError` for error answers and `HTTPError` for transport
     /// failures that outlasted the retries.
-    public func send(_ call: Call, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
+    package func send(_ call: Call, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         let watch = Stopwatch()
         var attempt = 0
         var refreshedCredentials = false
@@ -217,7 +217,7 @@ public final class AWSClient: Sendable {
     }
 
     /// The request `send` would make, signed (for tests that compare with other signers).
-    public func signedRequestForTesting(_ call: Call) throws -> HTTPRequest { try signedRequest(call) }
+    package func signedRequestForTesting(_ call: Call) throws -> HTTPRequest { try signedRequest(call) }
 
     func signedRequest(_ call: Call) throws -> HTTPRequest {
         let base = baseURL(for: call.service)
@@ -249,7 +249,7 @@ public final class AWSClient: Sendable {
     // MARK: Protocols
 
     /// AWS JSON 1.0 (DynamoDB): POST / with X-Amz-Target.
-    public func json(_ service: AWSService, target: String, operation: String, body: [UInt8]) throws -> [UInt8] {
+    package func json(_ service: AWSService, target: String, operation: String, body: [UInt8]) throws -> [UInt8] {
         try send(
             Call(
                 service: service, operation: operation,
@@ -259,7 +259,7 @@ public final class AWSClient: Sendable {
     }
 
     /// AWS query protocol (CloudWatch, RDS, ElastiCache): form-encoded POST, XML answer.
-    public func query(_ service: AWSService, action: String, version: String, parameters: [(String, String)]) throws
+    package func query(_ service: AWSService, action: String, version: String, parameters: [(String, String)]) throws
         -> XMLElement
     {
         var form = "Action=\(SigV4.uriEncode(action))&Version=\(SigV4.uriEncode(version))"

@@ -9,15 +9,15 @@ import WhatIfHTTP
 
 /// An error answer from an AWS service, decoded from its JSON, query-XML or S3-XML body.
 public struct AWSError: OperatorError, Sendable {
-    public var service: String
-    public var operation: String
+    package var service: String
+    package var operation: String
     public var status: Int
     /// The service's error code: `ResourceNotFoundException`, `Throttling`, `NoSuchKey`, ...
     public var code: String
-    public var serviceMessage: String
-    public var requestId: String?
+    package var serviceMessage: String
+    package var requestId: String?
 
-    public init(
+    package init(
         service: String, operation: String, status: Int, code: String, serviceMessage: String, requestId: String? = nil
     ) {
         self.service = service
@@ -76,9 +76,9 @@ public struct AWSError: OperatorError, Sendable {
         "InvalidAccessKeyId",
     ]
 
-    public var isThrottling: Bool { Self.throttlingCodes.contains(code) || status == 429 }
+    package var isThrottling: Bool { Self.throttlingCodes.contains(code) || status == 429 }
     /// Throttling and server-side (5xx) failures: retried with backoff.
-    public var isRetryable: Bool { isThrottling || Self.transientCodes.contains(code) || (500...599).contains(status) }
+    package var isRetryable: Bool { isThrottling || Self.transientCodes.contains(code) || (500...599).contains(status) }
 
     /// Decodes an error body of any of the three AWS wire formats.
     public static func decode(service: String, operation: String, response: HTTPResponse) -> AWSError {

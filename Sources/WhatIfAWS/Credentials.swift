@@ -8,15 +8,15 @@ import WhatIfJSON
     import Foundation
 #endif
 
-public struct AWSCredentials: Sendable, Equatable {
-    public var accessKeyId: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
-    public var expiration: Date?
+package struct AWSCredentials: Sendable, Equatable {
+    package var accessKeyId: String
+    package var secretAccessKey: String
+    package var sessionToken: String?
+    package var expiration: Date?
     /// Where they came from: "environment", "profile default (~/.aws/credentials)", "instance role web".
-    public var source: String
+    package var source: String
 
-    public init(
+    package init(
         accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
         source: String
     ) {
@@ -28,31 +28,31 @@ public struct AWSCredentials: Sendable, Equatable {
     }
 
     /// True when they expire within `margin` seconds.
-    public func expiresSoon(margin: Double, now: Date = Date()) -> Bool {
+    package func expiresSoon(margin: Double, now: Date = Date()) -> Bool {
         guard let expiration else { return false }
         return expiration.timeIntervalSince(now) < margin
     }
 }
 
-public struct AWSCredentialsError: OperatorError, Sendable {
-    public var message: String
-    public var hint: String?
-    public init(_ message: String, hint: String? = nil) {
+package struct AWSCredentialsError: OperatorError, Sendable {
+    package var message: String
+    package var hint: String?
+    package init(_ message: String, hint: String? = nil) {
         self.message = message
         self.hint = hint
     }
 }
 
-public protocol AWSCredentialProvider: Sendable {
+package protocol AWSCredentialProvider: Sendable {
     /// Blocking: may call the instance metadata service.
     func credentials() throws -> AWSCredentials
 }
 
 /// Fixed credentials (tests, or already resolved).
-public struct StaticCredentials: AWSCredentialProvider {
-    public let value: AWSCredentials
-    public init(_ value: AWSCredentials) { self.value = value }
-    public func credentials() throws -> AWSCredentials { value }
+package struct StaticCredentials: AWSCredentialProvider {
+    package let value: AWSCredentials
+    package init(_ value: AWSCredentials) { self.value = value }
+    package func credentials() throws -> AWSCredentials { value }
 }
 
 /// The AWS shared config and credentials files: INI sections of `key = value`.
@@ -91,19 +91,19 @@ public enum SharedConfigFile {
 }
 
 /// Static keys from a named profile in the shared credentials file, then the config file.
-public struct ProfileCredentials: AWSCredentialProvider {
-    public let profile: String
-    public let credentialsFile: String
-    public let configFile: String
+package struct ProfileCredentials: AWSCredentialProvider {
+    package let profile: String
+    package let credentialsFile: String
+    package let configFile: String
 
-    public init(profile: String, credentialsFile: String, configFile: String) {
+    package init(profile: String, credentialsFile: String, configFile: String) {
         self.profile = profile
         self.credentialsFile = credentialsFile
         self.configFile = configFile
     }
 
     /// nil when neither file has the profile's keys.
-    public func load() throws -> AWSCredentials? {
+    package func load() throws -> AWSCredentials? {
         let files: [(path: String, section: String)] = [
             (credentialsFile, profile), (configFile, profile == "default" ? "default" : "profile \(profile)"),
         ]
@@ -134,7 +134,7 @@ public struct ProfileCredentials: AWSCredentialProvider {
         return nil
     }
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         guard let c = try load() else {
             throw AWSCredentialsError(
                 "profile \(profile) has no aws_access_key_id/aws_secret_access_key in \(credentialsFile) or \(configFile)"
@@ -144,7 +144,7 @@ public struct ProfileCredentials: AWSCredentialProvider {
     }
 
     /// The profile's `region`, from the config file (or the credentials file).
-    public func region() -> String? {
+    package func region() -> String? {
         for (path, section) in [
             (configFile, profile == "default" ? "default" : "profile \(profile)"), (credentialsFile, profile),
         ]
@@ -160,13 +160,13 @@ public struct ProfileCredentials: AWSCredentialProvider {
 }
 
 /// Instance-role credentials from the EC2 instance metadata service, version 2 (session tokens).
-public final class IMDSCredentials: AWSCredentialProvider {
-    public let endpoint: String
+package final class IMDSCredentials: AWSCredentialProvider {
+    package let endpoint: String
     private let http: HTTPClient
     private let timeout: Double
     private let token = Locked<(value: String, expires: ContinuousClock.Instant)?>(nil)
 
-    public init(endpoint: String = "http://169.254.169.254", http: HTTPClient, timeout: Double = 1) {
+    package init(endpoint: String = "http://169.254.169.254", http: HTTPClient, timeout: Double = 1) {
         var e = endpoint
         while e.hasSuffix("/") { e.removeLast() }
         self.endpoint = e
@@ -214,7 +214,7 @@ public final class IMDSCredentials: AWSCredentialProvider {
         throw AWSCredentialsError("instance metadata service keeps refusing our session token")
     }
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         let roles = try get("/latest/meta-data/iam/security-credentials/")
         guard roles.status == 200, let role = roles.bodyText.split(separator: "\n").first.map(String.init),
             !role.isEmpty
@@ -251,7 +251,7 @@ public final class IMDSCredentials: AWSCredentialProvider {
     }
 
     /// The instance's region, from metadata.
-    public func region() throws -> String? {
+    package func region() throws -> String? {
         let r = try get("/latest/meta-data/placement/region")
         return r.status == 200 ? r.bodyText.trimmingWhitespace() : nil
     }
@@ -261,16 +261,16 @@ public final class IMDSCredentials: AWSCredentialProvider {
 /// and config files (profile from config, AWS_PROFILE, or `default`), then the EC2 instance role
 /// through IMDSv2. A profile named in the agent's config (not through AWS_PROFILE) skips the
 /// environment, as botocore does. Resolved credentials are cached and refreshed before they expire.
-public final class AWSCredentialChain: AWSCredentialProvider {
-    public struct Settings: Sendable {
-        public var environment: [String: String]
+package final class AWSCredentialChain: AWSCredentialProvider {
+    package struct Settings: Sendable {
+        package var environment: [String: String]
         /// A profile named in the agent's config.
-        public var explicitProfile: String?
-        public var credentialsFile: String?
-        public var configFile: String?
-        public var imdsEndpoint: String?
+        package var explicitProfile: String?
+        package var credentialsFile: String?
+        package var configFile: String?
+        package var imdsEndpoint: String?
 
-        public init(
+        package init(
             environment: [String: String], explicitProfile: String? = nil, credentialsFile: String? = nil,
             configFile: String? = nil, imdsEndpoint: String? = nil
         ) {
@@ -282,35 +282,35 @@ public final class AWSCredentialChain: AWSCredentialProvider {
         }
 
         var home: String { environment["HOME"] ?? "/root" }
-        public var profileName: String { explicitProfile ?? environment["AWS_PROFILE"] ?? "default" }
-        public var resolvedCredentialsFile: String {
+        package var profileName: String { explicitProfile ?? environment["AWS_PROFILE"] ?? "default" }
+        package var resolvedCredentialsFile: String {
             credentialsFile ?? environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"
         }
-        public var resolvedConfigFile: String { configFile ?? environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config" }
-        public var imdsDisabled: Bool { environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" }
-        public var resolvedIMDSEndpoint: String {
+        package var resolvedConfigFile: String { configFile ?? environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config" }
+        package var imdsDisabled: Bool { environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" }
+        package var resolvedIMDSEndpoint: String {
             imdsEndpoint ?? environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         }
     }
 
-    public let settings: Settings
+    package let settings: Settings
     private let http: HTTPClient
     private let cached = Locked<AWSCredentials?>(nil)
     /// Refresh this many seconds before expiry.
     private let refreshMargin: Double = 300
 
-    public init(settings: Settings, http: HTTPClient) {
+    package init(settings: Settings, http: HTTPClient) {
         self.settings = settings
         self.http = http
     }
 
-    public var profile: ProfileCredentials {
+    package var profile: ProfileCredentials {
         ProfileCredentials(
             profile: settings.profileName, credentialsFile: settings.resolvedCredentialsFile,
             configFile: settings.resolvedConfigFile)
     }
 
-    public func credentials() throws -> AWSCredentials {
+    package func credentials() throws -> AWSCredentials {
         if let c = cached.value, !c.expiresSoon(margin: refreshMargin) { return c }
         let c = try resolve()
         cached.set(c)
@@ -318,7 +318,7 @@ public final class AWSCredentialChain: AWSCredentialProvider {
     }
 
     /// Drops cached credentials (after the service rejected them, for example).
-    public func invalidate() { cached.set(nil) }
+    package func invalidate() { cached.set(nil) }
 
     private func resolve() throws -> AWSCredentials {
         let env = settings.environment

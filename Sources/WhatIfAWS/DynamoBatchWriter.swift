@@ -5,28 +5,28 @@ import WhatIfCore
 /// as DynamoDB requires, and retries UnprocessedItems and throttling/5xx answers with exponential
 /// backoff and full jitter, up to `retries` rounds per request. The first failure stops everything:
 /// `submit` and `finish` throw it.
-public final class DynamoBatchWriter: @unchecked Sendable {
-    public struct Batch: Sendable {
-        public var requests: [[UInt8]]
+package final class DynamoBatchWriter: @unchecked Sendable {
+    package struct Batch: Sendable {
+        package var requests: [[UInt8]]
         /// The caller's number for this batch, handed back when all of it is written.
-        public var tag: Int
+        package var tag: Int
         /// Where the batch came from, for error messages ("file lines 1-25").
-        public var origin: String
-        public init(requests: [[UInt8]], tag: Int, origin: String) {
+        package var origin: String
+        package init(requests: [[UInt8]], tag: Int, origin: String) {
             self.requests = requests
             self.tag = tag
             self.origin = origin
         }
     }
 
-    public struct Counters: Sendable, Equatable {
-        public var written: Int64 = 0
-        public var requests: Int64 = 0
+    package struct Counters: Sendable, Equatable {
+        package var written: Int64 = 0
+        package var requests: Int64 = 0
         /// Items DynamoDB returned as unprocessed and that were sent again.
-        public var unprocessedRetried: Int64 = 0
+        package var unprocessedRetried: Int64 = 0
         /// Requests answered with throttling or a 5xx, then retried.
-        public var errorsRetried: Int64 = 0
-        public init() {}
+        package var errorsRetried: Int64 = 0
+        package init() {}
     }
 
     private let queue: BlockingQueue<Batch>
@@ -37,7 +37,7 @@ public final class DynamoBatchWriter: @unchecked Sendable {
 
     /// `written(count)` is called after each successful request with its item count; `done(tag)` once a
     /// whole batch is written. Both run on worker threads.
-    public init(
+    package init(
         client: DynamoDB, table: String, workers: Int, retries: Int, queueDepth: Int = 64,
         backoff: Backoff = Backoff(base: 0.05, cap: 10, maxAttempts: 1000),
         hint: String = "the table is throttled: raise its write capacity or use fewer workers, and run again",
@@ -117,19 +117,19 @@ public final class DynamoBatchWriter: @unchecked Sendable {
     }
 
     /// Queues a batch (blocks while the queue is full). Throws the first failure so far.
-    public func submit(_ batch: Batch) throws {
+    package func submit(_ batch: Batch) throws {
         if let e = failure.value { throw e }
         queue.put(batch)
     }
 
-    public var failed: (any Error)? { failure.value }
-    public var stats: Counters { counters.value }
+    package var failed: (any Error)? { failure.value }
+    package var stats: Counters { counters.value }
 
     /// Records a failure from outside (the reader's), which stops the workers at their next request.
-    public func fail(_ error: any Error) { failure.withLock { if $0 == nil { $0 = error } } }
+    package func fail(_ error: any Error) { failure.withLock { if $0 == nil { $0 = error } } }
 
     /// Waits for every queued batch (or the first failure) and throws that failure.
-    public func finish() throws {
+    package func finish() throws {
         queue.close()
         for h in handles { h.join() }
         handles = []

@@ -8,7 +8,7 @@ import WhatIfUnits
 #endif
 
 /// A DynamoDB attribute value in its wire form: `{"S": "..."}`, `{"N": "12"}`, `{"M": {...}}`, ...
-public indirect enum AttributeValue: Sendable, Hashable, Codable {
+package indirect enum AttributeValue: Sendable, Hashable, Codable {
     case s(String)
     /// Numbers travel as strings, so no digit is lost.
     case n(String)
@@ -28,7 +28,7 @@ public indirect enum AttributeValue: Sendable, Hashable, Codable {
         case S, N, B, BOOL, NULL, M, L, SS, NS, BS
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
             throw DecodingError.dataCorrupted(
@@ -54,7 +54,7 @@ public indirect enum AttributeValue: Sendable, Hashable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         switch self {
         case .s(let v): try c.encode(v, forKey: .S)
@@ -71,13 +71,13 @@ public indirect enum AttributeValue: Sendable, Hashable, Codable {
     }
 }
 
-public typealias DynamoItem = [String: AttributeValue]
+package typealias DynamoItem = [String: AttributeValue]
 
-public struct KeySchemaElement: Codable, Sendable, Equatable {
-    public var attributeName: String
+package struct KeySchemaElement: Codable, Sendable, Equatable {
+    package var attributeName: String
     /// HASH or RANGE.
-    public var keyType: String
-    public init(attributeName: String, keyType: String) {
+    package var keyType: String
+    package init(attributeName: String, keyType: String) {
         self.attributeName = attributeName
         self.keyType = keyType
     }
@@ -87,11 +87,11 @@ public struct KeySchemaElement: Codable, Sendable, Equatable {
     }
 }
 
-public struct AttributeDefinition: Codable, Sendable, Equatable {
-    public var attributeName: String
+package struct AttributeDefinition: Codable, Sendable, Equatable {
+    package var attributeName: String
     /// S, N or B: the only key types DynamoDB accepts.
-    public var attributeType: String
-    public init(attributeName: String, attributeType: String) {
+    package var attributeType: String
+    package init(attributeName: String, attributeType: String) {
         self.attributeName = attributeName
         self.attributeType = attributeType
     }
@@ -101,10 +101,10 @@ public struct AttributeDefinition: Codable, Sendable, Equatable {
     }
 }
 
-public struct Projection: Codable, Sendable, Equatable {
-    public var projectionType: String
-    public var nonKeyAttributes: [String]?
-    public init(projectionType: String, nonKeyAttributes: [String]? = nil) {
+package struct Projection: Codable, Sendable, Equatable {
+    package var projectionType: String
+    package var nonKeyAttributes: [String]?
+    package init(projectionType: String, nonKeyAttributes: [String]? = nil) {
         self.projectionType = projectionType
         self.nonKeyAttributes = nonKeyAttributes
     }
@@ -114,10 +114,10 @@ public struct Projection: Codable, Sendable, Equatable {
     }
 }
 
-public struct ProvisionedThroughput: Codable, Sendable, Equatable {
-    public var readCapacityUnits: Int64
-    public var writeCapacityUnits: Int64
-    public init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
+package struct ProvisionedThroughput: Codable, Sendable, Equatable {
+    package var readCapacityUnits: Int64
+    package var writeCapacityUnits: Int64
+    package init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
         self.readCapacityUnits = readCapacityUnits
         self.writeCapacityUnits = writeCapacityUnits
     }
@@ -127,13 +127,13 @@ public struct ProvisionedThroughput: Codable, Sendable, Equatable {
     }
 }
 
-public struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
-    public var indexName: String
-    public var keySchema: [KeySchemaElement]
-    public var projection: Projection
+package struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
+    package var indexName: String
+    package var keySchema: [KeySchemaElement]
+    package var projection: Projection
     /// Only for tables in PROVISIONED billing mode.
-    public var provisionedThroughput: ProvisionedThroughput?
-    public init(
+    package var provisionedThroughput: ProvisionedThroughput?
+    package init(
         indexName: String, keySchema: [KeySchemaElement], projection: Projection,
         provisionedThroughput: ProvisionedThroughput? = nil
     ) {
@@ -150,11 +150,11 @@ public struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
     }
 }
 
-public struct LocalSecondaryIndex: Codable, Sendable, Equatable {
-    public var indexName: String
-    public var keySchema: [KeySchemaElement]
-    public var projection: Projection
-    public init(indexName: String, keySchema: [KeySchemaElement], projection: Projection) {
+package struct LocalSecondaryIndex: Codable, Sendable, Equatable {
+    package var indexName: String
+    package var keySchema: [KeySchemaElement]
+    package var projection: Projection
+    package init(indexName: String, keySchema: [KeySchemaElement], projection: Projection) {
         self.indexName = indexName
         self.keySchema = keySchema
         self.projection = projection
@@ -166,50 +166,50 @@ public struct LocalSecondaryIndex: Codable, Sendable, Equatable {
     }
 }
 
-public struct TableDescription: Decodable, Sendable {
-    public var tableName: String
-    public var tableStatus: String
-    public var itemCount: Int64?
-    public var tableSizeBytes: Int64?
-    public var tableArn: String?
-    public var keySchema: [KeySchemaElement]?
-    public var attributeDefinitions: [AttributeDefinition]?
-    public var billingModeSummary: BillingModeSummary?
-    public var globalSecondaryIndexes: [IndexDescription]?
-    public var localSecondaryIndexes: [IndexDescription]?
-    public var tableId: String?
-    public var provisionedThroughput: ThroughputDescription?
+package struct TableDescription: Decodable, Sendable {
+    package var tableName: String
+    package var tableStatus: String
+    package var itemCount: Int64?
+    package var tableSizeBytes: Int64?
+    package var tableArn: String?
+    package var keySchema: [KeySchemaElement]?
+    package var attributeDefinitions: [AttributeDefinition]?
+    package var billingModeSummary: BillingModeSummary?
+    package var globalSecondaryIndexes: [IndexDescription]?
+    package var localSecondaryIndexes: [IndexDescription]?
+    package var tableId: String?
+    package var provisionedThroughput: ThroughputDescription?
     /// Seconds since 1970 (DynamoDB's JSON gives a number).
-    public var creationDateTime: Double?
+    package var creationDateTime: Double?
 
     /// Which table this is, not just its name: a table deleted and created again under the same name
     /// has another ARN-and-creation-time (and TableId).
-    public var identity: String {
+    package var identity: String {
         let created = creationDateTime.map { String($0) } ?? "?"
         return "\(tableArn ?? tableName) created \(created)" + (tableId.map { " id \($0)" } ?? "")
     }
 
-    public struct ThroughputDescription: Decodable, Sendable {
-        public var readCapacityUnits: Int64?
-        public var writeCapacityUnits: Int64?
+    package struct ThroughputDescription: Decodable, Sendable {
+        package var readCapacityUnits: Int64?
+        package var writeCapacityUnits: Int64?
         enum CodingKeys: String, CodingKey {
             case readCapacityUnits = "ReadCapacityUnits"
             case writeCapacityUnits = "WriteCapacityUnits"
         }
     }
 
-    public struct BillingModeSummary: Decodable, Sendable {
-        public var billingMode: String?
+    package struct BillingModeSummary: Decodable, Sendable {
+        package var billingMode: String?
         enum CodingKeys: String, CodingKey { case billingMode = "BillingMode" }
     }
 
-    public struct IndexDescription: Decodable, Sendable {
-        public var indexName: String
-        public var indexStatus: String?
-        public var itemCount: Int64?
-        public var keySchema: [KeySchemaElement]?
-        public var projection: Projection?
-        public var provisionedThroughput: ThroughputDescription?
+    package struct IndexDescription: Decodable, Sendable {
+        package var indexName: String
+        package var indexStatus: String?
+        package var itemCount: Int64?
+        package var keySchema: [KeySchemaElement]?
+        package var projection: Projection?
+        package var provisionedThroughput: ThroughputDescription?
         enum CodingKeys: String, CodingKey {
             case indexName = "IndexName"
             case indexStatus = "IndexStatus"
@@ -238,20 +238,20 @@ public struct TableDescription: Decodable, Sendable {
 }
 
 /// DynamoDB over AWS JSON 1.0.
-public struct DynamoDB: Sendable {
-    public let client: AWSClient
+package struct DynamoDB: Sendable {
+    package let client: AWSClient
     static let target = "DynamoDB_20120810"
 
     /// DynamoDB's rule for table and index names, as error messages state it.
-    public static let nameRule = "3-255 characters of a-z A-Z 0-9 _ - ."
+    package static let nameRule = "3-255 characters of a-z A-Z 0-9 _ - ."
 
     /// DynamoDB's rule for table and index names: 3 to 255 of a-z A-Z 0-9 _ - .
-    public static func isValidName(_ s: String) -> Bool {
+    package static func isValidName(_ s: String) -> Bool {
         (3...255).contains(s.utf8.count)
             && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 
-    public init(client: AWSClient) { self.client = client }
+    package init(client: AWSClient) { self.client = client }
 
     private func call<Req: Encodable, Res: Decodable>(_ operation: String, _ request: Req, as: Res.Type) throws -> Res {
         let body = Array(try JSONEncoder().encode(request))
@@ -272,14 +272,14 @@ public struct DynamoDB: Sendable {
         var TableName: String
     }
 
-    public func describeTable(_ name: String) throws -> TableDescription {
+    package func describeTable(_ name: String) throws -> TableDescription {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var Table: TableDescription }
         return try call("DescribeTable", TableNameRequest(TableName: name), as: Res.self).Table
     }
 
-    public func listTables() throws -> [String] {
+    package func listTables() throws -> [String] {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable { var ExclusiveStartTableName: String? }
@@ -299,17 +299,17 @@ public struct DynamoDB: Sendable {
         return names
     }
 
-    public struct CreateTableRequest: Encodable, Sendable {
-        public var tableName: String
-        public var keySchema: [KeySchemaElement]
-        public var attributeDefinitions: [AttributeDefinition]
-        public var globalSecondaryIndexes: [GlobalSecondaryIndex]?
-        public var localSecondaryIndexes: [LocalSecondaryIndex]?
-        public var billingMode: String
+    package struct CreateTableRequest: Encodable, Sendable {
+        package var tableName: String
+        package var keySchema: [KeySchemaElement]
+        package var attributeDefinitions: [AttributeDefinition]
+        package var globalSecondaryIndexes: [GlobalSecondaryIndex]?
+        package var localSecondaryIndexes: [LocalSecondaryIndex]?
+        package var billingMode: String
         /// Required when billingMode is PROVISIONED.
-        public var provisionedThroughput: ProvisionedThroughput?
+        package var provisionedThroughput: ProvisionedThroughput?
 
-        public init(
+        package init(
             tableName: String, keySchema: [KeySchemaElement], attributeDefinitions: [AttributeDefinition],
             globalSecondaryIndexes: [GlobalSecondaryIndex]? = nil, localSecondaryIndexes: [LocalSecondaryIndex]? = nil,
             billingMode: String = "PAY_PER_REQUEST", provisionedThroughput: ProvisionedThroughput? = nil
@@ -335,7 +335,7 @@ public struct DynamoDB: Sendable {
     }
 
     @discardableResult
-    public func createTable(_ request: CreateTableRequest) throws -> TableDescription {
+    package func createTable(_ request: CreateTableRequest) throws -> TableDescription {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var TableDescription: TableDescription }
@@ -346,7 +346,7 @@ public struct DynamoDB: Sendable {
     /// the definitions of its key attributes. The index is then CREATING (backfilling) until ACTIVE:
     /// `waitUntilActive` waits for it.
     @discardableResult
-    public func createGlobalSecondaryIndex(
+    package func createGlobalSecondaryIndex(
         table: String, index: GlobalSecondaryIndex, attributeDefinitions: [AttributeDefinition]
     ) throws -> TableDescription {
         struct Create: Encodable {
@@ -372,14 +372,14 @@ public struct DynamoDB: Sendable {
         ).TableDescription
     }
 
-    public func deleteTable(_ name: String) throws {
+    package func deleteTable(_ name: String) throws {
         struct Res: Decodable {}
         _ = try call("DeleteTable", TableNameRequest(TableName: name), as: Res.self)
     }
 
     /// Polls DescribeTable until the table is gone (DynamoDB deletes in the background; a table of the
     /// same name cannot be created before then).
-    public func waitUntilDeleted(_ name: String, timeout: Double = 900, poll: Double = 1) throws {
+    package func waitUntilDeleted(_ name: String, timeout: Double = 900, poll: Double = 1) throws {
         try waitFor(name, timeout: timeout, poll: poll, stillIs: "still being deleted") { () -> Void? in
             do { _ = try describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
                 return ()
@@ -389,7 +389,7 @@ public struct DynamoDB: Sendable {
     }
 
     /// Polls DescribeTable until the table and its indexes are ACTIVE.
-    public func waitUntilActive(_ name: String, timeout: Double = 300, poll: Double = 1) throws -> TableDescription {
+    package func waitUntilActive(_ name: String, timeout: Double = 300, poll: Double = 1) throws -> TableDescription {
         var status = "?"
         return try waitFor(name, timeout: timeout, poll: poll, stillIs: "still \(status)") {
             let t = try describeTable(name)
@@ -420,7 +420,7 @@ public struct DynamoDB: Sendable {
 
     /// PutItem, with an optional condition (names and values for its placeholders). A failed condition
     /// throws AWSError ConditionalCheckFailedException.
-    public func putItem(
+    package func putItem(
         table: String, item: DynamoItem, conditionExpression: String? = nil, names: [String: String]? = nil,
         values: DynamoItem? = nil
     ) throws {
@@ -442,7 +442,7 @@ public struct DynamoDB: Sendable {
     }
 
     /// DeleteItem, with an optional condition.
-    public func deleteItem(
+    package func deleteItem(
         table: String, key: DynamoItem, conditionExpression: String? = nil, names: [String: String]? = nil,
         values: DynamoItem? = nil
     ) throws {
@@ -463,7 +463,7 @@ public struct DynamoDB: Sendable {
                 ExpressionAttributeValues: values), as: Res.self)
     }
 
-    public func getItem(table: String, key: DynamoItem, consistentRead: Bool = false) throws -> DynamoItem? {
+    package func getItem(table: String, key: DynamoItem, consistentRead: Bool = false) throws -> DynamoItem? {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
@@ -479,7 +479,7 @@ public struct DynamoDB: Sendable {
 
     /// One BatchWriteItem of put requests (at most 25, as DynamoDB requires). Returns the items DynamoDB
     /// did not process, which the caller must retry.
-    public func batchPut(table: String, items: [DynamoItem]) throws -> [DynamoItem] {
+    package func batchPut(table: String, items: [DynamoItem]) throws -> [DynamoItem] {
         precondition(items.count <= 25, "BatchWriteItem takes at most 25 requests")
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
@@ -499,13 +499,13 @@ public struct DynamoDB: Sendable {
         return (r.UnprocessedItems?[table] ?? []).compactMap { $0.PutRequest?.Item }
     }
 
-    public struct ScanPage: Sendable {
-        public var items: [DynamoItem]
-        public var lastEvaluatedKey: DynamoItem?
-        public var scannedCount: Int
+    package struct ScanPage: Sendable {
+        package var items: [DynamoItem]
+        package var lastEvaluatedKey: DynamoItem?
+        package var scannedCount: Int
     }
 
-    public func scan(
+    package func scan(
         table: String, segment: Int? = nil, totalSegments: Int? = nil, startKey: DynamoItem? = nil, limit: Int? = nil,
         consistentRead: Bool = false
     ) throws -> ScanPage {
@@ -541,7 +541,7 @@ public struct DynamoDB: Sendable {
 extension DynamoDB {
     /// One Scan call, answered as the service's raw JSON (the export writer splits it without decoding
     /// every attribute). `startKey` is the previous page's LastEvaluatedKey as JSON.
-    public func scanRaw(
+    package func scanRaw(
         table: String, segment: Int? = nil, totalSegments: Int? = nil, startKey: [UInt8]? = nil, limit: Int? = nil,
         consistentRead: Bool = false
     ) throws -> [UInt8] {
@@ -562,7 +562,7 @@ extension DynamoDB {
 
     /// BatchWriteItem with put requests given as JSON (`{"PutRequest":{"Item":{...}}}`), at most 25.
     /// Returns the raw answer (the caller takes UnprocessedItems from it).
-    public func batchWriteRaw(table: String, putRequests: [[UInt8]]) throws -> [UInt8] {
+    package func batchWriteRaw(table: String, putRequests: [[UInt8]]) throws -> [UInt8] {
         precondition(putRequests.count <= 25, "BatchWriteItem takes at most 25 requests")
         var body = Array("{\"RequestItems\":{".utf8)
         body += try JSONEncoder().encode(table)
@@ -577,7 +577,7 @@ extension DynamoDB {
 
     /// The number of items (Scan with Select COUNT, all pages): exact, unlike DescribeTable's ItemCount,
     /// which DynamoDB refreshes about every six hours.
-    public func countItems(table: String, consistentRead: Bool = false) throws -> Int {
+    package func countItems(table: String, consistentRead: Bool = false) throws -> Int {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
@@ -604,7 +604,7 @@ extension DynamoDB {
     }
 
     /// Whether point-in-time recovery is on (ExportTableToPointInTime needs it).
-    public func pointInTimeRecoveryEnabled(table: String) throws -> Bool {
+    package func pointInTimeRecoveryEnabled(table: String) throws -> Bool {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct PITR: Decodable { var PointInTimeRecoveryStatus: String? }
@@ -618,7 +618,7 @@ extension DynamoDB {
         return r.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus == "ENABLED"
     }
 
-    public func setPointInTimeRecovery(table: String, enabled: Bool) throws {
+    package func setPointInTimeRecovery(table: String, enabled: Bool) throws {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Spec: Encodable { var PointInTimeRecoveryEnabled: Bool }
@@ -635,18 +635,18 @@ extension DynamoDB {
             as: Res.self)
     }
 
-    public struct ExportDescription: Decodable, Sendable {
-        public var exportArn: String
+    package struct ExportDescription: Decodable, Sendable {
+        package var exportArn: String
         /// IN_PROGRESS, COMPLETED or FAILED.
-        public var exportStatus: String
-        public var exportManifest: String?
-        public var s3Bucket: String?
-        public var s3Prefix: String?
-        public var itemCount: Int64?
-        public var billedSizeBytes: Int64?
-        public var failureCode: String?
-        public var failureMessage: String?
-        public var exportFormat: String?
+        package var exportStatus: String
+        package var exportManifest: String?
+        package var s3Bucket: String?
+        package var s3Prefix: String?
+        package var itemCount: Int64?
+        package var billedSizeBytes: Int64?
+        package var failureCode: String?
+        package var failureMessage: String?
+        package var exportFormat: String?
         enum CodingKeys: String, CodingKey {
             case exportArn = "ExportArn"
             case exportStatus = "ExportStatus"
@@ -662,7 +662,7 @@ extension DynamoDB {
     }
 
     /// Starts a full export in DynamoDB JSON to `s3://bucket/prefix`. `clientToken` makes retries idempotent.
-    public func exportTableToPointInTime(tableArn: String, bucket: String, prefix: String, clientToken: String) throws
+    package func exportTableToPointInTime(tableArn: String, bucket: String, prefix: String, clientToken: String) throws
         -> ExportDescription
     {
         // Names are AWS's wire format.
@@ -685,7 +685,7 @@ extension DynamoDB {
         ).ExportDescription
     }
 
-    public func describeExport(arn: String) throws -> ExportDescription {
+    package func describeExport(arn: String) throws -> ExportDescription {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable { var ExportArn: String }

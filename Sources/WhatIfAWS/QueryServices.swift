@@ -7,27 +7,27 @@ import WhatIfCore
 #endif
 
 /// CloudWatch over the query protocol (2010-08-01).
-public struct CloudWatch: Sendable {
-    public let client: AWSClient
+package struct CloudWatch: Sendable {
+    package let client: AWSClient
     static let version = "2010-08-01"
-    public init(client: AWSClient) { self.client = client }
+    package init(client: AWSClient) { self.client = client }
 
-    public struct Dimension: Sendable, Hashable, Codable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) {
+    package struct Dimension: Sendable, Hashable, Codable {
+        package var name: String
+        package var value: String
+        package init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    public struct Datum: Sendable {
-        public var metricName: String
-        public var dimensions: [Dimension]
-        public var value: Double
-        public var unit: String
-        public var timestamp: Date
-        public init(metricName: String, dimensions: [Dimension], value: Double, unit: String, timestamp: Date) {
+    package struct Datum: Sendable {
+        package var metricName: String
+        package var dimensions: [Dimension]
+        package var value: Double
+        package var unit: String
+        package var timestamp: Date
+        package init(metricName: String, dimensions: [Dimension], value: Double, unit: String, timestamp: Date) {
             self.metricName = metricName
             self.dimensions = dimensions
             self.value = value
@@ -38,7 +38,7 @@ public struct CloudWatch: Sendable {
 
     static func iso(_ d: Date) -> String { Date.ISO8601FormatStyle().format(d) }
 
-    public func putMetricData(namespace: String, data: [Datum]) throws {
+    package func putMetricData(namespace: String, data: [Datum]) throws {
         var p: [(String, String)] = [("Namespace", namespace)]
         for (i, d) in data.enumerated() {
             let m = "MetricData.member.\(i + 1)"
@@ -56,15 +56,15 @@ public struct CloudWatch: Sendable {
         _ = try client.query(.cloudwatch, action: "PutMetricData", version: Self.version, parameters: p)
     }
 
-    public struct MetricQuery: Sendable {
-        public var id: String
-        public var namespace: String
-        public var metricName: String
-        public var dimensions: [Dimension]
-        public var period: Int
+    package struct MetricQuery: Sendable {
+        package var id: String
+        package var namespace: String
+        package var metricName: String
+        package var dimensions: [Dimension]
+        package var period: Int
         /// SampleCount, Sum, Average, Minimum, Maximum or pNN.NN.
-        public var stat: String
-        public init(
+        package var stat: String
+        package init(
             id: String, namespace: String, metricName: String, dimensions: [Dimension], period: Int, stat: String
         ) {
             self.id = id
@@ -76,15 +76,15 @@ public struct CloudWatch: Sendable {
         }
     }
 
-    public struct MetricResult: Sendable {
-        public var id: String
-        public var label: String?
-        public var timestamps: [Date]
-        public var values: [Double]
-        public var statusCode: String?
+    package struct MetricResult: Sendable {
+        package var id: String
+        package var label: String?
+        package var timestamps: [Date]
+        package var values: [Double]
+        package var statusCode: String?
     }
 
-    public func getMetricData(queries: [MetricQuery], start: Date, end: Date) throws -> [MetricResult] {
+    package func getMetricData(queries: [MetricQuery], start: Date, end: Date) throws -> [MetricResult] {
         var results: [String: MetricResult] = [:]
         var order: [String] = []
         var nextToken: String?
@@ -130,24 +130,24 @@ public struct CloudWatch: Sendable {
 }
 
 /// RDS describe calls (query protocol, 2014-10-31).
-public struct RDS: Sendable {
-    public let client: AWSClient
-    public init(client: AWSClient) { self.client = client }
+package struct RDS: Sendable {
+    package let client: AWSClient
+    package init(client: AWSClient) { self.client = client }
 
-    public struct DBInstance: Sendable, Equatable {
-        public var identifier: String
-        public var status: String
-        public var engine: String
-        public var engineVersion: String
-        public var instanceClass: String
-        public var multiAZ: Bool
-        public var storageEncrypted: Bool
-        public var allocatedStorageGiB: Int?
-        public var endpointAddress: String?
-        public var endpointPort: Int?
+    package struct DBInstance: Sendable, Equatable {
+        package var identifier: String
+        package var status: String
+        package var engine: String
+        package var engineVersion: String
+        package var instanceClass: String
+        package var multiAZ: Bool
+        package var storageEncrypted: Bool
+        package var allocatedStorageGiB: Int?
+        package var endpointAddress: String?
+        package var endpointPort: Int?
     }
 
-    public func describeDBInstances(identifier: String? = nil) throws -> [DBInstance] {
+    package func describeDBInstances(identifier: String? = nil) throws -> [DBInstance] {
         var p: [(String, String)] = []
         if let identifier { p.append(("DBInstanceIdentifier", identifier)) }
         let root = try client.query(.rds, action: "DescribeDBInstances", version: "2014-10-31", parameters: p)
@@ -167,22 +167,22 @@ public struct RDS: Sendable {
 }
 
 /// ElastiCache describe calls (query protocol, 2015-02-02).
-public struct ElastiCache: Sendable {
-    public let client: AWSClient
-    public init(client: AWSClient) { self.client = client }
+package struct ElastiCache: Sendable {
+    package let client: AWSClient
+    package init(client: AWSClient) { self.client = client }
 
-    public struct ReplicationGroup: Sendable, Equatable {
-        public var id: String
-        public var status: String
-        public var memberClusters: [String]
-        public var multiAZ: String?
-        public var automaticFailover: String?
-        public var transitEncryption: Bool
-        public var atRestEncryption: Bool
-        public var primaryEndpoint: String?
+    package struct ReplicationGroup: Sendable, Equatable {
+        package var id: String
+        package var status: String
+        package var memberClusters: [String]
+        package var multiAZ: String?
+        package var automaticFailover: String?
+        package var transitEncryption: Bool
+        package var atRestEncryption: Bool
+        package var primaryEndpoint: String?
     }
 
-    public func describeReplicationGroups(id: String? = nil) throws -> [ReplicationGroup] {
+    package func describeReplicationGroups(id: String? = nil) throws -> [ReplicationGroup] {
         var p: [(String, String)] = []
         if let id { p.append(("ReplicationGroupId", id)) }
         let root = try client.query(

@@ -2,8 +2,8 @@
 /// items without decoding every attribute. Everything copied is re-emitted without insignificant
 /// whitespace, so an item is always exactly one line.
 public struct RawJSONError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var offset: Int
-    public var reason: String
+    package var offset: Int
+    package var reason: String
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
@@ -254,7 +254,7 @@ public enum RawJSON {
         /// Items appended to the output.
         public var items: Int
         /// The page's `Count`.
-        public var declaredCount: Int
+        package var declaredCount: Int
         /// `LastEvaluatedKey`, as JSON, when there are more pages.
         public var lastEvaluatedKey: [UInt8]?
     }

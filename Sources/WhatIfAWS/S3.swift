@@ -3,9 +3,9 @@ import WhatIfHTTP
 
 /// S3 over REST. Path-style addressing with an endpoint override (moto, MinIO) or a bucket name with
 /// dots; virtual-hosted style against AWS otherwise.
-public struct S3: Sendable {
-    public let client: AWSClient
-    public init(client: AWSClient) { self.client = client }
+package struct S3: Sendable {
+    package let client: AWSClient
+    package init(client: AWSClient) { self.client = client }
 
     func call(
         _ operation: String, method: String, bucket: String, key: String? = nil, query: String = "",
@@ -20,7 +20,7 @@ public struct S3: Sendable {
             query: query, headers: headers, body: body, s3: true, hostPrefix: pathStyle ? nil : bucket)
     }
 
-    public func createBucket(_ bucket: String) throws {
+    package func createBucket(_ bucket: String) throws {
         var body: [UInt8] = []
         if client.settings.region != "us-east-1" {
             body = Array(
@@ -30,7 +30,7 @@ public struct S3: Sendable {
         _ = try client.send(call("CreateBucket", method: "PUT", bucket: bucket, body: body))
     }
 
-    public func headBucket(_ bucket: String) throws -> Bool {
+    package func headBucket(_ bucket: String) throws -> Bool {
         do {
             _ = try client.send(call("HeadBucket", method: "HEAD", bucket: bucket))
             return true
@@ -39,7 +39,7 @@ public struct S3: Sendable {
         }
     }
 
-    public func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream")
+    package func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream")
         throws -> String?
     {
         let r = try client.send(
@@ -49,21 +49,22 @@ public struct S3: Sendable {
         return r.header("etag")
     }
 
-    public func getObject(bucket: String, key: String) throws -> [UInt8] {
+    package func getObject(bucket: String, key: String) throws -> [UInt8] {
         try client.send(call("GetObject", method: "GET", bucket: bucket, key: key)).body
     }
 
     /// Streams an object's bytes to `sink` as they arrive.
-    public func getObject(bucket: String, key: String, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func getObject(bucket: String, key: String, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws
+    {
         _ = try client.send(call("GetObject", method: "GET", bucket: bucket, key: key), onBody: sink)
     }
 
-    public struct ObjectHead: Sendable {
-        public var size: Int64
-        public var etag: String?
+    package struct ObjectHead: Sendable {
+        package var size: Int64
+        package var etag: String?
     }
 
-    public func headObject(bucket: String, key: String) throws -> ObjectHead? {
+    package func headObject(bucket: String, key: String) throws -> ObjectHead? {
         do {
             let r = try client.send(call("HeadObject", method: "HEAD", bucket: bucket, key: key))
             return ObjectHead(size: Int64(r.header("content-length") ?? "") ?? 0, etag: r.header("etag"))
@@ -72,14 +73,14 @@ public struct S3: Sendable {
         }
     }
 
-    public func deleteObject(bucket: String, key: String) throws {
+    package func deleteObject(bucket: String, key: String) throws {
         _ = try client.send(call("DeleteObject", method: "DELETE", bucket: bucket, key: key))
     }
 
-    public struct Object: Sendable, Equatable {
-        public var key: String
-        public var size: Int64
-        public var etag: String?
+    package struct Object: Sendable, Equatable {
+        package var key: String
+        package var size: Int64
+        package var etag: String?
     }
 
     /// Every object under `prefix` (ListObjectsV2, all pages).
@@ -87,7 +88,7 @@ public struct S3: Sendable {
     /// On an endpoint override, a prefix with '/' is listed by its first segment and filtered here:
     /// moto_server checks signatures on the decoded query and refuses any '/' in it, even botocore's.
     /// Against AWS the prefix goes as it is.
-    public func list(bucket: String, prefix: String) throws -> [Object] {
+    package func list(bucket: String, prefix: String) throws -> [Object] {
         if client.isOverridden(.s3), let slash = prefix.firstIndex(of: "/") {
             return try listPages(bucket: bucket, prefix: String(prefix[..<slash])).filter { $0.key.hasPrefix(prefix) }
         }
@@ -119,19 +120,19 @@ public struct S3: Sendable {
 // MARK: Multipart upload (objects over one part size; parts of 5 MiB to 5 GiB, at most 10,000).
 
 extension S3 {
-    public struct UploadedPart: Sendable, Equatable {
-        public var number: Int
-        public var etag: String
-        public init(number: Int, etag: String) {
+    package struct UploadedPart: Sendable, Equatable {
+        package var number: Int
+        package var etag: String
+        package init(number: Int, etag: String) {
             self.number = number
             self.etag = etag
         }
     }
 
-    public struct MultipartUpload: Sendable, Equatable {
-        public var key: String
-        public var uploadId: String
-        public var initiated: String?
+    package struct MultipartUpload: Sendable, Equatable {
+        package var key: String
+        package var uploadId: String
+        package var initiated: String?
     }
 
     func parseXML(_ operation: String, _ r: HTTPResponse) throws -> XMLElement {
@@ -142,7 +143,7 @@ extension S3 {
         }
     }
 
-    public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream")
+    package func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream")
         throws -> String
     {
         let r = try client.send(
@@ -158,7 +159,7 @@ extension S3 {
     }
 
     /// Uploads one part; returns its ETag (needed to complete the upload).
-    public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: [UInt8]) throws
+    package func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: [UInt8]) throws
         -> UploadedPart
     {
         let r = try client.send(
@@ -176,7 +177,7 @@ extension S3 {
 
     /// Completes an upload. S3 can answer 200 with an error document: that is an error here.
     @discardableResult
-    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [UploadedPart]) throws
+    package func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [UploadedPart]) throws
         -> String?
     {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
@@ -198,7 +199,7 @@ extension S3 {
         return root["ETag"]
     }
 
-    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {
+    package func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {
         do {
             _ = try client.send(
                 call(
@@ -211,7 +212,7 @@ extension S3 {
 
     /// Uploads in progress under `prefix` (first 1000).
     /// Open uploads under `prefix` (first page: up to 1,000). The same '/' shim as `list` on an override.
-    public func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUpload] {
+    package func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUpload] {
         var sent = prefix
         if client.isOverridden(.s3), let slash = prefix.firstIndex(of: "/") { sent = String(prefix[..<slash]) }
         let r = try client.send(

@@ -8,18 +8,18 @@ import WhatIfCrypto
 #endif
 
 /// AWS Signature Version 4, written from AWS's specification and checked against its test suite.
-public enum SigV4 {
-    public struct Request: Sendable {
-        public var method: String
+package enum SigV4 {
+    package struct Request: Sendable {
+        package var method: String
         /// The path as it goes on the wire (already percent-encoded where needed).
-        public var path: String
+        package var path: String
         /// The query string as it goes on the wire, without `?`.
-        public var query: String
-        public var headers: [(name: String, value: String)]
+        package var query: String
+        package var headers: [(name: String, value: String)]
         /// Hex SHA-256 of the payload, or `UNSIGNED-PAYLOAD`.
-        public var payloadHash: String
+        package var payloadHash: String
 
-        public init(
+        package init(
             method: String, path: String, query: String, headers: [(name: String, value: String)], payloadHash: String
         ) {
             self.method = method
@@ -30,17 +30,17 @@ public enum SigV4 {
         }
     }
 
-    public struct Scope: Sendable, Equatable {
-        public var date: String  // YYYYMMDD
-        public var region: String
-        public var service: String
-        public var string: String { "\(date)/\(region)/\(service)/aws4_request" }
+    package struct Scope: Sendable, Equatable {
+        package var date: String  // YYYYMMDD
+        package var region: String
+        package var service: String
+        package var string: String { "\(date)/\(region)/\(service)/aws4_request" }
     }
 
     private static let iso8601 = Date.ISO8601FormatStyle()
 
     /// `20150830T123600Z`.
-    public static func amzDate(_ date: Date) -> String {
+    package static func amzDate(_ date: Date) -> String {
         iso8601.format(date).filter { $0 != "-" && $0 != ":" }
     }
 
@@ -49,7 +49,7 @@ public enum SigV4 {
     private static let hexUpper = Array("0123456789ABCDEF".utf8)
 
     /// RFC 3986 percent-encoding of everything but unreserved characters (and `/` when `keepSlash`).
-    public static func uriEncode(_ s: some Sequence<UInt8>, keepSlash: Bool = false) -> String {
+    package static func uriEncode(_ s: some Sequence<UInt8>, keepSlash: Bool = false) -> String {
         var out: [UInt8] = []
         for c in s {
             if unreserved.contains(c) || (keepSlash && c == UInt8(ascii: "/")) {
@@ -61,7 +61,7 @@ public enum SigV4 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func uriEncode(_ s: String, keepSlash: Bool = false) -> String {
+    package static func uriEncode(_ s: String, keepSlash: Bool = false) -> String {
         uriEncode(s.utf8, keepSlash: keepSlash)
     }
 
@@ -154,7 +154,7 @@ public enum SigV4 {
         return (block, names.joined(separator: ";"))
     }
 
-    public static func canonicalRequest(_ r: Request, s3: Bool = false) -> (canonical: String, signedHeaders: String) {
+    package static func canonicalRequest(_ r: Request, s3: Bool = false) -> (canonical: String, signedHeaders: String) {
         let (block, signed) = canonicalHeaders(r.headers)
         let c = [
             r.method.uppercased(), canonicalPath(r.path, s3: s3), canonicalQuery(r.query), block, signed, r.payloadHash,
@@ -162,11 +162,11 @@ public enum SigV4 {
         return (c, signed)
     }
 
-    public static func stringToSign(canonicalRequest: String, amzDate: String, scope: Scope) -> String {
+    package static func stringToSign(canonicalRequest: String, amzDate: String, scope: Scope) -> String {
         "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope.string)\n\(Digest.sha256Hex(canonicalRequest))"
     }
 
-    public static func signingKey(secret: String, scope: Scope) -> [UInt8] {
+    package static func signingKey(secret: String, scope: Scope) -> [UInt8] {
         let kDate = HMAC.sha256(key: Array("AWS4\(secret)".utf8), message: scope.date)
         let kRegion = HMAC.sha256(key: kDate, message: scope.region)
         let kService = HMAC.sha256(key: kRegion, message: scope.service)
@@ -175,7 +175,7 @@ public enum SigV4 {
 
     /// The value of the Authorization header for `request`, whose headers must already include
     /// host and x-amz-date (and x-amz-security-token and x-amz-content-sha256 where they apply).
-    public static func authorization(
+    package static func authorization(
         _ request: Request, accessKeyId: String, secretAccessKey: String, amzDate: String, region: String,
         service: String, s3: Bool = false
     ) -> (authorization: String, canonicalRequest: String, stringToSign: String) {

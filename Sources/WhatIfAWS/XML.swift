@@ -1,30 +1,30 @@
 /// An XML element as AWS's query and REST protocols return them: a name (namespace prefix dropped),
 /// attributes, child elements and text. Mixed content keeps only the text.
 public struct XMLElement: Sendable, Equatable {
-    public var name: String
-    public var attributes: [String: String]
-    public var children: [XMLElement]
+    package var name: String
+    package var attributes: [String: String]
+    package var children: [XMLElement]
     public var text: String
 
-    public init(name: String, attributes: [String: String] = [:], children: [XMLElement] = [], text: String = "") {
+    package init(name: String, attributes: [String: String] = [:], children: [XMLElement] = [], text: String = "") {
         self.name = name
         self.attributes = attributes
         self.children = children
         self.text = text
     }
 
-    public func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
-    public func all(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
+    package func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
+    package func all(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
 
     /// Follows a path of child names: `root.path("DescribeDBInstancesResult", "DBInstances")`.
-    public func path(_ names: String...) -> XMLElement? {
+    package func path(_ names: String...) -> XMLElement? {
         var e: XMLElement? = self
         for n in names { e = e?.child(n) }
         return e
     }
 
     /// The text of a child, if present.
-    public subscript(_ name: String) -> String? { child(name)?.text }
+    package subscript(_ name: String) -> String? { child(name)?.text }
 
     /// Depth-first search for the first element named `name`.
     public func first(_ name: String) -> XMLElement? {
@@ -38,13 +38,13 @@ public struct XMLElement: Sendable, Equatable {
 
 public struct XMLParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String
-    public var offset: Int
+    package var offset: Int
 }
 
 /// A small, strict XML parser for service responses. Refuses DTDs (no entity expansion), limits depth,
 /// and never crashes on any input (it has a fuzz target).
 public struct XMLReader {
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     public static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> XMLElement {
         var r = XMLReader(bytes)
@@ -246,7 +246,7 @@ public struct XMLReader {
 }
 
 /// Escapes text for XML content or attribute values.
-public func xmlEscape(_ s: String) -> String {
+package func xmlEscape(_ s: String) -> String {
     var out = ""
     out.reserveCapacity(s.utf8.count)
     for c in s {

@@ -18,17 +18,17 @@ import WhatIfProtocol
 /// The agent's state, shared by the admin API, the jobs and the lifecycle: the current config and
 /// its clients (swapped whole on reload), the job manager, the status service.
 public final class AgentCore: Sendable {
-    public let logger: Logger
-    public let jobs: JobManager
-    public let status: StatusService
-    public let pool: BlockingPool
-    public let authorizer: Authorizer
-    public let startedAt = Date()
+    package let logger: Logger
+    package let jobs: JobManager
+    package let status: StatusService
+    package let pool: BlockingPool
+    package let authorizer: Authorizer
+    package let startedAt = Date()
     /// Backups that running restores and verifications read (prune keeps them).
-    public let backupLeases = BackupLeases()
+    package let backupLeases = BackupLeases()
     let environment: [String: String]
     /// The agent's own AWS calls, counted for the development DynamoDB metrics (kept across reloads).
-    public let awsCalls = AWSCallCounters()
+    package let awsCalls = AWSCallCounters()
     /// Metrics, alarms and hooks (nil until `startMonitoring`, or when metrics are disabled).
     let monitoringBox = Locked<MonitoringService?>(nil)
     /// The alert hooks, whatever metrics' setting (see Capabilities/Hooks.swift).
@@ -37,12 +37,12 @@ public final class AgentCore: Sendable {
     let expiryTask = Locked<Task<Void, Never>?>(nil)
     /// The maintenance windows' scheduler loop, its clock (tests move it by hand) and what it handled.
     let maintenanceTask = Locked<Task<Void, Never>?>(nil)
-    public let maintenanceClock: any MaintenanceClock
+    package let maintenanceClock: any MaintenanceClock
     let windowStates: WindowStates
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 
-    public init(
+    package init(
         config: AgentConfig, environment: [String: String], logger: Logger, blockingThreads: Int = 4,
         clock: any MaintenanceClock = SystemMaintenanceClock()
     ) {
@@ -75,7 +75,7 @@ public final class AgentCore: Sendable {
             })
     }
 
-    public var clients: ServiceClients { current.value }
+    package var clients: ServiceClients { current.value }
     public var config: AgentConfig { current.value.config }
 
     /// Re-reads the config file. An invalid file is refused and the running config stays.

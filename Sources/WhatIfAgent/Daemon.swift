@@ -16,16 +16,16 @@ public final class Daemon: Sendable {
     public let core: AgentCore
     let server: AdminServer
     /// The admin API's routes (tests drive them directly with chosen roles).
-    public var router: Router { server.router }
+    package var router: Router { server.router }
     let logger: Logger
     /// Job kinds the capabilities provide.
     let kinds: [JobKind]
     /// A job has this long to checkpoint or finish after SIGTERM (systemd's stop timeout is longer).
-    public static let shutdownGrace = 7.0
+    package static let shutdownGrace = 7.0
 
     /// `extraKinds` come on top of the capabilities' own (tests add theirs).
     /// `clock` is the maintenance windows' clock (tests pass a `ManualClock`).
-    public init(
+    package init(
         config: AgentConfig, environment: [String: String], logger: Logger, extraKinds: [JobKind] = [],
         clock: any MaintenanceClock = SystemMaintenanceClock()
     ) {
@@ -35,9 +35,15 @@ public final class Daemon: Sendable {
         server = AdminServer(core: core, router: Router(agent: core))
     }
 
+    /// The daemon with the capabilities' job kinds on the system clock (the fuzz package's way in).
+    public convenience init(config: AgentConfig, environment: [String: String], logger: Logger) {
+        self.init(
+            config: config, environment: environment, logger: logger, extraKinds: [], clock: SystemMaintenanceClock())
+    }
+
     /// The logging backend whatifd uses: the journal (structured fields) when systemd connected stderr
     /// to it, stderr otherwise.
-    public static func bootstrapLogging(level: Logger.Level) {
+    package static func bootstrapLogging(level: Logger.Level) {
         let journal = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label in
             var h: any LogHandler =
@@ -73,7 +79,7 @@ public final class Daemon: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
-    public func run() async throws {
+    package func run() async throws {
         let adopted = Systemd.listenFileDescriptors()
         if adopted.count > 1 {
             logger.warning(
@@ -110,7 +116,7 @@ public final class Daemon: Sendable {
     }
 
     /// Stops accepting, lets jobs checkpoint or finish, closes everything.
-    public func stop(boundPath: String?) async {
+    package func stop(boundPath: String?) async {
         let running = await core.jobs.runningCount
         Systemd.stopping(status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
         await server.stopAccepting()

@@ -8,35 +8,35 @@ import WhatIfProtocol
 import WhatIfTesting
 
 /// Writes an agent config for tests: the shared stack's services, a private socket and state folder.
-public struct TestConfig: Sendable {
-    public var environment = "development"
+package struct TestConfig: Sendable {
+    package var environment = "development"
     /// nil: the agent's default (0666, roles from SO_PEERCRED).
-    public var socketMode: String?
-    public var extraSocket = ""
-    public var postgres: String?
-    public var redis: String?
-    public var dynamodb: String?
-    public var aws: String?
-    public var status = "  timeout: 3s\n  max_age: 1s\n"
+    package var socketMode: String?
+    package var extraSocket = ""
+    package var postgres: String?
+    package var redis: String?
+    package var dynamodb: String?
+    package var aws: String?
+    package var status = "  timeout: 3s\n  max_age: 1s\n"
     /// The `backups:` section's body (indented two spaces), if any.
-    public var backups: String?
+    package var backups: String?
     /// The `metrics:` and `hooks:` sections' bodies, and the `alarms:` list (indented two spaces).
-    public var metrics: String?
-    public var hooks: String?
-    public var alarms: String?
+    package var metrics: String?
+    package var hooks: String?
+    package var alarms: String?
     /// The `expiry:` section's body.
-    public var expiry: String?
+    package var expiry: String?
     /// The `migration:` section's body.
-    public var migration: String?
+    package var migration: String?
     /// The `maintenance:` section's body.
-    public var maintenance: String?
+    package var maintenance: String?
     /// The `elasticache:` section's body.
-    public var elasticache: String?
+    package var elasticache: String?
 
-    public init() {}
+    package init() {}
 
     /// Points every service at `stack`.
-    public static func forStack(_ stack: StackInfo, table: String = "what-if-generator-scenarios-development")
+    package static func forStack(_ stack: StackInfo, table: String = "what-if-generator-scenarios-development")
         -> TestConfig
     {
         var c = TestConfig()
@@ -61,7 +61,7 @@ public struct TestConfig: Sendable {
         return c
     }
 
-    public func render(socket: String, stateDir: String) -> String {
+    package func render(socket: String, stateDir: String) -> String {
         var y = "environment: \(environment)\nregion: us-east-1\nstate_dir: \(stateDir)\n"
         y += "socket:\n  path: \(socket)\n" + (socketMode.map { "  mode: \"\($0)\"\n" } ?? "") + extraSocket
         y += "status:\n\(status)"
@@ -82,15 +82,15 @@ public struct TestConfig: Sendable {
 }
 
 /// An agent running inside the test process, serving a real Unix socket, with test job kinds.
-public final class InProcessAgent: @unchecked Sendable {
-    public let dir: TempDir
-    public let daemon: Daemon
-    public let socket: String
-    public let configPath: String
+package final class InProcessAgent: @unchecked Sendable {
+    package let dir: TempDir
+    package let daemon: Daemon
+    package let socket: String
+    package let configPath: String
 
     /// `clock` drives the maintenance windows; `prepare` runs on the state folder before the agent starts
     /// (tests seed job history or window state there).
-    public init(
+    package init(
         _ config: TestConfig, kinds: [JobKind] = TestJobKinds.all,
         clock: any MaintenanceClock = SystemMaintenanceClock(), prepare: (String) throws -> Void = { _ in }
     ) async throws {
@@ -111,29 +111,29 @@ public final class InProcessAgent: @unchecked Sendable {
 
     /// A client of this agent; calling it on a Swift task throws (the agent answers on those threads:
     /// use `call`, `offPool` or the async `eventually`).
-    public var client: AgentClient {
+    package var client: AgentClient {
         var c = AgentClient(socketPath: socket, timeout: 30)
         c.beforeEachCall = { try CooperativePool.refuseBlocking("a call to an in-process agent") }
         return c
     }
 
     /// Calls the agent through its socket from a thread of its own (see `offPool`).
-    public func call<T: Sendable>(_ body: @escaping @Sendable (AgentClient) throws -> T) async throws -> T {
+    package func call<T: Sendable>(_ body: @escaping @Sendable (AgentClient) throws -> T) async throws -> T {
         let c = client
         return try await offPool { try body(c) }
     }
 
-    public func stop() async { await daemon.stop(boundPath: socket) }
+    package func stop() async { await daemon.stop(boundPath: socket) }
 }
 
 /// A whatifd process started from the built binary.
-public final class AgentProcess: @unchecked Sendable {
-    public let dir: TempDir
-    public let socket: String
-    public let configPath: String
-    public let process: BackgroundProcess
+package final class AgentProcess: @unchecked Sendable {
+    package let dir: TempDir
+    package let socket: String
+    package let configPath: String
+    package let process: BackgroundProcess
 
-    public init(
+    package init(
         _ config: TestConfig, environment: [String: String] = [:], arguments: [String] = [], waitReady: Bool = true,
         stateDir: String? = nil
     ) throws {
@@ -159,10 +159,10 @@ public final class AgentProcess: @unchecked Sendable {
         }
     }
 
-    public var client: AgentClient { AgentClient(socketPath: socket, timeout: 30) }
+    package var client: AgentClient { AgentClient(socketPath: socket, timeout: 30) }
 
     /// Runs whatifctl against this agent.
-    public func ctl(_ args: [String], as user: String? = nil) throws -> CommandResult {
+    package func ctl(_ args: [String], as user: String? = nil) throws -> CommandResult {
         let argv = [TestPaths.binary("whatifctl")] + args
         let env = ["WHATIF_SOCKET": socket, "PATH": "/usr/bin:/bin"]
         if let user {

@@ -4,37 +4,37 @@ import WhatIfProtocol
 import WhatIfTesting
 
 /// Job kinds for exercising the job system itself (the agent's real kinds come with its capabilities).
-public enum TestJobKinds {
-    public static var all: [JobKind] { [count, fail] }
+package enum TestJobKinds {
+    package static var all: [JobKind] { [count, fail] }
 
     /// `test.count`: counts to `to` (default 100) in steps of `stepMs` ms.
-    public enum Count: JobSpec {
-        public struct Params: Codable, Sendable, Equatable {
-            public var to: Int?
-            public var stepMs: Int?
+    package enum Count: JobSpec {
+        package struct Params: Codable, Sendable, Equatable {
+            package var to: Int?
+            package var stepMs: Int?
             /// The resource to lock (default `test:counter`).
-            public var resource: String?
-            public init(to: Int? = nil, stepMs: Int? = nil, resource: String? = nil) {
+            package var resource: String?
+            package init(to: Int? = nil, stepMs: Int? = nil, resource: String? = nil) {
                 self.to = to
                 self.stepMs = stepMs
                 self.resource = resource
             }
         }
-        public struct Result: Codable, Sendable, Equatable {
-            public var counted: Int
+        package struct Result: Codable, Sendable, Equatable {
+            package var counted: Int
         }
-        public static let name = "test.count"
-        public static let summary = "count slowly (tests of the job system)"
-        public static let example = #"{"to": 100, "stepMs": 10}"#
+        package static let name = "test.count"
+        package static let summary = "count slowly (tests of the job system)"
+        package static let example = #"{"to": 100, "stepMs": 10}"#
     }
 
     /// `test.fail`: fails on purpose.
-    public enum Fail: JobSpec {
-        public typealias Params = NoParams
-        public typealias Result = NoParams
-        public static let name = "test.fail"
-        public static let summary = "fail on purpose (tests of the job system)"
-        public static let example = "{}"
+    package enum Fail: JobSpec {
+        package typealias Params = NoParams
+        package typealias Result = NoParams
+        package static let name = "test.fail"
+        package static let summary = "fail on purpose (tests of the job system)"
+        package static let example = "{}"
     }
 
     private struct Checkpoint: Codable {
@@ -43,7 +43,7 @@ public enum TestJobKinds {
 
     /// Counts, reporting progress and logging every 25, checkpointing as it goes and resuming from its
     /// checkpoint; honours cancellation.
-    public static let count = JobKind(
+    package static let count = JobKind(
         Count.self,
         resource: { p, _ in .other(p.resource ?? "test:counter") },
         run: { ctx, p in
@@ -68,7 +68,7 @@ public enum TestJobKinds {
         })
 
     /// Fails after a few steps with an operator-facing error.
-    public static let fail = JobKind(
+    package static let fail = JobKind(
         Fail.self,
         resource: { _, _ in .other("test:failer") },
         run: { ctx, _ in

@@ -16,15 +16,15 @@ import WhatIfProtocol
 #endif
 
 /// Backups that running restores and verifications are reading: prune leaves them alone.
-public final class BackupLeases: Sendable {
+package final class BackupLeases: Sendable {
     private let held = Locked<[String: Int]>([:])
-    public init() {}
+    package init() {}
 
-    public func hold(_ ids: [String]) {
+    package func hold(_ ids: [String]) {
         held.withLock { for id in ids { $0[id, default: 0] += 1 } }
     }
 
-    public func release(_ ids: [String]) {
+    package func release(_ ids: [String]) {
         held.withLock {
             for id in ids {
                 $0[id, default: 1] -= 1
@@ -33,22 +33,22 @@ public final class BackupLeases: Sendable {
         }
     }
 
-    public func contains(_ id: String) -> Bool { held.value[id] != nil }
+    package func contains(_ id: String) -> Bool { held.value[id] != nil }
 }
 
 /// What the backup capability needs from the agent: settings, the services, where to keep scratch files.
-public struct BackupContext: Sendable {
-    public var settings: BackupSettings
-    public var environmentName: String
-    public var postgres: PostgresSource?
-    public var dynamo: DynamoSource?
+package struct BackupContext: Sendable {
+    package var settings: BackupSettings
+    package var environmentName: String
+    package var postgres: PostgresSource?
+    package var dynamo: DynamoSource?
     /// The S3 client for the destination (and the native export).
-    public var s3: S3?
-    public var stateDirectory: String
-    public var processEnvironment: [String: String]
-    public var logger: Logger
+    package var s3: S3?
+    package var stateDirectory: String
+    package var processEnvironment: [String: String]
+    package var logger: Logger
 
-    public init(
+    package init(
         settings: BackupSettings, environmentName: String, postgres: PostgresSource?, dynamo: DynamoSource?, s3: S3?,
         stateDirectory: String, processEnvironment: [String: String], logger: Logger
     ) {
@@ -62,18 +62,18 @@ public struct BackupContext: Sendable {
         self.logger = logger
     }
 
-    public var scratch: String { "\(stateDirectory)/tmp" }
+    package var scratch: String { "\(stateDirectory)/tmp" }
     var pendingS3: String { "\(stateDirectory)/s3-pending" }
 }
 
 /// Backups: take, list, verify, prune, pin, restore. Blocking: call from a dedicated thread.
-public final class BackupService: Sendable {
-    public let context: BackupContext
-    public let leases: BackupLeases
-    public let local: LocalStore
-    public let remote: S3Store?
+package final class BackupService: Sendable {
+    package let context: BackupContext
+    package let leases: BackupLeases
+    package let local: LocalStore
+    package let remote: S3Store?
 
-    public init(context: BackupContext, leases: BackupLeases) {
+    package init(context: BackupContext, leases: BackupLeases) {
         self.context = context
         self.leases = leases
         local = LocalStore(root: context.settings.location)
@@ -96,7 +96,7 @@ public final class BackupService: Sendable {
     /// Every complete backup, newest first, merged across copies.
     /// A damaged manifest is reported in `damaged` (one bad record never hides the others or blocks a
     /// backup); a store that cannot be listed is a warning (the list is then incomplete).
-    public func list(kind: BackupKind? = nil) -> BackupList {
+    package func list(kind: BackupKind? = nil) -> BackupList {
         var entries: [String: BackupEntry] = [:]
         var warnings: [String] = []
         var damaged: [DamagedBackup] = []
@@ -132,7 +132,7 @@ public final class BackupService: Sendable {
     /// How old an S3 prefix without a manifest must be to count as an orphan: a copy still being made
     /// (by this agent or by another host of the fleet) has no manifest yet either, and none runs longer
     /// than the longest backup timeout.
-    public var s3OrphanAge: Double { max(settings.postgres.timeout, settings.dynamodb.timeout) + 3600 }
+    package var s3OrphanAge: Double { max(settings.postgres.timeout, settings.dynamodb.timeout) + 3600 }
 
     /// The S3 prefixes without a manifest that no copy can still be writing: older than `s3OrphanAge` by
     /// their id, and not an unfinished copy of this agent's (removed at its next start).
@@ -146,7 +146,7 @@ public final class BackupService: Sendable {
     }
 
     /// One backup, read from its manifest in each store (no listing).
-    public func entry(_ id: String) throws -> BackupEntry {
+    package func entry(_ id: String) throws -> BackupEntry {
         guard BackupID.kind(of: id) != nil else {
             throw BackupError.badID(id)
         }
@@ -197,14 +197,14 @@ public final class BackupService: Sendable {
         }
     }
 
-    public func pin(_ id: String, by: String?, note: String? = nil) throws -> BackupEntry {
+    package func pin(_ id: String, by: String?, note: String? = nil) throws -> BackupEntry {
         let e = try entry(id)
         let bytes = try APICoding.encode(BackupPin(at: Date(), by: by, note: note), pretty: true)
         for l in e.locations { try store(l)?.writeSide(id, SideFile.pin, bytes) }
         return try entry(id)
     }
 
-    public func unpin(_ id: String) throws -> BackupEntry {
+    package func unpin(_ id: String) throws -> BackupEntry {
         let e = try entry(id)
         for l in e.locations { try store(l)?.deleteSide(id, SideFile.pin) }
         return try entry(id)
@@ -212,7 +212,7 @@ public final class BackupService: Sendable {
 
     /// Removes what crashes left locally: partial and half-deleted folders, stray password files.
     /// Run at start, before any job.
-    public func removeLocalLeftovers() -> [String] {
+    package func removeLocalLeftovers() -> [String] {
         var removed = local.removeLeftovers()
         for name in Files.list(context.scratch) {
             if (try? LocalFiles.removeTree("\(context.scratch)/\(name)")) != nil {
@@ -228,12 +228,12 @@ public final class BackupService: Sendable {
     }
 
     /// Backups whose S3 copy was being written or deleted when the agent stopped.
-    public func pendingS3Leftovers() -> [String] {
+    package func pendingS3Leftovers() -> [String] {
         Files.list(context.pendingS3).filter { BackupID.kind(of: $0) != nil }
     }
 
     /// Deletes the S3 copies of `ids` (listed by `pendingS3Leftovers` at start). Returns what it removed.
-    public func removeS3Leftovers(_ ids: [String]) -> [String] {
+    package func removeS3Leftovers(_ ids: [String]) -> [String] {
         guard let remote else { return [] }
         var removed: [String] = []
         for id in ids {
@@ -254,7 +254,7 @@ public final class BackupService: Sendable {
 
     /// Takes a backup of each kind in turn. A part that fails leaves nothing behind and does not stop the
     /// others; prune runs after the parts that succeeded.
-    public func backup(kinds: [BackupKind], reporter: any JobReporter) -> BackupRunResult {
+    package func backup(kinds: [BackupKind], reporter: any JobReporter) -> BackupRunResult {
         var parts: [BackupPartResult] = []
         for kind in kinds {
             if reporter.isCancelled {
@@ -505,7 +505,7 @@ public final class BackupService: Sendable {
 
     /// Re-reads every copy of the given backups (all when `ids` is nil) against their manifests, and
     /// records each outcome beside the copy.
-    public func verify(ids: [String]?, reporter: any JobReporter, quiet: Bool = false) throws -> [VerifyOutcome] {
+    package func verify(ids: [String]?, reporter: any JobReporter, quiet: Bool = false) throws -> [VerifyOutcome] {
         // Named backups are read directly; only "all" needs the whole catalog. A damaged manifest is a
         // failed verification of that backup, not the end of the job.
         var entries: [BackupEntry] = []
@@ -667,7 +667,7 @@ public final class BackupService: Sendable {
     /// Applies the retention policy of each kind (all kinds when nil) to every copy.
     /// Damaged backups are moved aside (quarantined) and reported, never counted or deleted, and never
     /// stop the prune; with `orphans`, folders without a manifest are removed.
-    public func prune(dryRun: Bool, kinds: [BackupKind]? = nil, orphans: Bool = false) -> PruneResult {
+    package func prune(dryRun: Bool, kinds: [BackupKind]? = nil, orphans: Bool = false) -> PruneResult {
         let all = list()
         var decisions: [PruneDecision] = []
         var deleted: [String] = []
@@ -807,19 +807,19 @@ final class StreamingList {
 }
 
 /// Errors about the catalog itself (the admin API answers them as 400 and 404).
-public struct BackupError: OperatorError, Sendable {
-    public enum Kind: Sendable { case badID, notFound }
-    public var kind: Kind
-    public var message: String
-    public var hint: String?
+package struct BackupError: OperatorError, Sendable {
+    package enum Kind: Sendable { case badID, notFound }
+    package var kind: Kind
+    package var message: String
+    package var hint: String?
 
-    public static func badID(_ id: String) -> BackupError {
+    package static func badID(_ id: String) -> BackupError {
         BackupError(
             kind: .badID, message: "'\(id)' is not a backup id",
             hint: "ids look like postgres-20261124T203012Z-3fa1; `whatifctl backups list` shows them")
     }
 
-    public static func notFound(_ id: String, warnings: [String]) -> BackupError {
+    package static func notFound(_ id: String, warnings: [String]) -> BackupError {
         BackupError(
             kind: .notFound,
             message: "no complete backup \(id)"

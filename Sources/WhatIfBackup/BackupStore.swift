@@ -14,8 +14,8 @@ import WhatIfProtocol
 #endif
 
 /// Backup ids: `<kind>-<yyyymmdd>T<hhmmss>Z-<4 hex>`, sortable by time, safe as a file name.
-public enum BackupID {
-    public static func make(kind: BackupKind, at date: Date = Date()) -> String {
+package enum BackupID {
+    package static func make(kind: BackupKind, at date: Date = Date()) -> String {
         let t = Timestamp.format(date)  // 2026-11-24T20:37:33.123Z
         let digits = t.filter(\.isNumber)
         let day = digits.prefix(8)
@@ -25,7 +25,7 @@ public enum BackupID {
     }
 
     /// The kind an id names, or nil when it is not a well-formed id (never a path).
-    public static func kind(of id: String) -> BackupKind? {
+    package static func kind(of id: String) -> BackupKind? {
         let parts = id.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, let kind = BackupKind(rawValue: String(parts[0])) else { return nil }
         let t = Array(parts[1].utf8)
@@ -42,7 +42,7 @@ public enum BackupID {
 
 extension BackupID {
     /// When the backup with this id started (to the second), from the id itself.
-    public static func date(of id: String) -> Date? {
+    package static func date(of id: String) -> Date? {
         guard kind(of: id) != nil else { return nil }
         // <kind>-yyyymmddThhmmssZ-<hex> -> yyyy-mm-ddThh:mm:ssZ, read by the one timestamp parser.
         let t = Array(id.split(separator: "-")[1])
@@ -61,7 +61,7 @@ enum SideFile {
 }
 
 /// Where copies of backups live. A backup is complete in a store only once its manifest is there.
-public protocol BackupStore: Sendable {
+package protocol BackupStore: Sendable {
     var location: BackupLocation { get }
     /// Human-readable place: a folder or an s3:// URL.
     var description: String { get }
@@ -80,7 +80,7 @@ public protocol BackupStore: Sendable {
 
 extension BackupStore {
     /// Where the backup's manifest is, for messages.
-    public func manifestPlace(_ id: String) -> String {
+    package func manifestPlace(_ id: String) -> String {
         if let l = self as? LocalStore { return "\(l.folder(id))/\(SideFile.manifest)" }
         if let s = self as? S3Store { return "s3://\(s.destination.bucket)/\(s.prefix(id))/\(SideFile.manifest)" }
         return "\(description): \(id)/\(SideFile.manifest)"
@@ -89,7 +89,7 @@ extension BackupStore {
     /// The backup's manifest, when it is there, readable, complete and matching its own checksum; nil
     /// when there is none. A manifest that is there but cannot be trusted throws `ManifestDamage`; a
     /// store that cannot be read throws its own error.
-    public func manifest(_ id: String) throws -> BackupManifest? {
+    package func manifest(_ id: String) throws -> BackupManifest? {
         guard let bytes = try readSide(id, SideFile.manifest) else { return nil }
         func damage(_ reason: String) -> ManifestDamage {
             ManifestDamage(id: id, location: location, manifestPath: manifestPlace(id), reason: reason)
@@ -114,50 +114,50 @@ extension BackupStore {
 
 /// Backups in a local folder: `<root>/<kind>/<id>/`. A backup being written is `<id>.partial`; one being
 /// deleted is renamed `<id>.deleting` first.
-public final class LocalStore: BackupStore {
-    public let root: String
-    public var location: BackupLocation { .local }
-    public var description: String { root }
+package final class LocalStore: BackupStore {
+    package let root: String
+    package var location: BackupLocation { .local }
+    package var description: String { root }
 
-    public init(root: String) { self.root = root }
+    package init(root: String) { self.root = root }
 
-    public func folder(_ id: String) -> String { "\(root)/\(BackupID.kind(of: id)?.rawValue ?? "unknown")/\(id)" }
-    public func partialFolder(_ id: String) -> String { folder(id) + ".partial" }
+    package func folder(_ id: String) -> String { "\(root)/\(BackupID.kind(of: id)?.rawValue ?? "unknown")/\(id)" }
+    package func partialFolder(_ id: String) -> String { folder(id) + ".partial" }
 
-    public func ids(kind: BackupKind) throws -> [String] {
+    package func ids(kind: BackupKind) throws -> [String] {
         let dir = "\(root)/\(kind.rawValue)"
         return Files.list(dir).filter {
             BackupID.kind(of: $0) == kind && Files.exists("\(dir)/\($0)/\(SideFile.manifest)")
         }
     }
 
-    public func readSide(_ id: String, _ name: String) throws -> [UInt8]? {
+    package func readSide(_ id: String, _ name: String) throws -> [UInt8]? {
         let path = "\(folder(id))/\(name)"
         guard Files.exists(path) else { return nil }
         return try Files.read(path, limit: 64 << 20)
     }
 
-    public func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
+    package func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
         try Files.writeAtomically("\(folder(id))/\(name)", bytes, mode: 0o640)
     }
 
-    public func deleteSide(_ id: String, _ name: String) throws {
+    package func deleteSide(_ id: String, _ name: String) throws {
         if unlink("\(folder(id))/\(name)") != 0, errno != ENOENT {
             throw Failure("cannot remove \(folder(id))/\(name): \(Files.errnoText())")
         }
     }
 
-    public func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         try LocalFiles.stream("\(folder(id))/\(path)", sink)
     }
 
-    public func files(_ id: String) throws -> [String: Int64] {
+    package func files(_ id: String) throws -> [String: Int64] {
         var out: [String: Int64] = [:]
         for (rel, size) in LocalFiles.walk(folder(id)) where !SideFile.all.contains(rel) { out[rel] = size }
         return out
     }
 
-    public func delete(_ id: String) throws {
+    package func delete(_ id: String) throws {
         let dir = folder(id)
         guard Files.exists(dir) else { return }
         let doomed = "\(Files.directory(of: dir))/.\(id).deleting"
@@ -168,7 +168,7 @@ public final class LocalStore: BackupStore {
 
     /// Moves a damaged backup's folder to `<root>/quarantine/<kind>/<id>`, out of the catalog, data kept.
     /// Returns where it went.
-    public func quarantine(_ id: String) throws -> String {
+    package func quarantine(_ id: String) throws -> String {
         let kind = BackupID.kind(of: id)?.rawValue ?? "unknown"
         let dir = "\(root)/quarantine/\(kind)"
         try Files.makeDirectories(dir, mode: 0o750)
@@ -182,7 +182,7 @@ public final class LocalStore: BackupStore {
     }
 
     /// Backup folders without a manifest (not ones being written or deleted), with their sizes.
-    public func orphans() -> [OrphanBackup] {
+    package func orphans() -> [OrphanBackup] {
         var out: [OrphanBackup] = []
         for kind in BackupKind.allCases {
             let dir = "\(root)/\(kind.rawValue)"
@@ -197,7 +197,7 @@ public final class LocalStore: BackupStore {
     }
 
     /// Removes what a crash left: `.partial` and `.deleting` folders. Returns what it removed.
-    public func removeLeftovers() -> [String] {
+    package func removeLeftovers() -> [String] {
         var removed: [String] = []
         for kind in BackupKind.allCases {
             let dir = "\(root)/\(kind.rawValue)"
@@ -213,27 +213,27 @@ public final class LocalStore: BackupStore {
 }
 
 /// Backups in S3: `s3://<bucket>/<prefix>/<kind>/<id>/...`, manifest uploaded last and deleted first.
-public final class S3Store: BackupStore {
-    public let s3: S3
-    public let destination: S3Destination
-    public var location: BackupLocation { .s3 }
-    public var description: String { destination.url }
+package final class S3Store: BackupStore {
+    package let s3: S3
+    package let destination: S3Destination
+    package var location: BackupLocation { .s3 }
+    package var description: String { destination.url }
 
-    public init(s3: S3, destination: S3Destination) {
+    package init(s3: S3, destination: S3Destination) {
         self.s3 = s3
         self.destination = destination
     }
 
-    public func prefix(_ id: String) -> String {
+    package func prefix(_ id: String) -> String {
         destination.key("\(BackupID.kind(of: id)?.rawValue ?? "unknown")/\(id)")
     }
 
-    public func key(_ id: String, _ path: String) -> String { "\(prefix(id))/\(path)" }
+    package func key(_ id: String, _ path: String) -> String { "\(prefix(id))/\(path)" }
 
-    public func ids(kind: BackupKind) throws -> [String] { try catalog(kind: kind).ids }
+    package func ids(kind: BackupKind) throws -> [String] { try catalog(kind: kind).ids }
 
     /// One listing of a kind's prefix: the ids with a manifest, and the bytes under each id without one.
-    public func catalog(kind: BackupKind) throws -> (ids: [String], withoutManifest: [String: Int64]) {
+    package func catalog(kind: BackupKind) throws -> (ids: [String], withoutManifest: [String: Int64]) {
         let base = destination.key("\(kind.rawValue)/")
         var ids: Set<String> = []
         var bytes: [String: Int64] = [:]
@@ -248,7 +248,7 @@ public final class S3Store: BackupStore {
         return (ids.sorted(), bytes)
     }
 
-    public func readSide(_ id: String, _ name: String) throws -> [UInt8]? {
+    package func readSide(_ id: String, _ name: String) throws -> [UInt8]? {
         do {
             return try s3.getObject(bucket: destination.bucket, key: key(id, name))
         } catch let e as AWSError where e.status == 404 {
@@ -256,23 +256,23 @@ public final class S3Store: BackupStore {
         }
     }
 
-    public func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
+    package func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
         _ = try s3.putObject(
             bucket: destination.bucket, key: key(id, name), body: bytes, contentType: "application/json")
     }
 
-    public func deleteSide(_ id: String, _ name: String) throws {
+    package func deleteSide(_ id: String, _ name: String) throws {
         try s3.deleteObject(bucket: destination.bucket, key: key(id, name))
     }
 
-    public func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         // The HTTP client calls back on this thread while the request runs.
         try withoutActuallyEscaping(sink) { sink in
             try s3.getObject(bucket: destination.bucket, key: key(id, path), sink: sink)
         }
     }
 
-    public func files(_ id: String) throws -> [String: Int64] {
+    package func files(_ id: String) throws -> [String: Int64] {
         let p = prefix(id) + "/"
         var out: [String: Int64] = [:]
         for o in try s3.list(bucket: destination.bucket, prefix: p) {
@@ -282,12 +282,12 @@ public final class S3Store: BackupStore {
         return out
     }
 
-    public func delete(_ id: String) throws {
+    package func delete(_ id: String) throws {
         try deletePrefix(prefix(id), manifestFirst: true)
     }
 
     /// Deletes every object under `prefix/` (the manifest first) and aborts its unfinished uploads.
-    public func deletePrefix(_ prefix: String, manifestFirst: Bool) throws {
+    package func deletePrefix(_ prefix: String, manifestFirst: Bool) throws {
         let p = prefix + "/"
         if manifestFirst { try s3.deleteObject(bucket: destination.bucket, key: p + SideFile.manifest) }
         for o in try s3.list(bucket: destination.bucket, prefix: p) {
@@ -300,7 +300,7 @@ public final class S3Store: BackupStore {
 
     /// Uploads a local file: one PUT up to the part size, a multipart upload above it (parts in
     /// parallel). An upload that fails is aborted. Returns the bytes sent.
-    public func upload(
+    package func upload(
         localPath: String, id: String, path: String, onBytes: @escaping @Sendable (Int64) -> Void = { _ in }
     ) throws {
         let size = LocalFiles.size(localPath) ?? 0
@@ -342,16 +342,16 @@ public final class S3Store: BackupStore {
 }
 
 /// A file being written into a backup: created exclusively, hashed as written, fsynced on close.
-public final class HashedFile {
-    public let path: String
+package final class HashedFile {
+    package let path: String
     private let fd: Int32
     private var sha = Digest(.sha256)
     private var md5 = Digest(.md5)
     private let wantMD5: Bool
-    public private(set) var bytes: Int64 = 0
+    package private(set) var bytes: Int64 = 0
     private var closed = false
 
-    public init(path: String, md5: Bool = false) throws {
+    package init(path: String, md5: Bool = false) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw Failure("cannot create \(path): \(Files.errnoText())") }
@@ -362,7 +362,7 @@ public final class HashedFile {
         if !closed { Glibc.close(fd) }
     }
 
-    public func write(_ data: UnsafeRawBufferPointer) throws {
+    package func write(_ data: UnsafeRawBufferPointer) throws {
         sha.update(data)
         if wantMD5 { md5.update(data) }
         var off = 0
@@ -380,10 +380,10 @@ public final class HashedFile {
         bytes += Int64(data.count)
     }
 
-    public func write(_ data: [UInt8]) throws { try data.withUnsafeBytes { try write($0) } }
+    package func write(_ data: [UInt8]) throws { try data.withUnsafeBytes { try write($0) } }
 
     /// fsyncs and closes; returns the file's entry (path relative to `base`) and its MD5 when asked for.
-    public func finish(relativeTo base: String) throws -> (file: BackupFile, md5: [UInt8]?) {
+    package func finish(relativeTo base: String) throws -> (file: BackupFile, md5: [UInt8]?) {
         closed = true
         if fsync(fd) != 0 {
             let e = Files.errnoText()

@@ -7,13 +7,13 @@ import WhatIfProtocol
 extension BackupService {
     /// The scratch names a drill restores into: fixed, so a drill interrupted half-way is cleaned up by the
     /// next one, and recognisable, so nobody mistakes them for live data.
-    public static let drillDatabase = "whatif_restore_drill"
-    public static func drillTable(_ table: String) -> String { "\(table.prefix(230))-restore-drill" }
+    package static let drillDatabase = "whatif_restore_drill"
+    package static func drillTable(_ table: String) -> String { "\(table.prefix(230))-restore-drill" }
 
     /// Restores the newest backup of each kind into a scratch database or table, checks every file
     /// against the manifest's SHA-256 (before restoring) and the row or item counts against it
     /// (after), and drops the scratch copy whatever happened.
-    public func drill(kinds: [BackupKind], reporter: any JobReporter) -> DrillResult {
+    package func drill(kinds: [BackupKind], reporter: any JobReporter) -> DrillResult {
         var parts: [DrillPart] = []
         for kind in kinds {
             // The newest complete backup: one listing and one manifest read per copy, not the catalog.

@@ -11,13 +11,13 @@ import WhatIfProtocol
 #endif
 
 /// The DynamoDB table a backup reads.
-public struct DynamoSource: Sendable {
-    public var client: DynamoDB
-    public var table: String
+package struct DynamoSource: Sendable {
+    package var client: DynamoDB
+    package var table: String
     /// DynamoDB Local or moto; nil for AWS.
-    public var endpoint: String?
-    public var region: String
-    public init(client: DynamoDB, table: String, endpoint: String?, region: String) {
+    package var endpoint: String?
+    package var region: String
+    package init(client: DynamoDB, table: String, endpoint: String?, region: String) {
         self.client = client
         self.table = table
         self.endpoint = endpoint

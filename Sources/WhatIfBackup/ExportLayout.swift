@@ -20,13 +20,13 @@ import WhatIfProtocol
 /// The guide names the checksum files `.checksum`; exports in the wild (and S3 listings in AWS's own
 /// migration walkthroughs) have `.md5` holding 24 base64 characters. We write `.md5` and read either.
 public enum ExportLayout {
-    public static let summaryName = "manifest-summary.json"
-    public static let filesName = "manifest-files.json"
-    public static let startedName = "_started"
-    public static let checksumSuffixes = [".md5", ".checksum"]
+    package static let summaryName = "manifest-summary.json"
+    package static let filesName = "manifest-files.json"
+    package static let startedName = "_started"
+    package static let checksumSuffixes = [".md5", ".checksum"]
 
     /// `01732491012345-1a2b3c4d`: milliseconds since 1970 (14 digits) and 8 hex digits, like AWS's.
-    public static func newExportId(at date: Date = Date()) -> String {
+    package static func newExportId(at date: Date = Date()) -> String {
         let ms = Int64(date.timeIntervalSince1970 * 1000)
         let digits = String(ms)
         let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -37,17 +37,17 @@ public enum ExportLayout {
     private static let base32 = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
 
     /// A data file name like AWS's: 26 lowercase base32 characters and `.json.gz`.
-    public static func newDataFileName() -> String {
+    package static func newDataFileName() -> String {
         let bytes = secureRandomBytes(26)
         return String(decoding: bytes.map { base32[Int($0 & 31)] }, as: UTF8.self) + ".json.gz"
     }
 
     /// One line of manifest-files.json.
     public struct FileEntry: Codable, Sendable, Equatable {
-        public var itemCount: Int64
+        package var itemCount: Int64
         /// Base64 MD5 of the data file's (compressed) bytes.
-        public var md5Checksum: String
-        public var etag: String?
+        package var md5Checksum: String
+        package var etag: String?
         public var dataFileS3Key: String
 
         public init(itemCount: Int64, md5Checksum: String, etag: String?, dataFileS3Key: String) {
@@ -58,31 +58,31 @@ public enum ExportLayout {
         }
 
         /// The line, keys in AWS's order.
-        public var jsonLine: String {
+        package var jsonLine: String {
             "{\"itemCount\":\(itemCount),\"md5Checksum\":\(json(md5Checksum)),\"etag\":\(etag.map(json) ?? "null"),\"dataFileS3Key\":\(json(dataFileS3Key))}"
         }
     }
 
     /// manifest-summary.json.
     public struct Summary: Codable, Sendable, Equatable {
-        public var version: String
-        public var exportArn: String?
-        public var startTime: String?
-        public var endTime: String?
-        public var tableArn: String?
-        public var tableId: String?
-        public var exportTime: String?
-        public var s3Bucket: String?
-        public var s3Prefix: String?
-        public var s3SseAlgorithm: String?
-        public var s3SseKmsKeyId: String?
-        public var manifestFilesS3Key: String
-        public var billedSizeBytes: Int64?
-        public var itemCount: Int64
-        public var outputFormat: String
-        public var exportType: String?
+        package var version: String
+        package var exportArn: String?
+        package var startTime: String?
+        package var endTime: String?
+        package var tableArn: String?
+        package var tableId: String?
+        package var exportTime: String?
+        package var s3Bucket: String?
+        package var s3Prefix: String?
+        package var s3SseAlgorithm: String?
+        package var s3SseKmsKeyId: String?
+        package var manifestFilesS3Key: String
+        package var billedSizeBytes: Int64?
+        package var itemCount: Int64
+        package var outputFormat: String
+        package var exportType: String?
 
-        public init(
+        package init(
             exportArn: String?, startTime: Date, endTime: Date, tableArn: String?, tableId: String?, exportTime: Date,
             s3Bucket: String?, s3Prefix: String?, manifestFilesS3Key: String, itemCount: Int64
         ) {
@@ -105,7 +105,7 @@ public enum ExportLayout {
         }
 
         /// The document, keys in AWS's order, nulls written out as AWS does.
-        public var json: String {
+        package var json: String {
             func s(_ v: String?) -> String { v.map(ExportLayout.json) ?? "null" }
             return """
                 {"version":\(s(version)),"exportArn":\(s(exportArn)),"startTime":\(s(startTime)),\
@@ -120,7 +120,7 @@ public enum ExportLayout {
 
     static func json(_ s: String) -> String { JSONString.quote(s) }
 
-    public static func base64MD5(_ digest: [UInt8]) -> String { Data(digest).base64EncodedString() }
+    package static func base64MD5(_ digest: [UInt8]) -> String { Data(digest).base64EncodedString() }
 
     /// manifest-files.json: one JSON object per line. Errors name the line.
     public static func parseFiles(_ bytes: [UInt8]) throws -> [FileEntry] {

@@ -5,12 +5,12 @@ import WhatIfProtocol
 /// A manifest's own checksum, over the file's bytes: the file is written with `manifestSHA256` set to
 /// 64 zeros, hashed, and the zeros replaced by the hash; a reader puts the zeros back and hashes again.
 /// Byte for byte, so it does not depend on how JSON values re-encode.
-public enum ManifestSeal {
+package enum ManifestSeal {
     static let key = Array("\"manifestSHA256\"".utf8)
     static let zeros = String(repeating: "0", count: 64)
 
     /// The manifest file's bytes: pretty JSON, sealed.
-    public static func encode(_ m: BackupManifest) throws -> [UInt8] {
+    package static func encode(_ m: BackupManifest) throws -> [UInt8] {
         var s = m
         s.manifestSHA256 = zeros
         var bytes = try APICoding.encode(s, pretty: true)
@@ -22,7 +22,7 @@ public enum ManifestSeal {
 
     /// nil when the file matches the checksum it records (or records none: written before checksums);
     /// otherwise why not.
-    public static func problem(_ bytes: [UInt8], _ m: BackupManifest) -> String? {
+    package static func problem(_ bytes: [UInt8], _ m: BackupManifest) -> String? {
         guard let recorded = m.manifestSHA256 else { return nil }
         guard let at = valueRange(bytes) else { return "its manifestSHA256 cannot be found in the file" }
         var zeroed = bytes
@@ -53,18 +53,18 @@ public enum ManifestSeal {
 }
 
 /// A manifest that cannot be trusted: unreadable, not a complete backup of its id, or failing its checksum.
-public struct ManifestDamage: OperatorError, Sendable {
-    public var id: String
-    public var location: BackupLocation
-    public var manifestPath: String
-    public var reason: String
+package struct ManifestDamage: OperatorError, Sendable {
+    package var id: String
+    package var location: BackupLocation
+    package var manifestPath: String
+    package var reason: String
 
-    public var message: String { "the manifest of backup \(id) (\(manifestPath)) is damaged: \(reason)" }
-    public var hint: String? {
+    package var message: String { "the manifest of backup \(id) (\(manifestPath)) is damaged: \(reason)" }
+    package var hint: String? {
         "the backup cannot be trusted: restore another one; the next prune moves it aside (quarantine), or delete it"
     }
 
-    public var record: DamagedBackup {
+    package var record: DamagedBackup {
         DamagedBackup(id: id, location: location, manifest: manifestPath, reason: reason, hint: hint ?? "")
     }
 }

@@ -13,10 +13,10 @@ import WhatIfProtocol
 #endif
 
 /// The PostgreSQL database a backup reads.
-public struct PostgresSource: Sendable {
-    public var config: PostgresConfig
-    public var connectTimeout: Double
-    public init(config: PostgresConfig, connectTimeout: Double = 5) {
+package struct PostgresSource: Sendable {
+    package var config: PostgresConfig
+    package var connectTimeout: Double
+    package init(config: PostgresConfig, connectTimeout: Double = 5) {
         self.config = config
         self.connectTimeout = connectTimeout
     }

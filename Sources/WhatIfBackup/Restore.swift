@@ -42,7 +42,7 @@ extension BackupService {
 
     /// Backs up the live database or table before work that writes over it (a forced restore, a
     /// migration, a table recreated); no backup, no such work.
-    public func safetyBackup(
+    package func safetyBackup(
         _ kind: BackupKind, of target: String, before purpose: String = "restoring over it",
         reporter: any JobReporter
     ) throws -> String {
@@ -57,7 +57,7 @@ extension BackupService {
 
     // MARK: PostgreSQL
 
-    public func restorePostgres(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
+    package func restorePostgres(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
         let watch = Stopwatch()
         guard let source = context.postgres else {
             throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
@@ -262,7 +262,7 @@ extension BackupService {
 
     /// Drops the scratch databases of restores a crash interrupted (named by their marker files).
     /// Returns what it dropped.
-    public func dropInterruptedRestores() -> [String] {
+    package func dropInterruptedRestores() -> [String] {
         let names = Files.list(restoreMarkers).filter { $0.hasPrefix("whatif_restoring_") }
         guard !names.isEmpty, let source = context.postgres else { return [] }
         guard
@@ -295,7 +295,7 @@ extension BackupService {
 
     // MARK: DynamoDB
 
-    public func restoreDynamo(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
+    package func restoreDynamo(_ req: RestoreRequest, reporter: any JobReporter) throws -> RestoreResult {
         let watch = Stopwatch()
         guard let source = context.dynamo else {
             throw Failure("DynamoDB is not configured", hint: "set dynamodb: in the config")

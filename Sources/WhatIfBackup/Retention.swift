@@ -8,18 +8,18 @@ import WhatIfProtocol
 #endif
 
 /// Which backups a retention policy keeps. Pure: the same list and policy always give the same answer.
-public enum Retention {
-    public struct Candidate: Sendable, Equatable {
-        public var id: String
-        public var kind: BackupKind
+package enum Retention {
+    package struct Candidate: Sendable, Equatable {
+        package var id: String
+        package var kind: BackupKind
         /// When the backup's data was taken (its start).
-        public var time: Date
-        public var pinned: Bool
-        public var verified: Bool
+        package var time: Date
+        package var pinned: Bool
+        package var verified: Bool
         /// A restore or a verify is reading it.
-        public var inUse: Bool
+        package var inUse: Bool
 
-        public init(id: String, kind: BackupKind, time: Date, pinned: Bool, verified: Bool, inUse: Bool = false) {
+        package init(id: String, kind: BackupKind, time: Date, pinned: Bool, verified: Bool, inUse: Bool = false) {
             self.id = id
             self.kind = kind
             self.time = time
@@ -33,7 +33,7 @@ public enum Retention {
     /// `keep_last` keeps the N newest; `daily`/`weekly`/`monthly` keep the newest backup of each of the
     /// last N days, ISO weeks, months (UTC) that have one. Whatever the policy, pinned backups, backups
     /// in use and the newest verified backup are kept. An empty policy keeps everything.
-    public static func plan(_ candidates: [Candidate], policy: RetentionPolicy) -> [PruneDecision] {
+    package static func plan(_ candidates: [Candidate], policy: RetentionPolicy) -> [PruneDecision] {
         let sorted = candidates.sorted { ($0.time, $0.id) > ($1.time, $1.id) }
         var reasons: [String: [String]] = [:]
         func keep(_ id: String, _ why: String) { reasons[id, default: []].append(why) }

@@ -1,27 +1,27 @@
 /// Exponential backoff with full jitter, as AWS's architecture blog and SDKs describe it:
 /// the n-th retry sleeps a uniformly random time in [0, min(cap, base * 2^n)].
-public struct Backoff: Sendable {
-    public var base: Double
-    public var cap: Double
-    public var maxAttempts: Int
+package struct Backoff: Sendable {
+    package var base: Double
+    package var cap: Double
+    package var maxAttempts: Int
 
-    public init(base: Double = 0.05, cap: Double = 20, maxAttempts: Int = 8) {
+    package init(base: Double = 0.05, cap: Double = 20, maxAttempts: Int = 8) {
         self.base = base
         self.cap = cap
         self.maxAttempts = maxAttempts
     }
 
     /// The ceiling of the delay before retry number `retry` (0 for the first retry).
-    public func ceiling(retry: Int) -> Double {
+    package func ceiling(retry: Int) -> Double {
         min(cap, base * Double(1 << min(retry, 40)))
     }
 
     /// A delay before retry number `retry`, drawn with `generator`.
-    public func delay(retry: Int, using generator: inout some RandomNumberGenerator) -> Double {
+    package func delay(retry: Int, using generator: inout some RandomNumberGenerator) -> Double {
         Double.random(in: 0...ceiling(retry: retry), using: &generator)
     }
 
-    public func delay(retry: Int) -> Double {
+    package func delay(retry: Int) -> Double {
         var g = SystemRandomNumberGenerator()
         return delay(retry: retry, using: &g)
     }

@@ -4,7 +4,7 @@
 
 /// A bounded queue between threads: `put` waits while it is full, `take` while it is empty.
 /// `close()` wakes everyone: `take` then drains what is left and answers nil.
-public final class BlockingQueue<Element>: @unchecked Sendable {
+package final class BlockingQueue<Element>: @unchecked Sendable {
     private var items: [Element] = []
     private var head = 0
     private let capacity: Int
@@ -13,7 +13,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     private var notEmpty = pthread_cond_t()
     private var notFull = pthread_cond_t()
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         self.capacity = max(1, capacity)
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&notEmpty, nil)
@@ -28,7 +28,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
 
     /// Adds an element; false when the queue was closed (the element is dropped).
     @discardableResult
-    public func put(_ e: Element) -> Bool {
+    package func put(_ e: Element) -> Bool {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         while items.count - head >= capacity && !closed { pthread_cond_wait(&notFull, &mutex) }
@@ -39,7 +39,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
     }
 
     /// Adds an element without waiting; false when the queue is full or closed (the element is dropped).
-    public func offer(_ e: Element) -> Bool {
+    package func offer(_ e: Element) -> Bool {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         guard !closed, items.count - head < capacity else { return false }
@@ -48,7 +48,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         return true
     }
 
-    public func take() -> Element? {
+    package func take() -> Element? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         while items.count == head && !closed { pthread_cond_wait(&notEmpty, &mutex) }
@@ -63,7 +63,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         return e
     }
 
-    public func close() {
+    package func close() {
         pthread_mutex_lock(&mutex)
         closed = true
         pthread_cond_broadcast(&notEmpty)

@@ -4,12 +4,12 @@
 
 /// Counts down to zero from `count`; `wait(seconds:)` blocks until it gets there or the time is up, on
 /// the monotonic clock. For a thread that must wait for others with a bound (no polling).
-public final class CountdownLatch: @unchecked Sendable {
+package final class CountdownLatch: @unchecked Sendable {
     private var count: Int
     private var mutex = pthread_mutex_t()
     private var reachedZero = pthread_cond_t()
 
-    public init(_ count: Int) {
+    package init(_ count: Int) {
         self.count = max(0, count)
         pthread_mutex_init(&mutex, nil)
         var attributes = pthread_condattr_t()
@@ -24,7 +24,7 @@ public final class CountdownLatch: @unchecked Sendable {
         pthread_cond_destroy(&reachedZero)
     }
 
-    public func countDown() {
+    package func countDown() {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         guard count > 0 else { return }
@@ -33,7 +33,7 @@ public final class CountdownLatch: @unchecked Sendable {
     }
 
     /// True when the count reached zero within `seconds`.
-    public func wait(seconds: Double) -> Bool {
+    package func wait(seconds: Double) -> Bool {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let whole = seconds.isFinite ? max(0, seconds) : 100 * 365 * 86400

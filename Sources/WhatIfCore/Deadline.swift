@@ -1,24 +1,24 @@
 /// A point on the monotonic clock by which an operation must finish.
 public struct Deadline: Sendable, Comparable {
-    public let instant: ContinuousClock.Instant
+    package let instant: ContinuousClock.Instant
 
-    public init(_ instant: ContinuousClock.Instant) { self.instant = instant }
+    package init(_ instant: ContinuousClock.Instant) { self.instant = instant }
 
     public static func after(seconds: Double) -> Deadline {
         Deadline(.now + .nanoseconds(Int64((seconds * 1e9).rounded())))
     }
 
-    public static let distantFuture = Deadline(.now + .seconds(100 * 365 * 86400))
+    package static let distantFuture = Deadline(.now + .seconds(100 * 365 * 86400))
 
     /// Seconds left (never negative).
-    public var remaining: Double {
+    package var remaining: Double {
         let d = instant - .now
         let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
         return max(0, s)
     }
 
     /// Milliseconds left, clamped to Int32 for poll(2).
-    public var remainingMilliseconds: Int32 {
+    package var remainingMilliseconds: Int32 {
         Int32(min(Double(Int32.max), (remaining * 1000).rounded(.up)))
     }
 
@@ -28,14 +28,14 @@ public struct Deadline: Sendable, Comparable {
 }
 
 /// Measures elapsed time on the monotonic clock.
-public struct Stopwatch: Sendable {
+package struct Stopwatch: Sendable {
     private let start = ContinuousClock.now
-    public init() {}
-    public var elapsedSeconds: Double {
+    package init() {}
+    package var elapsedSeconds: Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
-    public var elapsedMilliseconds: Double { elapsedSeconds * 1000 }
+    package var elapsedMilliseconds: Double { elapsedSeconds * 1000 }
 }
 
 #if canImport(Glibc)
@@ -43,7 +43,7 @@ public struct Stopwatch: Sendable {
 #endif
 
 /// Blocks the calling thread (a blocking-pool thread, never an event loop or the cooperative pool).
-public func sleepThread(seconds: Double) {
+package func sleepThread(seconds: Double) {
     guard seconds > 0 else { return }
     var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
     var left = timespec()

@@ -1,5 +1,5 @@
 extension String {
-    public func trimmingWhitespace() -> String {
+    package func trimmingWhitespace() -> String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
@@ -9,7 +9,7 @@ extension String {
 
 extension StringProtocol {
     /// Where `needle` first occurs (a plain search, without the Regex machinery of `firstRange(of:)`).
-    public func find(_ needle: String) -> Range<Index>? {
+    package func find(_ needle: String) -> Range<Index>? {
         let n = Array(needle.utf8)
         guard let first = n.first else { return nil }
         var i = utf8.startIndex

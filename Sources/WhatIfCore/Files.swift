@@ -3,11 +3,11 @@
 #endif
 
 /// File helpers with the guarantees the agent needs: nothing half-written, secrets kept secret.
-public enum Files {
-    public static func errnoText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
+package enum Files {
+    package static func errnoText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
 
     /// Reads a whole file.
-    public static func read(_ path: String, limit: Int = 64 << 20) throws(Failure) -> [UInt8] {
+    package static func read(_ path: String, limit: Int = 64 << 20) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure("cannot read \(path): \(errnoText())") }
         defer { close(fd) }
@@ -28,7 +28,7 @@ public enum Files {
 
     /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path`
     /// and fsyncs the directory: readers see the old file or the new one, never a mix.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o640) throws(Failure) {
+    package static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o640) throws(Failure) {
         let dir = directory(of: path)
         let tmp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
@@ -59,7 +59,7 @@ public enum Files {
         syncDirectory(dir)
     }
 
-    public static func syncDirectory(_ dir: String) {
+    package static func syncDirectory(_ dir: String) {
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             _ = fsync(dfd)
@@ -68,28 +68,28 @@ public enum Files {
     }
 
     /// The last component of a path.
-    public static func baseName(_ path: String) -> String {
+    package static func baseName(_ path: String) -> String {
         path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
 
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let d = String(path[..<slash])
         return d.isEmpty ? "/" : d
     }
 
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
     }
 
-    public static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Creates a directory and its parents.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o750) throws(Failure) {
+    package static func makeDirectories(_ path: String, mode: mode_t = 0o750) throws(Failure) {
         if isDirectory(path) { return }
         let parent = directory(of: path)
         if parent != path, !parent.isEmpty, parent != "/" { try makeDirectories(parent, mode: mode) }
@@ -98,7 +98,7 @@ public enum Files {
         }
     }
 
-    public static func list(_ dir: String) -> [String] {
+    package static func list(_ dir: String) -> [String] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var names: [String] = []
@@ -113,8 +113,8 @@ public enum Files {
 }
 
 /// A secret read from a file: the file must exist, be readable by us, and not be readable by others.
-public enum SecretFile {
-    public enum Problem: Error, Sendable, Equatable {
+package enum SecretFile {
+    package enum Problem: Error, Sendable, Equatable {
         case missing
         case unreadable(String)
         case worldReadable(mode: UInt32)
@@ -123,14 +123,14 @@ public enum SecretFile {
     }
 
     /// Checks the file without keeping its contents.
-    public static func check(_ path: String) -> Problem? {
+    package static func check(_ path: String) -> Problem? {
         switch load(path) {
         case .success: nil
         case .failure(let p): p
         }
     }
 
-    public static func load(_ path: String) -> Result<String, Problem> {
+    package static func load(_ path: String) -> Result<String, Problem> {
         var st = stat()
         guard stat(path, &st) == 0 else {
             return .failure(errno == ENOENT ? .missing : .unreadable(Files.errnoText()))
@@ -145,7 +145,7 @@ public enum SecretFile {
         return .success(s)
     }
 
-    public static func describe(_ p: Problem, path: String) -> (message: String, hint: String) {
+    package static func describe(_ p: Problem, path: String) -> (message: String, hint: String) {
         switch p {
         case .missing:
             (

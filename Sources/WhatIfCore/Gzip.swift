@@ -1,28 +1,28 @@
 import CZlib
 
 /// gzip (RFC 1952) through zlib, streaming in both directions.
-public struct GzipError: OperatorError, Sendable {
-    public var message: String
-    public var hint: String? { nil }
+package struct GzipError: OperatorError, Sendable {
+    package var message: String
+    package var hint: String? { nil }
     init(_ message: String) { self.message = message }
 }
 
 /// Compresses bytes into one gzip member; compressed output goes to `sink` in chunks.
-public final class GzipWriter {
+package final class GzipWriter {
     private var stream = z_stream()
     private var out = [UInt8](repeating: 0, count: 256 << 10)
     private let sink: ([UInt8]) throws -> Void
     private var finished = false
-    public private(set) var inputBytes: Int64 = 0
+    package private(set) var inputBytes: Int64 = 0
 
-    public init(level: Int32 = 6, sink: @escaping ([UInt8]) throws -> Void) throws(GzipError) {
+    package init(level: Int32 = 6, sink: @escaping ([UInt8]) throws -> Void) throws(GzipError) {
         self.sink = sink
         guard whatif_deflate_init_gzip(&stream, level) == Z_OK else { throw GzipError("cannot start gzip") }
     }
 
     deinit { deflateEnd(&stream) }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
         inputBytes += Int64(bytes.count)
         stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
@@ -30,12 +30,12 @@ public final class GzipWriter {
         try pump(flush: Z_NO_FLUSH)
     }
 
-    public func write(_ bytes: [UInt8]) throws {
+    package func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
     /// Ends the member (writes the trailer).
-    public func finish() throws {
+    package func finish() throws {
         guard !finished else { return }
         finished = true
         stream.next_in = nil
@@ -69,9 +69,9 @@ public final class GzipReader {
     private var sawInput = false
     /// The most decompressed bytes accepted (a guard against decompression bombs).
     private let limit: Int64
-    public private(set) var outputBytes: Int64 = 0
+    package private(set) var outputBytes: Int64 = 0
 
-    public init(limit: Int64 = 1 << 40, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws(GzipError) {
+    package init(limit: Int64 = 1 << 40, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws(GzipError) {
         self.sink = sink
         self.limit = limit
         guard whatif_inflate_init_gzip(&stream) == Z_OK else { throw GzipError("cannot start gunzip") }
@@ -79,7 +79,7 @@ public final class GzipReader {
 
     deinit { inflateEnd(&stream) }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
         sawInput = true
         stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
@@ -113,12 +113,12 @@ public final class GzipReader {
         }
     }
 
-    public func write(_ bytes: [UInt8]) throws {
+    package func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
     /// Checks that the input ended at the end of a member (a truncated file is an error).
-    public func finish() throws {
+    package func finish() throws {
         if sawInput && !atMemberEnd { throw GzipError("the gzip data is truncated") }
         if !sawInput { throw GzipError("the file is empty, not gzip data") }
     }
@@ -135,7 +135,7 @@ public final class GzipReader {
 
 extension GzipWriter {
     /// Compresses a whole buffer.
-    public static func compress(_ bytes: [UInt8], level: Int32 = 6) throws -> [UInt8] {
+    package static func compress(_ bytes: [UInt8], level: Int32 = 6) throws -> [UInt8] {
         var out: [UInt8] = []
         let w = try GzipWriter(level: level) { out += $0 }
         try w.write(bytes)

@@ -10,31 +10,31 @@ import Logging
 /// the temporary files it was given (a partial dump, a password file) removed whenever it fails.
 /// Whatever a crash leaves is removed by the owner's start-up cleanup; the child itself dies with the
 /// thread that started it, so `run` must be called on the thread that waits (it is).
-public struct HelperProcess {
-    public var executable: String
-    public var arguments: [String]
-    public var environment: [String: String]
-    public var stdin: Subprocess.Output = .null
+package struct HelperProcess {
+    package var executable: String
+    package var arguments: [String]
+    package var environment: [String: String]
+    package var stdin: Subprocess.Output = .null
     /// How the log and errors name it: "pg_dump", "pg_restore --list".
-    public var name: String
-    public var deadline: Deadline = .distantFuture
+    package var name: String
+    package var deadline: Deadline = .distantFuture
     /// The setting the deadline comes from, for the error: "backups.postgres.timeout (21600 s)".
-    public var timeoutSetting: String?
+    package var timeoutSetting: String?
     /// The fix for a timeout: "raise it or use format: directory with jobs".
-    public var timeoutHint = "raise it"
+    package var timeoutHint = "raise it"
     /// What the operator should know when it fails: "nothing was written to the target".
-    public var failureHint: String?
-    public var reporter: (any JobReporter)?
+    package var failureHint: String?
+    package var reporter: (any JobReporter)?
     /// Removed when the run fails for any reason (and by the owner's start-up cleanup after a crash).
-    public var temporaryFiles: [String] = []
+    package var temporaryFiles: [String] = []
     /// Called with each stderr line after it is logged: progress.
-    public var onStderrLine: (@Sendable (String) -> Void)?
+    package var onStderrLine: (@Sendable (String) -> Void)?
     /// The log level of a stderr line: warnings and errors stand out, the rest is debug.
-    public var level: @Sendable (String) -> Logger.Level = HelperProcess.defaultLevel
+    package var level: @Sendable (String) -> Logger.Level = HelperProcess.defaultLevel
     /// How long a stopped helper gets between SIGTERM and SIGKILL.
-    public var grace: Double = 5
+    package var grace: Double = 5
 
-    public init(
+    package init(
         _ executable: String, arguments: [String], environment: [String: String], name: String? = nil
     ) {
         self.executable = executable
@@ -43,17 +43,17 @@ public struct HelperProcess {
         self.name = name ?? String(executable.split(separator: "/").last ?? Substring(executable))
     }
 
-    public struct Outcome: Sendable {
-        public var termination: Subprocess.Termination
+    package struct Outcome: Sendable {
+        package var termination: Subprocess.Termination
         /// The last lines it wrote to stderr (at most `tailLines`).
-        public var stderrTail: [String]
+        package var stderrTail: [String]
         /// Bytes read from its stdout.
-        public var stdoutBytes: Int64
+        package var stdoutBytes: Int64
     }
 
-    public static let tailLines = 50
+    package static let tailLines = 50
 
-    @Sendable public static func defaultLevel(_ line: String) -> Logger.Level {
+    @Sendable package static func defaultLevel(_ line: String) -> Logger.Level {
         line.contains("error:") || line.contains("warning:") || line.contains("FATAL") ? .warning : .debug
     }
 
@@ -61,7 +61,7 @@ public struct HelperProcess {
     /// the helper and fails the run). Throws `CancellationError` when the job was cancelled, a `Failure`
     /// naming the timeout, or one with its status and the last error lines when it did not succeed.
     @discardableResult
-    public func run(stdout sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> Outcome {
+    package func run(stdout sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> Outcome {
         do {
             return try runOnce(sink)
         } catch {
@@ -71,7 +71,7 @@ public struct HelperProcess {
     }
 
     /// Runs it and returns its standard output (at most `limit` bytes; more is a failure).
-    public func output(limit: Int = 16 << 20) throws -> [UInt8] {
+    package func output(limit: Int = 16 << 20) throws -> [UInt8] {
         var out: [UInt8] = []
         try run { chunk in
             guard out.count + chunk.count <= limit else {

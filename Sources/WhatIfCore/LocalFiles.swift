@@ -3,8 +3,8 @@
 #endif
 
 /// Local file helpers: streaming reads, ranges, tree walks and removal, sizes (backups, migrations).
-public enum LocalFiles {
-    public static func stream(_ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+package enum LocalFiles {
+    package static func stream(_ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure("cannot read \(path): \(Files.errnoText())") }
         defer { close(fd) }
@@ -21,7 +21,7 @@ public enum LocalFiles {
         }
     }
 
-    public static func readRange(_ path: String, offset: Int64, count: Int) throws -> [UInt8] {
+    package static func readRange(_ path: String, offset: Int64, count: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure("cannot read \(path): \(Files.errnoText())") }
         defer { close(fd) }
@@ -42,14 +42,14 @@ public enum LocalFiles {
         return out
     }
 
-    public static func size(_ path: String) -> Int64? {
+    package static func size(_ path: String) -> Int64? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return Int64(st.st_size)
     }
 
     /// Regular files under `root`, relative paths with sizes.
-    public static func walk(_ root: String) -> [(String, Int64)] {
+    package static func walk(_ root: String) -> [(String, Int64)] {
         var out: [(String, Int64)] = []
         func visit(_ dir: String, _ rel: String) {
             for name in Files.list(dir) {
@@ -69,7 +69,7 @@ public enum LocalFiles {
     }
 
     /// rm -rf, without following symbolic links.
-    public static func removeTree(_ path: String) throws {
+    package static func removeTree(_ path: String) throws {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -85,7 +85,7 @@ public enum LocalFiles {
     }
 
     /// Free bytes for an unprivileged writer on the file system holding `path`.
-    public static func freeBytes(_ path: String) -> Int64? {
+    package static func freeBytes(_ path: String) -> Int64? {
         var s = statvfs()
         guard statvfs(path, &s) == 0 else { return nil }
         return Int64(s.f_bavail) * Int64(s.f_frsize)

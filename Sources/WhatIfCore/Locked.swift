@@ -1,14 +1,14 @@
 import Synchronization
 
 /// A value behind a mutex, for state shared between threads (blocking clients run on a thread pool).
-public final class Locked<Value: ~Copyable>: @unchecked Sendable {
+package final class Locked<Value: ~Copyable>: @unchecked Sendable {
     private let mutex: Mutex<Value>
 
-    public init(_ value: consuming sending Value) {
+    package init(_ value: consuming sending Value) {
         mutex = Mutex(value)
     }
 
-    public func withLock<R: ~Copyable, E: Error>(_ body: (inout sending Value) throws(E) -> sending R) throws(E)
+    package func withLock<R: ~Copyable, E: Error>(_ body: (inout sending Value) throws(E) -> sending R) throws(E)
         -> sending R
     {
         try mutex.withLock(body)
@@ -16,31 +16,31 @@ public final class Locked<Value: ~Copyable>: @unchecked Sendable {
 }
 
 extension Locked where Value: Copyable & Sendable {
-    public var value: Value {
+    package var value: Value {
         withLock { $0 }
     }
 
-    public func set(_ newValue: Value) {
+    package func set(_ newValue: Value) {
         withLock { $0 = newValue }
     }
 }
 
 /// Holds one non-Sendable resource (a connection) that threads take, use alone, and put back.
 /// Taking empties the slot, so two holders never share the value.
-public final class ExclusiveSlot<Value>: @unchecked Sendable {
+package final class ExclusiveSlot<Value>: @unchecked Sendable {
     private let mutex = Mutex(())
     private var value: Value?
 
-    public init() {}
+    package init() {}
 
-    public func take() -> Value? {
+    package func take() -> Value? {
         mutex.withLock { _ in
             defer { value = nil }
             return value
         }
     }
 
-    public func put(_ v: Value) {
+    package func put(_ v: Value) {
         mutex.withLock { _ in value = v }
     }
 }

@@ -14,10 +14,10 @@ extension OperatorError {
 }
 
 /// A generic operator-facing error.
-public struct Failure: OperatorError, Sendable {
+package struct Failure: OperatorError, Sendable {
     public var message: String
     public var hint: String?
-    public init(_ message: String, hint: String? = nil) {
+    package init(_ message: String, hint: String? = nil) {
         self.message = message
         self.hint = hint
     }

@@ -8,13 +8,13 @@ public typealias SocketError = TransportError<SocketErrorKind>
 
 /// Blocking-style socket I/O on non-blocking descriptors, every wait bounded by a deadline.
 public enum Sockets {
-    public static func setNonBlocking(_ fd: Int32) {
+    package static func setNonBlocking(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFL, 0)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     }
 
     /// Waits until `fd` is readable (or writable). False on timeout.
-    public static func wait(_ fd: Int32, read: Bool, deadline: Deadline) -> Bool {
+    package static func wait(_ fd: Int32, read: Bool, deadline: Deadline) -> Bool {
         var p = pollfd(fd: fd, events: Int16(read ? POLLIN : POLLOUT), revents: 0)
         while true {
             let ms = deadline.remainingMilliseconds
@@ -27,7 +27,7 @@ public enum Sockets {
     }
 
     /// Connects to host:port (every address getaddrinfo returns, in order) before the deadline.
-    public static func connectTCP(host: String, port: Int, deadline: Deadline) throws(SocketError) -> Int32 {
+    package static func connectTCP(host: String, port: Int, deadline: Deadline) throws(SocketError) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -72,7 +72,7 @@ public enum Sockets {
     }
 
     /// The address of a Unix socket at `path`; nil when the path is too long (107 bytes at most).
-    public static func unixAddress(_ path: String) -> sockaddr_un? {
+    package static func unixAddress(_ path: String) -> sockaddr_un? {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -85,7 +85,7 @@ public enum Sockets {
     }
 
     /// bind(2) or connect(2) on a Unix socket address.
-    public static func withAddress<R>(_ addr: sockaddr_un, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    package static func withAddress<R>(_ addr: sockaddr_un, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         var a = addr
         return withUnsafePointer(to: &a) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }

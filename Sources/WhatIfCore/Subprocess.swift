@@ -7,21 +7,21 @@ import CLinuxShims
 /// A helper program (pg_dump, pg_restore) run from an argument vector, never through a shell.
 /// The child gets an empty signal mask, default signal dispositions, only the descriptors given, and
 /// SIGKILL when the thread that started it exits (so start it from the thread that waits for it).
-public final class Subprocess: @unchecked Sendable {
-    public enum Output: Sendable {
+package final class Subprocess: @unchecked Sendable {
+    package enum Output: Sendable {
         case null
         case pipe
         /// An open descriptor of the caller's (a file), duplicated onto the child's.
         case descriptor(Int32)
     }
 
-    public enum Termination: Sendable, Equatable, CustomStringConvertible {
+    package enum Termination: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
-        public var succeeded: Bool { self == .exited(0) }
+        package var succeeded: Bool { self == .exited(0) }
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .exited(let c): "exited with status \(c)"
             case .signaled(let s):
@@ -30,11 +30,11 @@ public final class Subprocess: @unchecked Sendable {
         }
     }
 
-    public let pid: pid_t
-    public let argv: [String]
+    package let pid: pid_t
+    package let argv: [String]
     /// Read ends of the pipes asked for; the caller reads and closes them.
-    public let stdout: Int32?
-    public let stderr: Int32?
+    package let stdout: Int32?
+    package let stderr: Int32?
     private let state = Locked<Termination?>(nil)
 
     private init(pid: pid_t, argv: [String], stdout: Int32?, stderr: Int32?) {
@@ -45,7 +45,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// Starts `executable` (an absolute path, or a name looked up in `PATH` of `environment`).
-    public static func start(
+    package static func start(
         _ executable: String, arguments: [String], environment: [String: String], stdin: Output = .null,
         stdout: Output = .null, stderr: Output = .null
     ) throws(Failure) -> Subprocess {
@@ -105,7 +105,7 @@ public final class Subprocess: @unchecked Sendable {
 
     /// Waits for the child to end (once; later calls answer the same).
     @discardableResult
-    public func wait() -> Termination {
+    package func wait() -> Termination {
         while true {
             if let t = tryWait() { return t }
             // Block until it has ended, without reaping: reaping happens under the lock `kill` takes,
@@ -122,7 +122,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// The child's end if it has ended (reaps it), nil while it runs.
-    public func tryWait() -> Termination? {
+    package func tryWait() -> Termination? {
         state.withLock { t -> Termination? in
             if let t { return t }
             var status: Int32 = 0
@@ -137,7 +137,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// Sends `signal` unless the child has been waited for (its pid may belong to another process then).
-    public func kill(_ signal: Int32 = SIGTERM) {
+    package func kill(_ signal: Int32 = SIGTERM) {
         state.withLock { t in
             if t == nil { _ = Glibc.kill(pid, signal) }
         }
@@ -145,7 +145,7 @@ public final class Subprocess: @unchecked Sendable {
 
     /// Reads `fd` to its end, calling `line` for each line (without the newline); long lines are cut
     /// at `maxLine` bytes. Closes `fd`.
-    public static func readLines(_ fd: Int32, maxLine: Int = 8192, _ line: (String) -> Void) {
+    package static func readLines(_ fd: Int32, maxLine: Int = 8192, _ line: (String) -> Void) {
         defer { close(fd) }
         var pending: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16384)
@@ -167,7 +167,7 @@ public final class Subprocess: @unchecked Sendable {
 
     /// Runs a program to its end and returns its standard output (at most `limit` bytes) and status;
     /// stderr is collected too, for error messages.
-    public static func run(
+    package static func run(
         _ executable: String, arguments: [String], environment: [String: String], limit: Int = 16 << 20
     ) throws(Failure) -> (termination: Termination, stdout: [UInt8], stderr: String) {
         let p = try start(executable, arguments: arguments, environment: environment, stdout: .pipe, stderr: .pipe)
@@ -192,7 +192,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// `name` looked up in a PATH-style list (or checked as is when it holds a slash).
-    public static func resolve(_ name: String, path: String) -> String? {
+    package static func resolve(_ name: String, path: String) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
         for dir in path.split(separator: ":") where !dir.isEmpty {
             let candidate = "\(dir)/\(name)"

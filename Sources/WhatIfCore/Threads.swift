@@ -4,18 +4,18 @@
 
 /// Dedicated threads for long blocking work (a backup, a restore): never Swift's cooperative pool,
 /// and not the shared blocking pool, whose few threads the status probes need.
-public enum Threads {
-    public final class Handle: @unchecked Sendable {
+package enum Threads {
+    package final class Handle: @unchecked Sendable {
         fileprivate var thread: pthread_t
         fileprivate init(_ t: pthread_t) { thread = t }
 
         /// Waits for the thread to end.
-        public func join() {
+        package func join() {
             pthread_join(thread, nil)
         }
 
         /// Lets the thread end on its own (no join).
-        public func detach() {
+        package func detach() {
             pthread_detach(thread)
         }
     }
@@ -26,7 +26,7 @@ public enum Threads {
     }
 
     /// Starts `body` on a new thread; `join()` the handle.
-    public static func start(_ body: @escaping () -> Void) -> Handle {
+    package static func start(_ body: @escaping () -> Void) -> Handle {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
@@ -45,7 +45,7 @@ public enum Threads {
     }
 
     /// Runs `body` on a new thread and awaits its result without holding a cooperative thread.
-    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             let h = start {
                 do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
@@ -56,7 +56,7 @@ public enum Threads {
 
     /// Runs `body(0..<count)` on `count` threads (the caller's among them) and waits for all.
     /// The first error thrown is rethrown once every thread has ended.
-    public static func parallel(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+    package static func parallel(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
         let firstError = Locked<(any Error)?>(nil)
         let handles = (1..<max(count, 1)).map { i in
             start {

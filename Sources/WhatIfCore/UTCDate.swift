@@ -5,18 +5,18 @@
 #endif
 
 /// A UTC calendar date, computed without time-zone data (Howard Hinnant's civil-from-days).
-public struct UTCDate: Sendable, Equatable {
-    public var year: Int
-    public var month: Int
-    public var day: Int
+package struct UTCDate: Sendable, Equatable {
+    package var year: Int
+    package var month: Int
+    package var day: Int
     /// Days since 1970-01-01.
-    public var days: Int
+    package var days: Int
 
-    public init(_ date: Date) {
+    package init(_ date: Date) {
         self.init(days: Int((date.timeIntervalSince1970 / 86400).rounded(.down)))
     }
 
-    public init(days: Int) {
+    package init(days: Int) {
         self.days = days
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -30,7 +30,7 @@ public struct UTCDate: Sendable, Equatable {
     }
 
     /// Days since 1970-01-01 of a civil date.
-    public static func days(year: Int, month: Int, day: Int) -> Int {
+    package static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -40,18 +40,18 @@ public struct UTCDate: Sendable, Equatable {
     }
 
     /// 0 = Monday ... 6 = Sunday (1970-01-01 was a Thursday).
-    public var isoWeekday: Int { ((days % 7) + 7 + 3) % 7 }
+    package var isoWeekday: Int { ((days % 7) + 7 + 3) % 7 }
 
     /// ISO 8601 week-numbering year and week.
-    public var isoWeek: (year: Int, week: Int) {
+    package var isoWeek: (year: Int, week: Int) {
         let thursday = UTCDate(days: days - isoWeekday + 3)
         let jan1 = Self.days(year: thursday.year, month: 1, day: 1)
         return (thursday.year, (thursday.days - jan1) / 7 + 1)
     }
 
-    public var dayKey: String { "\(year)-\(month)-\(day)" }
-    public var monthKey: String { "\(year)-\(month)" }
-    public var isoWeekKey: String {
+    package var dayKey: String { "\(year)-\(month)-\(day)" }
+    package var monthKey: String { "\(year)-\(month)" }
+    package var isoWeekKey: String {
         let w = isoWeek
         return "\(w.year)-W\(w.week)"
     }

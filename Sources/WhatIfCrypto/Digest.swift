@@ -8,8 +8,8 @@ import WhatIfCore
 #endif
 
 /// A streaming message digest (SHA-256, MD5) over OpenSSL's EVP interface.
-public struct Digest: ~Copyable {
-    public enum Algorithm: Sendable {
+package struct Digest: ~Copyable {
+    package enum Algorithm: Sendable {
         case sha256, md5, sha1
         var md: OpaquePointer? {
             switch self {
@@ -23,14 +23,14 @@ public struct Digest: ~Copyable {
     private let ctx: OpaquePointer
     private let algorithm: Algorithm
 
-    public init(_ algorithm: Algorithm) {
+    package init(_ algorithm: Algorithm) {
         ctx = EVP_MD_CTX_new()!
         self.algorithm = algorithm
         precondition(EVP_DigestInit_ex(ctx, algorithm.md, nil) == 1, "EVP_DigestInit_ex failed")
     }
 
     /// The digest of everything so far; the digest then starts over (for digests kept in a class).
-    public mutating func finalize() -> [UInt8] {
+    package mutating func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
         precondition(EVP_DigestFinal_ex(ctx, &out, &len) == 1)
@@ -40,52 +40,52 @@ public struct Digest: ~Copyable {
 
     deinit { EVP_MD_CTX_free(ctx) }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         precondition(EVP_DigestUpdate(ctx, base, bytes.count) == 1)
     }
 
-    public mutating func update(_ bytes: some ContiguousBytes) {
+    package mutating func update(_ bytes: some ContiguousBytes) {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    public mutating func update(_ string: String) {
+    package mutating func update(_ string: String) {
         var s = string
         s.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
-    public consuming func finish() -> [UInt8] {
+    package consuming func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
         precondition(EVP_DigestFinal_ex(ctx, &out, &len) == 1)
         return Array(out[0..<Int(len)])
     }
 
-    public static func sha256(_ bytes: some ContiguousBytes) -> [UInt8] {
+    package static func sha256(_ bytes: some ContiguousBytes) -> [UInt8] {
         var d = Digest(.sha256)
         d.update(bytes)
         return d.finish()
     }
 
-    public static func sha256(_ string: String) -> [UInt8] {
+    package static func sha256(_ string: String) -> [UInt8] {
         var d = Digest(.sha256)
         d.update(string)
         return d.finish()
     }
 
-    public static func sha256Hex(_ bytes: some ContiguousBytes) -> String { Hex.encode(sha256(bytes)) }
-    public static func sha256Hex(_ string: String) -> String { Hex.encode(sha256(string)) }
+    package static func sha256Hex(_ bytes: some ContiguousBytes) -> String { Hex.encode(sha256(bytes)) }
+    package static func sha256Hex(_ string: String) -> String { Hex.encode(sha256(string)) }
 
-    public static func md5(_ bytes: some ContiguousBytes) -> [UInt8] {
+    package static func md5(_ bytes: some ContiguousBytes) -> [UInt8] {
         var d = Digest(.md5)
         d.update(bytes)
         return d.finish()
     }
 }
 
-public enum HMAC {
+package enum HMAC {
     /// HMAC-SHA256(key, message).
-    public static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    package static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var len: UInt32 = 32
         key.withUnsafeBufferPointer { k in
@@ -96,13 +96,13 @@ public enum HMAC {
         return out
     }
 
-    public static func sha256(key: [UInt8], message: String) -> [UInt8] {
+    package static func sha256(key: [UInt8], message: String) -> [UInt8] {
         sha256(key: key, message: Array(message.utf8))
     }
 }
 
 /// Bytes from OpenSSL's CSPRNG.
-public func secureRandomBytes(_ count: Int) -> [UInt8] {
+package func secureRandomBytes(_ count: Int) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: count)
     precondition(RAND_bytes(&out, Int32(count)) == 1, "RAND_bytes failed")
     return out

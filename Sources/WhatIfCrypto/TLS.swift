@@ -5,10 +5,10 @@ import WhatIfCore
     import Glibc
 #endif
 
-public struct TLSError: OperatorError, Sendable {
-    public var message: String
-    public var hint: String?
-    public init(_ message: String, hint: String? = nil) {
+package struct TLSError: OperatorError, Sendable {
+    package var message: String
+    package var hint: String?
+    package init(_ message: String, hint: String? = nil) {
         self.message = message
         self.hint = hint
     }
@@ -28,13 +28,13 @@ public struct TLSError: OperatorError, Sendable {
 }
 
 /// Client-side TLS settings: trust anchors and verification. Verification is always on.
-public final class TLSClientContext: @unchecked Sendable {
+package final class TLSClientContext: @unchecked Sendable {
     let ctx: OpaquePointer
 
     /// - Parameters:
     ///   - caFile: PEM bundle to trust; nil uses the system's trust store.
     ///   - certificateFile/keyFile: a client certificate, when the server asks for one.
-    public init(caFile: String?, certificateFile: String? = nil, keyFile: String? = nil) throws(TLSError) {
+    package init(caFile: String?, certificateFile: String? = nil, keyFile: String? = nil) throws(TLSError) {
         guard let c = SSL_CTX_new(TLS_client_method()) else { throw TLSError.fromQueue("SSL_CTX_new") }
         ctx = c
         _ = whatif_SSL_CTX_set_min_proto_version(c, whatif_TLS1_2_VERSION())
@@ -63,13 +63,13 @@ public final class TLSClientContext: @unchecked Sendable {
 }
 
 /// A TLS client session over a connected, non-blocking socket, with deadlines on every operation.
-public final class TLSStream {
+package final class TLSStream {
     private let ssl: OpaquePointer
     private let fd: Int32
 
     /// Performs the handshake, checking the certificate chain and that it names `serverName`.
     /// (Once `ssl` is set, a throw runs `deinit`, which frees it: error paths must not free it too.)
-    public init(fd: Int32, context: TLSClientContext, serverName: String, deadline: Deadline) throws(TLSError) {
+    package init(fd: Int32, context: TLSClientContext, serverName: String, deadline: Deadline) throws(TLSError) {
         guard let s = SSL_new(context.ctx) else { throw TLSError.fromQueue("SSL_new") }
         ssl = s
         self.fd = fd
@@ -115,7 +115,7 @@ public final class TLSStream {
 
     deinit { SSL_free(ssl) }
 
-    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+    package var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 
     static func wait(fd: Int32, forRead: Bool, deadline: Deadline) -> Bool {
         var p = pollfd(fd: fd, events: Int16(forRead ? POLLIN : POLLOUT), revents: 0)
@@ -128,7 +128,7 @@ public final class TLSStream {
     }
 
     /// Reads up to `buffer.count` bytes; 0 means the peer closed.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline) throws(TLSError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline) throws(TLSError) -> Int {
         while true {
             ERR_clear_error()
             let n = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
@@ -149,7 +149,7 @@ public final class TLSStream {
         }
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer, deadline: Deadline) throws(TLSError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, deadline: Deadline) throws(TLSError) {
         var off = 0
         while off < bytes.count {
             ERR_clear_error()
@@ -169,7 +169,7 @@ public final class TLSStream {
         }
     }
 
-    public func shutdown() {
+    package func shutdown() {
         _ = SSL_shutdown(ssl)
     }
 }

@@ -1,25 +1,25 @@
 /// What keys should expire and when: ordered rules (the first whose pattern matches a key decides),
 /// exclusions, and the maxmemory-policy the server should have.
-public struct ExpiryPolicy: Sendable, Equatable {
-    public enum Action: String, Sendable, Equatable, CaseIterable {
+package struct ExpiryPolicy: Sendable, Equatable {
+    package enum Action: String, Sendable, Equatable, CaseIterable {
         /// Count and sample violations only.
         case report
         /// Give keys without a TTL the default TTL, lower TTLs over the maximum.
         case enforce
     }
 
-    public struct Rule: Sendable, Equatable {
+    package struct Rule: Sendable, Equatable {
         /// Redis MATCH glob.
-        public var pattern: String
+        package var pattern: String
         /// Seconds; a key with a longer TTL is over the maximum.
-        public var maxTTL: Int?
+        package var maxTTL: Int?
         /// Seconds given to a key that has no TTL.
-        public var defaultTTL: Int?
-        public var action: Action
+        package var defaultTTL: Int?
+        package var action: Action
         /// Only keys of this Redis type (string, hash, list, set, zset, stream).
-        public var type: String?
+        package var type: String?
 
-        public init(pattern: String, maxTTL: Int? = nil, defaultTTL: Int? = nil, action: Action, type: String? = nil) {
+        package init(pattern: String, maxTTL: Int? = nil, defaultTTL: Int? = nil, action: Action, type: String? = nil) {
             self.pattern = pattern
             self.maxTTL = maxTTL
             self.defaultTTL = defaultTTL
@@ -28,20 +28,20 @@ public struct ExpiryPolicy: Sendable, Equatable {
         }
     }
 
-    public var rules: [Rule]
+    package var rules: [Rule]
     /// Globs of keys never looked at.
-    public var exclude: [String]
+    package var exclude: [String]
     /// The maxmemory-policy the server should run with (ElastiCache's default is volatile-lru).
-    public var expectedMaxmemoryPolicy: String?
+    package var expectedMaxmemoryPolicy: String?
 
-    public init(rules: [Rule], exclude: [String] = [], expectedMaxmemoryPolicy: String? = nil) {
+    package init(rules: [Rule], exclude: [String] = [], expectedMaxmemoryPolicy: String? = nil) {
         self.rules = rules
         self.exclude = exclude
         self.expectedMaxmemoryPolicy = expectedMaxmemoryPolicy
     }
 
     /// The index of the rule that decides `key`, nil when excluded or unmatched.
-    public func rule(for key: [UInt8]) -> Int? {
+    package func rule(for key: [UInt8]) -> Int? {
         for e in exclude where RedisGlob.matches(e, key) { return nil }
         return rules.firstIndex { RedisGlob.matches($0.pattern, key) }
     }

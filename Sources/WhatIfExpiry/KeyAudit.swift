@@ -11,12 +11,12 @@ import WhatIfRedis
 /// Which keys have no TTL and what they hold, by prefix and type, without a policy: what
 /// `redis-cli --bigkeys` and `--memkeys` tell, read at the expiry sweep's pace. One SCAN pass; per batch
 /// one pipeline of TYPE, PTTL and MEMORY USAGE for every key. Read-only: a replica will do.
-public final class KeyAuditor {
+package final class KeyAuditor {
     /// Past this many (prefix, type) groups, further prefixes are counted together, so a keyspace of
     /// random names cannot grow the report without bound.
-    public static let maxGroups = 500
-    public static let otherPrefixes = "(other prefixes)"
-    public static let noPrefix = "(no prefix)"
+    package static let maxGroups = 500
+    package static let otherPrefixes = "(other prefixes)"
+    package static let noPrefix = "(no prefix)"
 
     let settings: SweepSettings
     let delimiter: [UInt8]
@@ -24,7 +24,7 @@ public final class KeyAuditor {
     let connection: RedisConnection
     let reporter: any JobReporter
 
-    public init(
+    package init(
         settings: SweepSettings, delimiter: String = ":", depth: Int = 1, connection: RedisConnection,
         reporter: any JobReporter
     ) {
@@ -36,7 +36,7 @@ public final class KeyAuditor {
     }
 
     /// `session:42` -> `session:*` (depth 1); a key with fewer delimiters than `depth` has no prefix.
-    public static func prefix(of key: [UInt8], delimiter: [UInt8], depth: Int) -> String? {
+    package static func prefix(of key: [UInt8], delimiter: [UInt8], depth: Int) -> String? {
         guard !delimiter.isEmpty else { return nil }
         var found = 0
         var i = 0
@@ -54,7 +54,7 @@ public final class KeyAuditor {
         return nil
     }
 
-    public func run() throws -> KeyAuditReport {
+    package func run() throws -> KeyAuditReport {
         let watch = Stopwatch()
         let info = try connection.info()
         let version = info["redis_version"] ?? "unknown"

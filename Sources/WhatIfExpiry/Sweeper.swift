@@ -8,22 +8,22 @@ import WhatIfRedis
     import Foundation
 #endif
 
-public struct SweepSettings: Sendable, Equatable {
+package struct SweepSettings: Sendable, Equatable {
     /// SCAN's COUNT hint (lowered while batches run over `batchBudget`).
-    public var scanCount: Int
+    package var scanCount: Int
     /// At most this many keys looked at per second (nil: no limit).
-    public var keysPerSecond: Double?
+    package var keysPerSecond: Double?
     /// A batch (SCAN, PTTL/TYPE, EXPIRE round trips) taking longer than this halves the next COUNT, one
     /// well under it doubles it (up to scanCount). Redis runs a client's whole pipeline in one go, so big
     /// batches are what delays the application's commands: 1 ms kept a GET load's p99 within 2x in
     /// bench/expiry.sh.
-    public var batchBudget: Double
+    package var batchBudget: Double
     /// Offending keys kept per rule for the report.
-    public var sampleSize: Int
+    package var sampleSize: Int
     /// Save the cursor every this many batches.
-    public var checkpointEvery: Int
+    package var checkpointEvery: Int
 
-    public init(
+    package init(
         scanCount: Int = 1000, keysPerSecond: Double? = nil, batchBudget: Double = 0.001, sampleSize: Int = 10,
         checkpointEvery: Int = 10
     ) {
@@ -36,16 +36,16 @@ public struct SweepSettings: Sendable, Equatable {
 }
 
 /// Where a sweep stopped, to resume: the SCAN cursor and the counts so far.
-public struct SweepCheckpoint: Codable, Sendable, Equatable {
-    public var cursor: String
-    public var fingerprint: String
+package struct SweepCheckpoint: Codable, Sendable, Equatable {
+    package var cursor: String
+    package var fingerprint: String
     /// The server and database the cursor belongs to (`run_id` changes when Redis restarts, and a cursor
     /// means nothing on another server); nil in checkpoints from before it was recorded.
-    public var target: String?
-    public var scanned: Int64
-    public var excluded: Int64
-    public var unmatched: Int64
-    public var rules: [ExpiryRuleReport]
+    package var target: String?
+    package var scanned: Int64
+    package var excluded: Int64
+    package var unmatched: Int64
+    package var rules: [ExpiryRuleReport]
 }
 
 /// One pass over the keyspace: SCAN (never KEYS), per batch pipelined PTTL (and TYPE where a rule
@@ -53,7 +53,7 @@ public struct SweepCheckpoint: Codable, Sendable, Equatable {
 /// `EXPIRE key s XX LT` for keys over the maximum (Redis >= 7; a Lua script doing the same before).
 /// NX, XX and LT make each fix conditional on the key as it is when the fix lands: a key that got a TTL,
 /// lost one or vanished meanwhile is left as it is, and nothing is ever deleted.
-public final class ExpirySweeper {
+package final class ExpirySweeper {
     let policy: ExpiryPolicy
     let settings: SweepSettings
     let enforce: Bool
@@ -74,7 +74,7 @@ public final class ExpirySweeper {
         return 0
         """
 
-    public init(
+    package init(
         policy: ExpiryPolicy, settings: SweepSettings, enforce: Bool, connection: RedisConnection,
         reporter: any JobReporter, resumeFrom: SweepCheckpoint? = nil,
         saveCheckpoint: @escaping (SweepCheckpoint) -> Void = { _ in }
@@ -89,7 +89,7 @@ public final class ExpirySweeper {
     }
 
     /// Identifies the policy and mode a checkpoint belongs to.
-    public var fingerprint: String {
+    package var fingerprint: String {
         "\(enforce)|"
             + policy.rules.map {
                 "\($0.pattern)|\($0.maxTTL ?? -1)|\($0.defaultTTL ?? -1)|\($0.action)|\($0.type ?? "")"
@@ -97,7 +97,7 @@ public final class ExpirySweeper {
             .joined(separator: ";") + "|" + policy.exclude.joined(separator: ";")
     }
 
-    public func run() throws -> ExpiryReport {
+    package func run() throws -> ExpiryReport {
         let watch = Stopwatch()
         let info = try connection.info()
         let version = info["redis_version"] ?? "unknown"

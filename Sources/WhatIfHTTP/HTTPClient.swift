@@ -1,13 +1,13 @@
 import CCurl
 import WhatIfCore
 
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+package struct HTTPRequest: Sendable {
+    package var method: String
+    package var url: String
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
     /// Seconds for the whole exchange.
-    public var timeout: Double
+    package var timeout: Double
 
     public init(
         method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
@@ -22,10 +22,10 @@ public struct HTTPRequest: Sendable {
 }
 
 public struct HTTPResponse: Sendable {
-    public var status: Int
+    package var status: Int
     /// Header names lower-cased.
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
     public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status
@@ -33,23 +33,23 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let n = name.lowercased()
         return headers.first(where: { $0.name == n })?.value
     }
 
-    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+    package var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// Why an HTTP call failed.
-public enum HTTPErrorKind: Sendable, Equatable {
+package enum HTTPErrorKind: Sendable, Equatable {
     case resolve, connect, timeout, tls, io, tooLarge, aborted
 }
-public typealias HTTPError = TransportError<HTTPErrorKind>
+package typealias HTTPError = TransportError<HTTPErrorKind>
 
 extension TransportError where Kind == HTTPErrorKind {
     /// Worth retrying: the request may not have reached the server, or the network hiccupped.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         switch kind {
         case .connect, .timeout, .io: true
         case .resolve, .tls, .tooLarge, .aborted: false
@@ -59,13 +59,13 @@ extension TransportError where Kind == HTTPErrorKind {
 
 /// HTTP/1.1 over libcurl. Easy handles are pooled, so connections are reused across calls and threads.
 /// Blocking: call it from a thread that may block (the agent's blocking pool), never from an event loop.
-public final class HTTPClient: Sendable {
+package final class HTTPClient: Sendable {
     /// libcurl needs a valid pointer even for an empty body.
     nonisolated(unsafe) private static let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
-    public let connectTimeout: Double
-    public let maxResponseBytes: Int
-    public let caFile: String?
+    package let connectTimeout: Double
+    package let maxResponseBytes: Int
+    package let caFile: String?
     private let pool = Locked<[HandleBox]>([])
 
     final class HandleBox: @unchecked Sendable {
@@ -98,7 +98,7 @@ public final class HTTPClient: Sendable {
 
     /// Sends `request`. With `onBody`, body bytes of a 2xx answer go there as they arrive instead of into
     /// `HTTPResponse.body` (error answers are always collected, so they can be decoded).
-    public func send(_ request: HTTPRequest, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
+    package func send(_ request: HTTPRequest, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
         -> HTTPResponse
     {
         // libcurl (and the forty libraries it needs) is loaded on first use, not at start.
@@ -234,7 +234,7 @@ public final class HTTPClient: Sendable {
 
     /// The URL without its query (which may carry signatures or tokens).
     /// The URL without its query and without user:password (both may hold credentials).
-    public static func redactedURL(_ url: String) -> String {
+    package static func redactedURL(_ url: String) -> String {
         var u = url
         if let q = u.firstIndex(of: "?") { u = String(u[..<q]) }
         let parts = u.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)

@@ -13,27 +13,27 @@ import WhatIfCore
 /// seen the same RVN unchanged for the whole lease duration by its own clock (so clocks across hosts
 /// need not agree). Every acquisition increments `fence`, the fencing token: work done under a lease
 /// checks `stillHolds` with it before it commits anything.
-public final class FleetLease: @unchecked Sendable {
-    public struct Holding: Sendable, Equatable {
-        public var name: String
-        public var fence: Int64
+package final class FleetLease: @unchecked Sendable {
+    package struct Holding: Sendable, Equatable {
+        package var name: String
+        package var fence: Int64
         var version: String
         /// The last occurrence (window start) a holder finished, as the table said when this was taken.
-        public var completed: Double?
+        package var completed: Double?
     }
 
     /// What the table says about a lease (for `whatifctl status`).
-    public struct Record: Sendable, Equatable {
-        public var name: String
-        public var owner: String
-        public var fence: Int64
-        public var leaseSeconds: Double
-        public var heartbeatAt: Double
+    package struct Record: Sendable, Equatable {
+        package var name: String
+        package var owner: String
+        package var fence: Int64
+        package var leaseSeconds: Double
+        package var heartbeatAt: Double
         /// The last window occurrence (start, seconds since 1970) a holder finished.
-        public var completed: Double?
+        package var completed: Double?
     }
 
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case acquired(Holding)
         /// Someone else holds it; it may be taken over once it has not changed for `wait` more seconds.
         case heldBy(owner: String, wait: Double)
@@ -42,14 +42,14 @@ public final class FleetLease: @unchecked Sendable {
     }
 
     let client: DynamoDB
-    public let table: String
-    public let owner: String
-    public let leaseSeconds: Double
+    package let table: String
+    package let owner: String
+    package let leaseSeconds: Double
     let now: @Sendable () -> Double
     /// RVNs seen on others' leases, with when (by our clock) we first saw each.
     private let observed = Locked<[String: (version: String, since: Double)]>([:])
 
-    public init(
+    package init(
         client: DynamoDB, table: String, owner: String, leaseSeconds: Double = 60,
         now: @escaping @Sendable () -> Double = FleetLease.monotonicSeconds
     ) {
@@ -61,7 +61,7 @@ public final class FleetLease: @unchecked Sendable {
     }
 
     /// Creates the lease table (on demand) if it is missing.
-    public func ensureTable() throws {
+    package func ensureTable() throws {
         do { _ = try client.describeTable(table) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
             do {
                 try client.createTable(
@@ -101,13 +101,13 @@ public final class FleetLease: @unchecked Sendable {
             heartbeatAt: num("heartbeatAt") / 1000, completed: completed)
     }
 
-    public func read(_ name: String) throws -> Record? {
+    package func read(_ name: String) throws -> Record? {
         try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true).flatMap(Self.record)
     }
 
     /// Tries to take the lease once (never waits). With `unlessCompletedSince`, a lease whose item records
     /// a completed occurrence at or after it is left alone (its fence does not move).
-    public func tryAcquire(_ name: String, unlessCompletedSince: Double? = nil) throws -> Outcome {
+    package func tryAcquire(_ name: String, unlessCompletedSince: Double? = nil) throws -> Outcome {
         let current = try client.getItem(table: table, key: ["name": .s(name)], consistentRead: true)
         let rec = current.flatMap(Self.record)
         if let since = unlessCompletedSince, let c = rec?.completed, c >= since { return .completed(at: c) }
@@ -150,7 +150,7 @@ public final class FleetLease: @unchecked Sendable {
     }
 
     /// Renews a held lease; false when it was lost (taken over): the work under it must stop.
-    public func heartbeat(_ h: inout Holding) throws -> Bool {
+    package func heartbeat(_ h: inout Holding) throws -> Bool {
         let version = Self.newVersion()
         let ok = try conditionalPut(
             item(h.name, version: version, fence: h.fence, completed: h.completed), condition: "#v = :v AND #o = :o",
@@ -160,7 +160,7 @@ public final class FleetLease: @unchecked Sendable {
     }
 
     /// True while the table still shows this holding (same owner and fence).
-    public func stillHolds(_ h: Holding) throws -> Bool {
+    package func stillHolds(_ h: Holding) throws -> Bool {
         guard let r = try read(h.name) else { return false }
         return r.owner == owner && r.fence == h.fence
     }
@@ -169,7 +169,7 @@ public final class FleetLease: @unchecked Sendable {
     /// `completed` records the window occurrence the holder finished, so no other agent runs it again.
     /// False when the lease is no longer this holding's (taken over, or a newer version written).
     @discardableResult
-    public func release(_ h: Holding, completed: Double? = nil) throws -> Bool {
+    package func release(_ h: Holding, completed: Double? = nil) throws -> Bool {
         var free = item(h.name, version: Self.newVersion(), fence: h.fence, completed: completed ?? h.completed)
         free["owner"] = .s("")
         return try conditionalPut(
@@ -194,7 +194,7 @@ extension FleetLease {
     static let start = ContinuousClock.now
 
     /// Seconds on a monotonic clock (durations only; never compared across hosts).
-    @Sendable public static func monotonicSeconds() -> Double {
+    @Sendable package static func monotonicSeconds() -> Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }

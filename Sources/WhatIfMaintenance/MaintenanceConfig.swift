@@ -1,18 +1,18 @@
 /// `maintenance:` in agent.yaml: windows (RDS weekly format or cron) and the jobs each runs, in order.
-public struct MaintenanceConfig: Sendable, Equatable {
-    public enum CatchUp: String, Sendable, Equatable, CaseIterable { case run, report }
+package struct MaintenanceConfig: Sendable, Equatable {
+    package enum CatchUp: String, Sendable, Equatable, CaseIterable { case run, report }
     /// Who opens a window: the agent's own scheduler, or a systemd timer running `whatifctl maintenance run`.
-    public enum Trigger: String, Sendable, Equatable, CaseIterable { case agent, timer }
+    package enum Trigger: String, Sendable, Equatable, CaseIterable { case agent, timer }
 
     /// Several agents sharing singleton work through lease items in a DynamoDB table.
-    public struct Fleet: Sendable, Equatable {
-        public var table: String
-        public var leaseSeconds: Double
-        public var heartbeatSeconds: Double
+    package struct Fleet: Sendable, Equatable {
+        package var table: String
+        package var leaseSeconds: Double
+        package var heartbeatSeconds: Double
         /// This agent's name in the lease table (unique across the fleet).
-        public var owner: String?
+        package var owner: String?
 
-        public init(table: String, leaseSeconds: Double, heartbeatSeconds: Double, owner: String?) {
+        package init(table: String, leaseSeconds: Double, heartbeatSeconds: Double, owner: String?) {
             self.table = table
             self.leaseSeconds = leaseSeconds
             self.heartbeatSeconds = heartbeatSeconds
@@ -20,15 +20,15 @@ public struct MaintenanceConfig: Sendable, Equatable {
         }
     }
 
-    public struct Window: Sendable, Equatable {
-        public var name: String
-        public var when: String
-        public var schedule: WindowSchedule
-        public var jobs: [String]
-        public var silenceAlarms: [String]
-        public var trigger: Trigger = .agent
+    package struct Window: Sendable, Equatable {
+        package var name: String
+        package var when: String
+        package var schedule: WindowSchedule
+        package var jobs: [String]
+        package var silenceAlarms: [String]
+        package var trigger: Trigger = .agent
 
-        public init(
+        package init(
             name: String, when: String, schedule: WindowSchedule, jobs: [String], silenceAlarms: [String],
             trigger: Trigger = .agent
         ) {
@@ -41,11 +41,11 @@ public struct MaintenanceConfig: Sendable, Equatable {
         }
     }
 
-    public var windows: [Window]
-    public var catchUp: CatchUp
-    public var fleet: Fleet?
+    package var windows: [Window]
+    package var catchUp: CatchUp
+    package var fleet: Fleet?
 
-    public init(windows: [Window], catchUp: CatchUp, fleet: Fleet?) {
+    package init(windows: [Window], catchUp: CatchUp, fleet: Fleet?) {
         self.windows = windows
         self.catchUp = catchUp
         self.fleet = fleet

@@ -15,8 +15,8 @@ public enum WindowSchedule: Sendable, Equatable, CustomStringConvertible {
     case cron(CronExpression, minutes: Int)
 
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
-        public var message: String
-        public var hint: String
+        package var message: String
+        package var hint: String
         public var description: String { "\(message) (\(hint))" }
     }
 
@@ -129,7 +129,7 @@ public enum WindowSchedule: Sendable, Equatable, CustomStringConvertible {
 /// Vixie cron (Debian's cron), when neither day field starts with `*` a day matching either one matches;
 /// otherwise both must (so `*/2` in one of them counts as `*` for this rule). Checked against croniter.
 public struct CronExpression: Sendable, Equatable {
-    public let text: String
+    package let text: String
     let minutes: [Bool]
     let hours: [Bool]
     let monthDays: [Bool]
@@ -138,11 +138,11 @@ public struct CronExpression: Sendable, Equatable {
     let monthDayAny: Bool
     let weekDayAny: Bool
 
-    public struct Problem: Error, Sendable {
-        public var message: String
+    package struct Problem: Error, Sendable {
+        package var message: String
     }
 
-    public static func parse(_ text: String) throws(Problem) -> CronExpression {
+    package static func parse(_ text: String) throws(Problem) -> CronExpression {
         let f = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).lowercased() }
         guard f.count == 5 else { throw Problem(message: "a cron expression has 5 fields, this has \(f.count)") }
         let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]

@@ -12,7 +12,7 @@ import WhatIfUnits
 /// What a window run needs from the agent that hosts it: its jobs (through the typed job contract), its
 /// clock, the fleet's lease table, monitoring (annotating and silencing alarms) and the window's record
 /// and hooks. The agent implements it in a few lines; tests can too.
-public protocol WindowHost: Sendable {
+package protocol WindowHost: Sendable {
     var clock: any MaintenanceClock { get }
     /// A lease client for the fleet's table, under this agent's owner name.
     func lease(_ fleet: MaintenanceConfig.Fleet) -> FleetLease
@@ -55,15 +55,15 @@ final class LeaseGuard: Sendable {
 }
 
 /// The job a window runs as: progress, log, cancellation, and its id.
-public protocol WindowJobContext: JobReporter {
+package protocol WindowJobContext: JobReporter {
     var id: String { get }
     func checkCancellation() throws
 }
 
 /// A window's job names as the jobs they run as.
-public enum WindowSteps {
+package enum WindowSteps {
     /// A window's job name as the agent job it runs as.
-    public static func step(_ job: String) -> WindowStep {
+    package static func step(_ job: String) -> WindowStep {
         switch job {
         case "backup": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: []))
         case "backup:postgres": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.postgres]))
@@ -81,10 +81,10 @@ public enum WindowSteps {
 }
 
 /// One job of a window, as the agent job it runs as.
-public struct WindowStep: Sendable {
-    public let kind: String
+package struct WindowStep: Sendable {
+    package let kind: String
     /// As job records keep them: past runs with the same parameters make the estimate.
-    public let params: JSONValue?
+    package let params: JSONValue?
     let start: @Sendable (_ host: any WindowHost, _ requestedBy: String) async throws(APIError) -> JobInfo
 
     init<S: JobSpec>(_ spec: S.Type, _ params: S.Params) {
@@ -104,14 +104,14 @@ public struct WindowStep: Sendable {
 /// One run of a window: the fleet lease (when configured), the alarms annotated and silenced, each job
 /// started only if its past runs say it finishes before the window closes, the outcome recorded and
 /// sent to the hooks.
-public struct WindowRun {
+package struct WindowRun {
     let host: any WindowHost
     let ctx: any WindowJobContext
     let window: MaintenanceConfig.Window
     let fleet: MaintenanceConfig.Fleet?
     let params: WindowParams
 
-    public init(
+    package init(
         host: any WindowHost, ctx: any WindowJobContext, window: MaintenanceConfig.Window,
         fleet: MaintenanceConfig.Fleet?, params: WindowParams
     ) {
@@ -124,7 +124,7 @@ public struct WindowRun {
 
     /// Runs the window and returns what it did; `outcome` says whether it succeeded (the caller decides
     /// what a partial or failed window means for its job).
-    public func run() async throws -> WindowRunResult {
+    package func run() async throws -> WindowRunResult {
         let clock = host.clock
         let now = clock.now
         let trigger = params.trigger ?? "manual"
@@ -343,7 +343,7 @@ public struct WindowRun {
     }
 
     /// A window that could not run at all: recorded and sent to the hooks as failed.
-    public func reportUnrun(_ error: any Error) {
+    package func reportUnrun(_ error: any Error) {
         let cancelled = error is CancellationError || ctx.isCancelled
         let why = cancelled ? "cancelled" : (error as? any OperatorError)?.message ?? "\(error)"
         host.windowEnded(
@@ -378,7 +378,7 @@ public struct WindowRun {
 
     /// Whether a window's result counts as success: every job succeeded, or another agent of the fleet
     /// ran (or holds) the occurrence.
-    public static func succeeded(_ result: WindowRunResult) -> Bool {
+    package static func succeeded(_ result: WindowRunResult) -> Bool {
         result.outcome == "succeeded" || (result.outcome == "skipped" && result.note != nil && result.steps.isEmpty)
     }
 
@@ -388,19 +388,19 @@ public struct WindowRun {
 /// Each window's last handled occurrence and last run, in `<state>/maintenance/<window>.json`. The
 /// copy in memory is what the scheduler goes by, so a state folder that cannot be written (logged) never
 /// makes it run a window twice while the agent lives.
-public final class WindowStates: Sendable {
-    public struct State: Codable, Equatable, Sendable {
+package final class WindowStates: Sendable {
+    package struct State: Codable, Equatable, Sendable {
         /// The newest occurrence (start) that was run, reported missed, or was current when the agent
         /// first saw the window.
-        public var handled: Double
-        public var lastRun: WindowLastRun?
+        package var handled: Double
+        package var lastRun: WindowLastRun?
     }
 
     let directory: String
     let logger: Logger
     private let cache = Locked<[String: State]>([:])
 
-    public init(stateDirectory: String, logger: Logger) {
+    package init(stateDirectory: String, logger: Logger) {
         directory = "\(stateDirectory)/maintenance"
         self.logger = logger
     }
@@ -428,7 +428,7 @@ public final class WindowStates: Sendable {
         }
     }
 
-    public func load(_ window: String) -> State? {
+    package func load(_ window: String) -> State? {
         cache.withLock { fetch(window, &$0) }
     }
 
@@ -450,11 +450,11 @@ public final class WindowStates: Sendable {
         }
     }
 
-    public func handle(_ window: String, occurrence: Double) {
+    package func handle(_ window: String, occurrence: Double) {
         update(window) { s in s = State(handled: max(s?.handled ?? occurrence, occurrence), lastRun: s?.lastRun) }
     }
 
-    public func record(_ window: String, _ run: WindowLastRun) {
+    package func record(_ window: String, _ run: WindowLastRun) {
         update(window) { s in s = State(handled: s?.handled ?? run.occurrence.timeIntervalSince1970, lastRun: run) }
     }
 }
@@ -462,13 +462,13 @@ public final class WindowStates: Sendable {
 /// Opens windows (trigger: agent) when they start, and deals with the ones missed while the agent was
 /// down as `catch_up` says: runs them, or reports them to the hooks. Time is the host's clock; the
 /// windows come from `config` at each tick, so a reload takes effect.
-public struct WindowScheduler: Sendable {
+package struct WindowScheduler: Sendable {
     let host: any WindowHost
     let states: WindowStates
     let logger: Logger
     let config: @Sendable () -> MaintenanceConfig?
 
-    public init(
+    package init(
         host: any WindowHost, states: WindowStates, logger: Logger, config: @escaping @Sendable () -> MaintenanceConfig?
     ) {
         self.host = host
@@ -479,7 +479,7 @@ public struct WindowScheduler: Sendable {
 
     /// Ticks until cancelled: at each window's opening, and at least every five minutes (a reloaded
     /// config may have changed the windows).
-    public func run() async {
+    package func run() async {
         while !Task.isCancelled {
             let next = await tick()
             let until = min(next ?? .infinity, host.clock.now + 300)
@@ -490,7 +490,7 @@ public struct WindowScheduler: Sendable {
     /// One look at every window: start those open now and not yet run, catch up or report missed ones.
     /// Returns when the next window opens.
     @discardableResult
-    public func tick() async -> Double? {
+    package func tick() async -> Double? {
         guard let m = config() else { return nil }
         let now = host.clock.now
         var next: Double?

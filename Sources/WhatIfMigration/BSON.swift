@@ -1,6 +1,6 @@
 /// BSON (bsonspec.org 1.1): the element types, a streaming document splitter for mongodump files, a
 /// structural validator and a small writer (for Extended JSON input).
-public enum BSONType: UInt8, Sendable {
+package enum BSONType: UInt8, Sendable {
     case double = 0x01
     case string = 0x02
     case document = 0x03
@@ -23,7 +23,7 @@ public enum BSONType: UInt8, Sendable {
     case minKey = 0xFF
     case maxKey = 0x7F
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .double: "double"
         case .string: "string"
@@ -54,7 +54,7 @@ public enum BSONType: UInt8, Sendable {
 /// stream for `.bson.gz`).
 public struct BSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: Int64
-    public var reason: String
+    package var reason: String
     public init(offset: Int64, reason: String) {
         self.offset = offset
         self.reason = reason
@@ -64,9 +64,9 @@ public struct BSONError: Error, Sendable, Equatable, CustomStringConvertible {
 
 public enum BSON {
     /// MongoDB's largest document is 16 MiB; mongodump never writes more (with some slack for its own).
-    public static let maxDocumentSize = 16 * 1024 * 1024 + 16 * 1024
+    package static let maxDocumentSize = 16 * 1024 * 1024 + 16 * 1024
     /// Nesting deeper than this is refused as malformed (MongoDB's own limit is 100).
-    public static let maxDepth = 100
+    package static let maxDepth = 100
 
     @inline(__always) static func int32(_ p: UnsafeRawBufferPointer, _ i: Int) -> Int32 {
         Int32(littleEndian: p.loadUnaligned(fromByteOffset: i, as: Int32.self))
@@ -183,11 +183,11 @@ public struct BSONSplitter {
     public private(set) var offset: Int64 = 0
     /// When set, a malformed document is skipped: the splitter looks for the next offset where a whole,
     /// valid document starts, and reports what it skipped.
-    public var skipBad: Bool
-    public private(set) var skipped: [BSONError] = []
+    package var skipBad: Bool
+    package private(set) var skipped: [BSONError] = []
     private var lastSkipEnd: Int64 = -1
     /// True while the last skip may still grow (the splitter stopped there waiting for more bytes).
-    public var lastSkipMayGrow: Bool { lastSkipEnd == offset && head < buffer.count }
+    package var lastSkipMayGrow: Bool { lastSkipEnd == offset && head < buffer.count }
     private var firstReason = ""
 
     public init(skipBad: Bool = false) { self.skipBad = skipBad }
@@ -310,18 +310,18 @@ public struct BSONSplitter {
 }
 
 /// Writes BSON documents (used to turn Extended JSON into the one form the transform reads).
-public struct BSONWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct BSONWriter {
+    package private(set) var bytes: [UInt8] = []
     private var starts: [Int] = []
 
     public init() {}
 
-    public mutating func beginDocument() {
+    package mutating func beginDocument() {
         starts.append(bytes.count)
         bytes += [0, 0, 0, 0]
     }
 
-    public mutating func endDocument() {
+    package mutating func endDocument() {
         bytes.append(0)
         let start = starts.removeLast()
         let len = UInt32(bytes.count - start)
@@ -330,31 +330,31 @@ public struct BSONWriter {
         }
     }
 
-    public mutating func key(_ type: BSONType, _ name: String) {
+    package mutating func key(_ type: BSONType, _ name: String) {
         bytes.append(type.rawValue)
         bytes += name.utf8
         bytes.append(0)
     }
 
-    public mutating func string(_ s: String) {
+    package mutating func string(_ s: String) {
         let u = Array(s.utf8)
         int32(Int32(u.count + 1))
         bytes += u
         bytes.append(0)
     }
 
-    public mutating func cstring(_ s: String) {
+    package mutating func cstring(_ s: String) {
         bytes += s.utf8
         bytes.append(0)
     }
 
-    public mutating func int32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    public mutating func int64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    public mutating func uint64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    public mutating func double(_ v: Double) { uint64(v.bitPattern) }
-    public mutating func raw(_ b: [UInt8]) { bytes += b }
+    package mutating func int32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    package mutating func int64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    package mutating func uint64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    package mutating func double(_ v: Double) { uint64(v.bitPattern) }
+    package mutating func raw(_ b: [UInt8]) { bytes += b }
 
-    public mutating func reset() {
+    package mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         starts.removeAll()
     }

@@ -1,7 +1,7 @@
 /// IEEE 754-2008 decimal128 in BID encoding, as BSON stores it (little-endian). Only what the migration
 /// needs: to a decimal number and back, exactly.
-public enum Decimal128 {
-    public enum Value: Sendable, Equatable {
+package enum Decimal128 {
+    package enum Value: Sendable, Equatable {
         case finite(negative: Bool, coefficient: UInt128, exponent: Int)
         case infinity(negative: Bool)
         case nan
@@ -11,7 +11,7 @@ public enum Decimal128 {
     /// 10^34 - 1: 34 nines.
     static let maxCoefficient: UInt128 = UInt128(10_000_000_000_000_000) * 10_000_000_000_000_000 * 100 - 1
 
-    public static func decode(low: UInt64, high: UInt64) -> Value {
+    package static func decode(low: UInt64, high: UInt64) -> Value {
         let negative = high >> 63 == 1
         if (high >> 61) & 3 == 3 {
             switch (high >> 58) & 0x1F {
@@ -28,14 +28,14 @@ public enum Decimal128 {
         return .finite(negative: negative, coefficient: coefficient, exponent: exponent)
     }
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Value {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) -> Value {
         decode(
             low: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
             high: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
 
     /// The number, or nil for NaN and infinities (DynamoDB has neither).
-    public static func number(_ v: Value) throws(DynamoNumber.Problem) -> DynamoNumber? {
+    package static func number(_ v: Value) throws(DynamoNumber.Problem) -> DynamoNumber? {
         guard case .finite(let negative, let coefficient, let exponent) = v else { return nil }
         return try DynamoNumber.make(
             digits: Array(String(coefficient).utf8), exponent: exponent, negative: negative)
@@ -43,7 +43,7 @@ public enum Decimal128 {
 
     /// Encodes a decimal string (`1.5`, `-0`, `1E+3`, `NaN`, `Infinity`) the way MongoDB's drivers parse
     /// `$numberDecimal`. Nil when it has more than 34 digits or an exponent out of range.
-    public static func encode(_ text: String) -> (low: UInt64, high: UInt64)? {
+    package static func encode(_ text: String) -> (low: UInt64, high: UInt64)? {
         switch text {
         case "NaN": return (0, 0x7C00_0000_0000_0000)
         case "Infinity", "Inf": return (0, 0x7800_0000_0000_0000)

@@ -1,21 +1,21 @@
 /// DynamoDB's number type: up to 38 significant digits, magnitude 1E-130 to 9.99...E+125, carried as a
 /// string so no digit is lost. `parse` reads any decimal text (`-0.70`, `1e-05`, `12345678901234567890`)
 /// and `text` renders the one canonical form the agent writes, so equal numbers compare equal as text.
-public struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertible {
+package struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Significant digits without leading or trailing zeros ("0" for zero), as ASCII.
-    public var digits: [UInt8]
+    package var digits: [UInt8]
     /// The value is `digits × 10^exponent`.
-    public var exponent: Int
-    public var negative: Bool
+    package var exponent: Int
+    package var negative: Bool
 
-    public static let maxDigits = 38
+    package static let maxDigits = 38
 
-    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
         case notANumber(String)
         case tooPrecise(Int)
         case outOfRange
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notANumber(let s): "'\(s.prefix(40))' is not a decimal number"
             case .tooPrecise(let n):
@@ -25,7 +25,7 @@ public struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertib
         }
     }
 
-    public static let zero = DynamoNumber(digits: [UInt8(ascii: "0")], exponent: 0, negative: false)
+    package static let zero = DynamoNumber(digits: [UInt8(ascii: "0")], exponent: 0, negative: false)
 
     init(digits: [UInt8], exponent: Int, negative: Bool) {
         self.digits = digits
@@ -35,7 +35,7 @@ public struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertib
 
     /// Builds from a digit string (no sign, no point, leading zeros allowed) and an exponent, checking
     /// DynamoDB's limits.
-    public static func make(digits raw: some Collection<UInt8>, exponent: Int, negative: Bool) throws(Problem)
+    package static func make(digits raw: some Collection<UInt8>, exponent: Int, negative: Bool) throws(Problem)
         -> DynamoNumber
     {
         var start = raw.startIndex
@@ -55,11 +55,11 @@ public struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertib
     }
 
     /// Reads `[-+]digits[.digits][e[-+]digits]`.
-    public static func parse(_ text: some StringProtocol) throws(Problem) -> DynamoNumber {
+    package static func parse(_ text: some StringProtocol) throws(Problem) -> DynamoNumber {
         try parse(bytes: Array(text.utf8))
     }
 
-    public static func parse(bytes s: [UInt8]) throws(Problem) -> DynamoNumber {
+    package static func parse(bytes s: [UInt8]) throws(Problem) -> DynamoNumber {
         func bad() -> Problem { .notANumber(String(decoding: s, as: UTF8.self)) }
         var i = 0
         var negative = false
@@ -107,18 +107,18 @@ public struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertib
         return n.isZero ? .zero : n
     }
 
-    public var isZero: Bool { digits == [UInt8(ascii: "0")] }
+    package var isZero: Bool { digits == [UInt8(ascii: "0")] }
 
     /// Plain decimal notation while it stays short, else `d.dddE+x`.
-    public var text: String {
+    package var text: String {
         var out: [UInt8] = []
         append(to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
-    public func append(to out: inout [UInt8]) {
+    package func append(to out: inout [UInt8]) {
         if isZero {
             out.append(UInt8(ascii: "0"))
             return
@@ -150,5 +150,5 @@ public struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConvertib
     }
 
     /// DynamoDB's size accounting for a number: about one byte per two significant digits, plus one.
-    public var storageSize: Int { (digits.count + 1) / 2 + 1 }
+    package var storageSize: Int { (digits.count + 1) / 2 + 1 }
 }

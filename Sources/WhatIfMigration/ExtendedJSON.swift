@@ -10,8 +10,8 @@ import WhatIfJSON
 /// A line (or array element) of mongoexport output that is not valid JSON or Extended JSON.
 public struct ExtendedJSONError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 1-based byte column in the line or element.
-    public var column: Int
-    public var reason: String
+    package var column: Int
+    package var reason: String
     public var description: String { "column \(column): \(reason)" }
 }
 
@@ -29,7 +29,7 @@ public enum ExtendedJSON {
     }
 
     /// Parses one JSON document and writes it as BSON into `writer` (which is reset first).
-    public static func toBSON(_ bytes: UnsafeRawBufferPointer, into writer: inout BSONWriter) throws(ExtendedJSONError)
+    package static func toBSON(_ bytes: UnsafeRawBufferPointer, into writer: inout BSONWriter) throws(ExtendedJSONError)
     {
         var p = Parser(p: bytes)
         p.skipSpace()
@@ -43,7 +43,7 @@ public enum ExtendedJSON {
         }
     }
 
-    public static func toBSON(_ bytes: [UInt8], into writer: inout BSONWriter) throws(ExtendedJSONError) {
+    package static func toBSON(_ bytes: [UInt8], into writer: inout BSONWriter) throws(ExtendedJSONError) {
         let r = bytes.withUnsafeBytes { b in
             Result { () throws(ExtendedJSONError) in try toBSON(b, into: &writer) }
         }

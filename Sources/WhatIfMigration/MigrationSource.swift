@@ -11,37 +11,37 @@ import WhatIfJSON
 #endif
 
 /// A source document: BSON bytes (Extended JSON is converted first) and where it came from.
-public struct SourceDocument {
-    public var bytes: UnsafeRawBufferPointer
+package struct SourceDocument {
+    package var bytes: UnsafeRawBufferPointer
     /// 0-based, counting only documents that were read (not skipped bad ones).
-    public var index: Int
+    package var index: Int
     /// Byte offset in the (decompressed) file for BSON and JSON arrays, the line number for JSON lines.
-    public var position: Int64
+    package var position: Int64
 }
 
 /// A file that cannot be read as its format, at a place the message names.
-public struct SourceError: OperatorError, Sendable {
-    public var message: String
-    public var hint: String?
+package struct SourceError: OperatorError, Sendable {
+    package var message: String
+    package var hint: String?
 }
 
 /// mongodump output (`.bson`, `.bson.gz`, a dump folder) or mongoexport output (Extended JSON, one
 /// document per line or a `--jsonArray` array; either may be gzipped), read streaming.
-public final class MigrationSource: Sendable {
-    public enum Format: String, Sendable, Codable {
+package final class MigrationSource: Sendable {
+    package enum Format: String, Sendable, Codable {
         case bson
         case jsonLines = "json-lines"
         case jsonArray = "json-array"
     }
 
-    public let path: String
-    public let format: Format
-    public let gzipped: Bool
+    package let path: String
+    package let format: Format
+    package let gzipped: Bool
     /// From the dump's `<collection>.metadata.json`, when there is one.
-    public let collection: String?
-    public let size: Int64
+    package let collection: String?
+    package let size: Int64
 
-    public init(path given: String, jsonArray: Bool = false) throws {
+    package init(path given: String, jsonArray: Bool = false) throws {
         var path = given
         var collection: String?
         if Files.isDirectory(given) {
@@ -129,15 +129,15 @@ public final class MigrationSource: Sendable {
     }
 
     /// What the read skipped (with `skipBad`), each with its place.
-    public struct Skipped: Sendable, Codable, Equatable {
-        public var position: String
-        public var reason: String
+    package struct Skipped: Sendable, Codable, Equatable {
+        package var position: String
+        package var reason: String
     }
 
     /// Calls `body` for every document in order, from a 1 MiB read buffer. A malformed document stops
     /// the read with its place, unless `skipBad`, which records it and goes on. `skipped` gets each skip
     /// as it happens (so a caller can write it down before the next document).
-    public func read(
+    package func read(
         skipBad: Bool, skipped: (Skipped) throws -> Void = { _ in }, _ body: (SourceDocument) throws -> Void
     ) throws {
         try withoutActuallyEscaping(body) { body in

@@ -10,7 +10,7 @@ import WhatIfUnits
 /// The guide's PostgreSQL → RDS step: pg_dump from the source (custom format), pg_restore into an empty
 /// target in one transaction, then verification: the same tables, row counts and a per-table checksum
 /// (md5 over the sorted md5s of each row's text) on both sides.
-public final class PostgresMigrator {
+package final class PostgresMigrator {
     let source: PostgresConfig
     let target: PostgresConfig
     let tools: PostgresTools
@@ -20,7 +20,7 @@ public final class PostgresMigrator {
     /// How long pg_dump, and then pg_restore, may each run (backups.postgres.timeout).
     let timeout: Double
 
-    public init(
+    package init(
         source: PostgresConfig, target: PostgresConfig, tools: PostgresTools, workDirectory: String,
         environment: [String: String], reporter: any JobReporter, timeout: Double = 6 * 3600
     ) {
@@ -81,7 +81,7 @@ public final class PostgresMigrator {
         }
     }
 
-    public func run(dryRun: Bool, verifyOnly: Bool = false) throws -> PostgresMigrationReport {
+    package func run(dryRun: Bool, verifyOnly: Bool = false) throws -> PostgresMigrationReport {
         let watch = Stopwatch()
         let src = try connect(source, "source")
         defer { src.close() }

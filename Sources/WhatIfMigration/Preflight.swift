@@ -15,29 +15,29 @@ import WhatIfUnits
 /// the target table's schema, AWS credentials, connectivity and TLS to each service, ElastiCache's
 /// encryption settings, free space for backups. The agent hands over what it knows (`Inputs`); every
 /// check runs here. Blocking: call it off the cooperative pool.
-public enum Preflight {
-    public struct Inputs {
-        public var environment: String
+package enum Preflight {
+    package struct Inputs {
+        package var environment: String
         /// The scenarios table of that environment.
-        public var table: String
-        public var configPath: String
-        public var now: Date
+        package var table: String
+        package var configPath: String
+        package var now: Date
         /// The newest verified backup of each kind may be this old.
-        public var maxBackupAge: Double
+        package var maxBackupAge: Double
         /// The kinds of backup the configuration takes, and the catalog as it is.
-        public var backupKinds: [BackupKind]
-        public var backups: [BackupEntry]
-        public var backupLocation: String
+        package var backupKinds: [BackupKind]
+        package var backups: [BackupEntry]
+        package var backupLocation: String
         /// Nil when DynamoDB is not configured.
-        public var dynamodb: DynamoDB?
-        public var credentials: () throws -> AWSCredentials
-        public var postgres: PostgresConfig?
-        public var postgresTarget: PostgresConfig?
+        package var dynamodb: DynamoDB?
+        package var credentials: () throws -> AWSCredentials
+        package var postgres: PostgresConfig?
+        package var postgresTarget: PostgresConfig?
         /// A connection to the configured Redis, and its URL without the password.
-        public var redis: (connect: () throws -> RedisConnection, url: String)?
-        public var elasticache: (client: ElastiCache, replicationGroupId: String)?
+        package var redis: (connect: () throws -> RedisConnection, url: String)?
+        package var elasticache: (client: ElastiCache, replicationGroupId: String)?
 
-        public init(
+        package init(
             environment: String, table: String, configPath: String, now: Date = Date(), maxBackupAge: Double,
             backupKinds: [BackupKind], backups: [BackupEntry], backupLocation: String, dynamodb: DynamoDB?,
             credentials: @escaping () throws -> AWSCredentials, postgres: PostgresConfig?,
@@ -61,7 +61,7 @@ public enum Preflight {
         }
     }
 
-    public static func run(_ i: Inputs) -> PreflightReport {
+    package static func run(_ i: Inputs) -> PreflightReport {
         let table = i.table
         let env = i.environment
         let remote = env != "development"

@@ -13,19 +13,19 @@ import WhatIfProtocol
 #endif
 
 /// Where a migration got to: every document before `done` is written or in the reject file.
-public struct MigrationCheckpoint: Codable, Sendable, Equatable {
-    public var source: String
-    public var size: Int64
+package struct MigrationCheckpoint: Codable, Sendable, Equatable {
+    package var source: String
+    package var size: Int64
     /// The file's mtime as `seconds.nanoseconds` (text: JSON numbers would round it).
-    public var modified: String
-    public var table: String
+    package var modified: String
+    package var table: String
     /// The table's identity (`TableDescription.identity`) when the checkpoint was written: a table
     /// recreated under the same name is another table, and a resume there would skip what it lacks.
-    public var tableIdentity: String?
-    public var done: Int64
-    public var rejectFile: String?
-    public var rejected: Int64
-    public init(
+    package var tableIdentity: String?
+    package var done: Int64
+    package var rejectFile: String?
+    package var rejected: Int64
+    package init(
         source: String, size: Int64, modified: String, table: String, tableIdentity: String? = nil, done: Int64,
         rejectFile: String?, rejected: Int64
     ) {
@@ -45,19 +45,19 @@ public struct MigrationCheckpoint: Codable, Sendable, Equatable {
 /// BatchWriteItem workers (25 per request), sends what cannot be written to a reject file with its
 /// reason and bytes, refuses a second document with the same key, and checkpoints the position below
 /// which everything is written, so a stopped or killed run resumes there.
-public final class ScenarioMigrator {
-    public struct Settings: Sendable {
-        public var batchSize = 100
-        public var workers = 4
-        public var retries = 10
-        public var dryRun = false
-        public var skipBad = false
-        public var transform = ScenarioTransform()
+package final class ScenarioMigrator {
+    package struct Settings: Sendable {
+        package var batchSize = 100
+        package var workers = 4
+        package var retries = 10
+        package var dryRun = false
+        package var skipBad = false
+        package var transform = ScenarioTransform()
         /// How often the checkpoint is written (seconds).
-        public var checkpointEvery = 2.0
+        package var checkpointEvery = 2.0
         /// The target table's identity, recorded in checkpoints and required of one to resume.
-        public var tableIdentity: String?
-        public init() {}
+        package var tableIdentity: String?
+        package init() {}
     }
 
     let source: MigrationSource
@@ -69,7 +69,7 @@ public final class ScenarioMigrator {
     /// Names this run's reject file (the job id).
     let runName: String
 
-    public init(
+    package init(
         source: MigrationSource, table: String, client: DynamoDB?, settings: Settings, reporter: any JobReporter,
         rejectDirectory: String, runName: String
     ) {
@@ -90,10 +90,10 @@ public final class ScenarioMigrator {
 
     /// A checkpoint applies only to the same file, unchanged, and the same table (the same one, not one
     /// recreated under its name).
-    public func applies(_ c: MigrationCheckpoint) -> Bool { whyNotResume(c) == nil }
+    package func applies(_ c: MigrationCheckpoint) -> Bool { whyNotResume(c) == nil }
 
     /// Why the checkpoint does not apply, in words, or nil when it does.
-    public func whyNotResume(_ c: MigrationCheckpoint) -> String? {
+    package func whyNotResume(_ c: MigrationCheckpoint) -> String? {
         let s = Self.fileStamp(source.path)
         if c.source != source.path { return "the checkpoint is for another file (\(c.source))" }
         if c.size != s.size || c.modified != s.modified { return "the file changed since the checkpoint" }
@@ -129,7 +129,7 @@ public final class ScenarioMigrator {
         var done: Int64 { state.value.done }
     }
 
-    public func run(
+    package func run(
         resume: MigrationCheckpoint?, backupId: String?, save: (MigrationCheckpoint) throws -> Void
     ) throws -> ScenarioMigrationReport {
         let watch = Stopwatch()
@@ -324,7 +324,7 @@ public final class ScenarioMigrator {
     }
 
     /// The SHA-256 of the source file, streaming.
-    public static func sha256(of path: String) throws -> String {
+    package static func sha256(of path: String) throws -> String {
         var d = Digest(.sha256)
         try LocalFiles.stream(path) { d.update($0) }
         return Hex.encode(d.finish())

@@ -11,19 +11,19 @@ import WhatIfProtocol
 /// The app lists public scenarios by querying each shard by createdAt and merging (docs/migration.md).
 public enum ScenarioTable {
     public static let defaultPublicShards = 4
-    public static let publicShardAttribute = "publicShard"
-    public static let userIndex = "userId-createdAt-index"
-    public static let publicIndex = "publicShard-createdAt-index"
+    package static let publicShardAttribute = "publicShard"
+    package static let userIndex = "userId-createdAt-index"
+    package static let publicIndex = "publicShard-createdAt-index"
 
-    public static func tableName(environment: String) -> String { "what-if-generator-scenarios-\(environment)" }
+    package static func tableName(environment: String) -> String { "what-if-generator-scenarios-\(environment)" }
 
     /// `public#k` for a scenario (FNV-1a of its key: stable across runs and machines).
-    public static func publicShard(for scenarioId: String, shards: Int) -> String {
+    package static func publicShard(for scenarioId: String, shards: Int) -> String {
         var copy = scenarioId
         return copy.withUTF8 { publicShard(for: UnsafeRawBufferPointer($0), shards: shards) }
     }
 
-    public static func publicShard(for key: UnsafeRawBufferPointer, shards: Int) -> String {
+    package static func publicShard(for key: UnsafeRawBufferPointer, shards: Int) -> String {
         var h: UInt32 = 2_166_136_261
         for b in key {
             h ^= UInt32(b)
@@ -32,7 +32,7 @@ public enum ScenarioTable {
         return "public#\(Int(h % UInt32(max(1, shards))))"
     }
 
-    public static func expected(table: String) -> DynamoDB.CreateTableRequest {
+    package static func expected(table: String) -> DynamoDB.CreateTableRequest {
         let all = Projection(projectionType: "ALL")
         return DynamoDB.CreateTableRequest(
             tableName: table,
@@ -61,7 +61,7 @@ public enum ScenarioTable {
     }
 
     /// What CreateTable would refuse, checked before any call (moto accepts some of it, DynamoDB does not).
-    public static func validate(_ r: DynamoDB.CreateTableRequest) -> [String] {
+    package static func validate(_ r: DynamoDB.CreateTableRequest) -> [String] {
         var problems: [String] = []
         if !DynamoDB.isValidName(r.tableName) {
             problems.append("table name '\(r.tableName)': \(DynamoDB.nameRule)")
@@ -139,7 +139,7 @@ public enum ScenarioTable {
     }
 
     /// Every way an existing table differs from the expected schema (empty when it matches).
-    public static func differences(_ t: TableDescription, expected e: DynamoDB.CreateTableRequest) -> [String] {
+    package static func differences(_ t: TableDescription, expected e: DynamoDB.CreateTableRequest) -> [String] {
         var out: [String] = []
         func keyText(_ k: [KeySchemaElement]?) -> String {
             (k ?? []).map { "\($0.attributeName) \($0.keyType)" }.joined(separator: ", ")
@@ -183,7 +183,7 @@ public enum ScenarioTable {
     }
 
     /// The schema with the guide's RDS and ElastiCache resources, as a CloudFormation template (JSON).
-    public static func cloudFormation(environment: String) -> JSONValue {
+    package static func cloudFormation(environment: String) -> JSONValue {
         let e = expected(table: "x")
         func keys(_ k: [KeySchemaElement]) -> JSONValue {
             .array(k.map { ["AttributeName": .string($0.attributeName), "KeyType": .string($0.keyType)] })
@@ -285,7 +285,7 @@ extension ScenarioTable {
     /// Creates the table (waiting until ACTIVE), compares an existing one with the expected schema, adds
     /// missing indexes in place (UpdateTable, `addMissing`), or recreates a differing one (`force` and
     /// `confirm`: after `backup`, which answers the backup's id). `checkOnly` only compares. Blocking.
-    public static func setUp(
+    package static func setUp(
         _ name: String, ddb: DynamoDB, region: String, req: TablesSetupRequest, reporter ctx: any JobReporter,
         backup: () throws -> String
     ) throws -> TablesReport {

@@ -11,15 +11,15 @@ import WhatIfCrypto
 #endif
 
 /// A document that is well-formed but cannot become a DynamoDB item; it goes to the reject file.
-public struct Reject: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: String
+package struct Reject: Error, Sendable, Equatable, CustomStringConvertible {
+    package var reason: String
     /// The field it is about, as a path (`settings.temperature`, `scenes[2].n`), when there is one.
-    public var field: String?
+    package var field: String?
     public init(_ reason: String, field: String? = nil) {
         self.reason = reason
         self.field = field
     }
-    public var description: String { field.map { "\($0): \(reason)" } ?? reason }
+    package var description: String { field.map { "\($0): \(reason)" } ?? reason }
 
     func inside(_ component: String, list: Bool) -> Reject {
         var r = self
@@ -41,14 +41,14 @@ public struct Reject: Error, Sendable, Equatable, CustomStringConvertible {
 ///   non-empty strings), and so is the 400 KB item size and the 32-level nesting limit;
 /// - a public scenario (`isPublic: true`) gets `publicShard`, the sparse public index's partition key.
 public struct ScenarioTransform: Sendable {
-    public var publicShards: Int
-    public var maxItemBytes: Int
+    package var publicShards: Int
+    package var maxItemBytes: Int
 
     /// The namespace of the UUIDv5 derived from `_id` (fixed: changing it would change every derived key).
-    public static let namespace: [UInt8] = [
+    package static let namespace: [UInt8] = [
         0x3c, 0x6e, 0x1f, 0x0d, 0x58, 0x2b, 0x4a, 0x8e, 0x9b, 0x41, 0x7a, 0x52, 0xd3, 0x0e, 0x96, 0x1c,
     ]
-    public static let maxDepth = 32
+    package static let maxDepth = 32
 
     public init(publicShards: Int = ScenarioTable.defaultPublicShards, maxItemBytes: Int = 400 * 1024) {
         self.publicShards = max(1, publicShards)
@@ -57,16 +57,16 @@ public struct ScenarioTransform: Sendable {
 
     public struct Item: Sendable {
         /// Where the key is in the output: the JSON string's content, escaped.
-        public var keyRange: Range<Int>
+        package var keyRange: Range<Int>
         /// A 128-bit hash of the key (two independent SipHashes) for duplicate checks without a String.
-        public var keyHash: KeyHash
+        package var keyHash: KeyHash
         /// DynamoDB's size accounting (names plus values), in bytes.
-        public var size: Int
+        package var size: Int
         /// True when scenarioId was derived from `_id`.
-        public var derivedKey: Bool
+        package var derivedKey: Bool
 
         /// The key as text (JSON unescaping only what the transform escapes).
-        public func scenarioId(in out: [UInt8]) -> String {
+        package func scenarioId(in out: [UInt8]) -> String {
             let raw = Array(out[keyRange])
             guard raw.contains(0x5C) else { return String(decoding: raw, as: UTF8.self) }
             let quoted = [0x22] + raw + [0x22]
@@ -77,9 +77,9 @@ public struct ScenarioTransform: Sendable {
     /// A 128-bit hash of a key: two 64-bit lanes over 8-byte words, each with a multiply-xorshift mix and
     /// murmur3's finaliser. Not cryptographic (the keys are the operator's own data); a collision between
     /// two different keys is about 2^-64 likely per pair.
-    public struct KeyHash: Hashable, Sendable {
-        public var a: UInt64
-        public var b: UInt64
+    package struct KeyHash: Hashable, Sendable {
+        package var a: UInt64
+        package var b: UInt64
         public init(_ bytes: UnsafeRawBufferPointer) {
             var h1: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)
             var h2: UInt64 = 0x1319_8A2E_0370_7344 ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
@@ -118,7 +118,7 @@ public struct ScenarioTransform: Sendable {
     }
 
     /// The `_id` of a document as text for reports (ObjectId as hex), or nil.
-    public static func idText(_ doc: UnsafeRawBufferPointer) -> String? {
+    package static func idText(_ doc: UnsafeRawBufferPointer) -> String? {
         var found: String?
         try? forEachElement(doc) { type, name, value in
             guard name.elementsEqual("_id".utf8) else { return true }
@@ -472,8 +472,8 @@ public struct ScenarioTransform: Sendable {
 }
 
 /// UUID text and UUIDv5 (RFC 9562 §5.5: SHA-1 of namespace + name).
-public enum UUIDText {
-    public static func format(_ b: [UInt8]) -> String {
+package enum UUIDText {
+    package static func format(_ b: [UInt8]) -> String {
         var s: [UInt8] = []
         s.reserveCapacity(36)
         for (k, byte) in b.prefix(16).enumerated() {
@@ -484,7 +484,7 @@ public enum UUIDText {
         return String(decoding: s, as: UTF8.self)
     }
 
-    public static func v5(namespace: [UInt8], name: [UInt8]) -> String {
+    package static func v5(namespace: [UInt8], name: [UInt8]) -> String {
         var d = Digest(.sha1)
         d.update(namespace)
         d.update(name)

@@ -13,7 +13,7 @@ import WhatIfProtocol
 /// is scanned once (parallel segments) into a digest per key; the source is then read and transformed
 /// as a migration would, and each item's digest looked up. Numbers compare as numbers (DynamoDB
 /// normalises them), maps regardless of attribute order.
-public final class ScenarioVerifier {
+package final class ScenarioVerifier {
     let source: MigrationSource
     let table: String
     let client: DynamoDB
@@ -22,7 +22,7 @@ public final class ScenarioVerifier {
     let skipBad: Bool
     let segments: Int
 
-    public init(
+    package init(
         source: MigrationSource, table: String, client: DynamoDB, transform: ScenarioTransform = ScenarioTransform(),
         skipBad: Bool = false, segments: Int = 4, reporter: any JobReporter
     ) {
@@ -36,7 +36,7 @@ public final class ScenarioVerifier {
     }
 
     /// A digest of an item that ignores attribute order and number spelling.
-    public static func digest(_ item: DynamoItem) -> [UInt8] {
+    package static func digest(_ item: DynamoItem) -> [UInt8] {
         var out: [UInt8] = []
         canonical(.m(item), into: &out)
         return Array(Digest.sha256(out).prefix(16))
@@ -84,7 +84,7 @@ public final class ScenarioVerifier {
     }
 
     /// What differs between the item the source makes and the table's (for the report's examples).
-    public static func describe(expected: DynamoItem, actual: DynamoItem) -> String {
+    package static func describe(expected: DynamoItem, actual: DynamoItem) -> String {
         var parts: [String] = []
         for k in Set(expected.keys).union(actual.keys).sorted() {
             let e = expected[k]
@@ -101,7 +101,7 @@ public final class ScenarioVerifier {
         return parts.joined(separator: "; ")
     }
 
-    public func run() throws -> VerifyReport {
+    package func run() throws -> VerifyReport {
         let watch = Stopwatch()
         // 1. The table, as digests by key.
         let found = Locked<[String: [UInt8]]>([:])

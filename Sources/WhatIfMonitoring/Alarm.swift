@@ -1,14 +1,14 @@
 import WhatIfCore
 
 /// An alarm, with PutMetricAlarm's fields.
-public struct AlarmDefinition: Sendable, Equatable {
-    public enum Comparison: String, Sendable, CaseIterable {
+package struct AlarmDefinition: Sendable, Equatable {
+    package enum Comparison: String, Sendable, CaseIterable {
         case greaterThanOrEqualToThreshold = "GreaterThanOrEqualToThreshold"
         case greaterThanThreshold = "GreaterThanThreshold"
         case lessThanThreshold = "LessThanThreshold"
         case lessThanOrEqualToThreshold = "LessThanOrEqualToThreshold"
 
-        public func breaches(_ value: Double, _ threshold: Double) -> Bool {
+        package func breaches(_ value: Double, _ threshold: Double) -> Bool {
             switch self {
             case .greaterThanOrEqualToThreshold: value >= threshold
             case .greaterThanThreshold: value > threshold
@@ -28,27 +28,27 @@ public struct AlarmDefinition: Sendable, Equatable {
         }
     }
 
-    public enum TreatMissingData: String, Sendable, CaseIterable {
+    package enum TreatMissingData: String, Sendable, CaseIterable {
         case missing, notBreaching, breaching, ignore
     }
 
-    public var name: String
-    public var description: String?
-    public var namespace: String
-    public var metricName: String
-    public var dimensions: [MetricKey.Dimension]
-    public var statistic: Statistic
+    package var name: String
+    package var description: String?
+    package var namespace: String
+    package var metricName: String
+    package var dimensions: [MetricKey.Dimension]
+    package var statistic: Statistic
     /// Seconds: 10, 20, 30 or a multiple of 60.
-    public var period: Int
-    public var evaluationPeriods: Int
-    public var datapointsToAlarm: Int
-    public var threshold: Double
-    public var comparison: Comparison
-    public var treatMissingData: TreatMissingData
+    package var period: Int
+    package var evaluationPeriods: Int
+    package var datapointsToAlarm: Int
+    package var threshold: Double
+    package var comparison: Comparison
+    package var treatMissingData: TreatMissingData
     /// EvaluateLowSampleCountPercentile: true is `evaluate` (the default), false is `ignore`.
-    public var evaluateLowSampleCountPercentile: Bool
+    package var evaluateLowSampleCountPercentile: Bool
 
-    public init(
+    package init(
         name: String, description: String? = nil, namespace: String, metricName: String,
         dimensions: [MetricKey.Dimension], statistic: Statistic, period: Int, evaluationPeriods: Int,
         datapointsToAlarm: Int? = nil, threshold: Double, comparison: Comparison,
@@ -72,15 +72,15 @@ public struct AlarmDefinition: Sendable, Equatable {
     /// How many periods are read at each evaluation: EvaluationPeriods plus two, as in every example of
     /// AWS's "how alarm state is evaluated when data is missing" (N = 3, evaluation range 5). AWS does
     /// not publish its formula beyond that.
-    public var evaluationRange: Int { evaluationPeriods + 2 }
+    package var evaluationRange: Int { evaluationPeriods + 2 }
 
     /// Alarms on AWS/DynamoDB metrics always ignore missing data, whatever TreatMissingData says.
-    public var effectiveTreatMissingData: TreatMissingData {
+    package var effectiveTreatMissingData: TreatMissingData {
         namespace == "AWS/DynamoDB" ? .ignore : treatMissingData
     }
 }
 
-public enum AlarmState: String, Sendable, Codable, CaseIterable {
+package enum AlarmState: String, Sendable, Codable, CaseIterable {
     case ok = "OK"
     case alarm = "ALARM"
     case insufficientData = "INSUFFICIENT_DATA"
@@ -88,11 +88,11 @@ public enum AlarmState: String, Sendable, Codable, CaseIterable {
 
 /// One period's datapoint in an evaluation range: its start (seconds since the epoch), its statistic
 /// value or nil when missing, and whether a percentile had too few samples.
-public struct PeriodDatapoint: Sendable, Equatable {
-    public var start: Double
-    public var value: Double?
-    public var lowSample: Bool
-    public init(start: Double, value: Double?, lowSample: Bool = false) {
+package struct PeriodDatapoint: Sendable, Equatable {
+    package var start: Double
+    package var value: Double?
+    package var lowSample: Bool
+    package init(start: Double, value: Double?, lowSample: Bool = false) {
         self.start = start
         self.value = value
         self.lowSample = lowSample
@@ -100,15 +100,15 @@ public struct PeriodDatapoint: Sendable, Equatable {
 }
 
 /// The outcome of one evaluation: the new state (nil: keep the current one) and why.
-public struct AlarmEvaluation: Sendable, Equatable {
-    public var state: AlarmState?
-    public var reason: String
+package struct AlarmEvaluation: Sendable, Equatable {
+    package var state: AlarmState?
+    package var reason: String
 }
 
 /// CloudWatch's alarm evaluation, as AWS documents it ("Using Amazon CloudWatch alarms": evaluating an
 /// alarm, how alarm state is evaluated when data is missing, avoiding premature transitions to alarm
 /// state, percentile-based alarms and low data samples).
-public enum AlarmEvaluator {
+package enum AlarmEvaluator {
     /// Evaluates `range` (the evaluation range, oldest first, one entry per period) for `alarm`.
     ///
     /// - Every real datapoint in the range counts; when there are at least EvaluationPeriods of them,
@@ -120,7 +120,7 @@ public enum AlarmEvaluator {
     ///   missing), and to INSUFFICIENT_DATA if not; `ignore` keeps the state.
     /// - No real datapoint at all: missing → INSUFFICIENT_DATA, ignore → unchanged, breaching → ALARM,
     ///   notBreaching → OK.
-    public static func evaluate(_ alarm: AlarmDefinition, range: [PeriodDatapoint]) -> AlarmEvaluation {
+    package static func evaluate(_ alarm: AlarmDefinition, range: [PeriodDatapoint]) -> AlarmEvaluation {
         let n = alarm.evaluationPeriods
         let m = alarm.datapointsToAlarm
         let treat = alarm.effectiveTreatMissingData

@@ -9,17 +9,17 @@ import WhatIfCore
 
 /// In test and production: the data tier's metrics as CloudWatch has them (GetMetricData, one call for
 /// every series, 60-second periods). Each datapoint is stored once, stamped with its period's start.
-public final class CloudWatchCollector: Collector, @unchecked Sendable {
-    public struct Spec: Sendable, Equatable {
-        public var key: MetricKey
-        public var stat: String
-        public init(key: MetricKey, stat: String) {
+package final class CloudWatchCollector: Collector, @unchecked Sendable {
+    package struct Spec: Sendable, Equatable {
+        package var key: MetricKey
+        package var stat: String
+        package init(key: MetricKey, stat: String) {
             self.key = key
             self.stat = stat
         }
     }
 
-    public let name = "cloudwatch"
+    package let name = "cloudwatch"
     let cloudwatch: @Sendable () -> CloudWatch
     /// How far back the first read goes.
     let lookback: Double
@@ -31,7 +31,7 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
     private var lastSeen: [Double?]
     private var indexesChecked: Double?
 
-    public init(
+    package init(
         specs: [Spec], lookback: Double = 900,
         indexes: (@Sendable () throws -> [(table: String, index: String)])? = nil,
         cloudwatch: @escaping @Sendable () -> CloudWatch
@@ -43,10 +43,10 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
         lastSeen = Array(repeating: nil, count: specs.count)
     }
 
-    public var currentSpecs: [Spec] { lock.withLock { _ in specs } }
+    package var currentSpecs: [Spec] { lock.withLock { _ in specs } }
 
     /// Capacity and throttling per global secondary index.
-    public static func indexSpecs(table: String, index: String) -> [Spec] {
+    package static func indexSpecs(table: String, index: String) -> [Spec] {
         let d = [MetricKey.Dimension("TableName", table), MetricKey.Dimension("GlobalSecondaryIndexName", index)]
         return ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents"]
             .map {
@@ -57,7 +57,7 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
     }
 
     /// The metrics the issue lists, for the configured resources.
-    public static func standardSpecs(tables: [String], rdsInstance: String?, cacheClusters: [String]) -> [Spec] {
+    package static func standardSpecs(tables: [String], rdsInstance: String?, cacheClusters: [String]) -> [Spec] {
         var out: [Spec] = []
         func add(_ ns: String, _ name: String, _ dims: [MetricKey.Dimension], _ unit: String, _ stat: String) {
             out.append(Spec(key: MetricKey(namespace: ns, name: name, dimensions: dims, unit: unit), stat: stat))
@@ -102,7 +102,7 @@ public final class CloudWatchCollector: Collector, @unchecked Sendable {
         return out
     }
 
-    public func collect(now: Double) throws -> [Sample] {
+    package func collect(now: Double) throws -> [Sample] {
         try lock.withLock { _ in try collectLocked(now: now) }
     }
 

@@ -9,7 +9,7 @@ import WhatIfRedis
 
 /// Reads one service's metrics. Blocking (runs on the monitoring thread); keeps what it needs to turn
 /// counters into per-period deltas.
-public protocol Collector: AnyObject, Sendable {
+package protocol Collector: AnyObject, Sendable {
     /// "host", "postgres", "redis", "dynamodb", "cloudwatch".
     var name: String { get }
     func collect(now: Double) throws -> [Sample]
@@ -30,8 +30,8 @@ struct CounterTracker {
 }
 
 /// Host CPU and memory from /proc, free space from statvfs.
-public final class HostCollector: Collector, @unchecked Sendable {
-    public let name = "host"
+package final class HostCollector: Collector, @unchecked Sendable {
+    package let name = "host"
     let host: String
     let freeSpacePaths: [(metric: String, path: String)]
     let procRoot: String
@@ -39,15 +39,15 @@ public final class HostCollector: Collector, @unchecked Sendable {
     private var lastCPU: (busy: Double, total: Double)?
     /// The last CPU utilisation computed, for collectors that report the host's CPU as their own
     /// (RDS and ElastiCache CPUUtilization in development).
-    public private(set) var cpuPercent: Double?
+    package private(set) var cpuPercent: Double?
 
-    public init(host: String, freeSpacePaths: [(metric: String, path: String)], procRoot: String = "/proc") {
+    package init(host: String, freeSpacePaths: [(metric: String, path: String)], procRoot: String = "/proc") {
         self.host = host
         self.freeSpacePaths = freeSpacePaths
         self.procRoot = procRoot
     }
 
-    public func collect(now: Double) throws -> [Sample] {
+    package func collect(now: Double) throws -> [Sample] {
         try lock.withLock { _ in try collectLocked(now: now) }
     }
 
@@ -110,7 +110,7 @@ public final class HostCollector: Collector, @unchecked Sendable {
     }
 
     /// Bytes free to unprivileged users on the file system holding `path`.
-    public static func freeBytes(_ path: String) -> Double? {
+    package static func freeBytes(_ path: String) -> Double? {
         var s = statvfs()
         guard statvfs(path, &s) == 0 else { return nil }
         return Double(s.f_bavail) * Double(s.f_frsize)
@@ -118,8 +118,8 @@ public final class HostCollector: Collector, @unchecked Sendable {
 }
 
 /// PostgreSQL as AWS/RDS names it (DBInstanceIdentifier), from pg_stat_activity and pg_stat_database.
-public final class PostgresCollector: Collector, @unchecked Sendable {
-    public let name = "postgres"
+package final class PostgresCollector: Collector, @unchecked Sendable {
+    package let name = "postgres"
     let instanceId: String
     let connect: @Sendable () throws -> PostgresConnection
     let host: HostCollector?
@@ -131,7 +131,7 @@ public final class PostgresCollector: Collector, @unchecked Sendable {
 
     /// `host` gives CPUUtilization in development (the server shares the host); `localDataDirectory`
     /// allows FreeStorageSpace from statvfs of the server's data directory.
-    public init(
+    package init(
         instanceId: String, host: HostCollector?, localDataDirectory: Bool,
         connect: @escaping @Sendable () throws -> PostgresConnection
     ) {
@@ -152,7 +152,7 @@ public final class PostgresCollector: Collector, @unchecked Sendable {
           FROM pg_stat_database d WHERE d.datname = current_database()
         """
 
-    public func collect(now: Double) throws -> [Sample] {
+    package func collect(now: Double) throws -> [Sample] {
         try lock.withLock { _ in try collectLocked(now: now) }
     }
 
@@ -212,7 +212,7 @@ public final class PostgresCollector: Collector, @unchecked Sendable {
 /// Redis as AWS/ElastiCache names it (CacheClusterId), from INFO, each metric derived as AWS defines it:
 /// counters (CacheHits, CacheMisses, Evictions, NewConnections, Reclaimed) become deltas per collection.
 public final class RedisCollector: Collector, @unchecked Sendable {
-    public let name = "redis"
+    package let name = "redis"
     let clusterId: String
     let connect: @Sendable () throws -> RedisConnection
     let host: HostCollector?
@@ -220,13 +220,13 @@ public final class RedisCollector: Collector, @unchecked Sendable {
     private var connection: RedisConnection?
     private var counters = CounterTracker()
 
-    public init(clusterId: String, host: HostCollector?, connect: @escaping @Sendable () throws -> RedisConnection) {
+    package init(clusterId: String, host: HostCollector?, connect: @escaping @Sendable () throws -> RedisConnection) {
         self.clusterId = clusterId
         self.connect = connect
         self.host = host
     }
 
-    public func collect(now: Double) throws -> [Sample] {
+    package func collect(now: Double) throws -> [Sample] {
         try lock.withLock { _ in try collectLocked(now: now) }
     }
 
@@ -314,22 +314,22 @@ public final class RedisCollector: Collector, @unchecked Sendable {
 }
 
 /// The agent's own AWS calls, counted per service for DynamoDB's development metrics.
-public final class AWSCallCounters: Sendable {
-    public struct Totals: Sendable, Equatable {
-        public var requests = 0.0
-        public var throttles = 0.0
-        public var userErrors = 0.0
-        public var systemErrors = 0.0
-        public var retries = 0.0
-        public var successSeconds = 0.0
-        public var successes = 0.0
+package final class AWSCallCounters: Sendable {
+    package struct Totals: Sendable, Equatable {
+        package var requests = 0.0
+        package var throttles = 0.0
+        package var userErrors = 0.0
+        package var systemErrors = 0.0
+        package var retries = 0.0
+        package var successSeconds = 0.0
+        package var successes = 0.0
     }
 
     private let totals = Locked<[String: Totals]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func record(_ r: AWSCallRecord) {
+    package func record(_ r: AWSCallRecord) {
         totals.withLock { t in
             var v = t[r.service, default: Totals()]
             v.requests += 1
@@ -351,26 +351,26 @@ public final class AWSCallCounters: Sendable {
         }
     }
 
-    public func snapshot(_ service: String) -> Totals { totals.withLock { $0[service] ?? Totals() } }
+    package func snapshot(_ service: String) -> Totals { totals.withLock { $0[service] ?? Totals() } }
 }
 
 /// DynamoDB in development (DynamoDB Local, moto): DescribeTable's item count and size, and the agent's
 /// own request counters, since there is no CloudWatch to ask.
-public final class DynamoDBLocalCollector: Collector, @unchecked Sendable {
-    public let name = "dynamodb"
+package final class DynamoDBLocalCollector: Collector, @unchecked Sendable {
+    package let name = "dynamodb"
     let tables: [String]
     let dynamodb: @Sendable () -> DynamoDB
     let calls: AWSCallCounters
     private let lock = Locked(())
     private var counters = CounterTracker()
 
-    public init(tables: [String], calls: AWSCallCounters, dynamodb: @escaping @Sendable () -> DynamoDB) {
+    package init(tables: [String], calls: AWSCallCounters, dynamodb: @escaping @Sendable () -> DynamoDB) {
         self.tables = tables
         self.dynamodb = dynamodb
         self.calls = calls
     }
 
-    public func collect(now: Double) throws -> [Sample] {
+    package func collect(now: Double) throws -> [Sample] {
         try lock.withLock { _ in try collectLocked(now: now) }
     }
 

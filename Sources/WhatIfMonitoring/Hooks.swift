@@ -15,39 +15,39 @@ import WhatIfJSON
 
 /// What an alert hook is told: an alarm changed state (or is still in ALARM at the repeat interval),
 /// or a job ended. Executables get it as JSON on stdin; webhooks get it as an Alertmanager alert.
-public struct HookEvent: Sendable, Codable, Equatable {
-    public struct Alarm: Sendable, Codable, Equatable {
-        public var name: String
-        public var description: String?
-        public var state: AlarmState
-        public var previousState: AlarmState
-        public var reason: String
-        public var namespace: String
-        public var metricName: String
-        public var dimensions: [String: String]
-        public var threshold: Double
-        public var comparisonOperator: String
+package struct HookEvent: Sendable, Codable, Equatable {
+    package struct Alarm: Sendable, Codable, Equatable {
+        package var name: String
+        package var description: String?
+        package var state: AlarmState
+        package var previousState: AlarmState
+        package var reason: String
+        package var namespace: String
+        package var metricName: String
+        package var dimensions: [String: String]
+        package var threshold: Double
+        package var comparisonOperator: String
         /// True when this is a reminder (still in ALARM after the repeat interval), not a change.
-        public var isRepeat: Bool
+        package var isRepeat: Bool
         /// When the alarm entered its current state.
-        public var since: Date
+        package var since: Date
         /// The maintenance window(s) open when the alarm changed state (an annotation, not a silence).
-        public var maintenanceWindow: String?
+        package var maintenanceWindow: String?
     }
 
     /// A maintenance window ran (or was missed): its outcome and what each job did.
-    public struct Window: Sendable, Codable, Equatable {
-        public var name: String
+    package struct Window: Sendable, Codable, Equatable {
+        package var name: String
         /// succeeded, partial, failed, skipped or missed.
-        public var outcome: String
+        package var outcome: String
         /// scheduled, catch-up or manual.
-        public var trigger: String
-        public var occurrence: Date
+        package var trigger: String
+        package var occurrence: Date
         /// One line per job: "backup: succeeded", "vacuum: skipped (estimated 2h, 40m left)".
-        public var steps: [String]
-        public var jobId: String?
+        package var steps: [String]
+        package var jobId: String?
 
-        public init(
+        package init(
             name: String, outcome: String, trigger: String, occurrence: Date, steps: [String], jobId: String? = nil
         ) {
             self.name = name
@@ -59,15 +59,15 @@ public struct HookEvent: Sendable, Codable, Equatable {
         }
     }
 
-    public struct Job: Sendable, Codable, Equatable {
-        public var id: String
-        public var kind: String
-        public var state: String
-        public var error: String?
-        public var hint: String?
-        public var startedAt: Date?
-        public var endedAt: Date?
-        public init(
+    package struct Job: Sendable, Codable, Equatable {
+        package var id: String
+        package var kind: String
+        package var state: String
+        package var error: String?
+        package var hint: String?
+        package var startedAt: Date?
+        package var endedAt: Date?
+        package init(
             id: String, kind: String, state: String, error: String? = nil, hint: String? = nil,
             startedAt: Date? = nil, endedAt: Date? = nil
         ) {
@@ -82,15 +82,15 @@ public struct HookEvent: Sendable, Codable, Equatable {
     }
 
     /// "alarm", "job" or "maintenance".
-    public var type: String
-    public var time: Date
-    public var host: String
-    public var environment: String
-    public var alarm: Alarm?
-    public var job: Job?
-    public var window: Window?
+    package var type: String
+    package var time: Date
+    package var host: String
+    package var environment: String
+    package var alarm: Alarm?
+    package var job: Job?
+    package var window: Window?
 
-    public init(
+    package init(
         type: String, time: Date, host: String, environment: String, alarm: Alarm? = nil, job: Job? = nil,
         window: Window? = nil
     ) {
@@ -103,7 +103,7 @@ public struct HookEvent: Sendable, Codable, Equatable {
         self.window = window
     }
 
-    public var summary: String {
+    package var summary: String {
         if let a = alarm { return "alarm \(a.name) \(a.previousState.rawValue) -> \(a.state.rawValue)" }
         if let j = job { return "job \(j.id) (\(j.kind)) \(j.state)" }
         if let w = window { return "maintenance window \(w.name) \(w.outcome)" }
@@ -111,7 +111,7 @@ public struct HookEvent: Sendable, Codable, Equatable {
     }
 
     /// The `WHATIF_*` variables an executable hook gets.
-    public var environmentVariables: [String: String] {
+    package var environmentVariables: [String: String] {
         var env = ["WHATIF_EVENT": type, "WHATIF_HOST": host, "WHATIF_ENVIRONMENT": environment]
         env["WHATIF_TIME"] = Date.ISO8601FormatStyle().format(time)
         if let a = alarm {
@@ -137,7 +137,7 @@ public struct HookEvent: Sendable, Codable, Equatable {
         return env
     }
 
-    public func json() -> [UInt8] {
+    package func json() -> [UInt8] {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         e.dateEncodingStrategy = .iso8601
@@ -146,8 +146,8 @@ public struct HookEvent: Sendable, Codable, Equatable {
 }
 
 /// Prometheus Alertmanager's webhook payload (version 4), so existing receivers work unchanged.
-public enum AlertmanagerPayload {
-    public static func encode(_ event: HookEvent, receiver: String = "whatif") -> [UInt8] {
+package enum AlertmanagerPayload {
+    package static func encode(_ event: HookEvent, receiver: String = "whatif") -> [UInt8] {
         let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         var labels: [String: String] = ["host": event.host, "environment": event.environment, "source": "whatifd"]
         var annotations: [String: String] = [:]
@@ -255,16 +255,16 @@ enum JSONText {
     static func quote(_ s: String, _ out: inout String) { out += JSONString.quote(s) }
 }
 
-public struct HookSettings: Sendable, Equatable {
-    public struct Webhook: Sendable, Equatable {
-        public var url: String
+package struct HookSettings: Sendable, Equatable {
+    package struct Webhook: Sendable, Equatable {
+        package var url: String
         /// Literal header values.
-        public var headers: [String: String]
+        package var headers: [String: String]
         /// Header values read from files at each delivery (tokens), trimmed.
-        public var headerFiles: [String: String]
-        public var maxAttempts: Int
-        public var timeout: Double
-        public init(
+        package var headerFiles: [String: String]
+        package var maxAttempts: Int
+        package var timeout: Double
+        package init(
             url: String, headers: [String: String] = [:], headerFiles: [String: String] = [:], maxAttempts: Int = 5,
             timeout: Double = 10
         ) {
@@ -277,16 +277,16 @@ public struct HookSettings: Sendable, Equatable {
     }
 
     /// run-parts style: every executable whose name is made of A-Z a-z 0-9 _ - runs, in name order.
-    public var directory: String?
+    package var directory: String?
     /// An executable hook is sent SIGTERM after this many seconds, SIGKILL 2 s later.
-    public var timeout: Double
-    public var webhooks: [Webhook]
+    package var timeout: Double
+    package var webhooks: [Webhook]
     /// While an alarm stays in ALARM, hooks hear about it again this often (nil: only on changes).
-    public var repeatInterval: Double?
+    package var repeatInterval: Double?
     /// First retry delay for webhooks (doubles, full jitter, capped at 60 s).
-    public var retryBase: Double
+    package var retryBase: Double
 
-    public init(
+    package init(
         directory: String?, timeout: Double = 30, webhooks: [Webhook] = [], repeatInterval: Double? = 4 * 3600,
         retryBase: Double = 1
     ) {
@@ -301,15 +301,15 @@ public struct HookSettings: Sendable, Equatable {
 /// Delivers hook events off the caller's thread: one worker runs the executables (in order, one event
 /// at a time), one worker per webhook retries with backoff. A full queue drops the event and counts it;
 /// nothing here ever blocks alarm evaluation.
-public final class HookDispatcher: Sendable {
-    public struct Counters: Sendable, Codable, Equatable {
-        public var delivered = 0
-        public var failed = 0
-        public var dropped = 0
-        public init() {}
+package final class HookDispatcher: Sendable {
+    package struct Counters: Sendable, Codable, Equatable {
+        package var delivered = 0
+        package var failed = 0
+        package var dropped = 0
+        package init() {}
     }
 
-    public let settings: HookSettings
+    package let settings: HookSettings
     let http: HTTPClient
     let logger: Logger
     let baseEnvironment: [String: String]
@@ -321,7 +321,7 @@ public final class HookDispatcher: Sendable {
     /// Reaches zero when every worker has delivered what it was given and ended.
     private let finished: CountdownLatch
 
-    public init(
+    package init(
         settings: HookSettings, http: HTTPClient, logger: Logger, baseEnvironment: [String: String],
         stateDirectory: String
     ) {
@@ -349,10 +349,10 @@ public final class HookDispatcher: Sendable {
         workers.set(handles)
     }
 
-    public var stats: Counters { counters.value }
+    package var stats: Counters { counters.value }
 
     /// Queues `event` for every hook and returns at once.
-    public func send(_ event: HookEvent) {
+    package func send(_ event: HookEvent) {
         if settings.directory != nil, !execQueue.offer(event) {
             counters.withLock { $0.dropped += 1 }
             logger.error("hook queue full; event dropped", metadata: ["event": "\(event.summary)"])
@@ -365,7 +365,7 @@ public final class HookDispatcher: Sendable {
 
     /// Stops taking events and waits up to `grace` seconds for the queued ones to be delivered; hooks
     /// still running after that are left to finish on their own (the process is about to exit).
-    public func shutdown(grace: Double = .infinity) {
+    package func shutdown(grace: Double = .infinity) {
         execQueue.close()
         for q in webhookQueues { q.close() }
         let handles = workers.withLock { w -> [Threads.Handle] in
@@ -387,7 +387,7 @@ public final class HookDispatcher: Sendable {
     }
 
     /// The executables `directory` holds, run-parts style.
-    public static func executables(in directory: String) -> [String] {
+    package static func executables(in directory: String) -> [String] {
         Files.list(directory).filter { name in
             !name.isEmpty
                 && name.utf8.allSatisfy { c in

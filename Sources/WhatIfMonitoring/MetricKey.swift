@@ -1,21 +1,21 @@
 /// One metric's identity, as CloudWatch names it: namespace, metric name and dimensions (sorted by name),
 /// plus the unit its values are in.
 public struct MetricKey: Hashable, Sendable, Codable, CustomStringConvertible {
-    public struct Dimension: Hashable, Sendable, Codable {
+    package struct Dimension: Hashable, Sendable, Codable {
         public var name: String
-        public var value: String
-        public init(_ name: String, _ value: String) {
+        package var value: String
+        package init(_ name: String, _ value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    public var namespace: String
+    package var namespace: String
     public var name: String
-    public var dimensions: [Dimension]
-    public var unit: String
+    package var dimensions: [Dimension]
+    package var unit: String
 
-    public init(namespace: String, name: String, dimensions: [Dimension], unit: String) {
+    package init(namespace: String, name: String, dimensions: [Dimension], unit: String) {
         self.namespace = namespace
         self.name = name
         self.dimensions = dimensions.sorted { $0.name < $1.name }
@@ -23,7 +23,7 @@ public struct MetricKey: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// The series an alarm watches: namespace, name and every dimension must match (the unit does not).
-    public func matches(namespace: String, name: String, dimensions: [Dimension]) -> Bool {
+    package func matches(namespace: String, name: String, dimensions: [Dimension]) -> Bool {
         self.namespace == namespace && self.name == name && self.dimensions == dimensions
     }
 
@@ -34,22 +34,22 @@ public struct MetricKey: Hashable, Sendable, Codable, CustomStringConvertible {
 }
 
 /// CloudWatch's units that the collectors use.
-public enum MetricUnit {
-    public static let percent = "Percent"
-    public static let count = "Count"
-    public static let bytes = "Bytes"
-    public static let seconds = "Seconds"
-    public static let milliseconds = "Milliseconds"
-    public static let countPerSecond = "Count/Second"
-    public static let none = "None"
+package enum MetricUnit {
+    package static let percent = "Percent"
+    package static let count = "Count"
+    package static let bytes = "Bytes"
+    package static let seconds = "Seconds"
+    package static let milliseconds = "Milliseconds"
+    package static let countPerSecond = "Count/Second"
+    package static let none = "None"
 }
 
 /// One value a collector read, stamped with when it was read (seconds since the epoch).
 public struct Sample: Sendable, Equatable {
     public var key: MetricKey
-    public var value: Double
-    public var time: Double
-    public init(key: MetricKey, value: Double, time: Double) {
+    package var value: Double
+    package var time: Double
+    package init(key: MetricKey, value: Double, time: Double) {
         self.key = key
         self.value = value
         self.time = time

@@ -31,12 +31,12 @@ public final class MetricStore: Sendable {
         var compactedBytes: Int = 0
     }
 
-    public let retention: Double
+    package let retention: Double
     let logger: Logger
     private let state: Locked<State>
 
     /// `directory` nil keeps history in memory only.
-    public init(retention: Double, directory: String?, logger: Logger, now: Double) throws(Failure) {
+    package init(retention: Double, directory: String?, logger: Logger, now: Double) throws(Failure) {
         self.retention = retention
         self.logger = logger
         var s = State()
@@ -70,7 +70,7 @@ public final class MetricStore: Sendable {
     }
 
     /// Adds samples (each series's times must increase; an older or equal time is dropped) and logs them.
-    public func append(_ samples: [Sample], now: Double) {
+    package func append(_ samples: [Sample], now: Double) {
         let cutoff = now - retention
         state.withLock { s in
             var newSeries: [(MetricKey, UInt32)] = []
@@ -135,12 +135,12 @@ public final class MetricStore: Sendable {
         return lo
     }
 
-    public var keys: [MetricKey] { state.withLock { $0.series.map(\.key) } }
+    package var keys: [MetricKey] { state.withLock { $0.series.map(\.key) } }
 
-    public var seriesCount: Int { state.withLock { $0.series.count } }
+    package var seriesCount: Int { state.withLock { $0.series.count } }
 
     /// A series's points with time >= `since`.
-    public func points(_ key: MetricKey, since: Double) -> [(time: Double, value: Double)] {
+    package func points(_ key: MetricKey, since: Double) -> [(time: Double, value: Double)] {
         state.withLock { s -> [(time: Double, value: Double)] in
             guard let i = s.index[key] else { return [] }
             let ser = s.series[i]
@@ -150,7 +150,7 @@ public final class MetricStore: Sendable {
     }
 
     /// The most recent point of each series.
-    public func latest() -> [(key: MetricKey, time: Double, value: Double)] {
+    package func latest() -> [(key: MetricKey, time: Double, value: Double)] {
         state.withLock { s -> [(key: MetricKey, time: Double, value: Double)] in
             s.series.compactMap { ser in
                 guard let t = ser.times.last, let v = ser.values.last else { return nil }
@@ -161,7 +161,7 @@ public final class MetricStore: Sendable {
 
     /// For each of `count` periods of `period` seconds ending at `end` (oldest first), the values of the
     /// series matching namespace, name and dimensions that fall in it.
-    public func periodValues(
+    package func periodValues(
         namespace: String, name: String, dimensions: [MetricKey.Dimension], period: Double, count: Int, end: Double
     ) -> [[Double]] {
         let start = end - period * Double(count)
@@ -186,7 +186,7 @@ public final class MetricStore: Sendable {
         return (series.count, series.reduce(0) { $0 + $1.1.count }, good)
     }
 
-    public func close() {
+    package func close() {
         state.withLock { s in
             s.log?.close()
             s.log = nil

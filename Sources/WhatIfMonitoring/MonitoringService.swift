@@ -12,19 +12,19 @@ import WhatIfProtocol
     import Glibc
 #endif
 
-public struct MonitoringSettings: Sendable, Equatable {
+package struct MonitoringSettings: Sendable, Equatable {
     /// Seconds between collections (60 by default; 10 for high resolution).
-    public var interval: Double
+    package var interval: Double
     /// Seconds of history kept (24 h by default).
-    public var retention: Double
+    package var retention: Double
     /// Seconds between alarm evaluations (CloudWatch's minute).
-    public var evaluationInterval: Double
+    package var evaluationInterval: Double
     /// node_exporter textfile-collector file, rewritten atomically each cycle.
-    public var textfile: String?
+    package var textfile: String?
     /// Publish the collected metrics to CloudWatch under this namespace (PutMetricData).
-    public var publishNamespace: String?
+    package var publishNamespace: String?
 
-    public init(
+    package init(
         interval: Double = 60, retention: Double = 86400, evaluationInterval: Double = 60, textfile: String? = nil,
         publishNamespace: String? = nil
     ) {
@@ -52,7 +52,7 @@ struct AlarmRecord: Codable {
 
 /// Collects every cycle, keeps history, evaluates alarms every evaluation interval and tells the hooks.
 /// Collection and evaluation run on one dedicated thread; hooks run on their own.
-public final class MonitoringService: Sendable {
+package final class MonitoringService: Sendable {
     struct Runtime {
         var settings: MonitoringSettings
         var collectors: [any Collector]
@@ -63,7 +63,7 @@ public final class MonitoringService: Sendable {
         var environment: String
     }
 
-    public let store: MetricStore
+    package let store: MetricStore
     let logger: Logger
     let alarmsPath: String?
     private let runtime: Locked<Runtime>
@@ -77,7 +77,7 @@ public final class MonitoringService: Sendable {
     /// Maintenance windows open now, each with the alarms it silences (`*`: all).
     private let maintenance = Locked<[String: [String]]>([:])
 
-    public init(
+    package init(
         settings: MonitoringSettings, stateDirectory: String?, logger: Logger, host: String, environment: String,
         now: Double = Date().timeIntervalSince1970
     ) throws(Failure) {
@@ -104,7 +104,7 @@ public final class MonitoringService: Sendable {
     }
 
     /// Sets what is collected and evaluated (at start and on reload). Replaced hooks finish their queue.
-    public func configure(
+    package func configure(
         settings: MonitoringSettings, collectors: [any Collector], alarms: [AlarmDefinition], hooks: HookDispatcher?,
         cloudwatch: (@Sendable () -> CloudWatch)?
     ) {
@@ -138,9 +138,9 @@ public final class MonitoringService: Sendable {
         saveAlarms()
     }
 
-    public var settings: MonitoringSettings { runtime.withLock { $0.settings } }
-    public var hooks: HookDispatcher? { runtime.withLock { $0.hooks } }
-    public var alarmDefinitions: [AlarmDefinition] { runtime.withLock { $0.alarms } }
+    package var settings: MonitoringSettings { runtime.withLock { $0.settings } }
+    package var hooks: HookDispatcher? { runtime.withLock { $0.hooks } }
+    package var alarmDefinitions: [AlarmDefinition] { runtime.withLock { $0.alarms } }
 
     static func fingerprint(_ a: AlarmDefinition) -> String {
         "\(a.namespace)|\(a.metricName)|\(a.dimensions.map { "\($0.name)=\($0.value)" })|\(a.statistic)|\(a.period)|\(a.evaluationPeriods)|\(a.datapointsToAlarm)|\(a.threshold)|\(a.comparison.rawValue)|\(a.treatMissingData.rawValue)|\(a.evaluateLowSampleCountPercentile)"
@@ -149,7 +149,7 @@ public final class MonitoringService: Sendable {
     // MARK: The loop
 
     /// Starts the collection thread: a cycle at every multiple of the interval.
-    public func start(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    package func start(clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         stopFlag.set(false)
         let handle = Threads.start { [self] in
             while !stopFlag.value {
@@ -166,7 +166,7 @@ public final class MonitoringService: Sendable {
 
     /// Stops the loop (after the cycle in progress) and closes the history and hooks, giving queued hook
     /// events up to `hookGrace` seconds.
-    public func stop(hookGrace: Double = .infinity) {
+    package func stop(hookGrace: Double = .infinity) {
         stopFlag.set(true)
         if let h = running.withLock({ h -> Threads.Handle? in
             defer { h = nil }
@@ -179,7 +179,7 @@ public final class MonitoringService: Sendable {
     }
 
     /// One cycle: every collector (in parallel), the store, alarms when due, the textfile, publishing.
-    public func cycle(now: Double) {
+    package func cycle(now: Double) {
         cycleLock.withLock { _ in
             let r = runtime.withLock { $0 }
             let results = Locked<[(String, Result<[Sample], any Error>, Double)]>([])
@@ -286,7 +286,7 @@ public final class MonitoringService: Sendable {
     // MARK: Alarms
 
     /// The evaluation range of `alarm` at `now`: complete periods only, oldest first.
-    public func range(for alarm: AlarmDefinition, now: Double) -> [PeriodDatapoint] {
+    package func range(for alarm: AlarmDefinition, now: Double) -> [PeriodDatapoint] {
         let p = Double(alarm.period)
         let end = (now / p).rounded(.down) * p
         let n = alarm.evaluationRange
@@ -301,7 +301,7 @@ public final class MonitoringService: Sendable {
     }
 
     /// Evaluates every alarm; state changes are recorded and sent to the hooks.
-    public func evaluateAlarms(now: Double) {
+    package func evaluateAlarms(now: Double) {
         let r = runtime.withLock { $0 }
         // Each change, and whether an open maintenance window keeps it from the hooks.
         var events: [(event: HookEvent, silenced: Bool)] = []
@@ -369,14 +369,14 @@ public final class MonitoringService: Sendable {
 
     /// A maintenance window opened: alarms that change state until it closes are annotated with its
     /// name, and those in `silence` (`*`: all) are kept from the hooks.
-    public func beginMaintenance(window: String, silence: [String]) {
+    package func beginMaintenance(window: String, silence: [String]) {
         maintenance.withLock { $0[window] = silence }
         logger.info("maintenance window open", metadata: ["window": "\(window)", "silenced": "\(silence)"])
     }
 
     /// The window closed. An alarm it silenced whose state differs from what the hooks last heard is
     /// sent now, so nothing that still matters is lost to the silence.
-    public func endMaintenance(window: String, now: Double = Date().timeIntervalSince1970) {
+    package func endMaintenance(window: String, now: Double = Date().timeIntervalSince1970) {
         let windows = maintenance.withLock { m -> [String: [String]] in
             m[window] = nil
             return m
@@ -404,7 +404,7 @@ public final class MonitoringService: Sendable {
     }
 
     /// The windows open now and what they silence.
-    public var openMaintenanceWindows: [String: [String]] { maintenance.value }
+    package var openMaintenanceWindows: [String: [String]] { maintenance.value }
 
     private func event(
         _ a: AlarmDefinition, _ rec: AlarmRecord, previous: AlarmState, isRepeat: Bool, _ r: Runtime, _ now: Date,
@@ -421,14 +421,14 @@ public final class MonitoringService: Sendable {
     }
 
     /// Sends a maintenance window's outcome to the hooks.
-    public func windowEnded(_ window: HookEvent.Window, now: Date = Date()) {
+    package func windowEnded(_ window: HookEvent.Window, now: Date = Date()) {
         let r = runtime.withLock { $0 }
         r.hooks?.send(
             HookEvent(type: "maintenance", time: now, host: r.host, environment: r.environment, window: window))
     }
 
     /// Sends a job's outcome to the hooks.
-    public func jobEnded(_ job: HookEvent.Job) {
+    package func jobEnded(_ job: HookEvent.Job) {
         let r = runtime.withLock { $0 }
         r.hooks?.send(HookEvent(type: "job", time: Date(), host: r.host, environment: r.environment, job: job))
     }
@@ -448,9 +448,9 @@ public final class MonitoringService: Sendable {
 
     // MARK: Reads for the admin API
 
-    public var collectorStatuses: [CollectorStatus] { statuses.value.values.sorted { $0.name < $1.name } }
+    package var collectorStatuses: [CollectorStatus] { statuses.value.values.sorted { $0.name < $1.name } }
 
-    public func alarmInfos() -> [AlarmInfo] {
+    package func alarmInfos() -> [AlarmInfo] {
         let defs = alarmDefinitions
         let recs = records.value
         return defs.map { a in
@@ -468,14 +468,14 @@ public final class MonitoringService: Sendable {
         }
     }
 
-    public func history(_ name: String) -> [AlarmHistoryItem]? {
+    package func history(_ name: String) -> [AlarmHistoryItem]? {
         guard alarmDefinitions.contains(where: { $0.name == name }) else { return nil }
         return records.value[name]?.history ?? []
     }
 
     /// Series whose metric name (or `namespace/name`, or namespace) matches `name` (all when nil), since
     /// `since`; with `maxPoints`, each series is thinned to at most that many points (means of equal runs).
-    public func report(name: String?, since: Double, now: Double, maxPoints: Int? = nil) -> MetricsReport {
+    package func report(name: String?, since: Double, now: Double, maxPoints: Int? = nil) -> MetricsReport {
         let keys = store.keys.filter { k in
             guard let name, !name.isEmpty else { return true }
             return k.name == name || "\(k.namespace)/\(k.name)" == name || k.namespace == name
@@ -511,7 +511,7 @@ public final class MonitoringService: Sendable {
 
     /// `report` as the admin API's JSON, written directly (a day of 200 series is 288,000 points, which
     /// JSONEncoder would turn into hundreds of megabytes of temporary objects).
-    public static func encode(_ r: MetricsReport) -> [UInt8] {
+    package static func encode(_ r: MetricsReport) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096 + r.series.reduce(0) { $0 + 200 + $1.points.count * 28 })
         func put(_ s: String) { out.append(contentsOf: s.utf8) }
@@ -562,7 +562,7 @@ public final class MonitoringService: Sendable {
     }
 
     /// Prometheus text exposition of every series's latest value and every alarm's state.
-    public func prometheusText() -> String {
+    package func prometheusText() -> String {
         PrometheusExposition.render(latest: store.latest(), alarms: alarmInfos())
     }
 }

@@ -2,9 +2,9 @@ import WhatIfProtocol
 
 /// Prometheus text exposition (format 0.0.4): `whatif_<namespace>_<metric>` in base units, dimensions as
 /// snake_case labels, plus `whatif_alarm_state`.
-public enum PrometheusExposition {
+package enum PrometheusExposition {
     /// `CPUUtilization` → `cpu_utilization`, `DBInstanceIdentifier` → `db_instance_identifier`.
-    public static func snake(_ s: String) -> String {
+    package static func snake(_ s: String) -> String {
         var out = ""
         let chars = Array(s)
         for (i, c) in chars.enumerated() {
@@ -35,7 +35,7 @@ public enum PrometheusExposition {
         }
     }
 
-    public static func name(namespace: String, metric: String, unit u: String) -> String {
+    package static func name(namespace: String, metric: String, unit u: String) -> String {
         let ns = namespace.split(separator: "/").last.map(String.init) ?? namespace
         // Namespaces are one lower-case word: elasticache, rds, dynamodb, host, agent.
         let word = ns.lowercased().filter { $0.isLetter || $0.isNumber }
@@ -68,7 +68,7 @@ public enum PrometheusExposition {
         return "\(v)"
     }
 
-    public static func render(latest: [(key: MetricKey, time: Double, value: Double)], alarms: [AlarmInfo]) -> String {
+    package static func render(latest: [(key: MetricKey, time: Double, value: Double)], alarms: [AlarmInfo]) -> String {
         var groups: [String: [(labels: String, value: Double, time: Double)]] = [:]
         var help: [String: String] = [:]
         for (key, time, value) in latest {

@@ -1,12 +1,12 @@
 /// CloudWatch's statistics: SampleCount, Sum, Average, Minimum, Maximum, and pNN.NN percentiles.
-public enum Statistic: Sendable, Equatable, CustomStringConvertible {
+package enum Statistic: Sendable, Equatable, CustomStringConvertible {
     case sampleCount, sum, average, minimum, maximum
     /// 0...100, at most two decimals.
     case percentile(Double)
 
-    public static let names = ["SampleCount", "Sum", "Average", "Minimum", "Maximum"]
+    package static let names = ["SampleCount", "Sum", "Average", "Minimum", "Maximum"]
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         switch text {
         case "SampleCount": self = .sampleCount
         case "Sum": self = .sum
@@ -20,7 +20,7 @@ public enum Statistic: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `p99`, `p99.9`, `p0.5`, `p100` (CloudWatch's ExtendedStatistic: p0.0 to p100, two decimals at most).
-    public static func parsePercentile(_ text: String) -> Double? {
+    package static func parsePercentile(_ text: String) -> Double? {
         guard text.first == "p" || text.first == "P" else { return nil }
         let body = text.dropFirst()
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
@@ -35,7 +35,7 @@ public enum Statistic: Sendable, Equatable, CustomStringConvertible {
         return v
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .sampleCount: "SampleCount"
         case .sum: "Sum"
@@ -47,14 +47,14 @@ public enum Statistic: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var isPercentile: Bool {
+    package var isPercentile: Bool {
         if case .percentile = self { return true }
         return false
     }
 
     /// The statistic over `values` (nil for no values). Percentiles are nearest-rank: the smallest
     /// value with at least p% of the values at or below it, so the answer is always a real sample.
-    public func compute(_ values: some Collection<Double>) -> Double? {
+    package func compute(_ values: some Collection<Double>) -> Double? {
         guard !values.isEmpty else { return nil }
         switch self {
         case .sampleCount: return Double(values.count)
@@ -71,7 +71,7 @@ public enum Statistic: Sendable, Equatable, CustomStringConvertible {
 
     /// CloudWatch's rule for "too few samples" for a percentile: fewer than 10/(1-p) samples for
     /// p in [0.5, 1), fewer than 10/p for p in (0, 0.5). Other statistics are never low.
-    public func isLowSample(count: Int) -> Bool {
+    package func isLowSample(count: Int) -> Bool {
         guard case .percentile(let pct) = self else { return false }
         let p = pct / 100
         if p >= 1 || p <= 0 { return false }

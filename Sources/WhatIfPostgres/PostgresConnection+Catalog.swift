@@ -1,21 +1,21 @@
 import WhatIfCore
 
 /// A table as PostgreSQL's catalog names it.
-public struct PostgresTable: Sendable, Hashable, Comparable {
-    public var schema: String
-    public var name: String
+package struct PostgresTable: Sendable, Hashable, Comparable {
+    package var schema: String
+    package var name: String
 
-    public init(schema: String, name: String) {
+    package init(schema: String, name: String) {
         self.schema = schema
         self.name = name
     }
 
     /// `schema.name`, as people read it and as backup manifests key their row counts.
-    public var displayName: String { "\(schema).\(name)" }
+    package var displayName: String { "\(schema).\(name)" }
     /// `"schema"."name"`, safe to put in SQL whatever the names hold.
-    public var quoted: String { schema.quotedIdentifier + "." + name.quotedIdentifier }
+    package var quoted: String { schema.quotedIdentifier + "." + name.quotedIdentifier }
 
-    public static func < (a: PostgresTable, b: PostgresTable) -> Bool { (a.schema, a.name) < (b.schema, b.name) }
+    package static func < (a: PostgresTable, b: PostgresTable) -> Bool { (a.schema, a.name) < (b.schema, b.name) }
 }
 
 extension PostgresConnection {
@@ -23,7 +23,7 @@ extension PostgresConnection {
     /// checks, the migration's comparison): ordinary and partitioned tables outside the system schemas,
     /// not the partitions themselves (a partitioned table's count covers its partitions, and pg_dump
     /// restores them through it). Views, sequences and foreign tables hold no rows of their own.
-    public static let userTablesSQL = """
+    package static let userTablesSQL = """
         SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -32,7 +32,7 @@ extension PostgresConnection {
         """
 
     /// The database's tables (see `userTablesSQL`), in schema and name order.
-    public func userTables(deadline: Deadline) throws -> [PostgresTable] {
+    package func userTables(deadline: Deadline) throws -> [PostgresTable] {
         try query(Self.userTablesSQL, deadline: deadline).rows.map {
             PostgresTable(schema: $0[0] ?? "", name: $0[1] ?? "")
         }
@@ -41,7 +41,7 @@ extension PostgresConnection {
 
 extension String {
     /// A PostgreSQL identifier, quoted: `"a""b"` for `a"b`.
-    public var quotedIdentifier: String {
+    package var quotedIdentifier: String {
         var out = "\""
         for c in self {
             if c == "\"" { out += "\"\"" } else { out.append(c) }

@@ -6,26 +6,26 @@ import WhatIfCore
 #endif
 
 /// libpq's sslmode values.
-public enum PostgresSSLMode: String, Sendable, CaseIterable {
+package enum PostgresSSLMode: String, Sendable, CaseIterable {
     case disable, allow, prefer, require
     case verifyCA = "verify-ca"
     case verifyFull = "verify-full"
 
     /// Modes that check the server's certificate.
-    public var verifies: Bool { self == .verifyCA || self == .verifyFull }
+    package var verifies: Bool { self == .verifyCA || self == .verifyFull }
 }
 
-public struct PostgresConfig: Sendable, Equatable {
-    public var host: String
-    public var port: Int
-    public var database: String
-    public var user: String
-    public var password: String?
-    public var sslMode: PostgresSSLMode
-    public var sslRootCert: String?
-    public var applicationName: String
+package struct PostgresConfig: Sendable, Equatable {
+    package var host: String
+    package var port: Int
+    package var database: String
+    package var user: String
+    package var password: String?
+    package var sslMode: PostgresSSLMode
+    package var sslRootCert: String?
+    package var applicationName: String
 
-    public init(
+    package init(
         host: String, port: Int = 5432, database: String, user: String, password: String? = nil,
         sslMode: PostgresSSLMode = .prefer, sslRootCert: String? = nil, applicationName: String = "whatifd"
     ) {
@@ -40,7 +40,7 @@ public struct PostgresConfig: Sendable, Equatable {
     }
 
     /// `host:port/database`, for messages (never the password).
-    public var endpoint: String { "\(host):\(port)/\(database)" }
+    package var endpoint: String { "\(host):\(port)/\(database)" }
 
     /// libpq's keyword/value pairs.
     var connectionParameters: [(String, String)] {
@@ -58,22 +58,22 @@ public struct PostgresConfig: Sendable, Equatable {
     }
 }
 
-public struct PostgresError: OperatorError, Sendable {
-    public enum Kind: Sendable, Equatable {
+package struct PostgresError: OperatorError, Sendable {
+    package enum Kind: Sendable, Equatable {
         case connection
         case query
         case timeout
         case protocolViolation
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The SQLSTATE of a server error (for example 42P01 undefined_table, 28P01 invalid_password).
-    public var sqlState: String?
-    public var message: String
-    public var detail: String?
-    public var hint: String?
+    package var sqlState: String?
+    package var message: String
+    package var detail: String?
+    package var hint: String?
 
-    public init(kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
+    package init(kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
         self.kind = kind
         self.sqlState = sqlState
         self.message = message
@@ -83,13 +83,13 @@ public struct PostgresError: OperatorError, Sendable {
 }
 
 /// A query's rows, as text (libpq's text format).
-public struct PostgresResult: Sendable {
-    public var columns: [String]
-    public var rows: [[String?]]
+package struct PostgresResult: Sendable {
+    package var columns: [String]
+    package var rows: [[String?]]
     /// For INSERT/UPDATE/DELETE: the number of rows affected.
-    public var affectedRows: Int?
+    package var affectedRows: Int?
 
-    public func value(_ row: Int, _ column: String) -> String? {
+    package func value(_ row: Int, _ column: String) -> String? {
         guard let c = columns.firstIndex(of: column), row < rows.count else { return nil }
         return rows[row][c]
     }
@@ -97,9 +97,9 @@ public struct PostgresResult: Sendable {
 
 /// One libpq connection. Every call takes a deadline: connect and queries run non-blocking and are
 /// polled, and a query past its deadline is cancelled on the server. Use from one thread at a time.
-public final class PostgresConnection {
+package final class PostgresConnection {
     private var conn: OpaquePointer?
-    public let config: PostgresConfig
+    package let config: PostgresConfig
 
     private init(conn: OpaquePointer, config: PostgresConfig) {
         self.conn = conn
@@ -108,14 +108,15 @@ public final class PostgresConnection {
 
     deinit { close() }
 
-    public func close() {
+    package func close() {
         if let conn {
             whatif_PQfinish(conn)
             self.conn = nil
         }
     }
 
-    public static func connect(_ config: PostgresConfig, deadline: Deadline) throws(PostgresError) -> PostgresConnection
+    package static func connect(_ config: PostgresConfig, deadline: Deadline) throws(PostgresError)
+        -> PostgresConnection
     {
         // libpq is loaded on first use.
         guard whatif_pq_load() == 0 else {
@@ -168,18 +169,18 @@ public final class PostgresConnection {
     }
 
     /// Server version as PostgreSQL numbers it (150018 for 15.18).
-    public var serverVersionNumber: Int { conn.map { Int(whatif_PQserverVersion($0)) } ?? 0 }
+    package var serverVersionNumber: Int { conn.map { Int(whatif_PQserverVersion($0)) } ?? 0 }
 
     /// "15.18".
-    public var serverVersion: String {
+    package var serverVersion: String {
         let v = serverVersionNumber
         return v >= 100000 ? "\(v / 10000).\(v % 10000)" : "\(v / 10000).\(v / 100 % 100).\(v % 100)"
     }
 
-    public var sslInUse: Bool { conn.map { whatif_PQsslInUse($0) == 1 } ?? false }
+    package var sslInUse: Bool { conn.map { whatif_PQsslInUse($0) == 1 } ?? false }
 
     /// TLS protocol in use ("TLSv1.3"), when SSL is.
-    public var sslProtocol: String? {
+    package var sslProtocol: String? {
         guard let conn, whatif_PQsslInUse(conn) == 1, let p = whatif_PQsslAttribute(conn, "protocol") else {
             return nil
         }
@@ -188,7 +189,7 @@ public final class PostgresConnection {
 
     /// Runs one statement with text parameters ($1, $2, ...). nil is SQL NULL.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = [], deadline: Deadline) throws(PostgresError)
+    package func query(_ sql: String, _ parameters: [String?] = [], deadline: Deadline) throws(PostgresError)
         -> PostgresResult
     {
         guard let conn else { throw PostgresError(kind: .connection, message: "connection is closed") }
@@ -370,15 +371,15 @@ public final class PostgresConnection {
 
 extension PostgresConnection {
     /// The state `whatifctl status` shows.
-    public struct Overview: Sendable, Equatable {
-        public var serverVersion: String
-        public var databaseSizeBytes: Int64
-        public var connections: Int
-        public var maxConnections: Int
-        public var inRecovery: Bool
+    package struct Overview: Sendable, Equatable {
+        package var serverVersion: String
+        package var databaseSizeBytes: Int64
+        package var connections: Int
+        package var maxConnections: Int
+        package var inRecovery: Bool
     }
 
-    public func overview(deadline: Deadline) throws(PostgresError) -> Overview {
+    package func overview(deadline: Deadline) throws(PostgresError) -> Overview {
         let r = try query(
             """
             SELECT pg_database_size(current_database()) AS size,

@@ -6,16 +6,16 @@ import WhatIfCore
 
 /// pg_dump and pg_restore: found, version-checked, and given a connection through the environment and
 /// a 0600 password file only (never argv, never a log).
-public struct PostgresTools: Sendable {
-    public var pgDump: String
-    public var pgRestore: String
+package struct PostgresTools: Sendable {
+    package var pgDump: String
+    package var pgRestore: String
     /// `15.18`.
-    public var version: String
-    public var major: Int
+    package var version: String
+    package var major: Int
 
     /// Finds the tools: in `binDirectory` when configured, else the newest /usr/lib/postgresql/*/bin
     /// (Debian's layout), else PATH.
-    public static func find(binDirectory: String?, environment: [String: String]) throws -> PostgresTools {
+    package static func find(binDirectory: String?, environment: [String: String]) throws -> PostgresTools {
         var dir = binDirectory
         if dir == nil {
             let versions = Files.list("/usr/lib/postgresql").compactMap { v -> (Int, String)? in
@@ -70,14 +70,14 @@ public struct PostgresTools: Sendable {
     }
 
     /// server_version_num 150018 -> 15; 90624 -> 96 (the same scale as `major`).
-    public static func serverMajor(versionNum: Int) -> Int {
+    package static func serverMajor(versionNum: Int) -> Int {
         versionNum >= 100_000 ? versionNum / 10000 : versionNum / 1000
     }
 
     static func majorText(_ m: Int) -> String { m >= 10 ? "\(m)" : "\(m / 10).\(m % 10)" }
 
     /// Refuses a pg_dump older than the server (it cannot dump it faithfully).
-    public func checkCanDump(serverMajor: Int, serverVersion: String) throws {
+    package func checkCanDump(serverMajor: Int, serverVersion: String) throws {
         guard major >= serverMajor else {
             throw Failure(
                 "pg_dump \(version) (\(pgDump)) is older than the server (PostgreSQL \(serverVersion)): it cannot dump it",
@@ -88,15 +88,15 @@ public struct PostgresTools: Sendable {
     }
 
     /// PATH and a fixed message language: what every helper is started with.
-    public static func baseEnvironment(_ env: [String: String]) -> [String: String] {
+    package static func baseEnvironment(_ env: [String: String]) -> [String: String] {
         ["PATH": env["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "LC_MESSAGES": "C"]
     }
 
     /// A 0600 password file for libpq (`*:*:*:*:password`), removed by `remove()`.
-    public final class PasswordFile: Sendable {
-        public let path: String
+    package final class PasswordFile: Sendable {
+        package let path: String
 
-        public init(directory: String, password: String?) throws {
+        package init(directory: String, password: String?) throws {
             guard let password else {
                 path = "/dev/null"
                 return
@@ -119,13 +119,13 @@ public struct PostgresTools: Sendable {
             }
         }
 
-        public func remove() {
+        package func remove() {
             if path != "/dev/null" { unlink(path) }
         }
     }
 
     /// The environment a tool connects with: libpq's PG* variables for `config` and the password file.
-    public static func environment(
+    package static func environment(
         for config: PostgresConfig, database: String? = nil, passfile: PasswordFile, base: [String: String]
     ) -> [String: String] {
         var env = baseEnvironment(base)

@@ -9,7 +9,7 @@ public enum RESPValue: Sendable, Equatable {
     case null
     case array([RESPValue])
 
-    public var string: String? {
+    package var string: String? {
         switch self {
         case .status(let s): s
         case .bulk(let b): String(decoding: b, as: UTF8.self)
@@ -18,7 +18,7 @@ public enum RESPValue: Sendable, Equatable {
         }
     }
 
-    public var int: Int64? {
+    package var int: Int64? {
         switch self {
         case .integer(let i): i
         case .bulk(let b): Int64(String(decoding: b, as: UTF8.self))
@@ -27,12 +27,12 @@ public enum RESPValue: Sendable, Equatable {
         }
     }
 
-    public var array: [RESPValue]? {
+    package var array: [RESPValue]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
-    public var isError: Bool {
+    package var isError: Bool {
         if case .error = self { return true }
         return false
     }
@@ -110,8 +110,8 @@ public final class RESPReader {
 }
 
 /// hiredis's command formatter: an argument vector in, RESP bytes out (binary-safe).
-public enum RESPFormatter {
-    public static func format(_ args: [[UInt8]]) -> [UInt8] {
+package enum RESPFormatter {
+    package static func format(_ args: [[UInt8]]) -> [UInt8] {
         var target: UnsafeMutablePointer<CChar>?
         let lengths = args.map { $0.count }
         // Keep every argument's storage alive while hiredis reads it.
@@ -136,7 +136,7 @@ public enum RESPFormatter {
         return Array(UnsafeRawBufferPointer(start: target, count: Int(n)))
     }
 
-    public static func format(_ args: [String]) -> [UInt8] {
+    package static func format(_ args: [String]) -> [UInt8] {
         format(args.map { Array($0.utf8) })
     }
 }

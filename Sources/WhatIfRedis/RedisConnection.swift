@@ -5,16 +5,16 @@ import WhatIfCrypto
     import Glibc
 #endif
 
-public struct RedisConfig: Sendable {
-    public var endpoint: RedisEndpoint
+package struct RedisConfig: Sendable {
+    package var endpoint: RedisEndpoint
     /// PEM bundle to trust for rediss://; nil uses the system's trust store.
-    public var caFile: String?
+    package var caFile: String?
     /// Name to check in the server's certificate; defaults to the URL's host.
-    public var serverName: String?
+    package var serverName: String?
     /// Seconds for each command (or pipeline) and for connecting.
-    public var timeout: Double
+    package var timeout: Double
 
-    public init(endpoint: RedisEndpoint, caFile: String? = nil, serverName: String? = nil, timeout: Double = 5) {
+    package init(endpoint: RedisEndpoint, caFile: String? = nil, serverName: String? = nil, timeout: Double = 5) {
         self.endpoint = endpoint
         self.caFile = caFile
         self.serverName = serverName
@@ -23,26 +23,26 @@ public struct RedisConfig: Sendable {
 }
 
 /// Why a Redis call failed.
-public enum RedisErrorKind: Sendable, Equatable {
+package enum RedisErrorKind: Sendable, Equatable {
     case connection, timeout, auth, tls, protocolViolation
     /// The server answered a command with an error reply (`-ERR ...`).
     case server
 }
-public typealias RedisError = TransportError<RedisErrorKind>
+package typealias RedisError = TransportError<RedisErrorKind>
 
 /// One connection to Redis: RESP via hiredis's formatter and reader, over TCP, a Unix socket, or TLS.
 /// Pipelining: `pipeline` writes every command, then reads every reply. Use from one thread at a time.
-public final class RedisConnection {
-    public let config: RedisConfig
+package final class RedisConnection {
+    package let config: RedisConfig
     private var fd: Int32 = -1
     private var tls: TLSStream?
     private let reader = RESPReader()
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    public var tlsInUse: Bool { tls != nil }
-    public var tlsProtocol: String? { tls?.protocolVersion }
+    package var tlsInUse: Bool { tls != nil }
+    package var tlsProtocol: String? { tls?.protocolVersion }
 
-    public init(_ config: RedisConfig, tlsContext: TLSClientContext? = nil) throws(RedisError) {
+    package init(_ config: RedisConfig, tlsContext: TLSClientContext? = nil) throws(RedisError) {
         self.config = config
         let deadline = Deadline.after(seconds: config.timeout)
         let endpointText = config.endpoint.display
@@ -85,7 +85,7 @@ public final class RedisConnection {
 
     deinit { close() }
 
-    public func close() {
+    package func close() {
         tls?.shutdown()
         tls = nil
         if fd >= 0 {
@@ -122,20 +122,20 @@ public final class RedisConnection {
     }
 
     /// Sends one command and returns its reply (an error reply is returned, not thrown).
-    public func command(_ args: String..., deadline: Deadline? = nil) throws(RedisError) -> RESPValue {
+    package func command(_ args: String..., deadline: Deadline? = nil) throws(RedisError) -> RESPValue {
         try roundTrip([args.map { Array($0.utf8) }], deadline: deadline ?? .after(seconds: config.timeout))[0]
     }
 
-    public func command(_ args: [String], deadline: Deadline? = nil) throws(RedisError) -> RESPValue {
+    package func command(_ args: [String], deadline: Deadline? = nil) throws(RedisError) -> RESPValue {
         try roundTrip([args.map { Array($0.utf8) }], deadline: deadline ?? .after(seconds: config.timeout))[0]
     }
 
     /// Sends every command in one write, then reads one reply per command.
-    public func pipeline(_ commands: [[String]], deadline: Deadline? = nil) throws(RedisError) -> [RESPValue] {
+    package func pipeline(_ commands: [[String]], deadline: Deadline? = nil) throws(RedisError) -> [RESPValue] {
         try roundTrip(commands.map { $0.map { Array($0.utf8) } }, deadline: deadline ?? .after(seconds: config.timeout))
     }
 
-    public func pipeline(binary commands: [[[UInt8]]], deadline: Deadline? = nil) throws(RedisError) -> [RESPValue] {
+    package func pipeline(binary commands: [[[UInt8]]], deadline: Deadline? = nil) throws(RedisError) -> [RESPValue] {
         try roundTrip(commands, deadline: deadline ?? .after(seconds: config.timeout))
     }
 
@@ -231,7 +231,7 @@ public final class RedisConnection {
 
 extension RedisConnection {
     /// `INFO` parsed into section -> key -> value.
-    public func info(_ section: String? = nil) throws(RedisError) -> [String: String] {
+    package func info(_ section: String? = nil) throws(RedisError) -> [String: String] {
         let r = try command(section.map { ["INFO", $0] } ?? ["INFO"])
         guard case .bulk(let bytes) = r else {
             if case .error(let e) = r { throw RedisError(.server, "INFO failed: \(e)") }
@@ -240,7 +240,7 @@ extension RedisConnection {
         return Self.parseInfo(String(decoding: bytes, as: UTF8.self))
     }
 
-    public static func parseInfo(_ text: String) -> [String: String] {
+    package static func parseInfo(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
         for line in text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
             if line.hasPrefix("#") { continue }

@@ -3,18 +3,18 @@ import WhatIfCore
 /// Where and how to reach Redis: `redis://[user[:password]@]host[:port][/db]`,
 /// `rediss://...` (TLS), or `unix:///path/to/redis.sock[?db=N]`.
 public struct RedisEndpoint: Sendable, Equatable {
-    public enum Transport: Sendable, Equatable {
+    package enum Transport: Sendable, Equatable {
         case tcp(host: String, port: Int)
         case tls(host: String, port: Int)
         case unix(path: String)
     }
 
-    public var transport: Transport
-    public var database: Int
+    package var transport: Transport
+    package var database: Int
     public var username: String?
     public var password: String?
 
-    public init(transport: Transport, database: Int = 0, username: String? = nil, password: String? = nil) {
+    package init(transport: Transport, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.transport = transport
         self.database = database
         self.username = username

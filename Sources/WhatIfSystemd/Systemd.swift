@@ -7,20 +7,20 @@ import Logging
 
 /// The service manager's interfaces: readiness and status, the watchdog, and socket activation.
 /// Every call is a no-op when the agent was not started by systemd (no NOTIFY_SOCKET, no LISTEN_FDS).
-public enum Systemd {
+package enum Systemd {
     /// Sends `READY=1`, `STATUS=...`, `WATCHDOG=1`, `STOPPING=1`, `RELOADING=1` ...
     @discardableResult
-    public static func notify(_ state: String) -> Bool {
+    package static func notify(_ state: String) -> Bool {
         sd_notify(0, state) > 0
     }
 
-    public static func ready(status: String) { notify("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())") }
-    public static func status(_ text: String) { notify("STATUS=\(text)") }
-    public static func stopping(status: String) { notify("STOPPING=1\nSTATUS=\(status)") }
-    public static func watchdogPing() { notify("WATCHDOG=1") }
+    package static func ready(status: String) { notify("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())") }
+    package static func status(_ text: String) { notify("STATUS=\(text)") }
+    package static func stopping(status: String) { notify("STOPPING=1\nSTATUS=\(status)") }
+    package static func watchdogPing() { notify("WATCHDOG=1") }
 
     /// The watchdog interval systemd expects (WatchdogSec), when enabled for this process.
-    public static var watchdogInterval: Double? {
+    package static var watchdogInterval: Double? {
         var usec: UInt64 = 0
         guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
         return Double(usec) / 1_000_000
@@ -28,7 +28,7 @@ public enum Systemd {
 
     /// Sockets passed by systemd (socket activation): the first is at fd 3.
     /// Returns the descriptors of listening AF_UNIX stream sockets, and unsets LISTEN_FDS.
-    public static func listenFileDescriptors() -> [Int32] {
+    package static func listenFileDescriptors() -> [Int32] {
         let n = sd_listen_fds(1)
         guard n > 0 else { return [] }
         return (0..<n).map { SD_LISTEN_FDS_START + $0 }.filter {
@@ -37,7 +37,7 @@ public enum Systemd {
     }
 
     /// True when stderr is connected to the journal (systemd sets JOURNAL_STREAM to its device:inode).
-    public static var stderrIsJournal: Bool {
+    package static var stderrIsJournal: Bool {
         guard let v = getenv("JOURNAL_STREAM").map({ String(cString: $0) }) else { return false }
         let parts = v.split(separator: ":")
         guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]) else { return false }
@@ -50,23 +50,23 @@ public enum Systemd {
 /// swift-log handler that writes structured entries to the journal with sd_journal_sendv:
 /// MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, CODE_FILE/LINE/FUNC, LOGGER, and every metadata key as a
 /// field of its own (upper-cased: `job_id` becomes `JOB_ID`).
-public struct JournalLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
-    public let label: String
-    public let identifier: String
+package struct JournalLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
+    package let label: String
+    package let identifier: String
 
-    public init(label: String, identifier: String = "whatifd") {
+    package init(label: String, identifier: String = "whatifd") {
         self.label = label
         self.identifier = identifier
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public static func priority(_ level: Logger.Level) -> Int {
+    package static func priority(_ level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: 7
         case .info: 6
@@ -78,7 +78,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// A journal field name: upper-case letters, digits and underscores, not starting with one.
-    public static func fieldName(_ key: String) -> String {
+    package static func fieldName(_ key: String) -> String {
         var out = ""
         for c in key.uppercased() {
             if c.isASCII, c.isLetter || c.isNumber { out.append(c) } else { out.append("_") }
@@ -89,7 +89,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// The entry's fields, in order.
-    public func fields(
+    package func fields(
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
         function: String, line: UInt
     ) -> [String] {
@@ -112,7 +112,7 @@ public struct JournalLogHandler: LogHandler {
         return fields
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var metadata = event.metadata ?? [:]
         if let error = event.error { metadata["error"] = "\(error)" }
         let fields = self.fields(

@@ -2,11 +2,11 @@ import Foundation
 import WhatIfCore
 
 /// A Unix datagram socket standing in for systemd's notification socket or the journal's.
-public final class DatagramListener: @unchecked Sendable {
-    public let path: String
+package final class DatagramListener: @unchecked Sendable {
+    package let path: String
     private let fd: Int32
 
-    public init(_ path: String) throws {
+    package init(_ path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard let addr = Sockets.unixAddress(path), Sockets.withAddress(addr, { bind(fd, $0, $1) }) == 0 else {
@@ -19,7 +19,7 @@ public final class DatagramListener: @unchecked Sendable {
     deinit { close(fd) }
 
     /// The datagrams received within `timeout` seconds.
-    public func receive(timeout: Double) -> [String] {
+    package func receive(timeout: Double) -> [String] {
         var out: [String] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buf = [UInt8](repeating: 0, count: 65536)

@@ -3,12 +3,12 @@ import WhatIfCore
 
 /// A fake EC2 instance metadata service, version 2 only: a PUT /latest/api/token gives a session token;
 /// every GET without a valid token gets 401, as IMDSv2 with HttpTokens=required answers.
-public final class FakeIMDS: @unchecked Sendable {
-    public let server: TinyHTTPServer
-    public let role: String
-    public let tokens = Locked<Set<String>>([])
+package final class FakeIMDS: @unchecked Sendable {
+    package let server: TinyHTTPServer
+    package let role: String
+    package let tokens = Locked<Set<String>>([])
 
-    public init(
+    package init(
         role: String = "whatif-agent-role", accessKeyId: String, secretAccessKey: String, sessionToken: String,
         expiration: Date
     ) throws {
@@ -48,18 +48,18 @@ public final class FakeIMDS: @unchecked Sendable {
         }
     }
 
-    public var endpoint: String { server.url }
+    package var endpoint: String { server.url }
 
     /// Forgets every session token (as if they had expired).
-    public func expireTokens() { tokens.set([]) }
+    package func expireTokens() { tokens.set([]) }
 }
 
 /// A certificate authority made with the openssl command, and server certificates it signs.
-public final class TestCA: @unchecked Sendable {
-    public let dir: TempDir
-    public var caCert: String { dir.file("ca.pem") }
+package final class TestCA: @unchecked Sendable {
+    package let dir: TempDir
+    package var caCert: String { dir.file("ca.pem") }
 
-    public init(name: String = "whatif test CA") throws {
+    package init(name: String = "whatif test CA") throws {
         dir = TempDir("whatif-ca")
         let r = try Run.command([
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name)",
@@ -69,7 +69,7 @@ public final class TestCA: @unchecked Sendable {
     }
 
     /// A key and a certificate for `names` (DNS names or IP addresses), signed by this CA.
-    public func issue(_ base: String, names: [String]) throws -> (cert: String, key: String) {
+    package func issue(_ base: String, names: [String]) throws -> (cert: String, key: String) {
         let san = names.map { $0.allSatisfy { $0.isNumber || $0 == "." } ? "IP:\($0)" : "DNS:\($0)" }.joined(
             separator: ",")
         try dir.write(
@@ -97,14 +97,14 @@ public final class TestCA: @unchecked Sendable {
 }
 
 /// A private redis-server, optionally with TLS (`--tls-port`) and a Unix socket.
-public final class RedisServer: @unchecked Sendable {
-    public let dir: TempDir
-    public let port: Int
-    public let tlsPort: Int?
-    public var unixSocket: String { dir.file("redis.sock") }
+package final class RedisServer: @unchecked Sendable {
+    package let dir: TempDir
+    package let port: Int
+    package let tlsPort: Int?
+    package var unixSocket: String { dir.file("redis.sock") }
     let process: BackgroundProcess
 
-    public init(tls: (cert: String, key: String, ca: String)? = nil, extra: [String] = []) throws {
+    package init(tls: (cert: String, key: String, ca: String)? = nil, extra: [String] = []) throws {
         dir = TempDir("whatif-redis")
         port = freePort()
         var args = [
@@ -128,12 +128,12 @@ public final class RedisServer: @unchecked Sendable {
         guard ready else { throw TestFailure("redis-server did not start: \(process.log)") }
     }
 
-    public func stop() {
+    package func stop() {
         process.signal(SIGTERM)
         process.wait(timeout: 10)
     }
 
-    public func cli(_ args: String...) throws -> CommandResult {
+    package func cli(_ args: String...) throws -> CommandResult {
         try Run.command(["redis-cli", "-p", String(port)] + args)
     }
 }

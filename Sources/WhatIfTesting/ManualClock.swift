@@ -2,7 +2,7 @@ import WhatIfCore
 import WhatIfMaintenance
 
 /// A clock that moves only when told to. Sleepers wake when `advance` passes their time.
-public final class ManualClock: MaintenanceClock, @unchecked Sendable {
+package final class ManualClock: MaintenanceClock, @unchecked Sendable {
     private struct State {
         var now: Double
         var sleepers: [Int: (until: Double, continuation: CheckedContinuation<Void, any Error>)] = [:]
@@ -11,19 +11,19 @@ public final class ManualClock: MaintenanceClock, @unchecked Sendable {
 
     private let state: Locked<State>
 
-    public init(_ start: Double) {
+    package init(_ start: Double) {
         state = Locked(State(now: start))
     }
 
-    public var now: Double { state.withLock { $0.now } }
+    package var now: Double { state.withLock { $0.now } }
 
     /// How many tasks are asleep on this clock (tests wait for the scheduler to go to sleep).
-    public var sleeping: Int { state.withLock { $0.sleepers.count } }
+    package var sleeping: Int { state.withLock { $0.sleepers.count } }
 
     /// The earliest time a sleeper waits for.
-    public var nextWake: Double? { state.withLock { $0.sleepers.values.map(\.until).min() } }
+    package var nextWake: Double? { state.withLock { $0.sleepers.values.map(\.until).min() } }
 
-    public func advance(to t: Double) {
+    package func advance(to t: Double) {
         let due = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
             s.now = max(s.now, t)
             let ready = s.sleepers.filter { $0.value.until <= s.now }
@@ -33,9 +33,9 @@ public final class ManualClock: MaintenanceClock, @unchecked Sendable {
         for c in due { c.resume() }
     }
 
-    public func advance(by seconds: Double) { advance(to: now + seconds) }
+    package func advance(by seconds: Double) { advance(to: now + seconds) }
 
-    public func sleep(until t: Double) async throws {
+    package func sleep(until t: Double) async throws {
         let id = state.withLock { s -> Int in
             s.nextID += 1
             return s.nextID

@@ -1,21 +1,21 @@
 import Foundation
 
 /// Where things are: the repository, the built binaries, the shared stack.
-public enum TestPaths {
+package enum TestPaths {
     /// The repository's root (found from this file's path).
-    public static let repository: String = {
+    package static let repository: String = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
 
     /// `../shared` beside the repository (fixtures).
-    public static var shared: String {
+    package static var shared: String {
         URL(fileURLWithPath: repository).deletingLastPathComponent().appendingPathComponent("shared").path
     }
 
     /// The build folder of the running tests (`.build/debug` or another scratch path).
-    public static var buildDirectory: String {
+    package static var buildDirectory: String {
         if let b = ProcessInfo.processInfo.environment["WHATIF_BUILD_DIR"] { return b }
         // The test bundle lives in the build folder.
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -29,15 +29,15 @@ public enum TestPaths {
         return "\(repository)/.build/debug"
     }
 
-    public static func binary(_ name: String) -> String { "\(buildDirectory)/\(name)" }
+    package static func binary(_ name: String) -> String { "\(buildDirectory)/\(name)" }
 }
 
 /// A temporary folder, removed when the value is released. Traversable by other users (tests run
 /// programs as `nobody` and `postgres`).
-public final class TempDir: @unchecked Sendable {
-    public let path: String
+package final class TempDir: @unchecked Sendable {
+    package let path: String
 
-    public init(_ prefix: String = "whatif-test") {
+    package init(_ prefix: String = "whatif-test") {
         let base = ProcessInfo.processInfo.environment["WHATIF_TEST_TMP"] ?? "/tmp"
         let template = "\(base)/\(prefix)-XXXXXX"
         var bytes = Array(template.utf8CString)
@@ -54,10 +54,10 @@ public final class TempDir: @unchecked Sendable {
         }
     }
 
-    public func file(_ name: String) -> String { "\(path)/\(name)" }
+    package func file(_ name: String) -> String { "\(path)/\(name)" }
 
     @discardableResult
-    public func write(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
+    package func write(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
         let p = file(name)
         try FileManager.default.createDirectory(
             atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -3,18 +3,18 @@ import Foundation
 import WhatIfCore
 
 /// The outcome of a finished command.
-public struct CommandResult: Sendable {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
-    public var output: String { stdout + stderr }
+package struct CommandResult: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
+    package var output: String { stdout + stderr }
 }
 
 /// Runs programs for tests: to completion, or in the background.
-public enum Run {
+package enum Run {
     /// Runs `argv` to completion with `input` on stdin; `environment` replaces the test's environment.
     @discardableResult
-    public static func command(
+    package static func command(
         _ argv: [String], environment: [String: String]? = nil, input: String? = nil, timeout: Double = 120
     ) throws -> CommandResult {
         try CooperativePool.refuseBlockingInStrictMode("Run.command(\(argv.first ?? ""))")
@@ -82,7 +82,7 @@ public enum Run {
 
     /// Runs a shell snippet.
     @discardableResult
-    public static func shell(_ script: String, environment: [String: String]? = nil, timeout: Double = 300) throws
+    package static func shell(_ script: String, environment: [String: String]? = nil, timeout: Double = 300) throws
         -> CommandResult
     {
         try command(["/bin/bash", "-c", script], environment: environment, timeout: timeout)
@@ -90,12 +90,12 @@ public enum Run {
 }
 
 /// A program running in the background, its output collected in a file.
-public final class BackgroundProcess: @unchecked Sendable {
-    public let pid: pid_t
-    public let logPath: String
+package final class BackgroundProcess: @unchecked Sendable {
+    package let pid: pid_t
+    package let logPath: String
     private let exit = Locked<Int32?>(nil)
 
-    public init(_ argv: [String], environment: [String: String]? = nil, logPath: String) throws {
+    package init(_ argv: [String], environment: [String: String]? = nil, logPath: String) throws {
         self.logPath = logPath
         let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw TestFailure("cannot open \(logPath)") }
@@ -115,10 +115,10 @@ public final class BackgroundProcess: @unchecked Sendable {
         }
     }
 
-    public var isRunning: Bool { poll() == nil }
-    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    package var isRunning: Bool { poll() == nil }
+    package var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    public func signal(_ sig: Int32) { kill(pid, sig) }
+    package func signal(_ sig: Int32) { kill(pid, sig) }
 
     /// The exit status if the process ended (128 + signal number when a signal ended it).
     private func poll() -> Int32? {
@@ -133,49 +133,49 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     /// Waits for the process to end; returns its exit status, or nil if it is still running.
     @discardableResult
-    public func wait(timeout: Double) -> Int32? {
+    package func wait(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while poll() == nil, Date() < deadline { usleep(5000) }
         return poll()
     }
 }
 
-public struct TestFailure: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
+package struct TestFailure: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ d: String) { description = d }
 }
 
 /// Swift's cooperative pool has as many threads as cores (two in CI). An agent running inside the test
 /// process answers on those threads, so a test that blocks one of them (a synchronous call to the
 /// agent, a subprocess, a polling loop) can stall every in-process agent until it returns, and some
 /// other test times out. These checks turn that into an error at the blocking call.
-public enum CooperativePool {
+package enum CooperativePool {
     /// True on a thread that is running a Swift task (a synchronous test function runs on one too).
-    public static var isCurrentThreadInATask: Bool { withUnsafeCurrentTask { $0 != nil } }
+    package static var isCurrentThreadInATask: Bool { withUnsafeCurrentTask { $0 != nil } }
 
     /// Set by scripts/test for the pass that runs agents inside the test process: there every blocking
     /// helper refuses to run on a task.
-    public static let strict = ProcessInfo.processInfo.environment["WHATIF_TEST_IN_PROCESS_AGENTS"] == "1"
+    package static let strict = ProcessInfo.processInfo.environment["WHATIF_TEST_IN_PROCESS_AGENTS"] == "1"
 
-    public static func message(_ what: String) -> String {
+    package static func message(_ what: String) -> String {
         "\(what) would block a Swift cooperative thread, which the in-process agents need to answer: "
             + "call it through offPool { } (or InProcessAgent.call), or use the async eventually"
     }
 
     /// Throws when called on a task.
-    public static func refuseBlocking(_ what: String) throws {
+    package static func refuseBlocking(_ what: String) throws {
         if isCurrentThreadInATask { throw TestFailure(message(what)) }
     }
 
     /// Throws when called on a task in the in-process pass.
-    public static func refuseBlockingInStrictMode(_ what: String) throws {
+    package static func refuseBlockingInStrictMode(_ what: String) throws {
         if strict { try refuseBlocking(what) }
     }
 }
 
 /// Polls `condition` until it holds or `timeout` passes. Blocks its thread: from async code use the
 /// async `eventually` below (the in-process pass stops here when this runs on a task).
-public func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+package func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
     if CooperativePool.strict, CooperativePool.isCurrentThreadInATask {
         preconditionFailure(CooperativePool.message("the synchronous eventually"))
     }
@@ -188,7 +188,7 @@ public func eventually(timeout: Double = 10, _ condition: () throws -> Bool) ret
 }
 
 /// A free TCP port on loopback (bound, read, released).
-public func freePort() -> Int {
+package func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
@@ -205,11 +205,11 @@ public func freePort() -> Int {
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
-public var isRoot: Bool { getuid() == 0 }
+package var isRoot: Bool { getuid() == 0 }
 
 /// Runs blocking work (the socket client, sleeps) on a thread of its own, never on the small cooperative
 /// pool an in-process agent needs to answer.
-public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+package func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let t = Thread { continuation.resume(with: Result { try body() }) }
         t.start()
@@ -217,7 +217,7 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
 }
 
 /// `eventually` for async tests: checks off the pool, waits with Task.sleep.
-public func eventually(timeout: Double = 10, _ condition: @escaping @Sendable () throws -> Bool) async -> Bool {
+package func eventually(timeout: Double = 10, _ condition: @escaping @Sendable () throws -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     repeat {
         if (try? await offPool(condition)) == true { return true }
@@ -228,11 +228,11 @@ public func eventually(timeout: Double = 10, _ condition: @escaping @Sendable ()
 
 /// A TCP listener that never accepts: connections complete in the backlog and nothing ever answers,
 /// as with a wedged server or a black-holing firewall.
-public final class SilentListener: @unchecked Sendable {
-    public let port: Int
+package final class SilentListener: @unchecked Sendable {
+    package let port: Int
     private let fd: Int32
 
-    public init() {
+    package init() {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -252,7 +252,7 @@ public final class SilentListener: @unchecked Sendable {
     }
 
     /// A Unix socket at `path` that takes connections into its backlog and never answers them.
-    public init(unixPath path: String) {
+    package init(unixPath path: String) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)

@@ -1,25 +1,25 @@
 import Foundation
 
 /// Connection details of a stack started by `scripts/stack` (its `stack.env`).
-public struct StackInfo: Sendable {
-    public var directory: String
-    public var pgHost: String
-    public var pgPort: Int
-    public var pgSocketDirectory: String
-    public var pgPasswordFile: String
-    public var redisPort: Int
-    public var motoEndpoint: String
-    public var motoPort: Int
-    public var awsCredentialsFile: String
-    public var awsProfile: String
+package struct StackInfo: Sendable {
+    package var directory: String
+    package var pgHost: String
+    package var pgPort: Int
+    package var pgSocketDirectory: String
+    package var pgPasswordFile: String
+    package var redisPort: Int
+    package var motoEndpoint: String
+    package var motoPort: Int
+    package var awsCredentialsFile: String
+    package var awsProfile: String
 
-    public var pgPassword: String {
+    package var pgPassword: String {
         ((try? String(contentsOfFile: pgPasswordFile, encoding: .utf8)) ?? "").trimmingCharacters(
             in: .whitespacesAndNewlines)
     }
 
     /// The access key pair of moto's IAM user.
-    public var awsKeys: (id: String, secret: String) {
+    package var awsKeys: (id: String, secret: String) {
         let text = (try? String(contentsOfFile: awsCredentialsFile, encoding: .utf8)) ?? ""
         var id = ""
         var secret = ""
@@ -54,20 +54,20 @@ public struct StackInfo: Sendable {
 
 /// The shared stack (`scripts/stack start`, or WHATIF_STACK_DIR), and private ones for tests that stop
 /// services.
-public enum Stack {
-    public static func shared() throws -> StackInfo {
+package enum Stack {
+    package static func shared() throws -> StackInfo {
         let dir = ProcessInfo.processInfo.environment["WHATIF_STACK_DIR"] ?? "\(TestPaths.repository)/.stack"
         return try StackInfo.load(dir)
     }
 
     /// Starts the named services (`pg`, `redis`, `moto`) on free ports in a temporary folder.
-    public static func startPrivate(_ services: [String]) throws -> PrivateStack {
+    package static func startPrivate(_ services: [String]) throws -> PrivateStack {
         try PrivateStack(services: services)
     }
 }
 
-public final class PrivateStack: @unchecked Sendable {
-    public let info: StackInfo
+package final class PrivateStack: @unchecked Sendable {
+    package let info: StackInfo
     let dir: TempDir
     let services: [String]
 
@@ -84,13 +84,13 @@ public final class PrivateStack: @unchecked Sendable {
         info = try StackInfo.load(dir.path)
     }
 
-    public func stop(_ service: String) throws {
+    package func stop(_ service: String) throws {
         let r = try Run.command(
             ["\(TestPaths.repository)/scripts/stack", "stop", "--dir", dir.path, "--only", service], timeout: 60)
         guard r.status == 0 else { throw TestFailure("could not stop \(service): \(r.output)") }
     }
 
-    public func start(_ service: String) throws {
+    package func start(_ service: String) throws {
         let r = try Run.command(
             [
                 "\(TestPaths.repository)/scripts/stack", "start", "--dir", dir.path, "--only", service, "--pg-port",

@@ -4,47 +4,47 @@ import WhatIfClient
 import WhatIfCore
 
 /// A request as the tiny server saw it.
-public struct TinyRequest: Sendable {
-    public var method: String
-    public var target: String
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+package struct TinyRequest: Sendable {
+    package var method: String
+    package var target: String
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let n = name.lowercased()
         return headers.first { $0.name.lowercased() == n }?.value
     }
 }
 
-public struct TinyResponse: Sendable {
-    public var status: Int
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+package struct TinyResponse: Sendable {
+    package var status: Int
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    package init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
-    public static func text(_ status: Int, _ s: String, contentType: String = "text/plain") -> TinyResponse {
+    package static func text(_ status: Int, _ s: String, contentType: String = "text/plain") -> TinyResponse {
         TinyResponse(status: status, headers: [("Content-Type", contentType)], body: Array(s.utf8))
     }
 }
 
 /// A small threaded HTTP/1.1 server on loopback, for fakes (instance metadata, webhooks) and the fault
 /// proxy. Keep-alive; bodies by Content-Length only. Test code, not production code.
-public final class TinyHTTPServer: @unchecked Sendable {
-    public let port: Int
+package final class TinyHTTPServer: @unchecked Sendable {
+    package let port: Int
     private let listener: Int32
     private let handler: @Sendable (TinyRequest) -> TinyResponse
     private let stopped = Locked(false)
     /// Connections being served, so `stop()` can end them (a client of a stopped fake, say an agent
     /// still running after its test, then sees a closed connection instead of a handler that is gone).
     private let connections = Locked<Set<Int32>>([])
-    public let requests = Locked<[TinyRequest]>([])
+    package let requests = Locked<[TinyRequest]>([])
 
-    public init(handler: @escaping @Sendable (TinyRequest) -> TinyResponse) throws {
+    package init(handler: @escaping @Sendable (TinyRequest) -> TinyResponse) throws {
         self.handler = handler
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         self.listener = listener
@@ -73,11 +73,11 @@ public final class TinyHTTPServer: @unchecked Sendable {
         t.start()
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    package var url: String { "http://127.0.0.1:\(port)" }
 
     /// Stops accepting and ends every open connection. Idempotent: the listener is closed once, so a
     /// later call cannot close a descriptor number the process has since reused.
-    public func stop() {
+    package func stop() {
         let first = stopped.withLock { s -> Bool in
             defer { s = true }
             return !s
@@ -183,8 +183,8 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
 /// An HTTP proxy in front of an AWS endpoint that injects the failures real AWS produces and moto never
 /// does: throttling, 5xx, DynamoDB's UnprocessedItems. Each rule applies to the next N matching calls.
-public final class FaultProxy: @unchecked Sendable {
-    public enum Fault: Sendable {
+package final class FaultProxy: @unchecked Sendable {
+    package enum Fault: Sendable {
         /// 400 with a throttling error in the service's format (JSON for DynamoDB, XML for query APIs).
         case throttle(code: String)
         /// A 5xx with a body.
@@ -196,24 +196,24 @@ public final class FaultProxy: @unchecked Sendable {
         case delay(seconds: Double)
     }
 
-    public struct Rule: Sendable {
-        public var operation: String?
-        public var fault: Fault
-        public var count: Int
-        public init(operation: String? = nil, fault: Fault, count: Int) {
+    package struct Rule: Sendable {
+        package var operation: String?
+        package var fault: Fault
+        package var count: Int
+        package init(operation: String? = nil, fault: Fault, count: Int) {
             self.operation = operation
             self.fault = fault
             self.count = count
         }
     }
 
-    public let upstream: String
+    package let upstream: String
     private var server: TinyHTTPServer!
     private let rules = Locked<[Rule]>([])
-    public let injected = Locked(0)
-    public let forwarded = Locked(0)
+    package let injected = Locked(0)
+    package let forwarded = Locked(0)
 
-    public init(upstream: String) throws {
+    package init(upstream: String) throws {
         self.upstream = upstream
         // Weak: the server's threads outlive a proxy its test has dropped until `deinit` stops them,
         // and a request arriving in between gets a 503 instead of a dangling reference.
@@ -224,10 +224,10 @@ public final class FaultProxy: @unchecked Sendable {
 
     deinit { server?.stop() }
 
-    public var url: String { server.url }
+    package var url: String { server.url }
 
-    public func add(_ rule: Rule) { rules.withLock { $0.append(rule) } }
-    public func clear() { rules.set([]) }
+    package func add(_ rule: Rule) { rules.withLock { $0.append(rule) } }
+    package func clear() { rules.set([]) }
 
     static func operation(of req: TinyRequest) -> String {
         if let t = req.header("x-amz-target"), let dot = t.lastIndex(of: ".") {

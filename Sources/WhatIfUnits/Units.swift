@@ -3,11 +3,11 @@
 ///
 /// Durations are compact and read back by `DurationText.parse` (`250ms`, `1.5s`, `42s`, `59m30s`, `1h5m`,
 /// `2d4h`); sizes are IEC units with one decimal (`512 B`, `1.5 KiB`, `79.0 GiB`).
-public enum Units {
+package enum Units {
     /// `250ms`, `1.5s`, `42s`, `2m`, `59m30s`, `1h5m`, `2d4h`: at most two units, the smaller one dropped
     /// when zero. Under a minute seconds keep one decimal below ten; from an hour on, seconds are rounded
     /// away, from two days on, minutes.
-    public static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "∞" }
         if seconds < 0 { return "-" + duration(-seconds) }
         if seconds == 0 { return "0s" }
@@ -26,13 +26,13 @@ public enum Units {
     }
 
     /// How long ago `then` was, as an age column shows it (`5m`, `3h2m`, `12d`).
-    public static func age(of seconds: Double) -> String {
+    package static func age(of seconds: Double) -> String {
         guard seconds >= 1 else { return "0s" }
         return duration(seconds.rounded(.down))
     }
 
     /// `512 B`, `1.5 KiB`, `79.0 GiB`: powers of 1024, one decimal.
-    public static func bytes(_ n: Int64) -> String {
+    package static func bytes(_ n: Int64) -> String {
         if n < 0 { return "-" + bytes(n == Int64.min ? Int64.max : -n) }
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
         var v = Double(n)
@@ -45,12 +45,12 @@ public enum Units {
     }
 
     /// `1 table`, `2 tables`, `0 keys`; `plural` for the nouns that do not just add an s.
-    public static func count(_ n: some BinaryInteger, _ noun: String, plural: String? = nil) -> String {
+    package static func count(_ n: some BinaryInteger, _ noun: String, plural: String? = nil) -> String {
         "\(n) \(n == 1 ? noun : plural ?? noun + "s")"
     }
 
     /// `v` with exactly `digits` decimals (`1.50`, `3.0`).
-    public static func fixed(_ v: Double, _ digits: Int) -> String {
+    package static func fixed(_ v: Double, _ digits: Int) -> String {
         guard v.isFinite else { return "\(v)" }
         var p = 1.0
         for _ in 0..<digits { p *= 10 }
@@ -71,8 +71,8 @@ public enum Units {
 /// Reads the durations people write in config files and on the command line: `250ms`, `10s`, `5m`, `2h`,
 /// `1d`, `2w`, a bare number of seconds, or several of them together as `Units.duration` writes them
 /// (`1h5m`, `59m30s`, `2d4h`).
-public enum DurationText {
-    public static func parse(_ text: String) -> Double? {
+package enum DurationText {
+    package static func parse(_ text: String) -> Double? {
         var t = Substring(text)
         while let f = t.first, f == " " || f == "\t" { t.removeFirst() }
         while let l = t.last, l == " " || l == "\t" || l == "\n" { t.removeLast() }
@@ -108,5 +108,5 @@ public enum DurationText {
     }
 
     /// The one duration format (see `Units.duration`).
-    public static func format(_ seconds: Double) -> String { Units.duration(seconds) }
+    package static func format(_ seconds: Double) -> String { Units.duration(seconds) }
 }

@@ -13,7 +13,7 @@ import WhatIfUnits
 #endif
 
 /// The admin API server: HTTP/1.1 and JSON on a Unix socket, bound by whatifd or adopted from systemd.
-public final class AdminServer: Sendable {
+package final class AdminServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let router: Router
     let core: AgentCore
@@ -29,7 +29,7 @@ public final class AdminServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
-    public var openConnections: Int { connections.load(ordering: .relaxed) }
+    package var openConnections: Int { connections.load(ordering: .relaxed) }
 
     /// The listen backlog: connections the kernel queues before the agent accepts them.
     static let backlog: Int32 = 1024
@@ -39,7 +39,7 @@ public final class AdminServer: Sendable {
     static func adminReserve(_ maxConnections: Int) -> Int { maxConnections < 2 ? 0 : max(1, maxConnections / 8) }
 
     /// Binds the configured socket path, or adopts `adoptedFD` (socket activation).
-    public func start(adoptedFD: Int32?) async throws {
+    package func start(adoptedFD: Int32?) async throws {
         let settings = core.config.socket
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Self.backlog)
@@ -121,7 +121,7 @@ public final class AdminServer: Sendable {
     }
 
     /// Stops accepting connections; answers in progress finish.
-    public func stopAccepting() async {
+    package func stopAccepting() async {
         shuttingDown.store(true, ordering: .relaxed)
         if let ch = channel.withLock({ c -> (any Channel)? in
             defer { c = nil }
@@ -131,7 +131,7 @@ public final class AdminServer: Sendable {
         }
     }
 
-    public func shutdown() async {
+    package func shutdown() async {
         await stopAccepting()
         try? await group.shutdownGracefully()
     }

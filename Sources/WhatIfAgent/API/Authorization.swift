@@ -7,12 +7,12 @@ import WhatIfProtocol
 #endif
 
 /// The process at the other end of the socket, from SO_PEERCRED.
-public struct Peer: Sendable, Equatable {
-    public var pid: Int32
-    public var uid: UInt32
-    public var gid: UInt32
+package struct Peer: Sendable, Equatable {
+    package var pid: Int32
+    package var uid: UInt32
+    package var gid: UInt32
 
-    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+    package init(pid: Int32, uid: UInt32, gid: UInt32) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
@@ -26,32 +26,34 @@ public struct Peer: Sendable, Equatable {
 /// Decides each request's role from the peer's credentials: root and the agent's own user are admins;
 /// members of the admin group are admins; members of the reader group are readers; anyone else is
 /// refused. Group membership is looked up (getgrouplist) and cached for a few seconds.
-public final class Authorizer: Sendable {
+package final class Authorizer: Sendable {
     private let settings: Locked<SocketSettings>
     private let agentUID: UInt32
     private let cache = Locked<[UInt32: (groups: [UInt32], name: String?, at: ContinuousClock.Instant)]>([:])
-    static let cacheSeconds = 5
+    /// How long a lookup is trusted.
+    private let cacheFor: Duration
 
-    public init(settings: SocketSettings, agentUID: UInt32 = getuid()) {
+    package init(settings: SocketSettings, agentUID: UInt32 = getuid(), cacheFor: Duration = .seconds(5)) {
         self.settings = Locked(settings)
         self.agentUID = agentUID
+        self.cacheFor = cacheFor
     }
 
-    public func update(_ s: SocketSettings) {
+    package func update(_ s: SocketSettings) {
         settings.set(s)
         cache.set([:])
     }
 
     /// Looks the peer up (NSS: passwd, group; files, LDAP or sssd) when the cache has nothing fresh:
     /// blocks, so callers on an event loop or a Swift task use `cached` or `resolve`.
-    public func role(of peer: Peer) -> Role { role(peer, groups: membership(peer).0) }
+    package func role(of peer: Peer) -> Role { role(peer, groups: membership(peer).0) }
 
-    public func userName(_ peer: Peer) -> String? { membership(peer).1 }
+    package func userName(_ peer: Peer) -> String? { membership(peer).1 }
 
     /// The role and name without a lookup, nil when the cache has nothing fresh for this uid: what the
     /// event loop may ask. Root and the agent's own user are admins whatever the cache says; their name
     /// is there only once `resolve` has looked it up.
-    public func cached(_ peer: Peer) -> (role: Role, name: String?)? {
+    package func cached(_ peer: Peer) -> (role: Role, name: String?)? {
         let c = fresh(peer)
         if peer.uid == 0 || peer.uid == agentUID { return (.admin, c?.name) }
         return c.map { (role(peer, groups: $0.groups), $0.name) }
@@ -60,7 +62,7 @@ public final class Authorizer: Sendable {
     /// The role and name, the lookup (when the cache has nothing fresh) on a thread of its own: never on
     /// the event loop or Swift's cooperative pool, where a slow directory server would stall every other
     /// request.
-    public func resolve(_ peer: Peer) async -> (role: Role, name: String?) {
+    package func resolve(_ peer: Peer) async -> (role: Role, name: String?) {
         if let c = fresh(peer) { return (role(peer, groups: c.groups), c.name) }
         let looked = (try? await Threads.run { [self] in membership(peer) }) ?? ([peer.gid], nil)
         return (role(peer, groups: looked.0), looked.1)
@@ -75,7 +77,7 @@ public final class Authorizer: Sendable {
     }
 
     private func fresh(_ peer: Peer) -> (groups: [UInt32], name: String?)? {
-        guard let c = cache.withLock({ $0[peer.uid] }), ContinuousClock.now - c.at < .seconds(Self.cacheSeconds)
+        guard let c = cache.withLock({ $0[peer.uid] }), ContinuousClock.now - c.at < cacheFor
         else { return nil }
         return (c.groups, c.name)
     }

@@ -8,17 +8,17 @@ import WhatIfProtocol
     import Foundation
 #endif
 
-public struct AdminRequest: Sendable {
-    public var method: String
+package struct AdminRequest: Sendable {
+    package var method: String
     /// Path without the query.
-    public var path: String
-    public var query: [String: String]
-    public var body: [UInt8]
-    public var peer: Peer
-    public var role: Role
-    public var userName: String?
+    package var path: String
+    package var query: [String: String]
+    package var body: [UInt8]
+    package var peer: Peer
+    package var role: Role
+    package var userName: String?
 
-    public init(method: String, target: String, body: [UInt8], peer: Peer, role: Role, userName: String?) {
+    package init(method: String, target: String, body: [UInt8], peer: Peer, role: Role, userName: String?) {
         self.method = method
         if let q = target.firstIndex(of: "?") {
             path = String(target[..<q])
@@ -49,26 +49,26 @@ public struct AdminRequest: Sendable {
     }
 }
 
-public struct AdminResponse: Sendable {
-    public enum Body: Sendable {
+package struct AdminResponse: Sendable {
+    package enum Body: Sendable {
         case bytes([UInt8])
         /// NDJSON lines, written as they come (chunked).
         case stream(AsyncStream<[UInt8]>)
     }
 
-    public var status: Int
-    public var contentType: String
-    public var headers: [(String, String)]
-    public var body: Body
+    package var status: Int
+    package var contentType: String
+    package var headers: [(String, String)]
+    package var body: Body
 
-    public init(status: Int, contentType: String = "application/json", headers: [(String, String)] = [], body: Body) {
+    package init(status: Int, contentType: String = "application/json", headers: [(String, String)] = [], body: Body) {
         self.status = status
         self.contentType = contentType
         self.headers = headers
         self.body = body
     }
 
-    public static func json(_ value: some Encodable, status: Int = 200) -> AdminResponse {
+    package static func json(_ value: some Encodable, status: Int = 200) -> AdminResponse {
         do {
             var bytes = try APICoding.encode(value)
             bytes.append(10)
@@ -78,7 +78,7 @@ public struct AdminResponse: Sendable {
         }
     }
 
-    public static func error(_ e: APIError, headers: [(String, String)] = []) -> AdminResponse {
+    package static func error(_ e: APIError, headers: [(String, String)] = []) -> AdminResponse {
         var bytes =
             (try? APICoding.encode(APIErrorBody(e)))
             ?? Array("{\"error\":{\"code\":\"internal\",\"message\":\"error\"}}".utf8)
@@ -88,7 +88,7 @@ public struct AdminResponse: Sendable {
 }
 
 /// The admin API's routes. Pure request-in, response-out: the HTTP server feeds it, tests can too.
-public final class Router: Sendable {
+package final class Router: Sendable {
     let agent: AgentCore
     private let routes: [Route]
 
@@ -115,7 +115,7 @@ public final class Router: Sendable {
     }
 
     /// The endpoints this router serves (a test holds them to `Endpoint.all`).
-    public var endpoints: [Endpoint] { routes.map(\.endpoint) }
+    package var endpoints: [Endpoint] { routes.map(\.endpoint) }
 
     private static func routes(_ agent: AgentCore) -> [Route] {
         [
@@ -209,7 +209,7 @@ public final class Router: Sendable {
         return trimmed.isEmpty || trimmed == Array("{}".utf8)
     }
 
-    public func handle(_ req: AdminRequest) async -> AdminResponse {
+    package func handle(_ req: AdminRequest) async -> AdminResponse {
         let socket = agent.config.socket
         let readers = socket.readerGroup.map { "the group \($0)" } ?? "the reader group"
         let admins = socket.adminGroup.map { "the group \($0)" } ?? "the admin group"

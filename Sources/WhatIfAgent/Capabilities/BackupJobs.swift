@@ -27,7 +27,7 @@ extension ServiceClients {
 
 extension AgentCore {
     /// The backup capability over the current config.
-    public func backups() -> BackupService {
+    package func backups() -> BackupService {
         BackupService(
             context: clients.backupContext(environment: environment, logger: logger), leases: backupLeases)
     }

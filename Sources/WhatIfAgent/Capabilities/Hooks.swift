@@ -13,7 +13,7 @@ import WhatIfProtocol
 /// reach them whatever `metrics.enabled` says; alarms reach them through monitoring, which is handed the
 /// same dispatcher.
 extension AgentCore {
-    public var hooks: HookDispatcher? { hooksBox.value }
+    package var hooks: HookDispatcher? { hooksBox.value }
 
     /// Builds the dispatcher and tells it about every job's outcome (a window's own outcome goes as a
     /// maintenance event, its jobs' as jobs).

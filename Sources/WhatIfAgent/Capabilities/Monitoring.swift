@@ -14,7 +14,7 @@ import WhatIfProtocol
 #endif
 
 extension AgentCore {
-    public var monitoring: MonitoringService? { monitoringBox.value }
+    package var monitoring: MonitoringService? { monitoringBox.value }
 
     static var hostName: String {
         var buf = [CChar](repeating: 0, count: 256)

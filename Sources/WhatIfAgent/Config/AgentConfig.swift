@@ -12,65 +12,65 @@ import WhatIfRedis
 
 /// development: local PostgreSQL, DynamoDB Local, local Redis. test and production: RDS, AWS DynamoDB,
 /// ElastiCache, with TLS verified.
-public enum DeploymentEnvironment: String, Sendable, CaseIterable {
+package enum DeploymentEnvironment: String, Sendable, CaseIterable {
     case development, test, production
 
     /// `what-if-generator-scenarios-<environment>`, as the migration guide names the tables.
-    public var scenariosTable: String { "what-if-generator-scenarios-\(rawValue)" }
+    package var scenariosTable: String { "what-if-generator-scenarios-\(rawValue)" }
 }
 
 /// The agent's configuration, with defaults applied, environment overrides applied and secrets loaded.
 public struct AgentConfig: Sendable {
-    public var path: String
-    public var environment: DeploymentEnvironment
-    public var region: String
-    public var stateDirectory: String
+    package var path: String
+    package var environment: DeploymentEnvironment
+    package var region: String
+    package var stateDirectory: String
     public var socket: SocketSettings
-    public var logLevel: Logger.Level
-    public var status: StatusSettings
+    package var logLevel: Logger.Level
+    package var status: StatusSettings
     /// nil when the service is disabled (`enabled: false`).
-    public var postgres: PostgresSettings?
-    public var redis: RedisSettings?
-    public var dynamodb: DynamoDBSettings?
-    public var aws: AWSAgentSettings
-    public var rds: RDSSettings?
-    public var elasticache: ElastiCacheSettings?
-    public var backups: BackupSettings
-    public var monitoring: MonitoringConfig
+    package var postgres: PostgresSettings?
+    package var redis: RedisSettings?
+    package var dynamodb: DynamoDBSettings?
+    package var aws: AWSAgentSettings
+    package var rds: RDSSettings?
+    package var elasticache: ElastiCacheSettings?
+    package var backups: BackupSettings
+    package var monitoring: MonitoringConfig
     /// nil when there is no `expiry:` section.
-    public var expiry: ExpiryConfig?
+    package var expiry: ExpiryConfig?
     /// `migration.postgres_target`: the RDS instance `whatifctl migrate postgres` copies into.
-    public var postgresTarget: PostgresSettings? = nil
+    package var postgresTarget: PostgresSettings? = nil
     /// nil when there is no `maintenance:` section.
-    public var maintenance: MaintenanceConfig? = nil
+    package var maintenance: MaintenanceConfig? = nil
     /// Every key the file sets, as dotted paths (`postgres.host`), for `config show`'s sources.
-    public var fileKeys: Set<String> = []
+    package var fileKeys: Set<String> = []
     /// The keys among them whose value is a list (given whole by the file).
-    public var listKeys: Set<String> = []
+    package var listKeys: Set<String> = []
     /// The settings an environment variable gave, and which one (`postgres.host`: `RDS_POSTGRES_HOST`).
-    public var fromEnvironment: [String: String] = [:]
+    package var fromEnvironment: [String: String] = [:]
 }
 
 public struct SocketSettings: Sendable, Equatable {
     public var path: String
-    public var mode: UInt32
+    package var mode: UInt32
     /// Group that owns the socket file when whatifd creates it.
-    public var group: String?
-    public var readerGroup: String?
-    public var adminGroup: String?
-    public var readerGID: UInt32?
-    public var adminGID: UInt32?
-    public var maxConnections: Int
-    public var maxHeaderBytes: Int
-    public var maxBodyBytes: Int
+    package var group: String?
+    package var readerGroup: String?
+    package var adminGroup: String?
+    package var readerGID: UInt32?
+    package var adminGID: UInt32?
+    package var maxConnections: Int
+    package var maxHeaderBytes: Int
+    package var maxBodyBytes: Int
     /// A request must arrive in full within this many seconds of its first byte.
-    public var requestTimeout: Double
+    package var requestTimeout: Double
     /// A connection with no request in progress is closed after this many seconds.
-    public var idleTimeout: Double
+    package var idleTimeout: Double
 
     /// Why some role-holders cannot connect with this mode and group, or nil when everyone the
     /// config names can: a mode without o+rw admits only the owner and the socket's group.
-    public var reachProblem: String? {
+    package var reachProblem: String? {
         guard mode & 0o006 != 0o006 else { return nil }
         let shut = [readerGroup, adminGroup].compactMap { $0 }.filter { $0 != group }
         guard !shut.isEmpty else { return nil }
@@ -80,59 +80,59 @@ public struct SocketSettings: Sendable, Equatable {
     }
 }
 
-public struct StatusSettings: Sendable, Equatable {
+package struct StatusSettings: Sendable, Equatable {
     /// `whatifctl status` answers within this many seconds, whatever the services do.
-    public var timeout: Double
+    package var timeout: Double
     /// A status at most this old is served from cache (`?fresh=true` bypasses it).
-    public var maxAge: Double
+    package var maxAge: Double
 }
 
-public struct PostgresSettings: Sendable, Equatable {
-    public var connection: PostgresConfig
+package struct PostgresSettings: Sendable, Equatable {
+    package var connection: PostgresConfig
     /// "postgres.password_file /etc/...", "RDS_POSTGRES_PASSWORD", or "none".
-    public var passwordSource: String
-    public var connectTimeout: Double
+    package var passwordSource: String
+    package var connectTimeout: Double
 }
 
-public struct RedisSettings: Sendable {
-    public var config: RedisConfig
-    public var url: String
+package struct RedisSettings: Sendable {
+    package var config: RedisConfig
+    package var url: String
 }
 
-public struct DynamoDBSettings: Sendable, Equatable {
-    public var table: String
+package struct DynamoDBSettings: Sendable, Equatable {
+    package var table: String
     /// DynamoDB Local or moto; nil is AWS's regional endpoint.
-    public var endpoint: String?
+    package var endpoint: String?
 }
 
-public struct AWSAgentSettings: Sendable, Equatable {
-    public var profile: String?
-    public var credentialsFile: String?
-    public var configFile: String?
+package struct AWSAgentSettings: Sendable, Equatable {
+    package var profile: String?
+    package var credentialsFile: String?
+    package var configFile: String?
     /// One endpoint for every AWS service (moto_server), e.g. http://127.0.0.1:5000.
-    public var endpoint: String?
-    public var imdsEndpoint: String?
-    public var maxAttempts: Int
-    public var timeout: Double
+    package var endpoint: String?
+    package var imdsEndpoint: String?
+    package var maxAttempts: Int
+    package var timeout: Double
 }
 
-public struct RDSSettings: Sendable, Equatable {
-    public var instanceId: String
+package struct RDSSettings: Sendable, Equatable {
+    package var instanceId: String
 }
 
-public struct ElastiCacheSettings: Sendable, Equatable {
-    public var replicationGroupId: String
+package struct ElastiCacheSettings: Sendable, Equatable {
+    package var replicationGroupId: String
 }
 
 /// One problem in the configuration: `file:line: what is wrong; how to fix`.
 public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     /// The config file, or `env:NAME` for an environment variable.
-    public var location: String
-    public var line: Int?
-    public var message: String
+    package var location: String
+    package var line: Int?
+    package var message: String
     public var hint: String
 
-    public init(location: String, line: Int?, message: String, hint: String) {
+    package init(location: String, line: Int?, message: String, hint: String) {
         self.location = location
         self.line = line
         self.message = message

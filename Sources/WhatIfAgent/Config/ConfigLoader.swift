@@ -12,7 +12,7 @@ import WhatIfRedis
 
 /// Reads `agent.yaml`: every problem is collected and reported as `file:line: what; fix`.
 public enum ConfigLoader {
-    public static let defaultPath = "/etc/whatif/agent.yaml"
+    package static let defaultPath = "/etc/whatif/agent.yaml"
 
     static let topKeys = [
         "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",

@@ -2,17 +2,17 @@ import WhatIfCore
 import WhatIfExpiry
 
 /// `expiry:` in agent.yaml: the Redis key-expiry policy and how sweeps run.
-public struct ExpiryConfig: Sendable, Equatable {
-    public struct Schedule: Sendable, Equatable {
+package struct ExpiryConfig: Sendable, Equatable {
+    package struct Schedule: Sendable, Equatable {
         /// Seconds between sweeps.
-        public var every: Double
-        public var enforce: Bool
-        public var keysPerSecond: Double?
+        package var every: Double
+        package var enforce: Bool
+        package var keysPerSecond: Double?
     }
 
-    public var policy: ExpiryPolicy
-    public var sweep: SweepSettings
-    public var schedule: Schedule?
+    package var policy: ExpiryPolicy
+    package var sweep: SweepSettings
+    package var schedule: Schedule?
 }
 
 extension ConfigLoader {

@@ -6,23 +6,23 @@ import WhatIfMonitoring
 #endif
 
 /// `metrics:`, `alarms:` and `hooks:` in agent.yaml.
-public struct MonitoringConfig: Sendable, Equatable {
-    public enum Source: String, Sendable, Equatable {
+package struct MonitoringConfig: Sendable, Equatable {
+    package enum Source: String, Sendable, Equatable {
         /// Read each service directly (development).
         case local
         /// GetMetricData from CloudWatch (test and production).
         case cloudwatch
     }
 
-    public var enabled: Bool
-    public var settings: MonitoringSettings
-    public var source: Source
+    package var enabled: Bool
+    package var settings: MonitoringSettings
+    package var source: Source
     /// DBInstanceIdentifier for PostgreSQL's AWS/RDS metrics.
-    public var rdsInstanceId: String
+    package var rdsInstanceId: String
     /// CacheClusterId for Redis's AWS/ElastiCache metrics.
-    public var cacheClusterId: String
-    public var alarms: [AlarmDefinition]
-    public var hooks: HookSettings
+    package var cacheClusterId: String
+    package var alarms: [AlarmDefinition]
+    package var hooks: HookSettings
 }
 
 extension ConfigLoader {

@@ -6,9 +6,9 @@ import WhatIfProtocol
 /// Built from typed closures: the parameters are decoded once, strictly, when the job is asked for
 /// (`decode`), handed to `resources` and `run` as the spec's `Params`, and the run's `Result` is
 /// encoded once, for the job record.
-public struct JobKind: Sendable {
-    public let name: String
-    public let summary: String
+package struct JobKind: Sendable {
+    package let name: String
+    package let summary: String
     /// Strict decoding of the parameters: unknown, duplicate or mistyped keys are a 422 naming the key.
     let decode: @Sendable (_ params: JSONValue?) throws(APIError) -> any Sendable
     /// The parameters as the job record keeps them.
@@ -19,7 +19,7 @@ public struct JobKind: Sendable {
     /// The work: report progress and logs through the context, honour cancellation, return the result.
     let run: @Sendable (_ context: JobContext, _ params: any Sendable) async throws -> JSONValue?
 
-    public init<S: JobSpec>(
+    package init<S: JobSpec>(
         _ spec: S.Type,
         resources: @escaping @Sendable (_ params: S.Params, _ config: AgentConfig) throws -> [JobResource],
         run: @escaping @Sendable (_ context: JobContext, _ params: S.Params) async throws -> S.Result
@@ -42,7 +42,7 @@ public struct JobKind: Sendable {
         }
     }
 
-    public init<S: JobSpec>(
+    package init<S: JobSpec>(
         _ spec: S.Type,
         resource: @escaping @Sendable (_ params: S.Params, _ config: AgentConfig) throws -> JobResource,
         run: @escaping @Sendable (_ context: JobContext, _ params: S.Params) async throws -> S.Result
@@ -59,19 +59,19 @@ public struct JobKind: Sendable {
 }
 
 /// A job that failed but has a result worth keeping (a backup of two parts where one failed).
-public struct JobFailed: OperatorError, Sendable {
-    public var message: String
-    public var hint: String?
-    public var result: JSONValue?
+package struct JobFailed: OperatorError, Sendable {
+    package var message: String
+    package var hint: String?
+    package var result: JSONValue?
 
-    public init(_ message: String, hint: String? = nil) {
+    package init(_ message: String, hint: String? = nil) {
         self.message = message
         self.hint = hint
         self.result = nil
     }
 
     /// A failure whose result (of the kind's result type) is kept in the job record.
-    public init(_ message: String, hint: String? = nil, result: some Encodable) {
+    package init(_ message: String, hint: String? = nil, result: some Encodable) {
         self.message = message
         self.hint = hint
         self.result = try? JSONValue.encoding(result)
@@ -80,14 +80,14 @@ public struct JobFailed: OperatorError, Sendable {
 
 /// What a running job sees: its parameters and config, and ways to report progress, log, checkpoint,
 /// and learn that it was cancelled.
-public final class JobContext: Sendable, JobReporter {
-    public let id: String
-    public let kind: String
-    public let resource: String
+package final class JobContext: Sendable, JobReporter {
+    package let id: String
+    package let kind: String
+    package let resource: String
     /// The parameters as the job record keeps them (the run gets them typed).
     let params: JSONValue?
-    public let config: AgentConfig
-    public let logger: Logger
+    package let config: AgentConfig
+    package let logger: Logger
     private let sink: @Sendable (JobUpdate) -> Void
     private let cancelled = Locked(false)
     private let checkpointPath: String
@@ -107,36 +107,36 @@ public final class JobContext: Sendable, JobReporter {
     }
 
     /// True once cancellation was asked for (by `whatifctl jobs cancel` or agent shutdown).
-    public var isCancelled: Bool { cancelled.value || Task.isCancelled }
+    package var isCancelled: Bool { cancelled.value || Task.isCancelled }
 
     func markCancelled() { cancelled.set(true) }
 
     /// Throws `CancellationError` when the job should stop.
-    public func checkCancellation() throws {
+    package func checkCancellation() throws {
         if isCancelled { throw CancellationError() }
     }
 
-    public func progress(done: Double, total: Double?, unit: String, phase: String?) {
+    package func progress(done: Double, total: Double?, unit: String, phase: String?) {
         sink(.progress(JobProgress(done: done, total: total, unit: unit, phase: phase)))
     }
 
-    public func log(_ level: Logger.Level, _ message: String) {
+    package func log(_ level: Logger.Level, _ message: String) {
         logger.log(level: level, "\(message)")
         sink(.log(level, message))
     }
 
     /// A small JSON document that lets a restarted job resume (a scan cursor, a file offset).
     /// Stored per kind and resource, written atomically.
-    public func saveCheckpoint(_ value: JSONValue) throws {
+    package func saveCheckpoint(_ value: JSONValue) throws {
         try Files.writeAtomically(checkpointPath, try APICoding.encode(value), mode: 0o640)
     }
 
-    public func loadCheckpoint() -> JSONValue? {
+    package func loadCheckpoint() -> JSONValue? {
         guard let bytes = try? Files.read(checkpointPath, limit: 16 << 20) else { return nil }
         return try? APICoding.decode(JSONValue.self, from: bytes)
     }
 
-    public func clearCheckpoint() {
+    package func clearCheckpoint() {
         unlink(checkpointPath)
     }
 }

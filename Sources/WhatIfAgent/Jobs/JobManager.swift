@@ -10,7 +10,7 @@ import WhatIfProtocol
 
 /// Runs jobs: one per resource at a time, independent of the client that started them, with progress
 /// events for followers, cancellation, and a record of every job in the state directory.
-public actor JobManager {
+package actor JobManager {
     struct Record {
         var info: JobInfo
         var logs: [JobEvent] = []
@@ -48,11 +48,11 @@ public actor JobManager {
     private var onFinish: (@Sendable (JobInfo) -> Void)?
 
     /// Called with every job's final record (the alert hooks hear about job outcomes through it).
-    public func setOnFinish(_ body: @escaping @Sendable (JobInfo) -> Void) { onFinish = body }
+    package func setOnFinish(_ body: @escaping @Sendable (JobInfo) -> Void) { onFinish = body }
 
     /// `execute` runs the record writer's work on a thread that may block (the agent's blocking pool;
     /// a thread of its own by default).
-    public init(
+    package init(
         stateDirectory: String, logger: Logger, config: @escaping @Sendable () -> AgentConfig,
         execute: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { Threads.start($0).detach() }
     ) {
@@ -63,16 +63,16 @@ public actor JobManager {
         configProvider = config
     }
 
-    public func register(_ kind: JobKind) {
+    package func register(_ kind: JobKind) {
         kinds[kind.name] = kind
     }
 
-    public func kindList() -> [JobKindInfo] {
+    package func kindList() -> [JobKindInfo] {
         kinds.values.map { JobKindInfo(kind: $0.name, summary: $0.summary) }.sorted { $0.kind < $1.kind }
     }
 
     /// Loads the job history. Jobs that were queued or running when the agent stopped are marked interrupted.
-    public func restore() throws {
+    package func restore() throws {
         try Files.makeDirectories(directory)
         try Files.makeDirectories(checkpointDirectory)
         // What a killed agent left half-written (records and checkpoints are written through a
@@ -112,13 +112,13 @@ public actor JobManager {
 
     /// Starts a job of a kind named at run time (`POST /v1/jobs`): its parameters are decoded strictly,
     /// once, here.
-    public func start(kind name: String, params: JSONValue?, requestedBy: String?) throws(APIError) -> JobInfo {
+    package func start(kind name: String, params: JSONValue?, requestedBy: String?) throws(APIError) -> JobInfo {
         let kind = try registered(name)
         return try start(kind, params: try kind.decode(params), requestedBy: requestedBy)
     }
 
     /// Starts a job of a declared kind with parameters already decoded.
-    public func start<S: JobSpec>(_ spec: S.Type, _ params: S.Params, requestedBy: String?) throws(APIError)
+    package func start<S: JobSpec>(_ spec: S.Type, _ params: S.Params, requestedBy: String?) throws(APIError)
         -> JobInfo
     {
         try start(try registered(S.name), params: params, requestedBy: requestedBy)
@@ -293,13 +293,13 @@ public actor JobManager {
         for (_, c) in r.subscribers { c.yield(e) }
     }
 
-    public func list() -> [JobInfo] { order.compactMap { records[$0]?.info }.reversed() }
+    package func list() -> [JobInfo] { order.compactMap { records[$0]?.info }.reversed() }
 
-    public func get(_ id: String) -> JobInfo? { records[id]?.info }
+    package func get(_ id: String) -> JobInfo? { records[id]?.info }
 
     /// How long the kept successful runs of `kind` with these parameters took, newest first (the
     /// maintenance windows estimate from them).
-    public func durations(kind: String, params: JSONValue?) -> [Double] {
+    package func durations(kind: String, params: JSONValue?) -> [Double] {
         order.reversed().compactMap { id -> Double? in
             guard let i = records[id]?.info, i.kind == kind, i.state == .succeeded, i.params == params,
                 let s = i.startedAt, let e = i.endedAt
@@ -308,12 +308,12 @@ public actor JobManager {
         }
     }
 
-    public var runningCount: Int { records.values.filter { !$0.info.state.isFinal }.count }
+    package var runningCount: Int { records.values.filter { !$0.info.state.isFinal }.count }
 
     /// Which job holds each locked resource.
-    public func heldResources() -> [String: String] { locks }
+    package func heldResources() -> [String: String] { locks }
 
-    public func cancel(_ id: String) throws(APIError) -> JobInfo {
+    package func cancel(_ id: String) throws(APIError) -> JobInfo {
         guard let r = records[id] else {
             throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs")
         }
@@ -325,7 +325,7 @@ public actor JobManager {
     }
 
     /// The job's events so far, then (with `follow`) live ones until it ends.
-    public func events(_ id: String, follow: Bool) throws(APIError) -> AsyncStream<JobEvent> {
+    package func events(_ id: String, follow: Bool) throws(APIError) -> AsyncStream<JobEvent> {
         guard let r = records[id] else {
             throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs")
         }
@@ -370,7 +370,7 @@ public actor JobManager {
 
     /// The job's record once it has ended (at once if it has); nil for an unknown id. Jobs always end:
     /// cancelled ones checkpoint and stop, and shutdown records the rest as interrupted.
-    public func ended(_ id: String) async -> JobInfo? {
+    package func ended(_ id: String) async -> JobInfo? {
         guard let r = records[id] else { return nil }
         if r.info.state.isFinal { return r.info }
         return await withCheckedContinuation { c in endWaiters[id, default: []].append(c) }
@@ -392,7 +392,7 @@ public actor JobManager {
 
     /// Stops taking jobs, asks running ones to stop (they checkpoint), and waits up to `grace` seconds.
     /// Jobs still running then are recorded as interrupted.
-    public func shutdown(grace: Double) async {
+    package func shutdown(grace: Double) async {
         accepting = false
         let running = records.values.filter { !$0.info.state.isFinal }
         for r in running {
@@ -430,7 +430,7 @@ public actor JobManager {
     }
 
     /// Returns once every job record changed so far is on disk.
-    public nonisolated func recorded() async { await writer.recorded() }
+    package nonisolated func recorded() async { await writer.recorded() }
 
     private func prune() {
         let finished = order.filter { records[$0]?.info.state.isFinal ?? false }

@@ -3,8 +3,8 @@ import WhatIfCore
 
 /// Threads for blocking work (libpq, our Redis transport, libcurl): never the event loop, never the
 /// cooperative pool.
-public final class BlockingPool: Sendable {
-    public enum Outcome<T: Sendable>: Sendable {
+package final class BlockingPool: Sendable {
+    package enum Outcome<T: Sendable>: Sendable {
         case value(T)
         case failure(any Error)
         case timedOut
@@ -12,29 +12,29 @@ public final class BlockingPool: Sendable {
 
     private let pool: NIOThreadPool
 
-    public init(threads: Int) {
+    package init(threads: Int) {
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
     }
 
-    public func shutdown() async {
+    package func shutdown() async {
         try? await pool.shutdownGracefully()
     }
 
     /// Runs `body` on a pool thread and returns at once (on the caller's thread once the pool has
     /// stopped, so nothing handed over is lost at shutdown).
-    public func execute(_ body: @escaping @Sendable () -> Void) {
+    package func execute(_ body: @escaping @Sendable () -> Void) {
         pool.submit { _ in body() }
     }
 
     /// Runs `body` on a pool thread.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
     }
 
     /// Runs `body` on a pool thread, but answers after `timeout` seconds whatever it does; the body then
     /// finishes on its own (every blocking client call carries its own deadline too).
-    public func run<T: Sendable>(timeout: Double, _ body: @escaping @Sendable () throws -> T) async -> Outcome<T> {
+    package func run<T: Sendable>(timeout: Double, _ body: @escaping @Sendable () throws -> T) async -> Outcome<T> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Outcome<T>, Never>) in
             let done = Locked(false)
             let timer = Locked<Task<Void, Never>?>(nil)

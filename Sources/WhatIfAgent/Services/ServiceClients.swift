@@ -7,18 +7,18 @@ import WhatIfPostgres
 import WhatIfRedis
 
 /// One client per backing service, built from a config. Rebuilt on reload.
-public final class ServiceClients: Sendable {
-    public let config: AgentConfig
-    public let http: HTTPClient
-    public let aws: AWSClient
-    public let credentials: AWSCredentialChain
+package final class ServiceClients: Sendable {
+    package let config: AgentConfig
+    package let http: HTTPClient
+    package let aws: AWSClient
+    package let credentials: AWSCredentialChain
     /// Built once per config: loading a CA bundle per connection would be wasteful.
     private let redisTLS: Result<TLSClientContext, TLSError>?
     /// Connections kept for the status probes (one probe per service runs at a time).
     private let probePostgres = ExclusiveSlot<PostgresConnection>()
     private let probeRedis = ExclusiveSlot<RedisConnection>()
 
-    public init(
+    package init(
         config: AgentConfig, environment: [String: String], logger: Logger, http: HTTPClient = HTTPClient(),
         observer: (@Sendable (AWSCallRecord) -> Void)? = nil
     ) {
@@ -45,20 +45,20 @@ public final class ServiceClients: Sendable {
         }
     }
 
-    public var dynamodb: DynamoDB { DynamoDB(client: aws) }
+    package var dynamodb: DynamoDB { DynamoDB(client: aws) }
 
     /// DynamoDB in another region than the config's (same credentials and endpoint settings).
-    public func dynamodb(region: String?) -> DynamoDB {
+    package func dynamodb(region: String?) -> DynamoDB {
         guard let region, region != config.region else { return dynamodb }
         return DynamoDB(client: aws.with(region: region))
     }
-    public var cloudwatch: CloudWatch { CloudWatch(client: aws) }
-    public var s3: S3 { S3(client: aws) }
-    public var rds: RDS { RDS(client: aws) }
-    public var elasticache: ElastiCache { ElastiCache(client: aws) }
+    package var cloudwatch: CloudWatch { CloudWatch(client: aws) }
+    package var s3: S3 { S3(client: aws) }
+    package var rds: RDS { RDS(client: aws) }
+    package var elasticache: ElastiCache { ElastiCache(client: aws) }
 
     /// A new PostgreSQL connection (blocking).
-    public func postgres(deadline: Deadline) throws -> PostgresConnection {
+    package func postgres(deadline: Deadline) throws -> PostgresConnection {
         guard let p = config.postgres else {
             throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
         }
@@ -68,7 +68,7 @@ public final class ServiceClients: Sendable {
 
     /// Runs `body` on the kept status connection, connecting when there is none. A kept connection that
     /// fails (the server restarted, say) is replaced once, within the same deadline.
-    public func withProbePostgres<T>(deadline: Deadline, _ body: (PostgresConnection) throws -> T) throws -> T {
+    package func withProbePostgres<T>(deadline: Deadline, _ body: (PostgresConnection) throws -> T) throws -> T {
         var reused = true
         var conn = probePostgres.take()
         if conn == nil {
@@ -92,7 +92,7 @@ public final class ServiceClients: Sendable {
     }
 
     /// As `withProbePostgres`, for Redis.
-    public func withProbeRedis<T>(timeout: Double, _ body: (RedisConnection) throws -> T) throws -> T {
+    package func withProbeRedis<T>(timeout: Double, _ body: (RedisConnection) throws -> T) throws -> T {
         var reused = true
         var conn = probeRedis.take()
         if conn == nil {
@@ -116,7 +116,7 @@ public final class ServiceClients: Sendable {
     }
 
     /// A new Redis connection (blocking).
-    public func redis(timeout: Double? = nil) throws -> RedisConnection {
+    package func redis(timeout: Double? = nil) throws -> RedisConnection {
         guard let r = config.redis else { throw Failure("Redis is not configured", hint: "set redis: in the config") }
         var c = r.config
         if let timeout { c.timeout = timeout }

@@ -13,7 +13,7 @@ import WhatIfUnits
 /// one probe; a report at most `status.max_age` old is served from memory, already encoded. Once a
 /// report is past half its max age, the next request starts one background probe to replace it, so
 /// under steady load nobody waits for a probe.
-public final class StatusService: Sendable {
+package final class StatusService: Sendable {
     struct Cached: Sendable {
         var report: StatusReport
         var json: [UInt8]
@@ -28,7 +28,7 @@ public final class StatusService: Sendable {
     private let inFlight = Locked<Task<Cached, Never>?>(nil)
     private let generation = Locked(0)
 
-    public init(
+    package init(
         pool: BlockingPool, clients: @escaping @Sendable () -> ServiceClients,
         agentInfo: @escaping @Sendable () async -> AgentInfo
     ) {
@@ -38,14 +38,14 @@ public final class StatusService: Sendable {
     }
 
     /// Forgets the cached report (after a reload).
-    public func invalidate() {
+    package func invalidate() {
         generation.withLock { $0 += 1 }
         cached.set(nil)
     }
 
     /// The encoded report, when one is fresh enough to serve without waiting (starting a background
     /// refresh when it is past half its max age).
-    public func cachedJSON(maxAge: Double) -> [UInt8]? {
+    package func cachedJSON(maxAge: Double) -> [UInt8]? {
         let gen = generation.value
         guard let c = cached.value, c.generation == gen else { return nil }
         let age = ContinuousClock.now - c.at
@@ -74,7 +74,7 @@ public final class StatusService: Sendable {
         }
     }
 
-    public func report(maxAge: Double) async -> (StatusReport, [UInt8]) {
+    package func report(maxAge: Double) async -> (StatusReport, [UInt8]) {
         if maxAge > 0, let json = cachedJSON(maxAge: maxAge), let c = cached.value {
             return (c.report, json)
         }
