@@ -58,6 +58,7 @@ public final class UnixHTTPConnection {
     public let socketPath: String
     private var fd: Int32
     private var leftover: [UInt8] = []
+    /// False once the connection was closed (by either side, or after an error).
     public private(set) var isOpen: Bool
 
     /// Connects to the agent, waiting at most `timeout` seconds.

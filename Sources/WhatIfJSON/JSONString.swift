@@ -1,7 +1,9 @@
 /// A JSON string's text, read from its opening quote: escapes resolved, surrogate pairs joined, control
 /// characters, lone surrogates and bad UTF-8 refused. Shared by the agent's JSON readers.
 public enum JSONString {
+    /// Why a string could not be read.
     public struct Failure: Error, Sendable {
+        /// The problem, in words.
         public var reason: String
     }
 

@@ -21,6 +21,7 @@ public enum Role: String, Codable, Sendable, Comparable, CaseIterable {
         }
     }
 
+    /// Orders roles by what they allow: `none < reader < admin`.
     public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
 }
 
@@ -48,6 +49,7 @@ public enum APIErrorCode: String, Codable, Sendable {
     /// In a job's record only: the agent stopped while it ran.
     case interrupted = "interrupted"
 
+    /// The HTTP status the agent answers with for this code.
     public var httpStatus: Int {
         switch self {
         case .badRequest: 400
@@ -68,13 +70,16 @@ public enum APIErrorCode: String, Codable, Sendable {
 
 /// `{"error": {"code": "...", "message": "...", "hint": "..."}}`: every non-2xx answer of the admin API.
 public struct APIError: Error, Codable, Sendable, Equatable {
+    /// What kind of error, for code to act on.
     public var code: APIErrorCode
+    /// What went wrong, naming the place (a job, a backup, a key, a file).
     public var message: String
+    /// How to fix it, when the agent knows.
     public var hint: String?
     /// For `conflict`: the job that holds the resource.
     public var jobId: String?
 
-    public init(_ code: APIErrorCode, _ message: String, hint: String? = nil, jobId: String? = nil) {
+    package init(_ code: APIErrorCode, _ message: String, hint: String? = nil, jobId: String? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
@@ -82,9 +87,11 @@ public struct APIError: Error, Codable, Sendable, Equatable {
     }
 }
 
+/// The body of every non-2xx answer: `{"error": {...}}`.
 public struct APIErrorBody: Codable, Sendable {
+    /// The error itself.
     public var error: APIError
-    public init(_ error: APIError) { self.error = error }
+    package init(_ error: APIError) { self.error = error }
 }
 
 /// Exit statuses shared by whatifd and whatifctl (sysexits.h where one fits).
@@ -111,6 +118,7 @@ public enum ExitStatus: Int32, Sendable {
     /// The agent accepted the connection but did not answer within --timeout (GNU timeout's status).
     case timeout = 124
 
+    /// The exit status whatifctl uses for an answer with this HTTP status.
     public static func forHTTPStatus(_ status: Int) -> ExitStatus {
         switch status {
         case 200..<300: .ok
@@ -161,10 +169,13 @@ public enum APIPath {
     }
 }
 
+/// `GET /v1/version`: the agent's version and the API version it serves.
 public struct VersionInfo: Codable, Sendable, Equatable {
+    /// The agent's version (`WhatIfVersion.string`).
     public var version: String
+    /// The API version, the first path segment of every resource (`v1`).
     public var api: String
-    public init(version: String = WhatIfVersion.string, api: String = WhatIfVersion.api) {
+    package init(version: String = WhatIfVersion.string, api: String = WhatIfVersion.api) {
         self.version = version
         self.api = api
     }
@@ -172,12 +183,17 @@ public struct VersionInfo: Codable, Sendable, Equatable {
 
 /// `GET /v1/whoami`: how the agent sees the caller.
 public struct PeerInfo: Codable, Sendable, Equatable {
+    /// The caller's user id, from SO_PEERCRED.
     public var uid: UInt32
+    /// The caller's primary group id, from SO_PEERCRED.
     public var gid: UInt32
+    /// The caller's process id, from SO_PEERCRED.
     public var pid: Int32
+    /// The caller's user name, when the user database knows the uid.
     public var user: String?
+    /// What the caller may do.
     public var role: Role
-    public init(uid: UInt32, gid: UInt32, pid: Int32, user: String?, role: Role) {
+    package init(uid: UInt32, gid: UInt32, pid: Int32, user: String?, role: Role) {
         self.uid = uid
         self.gid = gid
         self.pid = pid
@@ -192,21 +208,27 @@ public struct PeerInfo: Codable, Sendable, Equatable {
 public struct ConfigReport: Codable, Sendable {
     /// The config file.
     public var path: String
+    /// Every effective setting, shaped like agent.yaml (secrets `<redacted>`).
     public var settings: JSONValue
+    /// Where each leaf setting came from, by dotted path: `file`, `env NAME`, `default` or `derived from KEY`.
     public var sources: [String: String]
 
-    public init(path: String, settings: JSONValue, sources: [String: String]) {
+    package init(path: String, settings: JSONValue, sources: [String: String]) {
         self.path = path
         self.settings = settings
         self.sources = sources
     }
 }
 
+/// `POST /v1/config/reload`: whether the new configuration took effect, and why not.
 public struct ReloadResult: Codable, Sendable {
+    /// True when the new configuration is in effect.
     public var reloaded: Bool
+    /// Why the file was refused (`file:line: problem (hint)`), empty when it was reloaded.
     public var problems: [String]
+    /// Settings that changed but take effect only after a restart (the socket, the state directory, ...).
     public var restartRequired: [String]
-    public init(reloaded: Bool, problems: [String], restartRequired: [String]) {
+    package init(reloaded: Bool, problems: [String], restartRequired: [String]) {
         self.reloaded = reloaded
         self.problems = problems
         self.restartRequired = restartRequired

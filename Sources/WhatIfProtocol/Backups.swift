@@ -8,6 +8,7 @@
 public enum BackupKind: String, Codable, Sendable, CaseIterable, Comparable {
     case postgres, dynamodb
 
+    /// Orders kinds by name.
     public static func < (a: BackupKind, b: BackupKind) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -15,11 +16,12 @@ public enum BackupKind: String, Codable, Sendable, CaseIterable, Comparable {
 public struct BackupFile: Codable, Sendable, Equatable {
     /// Relative to the backup's folder (or S3 prefix), `/`-separated.
     public var path: String
+    /// Its size.
     public var bytes: Int64
     /// Lowercase hex.
     public var sha256: String
 
-    public init(path: String, bytes: Int64, sha256: String) {
+    package init(path: String, bytes: Int64, sha256: String) {
         self.path = path
         self.bytes = bytes
         self.sha256 = sha256
@@ -29,26 +31,40 @@ public struct BackupFile: Codable, Sendable, Equatable {
 /// The manifest of one backup (`manifest.json` in its folder), written last: a backup is complete only
 /// when its manifest exists and says `complete`.
 public struct BackupManifest: Codable, Sendable, Equatable {
+    /// The `formatVersion` this agent writes.
     public static let currentFormat = 1
 
+    /// The manifest's format (`currentFormat` when written by this agent).
     public var formatVersion: Int
+    /// `<kind>-<yyyymmdd>T<hhmmss>Z-<4 hex>`: unique, sorts by time within a kind, safe as a file name.
     public var id: String
+    /// What the backup holds.
     public var kind: BackupKind
     /// `complete` is the only status a manifest is ever written with.
     public var status: String
+    /// The environment whose data it holds.
     public var environment: String
+    /// The agent version that wrote it.
     public var agentVersion: String
+    /// The host whose agent wrote it.
     public var host: String?
+    /// When the backup began (for PostgreSQL, about when its snapshot was taken).
     public var startedAt: Date
+    /// When its last file was written.
     public var endedAt: Date
     /// `custom` or `directory` (pg_dump), `dynamodb-export` (AWS's export layout).
     public var format: String
     /// `pg_dump`, `scan` (the agent's parallel scan) or `export` (ExportTableToPointInTime).
     public var method: String
+    /// What was backed up.
     public var source: Source
+    /// The tool that wrote the data, when one did (`pg_dump`).
     public var tool: Tool?
+    /// The source server's version.
     public var serverVersion: String?
+    /// Every data file, with its size and checksum.
     public var files: [BackupFile]
+    /// The files' sizes, summed.
     public var totalBytes: Int64
     /// DynamoDB: items in the export.
     public var items: Int64?
@@ -65,17 +81,26 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     /// before it existed.
     public var manifestSHA256: String?
 
+    /// What a backup was taken from (never a secret).
     public struct Source: Codable, Sendable, Equatable {
+        /// PostgreSQL: the server's host.
         public var host: String?
+        /// PostgreSQL: the server's port.
         public var port: Int?
+        /// PostgreSQL: the database.
         public var database: String?
+        /// PostgreSQL: the user that dumped it.
         public var user: String?
+        /// DynamoDB: the table.
         public var table: String?
+        /// DynamoDB: the table's ARN.
         public var tableArn: String?
+        /// DynamoDB: the endpoint, when not AWS's own.
         public var endpoint: String?
+        /// DynamoDB: the region.
         public var region: String?
 
-        public init(
+        package init(
             host: String? = nil, port: Int? = nil, database: String? = nil, user: String? = nil, table: String? = nil,
             tableArn: String? = nil, endpoint: String? = nil, region: String? = nil
         ) {
@@ -89,6 +114,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
             self.region = region
         }
 
+        /// `database app on host:5432`, `table scenarios in us-east-1`.
         public var text: String {
             if let table {
                 return "table \(table)" + (endpoint.map { " at \($0)" } ?? region.map { " in \($0)" } ?? "")
@@ -97,28 +123,34 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// A tool that wrote a backup's data.
     public struct Tool: Codable, Sendable, Equatable {
+        /// Its name (`pg_dump`).
         public var name: String
+        /// Its version, as it reports it.
         public var version: String
-        public init(name: String, version: String) {
+        package init(name: String, version: String) {
             self.name = name
             self.version = version
         }
     }
 
+    /// Where a DynamoDB export's own files are.
     public struct ExportInfo: Codable, Sendable, Equatable {
+        /// AWS's export id.
         public var exportId: String
+        /// AWS's export ARN.
         public var exportArn: String?
         /// `AWSDynamoDB/<exportId>`.
         public var path: String
-        public init(exportId: String, exportArn: String?, path: String) {
+        package init(exportId: String, exportArn: String?, path: String) {
             self.exportId = exportId
             self.exportArn = exportArn
             self.path = path
         }
     }
 
-    public init(
+    package init(
         id: String, kind: BackupKind, environment: String, agentVersion: String, host: String?, startedAt: Date,
         endedAt: Date, format: String, method: String, source: Source, tool: Tool?, serverVersion: String?,
         files: [BackupFile], items: Int64? = nil, tables: [String: Int64]? = nil, tocEntries: Int? = nil,
@@ -147,15 +179,19 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         self.export = export
     }
 
+    /// PostgreSQL: rows in every table, summed.
     public var rows: Int64? { tables.map { $0.values.reduce(0, +) } }
 }
 
 /// A DynamoDB table's schema as CreateTable takes it (AWS's names, so it reads like the console's JSON).
 public struct TableSchema: Codable, Sendable, Equatable {
+    /// One element of a key schema.
     public struct Key: Codable, Sendable, Equatable {
+        /// The attribute.
         public var attributeName: String
+        /// `HASH` or `RANGE`.
         public var keyType: String
-        public init(attributeName: String, keyType: String) {
+        package init(attributeName: String, keyType: String) {
             self.attributeName = attributeName
             self.keyType = keyType
         }
@@ -165,10 +201,13 @@ public struct TableSchema: Codable, Sendable, Equatable {
         }
     }
 
+    /// One attribute definition.
     public struct Attribute: Codable, Sendable, Equatable {
+        /// The attribute.
         public var attributeName: String
+        /// `S`, `N` or `B`.
         public var attributeType: String
-        public init(attributeName: String, attributeType: String) {
+        package init(attributeName: String, attributeType: String) {
             self.attributeName = attributeName
             self.attributeType = attributeType
         }
@@ -178,10 +217,13 @@ public struct TableSchema: Codable, Sendable, Equatable {
         }
     }
 
+    /// Provisioned read and write capacity.
     public struct Throughput: Codable, Sendable, Equatable {
+        /// Read capacity units.
         public var readCapacityUnits: Int64
+        /// Write capacity units.
         public var writeCapacityUnits: Int64
-        public init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
+        package init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
             self.readCapacityUnits = readCapacityUnits
             self.writeCapacityUnits = writeCapacityUnits
         }
@@ -191,13 +233,19 @@ public struct TableSchema: Codable, Sendable, Equatable {
         }
     }
 
+    /// A secondary index.
     public struct Index: Codable, Sendable, Equatable {
+        /// The index's name.
         public var indexName: String
+        /// Its key schema.
         public var keySchema: [Key]
+        /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
         public var projectionType: String
+        /// For `INCLUDE`: the attributes projected.
         public var nonKeyAttributes: [String]?
+        /// Its capacity, for a provisioned table.
         public var provisionedThroughput: Throughput?
-        public init(
+        package init(
             indexName: String, keySchema: [Key], projectionType: String, nonKeyAttributes: [String]? = nil,
             provisionedThroughput: Throughput? = nil
         ) {
@@ -216,16 +264,22 @@ public struct TableSchema: Codable, Sendable, Equatable {
         }
     }
 
+    /// The table's name.
     public var tableName: String
+    /// Its key schema.
     public var keySchema: [Key]
+    /// The key attributes' types.
     public var attributeDefinitions: [Attribute]
     /// PAY_PER_REQUEST or PROVISIONED.
     public var billingMode: String
+    /// Its capacity, for a provisioned table.
     public var provisionedThroughput: Throughput?
+    /// Its global secondary indexes.
     public var globalSecondaryIndexes: [Index]?
+    /// Its local secondary indexes.
     public var localSecondaryIndexes: [Index]?
 
-    public init(
+    package init(
         tableName: String, keySchema: [Key], attributeDefinitions: [Attribute], billingMode: String,
         provisionedThroughput: Throughput? = nil, globalSecondaryIndexes: [Index]? = nil,
         localSecondaryIndexes: [Index]? = nil
@@ -257,13 +311,18 @@ public enum BackupLocation: String, Codable, Sendable, CaseIterable {
 
 /// The outcome of the latest verification of one copy.
 public struct BackupVerification: Codable, Sendable, Equatable {
+    /// When it ran.
     public var at: Date
+    /// Which copy it checked.
     public var location: BackupLocation
+    /// True when every file matched the manifest and the manifest its own checksum.
     public var ok: Bool
+    /// What did not match.
     public var problems: [BackupProblem]
+    /// How long it took.
     public var seconds: Double?
 
-    public init(at: Date, location: BackupLocation, ok: Bool, problems: [BackupProblem], seconds: Double? = nil) {
+    package init(at: Date, location: BackupLocation, ok: Bool, problems: [BackupProblem], seconds: Double? = nil) {
         self.at = at
         self.location = location
         self.ok = ok
@@ -272,24 +331,31 @@ public struct BackupVerification: Codable, Sendable, Equatable {
     }
 }
 
+/// One thing wrong with a backup, naming the file.
 public struct BackupProblem: Codable, Sendable, Equatable, CustomStringConvertible {
     /// The file, relative to the backup's folder; nil for the backup as a whole.
     public var file: String?
+    /// What is wrong.
     public var message: String
 
-    public init(file: String?, message: String) {
+    package init(file: String?, message: String) {
         self.file = file
         self.message = message
     }
 
+    /// `file: message`, or the message alone.
     public var description: String { file.map { "\($0): \(message)" } ?? message }
 }
 
+/// A pin: the backup is kept whatever the retention policy says.
 public struct BackupPin: Codable, Sendable, Equatable {
+    /// When it was pinned.
     public var at: Date
+    /// Who pinned it.
     public var by: String?
+    /// Why, in the operator's words.
     public var note: String?
-    public init(at: Date, by: String?, note: String? = nil) {
+    package init(at: Date, by: String?, note: String? = nil) {
         self.at = at
         self.by = by
         self.note = note
@@ -298,13 +364,16 @@ public struct BackupPin: Codable, Sendable, Equatable {
 
 /// One backup in the catalog, with its copies, pin and latest verification.
 public struct BackupEntry: Codable, Sendable, Equatable {
+    /// The backup's manifest.
     public var manifest: BackupManifest
+    /// Where its copies are.
     public var locations: [BackupLocation]
+    /// Its pin, when pinned.
     public var pin: BackupPin?
     /// Latest verification per copy.
     public var verifications: [BackupVerification]
 
-    public init(
+    package init(
         manifest: BackupManifest, locations: [BackupLocation], pin: BackupPin?, verifications: [BackupVerification]
     ) {
         self.manifest = manifest
@@ -313,16 +382,21 @@ public struct BackupEntry: Codable, Sendable, Equatable {
         self.verifications = verifications
     }
 
+    /// The backup's id.
     public var id: String { manifest.id }
+    /// What the backup holds.
     public var kind: BackupKind { manifest.kind }
     /// Every copy verified, and the latest verification of each passed.
     public var verified: Bool {
         !verifications.isEmpty && locations.allSatisfy { l in verifications.contains { $0.location == l && $0.ok } }
     }
+    /// True when a copy's latest verification failed.
     public var failedVerification: Bool { verifications.contains { !$0.ok } }
 }
 
+/// `GET /v1/backups`: the catalog, newest first.
 public struct BackupList: Codable, Sendable {
+    /// The backups with a trusted manifest.
     public var backups: [BackupEntry]
     /// Copies that could not be listed (S3 unreachable, say): the list is then incomplete.
     public var warnings: [String]
@@ -333,7 +407,7 @@ public struct BackupList: Codable, Sendable {
     /// stays on disk until `backups prune --orphans`.
     public var orphans: [OrphanBackup]
 
-    public init(
+    package init(
         backups: [BackupEntry], warnings: [String] = [], damaged: [DamagedBackup] = [], orphans: [OrphanBackup] = []
     ) {
         self.backups = backups
@@ -342,6 +416,7 @@ public struct BackupList: Codable, Sendable {
         self.orphans = orphans
     }
 
+    /// Reads the catalog (the lists of problems default to empty).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         backups = try c.decode([BackupEntry].self, forKey: .backups)
@@ -353,16 +428,20 @@ public struct BackupList: Codable, Sendable {
 
 /// A backup whose manifest cannot be trusted.
 public struct DamagedBackup: Codable, Sendable, Equatable {
+    /// The backup's id (its folder's name).
     public var id: String
+    /// Which copy.
     public var location: BackupLocation
     /// Where the manifest is (a path, or an s3:// URL).
     public var manifest: String
+    /// Why the manifest is not trusted.
     public var reason: String
+    /// What to do about it.
     public var hint: String
     /// Where the backup was moved aside to, once quarantined.
     public var quarantinedTo: String?
 
-    public init(
+    package init(
         id: String, location: BackupLocation, manifest: String, reason: String, hint: String,
         quarantinedTo: String? = nil
     ) {
@@ -379,12 +458,14 @@ public struct DamagedBackup: Codable, Sendable, Equatable {
 public struct OrphanBackup: Codable, Sendable, Equatable {
     /// The folder, or `s3://bucket/prefix`.
     public var path: String
+    /// Which copy.
     public var location: BackupLocation
+    /// The data it holds, in bytes.
     public var bytes: Int64
     /// The backup id its name carries.
     public var id: String?
 
-    public init(path: String, location: BackupLocation, bytes: Int64, id: String? = nil) {
+    package init(path: String, location: BackupLocation, bytes: Int64, id: String? = nil) {
         self.path = path
         self.location = location
         self.bytes = bytes
@@ -396,7 +477,9 @@ public struct OrphanBackup: Codable, Sendable, Equatable {
 public struct StartBackupRequest: Codable, Sendable {
     /// Empty or absent: every configured kind.
     public var kinds: [BackupKind]
+    /// A backup of `kinds` (empty: every configured kind).
     public init(kinds: [BackupKind]) { self.kinds = kinds }
+    /// Reads the request; `kinds` defaults to empty.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kinds = try c.decodeIfPresent([BackupKind].self, forKey: .kinds) ?? []
@@ -405,7 +488,9 @@ public struct StartBackupRequest: Codable, Sendable {
 
 /// `POST /v1/backups/{id}/pin`.
 public struct PinRequest: Codable, Sendable {
+    /// Why it is pinned.
     public var note: String?
+    /// A pin with a note.
     public init(note: String?) { self.note = note }
 }
 
@@ -413,20 +498,26 @@ public struct PinRequest: Codable, Sendable {
 public struct VerifyRequest: Codable, Sendable {
     /// Empty or absent: every backup.
     public var ids: [String]
+    /// A verify of `ids` (empty: every backup).
     public init(ids: [String]) { self.ids = ids }
+    /// Reads the request; `ids` defaults to empty.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         ids = try c.decodeIfPresent([String].self, forKey: .ids) ?? []
     }
 }
 
+/// What retention decided for one backup.
 public struct PruneDecision: Codable, Sendable, Equatable {
+    /// The backup.
     public var id: String
+    /// Its kind.
     public var kind: BackupKind
+    /// True when it stays.
     public var keep: Bool
     /// Why it is kept: `keep_last`, `daily`, `weekly`, `monthly`, `pinned`, `newest verified`, `in use`.
     public var reasons: [String]
-    public init(id: String, kind: BackupKind, keep: Bool, reasons: [String]) {
+    package init(id: String, kind: BackupKind, keep: Bool, reasons: [String]) {
         self.id = id
         self.kind = kind
         self.keep = keep
@@ -436,16 +527,20 @@ public struct PruneDecision: Codable, Sendable, Equatable {
 
 /// The answer to `POST /v1/backups/prune`.
 public struct PruneResult: Codable, Sendable {
+    /// True when nothing was deleted, only decided.
     public var dryRun: Bool
+    /// One decision per backup.
     public var decisions: [PruneDecision]
+    /// Backups deleted.
     public var deleted: [String]
+    /// Backups that could not be deleted, and why.
     public var errors: [String]
     /// Damaged backups found (and, unless a dry run, moved aside); they do not stop the prune.
     public var quarantined: [DamagedBackup]
     /// Orphaned folders removed (`--orphans`), or that would be (dry run).
     public var orphansRemoved: [OrphanBackup]
 
-    public init(
+    package init(
         dryRun: Bool, decisions: [PruneDecision], deleted: [String], errors: [String],
         quarantined: [DamagedBackup] = [], orphansRemoved: [OrphanBackup] = []
     ) {
@@ -457,6 +552,7 @@ public struct PruneResult: Codable, Sendable {
         self.orphansRemoved = orphansRemoved
     }
 
+    /// Reads the result (the lists of problems default to empty).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         dryRun = try c.decode(Bool.self, forKey: .dryRun)
@@ -470,7 +566,9 @@ public struct PruneResult: Codable, Sendable {
 
 /// `POST /v1/restores`.
 public struct RestoreRequest: Codable, Sendable {
+    /// The kind of backup to restore.
     public var kind: BackupKind
+    /// The backup's id.
     public var id: String
     /// PostgreSQL: the database to restore into.
     public var targetDatabase: String?
@@ -490,6 +588,7 @@ public struct RestoreRequest: Codable, Sendable {
     /// otherwise).
     public var keepOnFailure: Bool
 
+    /// A restore of backup `id`; by default into a new target, checked, dropped if the checks fail.
     public init(
         kind: BackupKind, id: String, targetDatabase: String? = nil, targetTable: String? = nil, create: Bool = false,
         clean: Bool = false, force: Bool = false, jobs: Int? = nil, from: BackupLocation? = nil,
@@ -507,6 +606,7 @@ public struct RestoreRequest: Codable, Sendable {
         self.from = from
     }
 
+    /// Reads the request; the flags default to false.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(BackupKind.self, forKey: .kind)
@@ -526,19 +626,30 @@ public struct RestoreRequest: Codable, Sendable {
 
 /// The outcome of one part of a `backup` job.
 public struct BackupPartResult: Codable, Sendable, Equatable {
+    /// The kind backed up.
     public var kind: BackupKind
+    /// True when the backup was written and verified.
     public var ok: Bool
+    /// The new backup's id.
     public var id: String?
+    /// Why it failed.
     public var error: String?
+    /// How to fix it, when the agent knows.
     public var hint: String?
+    /// Bytes written.
     public var bytes: Int64?
+    /// DynamoDB: items exported.
     public var items: Int64?
+    /// PostgreSQL: rows dumped (exact counts in the dump's snapshot).
     public var rows: Int64?
+    /// How long it took.
     public var seconds: Double
+    /// Where its copies went.
     public var locations: [BackupLocation]
+    /// True when every copy was read back and matched.
     public var verified: Bool?
 
-    public init(
+    package init(
         kind: BackupKind, ok: Bool, id: String? = nil, error: String? = nil, hint: String? = nil,
         bytes: Int64? = nil, items: Int64? = nil, rows: Int64? = nil, seconds: Double,
         locations: [BackupLocation] = [], verified: Bool? = nil
@@ -559,12 +670,16 @@ public struct BackupPartResult: Codable, Sendable, Equatable {
 
 /// The result of a `backup` job.
 public struct BackupRunResult: Codable, Sendable {
+    /// One part per kind.
     public var parts: [BackupPartResult]
+    /// Backups deleted by the retention run that followed.
     public var pruned: [String]
+    /// Retention problems; a backup job with any is not ok.
     public var pruneErrors: [String]
+    /// True when every part succeeded and retention had no problem.
     public var ok: Bool { parts.allSatisfy(\.ok) && pruneErrors.isEmpty }
 
-    public init(parts: [BackupPartResult], pruned: [String], pruneErrors: [String]) {
+    package init(parts: [BackupPartResult], pruned: [String], pruneErrors: [String]) {
         self.parts = parts
         self.pruned = pruned
         self.pruneErrors = pruneErrors
@@ -573,12 +688,16 @@ public struct BackupRunResult: Codable, Sendable {
 
 /// One backup's verification, every copy.
 public struct VerifyOutcome: Codable, Sendable, Equatable {
+    /// The backup's id.
     public var id: String
+    /// Its kind.
     public var kind: BackupKind
+    /// One verification per copy.
     public var verifications: [BackupVerification]
+    /// True when there was a copy to check and every copy passed.
     public var ok: Bool { !verifications.isEmpty && verifications.allSatisfy(\.ok) }
 
-    public init(id: String, kind: BackupKind, verifications: [BackupVerification]) {
+    package init(id: String, kind: BackupKind, verifications: [BackupVerification]) {
         self.id = id
         self.kind = kind
         self.verifications = verifications
@@ -587,26 +706,35 @@ public struct VerifyOutcome: Codable, Sendable, Equatable {
 
 /// The result of a `backup.verify` job.
 public struct VerifyOutcomes: Codable, Sendable {
+    /// One outcome per backup.
     public var backups: [VerifyOutcome]
-    public init(backups: [VerifyOutcome]) { self.backups = backups }
+    package init(backups: [VerifyOutcome]) { self.backups = backups }
 }
 
 /// The result of a `restore` job.
 public struct RestoreResult: Codable, Sendable {
+    /// The kind restored.
     public var kind: BackupKind
+    /// The backup restored.
     public var id: String
+    /// What it was restored into (a database or table name).
     public var target: String
+    /// The copy it was read from.
     public var from: BackupLocation
+    /// How long it took.
     public var seconds: Double
     /// DynamoDB: items written; PostgreSQL: rows in the restored tables.
     public var items: Int64?
+    /// PostgreSQL: rows in the restored tables.
     public var rows: Int64?
+    /// PostgreSQL: tables whose row counts were checked against the manifest.
     public var tablesChecked: Int?
     /// The backup taken of the live database or table before restoring over it.
     public var safetyBackup: String?
+    /// True when the restore created its target.
     public var created: Bool
 
-    public init(
+    package init(
         kind: BackupKind, id: String, target: String, from: BackupLocation, seconds: Double, items: Int64?,
         rows: Int64?, tablesChecked: Int?, safetyBackup: String?, created: Bool
     ) {

@@ -7,6 +7,7 @@
 /// The admin API's JSON conventions, shared by agent and client:
 /// camelCase keys, RFC 3339 UTC timestamps with milliseconds, sorted keys (stable output).
 public enum APICoding {
+    /// A JSONEncoder with the API's conventions; `pretty` indents (for people).
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting =
@@ -18,6 +19,7 @@ public enum APICoding {
         return e
     }
 
+    /// A JSONDecoder with the API's conventions (timestamps with or without milliseconds).
     public static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .custom { decoder in
@@ -31,10 +33,12 @@ public enum APICoding {
         return d
     }
 
+    /// Encodes a value as the API writes it.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
         Array(try encoder(pretty: pretty).encode(value))
     }
 
+    /// Decodes a value as the API writes it.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try decoder().decode(type, from: Data(bytes))
     }
@@ -45,6 +49,7 @@ public enum Timestamp {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private static let withoutFraction = Date.ISO8601FormatStyle()
 
+    /// `2026-11-24T20:37:33.123Z`.
     public static func format(_ date: Date) -> String {
         withFraction.format(date)
     }

@@ -8,6 +8,7 @@
 public struct ExpiryKeySample: Codable, Sendable, Equatable {
     /// The key as UTF-8 (invalid bytes replaced); `keyBase64` holds the exact bytes.
     public var key: String
+    /// The key's exact bytes, base64.
     public var keyBase64: String
     /// "no-ttl" or "over-max".
     public var problem: String
@@ -16,7 +17,7 @@ public struct ExpiryKeySample: Codable, Sendable, Equatable {
     /// MEMORY USAGE (sampled), nil when the key was gone by then.
     public var memoryBytes: Int64?
 
-    public init(key: String, keyBase64: String, problem: String, ttl: Int64?, memoryBytes: Int64?) {
+    package init(key: String, keyBase64: String, problem: String, ttl: Int64?, memoryBytes: Int64?) {
         self.key = key
         self.keyBase64 = keyBase64
         self.problem = problem
@@ -25,23 +26,32 @@ public struct ExpiryKeySample: Codable, Sendable, Equatable {
     }
 }
 
+/// What one rule of the policy decided.
 public struct ExpiryRuleReport: Codable, Sendable, Equatable {
+    /// The rule's Redis glob (`session:*`).
     public var pattern: String
+    /// `report` (count and sample only) or `enforce` (give TTLs, lower those over the maximum).
     public var action: String
+    /// The TYPE the rule is limited to, when it is.
     public var type: String?
+    /// The longest TTL allowed, in seconds.
     public var maxTTL: Int?
+    /// The TTL given to keys without one, in seconds (enforce).
     public var defaultTTL: Int?
     /// Keys this rule decided (first matching rule, type filter passed).
     public var matched: Int64 = 0
+    /// Of `matched`, keys without a TTL.
     public var withoutTTL: Int64 = 0
+    /// Of `matched`, keys whose TTL is over `maxTTL`.
     public var overMax: Int64 = 0
     /// Keys given a TTL or a lower one (enforce only).
     public var fixed: Int64 = 0
     /// Keys that were gone, or had changed, by the time they were looked at or fixed.
     public var changedMeanwhile: Int64 = 0
+    /// Some of the keys that broke the rule.
     public var samples: [ExpiryKeySample] = []
 
-    public init(pattern: String, action: String, type: String?, maxTTL: Int?, defaultTTL: Int?) {
+    package init(pattern: String, action: String, type: String?, maxTTL: Int?, defaultTTL: Int?) {
         self.pattern = pattern
         self.action = action
         self.type = type
@@ -54,14 +64,21 @@ public struct ExpiryRuleReport: Codable, Sendable, Equatable {
 public struct ExpiryReport: Codable, Sendable, Equatable {
     /// "dry-run" or "enforce".
     public var mode: String
+    /// `redis_version`.
     public var serverVersion: String
+    /// The server's `maxmemory-policy`.
     public var maxmemoryPolicy: String?
+    /// The policy the config expects, when it names one.
     public var expectedMaxmemoryPolicy: String?
     /// Problems with the server's settings (a volatile-* policy with keys that never expire, say).
     public var findings: [String]
+    /// Keys SCAN returned.
     public var scanned: Int64
+    /// Keys the policy's excludes matched.
     public var excluded: Int64
+    /// Keys no rule matched.
     public var unmatched: Int64
+    /// One report per rule, in the policy's order.
     public var rules: [ExpiryRuleReport]
     /// True when the SCAN went round the whole keyspace.
     public var complete: Bool
@@ -74,9 +91,10 @@ public struct ExpiryReport: Codable, Sendable, Equatable {
     public var startedOver: String?
     /// The server the counts are about: `run_id` and database.
     public var target: String?
+    /// How long the sweep ran.
     public var seconds: Double
 
-    public init(
+    package init(
         mode: String, serverVersion: String, maxmemoryPolicy: String?, expectedMaxmemoryPolicy: String?,
         findings: [String], scanned: Int64, excluded: Int64, unmatched: Int64, rules: [ExpiryRuleReport],
         complete: Bool, resumed: Bool, resumedAfter: Int64? = nil, startedOver: String? = nil, target: String? = nil,
@@ -106,11 +124,13 @@ public struct StartExpiryRequest: Codable, Sendable, Equatable {
     public var enforce: Bool
     /// Overrides expiry.keys_per_second for this sweep.
     public var keysPerSecond: Double?
+    /// A sweep: a dry run, or `enforce`, at the config's pace unless `keysPerSecond` is given.
     public init(enforce: Bool, keysPerSecond: Double? = nil) {
         self.enforce = enforce
         self.keysPerSecond = keysPerSecond
     }
 
+    /// Reads the request; `enforce` defaults to false.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         enforce = try c.decodeIfPresent(Bool.self, forKey: .enforce) ?? false
@@ -128,6 +148,7 @@ public struct StartKeyAuditRequest: Codable, Sendable, Equatable {
     /// How many delimited parts make the prefix (1 by default; 2: `cache:user:*`).
     public var depth: Int?
 
+    /// An audit at the config's pace and prefixes by the first `:`-delimited part unless given.
     public init(keysPerSecond: Double? = nil, delimiter: String? = nil, depth: Int? = nil) {
         self.keysPerSecond = keysPerSecond
         self.delimiter = delimiter
@@ -150,16 +171,20 @@ public struct KeyGroupReport: Codable, Sendable, Equatable {
     public var prefix: String
     /// Redis's TYPE: string, hash, list, set, zset, stream.
     public var type: String
+    /// Keys in the group.
     public var keys: Int64 = 0
+    /// Of those, keys without a TTL.
     public var withoutTTL: Int64 = 0
     /// MEMORY USAGE summed (bytes).
     public var bytes: Int64 = 0
+    /// MEMORY USAGE of the keys without a TTL, summed (bytes).
     public var bytesWithoutTTL: Int64 = 0
     /// The group's biggest key by memory.
     public var biggestKey: String?
+    /// MEMORY USAGE of `biggestKey`.
     public var biggestBytes: Int64 = 0
 
-    public init(prefix: String, type: String) {
+    package init(prefix: String, type: String) {
         self.prefix = prefix
         self.type = type
     }
@@ -167,14 +192,19 @@ public struct KeyGroupReport: Codable, Sendable, Equatable {
 
 /// What `redis.audit` found.
 public struct KeyAuditReport: Codable, Sendable, Equatable {
+    /// `redis_version`.
     public var serverVersion: String
+    /// The server's `maxmemory-policy`.
     public var maxmemoryPolicy: String?
     /// INFO memory's used_memory when the audit began.
     public var usedMemoryBytes: Int64?
     /// The server (run_id) and database audited.
     public var target: String
+    /// The prefix delimiter used.
     public var delimiter: String
+    /// The prefix depth used.
     public var depth: Int
+    /// Keys SCAN returned.
     public var scanned: Int64
     /// Keys gone between SCAN and the look at them.
     public var vanished: Int64
@@ -182,11 +212,14 @@ public struct KeyAuditReport: Codable, Sendable, Equatable {
     public var groups: [KeyGroupReport]
     /// The biggest keys overall (at most 10), biggest first.
     public var biggest: [ExpiryKeySample]
+    /// Problems with the server's settings (keys without a TTL under a volatile-* policy, say).
     public var findings: [String]
+    /// True when the SCAN went round the whole keyspace.
     public var complete: Bool
+    /// How long the audit ran.
     public var seconds: Double
 
-    public init(
+    package init(
         serverVersion: String, maxmemoryPolicy: String?, usedMemoryBytes: Int64?, target: String, delimiter: String,
         depth: Int, scanned: Int64, vanished: Int64, groups: [KeyGroupReport], biggest: [ExpiryKeySample],
         findings: [String], complete: Bool, seconds: Double
@@ -206,7 +239,10 @@ public struct KeyAuditReport: Codable, Sendable, Equatable {
         self.seconds = seconds
     }
 
+    /// Keys in every group.
     public var keys: Int64 { groups.reduce(0) { $0 + $1.keys } }
+    /// Keys without a TTL in every group.
     public var withoutTTL: Int64 { groups.reduce(0) { $0 + $1.withoutTTL } }
+    /// MEMORY USAGE of the keys without a TTL, summed over the groups.
     public var bytesWithoutTTL: Int64 { groups.reduce(0) { $0 + $1.bytesWithoutTTL } }
 }

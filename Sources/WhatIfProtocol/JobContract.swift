@@ -24,6 +24,7 @@ public enum JobResource: Hashable, Sendable, CustomStringConvertible {
     /// For job kinds outside the agent's own (tests of the job system).
     case other(String)
 
+    /// `postgres:app`, `dynamodb:scenarios`, `redis`, `backup:<id>`, ...: as records and 409 answers show it.
     public var description: String {
         switch self {
         case .postgres(let d): "postgres:\(d)"
@@ -46,10 +47,13 @@ public enum JobResource: Hashable, Sendable, CustomStringConvertible {
 /// an implementation per spec; the admin API decodes `Params` strictly, once, at the route; the result
 /// a job record holds decodes as `Result` (whatifctl reads it with `JobInfo.result(as:)`).
 public protocol JobSpec: Sendable {
+    /// What the kind takes: the body of its endpoint, `params` of `POST /v1/jobs`, `JobInfo.params`.
     associatedtype Params: Codable & Sendable
+    /// What the kind returns: `JobInfo.result` once the job succeeded.
     associatedtype Result: Codable & Sendable
     /// The kind's name in job records and `POST /v1/jobs`.
     static var name: String { get }
+    /// What the kind does, in a line (`GET /v1/jobs/kinds`).
     static var summary: String { get }
     /// A body to show in the hint of a 422.
     static var example: String { get }
@@ -59,6 +63,7 @@ public protocol JobSpec: Sendable {
 }
 
 extension JobSpec {
+    /// Kinds without an endpoint of their own start through `POST /v1/jobs`.
     public static var endpoint: Endpoint { .startJob }
 }
 
@@ -66,6 +71,7 @@ extension JobSpec {
 public struct NoParams: Codable, Sendable, Equatable {
     private enum NoKeys: CodingKey {}
 
+    /// No parameters.
     public init() {}
 
     /// Opens the object (so a strict decoder sees each key it has as unknown).
@@ -73,6 +79,7 @@ public struct NoParams: Codable, Sendable, Equatable {
         _ = try decoder.container(keyedBy: NoKeys.self)
     }
 
+    /// Writes `{}`.
     public func encode(to encoder: any Encoder) throws {
         _ = encoder.container(keyedBy: NoKeys.self)
     }
@@ -80,6 +87,7 @@ public struct NoParams: Codable, Sendable, Equatable {
 
 /// The agent's job kinds.
 public enum JobSpecs {
+    /// `backup`: pg_dump and DynamoDB exports, each verified, then retention.
     public enum Backup: JobSpec {
         public static let endpoint = Endpoint.startBackup
         public typealias Params = StartBackupRequest
@@ -89,6 +97,7 @@ public enum JobSpecs {
         public static let example = #"{"kinds": ["postgres", "dynamodb"]}"#
     }
 
+    /// `backup.verify`: backups re-read and checked against their manifests.
     public enum BackupVerify: JobSpec {
         public static let endpoint = Endpoint.verifyBackups
         public typealias Params = VerifyRequest
@@ -98,6 +107,7 @@ public enum JobSpecs {
         public static let example = #"{"ids": []}"#
     }
 
+    /// `restore`: a backup into a PostgreSQL database or a DynamoDB table.
     public enum Restore: JobSpec {
         public static let endpoint = Endpoint.startRestore
         public typealias Params = RestoreRequest
@@ -108,6 +118,7 @@ public enum JobSpecs {
             #"{"kind": "postgres", "id": "...", "targetDatabase": "...", "create": true, "clean": false, "force": false}"#
     }
 
+    /// `backup.prune`: retention, with the catalog's damaged and orphaned folders named.
     public enum BackupPrune: JobSpec {
         public typealias Params = NoParams
         public typealias Result = PruneResult
@@ -116,6 +127,7 @@ public enum JobSpecs {
         public static let example = "{}"
     }
 
+    /// `restore.drill`: the newest backups restored into scratch copies, checked and dropped.
     public enum RestoreDrill: JobSpec {
         public typealias Params = NoParams
         public typealias Result = DrillResult
@@ -125,6 +137,7 @@ public enum JobSpecs {
         public static let example = "{}"
     }
 
+    /// `redis.expiry`: the key-expiry policy, as a dry run or enforced.
     public enum RedisExpiry: JobSpec {
         public static let endpoint = Endpoint.startExpiry
         public typealias Params = StartExpiryRequest
@@ -134,6 +147,7 @@ public enum JobSpecs {
         public static let example = #"{"enforce": false}"#
     }
 
+    /// `redis.audit`: keys without a TTL by prefix and type, no policy needed.
     public enum RedisAudit: JobSpec {
         public static let endpoint = Endpoint.startKeyAudit
         public typealias Params = StartKeyAuditRequest
@@ -143,6 +157,7 @@ public enum JobSpecs {
         public static let example = #"{"delimiter": ":", "depth": 1}"#
     }
 
+    /// `tables.setup`: the scenarios table created or compared with its expected schema.
     public enum TablesSetup: JobSpec {
         public static let endpoint = Endpoint.setupTables
         public typealias Params = TablesSetupRequest
@@ -152,6 +167,7 @@ public enum JobSpecs {
         public static let example = #"{"environment": "test", "force": false, "confirm": false}"#
     }
 
+    /// `migrate.scenarios`: a MongoDB dump into the scenarios table.
     public enum MigrateScenarios: JobSpec {
         public static let endpoint = Endpoint.migrateScenarios
         public typealias Params = StartScenarioMigrationRequest
@@ -161,6 +177,7 @@ public enum JobSpecs {
         public static let example = #"{"from": "/path/to/scenarios.bson", "environment": "test"}"#
     }
 
+    /// `migrate.verify`: a MongoDB dump compared with the scenarios table.
     public enum MigrateVerify: JobSpec {
         public static let endpoint = Endpoint.migrateVerify
         public typealias Params = StartVerifyRequest
@@ -170,6 +187,7 @@ public enum JobSpecs {
         public static let example = #"{"from": "/path/to/scenarios.bson"}"#
     }
 
+    /// `migrate.postgres`: the PostgreSQL database into RDS.
     public enum MigratePostgres: JobSpec {
         public static let endpoint = Endpoint.migratePostgres
         public typealias Params = StartPostgresMigrationRequest
@@ -179,6 +197,7 @@ public enum JobSpecs {
         public static let example = #"{"to": "test", "dryRun": true}"#
     }
 
+    /// `preflight`: the pre-migration checklist.
     public enum Preflight: JobSpec {
         public static let endpoint = Endpoint.preflight
         public typealias Params = PreflightRequest
@@ -188,6 +207,7 @@ public enum JobSpecs {
         public static let example = #"{"environment": "test"}"#
     }
 
+    /// `postgres.vacuum`: VACUUM (ANALYZE) of the database.
     public enum Vacuum: JobSpec {
         public typealias Params = NoParams
         public typealias Result = VacuumResult
@@ -196,6 +216,7 @@ public enum JobSpecs {
         public static let example = "{}"
     }
 
+    /// `maintenance.window`: a window's jobs in order, within the window.
     public enum MaintenanceWindow: JobSpec {
         public typealias Params = WindowParams
         public typealias Result = WindowRunResult
@@ -215,13 +236,16 @@ public enum JobSpecs {
 
 /// The parameters of a `maintenance.window` job.
 public struct WindowParams: Codable, Sendable, Equatable {
+    /// The window's name, from the config.
     public var window: String
     /// scheduled, catch-up or manual.
     public var trigger: String?
     /// The occurrence's start (seconds since 1970); a manual run works it out.
     public var occurrence: Double?
+    /// As `MaintenanceRunRequest.ignoreEstimates`.
     public var ignoreEstimates: Bool?
 
+    /// A run of `window`; a manual run now unless `trigger` and `occurrence` say otherwise.
     public init(window: String, trigger: String? = nil, occurrence: Double? = nil, ignoreEstimates: Bool? = nil) {
         self.window = window
         self.trigger = trigger
@@ -232,11 +256,14 @@ public struct WindowParams: Codable, Sendable, Equatable {
 
 /// What `postgres.vacuum` did.
 public struct VacuumResult: Codable, Sendable, Equatable {
+    /// The database vacuumed.
     public var database: String
+    /// Tables vacuumed.
     public var tables: Int
+    /// How long it took.
     public var seconds: Double
 
-    public init(database: String, tables: Int, seconds: Double) {
+    package init(database: String, tables: Int, seconds: Double) {
         self.database = database
         self.tables = tables
         self.seconds = seconds

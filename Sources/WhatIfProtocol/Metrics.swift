@@ -7,19 +7,23 @@
 /// One point of a series, in JSON a pair `[seconds since the epoch, value]` (a day of a series is
 /// thousands of points).
 public struct MetricPoint: Codable, Sendable, Equatable {
+    /// When the value was collected.
     public var t: Date
+    /// The value, in the series' unit.
     public var v: Double
-    public init(t: Date, v: Double) {
+    package init(t: Date, v: Double) {
         self.t = t
         self.v = v
     }
 
+    /// Reads a `[t, v]` pair.
     public init(from decoder: any Decoder) throws {
         var c = try decoder.unkeyedContainer()
         t = Date(timeIntervalSince1970: try c.decode(Double.self))
         v = try c.decode(Double.self)
     }
 
+    /// Writes a `[t, v]` pair.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.unkeyedContainer()
         try c.encode(t.timeIntervalSince1970)
@@ -27,19 +31,26 @@ public struct MetricPoint: Codable, Sendable, Equatable {
     }
 }
 
+/// One metric's history, named as CloudWatch names it.
 public struct MetricSeriesData: Codable, Sendable, Equatable {
+    /// `WhatIf/Host`, `AWS/RDS`, ... (CloudWatch's namespaces where AWS has one).
     public var namespace: String
+    /// The metric's name (`CPUUtilization`, `DatabaseConnections`, ...).
     public var name: String
+    /// CloudWatch dimensions (`DBInstanceIdentifier`, `TableName`, ...).
     public var dimensions: [String: String]
+    /// CloudWatch's unit (`Percent`, `Bytes`, `Count`, `Seconds`, ...).
     public var unit: String
     /// The newest point (also when `points` was thinned out with max_points).
     public var last: MetricPoint?
     /// The lowest and highest value of every point in the span (thinned points are means, which would
     /// hide the extremes); nil when there is none.
     public var min: Double?
+    /// See `min`.
     public var max: Double?
+    /// The points in the span, oldest first (thinned to about `max_points` when asked).
     public var points: [MetricPoint]
-    public init(
+    package init(
         namespace: String, name: String, dimensions: [String: String], unit: String, last: MetricPoint?,
         min: Double? = nil, max: Double? = nil, points: [MetricPoint]
     ) {
@@ -56,14 +67,21 @@ public struct MetricSeriesData: Codable, Sendable, Equatable {
 
 /// How one collector fared at its last run.
 public struct CollectorStatus: Codable, Sendable, Equatable {
+    /// The collector (`host`, `postgres`, `redis`, `dynamodb`, `cloudwatch`).
     public var name: String
+    /// True when its last run succeeded.
     public var up: Bool
+    /// When it last ran.
     public var lastRun: Date?
+    /// How long its last run took.
     public var seconds: Double?
+    /// Samples its last run produced.
     public var samples: Int
+    /// Why its last run failed.
     public var error: String?
+    /// How to fix it, when the agent knows.
     public var hint: String?
-    public init(
+    package init(
         name: String, up: Bool, lastRun: Date?, seconds: Double?, samples: Int, error: String? = nil,
         hint: String? = nil
     ) {
@@ -79,14 +97,17 @@ public struct CollectorStatus: Codable, Sendable, Equatable {
 
 /// `GET /v1/metrics`.
 public struct MetricsReport: Codable, Sendable, Equatable {
+    /// When the report was made.
     public var generatedAt: Date
     /// Seconds between collections.
     public var interval: Double
     /// Seconds of history kept.
     public var retention: Double
+    /// Each collector's last run.
     public var collectors: [CollectorStatus]
+    /// The series asked for.
     public var series: [MetricSeriesData]
-    public init(
+    package init(
         generatedAt: Date, interval: Double, retention: Double, collectors: [CollectorStatus],
         series: [MetricSeriesData]
     ) {
@@ -100,25 +121,40 @@ public struct MetricsReport: Codable, Sendable, Equatable {
 
 /// One alarm as `GET /v1/alarms` shows it, with PutMetricAlarm's field names.
 public struct AlarmInfo: Codable, Sendable, Equatable {
+    /// The alarm's name, from the config.
     public var alarmName: String
+    /// Its description, from the config.
     public var alarmDescription: String?
     /// OK, ALARM or INSUFFICIENT_DATA.
     public var stateValue: String
+    /// Why it is in that state, in CloudWatch's words (the datapoints that decided it).
     public var stateReason: String
+    /// When the state last changed.
     public var stateUpdatedTimestamp: Date
+    /// When it was last evaluated.
     public var lastEvaluated: Date?
+    /// The metric's namespace.
     public var namespace: String
+    /// The metric's name.
     public var metricName: String
+    /// The metric's dimensions.
     public var dimensions: [String: String]
+    /// `Average`, `Minimum`, `Maximum`, `Sum` or `SampleCount`.
     public var statistic: String
+    /// Seconds per datapoint.
     public var period: Int
+    /// Datapoints looked at.
     public var evaluationPeriods: Int
+    /// Of those, how many must breach.
     public var datapointsToAlarm: Int
+    /// The value compared with.
     public var threshold: Double
+    /// `GreaterThanThreshold`, `LessThanOrEqualToThreshold`, ...
     public var comparisonOperator: String
+    /// `missing`, `notBreaching`, `breaching` or `ignore`.
     public var treatMissingData: String
 
-    public init(
+    package init(
         alarmName: String, alarmDescription: String?, stateValue: String, stateReason: String,
         stateUpdatedTimestamp: Date, lastEvaluated: Date?, namespace: String, metricName: String,
         dimensions: [String: String], statistic: String, period: Int, evaluationPeriods: Int, datapointsToAlarm: Int,
@@ -143,11 +179,15 @@ public struct AlarmInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// What the alert hooks did since the agent started.
 public struct HookCounters: Codable, Sendable, Equatable {
+    /// Events a hook took (exit 0, or a 2xx answer).
     public var delivered: Int
+    /// Events a hook failed on (after its retries).
     public var failed: Int
+    /// Events dropped because a hook's queue was full.
     public var dropped: Int
-    public init(delivered: Int, failed: Int, dropped: Int) {
+    package init(delivered: Int, failed: Int, dropped: Int) {
         self.delivered = delivered
         self.failed = failed
         self.dropped = dropped
@@ -156,23 +196,31 @@ public struct HookCounters: Codable, Sendable, Equatable {
 
 /// `GET /v1/alarms`.
 public struct AlarmList: Codable, Sendable, Equatable {
+    /// Every alarm.
     public var alarms: [AlarmInfo]
+    /// The hooks' counters.
     public var hooks: HookCounters
-    public init(alarms: [AlarmInfo], hooks: HookCounters) {
+    package init(alarms: [AlarmInfo], hooks: HookCounters) {
         self.alarms = alarms
         self.hooks = hooks
     }
 }
 
+/// One state change of an alarm.
 public struct AlarmHistoryItem: Codable, Sendable, Equatable {
+    /// When it changed.
     public var time: Date
+    /// The state before.
     public var from: String
+    /// The state after.
     public var to: String
+    /// Why, in CloudWatch's words.
     public var reason: String
     /// The maintenance window(s) open at the change; `silenced` when the window kept it from the hooks.
     public var maintenanceWindow: String?
+    /// True when an open window kept the change from the hooks.
     public var silenced: Bool?
-    public init(
+    package init(
         time: Date, from: String, to: String, reason: String, maintenanceWindow: String? = nil, silenced: Bool? = nil
     ) {
         self.time = time
@@ -186,9 +234,11 @@ public struct AlarmHistoryItem: Codable, Sendable, Equatable {
 
 /// `GET /v1/alarms/{name}/history`: state changes, newest first.
 public struct AlarmHistory: Codable, Sendable, Equatable {
+    /// The alarm's name.
     public var alarmName: String
+    /// State changes, newest first.
     public var items: [AlarmHistoryItem]
-    public init(alarmName: String, items: [AlarmHistoryItem]) {
+    package init(alarmName: String, items: [AlarmHistoryItem]) {
         self.alarmName = alarmName
         self.items = items
     }

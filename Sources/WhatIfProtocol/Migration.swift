@@ -8,9 +8,11 @@
 public struct TablesSetupRequest: Codable, Sendable, Equatable {
     /// development | test | production; the agent's own when nil.
     public var environment: String?
+    /// The AWS region; the agent's own when nil.
     public var region: String?
     /// Recreate a table whose schema differs (after a backup), only with `confirm`.
     public var force: Bool
+    /// Says yes to `force` (a recreate deletes the table's items once they are backed up).
     public var confirm: Bool
     /// Compare only: a missing table is reported, not created (the maintenance window's schema check).
     public var checkOnly: Bool?
@@ -18,6 +20,7 @@ public struct TablesSetupRequest: Codable, Sendable, Equatable {
     /// ACTIVE); the table and its items stay.
     public var addMissing: Bool?
 
+    /// A request; by default create the table when missing, else compare.
     public init(
         environment: String? = nil, region: String? = nil, force: Bool = false, confirm: Bool = false,
         checkOnly: Bool? = nil, addMissing: Bool? = nil
@@ -31,18 +34,26 @@ public struct TablesSetupRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// What `tables.setup` did.
 public struct TablesReport: Codable, Sendable, Equatable {
+    /// The table's name.
     public var table: String
+    /// Its region.
     public var region: String
     /// created | matches | differs | recreated
     public var outcome: String
+    /// How the table differs from the expected schema, one line each.
     public var differences: [String]
+    /// `PAY_PER_REQUEST` or `PROVISIONED`.
     public var billingMode: String?
+    /// The table's global secondary indexes.
     public var indexes: [String]
+    /// The backup taken before a recreate.
     public var backupId: String?
+    /// How long it took.
     public var seconds: Double
 
-    public init(
+    package init(
         table: String, region: String, outcome: String, differences: [String], billingMode: String?,
         indexes: [String], backupId: String?, seconds: Double
     ) {
@@ -61,16 +72,24 @@ public struct TablesReport: Codable, Sendable, Equatable {
 public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
     /// An absolute path on the agent's host.
     public var from: String
+    /// The target environment (its table); the agent's own when nil.
     public var environment: String?
+    /// Read, transform and count only: nothing is written.
     public var dryRun: Bool
+    /// Back the table up first.
     public var backup: Bool
+    /// Items per BatchWriteItem (at most 25).
     public var batchSize: Int?
+    /// Parallel writers.
     public var workers: Int?
+    /// Skip malformed BSON or JSON (each skip is reported) instead of stopping at the first.
     public var skipBad: Bool
+    /// The file is one JSON array (mongoexport --jsonArray) rather than one document per line.
     public var jsonArray: Bool
     /// Ignore a checkpoint from an earlier run and start from the first document.
     public var restart: Bool
 
+    /// A request to migrate the dump at `from`.
     public init(
         from: String, environment: String? = nil, dryRun: Bool = false, backup: Bool = false, batchSize: Int? = nil,
         workers: Int? = nil, skipBad: Bool = false, jsonArray: Bool = false, restart: Bool = false
@@ -87,42 +106,61 @@ public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// A malformed stretch of the dump that was skipped.
 public struct MigrationSkip: Codable, Sendable, Equatable {
+    /// Where, as `byte N` or `line N`.
     public var position: String
+    /// Why it could not be read.
     public var reason: String
-    public init(position: String, reason: String) {
+    package init(position: String, reason: String) {
         self.position = position
         self.reason = reason
     }
 }
 
+/// The result of a `migrate.scenarios` job.
 public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
     /// dry-run | write
     public var mode: String
+    /// The dump it read.
     public var source: String
+    /// `bson` (mongodump), `json-lines` or `json-array` (mongoexport), as detected.
     public var format: String
+    /// SHA-256 of the dump, binding a checkpoint to the file.
     public var sourceSHA256: String?
+    /// The table written to.
     public var table: String
+    /// Documents read.
     public var documents: Int64
     /// Items written by this run (a resumed run does not count what the earlier one wrote).
     public var written: Int64
+    /// Documents that cannot be items (the reasons by count in `rejectReasons`).
     public var rejected: Int64
+    /// Rejected documents by reason.
     public var rejectReasons: [String: Int64]
     /// Where rejected documents are, with their reasons and bytes (nil when none were rejected).
     public var rejectFile: String?
+    /// Malformed stretches skipped (`skipBad`), at most 1,000 listed.
     public var skippedBad: [MigrationSkip]
+    /// Items whose scenarioId was derived from `_id`.
     public var derivedKeys: Int64
+    /// The document a resumed run started at.
     public var resumedAt: Int64?
     /// Why an earlier run's checkpoint was not used and the run started over (the table was recreated,
     /// the file changed).
     public var startedOver: String?
+    /// The backup taken first (`backup`).
     public var backupId: String?
+    /// Items DynamoDB returned as UnprocessedItems and were written again.
     public var unprocessedRetried: Int64
+    /// Batches retried after a throttle or a server error.
     public var errorsRetried: Int64
+    /// How long it ran.
     public var seconds: Double
+    /// Documents per second over the run.
     public var documentsPerSecond: Double
 
-    public init(
+    package init(
         mode: String, source: String, format: String, sourceSHA256: String?, table: String, documents: Int64,
         written: Int64, rejected: Int64, rejectReasons: [String: Int64], rejectFile: String?,
         skippedBad: [MigrationSkip], derivedKeys: Int64, resumedAt: Int64?, backupId: String?,
@@ -151,10 +189,15 @@ public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
 
 /// `POST /v1/migrations/verify`: every source document's item compared with the table's, by key.
 public struct StartVerifyRequest: Codable, Sendable, Equatable {
+    /// An absolute path on the agent's host.
     public var from: String
+    /// The environment whose table is compared; the agent's own when nil.
     public var environment: String?
+    /// As in `StartScenarioMigrationRequest`.
     public var skipBad: Bool
+    /// As in `StartScenarioMigrationRequest`.
     public var jsonArray: Bool
+    /// A request to compare the dump at `from` with the table.
     public init(from: String, environment: String? = nil, skipBad: Bool = false, jsonArray: Bool = false) {
         self.from = from
         self.environment = environment
@@ -163,35 +206,49 @@ public struct StartVerifyRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// One difference between the dump and the table.
 public struct VerifyDifference: Codable, Sendable, Equatable {
+    /// The item's key.
     public var scenarioId: String
     /// missing | extra | differs
     public var kind: String
+    /// What differs, for `differs`.
     public var detail: String?
-    public init(scenarioId: String, kind: String, detail: String?) {
+    package init(scenarioId: String, kind: String, detail: String?) {
         self.scenarioId = scenarioId
         self.kind = kind
         self.detail = detail
     }
 }
 
+/// The result of a `migrate.verify` job.
 public struct VerifyReport: Codable, Sendable, Equatable {
+    /// The dump compared.
     public var source: String
+    /// The table compared.
     public var table: String
+    /// Documents read.
     public var documents: Int64
     /// Source documents that cannot be items (they would be in a migration's reject file).
     public var rejected: Int64
+    /// Items equal to their document.
     public var matching: Int64
+    /// Documents without an item.
     public var missing: Int64
+    /// Items without a document.
     public var extra: Int64
+    /// Items that differ from their document.
     public var differing: Int64
     /// The first differences (at most 100 of each kind).
     public var examples: [VerifyDifference]
+    /// Items in the table.
     public var tableItems: Int64
+    /// How long it ran.
     public var seconds: Double
+    /// True when the table holds exactly the dump.
     public var ok: Bool { missing == 0 && extra == 0 && differing == 0 }
 
-    public init(
+    package init(
         source: String, table: String, documents: Int64, rejected: Int64, matching: Int64, missing: Int64,
         extra: Int64, differing: Int64, examples: [VerifyDifference], tableItems: Int64, seconds: Double
     ) {
@@ -213,9 +270,11 @@ public struct VerifyReport: Codable, Sendable, Equatable {
 public struct StartPostgresMigrationRequest: Codable, Sendable, Equatable {
     /// The target environment, for the record (the target itself is `migration.postgres_target`).
     public var to: String?
+    /// Check both sides and the tools only: no dump, no restore.
     public var dryRun: Bool
     /// Compare source and target only (no dump, no restore).
     public var verifyOnly: Bool
+    /// A request; by default dump, restore and verify.
     public init(to: String? = nil, dryRun: Bool = false, verifyOnly: Bool = false) {
         self.to = to
         self.dryRun = dryRun
@@ -223,14 +282,21 @@ public struct StartPostgresMigrationRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// One table of the PostgreSQL migration, compared on both sides.
 public struct PostgresTableCheck: Codable, Sendable, Equatable {
+    /// `schema.table`.
     public var table: String
+    /// Exact row count in the source.
     public var sourceRows: Int64
+    /// Exact row count in the target.
     public var targetRows: Int64?
+    /// md5 over the sorted md5s of each source row's text.
     public var sourceChecksum: String?
+    /// The same over the target.
     public var targetChecksum: String?
+    /// True when the counts and the checksums match.
     public var ok: Bool
-    public init(
+    package init(
         table: String, sourceRows: Int64, targetRows: Int64?, sourceChecksum: String?, targetChecksum: String?,
         ok: Bool
     ) {
@@ -243,21 +309,32 @@ public struct PostgresTableCheck: Codable, Sendable, Equatable {
     }
 }
 
+/// The result of a `migrate.postgres` job.
 public struct PostgresMigrationReport: Codable, Sendable, Equatable {
+    /// `dry-run`, `write` or `verify` (verify only).
     public var mode: String
+    /// The source, `host:port/database` (no secret).
     public var source: String
+    /// The target, `host:port/database` (no secret).
     public var target: String
+    /// The sslmode used for the target.
     public var targetSSLMode: String
+    /// The source's `server_version`.
     public var sourceVersion: String
+    /// The target's `server_version`.
     public var targetVersion: String
+    /// Every source table, compared.
     public var tables: [PostgresTableCheck]
     /// Tables in the target that the source does not have.
     public var extraTables: [String]
+    /// Size of the dump, when one was taken.
     public var dumpBytes: Int64?
+    /// How long it ran.
     public var seconds: Double
+    /// True when every table matched and the target has none extra.
     public var ok: Bool { extraTables.isEmpty && tables.allSatisfy(\.ok) }
 
-    public init(
+    package init(
         mode: String, source: String, target: String, targetSSLMode: String, sourceVersion: String,
         targetVersion: String, tables: [PostgresTableCheck], extraTables: [String], dumpBytes: Int64?, seconds: Double
     ) {
@@ -276,22 +353,28 @@ public struct PostgresMigrationReport: Codable, Sendable, Equatable {
 
 /// `POST /v1/preflight`: the guide's pre-migration checklist, checked.
 public struct PreflightRequest: Codable, Sendable, Equatable {
+    /// The environment checked; the agent's own when nil.
     public var environment: String?
     /// The newest verified backup of each kind must be at most this old (seconds; 26 h by default).
     public var maxBackupAge: Double?
+    /// A request for the checklist.
     public init(environment: String? = nil, maxBackupAge: Double? = nil) {
         self.environment = environment
         self.maxBackupAge = maxBackupAge
     }
 }
 
+/// One check of the checklist.
 public struct PreflightItem: Codable, Sendable, Equatable {
+    /// What was checked, in a few words.
     public var check: String
     /// PASS, FAIL or SKIP (not configured, and not required in this environment).
     public var result: String
+    /// What was found.
     public var detail: String
+    /// How to fix a FAIL, when the agent knows.
     public var hint: String?
-    public init(check: String, result: String, detail: String, hint: String? = nil) {
+    package init(check: String, result: String, detail: String, hint: String? = nil) {
         self.check = check
         self.result = result
         self.detail = detail
@@ -299,11 +382,15 @@ public struct PreflightItem: Codable, Sendable, Equatable {
     }
 }
 
+/// The result of a `preflight` job.
 public struct PreflightReport: Codable, Sendable, Equatable {
+    /// The environment checked.
     public var environment: String
+    /// Every check, in the checklist's order.
     public var items: [PreflightItem]
+    /// True when no check failed.
     public var ok: Bool { !items.contains { $0.result == "FAIL" } }
-    public init(environment: String, items: [PreflightItem]) {
+    package init(environment: String, items: [PreflightItem]) {
         self.environment = environment
         self.items = items
     }
@@ -311,20 +398,26 @@ public struct PreflightReport: Codable, Sendable, Equatable {
 
 /// `GET /v1/maintenance/windows`: each window, its jobs and its next occurrence.
 public struct MaintenanceWindowInfo: Codable, Sendable, Equatable {
+    /// The window's name.
     public var name: String
     /// As configured (`sun:05:00-sun:06:00`, or cron with its length).
     public var when: String
+    /// The jobs it runs, in order.
     public var jobs: [String]
+    /// Alarms whose notifications it holds back while open.
     public var silenceAlarms: [String]
     /// The occurrence open now, or the next one.
     public var start: Date
+    /// That occurrence's end.
     public var end: Date
+    /// True when an occurrence is open now.
     public var openNow: Bool
     /// agent (the agent opens it) or timer (a systemd timer runs `whatifctl maintenance run`).
     public var trigger: String?
+    /// Its last run on this agent.
     public var lastRun: WindowLastRun?
 
-    public init(
+    package init(
         name: String, when: String, jobs: [String], silenceAlarms: [String], start: Date, end: Date, openNow: Bool,
         trigger: String? = nil, lastRun: WindowLastRun? = nil
     ) {
@@ -340,11 +433,13 @@ public struct MaintenanceWindowInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// `GET /v1/maintenance/windows`.
 public struct MaintenanceWindowList: Codable, Sendable, Equatable {
     /// run | report: what happens on start to a window missed while the agent was down.
     public var catchUp: String
+    /// Every configured window.
     public var windows: [MaintenanceWindowInfo]
-    public init(catchUp: String, windows: [MaintenanceWindowInfo]) {
+    package init(catchUp: String, windows: [MaintenanceWindowInfo]) {
         self.catchUp = catchUp
         self.windows = windows
     }

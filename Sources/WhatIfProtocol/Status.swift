@@ -6,15 +6,18 @@
 
 /// `GET /v1/status`: the agent and, per configured service, reachability, round trip, version and state.
 public struct StatusReport: Codable, Sendable {
+    /// The agent itself.
     public var agent: AgentInfo
+    /// When the probes ran (a cached report keeps its time).
     public var checkedAt: Date
     /// How long the probes took, in milliseconds (bounded by `status.timeout`).
     public var durationMs: Double
+    /// One entry per configured service, in `ServiceKind` order.
     public var services: [ServiceStatus]
     /// The fleet's leases (`whatifctl status` adds them from `GET /v1/maintenance/leases`).
     public var leases: LeaseList?
 
-    public init(agent: AgentInfo, checkedAt: Date, durationMs: Double, services: [ServiceStatus]) {
+    package init(agent: AgentInfo, checkedAt: Date, durationMs: Double, services: [ServiceStatus]) {
         self.agent = agent
         self.checkedAt = checkedAt
         self.durationMs = durationMs
@@ -25,16 +28,24 @@ public struct StatusReport: Codable, Sendable {
     public var allReachable: Bool { services.allSatisfy { $0.reachable } }
 }
 
+/// The agent process that answered.
 public struct AgentInfo: Codable, Sendable {
+    /// Its version.
     public var version: String
+    /// Its process id.
     public var pid: Int32
+    /// `development`, `test` or `production`, from the config.
     public var environment: String
+    /// When it started.
     public var startedAt: Date
+    /// The config file it loaded.
     public var configPath: String
+    /// The admin socket it listens on.
     public var socketPath: String
+    /// Jobs running now.
     public var jobsRunning: Int
 
-    public init(
+    package init(
         version: String, pid: Int32, environment: String, startedAt: Date, configPath: String, socketPath: String,
         jobsRunning: Int
     ) {
@@ -48,10 +59,12 @@ public struct AgentInfo: Codable, Sendable {
     }
 }
 
+/// A service the agent looks after.
 public enum ServiceKind: String, Codable, Sendable, CaseIterable {
     case postgres, redis, dynamodb, rds, elasticache
 }
 
+/// How a service answered its probe.
 public enum ServiceHealth: String, Codable, Sendable {
     /// Answered, and its state is as expected.
     case ok
@@ -63,24 +76,36 @@ public enum ServiceHealth: String, Codable, Sendable {
     case timeout
 }
 
+/// One service's probe.
 public struct ServiceStatus: Codable, Sendable {
+    /// Which service.
     public var service: ServiceKind
     /// Where the agent looked: host:port, URL or resource name (never a secret).
     public var endpoint: String
+    /// How it answered.
     public var health: ServiceHealth
+    /// True when it answered (`ok` or `degraded`); encoded as `reachable`.
     public var reachable: Bool { health == .ok || health == .degraded }
+    /// The probe's round trip, in milliseconds.
     public var rttMs: Double?
+    /// The server's version, as it reports it.
     public var version: String?
     /// Why the service is down, timed out or degraded.
     public var error: String?
+    /// How to fix it, when the agent knows.
     public var hint: String?
+    /// PostgreSQL's state, when it answered.
     public var postgres: PostgresState?
+    /// Redis's state, when it answered.
     public var redis: RedisState?
+    /// The DynamoDB table's state, when it answered.
     public var dynamodb: DynamoDBState?
+    /// The RDS instance's state (test and production).
     public var rds: RDSState?
+    /// The ElastiCache replication group's state (test and production).
     public var elasticache: ElastiCacheState?
 
-    public init(service: ServiceKind, endpoint: String, health: ServiceHealth) {
+    package init(service: ServiceKind, endpoint: String, health: ServiceHealth) {
         self.service = service
         self.endpoint = endpoint
         self.health = health
@@ -91,6 +116,7 @@ public struct ServiceStatus: Codable, Sendable {
             elasticache
     }
 
+    /// Decodes a probe (`reachable` is derived from `health` and not read).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         service = try c.decode(ServiceKind.self, forKey: .service)
@@ -107,6 +133,7 @@ public struct ServiceStatus: Codable, Sendable {
         elasticache = try c.decodeIfPresent(ElastiCacheState.self, forKey: .elasticache)
     }
 
+    /// Encodes a probe, with `reachable`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(service, forKey: .service)
@@ -125,17 +152,26 @@ public struct ServiceStatus: Codable, Sendable {
     }
 }
 
+/// PostgreSQL, as the probe read it.
 public struct PostgresState: Codable, Sendable, Equatable {
+    /// The database the agent connects to.
     public var database: String
+    /// `server_version`.
     public var serverVersion: String
+    /// `pg_database_size` of that database.
     public var databaseSizeBytes: Int64
+    /// Connections open now (`pg_stat_activity`).
     public var connections: Int
+    /// `max_connections`.
     public var maxConnections: Int
+    /// True when the agent's own connection uses TLS.
     public var sslInUse: Bool
+    /// The TLS version of that connection.
     public var sslVersion: String?
+    /// True on a standby (`pg_is_in_recovery()`).
     public var inRecovery: Bool
 
-    public init(
+    package init(
         database: String, serverVersion: String, databaseSizeBytes: Int64, connections: Int, maxConnections: Int,
         sslInUse: Bool, sslVersion: String?, inRecovery: Bool
     ) {
@@ -150,17 +186,24 @@ public struct PostgresState: Codable, Sendable, Equatable {
     }
 }
 
+/// Redis, as `INFO` reports it.
 public struct RedisState: Codable, Sendable, Equatable {
+    /// `master` or `slave`, as `INFO replication` says.
     public var role: String
+    /// `used_memory`.
     public var usedMemoryBytes: Int64
     /// 0 means no limit.
     public var maxMemoryBytes: Int64
+    /// `maxmemory-policy`.
     public var maxMemoryPolicy: String
+    /// True when the agent's connection uses TLS.
     public var tlsInUse: Bool
+    /// `connected_clients`.
     public var connectedClients: Int?
+    /// Keys in every database, summed from `INFO keyspace`.
     public var keys: Int64?
 
-    public init(
+    package init(
         role: String, usedMemoryBytes: Int64, maxMemoryBytes: Int64, maxMemoryPolicy: String, tlsInUse: Bool,
         connectedClients: Int?, keys: Int64?
     ) {
@@ -174,26 +217,37 @@ public struct RedisState: Codable, Sendable, Equatable {
     }
 }
 
+/// The scenarios table, as `DescribeTable` reports it.
 public struct DynamoDBState: Codable, Sendable, Equatable {
+    /// The table's name.
     public var table: String
+    /// `ACTIVE`, `CREATING`, `UPDATING`, ...
     public var tableStatus: String
+    /// DynamoDB's item count (updated about every six hours).
     public var itemCount: Int64
+    /// DynamoDB's size in bytes (updated about every six hours).
     public var sizeBytes: Int64
+    /// `PAY_PER_REQUEST` or `PROVISIONED`.
     public var billingMode: String?
+    /// Its global secondary indexes.
     public var indexes: [IndexState]
 
+    /// One global secondary index.
     public struct IndexState: Codable, Sendable, Equatable {
+        /// The index's name.
         public var name: String
+        /// `ACTIVE`, `CREATING`, ...
         public var status: String
+        /// Its item count, when reported.
         public var itemCount: Int64?
-        public init(name: String, status: String, itemCount: Int64?) {
+        package init(name: String, status: String, itemCount: Int64?) {
             self.name = name
             self.status = status
             self.itemCount = itemCount
         }
     }
 
-    public init(
+    package init(
         table: String, tableStatus: String, itemCount: Int64, sizeBytes: Int64, billingMode: String?,
         indexes: [IndexState]
     ) {
@@ -206,18 +260,28 @@ public struct DynamoDBState: Codable, Sendable, Equatable {
     }
 }
 
+/// The RDS instance, as `DescribeDBInstances` reports it.
 public struct RDSState: Codable, Sendable, Equatable {
+    /// `DBInstanceIdentifier`.
     public var instanceId: String
+    /// `DBInstanceStatus` (`available`, `backing-up`, ...).
     public var status: String
+    /// `Engine` (`postgres`).
     public var engine: String
+    /// `EngineVersion`.
     public var engineVersion: String
+    /// `DBInstanceClass`.
     public var instanceClass: String
+    /// `MultiAZ`.
     public var multiAZ: Bool
+    /// `StorageEncrypted`.
     public var storageEncrypted: Bool
+    /// `AllocatedStorage`, in GiB.
     public var allocatedStorageGiB: Int?
+    /// `Endpoint.Address:Port`.
     public var endpoint: String?
 
-    public init(
+    package init(
         instanceId: String, status: String, engine: String, engineVersion: String, instanceClass: String,
         multiAZ: Bool, storageEncrypted: Bool, allocatedStorageGiB: Int?, endpoint: String?
     ) {
@@ -233,17 +297,26 @@ public struct RDSState: Codable, Sendable, Equatable {
     }
 }
 
+/// The ElastiCache replication group, as `DescribeReplicationGroups` reports it.
 public struct ElastiCacheState: Codable, Sendable, Equatable {
+    /// `ReplicationGroupId`.
     public var replicationGroupId: String
+    /// `Status` (`available`, `modifying`, ...).
     public var status: String
+    /// Member clusters (nodes) in the group.
     public var nodeCount: Int
+    /// `MultiAZ` (`enabled` or `disabled`).
     public var multiAZ: String?
+    /// `AutomaticFailover` (`enabled`, `disabled`, `enabling`, ...).
     public var automaticFailover: String?
+    /// `TransitEncryptionEnabled`.
     public var transitEncryption: Bool
+    /// `AtRestEncryptionEnabled`.
     public var atRestEncryption: Bool
+    /// The primary endpoint, `host:port`.
     public var primaryEndpoint: String?
 
-    public init(
+    package init(
         replicationGroupId: String, status: String, nodeCount: Int, multiAZ: String?, automaticFailover: String?,
         transitEncryption: Bool, atRestEncryption: Bool, primaryEndpoint: String?
     ) {

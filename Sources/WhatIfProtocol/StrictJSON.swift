@@ -7,6 +7,7 @@
 /// Why a request body was refused, with where: `path` is the key path ("" for the whole body, "ids.2",
 /// "params.dryRun"); `accepted` lists the keys the object at that place takes, for an unknown key.
 public struct StrictJSONError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What was wrong with the body.
     public enum Kind: Sendable, Equatable {
         /// Not JSON at all: a syntax error, bad UTF-8, nesting past the limit.
         case syntax
@@ -17,18 +18,23 @@ public struct StrictJSONError: Error, Sendable, Equatable, CustomStringConvertib
         case badValue
     }
 
+    /// What was wrong.
     public var kind: Kind
+    /// Where, as a dotted key path (`""` for the whole body, `ids.2`, `params.dryRun`).
     public var path: String
+    /// The problem in words, naming the key.
     public var message: String
+    /// For an unknown key: the keys the object at `path` takes.
     public var accepted: [String]
 
-    public init(_ kind: Kind, path: String, _ message: String, accepted: [String] = []) {
+    package init(_ kind: Kind, path: String, _ message: String, accepted: [String] = []) {
         self.kind = kind
         self.path = path
         self.message = message
         self.accepted = accepted
     }
 
+    /// The message, with the accepted keys when there are some.
     public var description: String {
         var s = message
         if !accepted.isEmpty {
@@ -42,12 +48,15 @@ public struct StrictJSONError: Error, Sendable, Equatable, CustomStringConvertib
 /// decoded into a type that must use every key present (an unknown or misspelt key is an error that
 /// names it and the keys the type takes), numbers and booleans only where the type has them.
 public enum StrictJSON {
+    /// The deepest nesting of arrays and objects a body may have.
     public static let maxDepth = 64
 
+    /// Parses `bytes` strictly and decodes them as `type`.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(StrictJSONError) -> T {
         try decode(type, from: try parse(bytes))
     }
 
+    /// Decodes an already parsed value as `type`, refusing keys the type does not use.
     public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws(StrictJSONError) -> T {
         let tracker = KeyTracker()
         let result: T
