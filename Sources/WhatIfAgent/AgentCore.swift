@@ -33,10 +33,9 @@ public final class AgentCore: Sendable {
     let monitoringBox = Locked<MonitoringService?>(nil)
     /// The alert hooks, whatever metrics' setting (see Capabilities/Hooks.swift).
     let hooksBox = Locked<HookDispatcher?>(nil)
-    /// The expiry schedule's loop.
-    let expiryTask = Locked<Task<Void, Never>?>(nil)
-    /// The maintenance windows' scheduler loop, its clock (tests move it by hand) and what it handled.
-    let maintenanceTask = Locked<Task<Void, Never>?>(nil)
+    /// The capabilities' background services (the expiry schedule, the maintenance scheduler).
+    let services = ServiceRunner()
+    /// The maintenance windows' clock (tests move it by hand) and what each window handled.
     package let maintenanceClock: any MaintenanceClock
     let windowStates: WindowStates
     private let current: Locked<ServiceClients>

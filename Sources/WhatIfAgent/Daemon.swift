@@ -122,8 +122,7 @@ public final class Daemon: Sendable {
         await server.stopAccepting()
         if let boundPath { unlink(boundPath) }
         await core.jobs.shutdown(grace: Self.shutdownGrace)
-        core.expiryTask.value?.cancel()
-        core.maintenanceTask.value?.cancel()
+        await core.services.stopAll()
         await core.stopMonitoring()
         await core.stopHooks(grace: 5)
         await server.shutdown()

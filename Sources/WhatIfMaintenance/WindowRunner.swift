@@ -462,7 +462,8 @@ package final class WindowStates: Sendable {
 /// Opens windows (trigger: agent) when they start, and deals with the ones missed while the agent was
 /// down as `catch_up` says: runs them, or reports them to the hooks. Time is the host's clock; the
 /// windows come from `config` at each tick, so a reload takes effect.
-package struct WindowScheduler: Sendable {
+package struct WindowScheduler: BackgroundService {
+    package let name = "maintenance scheduler"
     let host: any WindowHost
     let states: WindowStates
     let logger: Logger

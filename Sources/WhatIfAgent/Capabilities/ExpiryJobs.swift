@@ -118,25 +118,18 @@ enum ExpiryJobs {
 }
 
 extension AgentCore {
-    /// Starts scheduled sweeps (expiry.schedule.every); a sweep still running is not started twice.
+    /// Scheduled sweeps (WhatIfExpiry.ExpiryScheduler) on the agent's config and job manager.
     func startExpirySchedule() {
         let core = self
-        let task = Task.detached {
-            var last = Date()
-            while !Task.isCancelled {
-                let every = core.config.expiry?.schedule?.every ?? 10
-                try? await Task.sleep(for: .milliseconds(Int(min(5, max(0.5, every / 4)) * 1000)))
-                guard let s = core.config.expiry?.schedule else { continue }
-                guard Date().timeIntervalSince(last) >= s.every else { continue }
-                last = Date()
-                let params = StartExpiryRequest(enforce: s.enforce, keysPerSecond: s.keysPerSecond)
-                do throws(APIError) {
-                    _ = try await core.jobs.start(JobSpecs.RedisExpiry.self, params, requestedBy: "schedule")
-                } catch {
-                    core.logger.notice("scheduled expiry sweep not started", metadata: ["reason": "\(error.message)"])
-                }
-            }
-        }
-        expiryTask.set(task)
+        services.start(
+            ExpiryScheduler(
+                schedule: {
+                    core.config.expiry?.schedule.map {
+                        ($0.every, StartExpiryRequest(enforce: $0.enforce, keysPerSecond: $0.keysPerSecond))
+                    }
+                }, logger: logger,
+                start: { request throws(APIError) in
+                    _ = try await core.jobs.start(JobSpecs.RedisExpiry.self, request, requestedBy: "schedule")
+                }))
     }
 }

@@ -226,6 +226,6 @@ extension AgentCore {
         let scheduler = WindowScheduler(
             host: AgentWindowHost(core: core), states: windowStates, logger: logger,
             config: { core.config.maintenance })
-        maintenanceTask.set(Task.detached { await scheduler.run() })
+        services.start(scheduler)
     }
 }
