@@ -32,8 +32,9 @@ public final class AgentCore: Sendable {
     /// Metrics, alarms and hooks (nil until `startMonitoring`, or when metrics are disabled).
     let monitoringBox = Locked<MonitoringService?>(nil)
     /// The alert hooks, whatever metrics' setting (see Capabilities/Hooks.swift).
-    let hooksBox = Locked<HookDispatcher?>(nil)
-    /// The capabilities' background services (the expiry schedule, the maintenance scheduler).
+    let hookService = HookService()
+    /// The capabilities' background services: hooks, monitoring, the expiry schedule, the maintenance
+    /// scheduler (started in that order, stopped in reverse).
     let services = ServiceRunner()
     /// The maintenance windows' clock (tests move it by hand) and what each window handled.
     package let maintenanceClock: any MaintenanceClock

@@ -122,9 +122,9 @@ public final class Daemon: Sendable {
         await server.stopAccepting()
         if let boundPath { unlink(boundPath) }
         await core.jobs.shutdown(grace: Self.shutdownGrace)
+        // Requests still in flight see no metrics rather than a history being closed.
+        core.monitoringBox.set(nil)
         await core.services.stopAll()
-        await core.stopMonitoring()
-        await core.stopHooks(grace: 5)
         await server.shutdown()
         await core.pool.shutdown()
         logger.notice("stopped")

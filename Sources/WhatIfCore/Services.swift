@@ -36,3 +36,14 @@ package final class ServiceRunner: Sendable {
         }
     }
 }
+
+/// Returns when the current task is cancelled (at once when it already is): what a service whose work
+/// runs on threads of its own awaits before it stops them.
+package func waitUntilCancelled() async {
+    let (stream, continuation) = AsyncStream<Never>.makeStream()
+    await withTaskCancellationHandler {
+        for await _ in stream {}
+    } onCancel: {
+        continuation.finish()
+    }
+}

@@ -22,7 +22,8 @@ extension AgentCore {
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Opens the history and starts collecting (the hooks are a service of their own: startHooks).
+    /// Opens the history and starts collecting, as a background service (the hooks are one of their
+    /// own: startHooks).
     func startMonitoring() async throws {
         let c = config
         guard c.monitoring.enabled else { return }
@@ -36,14 +37,7 @@ extension AgentCore {
         }
         monitoringBox.set(service)
         configureMonitoring()
-        service.start()
-    }
-
-    func stopMonitoring() async {
-        guard let m = monitoringBox.value else { return }
-        // systemd's stop timeout is longer than the jobs' grace plus this.
-        try? await Threads.run { m.stop(hookGrace: 5) }
-        monitoringBox.set(nil)
+        services.start(service)
     }
 
     /// Builds the collectors, alarms and hooks from the current config (at start and after a reload).
@@ -91,7 +85,7 @@ extension AgentCore {
                     }, cloudwatch: { clients.cloudwatch }))
         }
         // Alarms go to the agent's own dispatcher (configureHooks runs first).
-        let hooks = hooksBox.value
+        let hooks = hookService.dispatcher
         service.configure(
             settings: m.settings, collectors: collectors, alarms: m.alarms, hooks: hooks,
             cloudwatch: { clients.cloudwatch })
