@@ -102,6 +102,18 @@ public enum RawJSON {
             i += n
         }
 
+        /// After a member or an element: `,` (true: another follows) or `close` (false: the object or array
+        /// ends), either appended to `out`; anything else is an error at its place.
+        mutating func another(closedBy close: UInt8, into out: inout [UInt8]) throws(RawJSONError) -> Bool {
+            let n = try peek()
+            guard n == 0x2C || n == close else {
+                throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'")
+            }
+            i += 1
+            out.append(n)
+            return n == 0x2C
+        }
+
         /// Validates one value and appends it to `out` without insignificant whitespace.
         mutating func copyValue(into out: inout [UInt8], depth: Int = 0) throws(RawJSONError) {
             guard depth < RawJSON.maxDepth else { throw fail("nested too deeply") }
@@ -121,18 +133,7 @@ public enum RawJSON {
                     try expect(0x3A)
                     out.append(0x3A)
                     try copyValue(into: &out, depth: depth + 1)
-                    let n = try peek()
-                    i += 1
-                    if n == 0x2C {
-                        out.append(0x2C)
-                        continue
-                    }
-                    if n == 0x7D {
-                        out.append(0x7D)
-                        return
-                    }
-                    i -= 1
-                    throw fail("expected ',' or '}'")
+                    if try !another(closedBy: 0x7D, into: &out) { return }
                 }
             case 0x5B:  // [
                 i += 1
@@ -144,18 +145,7 @@ public enum RawJSON {
                 }
                 while true {
                     try copyValue(into: &out, depth: depth + 1)
-                    let n = try peek()
-                    i += 1
-                    if n == 0x2C {
-                        out.append(0x2C)
-                        continue
-                    }
-                    if n == 0x5D {
-                        out.append(0x5D)
-                        return
-                    }
-                    i -= 1
-                    throw fail("expected ',' or ']'")
+                    if try !another(closedBy: 0x5D, into: &out) { return }
                 }
             case 0x22:
                 let s = try string()

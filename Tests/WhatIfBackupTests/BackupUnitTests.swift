@@ -93,6 +93,20 @@ import WhatIfProtocol
         #expect(throws: RawJSONError.self) { _ = try split(body) }
     }
 
+    /// A missing separator inside an item is named with its byte offset and what was expected there.
+    @Test func aMissingSeparatorIsNamedWithItsPlace() {
+        for (body, at, expected) in [
+            (#"{"Items":[{"M":{"a":1 "b":2}}],"Count":1}"#, #""b""#, "expected ',' or '}'"),
+            (#"{"Items":[{"L":[1 2]}],"Count":1}"#, "2]", "expected ',' or ']'"),
+        ] {
+            #expect(throws: RawJSONError.self) { _ = try split(body) }
+            do { _ = try split(body) } catch {
+                #expect(error.reason == expected, "\(body)")
+                #expect(error.offset == body.range(of: at)?.lowerBound.utf16Offset(in: body), "\(body)")
+            }
+        }
+    }
+
     @Test func deepNestingIsRefusedNotACrash() {
         let deep = #"{"Items":[{"a":"# + String(repeating: "[", count: 100_000) + "]}],\"Count\":1}"
         #expect(throws: RawJSONError.self) { _ = try split(deep) }
