@@ -3,6 +3,7 @@ import Logging
 import WhatIfCore
 import WhatIfHTTP
 import WhatIfJSON
+import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -194,18 +195,21 @@ package enum AlertmanagerPayload {
         let identity = labels.filter { $0.key != "state" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ",")
         let fingerprint = String(fnv1a64(Array(identity.utf8)), radix: 16)
-        let alert: [String: Any] = [
-            "status": status, "labels": labels, "annotations": annotations, "startsAt": iso.format(startsAt),
-            "endsAt": endsAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z", "generatorURL": "",
-            "fingerprint": String(repeating: "0", count: max(0, 16 - fingerprint.count)) + fingerprint,
+        func strings(_ d: [String: String]) -> JSONValue { .object(d.mapValues { .string($0) }) }
+        let alert: JSONValue = [
+            "status": .string(status), "labels": strings(labels), "annotations": strings(annotations),
+            "startsAt": .string(iso.format(startsAt)),
+            "endsAt": .string(endsAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z"), "generatorURL": "",
+            "fingerprint": .string(String(repeating: "0", count: max(0, 16 - fingerprint.count)) + fingerprint),
         ]
-        let group = ["alertname": labels["alertname"] ?? ""]
-        let payload: [String: Any] = [
-            "version": "4", "groupKey": "{}:{alertname=\"\(group["alertname"]!)\"}", "truncatedAlerts": 0,
-            "status": status, "receiver": receiver, "groupLabels": group, "commonLabels": labels,
-            "commonAnnotations": annotations, "externalURL": "", "alerts": [alert],
+        let alertname = labels["alertname"] ?? ""
+        let payload: JSONValue = [
+            "version": "4", "groupKey": .string("{}:{alertname=\"\(alertname)\"}"), "truncatedAlerts": 0,
+            "status": .string(status), "receiver": .string(receiver), "groupLabels": ["alertname": .string(alertname)],
+            "commonLabels": strings(labels), "commonAnnotations": strings(annotations), "externalURL": "",
+            "alerts": [alert],
         ]
-        return JSONText.encode(payload)
+        return (try? APICoding.encode(payload)) ?? []
     }
 
     static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
@@ -216,43 +220,6 @@ package enum AlertmanagerPayload {
         }
         return h
     }
-}
-
-/// A small JSON writer for dictionaries of strings, numbers, arrays and dictionaries (sorted keys).
-enum JSONText {
-    static func encode(_ v: Any) -> [UInt8] {
-        var out = ""
-        write(v, &out)
-        return Array(out.utf8)
-    }
-
-    static func write(_ v: Any, _ out: inout String) {
-        switch v {
-        case let s as String: quote(s, &out)
-        case let i as Int: out += String(i)
-        case let d as Double: out += d.isFinite ? "\(d)" : "null"
-        case let b as Bool: out += b ? "true" : "false"
-        case let a as [Any]:
-            out += "["
-            for (i, e) in a.enumerated() {
-                if i > 0 { out += "," }
-                write(e, &out)
-            }
-            out += "]"
-        case let m as [String: Any]:
-            out += "{"
-            for (i, k) in m.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                quote(k, &out)
-                out += ":"
-                write(m[k]!, &out)
-            }
-            out += "}"
-        default: out += "null"
-        }
-    }
-
-    static func quote(_ s: String, _ out: inout String) { out += JSONString.quote(s) }
 }
 
 package struct HookSettings: Sendable, Equatable {

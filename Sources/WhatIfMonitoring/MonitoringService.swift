@@ -515,11 +515,7 @@ package final class MonitoringService: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(4096 + r.series.reduce(0) { $0 + 200 + $1.points.count * 28 })
         func put(_ s: String) { out.append(contentsOf: s.utf8) }
-        func quoted(_ s: String) {
-            var q = ""
-            JSONText.quote(s, &q)
-            put(q)
-        }
+        func quoted(_ s: String) { put(JSONString.quote(s)) }
         put("{\"collectors\":")
         out += (try? APICoding.encode(r.collectors)) ?? Array("[]".utf8)
         put(",\"generatedAt\":")

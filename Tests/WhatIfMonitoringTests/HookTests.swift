@@ -122,6 +122,12 @@ struct HookTests {
         #expect(labels["DBInstanceIdentifier"] == "db1")
         #expect(alerts[0]["endsAt"] as? String == "0001-01-01T00:00:00Z")
         #expect((alerts[0]["fingerprint"] as? String)?.count == 16)
+        // Alertmanager's webhook payload (version 4): an integer count, the group key of the alert name.
+        let raw = String(decoding: req.body, as: UTF8.self)
+        #expect(raw.contains(#""truncatedAlerts":0,"#) || raw.contains(#""truncatedAlerts":0}"#), "\(raw)")
+        #expect(json["groupKey"] as? String == #"{}:{alertname="cpu-high"}"#)
+        #expect((json["groupLabels"] as? [String: String]) == ["alertname": "cpu-high"])
+        #expect(json["commonLabels"] as? [String: String] == labels)
     }
 
     @Test func undeliverableWebhookIsCountedAndResolvedAlertsEnd() throws {
