@@ -150,51 +150,12 @@ enum MigrationJobs {
             },
             run: { ctx, req in
                 let (name, _) = try table(req.environment, ctx.config)
-                let clients = core.clients
-                let saved = req.restart ? nil : ctx.loadCheckpoint()
-                let report = try await Threads.run { () throws -> ScenarioMigrationReport in
-                    let source = try MigrationSource(path: try sourcePath(req.from), jsonArray: req.jsonArray)
-                    ctx.info("reading \(source.path) as \(source.format.rawValue)\(source.gzipped ? " (gzip)" : "")")
-                    let ddb = clients.dynamodb
-                    let described = try checkTarget(name, ddb: ddb, required: !req.dryRun, ctx: ctx)
-                    var settings = ScenarioMigrator.Settings()
-                    settings.tableIdentity = described?.identity
-                    settings.batchSize = req.batchSize ?? 100
-                    settings.workers = req.workers ?? 4
-                    settings.dryRun = req.dryRun
-                    settings.skipBad = req.skipBad
-                    let migrator = ScenarioMigrator(
-                        source: source, table: name, client: ddb, settings: settings, reporter: ctx,
-                        rejectDirectory: ctx.config.stateDirectory + "/migrations", runName: ctx.id)
-                    var resume: MigrationCheckpoint?
-                    var startedOver: String?
-                    if !req.dryRun, let saved,
-                        let c = try? APICoding.decode(MigrationCheckpoint.self, from: APICoding.encode(saved))
-                    {
-                        if let why = migrator.whyNotResume(c) {
-                            startedOver = why
-                            ctx.log(.warning, "not resuming: \(why); starting over from the first document")
-                        } else {
-                            resume = c
-                            ctx.info("resuming at document \(c.done + 1) (a checkpoint of an earlier run)")
-                        }
-                    }
-                    var backupId: String?
-                    var sha: String?
-                    if req.backup && !req.dryRun {
-                        sha = try ScenarioMigrator.sha256(of: source.path)
-                        ctx.info("source SHA-256 \(sha!)")
-                        if resume == nil {
-                            backupId = try backupTable(core, name, purpose: "migrating into it", ctx)
-                        }
-                    }
-                    var r = try migrator.run(resume: resume, backupId: backupId) { cp in
-                        try ctx.saveCheckpoint(try JSONValue.encoding(cp))
-                    }
-                    r.sourceSHA256 = sha
-                    r.startedOver = startedOver
-                    return r
-                }
+                let job = ScenarioMigrationJob(
+                    request: req, path: try sourcePath(req.from), table: name, client: core.clients.dynamodb,
+                    reporter: ctx, rejectDirectory: ctx.config.stateDirectory + "/migrations", runName: ctx.id,
+                    saved: req.restart ? nil : ctx.loadCheckpoint(), saveCheckpoint: { try ctx.saveCheckpoint($0) },
+                    backUp: { try backupTable(core, name, purpose: "migrating into it", ctx) })
+                let report = try await Threads.run { try job.run() }
                 if !req.dryRun { ctx.clearCheckpoint() }
                 if report.rejected > 0 {
                     ctx.log(
@@ -204,38 +165,6 @@ enum MigrationJobs {
                 }
                 return report
             })
-    }
-
-    /// The target must exist with the expected schema (a dry run only warns).
-    /// The target as described, or nil when a dry run goes on without it.
-    @discardableResult
-    static func checkTarget(_ name: String, ddb: DynamoDB, required: Bool, ctx: JobContext) throws
-        -> TableDescription?
-    {
-        let t: TableDescription
-        do { t = try ddb.describeTable(name) } catch let e as AWSError where e.code == "ResourceNotFoundException" {
-            guard !required else {
-                throw Failure("table \(name) does not exist", hint: "create it first: whatifctl tables setup")
-            }
-            ctx.log(.warning, "table \(name) does not exist yet (a dry run writes nothing)")
-            return nil
-        } catch  where !required {
-            // A dry run needs no DynamoDB: it says so and goes on.
-            ctx.log(.warning, "cannot check table \(name) (\(error)); the dry run goes on without it")
-            return nil
-        }
-        let diffs = ScenarioTable.differences(t, expected: ScenarioTable.expected(table: name))
-        guard diffs.isEmpty else {
-            let text = diffs.joined(separator: "; ")
-            guard !required else {
-                throw Failure(
-                    "table \(name) does not have the expected schema: \(text)",
-                    hint: "see `whatifctl tables setup`, which lists and can fix the differences")
-            }
-            ctx.log(.warning, "table \(name) differs from the expected schema: \(text)")
-            return t
-        }
-        return t
     }
 
     // MARK: migrate.verify
