@@ -134,6 +134,7 @@ let package = Package(
                 "WhatIfMaintenance", "WhatIfUnits", "WhatIfHTTP", "WhatIfJSON", "CLinuxShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
             swiftSettings: strict),
 
@@ -214,8 +215,10 @@ let package = Package(
             name: "WhatIfAgentTests",
             dependencies: [
                 "WhatIfAgent", "WhatIfTesting", "WhatIfAgentTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis",
-                "WhatIfExpiry",
+                "WhatIfExpiry", "WhatIfCore",
                 "WhatIfMaintenance", "WhatIfMonitoring",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
             name: "IntegrationTests",

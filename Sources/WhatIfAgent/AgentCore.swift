@@ -34,8 +34,8 @@ public final class AgentCore: Sendable {
     /// The alert hooks, whatever metrics' setting (see Capabilities/Hooks.swift).
     let hookService = HookService()
     /// The capabilities' background services: hooks, monitoring, the expiry schedule, the maintenance
-    /// scheduler (started in that order, stopped in reverse).
-    let services = ServiceRunner()
+    /// scheduler, in that order (members of whatifd's ServiceGroup, stopped in reverse).
+    let services = BackgroundServices()
     /// The maintenance windows' clock (tests move it by hand) and what each window handled.
     package let maintenanceClock: any MaintenanceClock
     let windowStates: WindowStates

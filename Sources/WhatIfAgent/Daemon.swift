@@ -1,6 +1,7 @@
 import CLinuxShims
 import Logging
 import NIOCore
+import ServiceLifecycle
 import UnixSignals
 import WhatIfCore
 import WhatIfMaintenance
@@ -22,6 +23,8 @@ public final class Daemon: Sendable {
     let kinds: [JobKind]
     /// A job has this long to checkpoint or finish after SIGTERM (systemd's stop timeout is longer).
     package static let shutdownGrace = 7.0
+    /// The running group (nil before `startGroup` and after the stop).
+    let group = Locked<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
 
     /// `extraKinds` come on top of the capabilities' own (tests add theirs).
     /// `clock` is the maintenance windows' clock (tests pass a `ManualClock`).
@@ -62,8 +65,9 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Registers the job kinds, restores the job history and starts serving on `adoptedFD` or the
-    /// configured socket path.
+    /// Registers the job kinds, restores the job history, prepares the capabilities' background
+    /// services and starts serving on `adoptedFD` or the configured socket path. The background
+    /// services run, and everything is stopped, by the group (`startGroup`, `run`).
     public func start(adoptedFD: Int32? = nil) async throws {
         Self.raiseFileLimit()
         whatif_malloc_tune()
@@ -78,16 +82,62 @@ public final class Daemon: Sendable {
         core.startMaintenanceSchedule()
     }
 
-    /// Runs until SIGTERM or SIGINT. Throws when the agent cannot start.
+    /// whatifd as one `ServiceGroup`, its members in the order `start` brought them up; the group's
+    /// graceful shutdown stops them in reverse, each once the one after it has returned: the socket
+    /// stops taking connections, jobs checkpoint (or are recorded interrupted after the grace), the
+    /// maintenance scheduler, the expiry schedule, monitoring and the hooks stop (the hooks deliver
+    /// what is queued), open connections close, the blocking pool ends. `signals` start that
+    /// (SIGTERM and SIGINT for whatifd; none in tests, which call `stop`).
+    func makeGroup(boundPath: String?, signals: [UnixSignal]) -> ServiceGroup {
+        let core = self.core
+        let server = self.server
+        let logger = self.logger
+        var members: [any Service & CustomStringConvertible] = [
+            StartedPart("blocking pool") { await core.pool.shutdown() },
+            StartedPart("admin connections") { await server.shutdown() },
+        ]
+        members += core.services.all
+        members += [
+            StartedPart("jobs") { await core.jobs.shutdown(grace: Self.shutdownGrace) },
+            StartedPart("admin socket") {
+                let running = await core.jobs.runningCount
+                logger.notice("stopping", metadata: ["jobs_running": "\(running)"])
+                Systemd.stopping(
+                    status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
+                await server.stopAccepting()
+                if let boundPath { unlink(boundPath) }
+            },
+        ]
+        return ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: members.map { .init(service: $0, serviceName: $0.description) },
+                gracefulShutdownSignals: signals, logger: logger))
+    }
+
+    /// Starts the agent and runs its group in the background until `stop` or one of `signals`.
+    package func startGroup(adoptedFD: Int32? = nil, boundPath: String?, signals: [UnixSignal] = []) async throws {
+        try await start(adoptedFD: adoptedFD)
+        let g = makeGroup(boundPath: boundPath, signals: signals)
+        let logger = self.logger
+        let task = Task {
+            do { try await g.run() } catch { logger.error("the service group ended", metadata: ["error": "\(error)"]) }
+        }
+        group.set((g, task))
+    }
+
+    /// Runs until SIGTERM or SIGINT (the group's graceful shutdown); SIGHUP reloads the config.
+    /// Throws when the agent cannot start.
     package func run() async throws {
         let adopted = Systemd.listenFileDescriptors()
         if adopted.count > 1 {
             logger.warning(
                 "systemd passed more than one socket; using the first", metadata: ["count": "\(adopted.count)"])
         }
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-        try await start(adoptedFD: adopted.first)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let config = core.config
+        try await startGroup(
+            adoptedFD: adopted.first, boundPath: adopted.isEmpty ? config.socket.path : nil,
+            signals: [.sigterm, .sigint])
         let socketDescription = adopted.isEmpty ? config.socket.path : "the socket systemd passed"
         Systemd.ready(status: "serving on \(socketDescription)")
         logger.notice(
@@ -95,10 +145,10 @@ public final class Daemon: Sendable {
             metadata: [
                 "environment": "\(config.environment.rawValue)", "config": "\(config.path)", "pid": "\(getpid())",
             ])
-
         let watchdog = Task { await self.watchdog(socket: socketDescription) }
-        for await sig in signals {
-            if sig == .sighup {
+        let core = self.core
+        let reloads = Task {
+            for await _ in hangups {
                 Systemd.notify("RELOADING=1\nSTATUS=reloading \(config.path)")
                 let r = await core.reload()
                 Systemd.notify(
@@ -106,27 +156,22 @@ public final class Daemon: Sendable {
                         + (r.reloaded
                             ? "config reloaded; serving on \(socketDescription)"
                             : "new config refused (see the log); the old one keeps running"))
-                continue
             }
-            logger.notice("stopping", metadata: ["signal": "\(sig)"])
-            break
         }
+        await group.value?.task.value
+        reloads.cancel()
         watchdog.cancel()
-        await stop(boundPath: adopted.isEmpty ? config.socket.path : nil)
+        group.set(nil)
+        logger.notice("stopped")
     }
 
-    /// Stops accepting, lets jobs checkpoint or finish, closes everything.
-    package func stop(boundPath: String?) async {
-        let running = await core.jobs.runningCount
-        Systemd.stopping(status: running > 0 ? "stopping: waiting for \(running) job(s) to checkpoint" : "stopping")
-        await server.stopAccepting()
-        if let boundPath { unlink(boundPath) }
-        await core.jobs.shutdown(grace: Self.shutdownGrace)
-        // Requests still in flight see no metrics rather than a history being closed.
-        core.monitoringBox.set(nil)
-        await core.services.stopAll()
-        await server.shutdown()
-        await core.pool.shutdown()
+    /// Stops an agent started with `startGroup` through its group's graceful shutdown (see
+    /// `makeGroup`); returns once everything has stopped.
+    package func stop() async {
+        guard let (g, task) = group.value else { return }
+        await g.triggerGracefulShutdown()
+        await task.value
+        group.set(nil)
         logger.notice("stopped")
     }
 

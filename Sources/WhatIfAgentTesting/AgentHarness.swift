@@ -106,7 +106,7 @@ package final class InProcessAgent: @unchecked Sendable {
         logger.logLevel = .warning
         try prepare(dir.file("state"))
         daemon = Daemon(config: loaded, environment: [:], logger: logger, extraKinds: kinds, clock: clock)
-        try await daemon.start()
+        try await daemon.startGroup(boundPath: socket)
     }
 
     /// A client of this agent; calling it on a Swift task throws (the agent answers on those threads:
@@ -123,7 +123,7 @@ package final class InProcessAgent: @unchecked Sendable {
         return try await offPool { try body(c) }
     }
 
-    package func stop() async { await daemon.stop(boundPath: socket) }
+    package func stop() async { await daemon.stop() }
 }
 
 /// A whatifd process started from the built binary.

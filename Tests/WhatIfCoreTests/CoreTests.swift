@@ -188,38 +188,3 @@ import WhatIfUnits
         #expect(CountdownLatch(0).wait(seconds: 0))
     }
 }
-
-/// One lifecycle for the background services: stopped in reverse order of their start, and `stopAll`
-/// returns only once every `run` has returned (a service's clean-up after cancellation included).
-@Suite struct ServiceRunnerTests {
-    struct Recorder: BackgroundService {
-        let name: String
-        let log: Locked<[String]>
-        let started: AsyncStream<String>.Continuation
-
-        func run() async {
-            log.withLock { $0.append("start \(name)") }
-            started.yield(name)
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-            // Clean-up that takes a moment: stopAll must wait for it.
-            try? await Task.sleep(for: .milliseconds(1))
-            log.withLock { $0.append("stop \(name)") }
-        }
-    }
-
-    @Test func stopsInReverseOrderAndWaitsForEach() async {
-        let log = Locked<[String]>([])
-        let (starts, started) = AsyncStream.makeStream(of: String.self)
-        let runner = ServiceRunner()
-        for name in ["a", "b", "c"] { runner.start(Recorder(name: name, log: log, started: started)) }
-        var seen = 0
-        for await _ in starts {
-            seen += 1
-            if seen == 3 { break }
-        }
-        #expect(runner.names == ["a", "b", "c"])
-        await runner.stopAll()
-        #expect(Array(log.value.suffix(3)) == ["stop c", "stop b", "stop a"])
-        #expect(runner.names.isEmpty)
-    }
-}

@@ -121,7 +121,7 @@ extension AgentCore {
     /// Scheduled sweeps (WhatIfExpiry.ExpiryScheduler) on the agent's config and job manager.
     func startExpirySchedule() {
         let core = self
-        services.start(
+        services.add(
             ExpiryScheduler(
                 schedule: {
                     core.config.expiry?.schedule.map {

@@ -29,7 +29,7 @@ extension AgentCore {
                         id: info.id, kind: info.kind, state: info.state.rawValue, error: info.error?.message,
                         hint: info.error?.hint, startedAt: info.startedAt, endedAt: info.endedAt)))
         }
-        services.start(hookService)
+        services.add(hookService)
     }
 
     /// (Re)builds the dispatcher from the current config (at start and after a reload).

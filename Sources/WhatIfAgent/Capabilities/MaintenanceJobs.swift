@@ -226,6 +226,6 @@ extension AgentCore {
         let scheduler = WindowScheduler(
             host: AgentWindowHost(core: core), states: windowStates, logger: logger,
             config: { core.config.maintenance })
-        services.start(scheduler)
+        services.add(scheduler)
     }
 }

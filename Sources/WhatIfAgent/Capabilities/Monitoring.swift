@@ -37,7 +37,9 @@ extension AgentCore {
         }
         monitoringBox.set(service)
         configureMonitoring()
-        services.start(service)
+        // Requests still in flight at the stop see no metrics rather than a history being closed.
+        let box = monitoringBox
+        services.add(service, willStop: { box.set(nil) })
     }
 
     /// Builds the collectors, alarms and hooks from the current config (at start and after a reload).
