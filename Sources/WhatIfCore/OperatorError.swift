@@ -36,3 +36,24 @@ public struct TransportError<Kind: Sendable & Equatable>: OperatorError, Sendabl
         self.hint = hint
     }
 }
+
+/// A job that failed but has a result worth keeping (a backup of two parts where one failed): the
+/// job manager records the failure and keeps the result, of the kind's result type, in the record.
+package struct JobFailed: OperatorError, Sendable {
+    package var message: String
+    package var hint: String?
+    package var result: (any Encodable & Sendable)?
+
+    package init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+        self.result = nil
+    }
+
+    /// A failure whose result is kept in the job record.
+    package init(_ message: String, hint: String? = nil, result: some Encodable & Sendable) {
+        self.message = message
+        self.hint = hint
+        self.result = result
+    }
+}

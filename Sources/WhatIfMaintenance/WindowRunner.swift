@@ -342,8 +342,26 @@ package struct WindowRun {
         return step
     }
 
+    /// The window as the `maintenance.window` job: a window that could not run at all (the lease table
+    /// unreachable, cancelled while waiting) reaches the hooks as a failed window, not only as a log line,
+    /// and one whose jobs did not all succeed is the job's failure, its result kept.
+    package func runJob() async throws -> WindowRunResult {
+        let result: WindowRunResult
+        do { result = try await run() } catch {
+            reportUnrun(error)
+            throw error
+        }
+        guard Self.succeeded(result) else {
+            let bad = result.steps.filter { $0.state != "succeeded" }
+            throw JobFailed(
+                "window \(window.name) \(result.outcome): " + bad.map(\.summary).joined(separator: "; "),
+                hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: result)
+        }
+        return result
+    }
+
     /// A window that could not run at all: recorded and sent to the hooks as failed.
-    package func reportUnrun(_ error: any Error) {
+    func reportUnrun(_ error: any Error) {
         let cancelled = error is CancellationError || ctx.isCancelled
         let why = cancelled ? "cancelled" : (error as? any OperatorError)?.message ?? "\(error)"
         host.windowEnded(

@@ -38,16 +38,7 @@ extension AgentCore {
         let service = backups()
         let local = service.removeLocalLeftovers()
         for path in local {
-            let name = Files.baseName(path)
-            let what =
-                name.hasPrefix("pgpass-")
-                ? "a password file"
-                : name.hasPrefix("migrate-")
-                    ? "a partial migration dump"
-                    : name.hasPrefix(".restore-")
-                        ? "a backup copy fetched for a restore"
-                        : path.hasPrefix(service.context.scratch) ? "a temporary file" : "an incomplete backup"
-            logger.notice("removed \(what) left by a crash", metadata: ["path": "\(path)"])
+            logger.notice("removed \(service.describeLeftover(path)) left by a crash", metadata: ["path": "\(path)"])
         }
         let logger = self.logger
         // Scratch databases of restores a crash interrupted go in the background (PostgreSQL may be slow to answer).
@@ -111,16 +102,7 @@ enum BackupJobs {
             run: { ctx, req in
                 let kinds = try kinds(of: req, ctx.config)
                 let service = core.backups()
-                let result = try await Threads.run { service.backup(kinds: kinds, reporter: ctx) }
-                guard result.ok else {
-                    let failed = result.parts.filter { !$0.ok }
-                    let parts = failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }
-                    throw JobFailed(
-                        (failed.count == result.parts.count ? "the backup failed: " : "part of the backup failed: ")
-                            + (parts + result.pruneErrors.map { "prune: \($0)" }).joined(separator: "; "),
-                        hint: failed.first?.hint, result: result)
-                }
-                return result
+                return try await Threads.run { try service.backupJob(kinds: kinds, reporter: ctx) }
             })
     }
 
@@ -139,20 +121,9 @@ enum BackupJobs {
             },
             run: { ctx, req in
                 let service = core.backups()
-                let outcomes = try await Threads.run {
-                    try service.verify(ids: req.ids.isEmpty ? nil : req.ids, reporter: ctx)
+                return try await Threads.run {
+                    try service.verifyJob(ids: req.ids.isEmpty ? nil : req.ids, reporter: ctx)
                 }
-                let result = VerifyOutcomes(backups: outcomes)
-                let bad = outcomes.filter { !$0.ok }
-                guard bad.isEmpty else {
-                    let first = bad.flatMap { o in o.verifications.flatMap { v in v.problems.map { "\(o.id): \($0)" } }
-                    }
-                    throw JobFailed(
-                        "\(bad.count) of \(outcomes.count) backup\(outcomes.count == 1 ? "" : "s") do not verify: "
-                            + first.prefix(5).joined(separator: "; "),
-                        hint: "do not restore from them; take a new backup", result: result)
-                }
-                return result
             })
     }
 

@@ -46,20 +46,7 @@ enum MaintenanceJobs {
                 let run = WindowRun(
                     host: AgentWindowHost(core: core), ctx: ctx, window: w, fleet: ctx.config.maintenance?.fleet,
                     params: p)
-                let result: WindowRunResult
-                do { result = try await run.run() } catch {
-                    // The window could not run at all (the lease table unreachable, cancelled while
-                    // waiting): the hooks hear it as a failed window, not only as a log line.
-                    run.reportUnrun(error)
-                    throw error
-                }
-                guard WindowRun.succeeded(result) else {
-                    let bad = result.steps.filter { $0.state != "succeeded" }
-                    throw JobFailed(
-                        "window \(w.name) \(result.outcome): " + bad.map(\.summary).joined(separator: "; "),
-                        hint: "`whatifctl jobs show \(ctx.id)` has each job's id", result: result)
-                }
-                return result
+                return try await run.runJob()
             })
     }
 
@@ -79,16 +66,9 @@ enum MaintenanceJobs {
             run: { ctx, _ in
                 let kinds = BackupJobs.configuredKinds(ctx.config)
                 let service = core.backups()
-                let result = try await Threads.run { service.drill(kinds: kinds, reporter: ctx) }
-                core.recordDrill(result)
-                guard result.ok else {
-                    let failed = result.parts.filter { !$0.ok }
-                    throw JobFailed(
-                        "the restore drill failed: "
-                            + failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }.joined(separator: "; "),
-                        hint: failed.first?.hint, result: result)
+                return try await Threads.run {
+                    try service.drillJob(kinds: kinds, reporter: ctx, record: { core.recordDrill($0) })
                 }
-                return result
             })
     }
 
@@ -135,12 +115,7 @@ enum MaintenanceJobs {
             resource: { _, _ in .backupPrune },
             run: { ctx, _ in
                 let service = core.backups()
-                let result = try await Threads.run { service.prune(dryRun: false) }
-                for id in result.deleted { ctx.info("pruned \(id)") }
-                guard result.errors.isEmpty else {
-                    throw JobFailed("pruning failed: \(result.errors.joined(separator: "; "))", result: result)
-                }
-                return result
+                return try await Threads.run { try service.pruneJob(reporter: ctx) }
             })
     }
 }

@@ -58,26 +58,6 @@ package struct JobKind: Sendable {
     }
 }
 
-/// A job that failed but has a result worth keeping (a backup of two parts where one failed).
-package struct JobFailed: OperatorError, Sendable {
-    package var message: String
-    package var hint: String?
-    package var result: JSONValue?
-
-    package init(_ message: String, hint: String? = nil) {
-        self.message = message
-        self.hint = hint
-        self.result = nil
-    }
-
-    /// A failure whose result (of the kind's result type) is kept in the job record.
-    package init(_ message: String, hint: String? = nil, result: some Encodable) {
-        self.message = message
-        self.hint = hint
-        self.result = try? JSONValue.encoding(result)
-    }
-}
-
 /// What a running job sees: its parameters and config, and ways to report progress, log, checkpoint,
 /// and learn that it was cancelled.
 package final class JobContext: Sendable, JobReporter {

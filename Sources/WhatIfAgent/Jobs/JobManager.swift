@@ -233,7 +233,7 @@ package actor JobManager {
             r.info.error = error
         case .failure(let error as JobFailed):
             r.info.state = wasCancelled ? .cancelled : .failed
-            r.info.result = error.result
+            r.info.result = error.result.flatMap { try? JSONValue.encoding($0) }
             r.info.error = APIError(.failed, error.message, hint: error.hint)
         case .failure(let error) where error is CancellationError || wasCancelled:
             r.info.state = .cancelled
