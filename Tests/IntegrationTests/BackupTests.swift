@@ -323,12 +323,12 @@ struct PgDumpWrapper {
         try fx.psql("postgres", "CREATE DATABASE \(scratch)")
         let markers = a.dir.file("state") + "/restores"
         try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(markers)/\(scratch)", contents: Data(restored.utf8))
+        _ = FileManager.default.createFile(atPath: "\(markers)/\(scratch)", contents: Data(restored.utf8))
         // And what a killed `migrate postgres` leaves in the scratch folder: a password file, a partial dump.
         let tmp = a.dir.file("state") + "/tmp"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(tmp)/pgpass-1-2", contents: Data("h:1:d:u:pw\n".utf8))
-        FileManager.default.createFile(atPath: "\(tmp)/migrate-1-2.dump", contents: Data(count: 4096))
+        _ = FileManager.default.createFile(atPath: "\(tmp)/pgpass-1-2", contents: Data("h:1:d:u:pw\n".utf8))
+        _ = FileManager.default.createFile(atPath: "\(tmp)/migrate-1-2.dump", contents: Data(count: 4096))
         let b = try AgentProcess(config, stateDir: a.dir.file("state"))
         #expect(b.process.log.contains("removed a password file left by a crash"), "\(b.process.log)")
         #expect(b.process.log.contains("removed a partial migration dump left by a crash"), "\(b.process.log)")
@@ -400,7 +400,7 @@ struct PgDumpWrapper {
         // A folder without a manifest: listed with its size, removed only with --orphans.
         let orphan = "\(location.path)/postgres/postgres-20200101T000000Z-abcd"
         try FileManager.default.createDirectory(atPath: orphan, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(orphan)/postgres.dump", contents: Data(count: 10_000))
+        _ = FileManager.default.createFile(atPath: "\(orphan)/postgres.dump", contents: Data(count: 10_000))
         let listed = try a.ctl(["backups", "list", "--json"])
         let parsed = try APICoding.decode(BackupList.self, from: Array(listed.stdout.utf8))
         #expect(

@@ -276,7 +276,7 @@ import WhatIfTesting
         }
         let r = ConfigView.report(c)
         let listed = c.listKeys
-        for key in c.fileKeys where !listed.contains { key.hasPrefix($0 + ".") } {
+        for key in c.fileKeys where !listed.contains(where: { key.hasPrefix($0 + ".") }) {
             // A section is shown through its keys; redis's password file as its redacted password.
             let shown =
                 r.sources[key] != nil || r.sources.keys.contains { $0.hasPrefix(key + ".") }

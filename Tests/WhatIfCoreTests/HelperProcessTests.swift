@@ -21,7 +21,7 @@ final class RecordingReporter: JobReporter, @unchecked Sendable {
     /// A scratch file standing for a partial dump.
     func scratchFile() -> String {
         let path = NSTemporaryDirectory() + "whatif-helper-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        FileManager.default.createFile(atPath: path, contents: Data("partial".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("partial".utf8))
         return path
     }
 
