@@ -81,6 +81,20 @@ package final class PostgresMigrator {
         }
     }
 
+    /// The migration as the `migrate.postgres` job: a target that does not match its source after the
+    /// restore (not a dry run) is the job's failure, naming the tables, with the report kept.
+    package func runJob(dryRun: Bool, verifyOnly: Bool) throws -> PostgresMigrationReport {
+        let report = try run(dryRun: dryRun, verifyOnly: verifyOnly)
+        guard report.ok || dryRun else {
+            let bad = report.tables.filter { !$0.ok }.map(\.table) + report.extraTables
+            throw JobFailed(
+                "the target does not match the source after the restore: \(bad.joined(separator: ", "))",
+                hint: "was the source written to meanwhile? Stop the app's writes, empty the target and run again",
+                result: report)
+        }
+        return report
+    }
+
     package func run(dryRun: Bool, verifyOnly: Bool = false) throws -> PostgresMigrationReport {
         let watch = Stopwatch()
         let src = try connect(source, "source")
