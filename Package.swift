@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "WhatIfMaintenance",
             dependencies: [
-                "WhatIfCore", "WhatIfAWS", "WhatIfProtocol", "WhatIfUnits",
+                "WhatIfCore", "WhatIfAWS", "WhatIfPostgres", "WhatIfProtocol", "WhatIfUnits",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

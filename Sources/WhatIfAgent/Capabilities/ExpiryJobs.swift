@@ -54,7 +54,7 @@ enum ExpiryJobs {
                     return try sweeper.run()
                 }
                 ctx.clearCheckpoint()
-                record(report, into: core.monitoring)
+                core.monitoring?.record(report, now: Date().timeIntervalSince1970)
                 for f in report.findings { ctx.log(.warning, f) }
                 return report
             })
@@ -90,30 +90,6 @@ enum ExpiryJobs {
                 for f in report.findings { ctx.log(.warning, f) }
                 return report
             })
-    }
-
-    /// Keys without a TTL and violations per rule become metrics (WhatIf/Redis) alarms can watch.
-    static func record(_ r: ExpiryReport, into monitoring: MonitoringService?) {
-        guard let monitoring else { return }
-        let now = Date().timeIntervalSince1970
-        var samples: [Sample] = []
-        for rule in r.rules {
-            let dims = [MetricKey.Dimension("Rule", rule.pattern)]
-            func add(_ name: String, _ v: Int64) {
-                samples.append(
-                    Sample(
-                        key: MetricKey(namespace: "WhatIf/Redis", name: name, dimensions: dims, unit: MetricUnit.count),
-                        value: Double(v), time: now))
-            }
-            add("KeysWithoutTTL", max(0, rule.withoutTTL - rule.fixed))
-            add("ExpiryViolations", max(0, rule.withoutTTL + rule.overMax - rule.fixed))
-            add("ExpiryFixed", rule.fixed)
-        }
-        samples.append(
-            Sample(
-                key: MetricKey(namespace: "WhatIf/Redis", name: "KeysScanned", dimensions: [], unit: MetricUnit.count),
-                value: Double(r.scanned), time: now))
-        monitoring.store.append(samples, now: now)
     }
 }
 

@@ -4,7 +4,6 @@ import WhatIfCore
 import WhatIfMaintenance
 import WhatIfMonitoring
 import WhatIfProtocol
-import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -67,7 +66,9 @@ enum MaintenanceJobs {
                 let kinds = BackupJobs.configuredKinds(ctx.config)
                 let service = core.backups()
                 return try await Threads.run {
-                    try service.drillJob(kinds: kinds, reporter: ctx, record: { core.recordDrill($0) })
+                    try service.drillJob(
+                        kinds: kinds, reporter: ctx,
+                        record: { core.monitoring?.record($0, now: core.maintenanceClock.now) })
                 }
             })
     }
@@ -87,23 +88,11 @@ enum MaintenanceJobs {
             run: { ctx, _ in
                 let clients = core.clients
                 let database = ctx.config.postgres?.connection.database ?? "?"
-                let watch = Stopwatch()
-                let tables = try await Threads.run { () throws -> Int in
-                    let conn = try clients.postgres(deadline: .after(seconds: 30))
-                    defer { conn.close() }
-                    let n =
-                        try conn.query("SELECT count(*) FROM pg_stat_user_tables", deadline: .after(seconds: 30))
-                        .rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
-                    ctx.progress(
-                        done: 0, total: nil, unit: "", phase: "VACUUM (ANALYZE) \(database): \(Units.count(n, "table"))"
-                    )
-                    _ = try conn.query("VACUUM (ANALYZE)", deadline: .after(seconds: 6 * 3600))
-                    return n
+                return try await Threads.run {
+                    try Vacuum.run(
+                        database: database, connect: { try clients.postgres(deadline: .after(seconds: 30)) },
+                        reporter: ctx)
                 }
-                ctx.info(
-                    "VACUUM (ANALYZE) of \(database): \(Units.count(tables, "table")) in \(Units.duration(watch.elapsedSeconds))"
-                )
-                return VacuumResult(database: database, tables: tables, seconds: watch.elapsedSeconds)
             })
     }
 
@@ -171,27 +160,6 @@ extension AgentCore {
         sendWindowHook(
             HookEvent.Window(
                 name: window, outcome: outcome, trigger: trigger, occurrence: at, steps: steps, jobId: jobId))
-    }
-
-    /// The restore drill's outcome as metrics: pass (1) or fail (0) and the time to restore, per kind.
-    func recordDrill(_ r: DrillResult) {
-        guard let m = monitoring else { return }
-        let now = maintenanceClock.now
-        func sample(_ name: String, _ unit: String, _ kind: BackupKind, _ value: Double) -> Sample {
-            Sample(
-                key: MetricKey(
-                    namespace: "WhatIf/Maintenance", name: name,
-                    dimensions: [MetricKey.Dimension("Kind", kind.rawValue)],
-                    unit: unit), value: value, time: now)
-        }
-        var samples: [Sample] = []
-        for p in r.parts {
-            samples.append(sample("RestoreDrillSuccess", MetricUnit.count, p.kind, p.ok ? 1 : 0))
-            if let s = p.secondsToRestore {
-                samples.append(sample("RestoreDrillSeconds", MetricUnit.seconds, p.kind, s))
-            }
-        }
-        m.store.append(samples, now: now)
     }
 
     /// The scheduler (WhatIfMaintenance.WindowScheduler) on the agent's clock, config and window states.
