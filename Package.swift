@@ -106,7 +106,7 @@ let package = Package(
 
         .target(
             name: "WhatIfExpiry",
-            dependencies: ["WhatIfProtocol", "WhatIfCore", "WhatIfRedis", "WhatIfUnits"],
+            dependencies: ["WhatIfProtocol", "WhatIfJSON", "WhatIfCore", "WhatIfRedis", "WhatIfUnits"],
             swiftSettings: strict),
 
         .target(

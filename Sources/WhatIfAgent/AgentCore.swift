@@ -37,8 +37,7 @@ public final class AgentCore: Sendable {
     /// scheduler, in that order (members of whatifd's ServiceGroup, stopped in reverse).
     let services = BackgroundServices()
     /// The maintenance windows' clock (tests move it by hand) and what each window handled.
-    package let maintenanceClock: any MaintenanceClock
-    let windowStates: WindowStates
+    package let maintenance: MaintenanceState
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 
@@ -47,8 +46,7 @@ public final class AgentCore: Sendable {
         clock: any MaintenanceClock = SystemMaintenanceClock()
     ) {
         self.logger = logger
-        maintenanceClock = clock
-        windowStates = WindowStates(stateDirectory: config.stateDirectory, logger: logger)
+        maintenance = MaintenanceState(stateDirectory: config.stateDirectory, logger: logger, clock: clock)
         self.environment = environment
         http = HTTPClient()
         pool = BlockingPool(threads: blockingThreads)

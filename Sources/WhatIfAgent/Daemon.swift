@@ -74,7 +74,7 @@ public final class Daemon: Sendable {
         signal(SIGPIPE, SIG_IGN)
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()
-        await core.removeBackupLeftovers()
+        core.backups().removeLeftovers()
         await core.startHooks()
         try await core.startMonitoring()
         core.startExpirySchedule()

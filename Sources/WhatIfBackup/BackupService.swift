@@ -393,7 +393,7 @@ package final class BackupService: Sendable {
         let c = source.config
         return BackupManifest(
             id: id, kind: .postgres, environment: context.environmentName, agentVersion: WhatIfVersion.string,
-            host: Self.hostName, startedAt: started, endedAt: Date(), format: out.format, method: "pg_dump",
+            host: HostName.current, startedAt: started, endedAt: Date(), format: out.format, method: "pg_dump",
             source: .init(host: c.host, port: c.port, database: c.database, user: c.user),
             tool: .init(name: "pg_dump", version: tools.version), serverVersion: out.serverVersion, files: out.files,
             tables: out.tables, tocEntries: listed)
@@ -409,7 +409,7 @@ package final class BackupService: Sendable {
         let out = try exporter.run(into: folder, deadline: .after(seconds: settings.dynamodb.timeout))
         return BackupManifest(
             id: id, kind: .dynamodb, environment: context.environmentName, agentVersion: WhatIfVersion.string,
-            host: Self.hostName, startedAt: started, endedAt: Date(), format: "dynamodb-export", method: "scan",
+            host: HostName.current, startedAt: started, endedAt: Date(), format: "dynamodb-export", method: "scan",
             source: .init(
                 table: source.table, tableArn: out.tableArn, endpoint: source.endpoint, region: source.region),
             tool: nil, serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema,
@@ -444,7 +444,8 @@ package final class BackupService: Sendable {
             ).run(deadline: .after(seconds: settings.dynamodb.timeout))
             let manifest = BackupManifest(
                 id: id, kind: .dynamodb, environment: context.environmentName, agentVersion: WhatIfVersion.string,
-                host: Self.hostName, startedAt: started, endedAt: Date(), format: "dynamodb-export", method: "export",
+                host: HostName.current, startedAt: started, endedAt: Date(), format: "dynamodb-export",
+                method: "export",
                 source: .init(table: source.table, endpoint: source.endpoint, region: source.region), tool: nil,
                 serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema, export: out.export)
             try remote.writeSide(id, SideFile.manifest, try ManifestSeal.encode(manifest))
@@ -493,12 +494,6 @@ package final class BackupService: Sendable {
 
     func clearPending(_ id: String) {
         unlink("\(context.pendingS3)/\(id)")
-    }
-
-    static var hostName: String? {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count) == 0 else { return nil }
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     // MARK: Verify

@@ -1,3 +1,4 @@
+import Logging
 import WhatIfCore
 
 #if canImport(FoundationEssentials)
@@ -53,5 +54,17 @@ package enum WindowPlanning {
         if let open = schedule.open(at: now) { t = open.start - 60 }
         guard let s = schedule.latestStart(atOrBefore: t), s > handled else { return nil }
         return s
+    }
+}
+
+/// What the maintenance capability keeps across config reloads: the windows' clock and what each
+/// window handled and last did.
+package struct MaintenanceState: Sendable {
+    package let clock: any MaintenanceClock
+    package let windows: WindowStates
+
+    package init(stateDirectory: String, logger: Logger, clock: any MaintenanceClock = SystemMaintenanceClock()) {
+        self.clock = clock
+        windows = WindowStates(stateDirectory: stateDirectory, logger: logger)
     }
 }

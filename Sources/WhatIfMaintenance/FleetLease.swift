@@ -1,6 +1,10 @@
 import WhatIfAWS
 import WhatIfCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -48,6 +52,13 @@ package final class FleetLease: @unchecked Sendable {
     let now: @Sendable () -> Double
     /// RVNs seen on others' leases, with when (by our clock) we first saw each.
     private let observed = Locked<[String: (version: String, since: Double)]>([:])
+
+    /// The fleet's lease table, under the configured owner name or else `host:pid` (unique on a host).
+    package convenience init(_ fleet: MaintenanceConfig.Fleet, client: DynamoDB) {
+        self.init(
+            client: client, table: fleet.table, owner: fleet.owner ?? "\(HostName.current):\(getpid())",
+            leaseSeconds: fleet.leaseSeconds)
+    }
 
     package init(
         client: DynamoDB, table: String, owner: String, leaseSeconds: Double = 60,

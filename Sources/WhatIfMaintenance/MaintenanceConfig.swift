@@ -1,3 +1,5 @@
+import WhatIfProtocol
+
 /// `maintenance:` in agent.yaml: windows (RDS weekly format or cron) and the jobs each runs, in order.
 package struct MaintenanceConfig: Sendable, Equatable {
     package enum CatchUp: String, Sendable, Equatable, CaseIterable { case run, report }
@@ -49,5 +51,21 @@ package struct MaintenanceConfig: Sendable, Equatable {
         self.windows = windows
         self.catchUp = catchUp
         self.fleet = fleet
+    }
+}
+
+extension MaintenanceConfig {
+    /// The window of that name in `config` (nil: no `maintenance:`), or a 404 listing the windows there are.
+    package static func window(_ name: String, in config: MaintenanceConfig?, configPath: String) throws(APIError)
+        -> Window
+    {
+        guard let w = config?.windows.first(where: { $0.name == name }) else {
+            let known = config?.windows.map(\.name) ?? []
+            throw APIError(
+                .notFound, "there is no maintenance window named '\(name)'",
+                hint: known.isEmpty
+                    ? "add maintenance.windows to \(configPath)" : "windows: \(known.joined(separator: ", "))")
+        }
+        return w
     }
 }

@@ -28,9 +28,26 @@ package protocol WindowHost: Sendable {
     func cancelJob(_ id: String) async
     func beginMaintenance(window: String, silence: [String])
     func endMaintenance(window: String, now: Double)
-    /// A window's outcome (run, failed to run, or missed): recorded as its last run, and told to the hooks.
-    func windowEnded(
+    /// Each window's last handled occurrence and last run (kept by this module, held by the host so
+    /// that they outlive a reload).
+    var states: WindowStates { get }
+    /// Tells the hooks a window's outcome (run, failed to run, or missed).
+    func sendWindowHook(
         _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?)
+}
+
+extension WindowHost {
+    /// A window's outcome: recorded as its last run, and told to the hooks.
+    func windowEnded(
+        _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?
+    ) {
+        states.record(
+            window,
+            WindowLastRun(
+                occurrence: Date(timeIntervalSince1970: occurrence), outcome: outcome, trigger: trigger, jobId: jobId,
+                at: Date()))
+        sendWindowHook(window, occurrence: occurrence, outcome: outcome, trigger: trigger, steps: steps, jobId: jobId)
+    }
 }
 
 /// Whether the window's fleet lease was lost, and the job running meanwhile: losing the lease cancels
@@ -483,15 +500,13 @@ package final class WindowStates: Sendable {
 package struct WindowScheduler: BackgroundService {
     package let name = "maintenance scheduler"
     let host: any WindowHost
-    let states: WindowStates
     let logger: Logger
     let config: @Sendable () -> MaintenanceConfig?
 
-    package init(
-        host: any WindowHost, states: WindowStates, logger: Logger, config: @escaping @Sendable () -> MaintenanceConfig?
-    ) {
+    var states: WindowStates { host.states }
+
+    package init(host: any WindowHost, logger: Logger, config: @escaping @Sendable () -> MaintenanceConfig?) {
         self.host = host
-        self.states = states
         self.logger = logger
         self.config = config
     }

@@ -61,6 +61,16 @@ package enum Preflight {
         }
     }
 
+    /// The report as the job's outcome: each failed check logged, and the job failed when one did.
+    package static func outcome(_ report: PreflightReport, reporter: any JobReporter) throws -> PreflightReport {
+        for i in report.items where i.result == "FAIL" { reporter.log(.warning, "\(i.check): \(i.detail)") }
+        guard report.ok else {
+            let failed = report.items.filter { $0.result == "FAIL" }.map(\.check)
+            throw JobFailed("preflight failed: \(failed.joined(separator: ", "))", result: report)
+        }
+        return report
+    }
+
     package static func run(_ i: Inputs) -> PreflightReport {
         let table = i.table
         let env = i.environment

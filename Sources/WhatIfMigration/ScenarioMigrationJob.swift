@@ -81,6 +81,12 @@ package struct ScenarioMigrationJob: Sendable {
         }
         r.sourceSHA256 = sha
         r.startedOver = startedOver
+        if r.rejected > 0 {
+            reporter.log(
+                .warning,
+                "\(r.rejected) documents were rejected; they are in \(r.rejectFile ?? "the reject file") with their reasons"
+            )
+        }
         return r
     }
 }

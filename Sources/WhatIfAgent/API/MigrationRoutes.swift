@@ -19,7 +19,7 @@ extension Router {
             },
             Route(.tablesTemplate) { req, _ in
                 let env = req.query["environment"].flatMap { $0.isEmpty ? nil : $0 } ?? "production"
-                guard MigrationJobs.environments.contains(env) else {
+                guard MigrationRequests.environments.contains(env) else {
                     return .error(
                         APIError(
                             .badRequest, "unknown environment '\(env)'", hint: "use development, test or production"))
@@ -41,7 +41,7 @@ extension Router {
                 }
                 return .json(
                     maintenanceList(
-                        m, now: agent.maintenanceClock.now, lastRun: { agent.windowStates.load($0)?.lastRun }))
+                        m, now: agent.maintenance.clock.now, lastRun: { agent.maintenance.windows.load($0)?.lastRun }))
             },
             Route(.runMaintenanceWindow) {
                 [agent] req, params in
@@ -92,7 +92,7 @@ extension Router {
         guard let m = agent.config.maintenance, let fleet = m.fleet else {
             return LeaseList(table: nil, owner: nil, leases: [])
         }
-        let lease = agent.fleetLease(fleet)
+        let lease = FleetLease(fleet, client: agent.clients.dynamodb)
         let names = m.windows.map { "window:\($0.name)" }
         do {
             let records = try await Threads.run { try names.compactMap { try lease.read($0) } }

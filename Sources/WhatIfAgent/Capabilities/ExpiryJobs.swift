@@ -35,27 +35,15 @@ enum ExpiryJobs {
             },
             run: { ctx, req in
                 let e = try check(ctx.config)
-                var tuned = e.sweep
-                if let kps = req.keysPerSecond { tuned.keysPerSecond = kps }
-                let settings = tuned
                 let clients = core.clients
-                let resume = ctx.loadCheckpoint().flatMap {
-                    try? APICoding.decode(SweepCheckpoint.self, from: APICoding.encode($0))
-                }
-                let report = try await Threads.run { () throws -> ExpiryReport in
-                    let conn = try clients.redis(timeout: 30)
-                    defer { conn.close() }
-                    let sweeper = ExpirySweeper(
-                        policy: e.policy, settings: settings, enforce: req.enforce, connection: conn, reporter: ctx,
-                        resumeFrom: resume,
-                        saveCheckpoint: { cp in
-                            if let json = try? JSONValue.encoding(cp) { try? ctx.saveCheckpoint(json) }
-                        })
-                    return try sweeper.run()
+                let saved = ctx.loadCheckpoint()
+                let report = try await Threads.run {
+                    try ExpiryRun.sweep(
+                        req, policy: e.policy, settings: e.sweep, connect: { try clients.redis(timeout: 30) },
+                        saved: saved, save: { try? ctx.saveCheckpoint($0) }, reporter: ctx)
                 }
                 ctx.clearCheckpoint()
                 core.monitoring?.record(report, now: Date().timeIntervalSince1970)
-                for f in report.findings { ctx.log(.warning, f) }
                 return report
             })
     }
@@ -75,20 +63,12 @@ enum ExpiryJobs {
                 return .redis
             },
             run: { ctx, req in
-                var settings = ctx.config.expiry?.sweep ?? SweepSettings()
-                if let kps = req.keysPerSecond { settings.keysPerSecond = kps }
-                let paced = settings
+                let settings = ctx.config.expiry?.sweep ?? SweepSettings()
                 let clients = core.clients
-                let report = try await Threads.run { () throws -> KeyAuditReport in
-                    let conn = try clients.redis(timeout: 30)
-                    defer { conn.close() }
-                    return try KeyAuditor(
-                        settings: paced, delimiter: req.delimiter ?? ":", depth: req.depth ?? 1, connection: conn,
-                        reporter: ctx
-                    ).run()
+                return try await Threads.run {
+                    try ExpiryRun.audit(
+                        req, settings: settings, connect: { try clients.redis(timeout: 30) }, reporter: ctx)
                 }
-                for f in report.findings { ctx.log(.warning, f) }
-                return report
             })
     }
 }

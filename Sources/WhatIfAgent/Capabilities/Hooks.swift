@@ -24,7 +24,7 @@ extension AgentCore {
             guard info.kind != JobSpecs.MaintenanceWindow.name else { return }
             core.sendHook(
                 HookEvent(
-                    type: "job", time: Date(), host: Self.hostName, environment: core.config.environment.rawValue,
+                    type: "job", time: Date(), host: HostName.current, environment: core.config.environment.rawValue,
                     job: HookEvent.Job(
                         id: info.id, kind: info.kind, state: info.state.rawValue, error: info.error?.message,
                         hint: info.error?.hint, startedAt: info.startedAt, endedAt: info.endedAt)))
@@ -47,7 +47,7 @@ extension AgentCore {
     func sendWindowHook(_ window: HookEvent.Window) {
         sendHook(
             HookEvent(
-                type: "maintenance", time: Date(), host: Self.hostName, environment: config.environment.rawValue,
+                type: "maintenance", time: Date(), host: HostName.current, environment: config.environment.rawValue,
                 window: window))
     }
 }

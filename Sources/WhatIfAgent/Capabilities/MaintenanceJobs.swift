@@ -1,4 +1,3 @@
-import Logging
 import WhatIfBackup
 import WhatIfCore
 import WhatIfMaintenance
@@ -10,84 +9,54 @@ import WhatIfProtocol
 #else
     import Foundation
 #endif
-#if canImport(Glibc)
-    import Glibc
-#endif
 
-/// Maintenance windows as jobs: `maintenance.window` runs a window's jobs in order (each as its own
-/// agent job, so locks, history and hooks are the usual ones), plus the kinds only windows needed so
-/// far: the restore drill, VACUUM (ANALYZE) and a prune on its own.
+/// The maintenance capability's jobs (WhatIfMaintenance): `maintenance.window` (each step its own agent
+/// job, so locks, history and hooks are the usual ones), and the kinds only windows needed so far: the
+/// restore drill, VACUUM (ANALYZE) and a prune on its own.
 enum MaintenanceJobs {
     static func kinds(_ core: AgentCore) -> [JobKind] { [window(core), drill(core), vacuum(core), prune(core)] }
-
-    static func find(_ name: String, _ config: AgentConfig) throws -> MaintenanceConfig.Window {
-        guard let m = config.maintenance, let w = m.windows.first(where: { $0.name == name }) else {
-            let known = config.maintenance?.windows.map(\.name) ?? []
-            throw APIError(
-                .notFound, "there is no maintenance window named '\(name)'",
-                hint: known.isEmpty
-                    ? "add maintenance.windows to \(config.path)" : "windows: \(known.joined(separator: ", "))")
-        }
-        return w
-    }
-
-    // MARK: maintenance.window
 
     static func window(_ core: AgentCore) -> JobKind {
         JobKind(
             JobSpecs.MaintenanceWindow.self,
-            resource: { p, config in
-                _ = try find(p.window, config)
+            resource: { p, c in
+                _ = try MaintenanceConfig.window(p.window, in: c.maintenance, configPath: c.path)
                 return .window(p.window)
             },
             run: { ctx, p in
-                let w = try find(p.window, ctx.config)
-                let run = WindowRun(
-                    host: AgentWindowHost(core: core), ctx: ctx, window: w, fleet: ctx.config.maintenance?.fleet,
-                    params: p)
-                return try await run.runJob()
+                let c = ctx.config
+                let w = try MaintenanceConfig.window(p.window, in: c.maintenance, configPath: c.path)
+                return try await WindowRun(
+                    host: AgentWindowHost(core: core), ctx: ctx, window: w, fleet: c.maintenance?.fleet, params: p
+                ).runJob()
             })
     }
-
-    // MARK: restore.drill
 
     static func drill(_ core: AgentCore) -> JobKind {
         JobKind(
             JobSpecs.RestoreDrill.self,
-            resource: { _, config in
-                guard !BackupJobs.configuredKinds(config).isEmpty else {
-                    throw APIError(
-                        .notConfigured, "nothing to drill: neither postgres nor dynamodb is configured",
-                        hint: "configure postgres: or dynamodb: in \(config.path)")
-                }
+            resource: { _, c in
+                _ = try c.backupTargets.kinds([], what: "drill")
                 return .restoreDrill
             },
             run: { ctx, _ in
-                let kinds = BackupJobs.configuredKinds(ctx.config)
+                let kinds = try ctx.config.backupTargets.kinds([], what: "drill")
                 let service = core.backups()
                 return try await Threads.run {
                     try service.drillJob(
                         kinds: kinds, reporter: ctx,
-                        record: { core.monitoring?.record($0, now: core.maintenanceClock.now) })
+                        record: { core.monitoring?.record($0, now: core.maintenance.clock.now) })
                 }
             })
     }
 
-    // MARK: postgres.vacuum
-
     static func vacuum(_ core: AgentCore) -> JobKind {
         JobKind(
             JobSpecs.Vacuum.self,
-            resource: { _, config in
-                guard let pg = config.postgres else {
-                    throw APIError(
-                        .notConfigured, "PostgreSQL is not configured", hint: "configure postgres: in \(config.path)")
-                }
-                return .vacuum(database: pg.connection.database)
-            },
+            resource: { _, c in .vacuum(database: try c.postgresSettings().connection.database) },
             run: { ctx, _ in
+                let database = try ctx.config.postgresSettings().connection.database
                 let clients = core.clients
-                let database = ctx.config.postgres?.connection.database ?? "?"
                 return try await Threads.run {
                     try Vacuum.run(
                         database: database, connect: { try clients.postgres(deadline: .after(seconds: 30)) },
@@ -96,12 +65,9 @@ enum MaintenanceJobs {
             })
     }
 
-    // MARK: backup.prune
-
     static func prune(_ core: AgentCore) -> JobKind {
         JobKind(
-            JobSpecs.BackupPrune.self,
-            resource: { _, _ in .backupPrune },
+            JobSpecs.BackupPrune.self, resource: { _, _ in .backupPrune },
             run: { ctx, _ in
                 let service = core.backups()
                 return try await Threads.run { try service.pruneJob(reporter: ctx) }
@@ -109,66 +75,14 @@ enum MaintenanceJobs {
     }
 }
 
-/// The agent as the host of a window run (WhatIfMaintenance.WindowRun).
-struct AgentWindowHost: WindowHost {
-    let core: AgentCore
-
-    var clock: any MaintenanceClock { core.maintenanceClock }
-    func lease(_ fleet: MaintenanceConfig.Fleet) -> FleetLease { core.fleetLease(fleet) }
-    func durations(kind: String, params: JSONValue?) async -> [Double] {
-        await core.jobs.durations(kind: kind, params: params)
-    }
-    func start<S: JobSpec>(_ spec: S.Type, _ params: S.Params, requestedBy: String) async throws(APIError)
-        -> JobInfo
-    {
-        try await core.jobs.start(S.self, params, requestedBy: requestedBy)
-    }
-    func start(kind: String, requestedBy: String) async throws(APIError) -> JobInfo {
-        try await core.jobs.start(kind: kind, params: nil, requestedBy: requestedBy)
-    }
-    func job(_ id: String) async -> JobInfo? { await core.jobs.get(id) }
-    func ended(_ id: String) async -> JobInfo? { await core.jobs.ended(id) }
-    func cancelJob(_ id: String) async { _ = try? await core.jobs.cancel(id) }
-    func beginMaintenance(window: String, silence: [String]) {
-        core.monitoring?.beginMaintenance(window: window, silence: silence)
-    }
-    func endMaintenance(window: String, now: Double) { core.monitoring?.endMaintenance(window: window, now: now) }
-    func windowEnded(
-        _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?
-    ) {
-        core.windowEnded(window, occurrence: occurrence, outcome: outcome, trigger: trigger, steps: steps, jobId: jobId)
-    }
-}
-
 extension JobContext: WindowJobContext {}
 
 extension AgentCore {
-    /// A lease client for the fleet's table with this agent's owner name.
-    func fleetLease(_ fleet: MaintenanceConfig.Fleet) -> FleetLease {
-        FleetLease(
-            client: clients.dynamodb, table: fleet.table, owner: fleet.owner ?? "\(Self.hostName):\(getpid())",
-            leaseSeconds: fleet.leaseSeconds)
-    }
-
-    /// A window's outcome (run, failed to run, or missed): its last run recorded, the hooks told.
-    func windowEnded(
-        _ window: String, occurrence: Double, outcome: String, trigger: String, steps: [String], jobId: String?
-    ) {
-        let at = Date(timeIntervalSince1970: occurrence)
-        windowStates.record(
-            window, WindowLastRun(occurrence: at, outcome: outcome, trigger: trigger, jobId: jobId, at: Date()))
-        sendWindowHook(
-            HookEvent.Window(
-                name: window, outcome: outcome, trigger: trigger, occurrence: at, steps: steps, jobId: jobId))
-    }
-
-    /// The scheduler (WhatIfMaintenance.WindowScheduler) on the agent's clock, config and window states.
+    /// The window scheduler, when windows are configured, as a background service.
     func startMaintenanceSchedule() {
         guard config.maintenance != nil else { return }
         let core = self
-        let scheduler = WindowScheduler(
-            host: AgentWindowHost(core: core), states: windowStates, logger: logger,
-            config: { core.config.maintenance })
-        services.add(scheduler)
+        services.add(
+            WindowScheduler(host: AgentWindowHost(core: core), logger: logger, config: { core.config.maintenance }))
     }
 }

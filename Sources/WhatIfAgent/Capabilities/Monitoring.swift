@@ -16,12 +16,6 @@ import WhatIfProtocol
 extension AgentCore {
     package var monitoring: MonitoringService? { monitoringBox.value }
 
-    static var hostName: String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// Opens the history and starts collecting, as a background service (the hooks are one of their
     /// own: startHooks).
     func startMonitoring() async throws {
@@ -30,7 +24,8 @@ extension AgentCore {
         let service: MonitoringService
         do {
             service = try MonitoringService(
-                settings: c.monitoring.settings, stateDirectory: c.stateDirectory, logger: logger, host: Self.hostName,
+                settings: c.monitoring.settings, stateDirectory: c.stateDirectory, logger: logger,
+                host: HostName.current,
                 environment: c.environment.rawValue)
         } catch {
             throw Failure("cannot open the metrics history: \(error.message)", hint: error.hint)
@@ -49,7 +44,7 @@ extension AgentCore {
         let c = clients.config
         let m = c.monitoring
         let host = HostCollector(
-            host: Self.hostName, freeSpacePaths: [("BackupLocationFreeStorageSpace", c.backups.location)])
+            host: HostName.current, freeSpacePaths: [("BackupLocationFreeStorageSpace", c.backups.location)])
         var collectors: [any Collector] = [host]
         switch m.source {
         case .local:

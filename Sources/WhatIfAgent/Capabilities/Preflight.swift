@@ -15,19 +15,11 @@ enum PreflightJobs {
         JobKind(
             JobSpecs.Preflight.self,
             resource: { req, config in
-                _ = try MigrationJobs.table(req.environment, config)
+                _ = try MigrationRequests.table(req.environment, MigrationJobs.setting(config))
                 return .preflight
             },
             run: { ctx, req in
-                let report = try await Threads.run { () throws -> PreflightReport in
-                    try run(core, req, ctx)
-                }
-                for i in report.items where i.result == "FAIL" { ctx.log(.warning, "\(i.check): \(i.detail)") }
-                guard report.ok else {
-                    let failed = report.items.filter { $0.result == "FAIL" }.map(\.check)
-                    throw JobFailed("preflight failed: \(failed.joined(separator: ", "))", result: report)
-                }
-                return report
+                try WhatIfMigration.Preflight.outcome(try await Threads.run { try run(core, req, ctx) }, reporter: ctx)
             })
     }
 
@@ -35,11 +27,12 @@ enum PreflightJobs {
     static func run(_ core: AgentCore, _ req: PreflightRequest, _ ctx: JobContext) throws -> PreflightReport {
         let config = ctx.config
         let clients = core.clients
-        let (table, env) = try MigrationJobs.table(req.environment, config)
+        let table = try MigrationRequests.table(req.environment, MigrationJobs.setting(config))
         return WhatIfMigration.Preflight.run(
             .init(
-                environment: env, table: table, configPath: config.path, maxBackupAge: req.maxBackupAge ?? 26 * 3600,
-                backupKinds: BackupJobs.configuredKinds(config), backups: core.backups().list().backups,
+                environment: req.environment ?? config.environment.rawValue, table: table, configPath: config.path,
+                maxBackupAge: req.maxBackupAge ?? 26 * 3600,
+                backupKinds: config.backupTargets.configuredKinds, backups: core.backups().list().backups,
                 backupLocation: config.backups.location, dynamodb: config.dynamodb == nil ? nil : clients.dynamodb,
                 credentials: { try clients.credentials.credentials() },
                 postgres: config.postgres?.connection, postgresTarget: config.postgresTarget?.connection,

@@ -4,6 +4,7 @@ import WhatIfBackup
 import WhatIfMaintenance
 import WhatIfMonitoring
 import WhatIfPostgres
+import WhatIfProtocol
 import WhatIfRedis
 
 #if canImport(Glibc)
@@ -147,4 +148,27 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var problems: [ConfigProblem]
     public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+extension AgentConfig {
+    /// The configured PostgreSQL server, or a 422 saying how to configure it.
+    func postgresSettings() throws(APIError) -> PostgresSettings {
+        guard let postgres else {
+            throw APIError(.notConfigured, "PostgreSQL is not configured", hint: "configure postgres: in \(path)")
+        }
+        return postgres
+    }
+
+    /// The configured source and the migration target.
+    func migrationServers() throws(APIError) -> (PostgresSettings, PostgresSettings) {
+        let source = try postgresSettings()
+        guard let target = postgresTarget else {
+            throw APIError(
+                .notConfigured, "there is no migration target",
+                hint:
+                    "add migration.postgres_target (host, database, user, password_file, sslrootcert: the RDS CA bundle) to \(path)"
+            )
+        }
+        return (source, target)
+    }
 }

@@ -1,0 +1,45 @@
+import WhatIfCore
+import WhatIfJSON
+import WhatIfProtocol
+import WhatIfRedis
+
+/// The expiry capability's jobs as the agent runs them: a connection of their own for the run, the
+/// request's pace over the configured one, findings logged as warnings. Blocking: run them on a thread.
+package enum ExpiryRun {
+    /// A `redis.expiry` sweep, resumed from `saved` (an earlier run's checkpoint) when it is for the
+    /// same database (the sweeper checks), checkpointing through `save` as it goes.
+    package static func sweep(
+        _ req: StartExpiryRequest, policy: ExpiryPolicy, settings: SweepSettings,
+        connect: () throws -> RedisConnection, saved: JSONValue?, save: @escaping @Sendable (JSONValue) -> Void,
+        reporter: any JobReporter
+    ) throws -> ExpiryReport {
+        var paced = settings
+        if let kps = req.keysPerSecond { paced.keysPerSecond = kps }
+        let resume = saved.flatMap { try? APICoding.decode(SweepCheckpoint.self, from: APICoding.encode($0)) }
+        let conn = try connect()
+        defer { conn.close() }
+        let report = try ExpirySweeper(
+            policy: policy, settings: paced, enforce: req.enforce, connection: conn, reporter: reporter,
+            resumeFrom: resume, saveCheckpoint: { cp in (try? JSONValue.encoding(cp)).map(save) }
+        ).run()
+        for f in report.findings { reporter.log(.warning, f) }
+        return report
+    }
+
+    /// A `redis.audit`: keys without a TTL by prefix and type, paced like the sweep.
+    package static func audit(
+        _ req: StartKeyAuditRequest, settings: SweepSettings, connect: () throws -> RedisConnection,
+        reporter: any JobReporter
+    ) throws -> KeyAuditReport {
+        var paced = settings
+        if let kps = req.keysPerSecond { paced.keysPerSecond = kps }
+        let conn = try connect()
+        defer { conn.close() }
+        let report = try KeyAuditor(
+            settings: paced, delimiter: req.delimiter ?? ":", depth: req.depth ?? 1, connection: conn,
+            reporter: reporter
+        ).run()
+        for f in report.findings { reporter.log(.warning, f) }
+        return report
+    }
+}
