@@ -21,6 +21,7 @@ let targets: [(String, [Target.Dependency])] = [
     ("FuzzXML", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzAWSError", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzSharedConfig", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
+    ("FuzzCredentials", [.product(name: "WhatIfAWS", package: "whatif-agent")]),
     ("FuzzRESP", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzRedisURL", [.product(name: "WhatIfRedis", package: "whatif-agent")]),
     ("FuzzScanPage", [.product(name: "WhatIfAWS", package: "whatif-agent")]),

@@ -15,11 +15,17 @@ package struct AWSService: Sendable, Hashable {
     package var name: String
     package var displayName: String
 
+    package init(name: String, displayName: String) {
+        self.name = name
+        self.displayName = displayName
+    }
+
     package static let dynamodb = AWSService(name: "dynamodb", displayName: "DynamoDB")
     package static let cloudwatch = AWSService(name: "monitoring", displayName: "CloudWatch")
     package static let s3 = AWSService(name: "s3", displayName: "S3")
     package static let rds = AWSService(name: "rds", displayName: "RDS")
     package static let elasticache = AWSService(name: "elasticache", displayName: "ElastiCache")
+    package static let sts = AWSService(name: "sts", displayName: "STS")
 }
 
 package struct AWSSettings: Sendable {
@@ -224,9 +230,15 @@ package final class AWSClient: Sendable {
         guard let parts = Self.split(base) else {
             throw AWSCredentialsError("bad endpoint URL \(base)", hint: "use http://host:port or https://host")
         }
-        let creds = try credentials.credentials()
         let host = (call.hostPrefix.map { "\($0)." } ?? "") + parts.hostHeader
         let path = (parts.basePath == "/" ? "" : parts.basePath) + call.path
+        let url = "\(parts.scheme)://\(host)\(path.isEmpty ? "/" : path)" + (call.query.isEmpty ? "" : "?\(call.query)")
+        if credentials is NoCredentials {
+            return HTTPRequest(
+                method: call.method, url: url, headers: call.headers + [("host", host)], body: call.body,
+                timeout: settings.timeout)
+        }
+        let creds = try credentials.credentials()
         let amzDate = SigV4.amzDate(now())
         let payloadHash = Digest.sha256Hex(call.body)
         var headers = call.headers
@@ -242,7 +254,6 @@ package final class AWSClient: Sendable {
             region: settings.region,
             service: call.service.name, s3: call.s3)
         headers.append(("Authorization", signed.authorization))
-        let url = "\(parts.scheme)://\(host)\(path.isEmpty ? "/" : path)" + (call.query.isEmpty ? "" : "?\(call.query)")
         return HTTPRequest(method: call.method, url: url, headers: headers, body: call.body, timeout: settings.timeout)
     }
 

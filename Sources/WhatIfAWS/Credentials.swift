@@ -55,6 +55,14 @@ package struct StaticCredentials: AWSCredentialProvider {
     package func credentials() throws -> AWSCredentials { value }
 }
 
+/// No credentials: the client sends its requests unsigned (STS AssumeRoleWithWebIdentity).
+package struct NoCredentials: AWSCredentialProvider {
+    package init() {}
+    package func credentials() throws -> AWSCredentials {
+        throw AWSCredentialsError("this client sends unsigned requests only")
+    }
+}
+
 /// The AWS shared config and credentials files: INI sections of `key = value`.
 public enum SharedConfigFile {
     /// Parses INI text into section -> key -> value. Indented lines (sub-sections such as `s3 =`)
@@ -87,75 +95,6 @@ public enum SharedConfigFile {
             if !key.isEmpty { sections[section]?[key] = value }
         }
         return sections
-    }
-}
-
-/// Static keys from a named profile in the shared credentials file, then the config file.
-package struct ProfileCredentials: AWSCredentialProvider {
-    package let profile: String
-    package let credentialsFile: String
-    package let configFile: String
-
-    package init(profile: String, credentialsFile: String, configFile: String) {
-        self.profile = profile
-        self.credentialsFile = credentialsFile
-        self.configFile = configFile
-    }
-
-    /// nil when neither file has the profile's keys.
-    package func load() throws -> AWSCredentials? {
-        let files: [(path: String, section: String)] = [
-            (credentialsFile, profile), (configFile, profile == "default" ? "default" : "profile \(profile)"),
-        ]
-        for (path, section) in files where Files.exists(path) {
-            let text: String
-            do { text = String(decoding: try Files.read(path, limit: 1 << 20), as: UTF8.self) } catch {
-                throw AWSCredentialsError(error.message, hint: "make \(path) readable by the agent's user")
-            }
-            guard let keys = SharedConfigFile.parse(text)[section] else { continue }
-            if let id = keys["aws_access_key_id"], let secret = keys["aws_secret_access_key"], !id.isEmpty,
-                !secret.isEmpty
-            {
-                return AWSCredentials(
-                    accessKeyId: id, secretAccessKey: secret, sessionToken: keys["aws_session_token"],
-                    source: "profile \(profile) (\(path))")
-            }
-            for unsupported in [
-                "role_arn", "sso_session", "sso_start_url", "credential_process", "web_identity_token_file",
-            ]
-            where keys[unsupported] != nil {
-                throw AWSCredentialsError(
-                    "profile \(profile) in \(path) uses \(unsupported), which whatifd does not support",
-                    hint:
-                        "use an EC2 instance role, static keys in the profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-                )
-            }
-        }
-        return nil
-    }
-
-    package func credentials() throws -> AWSCredentials {
-        guard let c = try load() else {
-            throw AWSCredentialsError(
-                "profile \(profile) has no aws_access_key_id/aws_secret_access_key in \(credentialsFile) or \(configFile)"
-            )
-        }
-        return c
-    }
-
-    /// The profile's `region`, from the config file (or the credentials file).
-    package func region() -> String? {
-        for (path, section) in [
-            (configFile, profile == "default" ? "default" : "profile \(profile)"), (credentialsFile, profile),
-        ]
-        where Files.exists(path) {
-            if let text = try? Files.read(path, limit: 1 << 20),
-                let r = SharedConfigFile.parse(String(decoding: text, as: UTF8.self))[section]?["region"], !r.isEmpty
-            {
-                return r
-            }
-        }
-        return nil
     }
 }
 
@@ -254,104 +193,5 @@ package final class IMDSCredentials: AWSCredentialProvider {
     package func region() throws -> String? {
         let r = try get("/latest/meta-data/placement/region")
         return r.status == 200 ? r.bodyText.trimmingWhitespace() : nil
-    }
-}
-
-/// The credential chain in the AWS SDKs' order: environment variables, then the shared credentials
-/// and config files (profile from config, AWS_PROFILE, or `default`), then the EC2 instance role
-/// through IMDSv2. A profile named in the agent's config (not through AWS_PROFILE) skips the
-/// environment, as botocore does. Resolved credentials are cached and refreshed before they expire.
-package final class AWSCredentialChain: AWSCredentialProvider {
-    package struct Settings: Sendable {
-        package var environment: [String: String]
-        /// A profile named in the agent's config.
-        package var explicitProfile: String?
-        package var credentialsFile: String?
-        package var configFile: String?
-        package var imdsEndpoint: String?
-
-        package init(
-            environment: [String: String], explicitProfile: String? = nil, credentialsFile: String? = nil,
-            configFile: String? = nil, imdsEndpoint: String? = nil
-        ) {
-            self.environment = environment
-            self.explicitProfile = explicitProfile
-            self.credentialsFile = credentialsFile
-            self.configFile = configFile
-            self.imdsEndpoint = imdsEndpoint
-        }
-
-        var home: String { environment["HOME"] ?? "/root" }
-        package var profileName: String { explicitProfile ?? environment["AWS_PROFILE"] ?? "default" }
-        package var resolvedCredentialsFile: String {
-            credentialsFile ?? environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"
-        }
-        package var resolvedConfigFile: String { configFile ?? environment["AWS_CONFIG_FILE"] ?? "\(home)/.aws/config" }
-        package var imdsDisabled: Bool { environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" }
-        package var resolvedIMDSEndpoint: String {
-            imdsEndpoint ?? environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
-        }
-    }
-
-    package let settings: Settings
-    private let http: HTTPClient
-    private let cached = Locked<AWSCredentials?>(nil)
-    /// Refresh this many seconds before expiry.
-    private let refreshMargin: Double = 300
-
-    package init(settings: Settings, http: HTTPClient) {
-        self.settings = settings
-        self.http = http
-    }
-
-    package var profile: ProfileCredentials {
-        ProfileCredentials(
-            profile: settings.profileName, credentialsFile: settings.resolvedCredentialsFile,
-            configFile: settings.resolvedConfigFile)
-    }
-
-    package func credentials() throws -> AWSCredentials {
-        if let c = cached.value, !c.expiresSoon(margin: refreshMargin) { return c }
-        let c = try resolve()
-        cached.set(c)
-        return c
-    }
-
-    /// Drops cached credentials (after the service rejected them, for example).
-    package func invalidate() { cached.set(nil) }
-
-    private func resolve() throws -> AWSCredentials {
-        let env = settings.environment
-        if settings.explicitProfile == nil, let id = env["AWS_ACCESS_KEY_ID"],
-            let secret = env["AWS_SECRET_ACCESS_KEY"],
-            !id.isEmpty, !secret.isEmpty
-        {
-            return AWSCredentials(
-                accessKeyId: id, secretAccessKey: secret,
-                sessionToken: env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
-                source: "environment")
-        }
-        if let c = try profile.load() { return c }
-        if settings.explicitProfile != nil || env["AWS_PROFILE"] != nil {
-            throw AWSCredentialsError(
-                "profile \(settings.profileName) has no credentials in \(settings.resolvedCredentialsFile) or \(settings.resolvedConfigFile)",
-                hint:
-                    "add aws_access_key_id and aws_secret_access_key to the profile, or remove aws.profile to use the instance role"
-            )
-        }
-        guard !settings.imdsDisabled else {
-            throw AWSCredentialsError(
-                "no AWS credentials: none in the environment or profile \(settings.profileName), and AWS_EC2_METADATA_DISABLED is set",
-                hint: "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or configure aws.profile")
-        }
-        do {
-            return try IMDSCredentials(endpoint: settings.resolvedIMDSEndpoint, http: http).credentials()
-        } catch let e as AWSCredentialsError {
-            throw AWSCredentialsError(
-                "no AWS credentials: none in the environment, none in profile \(settings.profileName), and no instance role (\(e.message))",
-                hint:
-                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the unit's environment file, configure aws.profile, or attach an instance role"
-            )
-        }
     }
 }

@@ -4,6 +4,27 @@
     import Foundation
 #endif
 
+/// The AWS credentials the agent uses: where they come from and when they expire, never the keys.
+public struct AWSCredentialInfo: Codable, Sendable, Equatable {
+    /// `environment`, `profile NAME (files)`, `role ARN (profile NAME, from ...)`, `web identity ARN (...)`,
+    /// `IAM Identity Center role ...`, `credential_process (profile NAME)`, `container credentials URL`,
+    /// `instance role NAME`; nil when there are none.
+    public var source: String?
+    /// When temporary credentials expire (the agent fetches new ones before); nil for long-term keys.
+    public var expiresAt: Date?
+    /// Why there are none.
+    public var error: String?
+    /// How to give the agent some.
+    public var hint: String?
+
+    package init(source: String? = nil, expiresAt: Date? = nil, error: String? = nil, hint: String? = nil) {
+        self.source = source
+        self.expiresAt = expiresAt
+        self.error = error
+        self.hint = hint
+    }
+}
+
 /// `GET /v1/status`: the agent and, per configured service, reachability, round trip, version and state.
 public struct StatusReport: Codable, Sendable {
     /// The agent itself.
@@ -16,6 +37,8 @@ public struct StatusReport: Codable, Sendable {
     public var services: [ServiceStatus]
     /// The fleet's leases (`whatifctl status` adds them from `GET /v1/maintenance/leases`).
     public var leases: LeaseList?
+    /// The AWS credentials in use, when anything configured calls AWS.
+    public var credentials: AWSCredentialInfo?
 
     package init(agent: AgentInfo, checkedAt: Date, durationMs: Double, services: [ServiceStatus]) {
         self.agent = agent

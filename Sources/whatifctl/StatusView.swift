@@ -36,7 +36,23 @@ enum StatusView {
             if let e = s.error { Out.line("\(s.service.rawValue): \(s.reachable ? "warning" : "error"): \(e)") }
             if let h = s.hint { Out.line("\(s.service.rawValue): hint: \(h)") }
         }
+        if let c = r.credentials { credentials(c, now: Date()) }
         leases(r.leases)
+    }
+
+    /// The AWS credentials: their source and, for temporary ones, when they expire.
+    static func credentials(_ c: AWSCredentialInfo, now: Date) {
+        if let source = c.source {
+            let expiry = c.expiresAt.map {
+                let left = $0.timeIntervalSince(now)
+                return left > 0
+                    ? ", expire in \(Units.duration(left)) (\(Timestamp.format($0)))"
+                    : ", expired at \(Timestamp.format($0))"
+            }
+            Out.line("aws credentials: \(source)\(expiry ?? ", long-term (no expiry)")")
+        }
+        if let e = c.error { Out.line("aws credentials: error: \(e)") }
+        if let h = c.hint { Out.line("aws credentials: hint: \(h)") }
     }
 
     /// Who holds which fleet lease, when the agent is part of a fleet.

@@ -59,16 +59,16 @@ import WhatIfTesting
         try writeProfiles()
         let c = try chain([:], profile: "cfg").credentials()
         #expect(c.accessKeyId == "AKIACFG")
-        #expect(chain([:], profile: "cfg").profile.region() == "eu-north-1")
+        #expect(chain([:], profile: "cfg").profileRegion() == "eu-north-1")
     }
 
-    @Test func unsupportedProfilesSayWhy() throws {
+    @Test func incompleteOrMissingProfilesSayWhat() throws {
         try writeProfiles()
         #expect { try chain([:], profile: "sso").credentials() } throws: {
-            ($0 as? AWSCredentialsError)?.message.contains("sso_start_url") == true
+            ($0 as? AWSCredentialsError)?.message.contains("lacks sso_region, sso_account_id, sso_role_name") == true
         }
         #expect { try chain([:], profile: "nope").credentials() } throws: {
-            ($0 as? AWSCredentialsError)?.message.contains("nope") == true
+            ($0 as? AWSCredentialsError)?.message.contains("there is no profile nope") == true
         }
     }
 
@@ -97,12 +97,14 @@ import WhatIfTesting
         imds.expireTokens()
         // The next call gets a 401, fetches a new token, and succeeds.
         #expect(try provider.credentials().accessKeyId == "ASIAROLE")
-        // Credentials expiring within the refresh margin are fetched again by the chain.
-        let ch = chain([:], imds: imds.endpoint)
+        // Credentials at their expiry are fetched again by the chain at each call (the refresh
+        // margins are CredentialSourceTests.temporaryCredentialsAreRefreshedBeforeTheyExpire).
+        let now = try FakeIMDS(accessKeyId: "ASIANOW", secretAccessKey: "s", sessionToken: "t", expiration: Date())
+        let ch = chain([:], imds: now.endpoint)
         _ = try ch.credentials()
-        let before = imds.server.requests.value.count
+        let before = now.server.requests.value.count
         _ = try ch.credentials()
-        #expect(imds.server.requests.value.count > before)
+        #expect(now.server.requests.value.count > before)
     }
 
     @Test func noCredentialsAnywhereSaysWhatToDo() throws {

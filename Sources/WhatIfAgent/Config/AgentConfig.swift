@@ -151,6 +151,11 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 extension AgentConfig {
+    /// Whether anything configured calls AWS (so the credentials matter).
+    var usesAWS: Bool {
+        dynamodb != nil || rds != nil || elasticache != nil || backups.s3 != nil || monitoring.source == .cloudwatch
+    }
+
     /// The configured PostgreSQL server, or a 422 saying how to configure it.
     func postgresSettings() throws(APIError) -> PostgresSettings {
         guard let postgres else {

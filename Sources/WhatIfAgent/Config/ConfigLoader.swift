@@ -113,10 +113,10 @@ public enum ConfigLoader {
             let chain = AWSCredentialChain.Settings(
                 environment: env, explicitProfile: aws.profile, credentialsFile: aws.credentialsFile,
                 configFile: aws.configFile)
-            region = ProfileCredentials(
-                profile: chain.profileName, credentialsFile: chain.resolvedCredentialsFile,
-                configFile: chain.resolvedConfigFile
-            ).region()
+            region =
+                (try? SharedProfiles.load(
+                    configFile: chain.resolvedConfigFile, credentialsFile: chain.resolvedCredentialsFile))?
+                .region(chain.profileName)
         }
         if let r = region, !isRegion(r) {
             sink.add(

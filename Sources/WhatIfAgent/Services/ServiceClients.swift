@@ -24,20 +24,18 @@ package final class ServiceClients: Sendable {
     ) {
         self.config = config
         self.http = http
+        var endpoints: [String: String] = [:]
+        if let e = config.dynamodb?.endpoint { endpoints["dynamodb"] = e }
+        let settings = AWSSettings(
+            region: config.region, endpoint: config.aws.endpoint, serviceEndpoints: endpoints,
+            maxAttempts: config.aws.maxAttempts, timeout: config.aws.timeout)
         credentials = AWSCredentialChain(
             settings: .init(
                 environment: environment, explicitProfile: config.aws.profile,
-                credentialsFile: config.aws.credentialsFile,
-                configFile: config.aws.configFile, imdsEndpoint: config.aws.imdsEndpoint),
+                credentialsFile: config.aws.credentialsFile, configFile: config.aws.configFile,
+                imdsEndpoint: config.aws.imdsEndpoint, sts: settings),
             http: http)
-        var endpoints: [String: String] = [:]
-        if let e = config.dynamodb?.endpoint { endpoints["dynamodb"] = e }
-        aws = AWSClient(
-            settings: AWSSettings(
-                region: config.region, endpoint: config.aws.endpoint, serviceEndpoints: endpoints,
-                maxAttempts: config.aws.maxAttempts,
-                timeout: config.aws.timeout),
-            credentials: credentials, http: http, logger: logger, observer: observer)
+        aws = AWSClient(settings: settings, credentials: credentials, http: http, logger: logger, observer: observer)
         if let r = config.redis, case .tls = r.config.endpoint.transport {
             redisTLS = Result { () throws(TLSError) in try TLSClientContext(caFile: r.config.caFile) }
         } else {

@@ -89,6 +89,18 @@ enum StatusProbes {
         return s
     }
 
+    /// Where the AWS credentials come from and when they expire (no secret).
+    static func credentials(_ clients: ServiceClients) -> AWSCredentialInfo {
+        do {
+            let c = try clients.credentials.credentials()
+            return AWSCredentialInfo(source: c.source, expiresAt: c.expiration)
+        } catch let e as any OperatorError {
+            return AWSCredentialInfo(error: e.message, hint: e.hint)
+        } catch {
+            return AWSCredentialInfo(error: "\(error)")
+        }
+    }
+
     static func dynamodb(_ clients: ServiceClients, timeout: Double) -> ServiceStatus {
         guard let d = clients.config.dynamodb else { fatalError("probe of an unconfigured service") }
         var s = ServiceStatus(

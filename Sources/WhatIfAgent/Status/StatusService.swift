@@ -130,8 +130,17 @@ package final class StatusService: Sendable {
             for await (i, s) in group { out[i] = s }
             return out.compactMap { $0 }
         }
-        let report = StatusReport(
+        var report = StatusReport(
             agent: await agentInfo(), checkedAt: started, durationMs: watch.elapsedMilliseconds, services: services)
+        if config.usesAWS {
+            // Cached by the chain (the probes above fetched them); a fetch is bounded like a probe.
+            switch await pool.run(timeout: timeout, { StatusProbes.credentials(clients) }) {
+            case .value(let c): report.credentials = c
+            case .timedOut:
+                report.credentials = AWSCredentialInfo(error: "no credentials within \(DurationText.format(timeout))")
+            case .failure(let e): report.credentials = AWSCredentialInfo(error: "\(e)")
+            }
+        }
         let json = (try? APICoding.encode(report)) ?? []
         let entry = Cached(report: report, json: json, at: .now, generation: gen)
         cached.set(entry)
