@@ -210,7 +210,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "WhatIfBackupTests",
-            dependencies: ["WhatIfBackup", "WhatIfAWS", "WhatIfCore", "WhatIfProtocol", "WhatIfTesting"]),
+            dependencies: [
+                "WhatIfBackup", "WhatIfAWS", "WhatIfCore", "WhatIfCrypto", "WhatIfProtocol", "WhatIfTesting",
+            ]),
         .testTarget(
             name: "WhatIfAgentTests",
             dependencies: [

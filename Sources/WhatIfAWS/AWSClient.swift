@@ -26,6 +26,7 @@ package struct AWSService: Sendable, Hashable {
     package static let rds = AWSService(name: "rds", displayName: "RDS")
     package static let elasticache = AWSService(name: "elasticache", displayName: "ElastiCache")
     package static let sts = AWSService(name: "sts", displayName: "STS")
+    package static let kms = AWSService(name: "kms", displayName: "KMS")
 }
 
 package struct AWSSettings: Sendable {
@@ -259,14 +260,33 @@ package final class AWSClient: Sendable {
 
     // MARK: Protocols
 
-    /// AWS JSON 1.0 (DynamoDB): POST / with X-Amz-Target.
-    package func json(_ service: AWSService, target: String, operation: String, body: [UInt8]) throws -> [UInt8] {
+    /// AWS JSON 1.0 (DynamoDB) or 1.1 (KMS): POST / with X-Amz-Target.
+    package func json(
+        _ service: AWSService, target: String, operation: String, body: [UInt8], version: String = "1.0"
+    ) throws -> [UInt8] {
         try send(
             Call(
                 service: service, operation: operation,
-                headers: [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "\(target).\(operation)")],
+                headers: [
+                    ("content-type", "application/x-amz-json-\(version)"), ("x-amz-target", "\(target).\(operation)"),
+                ],
                 body: body)
         ).body
+    }
+
+    /// An AWS JSON call with an Encodable request and a Decodable answer (an unreadable answer is a
+    /// `MalformedResponse` error naming the operation).
+    package func json<Req: Encodable, Res: Decodable>(
+        _ service: AWSService, target: String, operation: String, _ request: Req, as: Res.Type, version: String = "1.0"
+    ) throws -> Res {
+        let bytes = try json(
+            service, target: target, operation: operation, body: Array(try JSONEncoder().encode(request)),
+            version: version)
+        do { return try JSONDecoder().decode(Res.self, from: Data(bytes)) } catch {
+            throw AWSError(
+                service: service.name, operation: operation, status: 200, code: "MalformedResponse",
+                serviceMessage: "unreadable answer: \(error)")
+        }
     }
 
     /// AWS query protocol (CloudWatch, RDS, ElastiCache): form-encoded POST, XML answer.

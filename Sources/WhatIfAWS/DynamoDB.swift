@@ -254,15 +254,7 @@ package struct DynamoDB: Sendable {
     package init(client: AWSClient) { self.client = client }
 
     private func call<Req: Encodable, Res: Decodable>(_ operation: String, _ request: Req, as: Res.Type) throws -> Res {
-        let body = Array(try JSONEncoder().encode(request))
-        let bytes = try client.json(.dynamodb, target: Self.target, operation: operation, body: body)
-        do {
-            return try JSONDecoder().decode(Res.self, from: Data(bytes))
-        } catch {
-            throw AWSError(
-                service: "dynamodb", operation: operation, status: 200, code: "MalformedResponse",
-                serviceMessage: "unreadable answer: \(error)")
-        }
+        try client.json(.dynamodb, target: Self.target, operation: operation, request, as: Res.self)
     }
 
     // Names are AWS's wire format.
@@ -647,6 +639,9 @@ extension DynamoDB {
         package var failureCode: String?
         package var failureMessage: String?
         package var exportFormat: String?
+        /// `AES256` or `KMS`, when AWS reports it.
+        package var s3SseAlgorithm: String?
+        package var s3SseKmsKeyId: String?
         enum CodingKeys: String, CodingKey {
             case exportArn = "ExportArn"
             case exportStatus = "ExportStatus"
@@ -655,6 +650,8 @@ extension DynamoDB {
             case s3Prefix = "S3Prefix"
             case itemCount = "ItemCount"
             case billedSizeBytes = "BilledSizeBytes"
+            case s3SseAlgorithm = "S3SseAlgorithm"
+            case s3SseKmsKeyId = "S3SseKmsKeyId"
             case failureCode = "FailureCode"
             case failureMessage = "FailureMessage"
             case exportFormat = "ExportFormat"
@@ -662,9 +659,11 @@ extension DynamoDB {
     }
 
     /// Starts a full export in DynamoDB JSON to `s3://bucket/prefix`. `clientToken` makes retries idempotent.
-    package func exportTableToPointInTime(tableArn: String, bucket: String, prefix: String, clientToken: String) throws
-        -> ExportDescription
-    {
+    /// A full export to S3, its objects encrypted as `encryption` says (`S3SseAlgorithm` `AES256` or
+    /// `KMS` with `S3SseKmsKeyId`).
+    package func exportTableToPointInTime(
+        tableArn: String, bucket: String, prefix: String, clientToken: String, encryption: S3Encryption? = nil
+    ) throws -> ExportDescription {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Req: Encodable {
@@ -674,15 +673,21 @@ extension DynamoDB {
             var ExportFormat = "DYNAMODB_JSON"
             var ExportType = "FULL_EXPORT"
             var ClientToken: String
+            var S3SseAlgorithm: String?
+            var S3SseKmsKeyId: String?
         }
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var ExportDescription: ExportDescription }
-        return try call(
-            "ExportTableToPointInTime",
-            Req(TableArn: tableArn, S3Bucket: bucket, S3Prefix: prefix, ClientToken: clientToken),
-            as: Res.self
-        ).ExportDescription
+        var req = Req(TableArn: tableArn, S3Bucket: bucket, S3Prefix: prefix, ClientToken: clientToken)
+        switch encryption {
+        case .s3: req.S3SseAlgorithm = "AES256"
+        case .kms(let key):
+            req.S3SseAlgorithm = "KMS"
+            req.S3SseKmsKeyId = key
+        case nil: break
+        }
+        return try call("ExportTableToPointInTime", req, as: Res.self).ExportDescription
     }
 
     package func describeExport(arn: String) throws -> ExportDescription {

@@ -1,6 +1,78 @@
 import WhatIfCore
 import WhatIfHTTP
 
+/// Server-side encryption of the objects the agent writes (PutObject, CreateMultipartUpload; S3
+/// encrypts every part under the upload's setting).
+package enum S3Encryption: Sendable, Equatable {
+    /// SSE-S3: keys S3 manages (`AES256`).
+    case s3
+    /// SSE-KMS under a key (id, ARN or alias); nil: the account's `aws/s3` key.
+    case kms(keyId: String?)
+
+    /// `x-amz-server-side-encryption`'s value.
+    package var algorithm: String {
+        switch self {
+        case .s3: "AES256"
+        case .kms: "aws:kms"
+        }
+    }
+
+    var headers: [(name: String, value: String)] {
+        switch self {
+        case .s3: [("x-amz-server-side-encryption", "AES256")]
+        case .kms(let key):
+            [("x-amz-server-side-encryption", "aws:kms")]
+                + (key.map { [("x-amz-server-side-encryption-aws-kms-key-id", $0)] } ?? [])
+        }
+    }
+
+    /// What S3 reported for an object: the algorithm and, for SSE-KMS, the key's ARN.
+    package struct Reported: Sendable, Equatable {
+        package var algorithm: String?
+        package var kmsKeyId: String?
+
+        init(_ r: HTTPResponse) {
+            algorithm = r.header("x-amz-server-side-encryption")
+            kmsKeyId = r.header("x-amz-server-side-encryption-aws-kms-key-id")
+        }
+
+        package init(algorithm: String?, kmsKeyId: String?) {
+            self.algorithm = algorithm
+            self.kmsKeyId = kmsKeyId
+        }
+    }
+
+    /// Whether S3's report matches: the algorithm, and a key given by id or ARN (an alias cannot be
+    /// compared with the key ARN S3 reports).
+    package func matches(_ r: Reported) -> Bool {
+        guard r.algorithm == algorithm else { return false }
+        guard case .kms(let key?) = self, !key.hasPrefix("alias/"), !key.contains(":alias/") else { return true }
+        guard let reported = r.kmsKeyId else { return false }
+        return reported == key || reported.hasSuffix(":key/\(key)")
+    }
+
+    /// Throws unless S3 reports the object stored as asked: a bucket policy or a proxy that drops the
+    /// header must not leave an object the operator believes encrypted.
+    func check(_ r: HTTPResponse, operation: String, key: String) throws {
+        let reported = Reported(r)
+        guard matches(reported) else {
+            throw AWSError(
+                service: "s3", operation: operation, status: r.status, code: "EncryptionMismatch",
+                serviceMessage:
+                    "\(key) was stored with \(reported.algorithm ?? "no server-side encryption")\(reported.kmsKeyId.map { " (\($0))" } ?? "") instead of \(describe)"
+            )
+        }
+    }
+
+    /// `SSE-S3` or `SSE-KMS (key)`, for messages.
+    package var describe: String {
+        switch self {
+        case .s3: "SSE-S3 (AES256)"
+        case .kms(let key): "SSE-KMS (\(key ?? "aws/s3"))"
+        }
+    }
+}
+
 /// S3 over REST. Path-style addressing with an endpoint override (moto, MinIO) or a bucket name with
 /// dots; virtual-hosted style against AWS otherwise.
 package struct S3: Sendable {
@@ -39,13 +111,16 @@ package struct S3: Sendable {
         }
     }
 
-    package func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream")
-        throws -> String?
-    {
+    /// Stores an object; with `encryption`, S3's answer must report it stored that way.
+    package func putObject(
+        bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream",
+        encryption: S3Encryption? = nil
+    ) throws -> String? {
         let r = try client.send(
             call(
-                "PutObject", method: "PUT", bucket: bucket, key: key, headers: [("content-type", contentType)],
-                body: body))
+                "PutObject", method: "PUT", bucket: bucket, key: key,
+                headers: [("content-type", contentType)] + (encryption?.headers ?? []), body: body))
+        try encryption?.check(r, operation: "PutObject", key: key)
         return r.header("etag")
     }
 
@@ -53,21 +128,26 @@ package struct S3: Sendable {
         try client.send(call("GetObject", method: "GET", bucket: bucket, key: key)).body
     }
 
-    /// Streams an object's bytes to `sink` as they arrive.
+    /// Streams an object's bytes to `sink` as they arrive; answers its server-side encryption.
+    @discardableResult
     package func getObject(bucket: String, key: String, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws
+        -> S3Encryption.Reported
     {
-        _ = try client.send(call("GetObject", method: "GET", bucket: bucket, key: key), onBody: sink)
+        S3Encryption.Reported(try client.send(call("GetObject", method: "GET", bucket: bucket, key: key), onBody: sink))
     }
 
     package struct ObjectHead: Sendable {
         package var size: Int64
         package var etag: String?
+        package var encryption: S3Encryption.Reported
     }
 
     package func headObject(bucket: String, key: String) throws -> ObjectHead? {
         do {
             let r = try client.send(call("HeadObject", method: "HEAD", bucket: bucket, key: key))
-            return ObjectHead(size: Int64(r.header("content-length") ?? "") ?? 0, etag: r.header("etag"))
+            return ObjectHead(
+                size: Int64(r.header("content-length") ?? "") ?? 0, etag: r.header("etag"),
+                encryption: S3Encryption.Reported(r))
         } catch let e as AWSError where e.status == 404 {
             return nil
         }
@@ -143,13 +223,15 @@ extension S3 {
         }
     }
 
-    package func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream")
-        throws -> String
-    {
+    /// Starts an upload; with `encryption`, S3's answer must report the upload encrypted that way.
+    package func createMultipartUpload(
+        bucket: String, key: String, contentType: String = "application/octet-stream", encryption: S3Encryption? = nil
+    ) throws -> String {
         let r = try client.send(
             call(
                 "CreateMultipartUpload", method: "POST", bucket: bucket, key: key, query: "uploads=",
-                headers: [("content-type", contentType)]))
+                headers: [("content-type", contentType)] + (encryption?.headers ?? [])))
+        try encryption?.check(r, operation: "CreateMultipartUpload", key: key)
         guard let id = try parseXML("CreateMultipartUpload", r)["UploadId"], !id.isEmpty else {
             throw AWSError(
                 service: "s3", operation: "CreateMultipartUpload", status: r.status, code: "MalformedResponse",
@@ -176,10 +258,11 @@ extension S3 {
     }
 
     /// Completes an upload. S3 can answer 200 with an error document: that is an error here.
+    /// With `encryption`, the completed object must be reported stored that way.
     @discardableResult
-    package func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [UploadedPart]) throws
-        -> String?
-    {
+    package func completeMultipartUpload(
+        bucket: String, key: String, uploadId: String, parts: [UploadedPart], encryption: S3Encryption? = nil
+    ) throws -> String? {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for p in parts.sorted(by: { $0.number < $1.number }) {
             xml += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\(xmlEscape(p.etag))</ETag></Part>"
@@ -196,6 +279,7 @@ extension S3 {
                 service: "s3", operation: "CompleteMultipartUpload", status: r.status, code: root["Code"] ?? "Error",
                 serviceMessage: root["Message"] ?? "")
         }
+        try encryption?.check(r, operation: "CompleteMultipartUpload", key: key)
         return root["ETag"]
     }
 

@@ -44,14 +44,17 @@ package struct BackupContext: Sendable {
     package var dynamo: DynamoSource?
     /// The S3 client for the destination (and the native export).
     package var s3: S3?
+    /// KMS, for backups encrypted under a KMS key (nil without AWS).
+    package var kms: KMS?
     package var stateDirectory: String
     package var processEnvironment: [String: String]
     package var logger: Logger
 
     package init(
         settings: BackupSettings, environmentName: String, postgres: PostgresSource?, dynamo: DynamoSource?, s3: S3?,
-        stateDirectory: String, processEnvironment: [String: String], logger: Logger
+        kms: KMS? = nil, stateDirectory: String, processEnvironment: [String: String], logger: Logger
     ) {
+        self.kms = kms
         self.settings = settings
         self.environmentName = environmentName
         self.postgres = postgres
@@ -339,6 +342,8 @@ package final class BackupService: Sendable {
                     "only \(free) bytes free in \(settings.location); the last \(kind.rawValue) backup took \(expected)"
                 )
             }
+            // The data key first: a KMS key that cannot be used fails the backup before anything is written.
+            let dataKey = try cipher.newDataKey()
             var manifest: BackupManifest
             switch kind {
             case .postgres:
@@ -346,7 +351,16 @@ package final class BackupService: Sendable {
                     id: id, folder: partial, started: started, previous: previous, reporter: reporter)
             case .dynamodb: manifest = try takeDynamo(id: id, folder: partial, started: started, reporter: reporter)
             }
+            if let dataKey {
+                for f in manifest.files { try BackupCipher.encryptFile("\(partial)/\(f.path)", key: dataKey.key) }
+                manifest.encryption = dataKey.record
+                reporter.info(
+                    "encrypted \(manifest.files.count) files with a data key under \(dataKey.record.keyDescription)")
+            }
             manifest.endedAt = Date()
+            // How the S3 copy's objects will be stored: each upload is checked against S3's answer, and a
+            // copy that fails is removed, so an S3 copy that exists is stored this way.
+            manifest.s3Encryption = remote?.destination.encryption.stored
             try Files.writeAtomically(
                 "\(partial)/\(SideFile.manifest)", try ManifestSeal.encode(manifest), mode: 0o640)
             let final = local.folder(id)
@@ -437,17 +451,26 @@ package final class BackupService: Sendable {
                     "enable it (aws dynamodb update-continuous-backups --table-name \(source.table) --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true), or set backups.dynamodb.mode: scan"
             )
         }
+        try checkEncryptionKey(remote)
+        if let source = settings.encryption {
+            reporter.log(
+                .warning,
+                "DynamoDB writes a native export to S3 itself, so \(source.setting) does not apply to it; S3 encrypts it (\(remote.destination.encryption.describe))"
+            )
+        }
         try markPending(id)
         do {
             let out = try NativeExporter(
                 source: source, settings: settings.dynamodb, reporter: reporter, store: remote, id: id
             ).run(deadline: .after(seconds: settings.dynamodb.timeout))
-            let manifest = BackupManifest(
+            var manifest = BackupManifest(
                 id: id, kind: .dynamodb, environment: context.environmentName, agentVersion: WhatIfVersion.string,
                 host: HostName.current, startedAt: started, endedAt: Date(), format: "dynamodb-export",
                 method: "export",
                 source: .init(table: source.table, endpoint: source.endpoint, region: source.region), tool: nil,
                 serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema, export: out.export)
+            // The manifest and other files the agent writes beside the export.
+            manifest.s3Encryption = remote.destination.encryption.stored
             try remote.writeSide(id, SideFile.manifest, try ManifestSeal.encode(manifest))
             clearPending(id)
             return manifest
@@ -458,8 +481,26 @@ package final class BackupService: Sendable {
         }
     }
 
+    /// How backups are encrypted client-side, with this config's key source.
+    var cipher: BackupCipher { BackupCipher(source: settings.encryption, kms: context.kms) }
+
+    /// The store as the backup's files must be read: decrypted when the manifest says they are encrypted
+    /// (the data key unwrapped first: a key that cannot do it is an error naming the key).
+    func readable(_ store: any BackupStore, _ m: BackupManifest) throws -> any BackupStore {
+        guard let e = m.encryption else { return store }
+        return DecryptingStore(store, key: try cipher.dataKey(e, backup: m.id), chunk: e.chunkBytes)
+    }
+
+    /// The SSE-KMS key, when one is named, must exist and be enabled: AWS refuses to write under a
+    /// disabled key (moto does not), and the agent says so before it writes anything.
+    func checkEncryptionKey(_ remote: S3Store) throws {
+        guard case .kms(let key?) = remote.destination.encryption else { return }
+        _ = try KMS(client: remote.s3.client).requireEnabled(key, setting: "backups.s3.kms_key_id")
+    }
+
     /// Copies a complete local backup to S3: every file, then the manifest.
     func copyToS3(_ manifest: BackupManifest, remote: S3Store, reporter: any JobReporter) throws {
+        try checkEncryptionKey(remote)
         let id = manifest.id
         try markPending(id)
         let total = Double(manifest.totalBytes)
@@ -559,12 +600,30 @@ package final class BackupService: Sendable {
         return outcomes
     }
 
+    /// How an S3 object of the backup is stored, against the manifest: the export's files against what
+    /// DynamoDB reported for the export, the others against `s3Encryption`. Nil when it matches or the
+    /// manifest records nothing to compare with.
+    static func encryptionProblem(_ m: BackupManifest, file: String, stored: S3Encryption.Reported) -> String? {
+        let fromExport = m.export.map { file.hasPrefix($0.path + "/") } ?? false
+        guard let expected = fromExport ? m.export?.encryption : m.s3Encryption else { return nil }
+        guard let wanted = S3Encryption(expected) else {
+            return "the manifest records an unknown encryption '\(expected.algorithm)'"
+        }
+        guard !wanted.matches(stored) else { return nil }
+        return
+            "is stored with \(stored.algorithm ?? "no server-side encryption")\(stored.kmsKeyId.map { " (\($0))" } ?? ""); the manifest says \(wanted.describe)"
+    }
+
     /// Problems with one copy: files missing, extra, of the wrong size or hash; a dump pg_restore cannot
     /// list; export data files whose MD5 or item count differ from AWS's manifest.
     func verifyCopy(
-        _ m: BackupManifest, in store: any BackupStore, reporter: any JobReporter, progress: (Int64) -> Void
+        _ m: BackupManifest, in raw: any BackupStore, reporter: any JobReporter, progress: (Int64) -> Void
     ) throws -> [BackupProblem] {
         var problems: [BackupProblem] = []
+        let store: any BackupStore
+        do { store = try readable(raw, m) } catch {
+            return [BackupProblem(file: nil, message: "cannot decrypt the backup: \(error)")]
+        }
         let present: [String: Int64]
         do { present = try store.files(m.id) } catch {
             return [BackupProblem(file: nil, message: "cannot list the backup's files: \(error)")]
@@ -574,7 +633,8 @@ package final class BackupService: Sendable {
             problems.append(BackupProblem(file: extra, message: "is not in the manifest"))
         }
         var done: Int64 = 0
-        let pgList = m.kind == .postgres && m.format == "custom" && store.location == .s3
+        // A dump that is not a plain local file (an S3 copy, an encrypted one) is listed as it streams past.
+        let pgList = m.kind == .postgres && m.format == "custom" && (store.location == .s3 || m.encryption != nil)
         for f in m.files {
             try reporter.checkCancelled()
             guard let size = present[f.path] else {
@@ -589,11 +649,14 @@ package final class BackupService: Sendable {
             // An S3 copy of a custom-format dump is listed by pg_restore as it streams past.
             let lister = pgList && f.path == "postgres.dump" ? try? streamingLister() : nil
             do {
-                try store.read(m.id, f.path) { chunk in
+                let stored = try store.read(m.id, f.path) { chunk in
                     d.update(chunk)
                     lister?.feed(chunk)
                     done += Int64(chunk.count)
                     if done - base > 0 { progress(done) }
+                }
+                if let stored, let problem = Self.encryptionProblem(m, file: f.path, stored: stored) {
+                    problems.append(BackupProblem(file: f.path, message: problem))
                 }
             } catch {
                 problems.append(BackupProblem(file: f.path, message: "cannot be read: \(error)"))
@@ -611,7 +674,7 @@ package final class BackupService: Sendable {
                 problems.append(BackupProblem(file: f.path, message: failure))
             }
         }
-        if m.kind == .postgres, store.location == .local, problems.isEmpty {
+        if m.kind == .postgres, store.location == .local, m.encryption == nil, problems.isEmpty {
             let path = "\(local.folder(m.id))/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
             do {
                 let tools = try PostgresTools.find(

@@ -1,3 +1,4 @@
+import WhatIfAWS
 import WhatIfPostgres
 import WhatIfProtocol
 
@@ -13,11 +14,13 @@ package struct BackupSettings: Sendable, Equatable {
     package var verifyAfterBackup: Bool
     /// Prune after every successful backup.
     package var pruneAfterBackup: Bool
+    /// Client-side encryption of every file (nil: stored as written).
+    package var encryption: BackupKeySource?
 
     package init(
         location: String, s3: S3Destination? = nil, retention: [BackupKind: RetentionPolicy] = [:],
         postgres: PostgresDumpSettings = .init(), dynamodb: DynamoExportSettings = .init(),
-        verifyAfterBackup: Bool = true, pruneAfterBackup: Bool = true
+        verifyAfterBackup: Bool = true, pruneAfterBackup: Bool = true, encryption: BackupKeySource? = nil
     ) {
         self.location = location
         self.s3 = s3
@@ -26,6 +29,7 @@ package struct BackupSettings: Sendable, Equatable {
         self.dynamodb = dynamodb
         self.verifyAfterBackup = verifyAfterBackup
         self.pruneAfterBackup = pruneAfterBackup
+        self.encryption = encryption
     }
 
     package static let defaultLocation = "/var/lib/whatif/backups"
@@ -44,15 +48,19 @@ package struct S3Destination: Sendable, Equatable {
     package var concurrency: Int
     /// Keep the local copy once the S3 copy is complete.
     package var keepLocal: Bool
+    /// Server-side encryption of every object the agent writes there, and of DynamoDB exports.
+    package var encryption: S3Encryption
 
     package init(
-        bucket: String, prefix: String = "", partSize: Int = 16 << 20, concurrency: Int = 4, keepLocal: Bool = true
+        bucket: String, prefix: String = "", partSize: Int = 16 << 20, concurrency: Int = 4, keepLocal: Bool = true,
+        encryption: S3Encryption = .s3
     ) {
         self.bucket = bucket
         self.prefix = prefix.split(separator: "/").joined(separator: "/")
         self.partSize = partSize
         self.concurrency = concurrency
         self.keepLocal = keepLocal
+        self.encryption = encryption
     }
 
     /// `<prefix>/<rest>` without doubled slashes.
@@ -141,5 +149,24 @@ package struct DynamoExportSettings: Sendable, Equatable {
         self.restoreWorkers = restoreWorkers
         self.exportPoll = exportPoll
         self.timeout = timeout
+    }
+}
+
+extension S3Encryption {
+    /// As a manifest records it.
+    package var stored: StoredEncryption {
+        switch self {
+        case .s3: StoredEncryption(algorithm: algorithm)
+        case .kms(let key): StoredEncryption(algorithm: algorithm, kmsKeyId: key)
+        }
+    }
+
+    /// From a manifest's record; nil for an algorithm S3 does not name.
+    package init?(_ stored: StoredEncryption) {
+        switch stored.algorithm {
+        case "AES256": self = .s3
+        case "aws:kms": self = .kms(keyId: stored.kmsKeyId)
+        default: return nil
+        }
     }
 }

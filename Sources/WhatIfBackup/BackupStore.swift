@@ -70,8 +70,11 @@ package protocol BackupStore: Sendable {
     func readSide(_ id: String, _ name: String) throws -> [UInt8]?
     func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws
     func deleteSide(_ id: String, _ name: String) throws
-    /// Streams one file of a backup.
+    /// Streams a file to `sink`; answers how the store reports it encrypted at rest (S3: the
+    /// server-side encryption of the object; nil for a local copy).
+    @discardableResult
     func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws
+        -> S3Encryption.Reported?
     /// Files present under the backup's folder, relative, with sizes (side files excluded).
     func files(_ id: String) throws -> [String: Int64]
     /// Deletes the backup: the manifest first, so nothing half-deleted looks complete.
@@ -147,8 +150,12 @@ package final class LocalStore: BackupStore {
         }
     }
 
-    package func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    @discardableResult
+    package func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws
+        -> S3Encryption.Reported?
+    {
         try LocalFiles.stream("\(folder(id))/\(path)", sink)
+        return nil
     }
 
     package func files(_ id: String) throws -> [String: Int64] {
@@ -258,14 +265,18 @@ package final class S3Store: BackupStore {
 
     package func writeSide(_ id: String, _ name: String, _ bytes: [UInt8]) throws {
         _ = try s3.putObject(
-            bucket: destination.bucket, key: key(id, name), body: bytes, contentType: "application/json")
+            bucket: destination.bucket, key: key(id, name), body: bytes, contentType: "application/json",
+            encryption: destination.encryption)
     }
 
     package func deleteSide(_ id: String, _ name: String) throws {
         try s3.deleteObject(bucket: destination.bucket, key: key(id, name))
     }
 
-    package func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    @discardableResult
+    package func read(_ id: String, _ path: String, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws
+        -> S3Encryption.Reported?
+    {
         // The HTTP client calls back on this thread while the request runs.
         try withoutActuallyEscaping(sink) { sink in
             try s3.getObject(bucket: destination.bucket, key: key(id, path), sink: sink)
@@ -308,13 +319,14 @@ package final class S3Store: BackupStore {
         let bucket = destination.bucket
         if size <= Int64(destination.partSize) {
             let body = try Files.read(localPath, limit: destination.partSize + 1)
-            _ = try s3.putObject(bucket: bucket, key: objectKey, body: body)
+            _ = try s3.putObject(bucket: bucket, key: objectKey, body: body, encryption: destination.encryption)
             onBytes(Int64(body.count))
             return
         }
         let partSize = max(destination.partSize, Int((size + 9_999) / 10_000))
         let count = Int((size + Int64(partSize) - 1) / Int64(partSize))
-        let uploadId = try s3.createMultipartUpload(bucket: bucket, key: objectKey)
+        let encryption = destination.encryption
+        let uploadId = try s3.createMultipartUpload(bucket: bucket, key: objectKey, encryption: encryption)
         let next = Locked(0)
         let parts = Locked<[S3.UploadedPart]>([])
         let s3 = self.s3
@@ -333,7 +345,8 @@ package final class S3Store: BackupStore {
                     onBytes(Int64(body.count))
                 }
             }
-            try s3.completeMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId, parts: parts.value)
+            try s3.completeMultipartUpload(
+                bucket: bucket, key: objectKey, uploadId: uploadId, parts: parts.value, encryption: encryption)
         } catch {
             try? s3.abortMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId)
             throw error

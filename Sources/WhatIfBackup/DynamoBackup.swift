@@ -305,8 +305,9 @@ struct NativeExporter {
         guard let arn = table.tableArn else { throw Failure("DescribeTable did not return the table's ARN") }
         let prefix = store.prefix(id)
         reporter.info("ExportTableToPointInTime of \(source.table) to s3://\(store.destination.bucket)/\(prefix)")
+        let encryption = store.destination.encryption
         var export = try source.client.exportTableToPointInTime(
-            tableArn: arn, bucket: store.destination.bucket, prefix: prefix, clientToken: id)
+            tableArn: arn, bucket: store.destination.bucket, prefix: prefix, clientToken: id, encryption: encryption)
         let started = Stopwatch()
         while export.exportStatus == "IN_PROGRESS" {
             try reporter.checkCancelled()
@@ -324,6 +325,15 @@ struct NativeExporter {
             throw Failure(
                 "the export \(export.exportStatus): \(export.failureCode ?? "") \(export.failureMessage ?? "")",
                 hint: "see DescribeExport for \(export.exportArn)")
+        }
+        // What AWS reports is what the manifest records; a different algorithm than asked fails the export.
+        let reported = export.s3SseAlgorithm.map {
+            StoredEncryption(algorithm: $0 == "KMS" ? "aws:kms" : $0, kmsKeyId: export.s3SseKmsKeyId)
+        }
+        if let reported, reported.algorithm != encryption.algorithm {
+            throw Failure(
+                "DynamoDB reports the export encrypted with \(reported.algorithm), not \(encryption.describe) as asked",
+                hint: "check the bucket's default encryption and backups.s3.encryption")
         }
         // AWS names the summary in ExportManifest; the export id is the ARN's last part.
         let exportId = export.exportArn.split(separator: "/").last.map(String.init) ?? ""
@@ -375,7 +385,8 @@ struct NativeExporter {
         }
         return Output(
             files: files, items: loaded.summary.itemCount,
-            export: BackupManifest.ExportInfo(exportId: reader.exportId, exportArn: export.exportArn, path: exportPath),
+            export: BackupManifest.ExportInfo(
+                exportId: reader.exportId, exportArn: export.exportArn, path: exportPath, encryption: reported),
             schema: schema)
     }
 }

@@ -37,7 +37,7 @@ extension BackupService {
                 "backup \(req.id) does not verify, so it is not restored: \(problems.map(\.description).joined(separator: "; "))",
                 hint: "restore an older backup (`whatifctl backups list`)")
         }
-        return (e, store)
+        return (e, try readable(store, e.manifest))
     }
 
     /// Backs up the live database or table before work that writes over it (a forced restore, a
@@ -137,13 +137,15 @@ extension BackupService {
         targetConfig.database = into
         let safety = live ? try safetyBackup(.postgres, of: target, reporter: reporter) : nil
 
-        // A copy in S3 is fetched into the backup location first (pg_restore needs a seekable file).
+        // A copy in S3 is fetched into the backup location first (pg_restore needs a seekable file), and
+        // an encrypted copy is decrypted there (the folder is removed after, and at the next start).
         var path = "\(local.folder(m.id))/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
         var scratch: String?
-        if store.location == .s3 {
+        if store.location == .s3 || m.encryption != nil {
             let dir = "\(settings.location)/.restore-\(m.id)-\(getpid())"
             try? LocalFiles.removeTree(dir)
             try Files.makeDirectories(dir)
+            chmod(dir, 0o700)
             scratch = dir
             var fetched: Int64 = 0
             for f in m.files {
@@ -156,7 +158,7 @@ extension BackupService {
                         done: Double(fetched), total: Double(m.totalBytes), unit: "bytes", phase: "fetch \(m.id)")
                 }
                 let got = try out.finish(relativeTo: dir).file
-                guard got.sha256 == f.sha256 else { throw Failure("\(f.path) changed while it was fetched from S3") }
+                guard got.sha256 == f.sha256 else { throw Failure("\(f.path) changed while it was fetched") }
             }
             path = "\(dir)/\(m.format == "directory" ? "postgres.dir" : "postgres.dump")"
         }

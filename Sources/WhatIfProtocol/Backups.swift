@@ -28,6 +28,55 @@ public struct BackupFile: Codable, Sendable, Equatable {
     }
 }
 
+/// How a backup's files are encrypted by the agent: AES-256-GCM in chunks (each file `WHATIFE1`, chunk
+/// size, nonce prefix, then sealed chunks) under a per-backup data key, which is kept here wrapped by a
+/// KMS key or by a local key file. The manifest's file sizes and SHA-256 are of the plaintext.
+public struct ClientEncryption: Codable, Sendable, Equatable {
+    /// `AES-256-GCM`.
+    public var algorithm: String
+    /// Plaintext bytes per chunk.
+    public var chunkBytes: Int
+    /// The KMS key that wrapped the data key (its ARN, as KMS answered), for KMS-wrapped keys.
+    public var kmsKeyId: String?
+    /// The key file that wrapped the data key, as configured when the backup was taken.
+    public var keyFile: String?
+    /// SHA-256 (hex, first 16 characters) of the key file's key: which key opens the data key.
+    public var keyFingerprint: String?
+    /// The wrapped data key, base64: KMS's CiphertextBlob, or nonce and AES-256-GCM sealed key for a key file.
+    public var wrappedKey: String
+
+    package init(
+        algorithm: String = "AES-256-GCM", chunkBytes: Int, kmsKeyId: String? = nil, keyFile: String? = nil,
+        keyFingerprint: String? = nil, wrappedKey: String
+    ) {
+        self.algorithm = algorithm
+        self.chunkBytes = chunkBytes
+        self.kmsKeyId = kmsKeyId
+        self.keyFile = keyFile
+        self.keyFingerprint = keyFingerprint
+        self.wrappedKey = wrappedKey
+    }
+
+    /// The key that opens it, for messages: `KMS key ARN` or `key file PATH (fingerprint F)`.
+    public var keyDescription: String {
+        if let k = kmsKeyId { return "KMS key \(k)" }
+        return "key file \(keyFile ?? "?") (fingerprint \(keyFingerprint ?? "?"))"
+    }
+}
+
+/// Server-side encryption of stored objects, as S3 names it.
+public struct StoredEncryption: Codable, Sendable, Equatable {
+    /// `AES256` (SSE-S3) or `aws:kms` (SSE-KMS).
+    public var algorithm: String
+    /// The KMS key (id, ARN or alias) for `aws:kms`; nil: the account's `aws/s3` key.
+    public var kmsKeyId: String?
+
+    package init(algorithm: String, kmsKeyId: String? = nil) {
+        self.algorithm = algorithm
+        self.kmsKeyId = kmsKeyId
+    }
+}
+
 /// The manifest of one backup (`manifest.json` in its folder), written last: a backup is complete only
 /// when its manifest exists and says `complete`.
 public struct BackupManifest: Codable, Sendable, Equatable {
@@ -76,6 +125,15 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var tableSchema: TableSchema?
     /// DynamoDB: the export's id and where its AWS manifests are, relative to the backup's folder.
     public var export: ExportInfo?
+    /// Client-side encryption of every file (`backups.encryption`): the data key, wrapped. Nil when the
+    /// files are stored as written.
+    public var encryption: ClientEncryption?
+
+    /// How every object of the backup's S3 copy is encrypted at rest, when S3 is configured: asked for on
+    /// each upload and checked against S3's answer (an object reported otherwise fails the copy), and
+    /// checked again by verify. Objects a DynamoDB export wrote are covered by `export.encryption`.
+    public var s3Encryption: StoredEncryption?
+
     /// SHA-256 (hex) of the manifest file itself, computed with this value written as 64 zeros. Verify
     /// and restore check it, so an edited row count or file hash is found. Absent in manifests written
     /// before it existed.
@@ -143,10 +201,14 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         public var exportArn: String?
         /// `AWSDynamoDB/<exportId>`.
         public var path: String
-        package init(exportId: String, exportArn: String?, path: String) {
+        /// The export's server-side encryption as DynamoDB reported it (`S3SseAlgorithm`, `S3SseKmsKeyId`);
+        /// nil when it reported none.
+        public var encryption: StoredEncryption?
+        package init(exportId: String, exportArn: String?, path: String, encryption: StoredEncryption? = nil) {
             self.exportId = exportId
             self.exportArn = exportArn
             self.path = path
+            self.encryption = encryption
         }
     }
 

@@ -142,12 +142,12 @@ def check_export(folder):
     assert total == summary["itemCount"], "files hold %d items, summary says %d" % (total, summary["itemCount"])
     return digest(items)
 
-def s3(env_file):
+def s3(env_file, service="s3"):
     import boto3
     env = dict(line.strip().split("=", 1) for line in open(env_file) if "=" in line)
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
     session = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"])
-    return session.client("s3", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
+    return session.client(service, endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
 
 def describe(env_file, table):
     """The parts of a table's description a restore must reproduce."""
@@ -317,5 +317,22 @@ if __name__ == "__main__":
         s3(sys.argv[2]).put_object(Bucket=sys.argv[3], Key=sys.argv[4], Body=b"\0" * int(sys.argv[5]))
     elif cmd == "list-uploads":
         print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
+    elif cmd == "kms-key":
+        print(s3(sys.argv[2], "kms").create_key(Description="whatif test")["KeyMetadata"]["KeyId"])
+    elif cmd == "kms-disable":
+        s3(sys.argv[2], "kms").disable_key(KeyId=sys.argv[3])
+    elif cmd == "sse":
+        # Each object under the prefix: key, ETag, and its server-side encryption as HEAD reports it.
+        c = s3(sys.argv[2])
+        prefix = sys.argv[4]
+        pages = c.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[3], Prefix=prefix.split("/")[0])
+        for o in (o for p in pages for o in p.get("Contents", []) if o["Key"].startswith(prefix)):
+            h = c.head_object(Bucket=sys.argv[3], Key=o["Key"])
+            print("\t".join([o["Key"], o["ETag"].strip('"'), h.get("ServerSideEncryption", "-"), h.get("SSEKMSKeyId", "-")]))
+    elif cmd == "strip-sse":
+        # Writes the object again with the same bytes and no server-side encryption.
+        c = s3(sys.argv[2])
+        body = c.get_object(Bucket=sys.argv[3], Key=sys.argv[4])["Body"].read()
+        c.put_object(Bucket=sys.argv[3], Key=sys.argv[4], Body=body)
     else:
         sys.exit("unknown command " + cmd)

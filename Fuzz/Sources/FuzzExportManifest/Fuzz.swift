@@ -4,7 +4,7 @@ import WhatIfCore
 import WhatIfProtocol
 
 /// Files a restore reads from a backup folder or an AWS export: manifest-files.json,
-/// manifest-summary.json, our manifest.json, and gzip data files.
+/// manifest-summary.json, our manifest.json, gzip data files, and files encrypted by the agent.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -14,6 +14,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = try? ExportLayout.parseSummary(bytes)
     _ = try? APICoding.decode(BackupManifest.self, from: bytes)
     _ = try? GzipReader.decompress(bytes, limit: 1 << 20)
+    EncryptedFileInput.decrypt(bytes, piece: Int(bytes.first ?? 64) + 1)
     return 0
 }
 

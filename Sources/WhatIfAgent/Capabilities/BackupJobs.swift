@@ -1,4 +1,5 @@
 import Logging
+import WhatIfAWS
 import WhatIfBackup
 import WhatIfCore
 import WhatIfProtocol
@@ -14,7 +15,7 @@ extension ServiceClients {
                     client: dynamodb, table: $0.table, endpoint: $0.endpoint ?? config.aws.endpoint,
                     region: config.region)
             },
-            s3: config.backups.s3 == nil ? nil : s3, stateDirectory: config.stateDirectory,
+            s3: config.backups.s3 == nil ? nil : s3, kms: KMS(client: aws), stateDirectory: config.stateDirectory,
             processEnvironment: environment, logger: logger)
     }
 }

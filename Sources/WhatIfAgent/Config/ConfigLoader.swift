@@ -29,6 +29,7 @@ public enum ConfigLoader {
     static let dynamoKeys = ["enabled", "table", "endpoint"]
     static let backupKeys = [
         "location", "s3", "retention", "postgres", "dynamodb", "verify_after_backup", "prune_after_backup",
+        "encryption",
     ]
     static let retentionKeys = ["keep_last", "daily", "weekly", "monthly"]
     static let awsKeys = [
@@ -256,7 +257,9 @@ public enum ConfigLoader {
                 }
             }
         }
-        if let s3 = s?.section("s3", known: ["bucket", "prefix", "part_size", "concurrency", "keep_local"]) {
+        if let s3 = s?.section(
+            "s3", known: ["bucket", "prefix", "part_size", "concurrency", "keep_local", "encryption", "kms_key_id"])
+        {
             if let bucket = s3.string("bucket") {
                 let valid =
                     (3...63).contains(bucket.count)
@@ -266,12 +269,40 @@ public enum ConfigLoader {
                         line: s3.line("bucket"), "backups.s3.bucket '\(bucket)' is not an S3 bucket name",
                         "use 3-63 characters from a-z 0-9 . -")
                 }
+                let keyId = s3.string("kms_key_id")
+                var encryption = S3Encryption.s3
+                switch s3.choice("encryption", ["sse-s3", "sse-kms"]) ?? (keyId == nil ? "sse-s3" : "sse-kms") {
+                case "sse-kms": encryption = .kms(keyId: keyId)
+                default:
+                    if keyId != nil, s3.has("encryption") {
+                        sink.add(
+                            line: s3.line("kms_key_id"), "backups.s3.kms_key_id is set but encryption is sse-s3",
+                            "set backups.s3.encryption: sse-kms, or remove kms_key_id")
+                    }
+                }
                 b.s3 = S3Destination(
                     bucket: bucket, prefix: s3.string("prefix") ?? "whatif-backups",
                     partSize: s3.byteSize("part_size", in: (5 << 20)...(5 << 30)) ?? 16 << 20,
-                    concurrency: s3.int("concurrency", in: 1...64) ?? 4, keepLocal: s3.bool("keep_local") ?? true)
+                    concurrency: s3.int("concurrency", in: 1...64) ?? 4, keepLocal: s3.bool("keep_local") ?? true,
+                    encryption: encryption)
             } else if s3.line != nil, s?.has("s3") == true {
                 sink.add(line: s3.line, "backups.s3 has no bucket", "set backups.s3.bucket, or remove backups.s3")
+            }
+        }
+        if let e = s?.section("encryption", known: ["kms_key_id", "key_file"]) {
+            switch (e.string("kms_key_id"), e.string("key_file").map { absolute($0, base: base) }) {
+            case (let k?, nil): b.encryption = .kms(keyId: k)
+            case (nil, let f?): b.encryption = .keyFile(path: f)
+            case (.some, .some):
+                sink.add(
+                    line: e.line("key_file"), "backups.encryption has both kms_key_id and key_file",
+                    "keep one: kms_key_id in AWS, key_file for development")
+            case (nil, nil):
+                if s?.has("encryption") == true {
+                    sink.add(
+                        line: e.line, "backups.encryption names no key",
+                        "set backups.encryption.kms_key_id (a KMS key) or key_file (a 32-byte key, mode 0600)")
+                }
             }
         }
         if let p = s?.section(

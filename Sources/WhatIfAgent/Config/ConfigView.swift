@@ -218,10 +218,21 @@ enum ConfigView {
             "prune_after_backup": .bool(b.pruneAfterBackup),
             "retention": .object(
                 Dictionary(uniqueKeysWithValues: BackupKind.allCases.map { ($0.rawValue, policy(b.policy(for: $0))) })),
+            "encryption": b.encryption.map { e -> JSONValue in
+                switch e {
+                case .kms(let k): ["kms_key_id": .string(k), "key_file": .null]
+                case .keyFile(let f): ["kms_key_id": .null, "key_file": .string(f)]
+                }
+            } ?? .null,
             "s3": b.s3.map { s in
                 [
                     "bucket": .string(s.bucket), "prefix": .string(s.prefix), "part_size": .number(Double(s.partSize)),
                     "concurrency": .number(Double(s.concurrency)), "keep_local": .bool(s.keepLocal),
+                    "encryption": .string(s.encryption == .s3 ? "sse-s3" : "sse-kms"),
+                    "kms_key_id": {
+                        if case .kms(let k?) = s.encryption { return .string(k) }
+                        return .null
+                    }(),
                 ]
             } ?? .null,
             "postgres": [
