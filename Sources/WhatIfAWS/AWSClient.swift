@@ -179,6 +179,7 @@ package final class AWSClient: Sendable {
             var failure: (any Error)?
             switch outcome {
             case .success(let r) where (200..<300).contains(r.status):
+                logCall(call, status: r.status, attempt: attempt)
                 observer?(
                     AWSCallRecord(
                         service: call.service.name, operation: call.operation, status: r.status, errorCode: nil,
@@ -205,6 +206,7 @@ package final class AWSClient: Sendable {
             }
             if !retryable || attempt >= settings.maxAttempts {
                 let e = failure!
+                logCall(call, status: (e as? AWSError)?.status ?? 0, attempt: attempt, error: (e as? AWSError)?.code)
                 observer?(
                     AWSCallRecord(
                         service: call.service.name, operation: call.operation, status: (e as? AWSError)?.status ?? 0,
@@ -221,6 +223,18 @@ package final class AWSClient: Sendable {
                 ])
             sleep(delay)
         }
+    }
+
+    /// One line per finished call at debug level, with the IAM action it needed (what to put in a
+    /// policy; docs/iam.md).
+    private func logCall(_ call: Call, status: Int, attempt: Int, error: String? = nil) {
+        logger.debug(
+            "AWS call",
+            metadata: [
+                "service": "\(call.service.name)", "operation": "\(call.operation)",
+                "iam_action": "\(call.service.iamAction(call.operation) ?? "none")", "status": "\(status)",
+                "attempts": "\(attempt)", "error": "\(error ?? "")",
+            ])
     }
 
     /// The request `send` would make, signed (for tests that compare with other signers).

@@ -32,6 +32,8 @@ package struct TestConfig: Sendable {
     package var maintenance: String?
     /// The `elasticache:` section's body.
     package var elasticache: String?
+    /// `log.level` (info when nil).
+    package var logLevel: String?
 
     package init() {}
 
@@ -77,6 +79,7 @@ package struct TestConfig: Sendable {
         if let migration { y += "migration:\n" + migration }
         if let maintenance { y += "maintenance:\n" + maintenance }
         if let elasticache { y += "elasticache:\n" + elasticache }
+        if let logLevel { y += "log:\n  level: \(logLevel)\n" }
         return y
     }
 }
