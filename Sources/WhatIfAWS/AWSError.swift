@@ -42,7 +42,7 @@ public struct AWSError: OperatorError, Sendable {
         case "ExpiredToken", "ExpiredTokenException", "RequestExpired":
             "the credentials or the request expired: refresh the session token, or check the clock"
         case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
-            "the agent's IAM identity lacks \(AWSService(name: service, displayName: service).iamAction(operation) ?? operation): add it to the role's policy (docs/iam.md has one per feature)"
+            "the agent's IAM identity lacks \(AWSService(name: service, displayName: service).iamAction(operation) ?? operation): add it to the role's policy (/usr/share/doc/whatif-agent/iam.md has one per feature)"
         case "ResourceNotFoundException":
             service == "dynamodb"
                 ? "the table does not exist in this region: create it with `whatifctl tables setup`" : nil

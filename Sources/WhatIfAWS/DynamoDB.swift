@@ -610,6 +610,58 @@ extension DynamoDB {
         return r.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus == "ENABLED"
     }
 
+    /// Point-in-time recovery as the table reports it: on or off, and the window it can restore.
+    package struct PointInTimeRecovery: Sendable, Equatable {
+        package var enabled: Bool
+        package var earliest: Date?
+        package var latest: Date?
+    }
+
+    package func pointInTimeRecovery(table: String) throws -> PointInTimeRecovery {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct PITR: Decodable {
+            var PointInTimeRecoveryStatus: String?
+            var EarliestRestorableDateTime: Double?
+            var LatestRestorableDateTime: Double?
+        }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Desc: Decodable { var PointInTimeRecoveryDescription: PITR? }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable { var ContinuousBackupsDescription: Desc? }
+        let p = try call("DescribeContinuousBackups", TableNameRequest(TableName: table), as: Res.self)
+            .ContinuousBackupsDescription?.PointInTimeRecoveryDescription
+        return PointInTimeRecovery(
+            enabled: p?.PointInTimeRecoveryStatus == "ENABLED",
+            earliest: p?.EarliestRestorableDateTime.map { Date(timeIntervalSince1970: $0) },
+            latest: p?.LatestRestorableDateTime.map { Date(timeIntervalSince1970: $0) })
+    }
+
+    /// RestoreTableToPointInTime into a new table (`time` nil: the latest restorable time). Answers the
+    /// new table as described at once (CREATING).
+    package func restoreTableToPointInTime(source: String, target: String, time: Date?) throws -> TableDescription {
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Req: Encodable {
+            var SourceTableName: String
+            var TargetTableName: String
+            var RestoreDateTime: Double?
+            var UseLatestRestorableTime: Bool?
+        }
+        // Names are AWS's wire format.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        struct Res: Decodable { var TableDescription: TableDescription }
+        return try call(
+            "RestoreTableToPointInTime",
+            Req(
+                SourceTableName: source, TargetTableName: target, RestoreDateTime: time?.timeIntervalSince1970,
+                UseLatestRestorableTime: time == nil ? true : nil),
+            as: Res.self
+        ).TableDescription
+    }
+
     package func setPointInTimeRecovery(table: String, enabled: Bool) throws {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase

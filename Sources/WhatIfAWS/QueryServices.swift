@@ -145,24 +145,60 @@ package struct RDS: Sendable {
         package var allocatedStorageGiB: Int?
         package var endpointAddress: String?
         package var endpointPort: Int?
+        /// Days of automated backups kept (0: no point-in-time recovery).
+        package var backupRetentionPeriod: Int?
+        package var latestRestorableTime: Date?
+        package var instanceCreateTime: Date?
     }
 
     package func describeDBInstances(identifier: String? = nil) throws -> [DBInstance] {
         var p: [(String, String)] = []
         if let identifier { p.append(("DBInstanceIdentifier", identifier)) }
         let root = try client.query(.rds, action: "DescribeDBInstances", version: "2014-10-31", parameters: p)
-        let list = root.first("DBInstances")?.children ?? []
-        return list.map { e in
-            DBInstance(
-                identifier: e["DBInstanceIdentifier"] ?? "", status: e["DBInstanceStatus"] ?? "",
-                engine: e["Engine"] ?? "",
-                engineVersion: e["EngineVersion"] ?? "", instanceClass: e["DBInstanceClass"] ?? "",
-                multiAZ: e["MultiAZ"] == "true",
-                storageEncrypted: e["StorageEncrypted"] == "true",
-                allocatedStorageGiB: e["AllocatedStorage"].flatMap { Int($0) },
-                endpointAddress: e.path("Endpoint", "Address")?.text,
-                endpointPort: e.path("Endpoint", "Port").flatMap { Int($0.text) })
+        return (root.first("DBInstances")?.children ?? []).map(Self.instance)
+    }
+
+    /// The instance, nil when RDS does not know it.
+    package func instance(_ identifier: String) throws -> DBInstance? {
+        do { return try describeDBInstances(identifier: identifier).first } catch let e as AWSError
+            where e.code == "DBInstanceNotFound" || e.code == "DBInstanceNotFoundFault"
+        {
+            return nil
         }
+    }
+
+    /// RestoreDBInstanceToPointInTime (`time` nil: the latest restorable time); answers the new instance
+    /// as RDS first describes it (creating).
+    package func restoreToPointInTime(source: String, target: String, time: Date?) throws -> DBInstance {
+        var p = [("SourceDBInstanceIdentifier", source), ("TargetDBInstanceIdentifier", target)]
+        if let time {
+            p.append(("RestoreTime", Date.ISO8601FormatStyle().format(time)))
+        } else {
+            p.append(("UseLatestRestorableTime", "true"))
+        }
+        let root = try client.query(
+            .rds, action: "RestoreDBInstanceToPointInTime", version: "2014-10-31", parameters: p)
+        guard let e = root.first("DBInstance") else {
+            throw AWSError(
+                service: "rds", operation: "RestoreDBInstanceToPointInTime", status: 200, code: "MalformedResponse",
+                serviceMessage: "the answer has no DBInstance")
+        }
+        return Self.instance(e)
+    }
+
+    static func instance(_ e: XMLElement) -> DBInstance {
+        DBInstance(
+            identifier: e["DBInstanceIdentifier"] ?? "", status: e["DBInstanceStatus"] ?? "",
+            engine: e["Engine"] ?? "",
+            engineVersion: e["EngineVersion"] ?? "", instanceClass: e["DBInstanceClass"] ?? "",
+            multiAZ: e["MultiAZ"] == "true",
+            storageEncrypted: e["StorageEncrypted"] == "true",
+            allocatedStorageGiB: e["AllocatedStorage"].flatMap { Int($0) },
+            endpointAddress: e.path("Endpoint", "Address")?.text,
+            endpointPort: e.path("Endpoint", "Port").flatMap { Int($0.text) },
+            backupRetentionPeriod: e["BackupRetentionPeriod"].flatMap { Int($0) },
+            latestRestorableTime: e["LatestRestorableTime"].flatMap(AWSTime.parse),
+            instanceCreateTime: e["InstanceCreateTime"].flatMap(AWSTime.parse))
     }
 }
 

@@ -32,6 +32,8 @@ package struct TestConfig: Sendable {
     package var maintenance: String?
     /// The `elasticache:` section's body.
     package var elasticache: String?
+    /// The `rds:` section's body.
+    package var rds: String?
     /// `log.level` (info when nil).
     package var logLevel: String?
 
@@ -79,6 +81,7 @@ package struct TestConfig: Sendable {
         if let migration { y += "migration:\n" + migration }
         if let maintenance { y += "maintenance:\n" + maintenance }
         if let elasticache { y += "elasticache:\n" + elasticache }
+        if let rds { y += "rds:\n" + rds }
         if let logLevel { y += "log:\n  level: \(logLevel)\n" }
         return y
     }

@@ -15,6 +15,10 @@ import WhatIfUnits
 /// the target table's schema, AWS credentials, connectivity and TLS to each service, ElastiCache's
 /// encryption settings, free space for backups. The agent hands over what it knows (`Inputs`); every
 /// check runs here. Blocking: call it off the cooperative pool.
+enum Timestamps {
+    static func text(_ d: Date) -> String { Date.ISO8601FormatStyle().format(d) }
+}
+
 package enum Preflight {
     package struct Inputs {
         package var environment: String
@@ -36,13 +40,16 @@ package enum Preflight {
         /// A connection to the configured Redis, and its URL without the password.
         package var redis: (connect: () throws -> RedisConnection, url: String)?
         package var elasticache: (client: ElastiCache, replicationGroupId: String)?
+        /// The RDS instance whose automated backups (point-in-time recovery) are checked.
+        package var rds: (client: RDS, instanceId: String)?
 
         package init(
             environment: String, table: String, configPath: String, now: Date = Date(), maxBackupAge: Double,
             backupKinds: [BackupKind], backups: [BackupEntry], backupLocation: String, dynamodb: DynamoDB?,
             credentials: @escaping () throws -> AWSCredentials, postgres: PostgresConfig?,
             postgresTarget: PostgresConfig?, redis: (connect: () throws -> RedisConnection, url: String)?,
-            elasticache: (client: ElastiCache, replicationGroupId: String)?
+            elasticache: (client: ElastiCache, replicationGroupId: String)?,
+            rds: (client: RDS, instanceId: String)? = nil
         ) {
             self.environment = environment
             self.table = table
@@ -58,6 +65,7 @@ package enum Preflight {
             self.postgresTarget = postgresTarget
             self.redis = redis
             self.elasticache = elasticache
+            self.rds = rds
         }
     }
 
@@ -162,6 +170,20 @@ package enum Preflight {
                 let e = error as? any OperatorError
                 add("table schema", false, e?.message ?? "\(error)", e?.hint ?? "check DynamoDB access")
             }
+            // Point-in-time recovery: what restore dynamodb --to-time and native exports need.
+            let fix =
+                "aws dynamodb update-continuous-backups --table-name \(table) --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true"
+            if let p = try? ddb.pointInTimeRecovery(table: table) {
+                if p.enabled || remote {
+                    add(
+                        "dynamodb pitr", p.enabled,
+                        p.enabled
+                            ? "on for \(table), restorable from \(p.earliest.map { Timestamps.text($0) } ?? "?")"
+                            : "off for \(table): it cannot be restored to a time, and native exports need it", fix)
+                } else {
+                    skip("dynamodb pitr", "off for \(table) (required in test and production: \(fix))")
+                }
+            }
         } else {
             skip("dynamodb", "not configured")
         }
@@ -200,6 +222,25 @@ package enum Preflight {
             }
         } else {
             skip("redis", "not configured")
+        }
+
+        // RDS automated backups: point-in-time recovery of the instance, at least a week of it.
+        if let r = i.rds {
+            let fix =
+                "aws rds modify-db-instance --db-instance-identifier \(r.instanceId) --backup-retention-period 7 --apply-immediately"
+            attempt("rds backups", fix) {
+                guard let db = try r.client.instance(r.instanceId) else {
+                    return (false, "RDS has no instance \(r.instanceId) in this region")
+                }
+                let days = db.backupRetentionPeriod ?? 0
+                return (
+                    days >= 7,
+                    "\(r.instanceId) keeps \(Units.count(Int64(days), "day")) of automated backups"
+                        + (days >= 7 ? "" : " (at least 7 wanted for point-in-time recovery)")
+                )
+            }
+        } else if remote {
+            skip("rds backups", "rds.instance_id is not set, so automated backups cannot be checked")
         }
 
         // ElastiCache encryption at rest and in transit.

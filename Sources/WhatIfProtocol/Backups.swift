@@ -812,3 +812,67 @@ public struct RestoreResult: Codable, Sendable {
         self.created = created
     }
 }
+
+/// What a managed service restores to a point in time.
+public enum PointInTimeService: String, Codable, Sendable, CaseIterable {
+    /// The configured DynamoDB table (RestoreTableToPointInTime).
+    case dynamodb
+    /// The configured RDS instance (RestoreDBInstanceToPointInTime).
+    case rds
+}
+
+/// `restore.pitr`'s parameters.
+public struct PointInTimeRestoreRequest: Codable, Sendable, Equatable {
+    /// Which service restores its own data.
+    public var service: PointInTimeService
+    /// The time to restore to; nil: the latest restorable time. It must be inside the service's window.
+    public var toTime: Date?
+    /// The new table or instance; it must not exist.
+    public var target: String
+
+    package init(service: PointInTimeService, toTime: Date?, target: String) {
+        self.service = service
+        self.toTime = toTime
+        self.target = target
+    }
+}
+
+/// `restore.pitr`'s result: what the service reported once the target was ready.
+public struct PointInTimeRestoreResult: Codable, Sendable, Equatable {
+    /// Which service restored.
+    public var service: PointInTimeService
+    /// The table or instance restored from.
+    public var source: String
+    /// The new table or instance.
+    public var target: String
+    /// The time asked for (nil: the latest restorable time).
+    public var toTime: Date?
+    /// The service's restorable window when the restore started.
+    public var earliestRestorable: Date?
+    /// The end of that window.
+    public var latestRestorable: Date?
+    /// The target's status as last described: ACTIVE (DynamoDB), available (RDS).
+    public var status: String
+    /// RDS: the new instance's endpoint (`host:port`).
+    public var endpoint: String?
+    /// DynamoDB: the target's ARN.
+    public var arn: String?
+    /// How long the restore took, waiting included.
+    public var seconds: Double
+
+    package init(
+        service: PointInTimeService, source: String, target: String, toTime: Date?, earliestRestorable: Date?,
+        latestRestorable: Date?, status: String, endpoint: String? = nil, arn: String? = nil, seconds: Double
+    ) {
+        self.service = service
+        self.source = source
+        self.target = target
+        self.toTime = toTime
+        self.earliestRestorable = earliestRestorable
+        self.latestRestorable = latestRestorable
+        self.status = status
+        self.endpoint = endpoint
+        self.arn = arn
+        self.seconds = seconds
+    }
+}

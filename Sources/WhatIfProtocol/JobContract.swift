@@ -127,6 +127,17 @@ public enum JobSpecs {
         public static let example = "{}"
     }
 
+    /// `restore.pitr`: a managed service's own point-in-time recovery into a new table or instance.
+    public enum RestorePointInTime: JobSpec {
+        public typealias Params = PointInTimeRestoreRequest
+        public typealias Result = PointInTimeRestoreResult
+        public static let name = "restore.pitr"
+        public static let summary =
+            "restore the DynamoDB table or the RDS instance as it was at a time, into a new table or instance"
+        public static let example =
+            #"{"service": "dynamodb", "toTime": "2026-12-01T02:00:00Z", "target": "scenarios-at-2am"}"#
+    }
+
     /// `restore.drill`: the newest backups restored into scratch copies, checked and dropped.
     public enum RestoreDrill: JobSpec {
         public typealias Params = NoParams
@@ -227,7 +238,8 @@ public enum JobSpecs {
 
     /// Every kind the agent runs, in the order `whatifctl jobs kinds` lists them.
     public static let all: [any JobSpec.Type] = [
-        Backup.self, BackupVerify.self, BackupPrune.self, Restore.self, RestoreDrill.self, RedisExpiry.self,
+        Backup.self, BackupVerify.self, BackupPrune.self, Restore.self, RestorePointInTime.self, RestoreDrill.self,
+        RedisExpiry.self,
         RedisAudit.self,
         TablesSetup.self, MigrateScenarios.self, MigrateVerify.self, MigratePostgres.self, Preflight.self,
         Vacuum.self, MaintenanceWindow.self,

@@ -236,7 +236,7 @@ struct Restore: ParsableCommand {
             backup of it is taken first. Exits 0 when the restore succeeded and its row or item counts match the \
             backup's manifest.
             """,
-        subcommands: [Postgres.self, Dynamodb.self])
+        subcommands: [Postgres.self, Dynamodb.self, Rds.self])
 
     struct Postgres: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -244,7 +244,11 @@ struct Restore: ParsableCommand {
             discussion:
                 "Example: whatifctl restore postgres postgres-20261124T020000Z-3fa1 --target-db what_if_check --create")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
+        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String?
+        @Option(
+            name: .customLong("to-time"),
+            help: "Refused: the local PostgreSQL has no point-in-time recovery (see restore rds --to-time).")
+        var toTime: String?
         @Option(name: .customLong("target-db"), help: "The database to restore into.") var targetDB: String
         @Flag(help: "Create the target database (it must not exist).") var create = false
         @Flag(help: "Drop the target's objects before restoring them.") var clean = false
@@ -252,7 +256,17 @@ struct Restore: ParsableCommand {
         @Option(help: "Parallel pg_restore jobs.") var jobs: Int?
         @OptionGroup var restore: RestoreOptions
 
+        func validate() throws {
+            if toTime != nil {
+                throw ValidationError(
+                    "the local PostgreSQL keeps no WAL archive, so it has no point-in-time recovery: restore a pg_dump backup by id (whatifctl backups list); on RDS, use whatifctl restore rds --to-time"
+                )
+            }
+            if id == nil { throw ValidationError("name the backup to restore (whatifctl backups list)") }
+        }
+
         func run() throws {
+            guard let id else { return }
             try restore.start(
                 RestoreRequest(
                     kind: .postgres, id: id, targetDatabase: targetDB, create: create, clean: clean, force: force,
@@ -266,11 +280,19 @@ struct Restore: ParsableCommand {
 
     struct Dynamodb: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Restore a DynamoDB export (ours or AWS's) into a table.",
-            discussion:
-                "Example: whatifctl restore dynamodb dynamodb-20261124T020000Z-77c2 --target-table scenarios-check")
+            abstract: "Restore a DynamoDB export (ours or AWS's), or the table at a time, into a table.",
+            discussion: """
+                Examples: whatifctl restore dynamodb dynamodb-20261124T020000Z-77c2 --target-table scenarios-check
+                          whatifctl restore dynamodb --to-time 2026-12-01T02:00:00Z --target-table scenarios-at-2am
+                With --to-time, DynamoDB's point-in-time recovery restores the configured table (RestoreTableToPointInTime) \
+                into a new table; the time must be inside the table's restorable window (latest: the newest).
+                """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
+        @Argument(help: "The backup's id (or --to-time).", completion: Complete.backupIDs) var id: String?
+        @Option(
+            name: .customLong("to-time"),
+            help: "Restore the configured table as it was at this time (RFC 3339, or latest) instead of a backup.")
+        var toTime: PointInTime?
         @Option(
             name: .customLong("target-table"), help: "The table to restore into (created from the backup's schema).")
         var targetTable: String
@@ -279,7 +301,27 @@ struct Restore: ParsableCommand {
         @Option(help: "Parallel BatchWriteItem workers.") var jobs: Int?
         @OptionGroup var restore: RestoreOptions
 
+        func validate() throws {
+            switch (id, toTime) {
+            case (nil, nil): throw ValidationError("name a backup id, or --to-time TIME")
+            case (.some, .some): throw ValidationError("name a backup id or --to-time, not both")
+            case (nil, .some):
+                if force || jobs != nil || restore.from != nil || restore.keepOnFailure {
+                    throw ValidationError(
+                        "--force, --jobs, --from and --keep-on-failure apply to backups; --to-time always creates a new table"
+                    )
+                }
+            case (.some, nil): break
+            }
+        }
+
         func run() throws {
+            if let toTime {
+                return try PointInTime.start(
+                    PointInTimeRestoreRequest(service: .dynamodb, toTime: toTime.date, target: targetTable),
+                    global: global, options: restore.jobOptions)
+            }
+            guard let id else { return }
             try restore.start(
                 RestoreRequest(
                     kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: restore.from,
@@ -288,6 +330,59 @@ struct Restore: ParsableCommand {
                 confirm: force
                     ? "--force may write into the existing table \(targetTable): its items with the backup's keys are overwritten (a safety backup of a live table is taken first)"
                     : nil)
+        }
+    }
+}
+
+extension Restore {
+    struct Rds: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore the RDS instance as it was at a time into a new instance.",
+            discussion: """
+                RDS's point-in-time recovery (RestoreDBInstanceToPointInTime) restores the configured instance \
+                (rds.instance_id) into a new instance and waits until it is available; the time must be inside \
+                the instance's restorable window (latest: the newest). Example:
+                  whatifctl restore rds --to-time 2026-12-01T02:00:00Z --target-instance what-if-users-at-2am
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("to-time"), help: "The time to restore to (RFC 3339, or latest).")
+        var toTime: PointInTime
+        @Option(name: .customLong("target-instance"), help: "The new instance's identifier (it must not exist).")
+        var targetInstance: String
+        @OptionGroup var jobOptions: JobOptions
+
+        func run() throws {
+            try PointInTime.start(
+                PointInTimeRestoreRequest(service: .rds, toTime: toTime.date, target: targetInstance),
+                global: global, options: jobOptions)
+        }
+    }
+}
+
+/// `--to-time`: an RFC 3339 time, or `latest` (the newest restorable time).
+struct PointInTime: ExpressibleByArgument {
+    var date: Date?
+
+    init?(argument: String) {
+        if argument == "latest" {
+            date = nil
+        } else if let d = Timestamp.parse(argument) {
+            date = d
+        } else {
+            return nil
+        }
+    }
+
+    static var defaultCompletionKind: CompletionKind { .list(["latest"]) }
+
+    static func start(_ req: PointInTimeRestoreRequest, global: GlobalOptions, options: JobOptions) throws {
+        let job = try perform { try global.client.start(JobSpecs.RestorePointInTime.self, req) }
+        try followJob(job, JobSpecs.RestorePointInTime.self, global: global, options: options) { r in
+            Out.line(
+                "restored \(r.service == .rds ? "instance" : "table") \(r.source) at \(r.toTime.map { Timestamp.format($0) } ?? "the latest restorable time") into \(r.target): \(r.status) after \(Units.duration(r.seconds))"
+            )
+            if let e = r.endpoint { Out.line("endpoint \(e)") }
+            if let a = r.arn { Out.line("arn \(a)") }
         }
     }
 }

@@ -29,6 +29,7 @@ import WhatIfTesting
         "backups unpin": ([missingBackup], 77),
         "restore postgres": ([missingBackup, "--target-db", "exit_status_x"], 77),
         "restore dynamodb": ([missingBackup, "--target-table", "exit-status-x"], 77),
+        "restore rds": (["--to-time", "latest", "--target-instance", "exit-status-x"], 77),
         "jobs list": ([], 0),
         "jobs show": (["20200101000000-backup-abcd"], 66),
         "jobs follow": (["20200101000000-backup-abcd"], 66),

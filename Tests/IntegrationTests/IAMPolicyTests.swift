@@ -59,6 +59,9 @@ import WhatIfTesting
         let id = try #require(try a.client.backups().backups.first?.id)
         let restore = try a.ctl(["restore", "dynamodb", id, "--target-table", table + "-iam", "--from", "s3"])
         #expect(restore.status == 0, "\(restore.output)")
+        _ = try fx.ddb(["pitr", fx.envFile, table])
+        let pitr = try a.ctl(["restore", "dynamodb", "--to-time", "latest", "--target-table", table + "-at"])
+        #expect(pitr.status == 0, "\(pitr.output)")
         let used = Self.used(a.process.log)
         // The run did reach every part: the table, S3, KMS.
         #expect(
@@ -66,6 +69,7 @@ import WhatIfTesting
         )
         let allowed = try Self.allowed([
             "status", "backup-dynamodb", "backup-s3", "backup-encryption-kms", "restore-dynamodb",
+            "restore-point-in-time",
         ])
         #expect(used.subtracting(allowed).isEmpty, "not in docs/iam: \(used.subtracting(allowed).sorted())")
     }

@@ -17,6 +17,7 @@ compare them item by item.
   ddb_tool.py wrong-table STACK_ENV TABLE     create TABLE with the user index only, projecting KEYS_ONLY
   ddb_tool.py old-table STACK_ENV TABLE       create TABLE with the user index only (as expected), 3 items
   ddb_tool.py get STACK_ENV TABLE KEY         one item (scenarioId KEY) as JSON, or null
+  ddb_tool.py rds-instance STACK_ENV ID DAYS    an RDS PostgreSQL instance keeping DAYS of automated backups
   ddb_tool.py replication-group STACK_ENV ID on|off   an ElastiCache replication group, encrypted (at rest and in transit) or not
   ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
 """
@@ -317,6 +318,11 @@ if __name__ == "__main__":
         s3(sys.argv[2]).put_object(Bucket=sys.argv[3], Key=sys.argv[4], Body=b"\0" * int(sys.argv[5]))
     elif cmd == "list-uploads":
         print(len(s3(sys.argv[2]).list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])))
+    elif cmd == "rds-instance":
+        s3(sys.argv[2], "rds").create_db_instance(
+            DBInstanceIdentifier=sys.argv[3], DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="15.4",
+            MasterUsername="whatif", MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
+            BackupRetentionPeriod=int(sys.argv[4]))
     elif cmd == "kms-key":
         print(s3(sys.argv[2], "kms").create_key(Description="whatif test")["KeyMetadata"]["KeyId"])
     elif cmd == "kms-disable":

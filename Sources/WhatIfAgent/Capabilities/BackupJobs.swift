@@ -37,7 +37,9 @@ extension AgentCore {
 
 /// The backup capability's jobs (WhatIfBackup): backup, backup.verify, restore.
 enum BackupJobs {
-    static func kinds(_ core: AgentCore) -> [JobKind] { [backup(core), verify(core), restore(core)] }
+    static func kinds(_ core: AgentCore) -> [JobKind] {
+        [backup(core), verify(core), restore(core), pointInTime(core)]
+    }
 
     static func backup(_ core: AgentCore) -> JobKind {
         JobKind(
@@ -72,6 +74,35 @@ enum BackupJobs {
             run: { ctx, req in
                 let service = core.backups()
                 return try await Threads.run { try service.restoreJob(req, reporter: ctx) }
+            })
+    }
+
+    static func pointInTime(_ core: AgentCore) -> JobKind {
+        JobKind(
+            JobSpecs.RestorePointInTime.self,
+            resource: { req, c in
+                switch req.service {
+                case .dynamodb:
+                    guard c.dynamodb != nil else {
+                        throw APIError(
+                            .notConfigured, "DynamoDB is not configured", hint: "configure dynamodb: in \(c.path)")
+                    }
+                    return .dynamodb(table: req.target)
+                case .rds:
+                    guard c.rds != nil else {
+                        throw APIError(
+                            .notConfigured, "RDS is not configured", hint: "set rds.instance_id in \(c.path)")
+                    }
+                    return .other("rds:\(req.target)")
+                }
+            },
+            run: { ctx, req in
+                let c = ctx.config
+                let clients = core.clients
+                let pitr = PointInTimeRestore(
+                    dynamodb: clients.dynamodb, table: c.dynamodb?.table, rds: clients.rds, instance: c.rds?.instanceId,
+                    timeout: c.backups.dynamodb.timeout)
+                return try await Threads.run { try pitr.run(req, reporter: ctx) }
             })
     }
 }

@@ -39,6 +39,6 @@ enum PreflightJobs {
                 redis: config.redis.map { r in (connect: { try clients.redis(timeout: 5) }, url: r.url) },
                 elasticache: config.elasticache.map {
                     (client: clients.elasticache, replicationGroupId: $0.replicationGroupId)
-                }))
+                }, rds: config.rds.map { (client: clients.rds, instanceId: $0.instanceId) }))
     }
 }
