@@ -91,7 +91,7 @@ let package = Package(
             name: "WhatIfBackup",
             dependencies: [
                 "CZlib", "CLinuxShims", "WhatIfProtocol", "WhatIfCore", "WhatIfCrypto", "WhatIfPostgres", "WhatIfAWS",
-                "WhatIfUnits", .product(name: "Logging", package: "swift-log"),
+                "WhatIfRedis", "WhatIfUnits", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 

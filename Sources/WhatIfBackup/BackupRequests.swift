@@ -9,16 +9,20 @@ package struct BackupTargets: Sendable {
     package var dynamoTable: String?
     /// The config file, for the hints.
     package var configPath: String
+    /// Redis and `backups.redis` are configured.
+    package var redis: Bool
 
-    package init(postgresDatabase: String?, dynamoTable: String?, configPath: String) {
+    package init(postgresDatabase: String?, dynamoTable: String?, configPath: String, redis: Bool = false) {
         self.postgresDatabase = postgresDatabase
         self.dynamoTable = dynamoTable
         self.configPath = configPath
+        self.redis = redis
     }
 
     /// The kinds the config has, in the order backups take them.
     package var configuredKinds: [BackupKind] {
         (postgresDatabase == nil ? [] : [.postgres]) + (dynamoTable == nil ? [] : [.dynamodb])
+            + (redis ? [.redis] : [])
     }
 
     /// The kinds a backup takes: the ones asked for, once each, each configured; every configured one
@@ -28,15 +32,17 @@ package struct BackupTargets: Sendable {
         let kinds = asked.isEmpty ? configured : asked
         guard !kinds.isEmpty else {
             throw APIError(
-                .notConfigured, "nothing to \(what): neither postgres nor dynamodb is configured",
-                hint: "configure postgres: or dynamodb: in \(configPath)")
+                .notConfigured, "nothing to \(what): neither postgres, dynamodb nor backups.redis is configured",
+                hint: "configure postgres:, dynamodb: or redis: with backups.redis in \(configPath)")
         }
         var seen: [BackupKind] = []
         for k in kinds where !seen.contains(k) {
             guard configured.contains(k) else {
                 throw APIError(
                     .notConfigured, "\(k.rawValue) is not configured, so it cannot be backed up",
-                    hint: "configure \(k.rawValue): in \(configPath)")
+                    hint: k == .redis
+                        ? "configure redis: and backups.redis in \(configPath)"
+                        : "configure \(k.rawValue): in \(configPath)")
             }
             seen.append(k)
         }
@@ -48,6 +54,7 @@ package struct BackupTargets: Sendable {
         switch kind {
         case .postgres: .postgres(database: postgresDatabase ?? "?")
         case .dynamodb: .dynamodb(table: dynamoTable ?? "?")
+        case .redis: .redis
         }
     }
 
@@ -65,6 +72,7 @@ package struct BackupTargets: Sendable {
             switch req.kind {
             case .postgres: (req.targetDatabase, "--target-db NAME")
             case .dynamodb: (req.targetTable, "--target-table NAME")
+            case .redis: throw redisRestore
             }
         guard let t = target, !t.isEmpty else {
             let what = req.kind == .postgres ? "database" : "table"
@@ -80,6 +88,7 @@ extension BackupService {
         switch req.kind {
         case .postgres: try restorePostgres(req, reporter: reporter)
         case .dynamodb: try restoreDynamo(req, reporter: reporter)
+        case .redis: throw redisRestore
         }
     }
 
@@ -104,3 +113,10 @@ extension BackupService {
         }
     }
 }
+
+/// Redis backups are not restored over a server by the agent: the drill loads them into a scratch Redis.
+let redisRestore = APIError(
+    .unprocessable, "a Redis backup is not restored by the agent (the restore drill loads it into a scratch Redis)",
+    hint:
+        "to put one back: stop Redis, copy the backup's dump.rdb (decrypted) over its RDB file, start Redis (docs/backups.md)"
+)

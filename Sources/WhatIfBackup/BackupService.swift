@@ -46,15 +46,19 @@ package struct BackupContext: Sendable {
     package var s3: S3?
     /// KMS, for backups encrypted under a KMS key (nil without AWS).
     package var kms: KMS?
+    /// Redis, when its backups are configured.
+    package var redis: RedisSource?
     package var stateDirectory: String
     package var processEnvironment: [String: String]
     package var logger: Logger
 
     package init(
         settings: BackupSettings, environmentName: String, postgres: PostgresSource?, dynamo: DynamoSource?, s3: S3?,
-        kms: KMS? = nil, stateDirectory: String, processEnvironment: [String: String], logger: Logger
+        kms: KMS? = nil, redis: RedisSource? = nil, stateDirectory: String, processEnvironment: [String: String],
+        logger: Logger
     ) {
         self.kms = kms
+        self.redis = redis
         self.settings = settings
         self.environmentName = environmentName
         self.postgres = postgres
@@ -350,6 +354,7 @@ package final class BackupService: Sendable {
                 manifest = try takePostgres(
                     id: id, folder: partial, started: started, previous: previous, reporter: reporter)
             case .dynamodb: manifest = try takeDynamo(id: id, folder: partial, started: started, reporter: reporter)
+            case .redis: manifest = try takeRedis(id: id, folder: partial, started: started, reporter: reporter)
             }
             if let dataKey {
                 for f in manifest.files { try BackupCipher.encryptFile("\(partial)/\(f.path)", key: dataKey.key) }
@@ -428,6 +433,20 @@ package final class BackupService: Sendable {
                 table: source.table, tableArn: out.tableArn, endpoint: source.endpoint, region: source.region),
             tool: nil, serverVersion: nil, files: out.files, items: out.items, tableSchema: out.schema,
             export: out.export)
+    }
+
+    func takeRedis(id: String, folder: String, started: Date, reporter: any JobReporter) throws -> BackupManifest {
+        guard let source = context.redis, let redis = settings.redis else {
+            throw Failure("Redis backups are not configured", hint: "set redis: and backups.redis in the config")
+        }
+        let out = try RedisSnapshotter(
+            source: source, settings: redis, environment: context.processEnvironment, reporter: reporter
+        ).run(into: folder, deadline: .after(seconds: redis.timeout))
+        return BackupManifest(
+            id: id, kind: .redis, environment: context.environmentName, agentVersion: WhatIfVersion.string,
+            host: HostName.current, startedAt: started, endedAt: Date(), format: "rdb", method: "bgsave",
+            source: .init(host: source.host, port: source.port), tool: out.checker.map { .init(name: $0, version: "") },
+            serverVersion: out.serverVersion, files: [out.file], items: out.keys)
     }
 
     func useNativeExport(_ source: DynamoSource) throws -> Bool {
@@ -672,6 +691,20 @@ package final class BackupService: Sendable {
             }
             if let lister, let failure = lister.finish() {
                 problems.append(BackupProblem(file: f.path, message: failure))
+            }
+        }
+        if m.kind == .redis, store.location == .local, m.encryption == nil, problems.isEmpty {
+            do {
+                let (keys, _) = try RedisSnapshotter.check(
+                    "\(local.folder(m.id))/dump.rdb", environment: context.processEnvironment)
+                if let expected = m.items, keys != expected {
+                    problems.append(
+                        BackupProblem(
+                            file: "dump.rdb",
+                            message: "redis-check-rdb reads \(keys) keys; the manifest says \(expected)"))
+                }
+            } catch {
+                problems.append(BackupProblem(file: "dump.rdb", message: "\(error)"))
             }
         }
         if m.kind == .postgres, store.location == .local, m.encryption == nil, problems.isEmpty {

@@ -16,6 +16,8 @@ package struct BackupSettings: Sendable, Equatable {
     package var pruneAfterBackup: Bool
     /// Client-side encryption of every file (nil: stored as written).
     package var encryption: BackupKeySource?
+    /// Redis backups (nil: Redis is not backed up).
+    package var redis: RedisBackupSettings?
 
     package init(
         location: String, s3: S3Destination? = nil, retention: [BackupKind: RetentionPolicy] = [:],

@@ -85,6 +85,7 @@ package enum WindowSteps {
         case "backup": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: []))
         case "backup:postgres": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.postgres]))
         case "backup:dynamodb": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.dynamodb]))
+        case "backup:redis": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.redis]))
         case "prune": WindowStep(JobSpecs.BackupPrune.self, NoParams())
         case "verify": WindowStep(JobSpecs.BackupVerify.self, VerifyRequest(ids: []))
         case "restore-drill": WindowStep(JobSpecs.RestoreDrill.self, NoParams())

@@ -7,6 +7,8 @@
 /// What a backup holds.
 public enum BackupKind: String, Codable, Sendable, CaseIterable, Comparable {
     case postgres, dynamodb
+    /// A Redis RDB (BGSAVE of a local or self-managed server).
+    case redis
 
     /// Orders kinds by name.
     public static func < (a: BackupKind, b: BackupKind) -> Bool { a.rawValue < b.rawValue }

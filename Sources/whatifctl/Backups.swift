@@ -16,7 +16,7 @@ extension JobState: ExpressibleByArgument {}
 /// `whatifctl backup [postgres|dynamodb|all]`.
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Back up PostgreSQL (pg_dump) and DynamoDB (an export in AWS's layout), then verify and prune.",
+        abstract: "Back up PostgreSQL (pg_dump), DynamoDB (export) and Redis (BGSAVE), then verify and prune.",
         discussion: """
             Starts a backup job and shows its progress until it ends; Ctrl-C stops watching, the backup goes on \
             (`whatifctl jobs follow ID`). Exits 0 only when every part succeeded, 1 when any part failed, \
@@ -24,7 +24,7 @@ struct Backup: ParsableCommand {
             """)
 
     enum Target: String, ExpressibleByArgument, CaseIterable {
-        case postgres, dynamodb, all
+        case postgres, dynamodb, redis, all
     }
 
     @OptionGroup var global: GlobalOptions
@@ -36,6 +36,7 @@ struct Backup: ParsableCommand {
             switch target {
             case .postgres: [.postgres]
             case .dynamodb: [.dynamodb]
+            case .redis: [.redis]
             case .all: []
             }
         let job = try perform { try global.client.startBackup(kinds: kinds) }

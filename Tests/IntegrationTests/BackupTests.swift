@@ -539,7 +539,8 @@ struct PgDumpWrapper {
             db: db, table: nil, backups: "  location: \(location.path)\n  postgres:\n    bin_dir: \(wrapper.bin)\n")
         let a = try AgentProcess(config)
         let job = try a.client.startBackup(kinds: [.postgres])
-        #expect(wrapper.waitUntilHolding())
+        // On failure, what the job and the agent said (the job never reaching pg_dump was seen once).
+        #expect(wrapper.waitUntilHolding(), "\((try? a.ctl(["jobs", "logs", job.id]).output) ?? "")\n\(a.process.log)")
         // Mid-dump: a partial folder with a temp file, no manifest.
         let partials = { (try? FileManager.default.contentsOfDirectory(atPath: "\(location.path)/postgres")) ?? [] }
         #expect(eventually(timeout: 10) { partials().contains { $0.hasSuffix(".partial") } }, "\(partials())")

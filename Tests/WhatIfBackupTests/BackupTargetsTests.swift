@@ -31,7 +31,7 @@ import WhatIfProtocol
         #expect {
             try none.kinds([], what: "drill")
         } throws: { e in
-            (e as! APIError).message == "nothing to drill: neither postgres nor dynamodb is configured"
+            (e as! APIError).message == "nothing to drill: neither postgres, dynamodb nor backups.redis is configured"
         }
     }
 

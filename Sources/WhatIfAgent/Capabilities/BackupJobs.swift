@@ -15,15 +15,31 @@ extension ServiceClients {
                     client: dynamodb, table: $0.table, endpoint: $0.endpoint ?? config.aws.endpoint,
                     region: config.region)
             },
-            s3: config.backups.s3 == nil ? nil : s3, kms: KMS(client: aws), stateDirectory: config.stateDirectory,
+            s3: config.backups.s3 == nil ? nil : s3, kms: KMS(client: aws), redis: redisSource,
+            stateDirectory: config.stateDirectory,
             processEnvironment: environment, logger: logger)
+    }
+}
+
+extension ServiceClients {
+    /// The configured Redis, for its backups (nil unless `backups.redis` is set).
+    var redisSource: RedisSource? {
+        guard let r = config.redis, config.backups.redis != nil else { return nil }
+        let (host, port): (String?, Int?) =
+            switch r.config.endpoint.transport {
+            case .tcp(let h, let p), .tls(let h, let p): (h, p)
+            case .unix(let path): (path, nil)
+            }
+        return RedisSource(connect: { [self] in try self.redis(timeout: 30) }, host: host, port: port)
     }
 }
 
 extension AgentConfig {
     /// What the backup capability may back up, lock and restore.
     var backupTargets: BackupTargets {
-        BackupTargets(postgresDatabase: postgres?.connection.database, dynamoTable: dynamodb?.table, configPath: path)
+        BackupTargets(
+            postgresDatabase: postgres?.connection.database, dynamoTable: dynamodb?.table, configPath: path,
+            redis: redis != nil && backups.redis != nil)
     }
 }
 

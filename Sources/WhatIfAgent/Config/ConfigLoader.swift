@@ -29,7 +29,7 @@ public enum ConfigLoader {
     static let dynamoKeys = ["enabled", "table", "endpoint"]
     static let backupKeys = [
         "location", "s3", "retention", "postgres", "dynamodb", "verify_after_backup", "prune_after_backup",
-        "encryption",
+        "encryption", "redis",
     ]
     static let retentionKeys = ["keep_last", "daily", "weekly", "monthly"]
     static let awsKeys = [
@@ -288,6 +288,13 @@ public enum ConfigLoader {
             } else if s3.line != nil, s?.has("s3") == true {
                 sink.add(line: s3.line, "backups.s3 has no bucket", "set backups.s3.bucket, or remove backups.s3")
             }
+        }
+        if let r = s?.section("redis", known: ["enabled", "rdb_path", "timeout"]), s?.has("redis") == true,
+            r.bool("enabled") ?? true
+        {
+            b.redis = RedisBackupSettings(
+                rdbPath: r.string("rdb_path").map { absolute($0, base: base) },
+                timeout: r.duration("timeout", max: 86400) ?? 3600)
         }
         if let e = s?.section("encryption", known: ["kms_key_id", "key_file"]) {
             switch (e.string("kms_key_id"), e.string("key_file").map { absolute($0, base: base) }) {

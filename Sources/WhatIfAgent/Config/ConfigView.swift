@@ -218,6 +218,9 @@ enum ConfigView {
             "prune_after_backup": .bool(b.pruneAfterBackup),
             "retention": .object(
                 Dictionary(uniqueKeysWithValues: BackupKind.allCases.map { ($0.rawValue, policy(b.policy(for: $0))) })),
+            "redis": b.redis.map { r -> JSONValue in
+                ["enabled": .bool(true), "rdb_path": optional(r.rdbPath), "timeout": duration(r.timeout)]
+            } ?? .null,
             "encryption": b.encryption.map { e -> JSONValue in
                 switch e {
                 case .kms(let k): ["kms_key_id": .string(k), "key_file": .null]

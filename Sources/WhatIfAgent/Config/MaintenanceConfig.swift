@@ -9,7 +9,8 @@ extension ConfigLoader {
     /// The jobs a window can run (issue 8): backups of each kind, prune, verify, the restore drill, the
     /// Redis expiry sweep (dry run or enforce), VACUUM (ANALYZE) and the table schema check.
     static let windowJobs = [
-        "backup", "backup:postgres", "backup:dynamodb", "prune", "verify", "restore-drill", "redis-expiry",
+        "backup", "backup:postgres", "backup:dynamodb", "backup:redis", "prune", "verify", "restore-drill",
+        "redis-expiry",
         "redis-expiry:enforce", "vacuum", "schema-check",
     ]
 
