@@ -194,6 +194,8 @@ package final class FaultProxy: @unchecked Sendable {
         case unprocessed(keep: Int)
         /// Holds the request this long, then forwards it (a slow or hung service).
         case delay(seconds: Double)
+        /// 400 ExpiredTokenException (JSON) or ExpiredToken (XML): the session credentials ran out.
+        case expiredCredentials
     }
 
     package struct Rule: Sendable {
@@ -250,6 +252,21 @@ package final class FaultProxy: @unchecked Sendable {
         }
         let isJSON = req.header("x-amz-target") != nil
         switch fault {
+        case .expiredCredentials?:
+            injected.withLock { $0 += 1 }
+            let code = isJSON ? "ExpiredTokenException" : "ExpiredToken"
+            if isJSON {
+                return TinyResponse(
+                    status: 400, headers: [("Content-Type", "application/x-amz-json-1.0")],
+                    body: Array(
+                        #"{"__type":"com.amazon.coral.service#\#(code)","message":"The security token included in the request is expired"}"#
+                            .utf8))
+            }
+            return TinyResponse(
+                status: 400, headers: [("Content-Type", "application/xml")],
+                body: Array(
+                    "<Error><Code>\(code)</Code><Message>The provided token has expired.</Message><RequestId>fault-proxy</RequestId></Error>"
+                        .utf8))
         case .throttle(let code)?:
             injected.withLock { $0 += 1 }
             if isJSON {

@@ -76,3 +76,45 @@ import WhatIfTesting
         #expect(try agent.ctl(["status"]).stdout.contains("aws credentials: error: there is no profile missing"))
     }
 }
+
+/// Session credentials that expire in the middle of a backup: AWS answers ExpiredToken, the agent
+/// assumes the role again and the backup goes on; the copy is complete and verifies.
+@Suite struct ExpiringCredentialsTests {
+    @Test func aRoleSessionExpiringMidBackupIsRenewedAndTheBackupCompletes() throws {
+        let fx = BackupFixture(stack: try Stack.shared())
+        let stack = fx.stack
+        let arn = try CredentialStatusTests.motoRole(stack)
+        let table = try fx.seedTable(60)
+        let bucket = "whatif-expiry-\(getpid())"
+        _ = try fx.ddb(["mkbucket", fx.envFile, bucket])
+        let dir = TempDir()
+        let file = try dir.write(
+            "config", "[profile ops]\nrole_arn = \(arn)\nsource_profile = \(stack.awsProfile)\nduration_seconds = 900\n"
+        )
+        let proxy = try FaultProxy(upstream: stack.motoEndpoint)
+        var config = fx.config(
+            db: nil, table: table,
+            backups: "  location: \(TempDir("whatif-backups").path)\n  s3:\n    bucket: \(bucket)\n")
+        config.aws = """
+              endpoint: \(proxy.url)
+              credentials_file: \(stack.awsCredentialsFile)
+              config_file: \(file)
+              profile: ops
+              max_attempts: 3
+
+            """
+        config.logLevel = "debug"
+        let a = try AgentProcess(config)
+        // The session expires during the scan, and again during the S3 copy.
+        proxy.add(.init(operation: "Scan", fault: .expiredCredentials, count: 1))
+        proxy.add(.init(operation: "PUT", fault: .expiredCredentials, count: 1))
+        let r = try a.ctl(["backup", "dynamodb"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(proxy.injected.value == 2)
+        let assumed = a.process.log.matches(of: /iam_action=sts:AssumeRole\b/).count
+        #expect(assumed >= 3, "the role is assumed at the start and again after each expiry: \(assumed)")
+        let e = try #require(try a.client.backups().backups.first)
+        #expect(e.locations == [.local, .s3] && e.manifest.items == 60)
+        #expect(try a.ctl(["backups", "verify", e.id]).status == 0)
+    }
+}
