@@ -318,7 +318,7 @@ package enum CredentialSources {
         }
         guard expires > now else {
             throw AWSCredentialsError(
-                "the cached SSO token for profile \(s.profile) expired at \(Timestamps.iso(expires))", hint: login)
+                "the cached SSO token for profile \(s.profile) expired at \(AWSTime.format(expires))", hint: login)
         }
         var base = portal
         while base.hasSuffix("/") { base.removeLast() }
@@ -355,10 +355,6 @@ package enum CredentialSources {
             expiration: c.expiration.map { Date(timeIntervalSince1970: $0 / 1000) },
             source: "IAM Identity Center role \(s.roleName) in \(s.accountId) (profile \(s.profile))")
     }
-}
-
-enum Timestamps {
-    static func iso(_ d: Date) -> String { Date.ISO8601FormatStyle().format(d) }
 }
 
 /// The credential chain's parsers of outside input, for the fuzz package: what a container endpoint, a

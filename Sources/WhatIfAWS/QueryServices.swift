@@ -36,7 +36,7 @@ package struct CloudWatch: Sendable {
         }
     }
 
-    static func iso(_ d: Date) -> String { Date.ISO8601FormatStyle().format(d) }
+    static func iso(_ d: Date) -> String { AWSTime.format(d) }
 
     package func putMetricData(namespace: String, data: [Datum]) throws {
         var p: [(String, String)] = [("Namespace", namespace)]
@@ -172,7 +172,7 @@ package struct RDS: Sendable {
     package func restoreToPointInTime(source: String, target: String, time: Date?) throws -> DBInstance {
         var p = [("SourceDBInstanceIdentifier", source), ("TargetDBInstanceIdentifier", target)]
         if let time {
-            p.append(("RestoreTime", Date.ISO8601FormatStyle().format(time)))
+            p.append(("RestoreTime", AWSTime.format(time)))
         } else {
             p.append(("UseLatestRestorableTime", "true"))
         }

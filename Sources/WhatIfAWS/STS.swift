@@ -78,6 +78,9 @@ package enum AWSTime {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private static let withoutFraction = Date.ISO8601FormatStyle()
 
+    /// `2026-12-01T02:00:00Z`, as AWS's query APIs take times.
+    package static func format(_ d: Date) -> String { withoutFraction.format(d) }
+
     package static func parse(_ s: String) -> Date? {
         var text = s.trimmingWhitespace()
         // Keep at most three fractional digits (moto writes microseconds).

@@ -34,7 +34,7 @@ package struct PointInTimeRestore: Sendable {
     }
 
     /// The time as text for messages.
-    static func text(_ d: Date?) -> String { d.map { Date.ISO8601FormatStyle().format($0) } ?? "?" }
+    static func text(_ d: Date?) -> String { d.map(Timestamp.format) ?? "?" }
 
     /// Refuses a time outside `[earliest, latest]`, naming the window.
     static func checkWindow(_ time: Date?, earliest: Date?, latest: Date?, what: String) throws {

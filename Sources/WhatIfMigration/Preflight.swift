@@ -15,10 +15,6 @@ import WhatIfUnits
 /// the target table's schema, AWS credentials, connectivity and TLS to each service, ElastiCache's
 /// encryption settings, free space for backups. The agent hands over what it knows (`Inputs`); every
 /// check runs here. Blocking: call it off the cooperative pool.
-enum Timestamps {
-    static func text(_ d: Date) -> String { Date.ISO8601FormatStyle().format(d) }
-}
-
 package enum Preflight {
     package struct Inputs {
         package var environment: String
@@ -178,7 +174,7 @@ package enum Preflight {
                     add(
                         "dynamodb pitr", p.enabled,
                         p.enabled
-                            ? "on for \(table), restorable from \(p.earliest.map { Timestamps.text($0) } ?? "?")"
+                            ? "on for \(table), restorable from \(p.earliest.map { Timestamp.format($0) } ?? "?")"
                             : "off for \(table): it cannot be restored to a time, and native exports need it", fix)
                 } else {
                     skip("dynamodb pitr", "off for \(table) (required in test and production: \(fix))")
