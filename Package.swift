@@ -212,6 +212,7 @@ let package = Package(
             name: "WhatIfBackupTests",
             dependencies: [
                 "WhatIfBackup", "WhatIfAWS", "WhatIfCore", "WhatIfCrypto", "WhatIfProtocol", "WhatIfTesting",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "WhatIfAgentTests",

@@ -11,18 +11,35 @@ package struct BackupTargets: Sendable {
     package var configPath: String
     /// Redis and `backups.redis` are configured.
     package var redis: Bool
+    /// The snapshot kinds `backups.snapshots` turns on (each with its service configured).
+    package var snapshots: [BackupKind]
 
-    package init(postgresDatabase: String?, dynamoTable: String?, configPath: String, redis: Bool = false) {
+    package init(
+        postgresDatabase: String?, dynamoTable: String?, configPath: String, redis: Bool = false,
+        snapshots: [BackupKind] = []
+    ) {
         self.postgresDatabase = postgresDatabase
         self.dynamoTable = dynamoTable
         self.configPath = configPath
         self.redis = redis
+        self.snapshots = snapshots
     }
 
     /// The kinds the config has, in the order backups take them.
     package var configuredKinds: [BackupKind] {
         (postgresDatabase == nil ? [] : [.postgres]) + (dynamoTable == nil ? [] : [.dynamodb])
-            + (redis ? [.redis] : [])
+            + (redis ? [.redis] : []) + snapshots
+    }
+
+    /// Where the config turns a kind on, for the refusal of one that is not.
+    static func setting(_ kind: BackupKind) -> String {
+        switch kind {
+        case .redis: "redis: and backups.redis"
+        case .rdsSnapshot: "rds.instance_id and backups.snapshots.rds: true"
+        case .dynamodbBackup: "dynamodb: and backups.snapshots.dynamodb: true"
+        case .elasticacheSnapshot: "elasticache.replication_group_id and backups.snapshots.elasticache: true"
+        case .postgres, .dynamodb: "\(kind.rawValue):"
+        }
     }
 
     /// The kinds a backup takes: the ones asked for, once each, each configured; every configured one
@@ -40,13 +57,23 @@ package struct BackupTargets: Sendable {
             guard configured.contains(k) else {
                 throw APIError(
                     .notConfigured, "\(k.rawValue) is not configured, so it cannot be backed up",
-                    hint: k == .redis
-                        ? "configure redis: and backups.redis in \(configPath)"
-                        : "configure \(k.rawValue): in \(configPath)")
+                    hint: "configure \(Self.setting(k)) in \(configPath)")
             }
             seen.append(k)
         }
         return seen
+    }
+
+    /// The kinds a restore drill restores: the configured ones whose data the agent holds (restoring an
+    /// RDS or ElastiCache snapshot creates billed resources; AWS verifies its own).
+    package func drillKinds() throws(APIError) -> [BackupKind] {
+        let kinds = try self.kinds([], what: "drill").filter { !$0.isHeldByAWS }
+        guard !kinds.isEmpty else {
+            throw APIError(
+                .notConfigured, "nothing to drill: only snapshots AWS keeps are configured",
+                hint: "configure postgres:, dynamodb: or redis: with backups.redis in \(configPath)")
+        }
+        return kinds
     }
 
     /// What a backup of `kind` locks.
@@ -55,6 +82,9 @@ package struct BackupTargets: Sendable {
         case .postgres: .postgres(database: postgresDatabase ?? "?")
         case .dynamodb: .dynamodb(table: dynamoTable ?? "?")
         case .redis: .redis
+        case .rdsSnapshot: .other("rds-snapshot")
+        case .dynamodbBackup: .other("dynamodb-backup")
+        case .elasticacheSnapshot: .other("elasticache-snapshot")
         }
     }
 
@@ -72,13 +102,22 @@ package struct BackupTargets: Sendable {
             switch req.kind {
             case .postgres: (req.targetDatabase, "--target-db NAME")
             case .dynamodb: (req.targetTable, "--target-table NAME")
+            case .dynamodbBackup: (req.targetTable, "--target-table NAME")
+            case .rdsSnapshot: (req.targetInstance, "--target-instance NAME")
             case .redis: throw redisRestore
+            case .elasticacheSnapshot: throw elastiCacheRestore(BackupService.snapshotName(req.id))
             }
         guard let t = target, !t.isEmpty else {
-            let what = req.kind == .postgres ? "database" : "table"
+            let what = ["postgres": "database", "rds-snapshot": "instance"][req.kind.rawValue] ?? "table"
             throw APIError(.unprocessable, "restore \(req.kind.rawValue) needs a target \(what)", hint: option)
         }
-        return [req.kind == .postgres ? .postgres(database: t) : .dynamodb(table: t), .backup(id: req.id)]
+        let resource: JobResource =
+            switch req.kind {
+            case .postgres: .postgres(database: t)
+            case .rdsSnapshot: .other("rds:\(t)")
+            default: .dynamodb(table: t)
+            }
+        return [resource, .backup(id: req.id)]
     }
 }
 
@@ -89,6 +128,7 @@ extension BackupService {
         case .postgres: try restorePostgres(req, reporter: reporter)
         case .dynamodb: try restoreDynamo(req, reporter: reporter)
         case .redis: throw redisRestore
+        case .rdsSnapshot, .dynamodbBackup, .elasticacheSnapshot: try restoreSnapshot(req, reporter: reporter)
         }
     }
 
@@ -118,5 +158,5 @@ extension BackupService {
 let redisRestore = APIError(
     .unprocessable, "a Redis backup is not restored by the agent (the restore drill loads it into a scratch Redis)",
     hint:
-        "to put one back: stop Redis, copy the backup's dump.rdb (decrypted) over its RDB file, start Redis (docs/backups.md)"
+        "to put one back: stop Redis, copy the backup's dump.rdb (decrypted) over its RDB file, start Redis (/usr/share/doc/whatif-agent/backups.md)"
 )

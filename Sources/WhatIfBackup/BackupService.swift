@@ -48,15 +48,29 @@ package struct BackupContext: Sendable {
     package var kms: KMS?
     /// Redis, when its backups are configured.
     package var redis: RedisSource?
+    /// RDS (nil without AWS) and the configured instance (`rds.instance_id`), for `rds-snapshot`.
+    package var rds: RDS?
+    package var rdsInstance: String?
+    /// ElastiCache (nil without AWS) and the configured replication group, for `elasticache-snapshot`.
+    package var elasticache: ElastiCache?
+    package var replicationGroup: String?
+    /// The region the managed services are in (recorded in snapshot manifests).
+    package var region: String?
     package var stateDirectory: String
     package var processEnvironment: [String: String]
     package var logger: Logger
 
     package init(
         settings: BackupSettings, environmentName: String, postgres: PostgresSource?, dynamo: DynamoSource?, s3: S3?,
-        kms: KMS? = nil, redis: RedisSource? = nil, stateDirectory: String, processEnvironment: [String: String],
-        logger: Logger
+        kms: KMS? = nil, redis: RedisSource? = nil, rds: RDS? = nil, rdsInstance: String? = nil,
+        elasticache: ElastiCache? = nil, replicationGroup: String? = nil, region: String? = nil,
+        stateDirectory: String, processEnvironment: [String: String], logger: Logger
     ) {
+        self.rds = rds
+        self.rdsInstance = rdsInstance
+        self.elasticache = elasticache
+        self.replicationGroup = replicationGroup
+        self.region = region
         self.kms = kms
         self.redis = redis
         self.settings = settings
@@ -302,12 +316,17 @@ package final class BackupService: Sendable {
                         hint: "it is kept for inspection (`whatifctl backups verify \(id)`); check the disk")
                 }
             }
-            reporter.info(
-                "backup \(id) complete: \(manifest.totalBytes) bytes"
-                    + (manifest.items.map { ", \($0) items" } ?? manifest.rows.map { ", \($0) rows" } ?? "")
-                    + " in \(locations.map(\.rawValue).joined(separator: " and "))")
+            if let s = manifest.snapshot {
+                reporter.info("backup \(id) complete: \(s.service) snapshot \(s.identifier) is \(s.status)")
+            } else {
+                reporter.info(
+                    "backup \(id) complete: \(manifest.totalBytes) bytes"
+                        + (manifest.items.map { ", \($0) items" } ?? manifest.rows.map { ", \($0) rows" } ?? "")
+                        + " in \(locations.map(\.rawValue).joined(separator: " and "))")
+            }
             return BackupPartResult(
-                kind: kind, ok: true, id: id, bytes: manifest.totalBytes, items: manifest.items, rows: manifest.rows,
+                kind: kind, ok: true, id: id, bytes: manifest.snapshot.map(\.bytes) ?? manifest.totalBytes,
+                items: manifest.items, rows: manifest.rows,
                 seconds: watch.elapsedSeconds, locations: locations, verified: verified)
         } catch {
             let cancelled = error is CancellationError || reporter.isCancelled
@@ -333,6 +352,8 @@ package final class BackupService: Sendable {
             return (try takeNative(source, remote: remote, id: id, started: started, reporter: reporter), [.s3])
         }
         let partial = local.partialFolder(id)
+        // A snapshot taken when the manifest then cannot be written is deleted again.
+        var snapshot: SnapshotRecord?
         try Files.makeDirectories(Files.directory(of: partial))
         guard mkdir(partial, 0o750) == 0 else {
             throw Failure(
@@ -340,14 +361,17 @@ package final class BackupService: Sendable {
                 hint: "check backups.location and that the agent's user can write there")
         }
         do {
-            if let expected = previous?.totalBytes, let free = LocalFiles.freeBytes(partial), free < expected {
+            if !kind.isHeldByAWS, let expected = previous?.totalBytes, let free = LocalFiles.freeBytes(partial),
+                free < expected
+            {
                 reporter.log(
                     .warning,
                     "only \(free) bytes free in \(settings.location); the last \(kind.rawValue) backup took \(expected)"
                 )
             }
             // The data key first: a KMS key that cannot be used fails the backup before anything is written.
-            let dataKey = try cipher.newDataKey()
+            // Snapshots AWS keeps have no files here; AWS encrypts them with the resource's own key.
+            let dataKey = kind.isHeldByAWS ? nil : try cipher.newDataKey()
             var manifest: BackupManifest
             switch kind {
             case .postgres:
@@ -355,6 +379,9 @@ package final class BackupService: Sendable {
                     id: id, folder: partial, started: started, previous: previous, reporter: reporter)
             case .dynamodb: manifest = try takeDynamo(id: id, folder: partial, started: started, reporter: reporter)
             case .redis: manifest = try takeRedis(id: id, folder: partial, started: started, reporter: reporter)
+            case .rdsSnapshot, .dynamodbBackup, .elasticacheSnapshot:
+                manifest = try takeHeld(kind, id: id, started: started, reporter: reporter)
+                snapshot = manifest.snapshot
             }
             if let dataKey {
                 for f in manifest.files { try BackupCipher.encryptFile("\(partial)/\(f.path)", key: dataKey.key) }
@@ -388,6 +415,16 @@ package final class BackupService: Sendable {
             return (manifest, [.local, .s3])
         } catch {
             try? LocalFiles.removeTree(partial)
+            if let snapshot, let m = try? local.manifest(id), m.snapshot == snapshot {
+                // The local catalog has it: the backup stands (its S3 copy failed).
+            } else if let snapshot {
+                do {
+                    try heldSnapshots(kind).delete(snapshot.identifier)
+                    reporter.log(.warning, "deleted \(snapshot.identifier): its backup could not be recorded")
+                } catch let e {
+                    reporter.log(.error, "cannot delete \(snapshot.identifier) (\(e)); delete it by hand")
+                }
+            }
             throw error
         }
     }
@@ -635,12 +672,15 @@ package final class BackupService: Sendable {
 
     /// Problems with one copy: files missing, extra, of the wrong size or hash; a dump pg_restore cannot
     /// list; export data files whose MD5 or item count differ from AWS's manifest.
+    /// `decrypted`: the copy as `readable` gives it, when the caller has it already (the data key is then
+    /// unwrapped once).
     func verifyCopy(
-        _ m: BackupManifest, in raw: any BackupStore, reporter: any JobReporter, progress: (Int64) -> Void
+        _ m: BackupManifest, in raw: any BackupStore, decrypted: (any BackupStore)? = nil, reporter: any JobReporter,
+        progress: (Int64) -> Void
     ) throws -> [BackupProblem] {
         var problems: [BackupProblem] = []
         let store: any BackupStore
-        do { store = try readable(raw, m) } catch {
+        do { store = try decrypted ?? readable(raw, m) } catch {
             return [BackupProblem(file: nil, message: "cannot decrypt the backup: \(error)")]
         }
         let present: [String: Int64]
@@ -722,6 +762,9 @@ package final class BackupService: Sendable {
             } catch {
                 problems.append(BackupProblem(file: m.files.first?.path, message: "\(error)"))
             }
+        }
+        if let snapshot = m.snapshot, problems.isEmpty {
+            problems += snapshotProblems(m, snapshot)
         }
         if m.kind == .dynamodb, let export = m.export {
             let reader = ExportReader(store: store, id: m.id, exportPath: export.path, exportId: export.exportId)
@@ -816,6 +859,8 @@ package final class BackupService: Sendable {
             for d in plan where !d.keep {
                 guard let e = entries.first(where: { $0.id == d.id }) else { continue }
                 do {
+                    // The snapshot first: a manifest without its snapshot would verify as lost.
+                    if let snapshot = e.manifest.snapshot { try deleteSnapshot(e.manifest, snapshot) }
                     for l in e.locations {
                         if l == .s3 { try markPending(e.id) }
                         try store(l)?.delete(e.id)

@@ -18,6 +18,8 @@ package struct BackupSettings: Sendable, Equatable {
     package var encryption: BackupKeySource?
     /// Redis backups (nil: Redis is not backed up).
     package var redis: RedisBackupSettings?
+    /// Snapshots AWS keeps (`backups.snapshots`): which services, how long to wait for one.
+    package var snapshots = SnapshotSettings()
 
     package init(
         location: String, s3: S3Destination? = nil, retention: [BackupKind: RetentionPolicy] = [:],
@@ -38,6 +40,22 @@ package struct BackupSettings: Sendable, Equatable {
     package static let defaultRetention = RetentionPolicy(keepLast: 7, daily: 7, weekly: 4, monthly: 3)
 
     package func policy(for kind: BackupKind) -> RetentionPolicy { retention[kind] ?? Self.defaultRetention }
+}
+
+/// `backups.snapshots`: the services whose own snapshots are catalog entries.
+package struct SnapshotSettings: Sendable, Equatable {
+    /// CreateDBSnapshot of `rds.instance_id` (kind `rds-snapshot`).
+    package var rds = false
+    /// CreateBackup of the configured table (kind `dynamodb-backup`).
+    package var dynamodb = false
+    /// CreateSnapshot of `elasticache.replication_group_id` (kind `elasticache-snapshot`).
+    package var elasticache = false
+    /// Longest wait for a snapshot to become available (or a restored instance or table), in seconds.
+    package var timeout: Double = 7200
+    /// Seconds between status reads while waiting.
+    package var poll: Double = 10
+
+    package init() {}
 }
 
 package struct S3Destination: Sendable, Equatable {

@@ -26,13 +26,16 @@ package enum BackupID {
 
     /// The kind an id names, or nil when it is not a well-formed id (never a path).
     package static func kind(of id: String) -> BackupKind? {
+        // The kind may hold hyphens itself (rds-snapshot): the time and the suffix are the last two parts.
         let parts = id.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, let kind = BackupKind(rawValue: String(parts[0])) else { return nil }
-        let t = Array(parts[1].utf8)
+        guard parts.count >= 3, let kind = BackupKind(rawValue: parts.dropLast(2).joined(separator: "-")) else {
+            return nil
+        }
+        let t = Array(parts[parts.count - 2].utf8)
         guard t.count == 16, t[8] == UInt8(ascii: "T"), t[15] == UInt8(ascii: "Z"),
             t[0..<8].allSatisfy({ (0x30...0x39).contains($0) }), t[9..<15].allSatisfy({ (0x30...0x39).contains($0) })
         else { return nil }
-        let h = Array(parts[2].utf8)
+        let h = Array(parts[parts.count - 1].utf8)
         guard h.count == 4, h.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
             return nil
         }
@@ -45,7 +48,8 @@ extension BackupID {
     package static func date(of id: String) -> Date? {
         guard kind(of: id) != nil else { return nil }
         // <kind>-yyyymmddThhmmssZ-<hex> -> yyyy-mm-ddThh:mm:ssZ, read by the one timestamp parser.
-        let t = Array(id.split(separator: "-")[1])
+        let parts = id.split(separator: "-")
+        let t = Array(parts[parts.count - 2])
         let iso =
             "\(String(t[0..<4]))-\(String(t[4..<6]))-\(String(t[6..<8]))T\(String(t[9..<11])):\(String(t[11..<13])):\(String(t[13..<15]))Z"
         return Timestamp.parse(iso)

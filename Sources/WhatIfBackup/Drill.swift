@@ -28,6 +28,7 @@ extension BackupService {
                 case .postgres: Self.drillDatabase
                 case .dynamodb: Self.drillTable(context.dynamo?.table ?? "what-if-table")
                 case .redis: "a scratch redis-server"
+                case .rdsSnapshot, .dynamodbBackup, .elasticacheSnapshot: "-"
                 }
             var part = DrillPart(
                 kind: kind, ok: false, backupId: newest?.id, scratch: scratch, expected: nil, restored: nil,
@@ -108,7 +109,7 @@ extension BackupService {
             defer { admin.close() }
             _ = try admin.query(
                 "DROP DATABASE IF EXISTS \(scratch.quotedIdentifier) WITH (FORCE)", deadline: .after(seconds: 120))
-        case .redis: return
+        case .redis, .rdsSnapshot, .dynamodbBackup, .elasticacheSnapshot: return
         case .dynamodb:
             guard let ddb = context.dynamo?.client else { return }
             do { try ddb.deleteTable(scratch) } catch let e as AWSError where e.code == "ResourceNotFoundException" {

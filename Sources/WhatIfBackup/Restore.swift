@@ -28,7 +28,9 @@ extension BackupService {
                 hint: "its copies: \(e.locations.map(\.rawValue).joined(separator: ", "))")
         }
         reporter.info("checking \(req.id) (\(location.rawValue)) before restoring it")
-        let problems = try verifyCopy(e.manifest, in: store, reporter: reporter) { n in
+        // The data key is unwrapped once, here: a key that cannot do it is an error naming the key.
+        let decrypted = try readable(store, e.manifest)
+        let problems = try verifyCopy(e.manifest, in: store, decrypted: decrypted, reporter: reporter) { n in
             reporter.progress(
                 done: Double(n), total: Double(e.manifest.totalBytes), unit: "bytes", phase: "verify \(req.id)")
         }
@@ -37,7 +39,7 @@ extension BackupService {
                 "backup \(req.id) does not verify, so it is not restored: \(problems.map(\.description).joined(separator: "; "))",
                 hint: "restore an older backup (`whatifctl backups list`)")
         }
-        return (e, try readable(store, e.manifest))
+        return (e, decrypted)
     }
 
     /// Backs up the live database or table before work that writes over it (a forced restore, a

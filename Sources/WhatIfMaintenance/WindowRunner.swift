@@ -83,9 +83,12 @@ package enum WindowSteps {
     package static func step(_ job: String) -> WindowStep {
         switch job {
         case "backup": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: []))
-        case "backup:postgres": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.postgres]))
-        case "backup:dynamodb": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.dynamodb]))
-        case "backup:redis": WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [.redis]))
+        case _ where job.hasPrefix("backup:"):
+            if let kind = BackupKind(rawValue: String(job.dropFirst(7))) {
+                WindowStep(JobSpecs.Backup.self, StartBackupRequest(kinds: [kind]))
+            } else {
+                WindowStep(unknown: job)
+            }
         case "prune": WindowStep(JobSpecs.BackupPrune.self, NoParams())
         case "verify": WindowStep(JobSpecs.BackupVerify.self, VerifyRequest(ids: []))
         case "restore-drill": WindowStep(JobSpecs.RestoreDrill.self, NoParams())

@@ -102,7 +102,8 @@ package enum Preflight {
         var newestBytes: Int64 = 0
         for kind in i.backupKinds {
             let all = i.backups.filter { $0.manifest.kind == kind }
-            newestBytes += all.first?.manifest.totalBytes ?? 0
+            // Snapshots AWS keeps take no local space.
+            if !kind.isHeldByAWS { newestBytes += all.first?.manifest.totalBytes ?? 0 }
             let good = all.first { e in e.verifications.contains { $0.ok } }
             let check = "backup \(kind.rawValue)"
             guard let good else {

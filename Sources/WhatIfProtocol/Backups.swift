@@ -9,9 +9,63 @@ public enum BackupKind: String, Codable, Sendable, CaseIterable, Comparable {
     case postgres, dynamodb
     /// A Redis RDB (BGSAVE of a local or self-managed server).
     case redis
+    /// An RDS DB snapshot (CreateDBSnapshot of `rds.instance_id`), kept by RDS.
+    case rdsSnapshot = "rds-snapshot"
+    /// A DynamoDB on-demand backup (CreateBackup of the configured table), kept by DynamoDB.
+    case dynamodbBackup = "dynamodb-backup"
+    /// An ElastiCache snapshot (CreateSnapshot of `elasticache.replication_group_id`), kept by ElastiCache.
+    case elasticacheSnapshot = "elasticache-snapshot"
+
+    /// True for the kinds whose data AWS keeps (the catalog holds only their manifest).
+    public var isHeldByAWS: Bool { [.rdsSnapshot, .dynamodbBackup, .elasticacheSnapshot].contains(self) }
+
+    /// The kind a backup id names (`<kind>-<yyyymmdd>T<hhmmss>Z-<hex>`), nil when it names none.
+    public static func named(byID id: String) -> BackupKind? {
+        allCases.filter { id.hasPrefix($0.rawValue + "-") }.max { $0.rawValue.count < $1.rawValue.count }
+    }
 
     /// Orders kinds by name.
     public static func < (a: BackupKind, b: BackupKind) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A snapshot or on-demand backup that AWS keeps, as the service last described it.
+public struct SnapshotRecord: Codable, Sendable, Equatable {
+    /// `rds`, `dynamodb` or `elasticache`.
+    public var service: String
+    /// What names it: the DBSnapshotIdentifier, the BackupArn, the SnapshotName.
+    public var identifier: String
+    /// Its ARN, when the service reported one.
+    public var arn: String?
+    /// The instance, table or replication group it was taken of.
+    public var source: String
+    /// The region it lives in.
+    public var region: String?
+    /// The service's status when the agent last read it (`available` once complete).
+    public var status: String
+    /// Its size as the service reports it (DynamoDB's BackupSizeBytes; RDS and ElastiCache report none).
+    public var bytes: Int64?
+    /// When the service says it was taken.
+    public var createdAt: Date?
+    /// Whether it is encrypted at rest, when the service says.
+    public var encrypted: Bool?
+    /// The KMS key that encrypts it, when the service says.
+    public var kmsKeyId: String?
+
+    package init(
+        service: String, identifier: String, arn: String?, source: String, region: String?, status: String,
+        bytes: Int64?, createdAt: Date?, encrypted: Bool?, kmsKeyId: String?
+    ) {
+        self.service = service
+        self.identifier = identifier
+        self.arn = arn
+        self.source = source
+        self.region = region
+        self.status = status
+        self.bytes = bytes
+        self.createdAt = createdAt
+        self.encrypted = encrypted
+        self.kmsKeyId = kmsKeyId
+    }
 }
 
 /// One file of a backup, as the manifest records it.
@@ -131,6 +185,10 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     /// files are stored as written.
     public var encryption: ClientEncryption?
 
+    /// The snapshot AWS keeps, for the kinds it holds (`rds-snapshot`, `dynamodb-backup`,
+    /// `elasticache-snapshot`): these backups have no files of their own.
+    public var snapshot: SnapshotRecord?
+
     /// How every object of the backup's S3 copy is encrypted at rest, when S3 is configured: asked for on
     /// each upload and checked against S3's answer (an object reported otherwise fails the copy), and
     /// checked again by verify. Objects a DynamoDB export wrote are covered by `export.encryption`.
@@ -157,13 +215,16 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         public var tableArn: String?
         /// DynamoDB: the endpoint, when not AWS's own.
         public var endpoint: String?
-        /// DynamoDB: the region.
+        /// DynamoDB, RDS, ElastiCache: the region.
         public var region: String?
+        /// Snapshots: the RDS instance or ElastiCache replication group.
+        public var resource: String?
 
         package init(
             host: String? = nil, port: Int? = nil, database: String? = nil, user: String? = nil, table: String? = nil,
-            tableArn: String? = nil, endpoint: String? = nil, region: String? = nil
+            tableArn: String? = nil, endpoint: String? = nil, region: String? = nil, resource: String? = nil
         ) {
+            self.resource = resource
             self.host = host
             self.port = port
             self.database = database
@@ -176,9 +237,10 @@ public struct BackupManifest: Codable, Sendable, Equatable {
 
         /// `database app on host:5432`, `table scenarios in us-east-1`.
         public var text: String {
-            if let table {
-                return "table \(table)" + (endpoint.map { " at \($0)" } ?? region.map { " in \($0)" } ?? "")
-            }
+            let place = endpoint.map { " at \($0)" } ?? region.map { " in \($0)" } ?? ""
+            if let table { return "table \(table)" + place }
+            if let resource { return resource + place }
+            if database == nil, let host { return "\(host)" + (port.map { ":\($0)" } ?? "") }
             return "database \(database ?? "?") on \(host ?? "?"):\(port ?? 5432)"
         }
     }
@@ -638,6 +700,8 @@ public struct RestoreRequest: Codable, Sendable {
     public var targetDatabase: String?
     /// DynamoDB: the table to restore into.
     public var targetTable: String?
+    /// `rds-snapshot`: the new RDS instance (it must not exist).
+    public var targetInstance: String?
     /// PostgreSQL: create the target database.
     public var create: Bool
     /// PostgreSQL: drop the target's objects first (pg_restore --clean --if-exists).
@@ -656,8 +720,9 @@ public struct RestoreRequest: Codable, Sendable {
     public init(
         kind: BackupKind, id: String, targetDatabase: String? = nil, targetTable: String? = nil, create: Bool = false,
         clean: Bool = false, force: Bool = false, jobs: Int? = nil, from: BackupLocation? = nil,
-        keepOnFailure: Bool = false
+        keepOnFailure: Bool = false, targetInstance: String? = nil
     ) {
+        self.targetInstance = targetInstance
         self.keepOnFailure = keepOnFailure
         self.kind = kind
         self.id = id
@@ -677,6 +742,7 @@ public struct RestoreRequest: Codable, Sendable {
         id = try c.decode(String.self, forKey: .id)
         targetDatabase = try c.decodeIfPresent(String.self, forKey: .targetDatabase)
         targetTable = try c.decodeIfPresent(String.self, forKey: .targetTable)
+        targetInstance = try c.decodeIfPresent(String.self, forKey: .targetInstance)
         create = try c.decodeIfPresent(Bool.self, forKey: .create) ?? false
         clean = try c.decodeIfPresent(Bool.self, forKey: .clean) ?? false
         force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
@@ -797,6 +863,8 @@ public struct RestoreResult: Codable, Sendable {
     public var safetyBackup: String?
     /// True when the restore created its target.
     public var created: Bool
+    /// `rds-snapshot`: the restored instance's endpoint (host:port).
+    public var endpoint: String?
 
     package init(
         kind: BackupKind, id: String, target: String, from: BackupLocation, seconds: Double, items: Int64?,

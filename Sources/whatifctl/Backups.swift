@@ -13,18 +13,23 @@ extension BackupKind: ExpressibleByArgument {}
 extension BackupLocation: ExpressibleByArgument {}
 extension JobState: ExpressibleByArgument {}
 
-/// `whatifctl backup [postgres|dynamodb|all]`.
+/// `whatifctl backup [KIND|all]`.
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Back up PostgreSQL (pg_dump), DynamoDB (export) and Redis (BGSAVE), then verify and prune.",
         discussion: """
             Starts a backup job and shows its progress until it ends; Ctrl-C stops watching, the backup goes on \
             (`whatifctl jobs follow ID`). Exits 0 only when every part succeeded, 1 when any part failed, \
-            75 when a backup of the same resource is already running.
+            75 when a backup of the same resource is already running. rds-snapshot, dynamodb-backup and \
+            elasticache-snapshot ask AWS for a snapshot it keeps (CreateDBSnapshot, CreateBackup, CreateSnapshot; \
+            backups.snapshots in the config) and wait until it is available; all takes every configured kind.
             """)
 
     enum Target: String, ExpressibleByArgument, CaseIterable {
         case postgres, dynamodb, redis, all
+        case rdsSnapshot = "rds-snapshot"
+        case dynamodbBackup = "dynamodb-backup"
+        case elasticacheSnapshot = "elasticache-snapshot"
     }
 
     @OptionGroup var global: GlobalOptions
@@ -32,13 +37,7 @@ struct Backup: ParsableCommand {
     @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
-        let kinds: [BackupKind] =
-            switch target {
-            case .postgres: [.postgres]
-            case .dynamodb: [.dynamodb]
-            case .redis: [.redis]
-            case .all: []
-            }
+        let kinds: [BackupKind] = target == .all ? [] : BackupKind(rawValue: target.rawValue).map { [$0] } ?? []
         let job = try perform { try global.client.startBackup(kinds: kinds) }
         try followJob(job, JobSpecs.Backup.self, global: global, options: jobOptions) { run in
             for p in run.parts {
@@ -87,7 +86,8 @@ struct Backups: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List complete backups, newest first, with where their copies are and whether they verified.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
+        @Option(help: "Only this kind (\(BackupKind.allCases.map(\.rawValue).joined(separator: ", "))).")
+        var kind: BackupKind?
         @Flag(help: "Times as timestamps (TAKEN, VERIFIED) instead of ages.") var wide = false
         func run() throws {
             let list = try perform { try global.client.backups(kind: kind) }
@@ -115,7 +115,7 @@ struct Backups: ParsableCommand {
                         wide
                             ? Timestamp.format(e.manifest.startedAt)
                             : Units.age(of: now.timeIntervalSince(e.manifest.startedAt)),
-                        Units.bytes(e.manifest.totalBytes), BackupText.content(e.manifest),
+                        BackupText.size(e.manifest), BackupText.content(e.manifest),
                         e.locations.map(\.rawValue).joined(separator: "+"),
                         BackupText.verified(e, now: wide ? nil : now),
                         e.pin == nil ? "-" : "pinned",
@@ -173,7 +173,8 @@ struct Backups: ParsableCommand {
                 """)
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Show the decisions; delete nothing.") var dryRun = false
-        @Option(help: "Only this kind (postgres, dynamodb).") var kind: BackupKind?
+        @Option(help: "Only this kind (\(BackupKind.allCases.map(\.rawValue).joined(separator: ", "))).")
+        var kind: BackupKind?
         @Flag(help: "Also delete backup folders that have no manifest (see `backups list`).") var orphans = false
         func run() throws {
             let r = try perform { try global.client.prune(dryRun: dryRun, kind: kind, orphans: orphans) }
@@ -323,9 +324,11 @@ struct Restore: ParsableCommand {
                     global: global, options: restore.jobOptions)
             }
             guard let id else { return }
+            // An on-demand backup (dynamodb-backup-...) is restored by DynamoDB into a new table.
+            let kind: BackupKind = BackupKind.named(byID: id) == .dynamodbBackup ? .dynamodbBackup : .dynamodb
             try restore.start(
                 RestoreRequest(
-                    kind: .dynamodb, id: id, targetTable: targetTable, force: force, jobs: jobs, from: restore.from,
+                    kind: kind, id: id, targetTable: targetTable, force: force, jobs: jobs, from: restore.from,
                     keepOnFailure: restore.keepOnFailure),
                 global: global,
                 confirm: force
@@ -338,21 +341,49 @@ struct Restore: ParsableCommand {
 extension Restore {
     struct Rds: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Restore the RDS instance as it was at a time into a new instance.",
+            abstract: "Restore an RDS snapshot, or the RDS instance as it was at a time, into a new instance.",
             discussion: """
-                RDS's point-in-time recovery (RestoreDBInstanceToPointInTime) restores the configured instance \
-                (rds.instance_id) into a new instance and waits until it is available; the time must be inside \
-                the instance's restorable window (latest: the newest). Example:
+                With a backup id (an rds-snapshot backup), RestoreDBInstanceFromDBSnapshot restores the snapshot \
+                into a new instance. With --to-time, RDS's point-in-time recovery (RestoreDBInstanceToPointInTime) \
+                restores the configured instance (rds.instance_id); the time must be inside the instance's \
+                restorable window (latest: the newest). Either way the agent waits until the instance is \
+                available and prints its endpoint. Examples:
+                  whatifctl restore rds rds-snapshot-20261201T020000Z-3fa1 --target-instance what-if-users-check
                   whatifctl restore rds --to-time 2026-12-01T02:00:00Z --target-instance what-if-users-at-2am
                 """)
         @OptionGroup var global: GlobalOptions
+        @Argument(help: "An rds-snapshot backup's id (or --to-time).", completion: Complete.backupIDs) var id: String?
         @Option(name: .customLong("to-time"), help: "The time to restore to (RFC 3339, or latest).")
-        var toTime: PointInTime
+        var toTime: PointInTime?
         @Option(name: .customLong("target-instance"), help: "The new instance's identifier (it must not exist).")
         var targetInstance: String
         @OptionGroup var jobOptions: JobOptions
 
+        func validate() throws {
+            switch (id, toTime) {
+            case (nil, nil): throw ValidationError("name an rds-snapshot backup id, or --to-time TIME")
+            case (.some, .some): throw ValidationError("name a backup id or --to-time, not both")
+            case (let id?, nil):
+                if BackupKind.named(byID: id) != .rdsSnapshot {
+                    throw ValidationError(
+                        "\(id) is not an rds-snapshot backup: restore rds reads snapshots (whatifctl backups list --kind rds-snapshot)"
+                    )
+                }
+            case (nil, .some): break
+            }
+        }
+
         func run() throws {
+            if let id {
+                let job = try perform {
+                    try global.client.startRestore(
+                        RestoreRequest(kind: .rdsSnapshot, id: id, targetInstance: targetInstance))
+                }
+                return try followJob(job, JobSpecs.Restore.self, global: global, options: jobOptions) {
+                    BackupText.printRestore($0)
+                }
+            }
+            guard let toTime else { return }
             try PointInTime.start(
                 PointInTimeRestoreRequest(service: .rds, toTime: toTime.date, target: targetInstance),
                 global: global, options: jobOptions)
@@ -405,7 +436,14 @@ enum BackupText {
         o.location == .s3 ? "orphaned S3 copy" : "orphaned backup folder"
     }
 
+    /// The backup's size; for a snapshot, what the service reports (RDS and ElastiCache report none).
+    static func size(_ m: BackupManifest) -> String {
+        guard let s = m.snapshot else { return Units.bytes(m.totalBytes) }
+        return s.bytes.map(Units.bytes) ?? "-"
+    }
+
     static func content(_ m: BackupManifest) -> String {
+        if let s = m.snapshot { return "\(s.service) snapshot, \(s.status)" }
         if let n = m.items { return Units.count(n, "item") }
         if let t = m.tables { return "\(Units.count(t.count, "table")), \(Units.count(t.values.reduce(0, +), "row"))" }
         if let n = m.tocEntries { return "\(n) entries" }
@@ -434,9 +472,21 @@ enum BackupText {
             "  by         whatifd \(m.agentVersion)\(m.host.map { " on \($0)" } ?? ""), environment \(m.environment)")
         if let t = m.tool { Out.line("  tool       \(t.name) \(t.version)") }
         if let v = m.serverVersion { Out.line("  server     \(v)") }
-        Out.line("  size       \(Units.bytes(m.totalBytes)) in \(m.files.count) file\(m.files.count == 1 ? "" : "s")")
+        if m.snapshot == nil {
+            Out.line(
+                "  size       \(Units.bytes(m.totalBytes)) in \(m.files.count) file\(m.files.count == 1 ? "" : "s")")
+        } else {
+            Out.line("  size       \(size(m))")
+        }
         Out.line("  content    \(content(m))")
         if let x = m.export { Out.line("  export     \(x.path)\(x.exportArn.map { " (\($0))" } ?? "")") }
+        if let s = m.snapshot {
+            Out.line("  snapshot   \(s.identifier) in \(s.service)\(s.region.map { " (\($0))" } ?? ""), \(s.status)")
+            if let a = s.arn, a != s.identifier { Out.line("  arn        \(a)") }
+            if let e = s.encrypted {
+                Out.line("  encrypted  \(e ? "yes" : "no")\(s.kmsKeyId.map { " (\($0))" } ?? "")")
+            }
+        }
         Out.line("  copies     \(e.locations.map(\.rawValue).joined(separator: ", "))")
         if let p = e.pin {
             Out.line(
@@ -470,6 +520,7 @@ enum BackupText {
         if let n = r.items { s += ": " + Units.count(n, "item") }
         if let n = r.rows { s += ": " + Units.count(n, "row") }
         Out.line(s)
+        if let e = r.endpoint { Out.line("endpoint \(e)") }
         if let b = r.safetyBackup { Out.line("the target was backed up first as \(b)") }
     }
 }

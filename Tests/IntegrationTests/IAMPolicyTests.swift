@@ -74,6 +74,47 @@ import WhatIfTesting
         #expect(used.subtracting(allowed).isEmpty, "not in docs/iam: \(used.subtracting(allowed).sorted())")
     }
 
+    @Test func snapshotsAndTheirRestoresStayInTheirPolicies() throws {
+        let table = try fx.seedTable(10)
+        let instance = "whatif-iam-\(getpid())-\(Int.random(in: 1000...9999))"
+        _ = try fx.ddb(["rds-instance", fx.envFile, instance, "7"])
+        _ = try fx.ddb(["replication-group", fx.envFile, instance, "off"])
+        var config = fx.config(
+            db: nil, table: table,
+            backups: """
+                  location: \(TempDir().path)
+                  snapshots: {rds: true, dynamodb: true, elasticache: true, poll: 100ms}
+                  retention: {keep_last: 1, daily: 0, weekly: 0, monthly: 0}
+
+                """)
+        config.rds = "  instance_id: \(instance)\n"
+        config.elasticache = "  replication_group_id: \(instance)\n"
+        config.logLevel = "debug"
+        let a = try AgentProcess(config)
+        for args in [
+            ["status"], ["backup", "rds-snapshot"], ["backup", "dynamodb-backup"], ["backup", "elasticache-snapshot"],
+            ["backup", "rds-snapshot"], ["backup", "dynamodb-backup"], ["backup", "elasticache-snapshot"],
+            ["backups", "verify", "--all"],
+        ] {
+            let r = try a.ctl(args)
+            #expect(r.status == 0, "\(args): \(r.output)")
+        }
+        let list = try a.client.backups().backups
+        let rds = try #require(list.first { $0.kind == .rdsSnapshot }?.id)
+        let ddb = try #require(list.first { $0.kind == .dynamodbBackup }?.id)
+        #expect(try a.ctl(["restore", "rds", rds, "--target-instance", instance + "-iam"]).status == 0)
+        #expect(try a.ctl(["restore", "dynamodb", ddb, "--target-table", table + "-iam"]).status == 0)
+        let used = Self.used(a.process.log)
+        #expect(
+            used.isSuperset(of: [
+                "rds:CreateDBSnapshot", "rds:DeleteDBSnapshot", "dynamodb:CreateBackup", "dynamodb:DeleteBackup",
+                "elasticache:CreateSnapshot", "elasticache:DeleteSnapshot", "rds:RestoreDBInstanceFromDBSnapshot",
+                "dynamodb:RestoreTableFromBackup",
+            ]), "\(used.sorted())")
+        let allowed = try Self.allowed(["status", "snapshots", "restore-snapshot"])
+        #expect(used.subtracting(allowed).isEmpty, "not in docs/iam: \(used.subtracting(allowed).sorted())")
+    }
+
     @Test func theMigrationStaysInItsPolicy() throws {
         let fixtures = "\(TestPaths.repository)/Tests/WhatIfMigrationTests/Fixtures/mongo"
         let table = MigrationFixture.uniqueTable()

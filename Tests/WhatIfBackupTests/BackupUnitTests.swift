@@ -232,9 +232,20 @@ import WhatIfProtocol
         #expect(BackupID.date(of: id) == Date(timeIntervalSince1970: 1_795_485_600))
         #expect(BackupID.date(of: "postgres-20261124T020007Z-abcd") == Date(timeIntervalSince1970: 1_795_485_607))
         #expect(BackupID.date(of: "postgres-2026112") == nil)
-        for bad in ["", "postgres", "postgres-x", "../postgres-20261124T020000Z-abcd", "mongo-20261124T020000Z-abcd"] {
+        for bad in [
+            "", "postgres", "postgres-x", "../postgres-20261124T020000Z-abcd", "mongo-20261124T020000Z-abcd",
+            "rds-20261124T020000Z-abcd", "snapshot-20261124T020000Z-abcd", "rds-snapshot-x-20261124T020000Z-abcd",
+        ] {
             #expect(BackupID.kind(of: bad) == nil, "\(bad)")
         }
+        // Kinds with a hyphen of their own.
+        for kind in [BackupKind.rdsSnapshot, .dynamodbBackup, .elasticacheSnapshot] {
+            let id = BackupID.make(kind: kind, at: Date(timeIntervalSince1970: 1_795_485_600))
+            #expect(id.hasPrefix("\(kind.rawValue)-20261124T020000Z-"))
+            #expect(BackupID.kind(of: id) == kind && BackupKind.named(byID: id) == kind)
+            #expect(BackupID.date(of: id) == Date(timeIntervalSince1970: 1_795_485_600))
+        }
+        #expect(BackupKind.named(byID: "dynamodb-20261124T020000Z-abcd") == .dynamodb)
     }
 }
 

@@ -18,6 +18,8 @@ compare them item by item.
   ddb_tool.py old-table STACK_ENV TABLE       create TABLE with the user index only (as expected), 3 items
   ddb_tool.py get STACK_ENV TABLE KEY         one item (scenarioId KEY) as JSON, or null
   ddb_tool.py rds-instance STACK_ENV ID DAYS    an RDS PostgreSQL instance keeping DAYS of automated backups
+  ddb_tool.py snapshots STACK_ENV               every RDS snapshot, DynamoDB backup and ElastiCache snapshot
+  ddb_tool.py delete-rds-snapshot STACK_ENV ID  deletes an RDS snapshot behind the agent's back
   ddb_tool.py replication-group STACK_ENV ID on|off   an ElastiCache replication group, encrypted (at rest and in transit) or not
   ddb_tool.py put-metrics STACK_ENV NAMESPACE METRIC DIM=VALUE[,DIM=VALUE] V1,V2,...   one value per minute, ending 2 min ago
 """
@@ -323,6 +325,16 @@ if __name__ == "__main__":
             DBInstanceIdentifier=sys.argv[3], DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="15.4",
             MasterUsername="whatif", MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
             BackupRetentionPeriod=int(sys.argv[4]))
+    elif cmd == "snapshots":
+        # Every snapshot the three services hold: "rds ID", "dynamodb ARN", "elasticache NAME".
+        for sn in s3(sys.argv[2], "rds").describe_db_snapshots()["DBSnapshots"]:
+            print("rds", sn["DBSnapshotIdentifier"])
+        for b in client(sys.argv[2]).list_backups()["BackupSummaries"]:
+            print("dynamodb", b["BackupArn"])
+        for sn in s3(sys.argv[2], "elasticache").describe_snapshots()["Snapshots"]:
+            print("elasticache", sn["SnapshotName"])
+    elif cmd == "delete-rds-snapshot":
+        s3(sys.argv[2], "rds").delete_db_snapshot(DBSnapshotIdentifier=sys.argv[3])
     elif cmd == "kms-key":
         print(s3(sys.argv[2], "kms").create_key(Description="whatif test")["KeyMetadata"]["KeyId"])
     elif cmd == "kms-disable":

@@ -16,8 +16,10 @@ extension ServiceClients {
                     region: config.region)
             },
             s3: config.backups.s3 == nil ? nil : s3, kms: KMS(client: aws), redis: redisSource,
-            stateDirectory: config.stateDirectory,
-            processEnvironment: environment, logger: logger)
+            rds: config.usesAWS ? rds : nil, rdsInstance: config.rds?.instanceId,
+            elasticache: config.usesAWS ? elasticache : nil,
+            replicationGroup: config.elasticache?.replicationGroupId, region: config.region,
+            stateDirectory: config.stateDirectory, processEnvironment: environment, logger: logger)
     }
 }
 
@@ -37,9 +39,13 @@ extension ServiceClients {
 extension AgentConfig {
     /// What the backup capability may back up, lock and restore.
     var backupTargets: BackupTargets {
-        BackupTargets(
+        let s = backups.snapshots
+        return BackupTargets(
             postgresDatabase: postgres?.connection.database, dynamoTable: dynamodb?.table, configPath: path,
-            redis: redis != nil && backups.redis != nil)
+            redis: redis != nil && backups.redis != nil,
+            snapshots: (s.rds && rds != nil ? [.rdsSnapshot] : [])
+                + (s.dynamodb && dynamodb != nil ? [.dynamodbBackup] : [])
+                + (s.elasticache && elasticache != nil ? [.elasticacheSnapshot] : []))
     }
 }
 

@@ -36,11 +36,11 @@ enum MaintenanceJobs {
         JobKind(
             JobSpecs.RestoreDrill.self,
             resource: { _, c in
-                _ = try c.backupTargets.kinds([], what: "drill")
+                _ = try c.backupTargets.drillKinds()
                 return .restoreDrill
             },
             run: { ctx, _ in
-                let kinds = try ctx.config.backupTargets.kinds([], what: "drill")
+                let kinds = try ctx.config.backupTargets.drillKinds()
                 let service = core.backups()
                 return try await Threads.run {
                     try service.drillJob(

@@ -29,9 +29,10 @@ public enum ConfigLoader {
     static let dynamoKeys = ["enabled", "table", "endpoint"]
     static let backupKeys = [
         "location", "s3", "retention", "postgres", "dynamodb", "verify_after_backup", "prune_after_backup",
-        "encryption", "redis",
+        "encryption", "redis", "snapshots",
     ]
     static let retentionKeys = ["keep_last", "daily", "weekly", "monthly"]
+    static let snapshotKeys = ["rds", "dynamodb", "elasticache", "timeout", "poll"]
     static let awsKeys = [
         "profile", "credentials_file", "config_file", "endpoint", "imds_endpoint", "max_attempts", "timeout",
     ]
@@ -183,7 +184,8 @@ public enum ConfigLoader {
         }
 
         let backups = readBackups(
-            top.section("backups", known: backupKeys), stateDir: stateDir, base: base, remote: remote, sink: sink)
+            top.section("backups", known: backupKeys), stateDir: stateDir, base: base, remote: remote,
+            services: ["rds": rds != nil, "dynamodb": dynamodb != nil, "elasticache": elasticache != nil], sink: sink)
 
         let monitoring = readMonitoring(
             metrics: top.section("metrics", known: metricsKeys), alarms: top.sequence("alarms"),
@@ -232,9 +234,11 @@ public enum ConfigLoader {
                 fromEnvironment: sink.fromEnvironment))
     }
 
-    static func readBackups(_ s: YAMLSection?, stateDir: String, base: String, remote: Bool, sink: ProblemSink)
-        -> BackupSettings
-    {
+    /// `services`: which of rds, dynamodb and elasticache are configured (snapshots need them).
+    static func readBackups(
+        _ s: YAMLSection?, stateDir: String, base: String, remote: Bool, services: [String: Bool] = [:],
+        sink: ProblemSink
+    ) -> BackupSettings {
         var b = BackupSettings(
             location: s?.string("location").map { absolute($0, base: base) } ?? "\(stateDir)/backups")
         b.verifyAfterBackup = s?.bool("verify_after_backup") ?? true
@@ -295,6 +299,23 @@ public enum ConfigLoader {
             b.redis = RedisBackupSettings(
                 rdbPath: r.string("rdb_path").map { absolute($0, base: base) },
                 timeout: r.duration("timeout", max: 86400) ?? 3600)
+        }
+        if let n = s?.section("snapshots", known: snapshotKeys) {
+            b.snapshots.rds = n.bool("rds") ?? false
+            b.snapshots.dynamodb = n.bool("dynamodb") ?? false
+            b.snapshots.elasticache = n.bool("elasticache") ?? false
+            b.snapshots.timeout = n.duration("timeout", max: 86400) ?? b.snapshots.timeout
+            b.snapshots.poll = n.duration("poll", max: 600) ?? b.snapshots.poll
+            let fixes = [
+                "rds": "set rds.instance_id", "dynamodb": "configure dynamodb:",
+                "elasticache": "set elasticache.replication_group_id",
+            ]
+            let on = ["rds": b.snapshots.rds, "dynamodb": b.snapshots.dynamodb, "elasticache": b.snapshots.elasticache]
+            for key in ["rds", "dynamodb", "elasticache"] where on[key] == true && services[key] != true {
+                sink.add(
+                    line: n.line(key), "backups.snapshots.\(key) is on but \(key) is not configured",
+                    "\(fixes[key] ?? ""), or set backups.snapshots.\(key): false")
+            }
         }
         if let e = s?.section("encryption", known: ["kms_key_id", "key_file"]) {
             switch (e.string("kms_key_id"), e.string("key_file").map { absolute($0, base: base) }) {

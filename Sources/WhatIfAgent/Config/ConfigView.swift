@@ -221,6 +221,11 @@ enum ConfigView {
             "redis": b.redis.map { r -> JSONValue in
                 ["enabled": .bool(true), "rdb_path": optional(r.rdbPath), "timeout": duration(r.timeout)]
             } ?? .null,
+            "snapshots": [
+                "rds": .bool(b.snapshots.rds), "dynamodb": .bool(b.snapshots.dynamodb),
+                "elasticache": .bool(b.snapshots.elasticache), "timeout": duration(b.snapshots.timeout),
+                "poll": duration(b.snapshots.poll),
+            ],
             "encryption": b.encryption.map { e -> JSONValue in
                 switch e {
                 case .kms(let k): ["kms_key_id": .string(k), "key_file": .null]

@@ -1,6 +1,7 @@
 import WhatIfAWS
 import WhatIfCore
 import WhatIfMaintenance
+import WhatIfProtocol
 
 extension ConfigLoader {
     static let maintenanceKeys = ["windows", "catch_up", "fleet"]
@@ -8,11 +9,10 @@ extension ConfigLoader {
     static let fleetKeys = ["table", "lease", "heartbeat", "owner"]
     /// The jobs a window can run (issue 8): backups of each kind, prune, verify, the restore drill, the
     /// Redis expiry sweep (dry run or enforce), VACUUM (ANALYZE) and the table schema check.
-    static let windowJobs = [
-        "backup", "backup:postgres", "backup:dynamodb", "backup:redis", "prune", "verify", "restore-drill",
-        "redis-expiry",
-        "redis-expiry:enforce", "vacuum", "schema-check",
-    ]
+    static let windowJobs =
+        ["backup"] + BackupKind.allCases.map { "backup:\($0.rawValue)" } + [
+            "prune", "verify", "restore-drill", "redis-expiry", "redis-expiry:enforce", "vacuum", "schema-check",
+        ]
 
     /// `alarms` are the configured alarm names: a window may silence only those (or `*`).
     static func readMaintenance(_ s: YAMLSection?, alarms: Set<String>, sink: ProblemSink) -> MaintenanceConfig? {
