@@ -615,6 +615,11 @@ extension DynamoDB {
         package var enabled: Bool
         package var earliest: Date?
         package var latest: Date?
+        package init(enabled: Bool, earliest: Date?, latest: Date?) {
+            self.enabled = enabled
+            self.earliest = earliest
+            self.latest = latest
+        }
     }
 
     package func pointInTimeRecovery(table: String) throws -> PointInTimeRecovery {
@@ -694,7 +699,15 @@ extension DynamoDB {
         /// `AES256` or `KMS`, when AWS reports it.
         package var s3SseAlgorithm: String?
         package var s3SseKmsKeyId: String?
+        /// `FULL_EXPORT` or `INCREMENTAL_EXPORT`.
+        package var exportType: String?
+        /// A full export: the point in time its data is of (epoch seconds).
+        package var exportTime: Double?
+        package var incrementalExportSpecification: IncrementalExport?
         enum CodingKeys: String, CodingKey {
+            case exportType = "ExportType"
+            case exportTime = "ExportTime"
+            case incrementalExportSpecification = "IncrementalExportSpecification"
             case exportArn = "ExportArn"
             case exportStatus = "ExportStatus"
             case exportManifest = "ExportManifest"
@@ -710,11 +723,31 @@ extension DynamoDB {
         }
     }
 
-    /// Starts a full export in DynamoDB JSON to `s3://bucket/prefix`. `clientToken` makes retries idempotent.
-    /// A full export to S3, its objects encrypted as `encryption` says (`S3SseAlgorithm` `AES256` or
-    /// `KMS` with `S3SseKmsKeyId`).
+    /// IncrementalExportSpecification: the changes from `ExportFromTime` (inclusive) to `ExportToTime`
+    /// (exclusive), each as new and old images (`NEW_AND_OLD_IMAGES`) or the new one only (`NEW_IMAGE`).
+    package struct IncrementalExport: Codable, Sendable, Equatable {
+        package var exportFromTime: Double
+        package var exportToTime: Double
+        package var exportViewType: String
+        package init(from: Date, to: Date, viewType: String = "NEW_AND_OLD_IMAGES") {
+            exportFromTime = from.timeIntervalSince1970
+            exportToTime = to.timeIntervalSince1970
+            exportViewType = viewType
+        }
+        enum CodingKeys: String, CodingKey {
+            case exportFromTime = "ExportFromTime"
+            case exportToTime = "ExportToTime"
+            case exportViewType = "ExportViewType"
+        }
+    }
+
+    /// Starts an export in DynamoDB JSON to `s3://bucket/prefix`; `clientToken` makes retries idempotent.
+    /// A full export of the table as it was at `exportTime` (nil: now), or with `incremental` the changes
+    /// in its window; its objects encrypted as `encryption` says (`S3SseAlgorithm` `AES256` or `KMS` with
+    /// `S3SseKmsKeyId`).
     package func exportTableToPointInTime(
-        tableArn: String, bucket: String, prefix: String, clientToken: String, encryption: S3Encryption? = nil
+        tableArn: String, bucket: String, prefix: String, clientToken: String, encryption: S3Encryption? = nil,
+        exportTime: Date? = nil, incremental: IncrementalExport? = nil
     ) throws -> ExportDescription {
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
@@ -727,11 +760,18 @@ extension DynamoDB {
             var ClientToken: String
             var S3SseAlgorithm: String?
             var S3SseKmsKeyId: String?
+            var ExportTime: Double?
+            var IncrementalExportSpecification: IncrementalExport?
         }
         // Names are AWS's wire format.
         // swift-format-ignore: AlwaysUseLowerCamelCase
         struct Res: Decodable { var ExportDescription: ExportDescription }
         var req = Req(TableArn: tableArn, S3Bucket: bucket, S3Prefix: prefix, ClientToken: clientToken)
+        req.ExportTime = incremental == nil ? exportTime?.timeIntervalSince1970 : nil
+        if let incremental {
+            req.ExportType = "INCREMENTAL_EXPORT"
+            req.IncrementalExportSpecification = incremental
+        }
         switch encryption {
         case .s3: req.S3SseAlgorithm = "AES256"
         case .kms(let key):

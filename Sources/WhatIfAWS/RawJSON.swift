@@ -309,6 +309,48 @@ public enum RawJSON {
         return item
     }
 
+    /// One change of an incremental export: the item's key, its new image (nil: the item was deleted),
+    /// and whether an old image came with it (an update or a delete; none: an insert, with view
+    /// `NEW_AND_OLD_IMAGES`).
+    public struct Change: Sendable, Equatable {
+        public var keys: [UInt8]
+        public var newImage: [UInt8]?
+        public var hasOldImage: Bool
+    }
+
+    /// A line of an incremental export's data file:
+    /// `{"Metadata":{"WriteTimestampMicros":{"N":"..."}},"Keys":{...},"NewImage":{...},"OldImage":{...}}`
+    /// (Metadata, NewImage and OldImage optional; nothing else).
+    public static func changeOfLine(_ line: UnsafeRawBufferPointer) throws(RawJSONError) -> Change {
+        var parser = Parser(line)
+        var keys: [UInt8]?
+        var newImage: [UInt8]?
+        var old = false
+        try parser.object { (p, key) throws(RawJSONError) in
+            if p.equals(key, "Metadata") { return try p.skipValue(depth: 1) }
+            let isKeys = p.equals(key, "Keys")
+            let isNew = p.equals(key, "NewImage")
+            guard isKeys || isNew || p.equals(key, "OldImage") else {
+                throw p.fail("a change holds a key other than Metadata, Keys, NewImage, OldImage")
+            }
+            guard try p.peek() == 0x7B else {
+                throw p.fail("\"\(String(decoding: p.bytes(key), as: UTF8.self))\" is not an object")
+            }
+            var out: [UInt8] = []
+            try p.copyValue(into: &out, depth: 1)
+            if isKeys {
+                keys = out
+            } else if isNew {
+                newImage = out
+            } else {
+                old = true
+            }
+        }
+        try parser.end()
+        guard let keys else { throw RawJSONError(offset: 0, reason: "a change has no \"Keys\"") }
+        return Change(keys: keys, newImage: newImage, hasOldImage: old)
+    }
+
     /// The put requests a BatchWriteItem answer left unprocessed for `table`, each as
     /// `{"PutRequest":{"Item":{...}}}` JSON ready to send again.
     public static func unprocessedPuts(_ body: [UInt8], table: String) throws(RawJSONError) -> [[UInt8]] {

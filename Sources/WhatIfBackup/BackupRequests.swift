@@ -76,6 +76,23 @@ package struct BackupTargets: Sendable {
         return kinds
     }
 
+    /// `incremental` and `exportTime` are for DynamoDB's native exports: refused (422, naming the key)
+    /// when the backup takes no DynamoDB part, or when both are given.
+    package static func checkExportOptions(_ req: StartBackupRequest, kinds: [BackupKind]) throws(APIError) {
+        guard req.incremental != nil || req.exportTime != nil else { return }
+        let key = req.exportTime != nil ? "exportTime" : "incremental"
+        guard kinds.contains(.dynamodb) else {
+            throw APIError(
+                .unprocessable, "\(key) applies to DynamoDB exports, and this backup takes none",
+                hint: "back up dynamodb (whatifctl backup dynamodb --incremental | --export-time T)")
+        }
+        if req.exportTime != nil, req.incremental == true {
+            throw APIError(
+                .unprocessable, "exportTime is for a full export; incremental asks for the changes since the last one",
+                hint: "give one of them")
+        }
+    }
+
     /// What a backup of `kind` locks.
     package func resource(_ kind: BackupKind) -> JobResource {
         switch kind {

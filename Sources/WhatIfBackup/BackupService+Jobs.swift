@@ -5,8 +5,10 @@ import WhatIfProtocol
 /// that is not ok into the job's failure, naming what failed, with the result kept in the record.
 extension BackupService {
     /// A backup of `kinds` (the `backup` job).
-    package func backupJob(kinds: [BackupKind], reporter: any JobReporter) throws(JobFailed) -> BackupRunResult {
-        let result = backup(kinds: kinds, reporter: reporter)
+    package func backupJob(kinds: [BackupKind], options: ExportOptions = .init(), reporter: any JobReporter)
+        throws(JobFailed) -> BackupRunResult
+    {
+        let result = backup(kinds: kinds, options: options, reporter: reporter)
         guard result.ok else {
             let failed = result.parts.filter { !$0.ok }
             let parts = failed.map { "\($0.kind.rawValue): \($0.error ?? "failed")" }

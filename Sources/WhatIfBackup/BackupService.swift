@@ -275,7 +275,9 @@ package final class BackupService: Sendable {
 
     /// Takes a backup of each kind in turn. A part that fails leaves nothing behind and does not stop the
     /// others; prune runs after the parts that succeeded.
-    package func backup(kinds: [BackupKind], reporter: any JobReporter) -> BackupRunResult {
+    package func backup(kinds: [BackupKind], options: ExportOptions = .init(), reporter: any JobReporter)
+        -> BackupRunResult
+    {
         var parts: [BackupPartResult] = []
         for kind in kinds {
             if reporter.isCancelled {
@@ -284,7 +286,7 @@ package final class BackupService: Sendable {
                         kind: kind, ok: false, error: "cancelled before it started", seconds: 0, locations: []))
                 continue
             }
-            parts.append(backupOne(kind, reporter: reporter))
+            parts.append(backupOne(kind, options: kind == .dynamodb ? options : .init(), reporter: reporter))
         }
         var pruned: [String] = []
         var pruneErrors: [String] = []
@@ -299,12 +301,14 @@ package final class BackupService: Sendable {
         return BackupRunResult(parts: parts, pruned: pruned, pruneErrors: pruneErrors)
     }
 
-    func backupOne(_ kind: BackupKind, reporter: any JobReporter) -> BackupPartResult {
+    func backupOne(_ kind: BackupKind, options: ExportOptions = .init(), reporter: any JobReporter)
+        -> BackupPartResult
+    {
         let watch = Stopwatch()
         let id = BackupID.make(kind: kind)
         reporter.info("backup \(id) started")
         do {
-            let (manifest, locations) = try take(kind, id: id, reporter: reporter)
+            let (manifest, locations) = try take(kind, id: id, options: options, reporter: reporter)
             var verified: Bool?
             if settings.verifyAfterBackup {
                 let outcome = try verify(ids: [id], reporter: reporter, quiet: true).first
@@ -339,7 +343,9 @@ package final class BackupService: Sendable {
     }
 
     /// Writes one backup; returns its manifest once complete in every destination.
-    func take(_ kind: BackupKind, id: String, reporter: any JobReporter) throws -> (BackupManifest, [BackupLocation]) {
+    func take(_ kind: BackupKind, id: String, options: ExportOptions = .init(), reporter: any JobReporter) throws
+        -> (BackupManifest, [BackupLocation])
+    {
         let started = Date()
         let previous = newestManifest(kind)
         // Native DynamoDB exports go straight to S3.
@@ -349,7 +355,15 @@ package final class BackupService: Sendable {
                     "backups.dynamodb.mode is export but backups.s3 is not set",
                     hint: "ExportTableToPointInTime writes to S3: set backups.s3.bucket, or use mode: scan")
             }
-            return (try takeNative(source, remote: remote, id: id, started: started, reporter: reporter), [.s3])
+            return (
+                try takeNative(source, remote: remote, id: id, started: started, options: options, reporter: reporter),
+                [.s3]
+            )
+        }
+        if options.incremental == true || options.exportTime != nil {
+            throw Failure(
+                "\(options.exportTime != nil ? "an export at a point in time" : "an incremental export") needs DynamoDB's own export (ExportTableToPointInTime), and this backup is a scan",
+                hint: "set backups.dynamodb.mode: export (with backups.s3 and point-in-time recovery on)")
         }
         let partial = local.partialFolder(id)
         // A snapshot taken when the manifest then cannot be written is deleted again.
@@ -496,17 +510,22 @@ package final class BackupService: Sendable {
         }
     }
 
-    func takeNative(_ source: DynamoSource, remote: S3Store, id: String, started: Date, reporter: any JobReporter)
-        throws
-        -> BackupManifest
-    {
-        guard try source.client.pointInTimeRecoveryEnabled(table: source.table) else {
+    func takeNative(
+        _ source: DynamoSource, remote: S3Store, id: String, started: Date, options: ExportOptions = .init(),
+        reporter: any JobReporter
+    ) throws -> BackupManifest {
+        let pitr = try source.client.pointInTimeRecovery(table: source.table)
+        guard pitr.enabled else {
             throw Failure(
                 "point-in-time recovery is off for table \(source.table), and ExportTableToPointInTime needs it",
                 hint:
                     "enable it (aws dynamodb update-continuous-backups --table-name \(source.table) --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true), or set backups.dynamodb.mode: scan"
             )
         }
+        let (plan, note) = try ExportChain.plan(
+            options: options, settings: settings.dynamodb,
+            tip: ExportChain.tip(list(kind: .dynamodb).backups, table: source.table), pitr: pitr, now: Date())
+        if let note { reporter.info(note) }
         try checkEncryptionKey(remote)
         if let source = settings.encryption {
             reporter.log(
@@ -517,7 +536,7 @@ package final class BackupService: Sendable {
         try markPending(id)
         do {
             let out = try NativeExporter(
-                source: source, settings: settings.dynamodb, reporter: reporter, store: remote, id: id
+                source: source, settings: settings.dynamodb, reporter: reporter, store: remote, id: id, plan: plan
             ).run(deadline: .after(seconds: settings.dynamodb.timeout))
             var manifest = BackupManifest(
                 id: id, kind: .dynamodb, environment: context.environmentName, agentVersion: WhatIfVersion.string,
@@ -767,7 +786,9 @@ package final class BackupService: Sendable {
             problems += snapshotProblems(m, snapshot)
         }
         if m.kind == .dynamodb, let export = m.export {
-            let reader = ExportReader(store: store, id: m.id, exportPath: export.path, exportId: export.exportId)
+            let reader = ExportReader(
+                store: store, id: m.id, exportPath: export.path, exportId: export.exportId,
+                incremental: export.isIncremental)
             do {
                 let loaded = try reader.load()
                 problems += loaded.problems
@@ -851,7 +872,8 @@ package final class BackupService: Sendable {
             let candidates = entries.map {
                 Retention.Candidate(
                     id: $0.id, kind: kind, time: $0.manifest.startedAt, pinned: $0.pin != nil, verified: $0.verified,
-                    inUse: leases.contains($0.id))
+                    inUse: leases.contains($0.id),
+                    previous: $0.manifest.export?.isIncremental == true ? $0.manifest.export?.previous : nil)
             }
             let plan = Retention.plan(candidates, policy: settings.policy(for: kind))
             decisions += plan

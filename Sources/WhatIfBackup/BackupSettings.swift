@@ -153,6 +153,12 @@ package struct DynamoExportSettings: Sendable, Equatable {
     package var exportPoll: Double
     /// Longest an export or a scan may run, in seconds.
     package var timeout: Double
+    /// Native exports: a backup continues the newest export's window with an incremental export
+    /// when it can (15 minutes to 24 hours, within PITR), else takes a full one.
+    package var incremental = false
+    /// Native exports: a full export at least every this many exports (a chain of at most
+    /// `fullEvery - 1` incremental exports after it).
+    package var fullEvery = 7
 
     package init(
         mode: String = "auto", totalSegments: Int = 4, consistentRead: Bool = false, pageLimit: Int? = nil,

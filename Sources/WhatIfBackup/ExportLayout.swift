@@ -177,6 +177,14 @@ struct ExportReader {
     /// `AWSDynamoDB/<exportId>` below the backup's folder.
     let exportPath: String
     let exportId: String
+    /// An incremental export: its lines are changes, not items.
+    var incremental = false
+
+    /// What a data file's line holds.
+    enum Record {
+        case item([UInt8])
+        case change(RawJSON.Change)
+    }
 
     struct Loaded {
         var summary: ExportLayout.Summary
@@ -225,6 +233,14 @@ struct ExportReader {
                 problems.append(BackupProblem(file: "\(exportPath)/\(name)", message: "has no checksum file"))
             }
         }
+        if (summary.exportType == "INCREMENTAL_EXPORT") != incremental {
+            problems.append(
+                BackupProblem(
+                    file: "\(exportPath)/\(ExportLayout.summaryName)",
+                    message:
+                        "says exportType \(summary.exportType ?? "FULL_EXPORT"); the backup is \(incremental ? "an incremental" : "a full") export"
+                ))
+        }
         let files = try ExportLayout.parseFiles(filesBytes)
         let sum = files.reduce(Int64(0)) { $0 + $1.itemCount }
         if sum != summary.itemCount {
@@ -239,7 +255,7 @@ struct ExportReader {
     /// Streams one data file: checks its MD5 and item count, and hands each item's JSON to `item`.
     /// Returns problems found (none when the file is as the manifest says).
     func readDataFile(
-        _ entry: ExportLayout.FileEntry, item: ((_ json: [UInt8], _ line: Int) throws -> Void)? = nil
+        _ entry: ExportLayout.FileEntry, item: ((_ record: Record, _ line: Int) throws -> Void)? = nil
     ) throws -> [BackupProblem] {
         guard let rel = ExportLayout.relativeDataPath(entry.dataFileS3Key, exportId: exportId) else {
             return [
@@ -261,10 +277,14 @@ struct ExportReader {
                 lines += 1
                 if lineProblem == nil {
                     do {
-                        let json = try pending.withUnsafeBytes { try RawJSON.itemOfLine($0) }
-                        try item?(json, Int(lines))
+                        let record: Record =
+                            incremental
+                            ? .change(try pending.withUnsafeBytes { try RawJSON.changeOfLine($0) })
+                            : .item(try pending.withUnsafeBytes { try RawJSON.itemOfLine($0) })
+                        try item?(record, Int(lines))
                     } catch let e as RawJSONError {
-                        lineProblem = BackupProblem(file: path, message: "line \(lines) is not an item: \(e)")
+                        lineProblem = BackupProblem(
+                            file: path, message: "line \(lines) is not \(incremental ? "a change" : "an item"): \(e)")
                     }
                 }
                 pending.removeAll(keepingCapacity: true)

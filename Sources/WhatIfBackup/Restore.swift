@@ -16,27 +16,34 @@ import WhatIfUnits
 extension BackupService {
     /// Chooses the copy to restore from and checks it first: a backup that does not verify is not restored.
     func prepareRestore(_ req: RestoreRequest, reporter: any JobReporter) throws -> (BackupEntry, any BackupStore) {
-        let e = try entry(req.id)
-        guard e.kind == req.kind else {
+        try prepareRestore(id: req.id, kind: req.kind, from: req.from, reporter: reporter)
+    }
+
+    /// The same for one backup of a chain (and any backup by id).
+    func prepareRestore(id: String, kind: BackupKind, from: BackupLocation?, reporter: any JobReporter) throws -> (
+        BackupEntry, any BackupStore
+    ) {
+        let e = try entry(id)
+        guard e.kind == kind else {
             throw Failure(
-                "backup \(req.id) is a \(e.kind.rawValue) backup", hint: "use `whatifctl restore \(e.kind.rawValue)`")
+                "backup \(id) is a \(e.kind.rawValue) backup", hint: "use `whatifctl restore \(e.kind.rawValue)`")
         }
-        let location = req.from ?? (e.locations.contains(.local) ? .local : .s3)
+        let location = from ?? (e.locations.contains(.local) ? .local : .s3)
         guard e.locations.contains(location), let store = store(location) else {
             throw Failure(
-                "backup \(req.id) has no \(location.rawValue) copy",
+                "backup \(id) has no \(location.rawValue) copy",
                 hint: "its copies: \(e.locations.map(\.rawValue).joined(separator: ", "))")
         }
-        reporter.info("checking \(req.id) (\(location.rawValue)) before restoring it")
+        reporter.info("checking \(id) (\(location.rawValue)) before restoring it")
         // The data key is unwrapped once, here: a key that cannot do it is an error naming the key.
         let decrypted = try readable(store, e.manifest)
         let problems = try verifyCopy(e.manifest, in: store, decrypted: decrypted, reporter: reporter) { n in
             reporter.progress(
-                done: Double(n), total: Double(e.manifest.totalBytes), unit: "bytes", phase: "verify \(req.id)")
+                done: Double(n), total: Double(e.manifest.totalBytes), unit: "bytes", phase: "verify \(id)")
         }
         guard problems.isEmpty else {
             throw Failure(
-                "backup \(req.id) does not verify, so it is not restored: \(problems.map(\.description).joined(separator: "; "))",
+                "backup \(id) does not verify, so it is not restored: \(problems.map(\.description).joined(separator: "; "))",
                 hint: "restore an older backup (`whatifctl backups list`)")
         }
         return (e, decrypted)
@@ -331,7 +338,12 @@ extension BackupService {
         }
         // The target is checked before the backup is verified: a refusal should not wait for that.
         let (entry, store) = try prepareRestore(req, reporter: reporter)
-        let m = entry.manifest
+        // An incremental export is restored with its chain: the full export it starts from, then each
+        // incremental export in order, each verified first.
+        let chain = try restoreChain(entry, store: store, from: req.from, reporter: reporter)
+        leases.hold(chain.map(\.0.id))
+        defer { leases.release(chain.map(\.0.id)) }
+        let (m, baseStore) = chain[0]
         guard let schema = m.tableSchema, let export = m.export else {
             throw Failure(
                 "backup \(m.id) has no table schema or export record", hint: "it cannot be restored by the agent")
@@ -361,36 +373,69 @@ extension BackupService {
         }
         if !exists { _ = try ddb.waitUntilActive(target, timeout: 900) }
 
-        let reader = ExportReader(store: store, id: m.id, exportPath: export.path, exportId: export.exportId)
+        let reader = ExportReader(store: baseStore, id: m.id, exportPath: export.path, exportId: export.exportId)
         let loaded = try reader.load()
-        let expected = loaded.summary.itemCount
-        let written = try loadItems(
-            reader: reader, files: loaded.files, table: target, client: ddb, expected: expected, reporter: reporter)
-        guard written == expected else {
-            throw Failure("wrote \(written) items but the export holds \(expected)")
+        let baseItems = loaded.summary.itemCount
+        let applied = try loadItems(
+            reader: reader, files: loaded.files, table: target, client: ddb, expected: baseItems, reporter: reporter)
+        guard applied.written == baseItems else {
+            throw Failure("wrote \(applied.written) items but the export holds \(baseItems)")
         }
-        let count = try ddb.countItems(table: target, consistentRead: true)
+        // The items the chain leaves: exact when every incremental export has old images (an insert is
+        // then told from an update).
+        var expected = baseItems
+        var exact = true
+        for (im, istore) in chain.dropFirst() {
+            guard let ie = im.export else { throw Failure("backup \(im.id) has no export record") }
+            let r = ExportReader(
+                store: istore, id: im.id, exportPath: ie.path, exportId: ie.exportId, incremental: true)
+            let l = try r.load()
+            let a = try loadItems(
+                reader: r, files: l.files, table: target, client: ddb, expected: l.summary.itemCount,
+                reporter: reporter)
+            guard a.written == l.summary.itemCount else {
+                throw Failure("applied \(a.written) changes of \(im.id) but it holds \(l.summary.itemCount)")
+            }
+            expected += a.inserted - a.deleted
+            exact = exact && ie.viewType != "NEW_IMAGE"
+            reporter.info(
+                "applied \(im.id) (\(ie.fromTime.map(Timestamp.format) ?? "?") to \(ie.toTime.map(Timestamp.format) ?? "?")): \(a.inserted) inserted, \(a.written - a.inserted - a.deleted) updated, \(a.deleted) deleted"
+            )
+        }
+        let count = Int64(try ddb.countItems(table: target, consistentRead: true))
         if !exists || live {
             // A new table must now hold exactly the backup's items (a live one at least as many).
-            if (!exists && Int64(count) != expected) || (exists && Int64(count) < expected) {
+            if (!exists && exact && count != expected) || (exists && count < expected && chain.count == 1) {
                 throw Failure(
                     "table \(target) holds \(count) items after the restore; the backup has \(expected)",
                     hint: "something else wrote to the table during the restore, or items were lost: restore again")
             }
         }
         succeeded = true
-        reporter.info("restored \(m.id) into \(target): \(written) items written, the table holds \(count)")
+        reporter.info(
+            "restored \(req.id) into \(target): \(chain.count > 1 ? "\(m.id) and \(chain.count - 1) incremental exports, " : "")\(applied.written) items written, the table holds \(count)"
+        )
         return RestoreResult(
-            kind: .dynamodb, id: m.id, target: target, from: store.location, seconds: watch.elapsedSeconds,
-            items: written, rows: nil, tablesChecked: nil, safetyBackup: safety, created: !exists)
+            kind: .dynamodb, id: req.id, target: target, from: store.location, seconds: watch.elapsedSeconds,
+            items: chain.count > 1 ? count : applied.written, rows: nil, tablesChecked: nil, safetyBackup: safety,
+            created: !exists)
     }
 
     /// Reads the data files on this thread and writes their items with `restoreWorkers` BatchWriteItem
     /// workers (25 per request). UnprocessedItems and throttling are retried with backoff and full jitter.
+    /// Requests DynamoDB acknowledged (puts and deletes), and of the changes, the inserts and deletes.
+    struct Applied {
+        var written: Int64
+        var inserted: Int64 = 0
+        var deleted: Int64 = 0
+    }
+
     func loadItems(
         reader: ExportReader, files: [ExportLayout.FileEntry], table: String, client: DynamoDB, expected: Int64,
         reporter: any JobReporter
-    ) throws -> Int64 {
+    ) throws -> Applied {
+        var inserted: Int64 = 0
+        var deleted: Int64 = 0
         let throttle = ProgressThrottle(reporter)
         let written = Locked<Int64>(0)
         let writer = DynamoBatchWriter(
@@ -413,10 +458,21 @@ extension BackupService {
             for entry in files {
                 fileName = String(entry.dataFileS3Key.split(separator: "/").last ?? "")
                 firstLine = 1
-                let problems = try reader.readDataFile(entry) { json, line in
+                let problems = try reader.readDataFile(entry) { record, line in
                     try reporter.checkCancelled()
-                    var req = Array(#"{"PutRequest":{"Item":"#.utf8)
-                    req += json
+                    var req: [UInt8]
+                    switch record {
+                    case .item(let json):
+                        req = Array(#"{"PutRequest":{"Item":"#.utf8) + json
+                    case .change(let c):
+                        if let new = c.newImage {
+                            req = Array(#"{"PutRequest":{"Item":"#.utf8) + new
+                            if !c.hasOldImage { inserted += 1 }
+                        } else {
+                            req = Array(#"{"DeleteRequest":{"Key":"#.utf8) + c.keys
+                            deleted += 1
+                        }
+                    }
                     req += Array("}}".utf8)
                     batch.append(req)
                     if batch.count == 25 {
@@ -441,6 +497,46 @@ extension BackupService {
         }
         defer { throttle.flush() }
         try writer.finish()
-        return written.value
+        return Applied(written: written.value, inserted: inserted, deleted: deleted)
+    }
+
+    /// The backups a restore of `entry` reads, oldest first: itself for a full export; for an incremental
+    /// one, the full export its chain starts from and every incremental export up to it, each verified,
+    /// each continuing the window of the one before.
+    func restoreChain(
+        _ entry: BackupEntry, store: any BackupStore, from: BackupLocation?, reporter: any JobReporter
+    ) throws -> [(BackupManifest, any BackupStore)] {
+        var chain: [(BackupManifest, any BackupStore)] = [(entry.manifest, store)]
+        var cursor = entry.manifest
+        while let e = cursor.export, e.isIncremental {
+            guard let previous = e.previous else {
+                throw Failure("backup \(cursor.id) is an incremental export with no previous export recorded")
+            }
+            guard chain.count < 10_000 else { throw Failure("the chain of \(entry.id) does not end") }
+            let p: (BackupEntry, any BackupStore)
+            do {
+                p = try prepareRestore(
+                    id: previous, kind: .dynamodb,
+                    from: from.flatMap { l in
+                        (try? self.entry(previous))?.locations.contains(l) == true ? l : nil
+                    }, reporter: reporter)
+            } catch {
+                throw Failure(
+                    "backup \(entry.id) needs \(previous), the export before it in its chain, which cannot be read: \((error as? any OperatorError)?.message ?? "\(error)")",
+                    hint: "restore an export whose chain is whole (whatifctl backups list --kind dynamodb)")
+            }
+            guard p.0.manifest.export?.end == e.fromTime else {
+                throw Failure(
+                    "backup \(cursor.id) starts at \(e.fromTime.map(Timestamp.format) ?? "?") but \(previous) ends at \(p.0.manifest.export?.end.map(Timestamp.format) ?? "?"): the chain has a gap"
+                )
+            }
+            chain.insert((p.0.manifest, p.1), at: 0)
+            cursor = p.0.manifest
+        }
+        if chain.count > 1 {
+            reporter.info(
+                "restoring the chain of \(entry.id): \(chain.map(\.0.id).joined(separator: " → "))")
+        }
+        return chain
     }
 }

@@ -18,8 +18,14 @@ package enum Retention {
         package var verified: Bool
         /// A restore or a verify is reading it.
         package var inUse: Bool
+        /// An incremental export: the backup it continues (kept as long as it is).
+        package var previous: String?
 
-        package init(id: String, kind: BackupKind, time: Date, pinned: Bool, verified: Bool, inUse: Bool = false) {
+        package init(
+            id: String, kind: BackupKind, time: Date, pinned: Bool, verified: Bool, inUse: Bool = false,
+            previous: String? = nil
+        ) {
+            self.previous = previous
             self.id = id
             self.kind = kind
             self.time = time
@@ -61,6 +67,16 @@ package enum Retention {
         for c in sorted where c.pinned { keep(c.id, "pinned") }
         for c in sorted where c.inUse { keep(c.id, "in use") }
         if let newestVerified = sorted.first(where: \.verified) { keep(newestVerified.id, "newest verified") }
+        // An incremental export restores only with the exports before it: each kept one keeps its chain.
+        let previous = Dictionary(sorted.map { ($0.id, $0.previous) }, uniquingKeysWith: { a, _ in a })
+        for c in sorted where reasons[c.id] != nil {
+            var cursor = c.previous
+            var seen: Set<String> = [c.id]
+            while let p = cursor, previous[p] != nil, seen.insert(p).inserted {
+                if !(reasons[p] ?? []).contains(where: { $0.hasPrefix("chain of ") }) { keep(p, "chain of \(c.id)") }
+                cursor = previous[p] ?? nil
+            }
+        }
 
         return sorted.map { c in
             let r = reasons[c.id] ?? []

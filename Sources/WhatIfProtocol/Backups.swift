@@ -268,12 +268,33 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         /// The export's server-side encryption as DynamoDB reported it (`S3SseAlgorithm`, `S3SseKmsKeyId`);
         /// nil when it reported none.
         public var encryption: StoredEncryption?
+        /// `FULL_EXPORT` or `INCREMENTAL_EXPORT` (nil in manifests written before it was recorded, and for
+        /// the agent's own scan: a full export).
+        public var exportType: String?
+        /// A full export: the point in time its data is of (ExportTime).
+        public var exportTime: Date?
+        /// An incremental export: the changes from `fromTime` (inclusive) to `toTime` (exclusive).
+        public var fromTime: Date?
+        /// An incremental export: the end of its window (where the next one starts).
+        public var toTime: Date?
+        /// An incremental export: `NEW_AND_OLD_IMAGES` or `NEW_IMAGE`.
+        public var viewType: String?
+        /// An incremental export: the backup whose window it continues (a full export or an incremental).
+        public var previous: String?
+        /// An incremental export: the full export its chain starts from.
+        public var base: String?
+
         package init(exportId: String, exportArn: String?, path: String, encryption: StoredEncryption? = nil) {
             self.exportId = exportId
             self.exportArn = exportArn
             self.path = path
             self.encryption = encryption
         }
+
+        /// True for an incremental export (its data are changes, restorable only after its chain).
+        public var isIncremental: Bool { exportType == "INCREMENTAL_EXPORT" }
+        /// The point in time the chain reaches with this export: `toTime`, or a full export's `exportTime`.
+        public var end: Date? { isIncremental ? toTime : exportTime }
     }
 
     package init(
@@ -603,12 +624,25 @@ public struct OrphanBackup: Codable, Sendable, Equatable {
 public struct StartBackupRequest: Codable, Sendable {
     /// Empty or absent: every configured kind.
     public var kinds: [BackupKind]
+    /// DynamoDB native exports: true asks for an incremental export continuing the newest export's
+    /// window, false for a full export; nil lets `backups.dynamodb.incremental` decide.
+    public var incremental: Bool?
+    /// DynamoDB native exports: a full export of the table as it was at this time (inside its
+    /// point-in-time recovery window) instead of now.
+    public var exportTime: Date?
+
     /// A backup of `kinds` (empty: every configured kind).
-    public init(kinds: [BackupKind]) { self.kinds = kinds }
+    public init(kinds: [BackupKind], incremental: Bool? = nil, exportTime: Date? = nil) {
+        self.kinds = kinds
+        self.incremental = incremental
+        self.exportTime = exportTime
+    }
     /// Reads the request; `kinds` defaults to empty.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kinds = try c.decodeIfPresent([BackupKind].self, forKey: .kinds) ?? []
+        incremental = try c.decodeIfPresent(Bool.self, forKey: .incremental)
+        exportTime = try c.decodeIfPresent(Date.self, forKey: .exportTime)
     }
 }
 
@@ -641,7 +675,8 @@ public struct PruneDecision: Codable, Sendable, Equatable {
     public var kind: BackupKind
     /// True when it stays.
     public var keep: Bool
-    /// Why it is kept: `keep_last`, `daily`, `weekly`, `monthly`, `pinned`, `newest verified`, `in use`.
+    /// Why it is kept: `keep_last`, `daily`, `weekly`, `monthly`, `pinned`, `newest verified`, `in use`,
+    /// `chain of ID` (an incremental export that is kept needs it).
     public var reasons: [String]
     package init(id: String, kind: BackupKind, keep: Bool, reasons: [String]) {
         self.id = id

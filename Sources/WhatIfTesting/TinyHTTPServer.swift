@@ -196,6 +196,9 @@ package final class FaultProxy: @unchecked Sendable {
         case delay(seconds: Double)
         /// 400 ExpiredTokenException (JSON) or ExpiredToken (XML): the session credentials ran out.
         case expiredCredentials
+        /// Answers the call itself, for what moto does not do (DynamoDB's export layout, incremental
+        /// exports): a stand-in written to AWS's documentation, nothing more.
+        case respond(@Sendable (TinyRequest) -> TinyResponse)
     }
 
     package struct Rule: Sendable {
@@ -299,6 +302,9 @@ package final class FaultProxy: @unchecked Sendable {
         case .unprocessed(let keep)?:
             injected.withLock { $0 += 1 }
             return unprocessed(req, keep: keep)
+        case .respond(let answer)?:
+            injected.withLock { $0 += 1 }
+            return answer(req)
         case .delay(let seconds)?:
             injected.withLock { $0 += 1 }
             usleep(UInt32(seconds * 1_000_000))

@@ -34,11 +34,33 @@ struct Backup: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "What to back up.") var target: Target = .all
+    @Flag(
+        help:
+            "DynamoDB native exports: the changes since the newest export (an incremental export chained to it); refused when AWS would refuse it."
+    )
+    var incremental = false
+    @Flag(help: "DynamoDB native exports: a full export, whatever backups.dynamodb.incremental says.") var full = false
+    @Option(
+        name: .customLong("export-time"),
+        help: "DynamoDB native exports: a full export of the table as it was at this time (RFC 3339).")
+    var exportTime: PointInTime?
     @OptionGroup var jobOptions: JobOptions
+
+    func validate() throws {
+        if incremental && full { throw ValidationError("--incremental and --full contradict each other") }
+        if incremental && exportTime != nil {
+            throw ValidationError("--export-time is for a full export; --incremental takes the changes since the last")
+        }
+        if incremental || full || exportTime != nil, target != .dynamodb {
+            throw ValidationError("--incremental, --full and --export-time apply to `whatifctl backup dynamodb`")
+        }
+    }
 
     func run() throws {
         let kinds: [BackupKind] = target == .all ? [] : BackupKind(rawValue: target.rawValue).map { [$0] } ?? []
-        let job = try perform { try global.client.startBackup(kinds: kinds) }
+        let request = StartBackupRequest(
+            kinds: kinds, incremental: incremental ? true : full ? false : nil, exportTime: exportTime?.date)
+        let job = try perform { try global.client.start(JobSpecs.Backup.self, request) }
         try followJob(job, JobSpecs.Backup.self, global: global, options: jobOptions) { run in
             for p in run.parts {
                 if p.ok {
@@ -444,6 +466,9 @@ enum BackupText {
 
     static func content(_ m: BackupManifest) -> String {
         if let s = m.snapshot { return "\(s.service) snapshot, \(s.status)" }
+        if let x = m.export, x.isIncremental, let n = m.items {
+            return "\(Units.count(n, "change")) after \(x.previous ?? "?")"
+        }
         if let n = m.items { return Units.count(n, "item") }
         if let t = m.tables { return "\(Units.count(t.count, "table")), \(Units.count(t.values.reduce(0, +), "row"))" }
         if let n = m.tocEntries { return "\(n) entries" }
@@ -479,7 +504,16 @@ enum BackupText {
             Out.line("  size       \(size(m))")
         }
         Out.line("  content    \(content(m))")
-        if let x = m.export { Out.line("  export     \(x.path)\(x.exportArn.map { " (\($0))" } ?? "")") }
+        if let x = m.export {
+            Out.line("  export     \(x.path)\(x.exportArn.map { " (\($0))" } ?? "")")
+            if x.isIncremental {
+                Out.line(
+                    "  changes    \(x.fromTime.map(Timestamp.format) ?? "?") to \(x.toTime.map(Timestamp.format) ?? "?") (\(x.viewType ?? "?")), after \(x.previous ?? "?"), chain of \(x.base ?? "?")"
+                )
+            } else if let t = x.exportTime {
+                Out.line("  as of      \(Timestamp.format(t))")
+            }
+        }
         if let s = m.snapshot {
             Out.line("  snapshot   \(s.identifier) in \(s.service)\(s.region.map { " (\($0))" } ?? ""), \(s.status)")
             if let a = s.arn, a != s.identifier { Out.line("  arn        \(a)") }

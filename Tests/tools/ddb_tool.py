@@ -18,6 +18,8 @@ compare them item by item.
   ddb_tool.py old-table STACK_ENV TABLE       create TABLE with the user index only (as expected), 3 items
   ddb_tool.py get STACK_ENV TABLE KEY         one item (scenarioId KEY) as JSON, or null
   ddb_tool.py rds-instance STACK_ENV ID DAYS    an RDS PostgreSQL instance keeping DAYS of automated backups
+  ddb_tool.py write-export STACK_ENV TABLE BUCKET PREFIX EXPORT_ID TYPE STATE [VIEW]
+                                                an export in AWS's layout (moto writes none), incremental by diff
   ddb_tool.py snapshots STACK_ENV               every RDS snapshot, DynamoDB backup and ElastiCache snapshot
   ddb_tool.py delete-rds-snapshot STACK_ENV ID  deletes an RDS snapshot behind the agent's back
   ddb_tool.py replication-group STACK_ENV ID on|off   an ElastiCache replication group, encrypted (at rest and in transit) or not
@@ -31,6 +33,7 @@ import json
 import os
 import random
 import sys
+import time
 
 def client(env_file):
     import boto3
@@ -164,6 +167,87 @@ def describe(env_file, table):
                                          key=lambda g: g["IndexName"]),
     }
 
+def wire(value):
+    """A low-level attribute value as DynamoDB's JSON has it (binary as base64)."""
+    import base64
+    (t, v), = value.items()
+    if t == "B":
+        return {"B": base64.b64encode(v).decode()}
+    if t == "BS":
+        return {"BS": [base64.b64encode(b).decode() for b in v]}
+    if t == "M":
+        return {"M": {k: wire(x) for k, x in v.items()}}
+    if t == "L":
+        return {"L": [wire(x) for x in v]}
+    return {t: v}
+
+def write_export(env_file, table, bucket, prefix, export_id, export_type, state_file, view="NEW_AND_OLD_IMAGES"):
+    """Writes an export of TABLE in AWS's layout under s3://BUCKET/PREFIX/AWSDynamoDB/EXPORT_ID/, as
+    DynamoDB does (moto does not): FULL_EXPORT, every item; INCREMENTAL_EXPORT, the changes since the
+    state STATE_FILE holds (the last export's items), compacted to one record per item as AWS's are."""
+    import base64, gzip, io
+    ddb = client(env_file)
+    keys = [k["AttributeName"] for k in ddb.describe_table(TableName=table)["Table"]["KeySchema"]]
+    items = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            w = {k: wire(v) for k, v in item.items()}
+            items[json.dumps({k: w[k] for k in keys}, sort_keys=True)] = w
+    old = json.load(open(state_file)) if os.path.exists(state_file) else {}
+    stamp = {"WriteTimestampMicros": {"N": str(int(time.time() * 1e6))}}
+    records = []
+    if export_type == "FULL_EXPORT":
+        records = [{"Item": v} for v in items.values()]
+    else:
+        for k, v in items.items():
+            if k not in old:
+                records.append({"Metadata": stamp, "Keys": json.loads(k), "NewImage": v})
+            elif old[k] != v:
+                r = {"Metadata": stamp, "Keys": json.loads(k), "NewImage": v}
+                if view == "NEW_AND_OLD_IMAGES":
+                    r["OldImage"] = old[k]
+                records.append(r)
+        for k, v in old.items():
+            if k not in items:
+                r = {"Metadata": stamp, "Keys": json.loads(k)}
+                if view == "NEW_AND_OLD_IMAGES":
+                    r["OldImage"] = v
+                records.append(r)
+    json.dump(items, open(state_file, "w"))
+    c = s3(env_file)
+    base = "%s/AWSDynamoDB/%s" % (prefix, export_id)
+    raw = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as g:
+        g.write(raw)
+    data = buf.getvalue()
+    data_key = "%s/data/%s.json.gz" % (base, "a" * 26)
+    def put(key, body):
+        c.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="AES256")
+    put(data_key, data)
+    md5 = lambda b: base64.b64encode(hashlib.md5(b).digest()).decode()
+    files = json.dumps({"itemCount": len(records), "md5Checksum": md5(data), "etag": hashlib.md5(data).hexdigest(),
+                        "dataFileS3Key": data_key}) + "\n"
+    put(base + "/manifest-files.json", files.encode())
+    put(base + "/manifest-files.md5", md5(files.encode()).encode())
+    summary = {"version": "2023-08-01" if export_type != "FULL_EXPORT" else "2020-06-30",
+               "exportArn": "arn:aws:dynamodb:us-east-1:123456789012:table/%s/export/%s" % (table, export_id),
+               "startTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+               "endTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+               "tableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/" + table, "tableId": "t",
+               "s3Bucket": bucket, "s3Prefix": prefix, "s3SseAlgorithm": "AES256", "s3SseKmsKeyId": None,
+               "manifestFilesS3Key": base + "/manifest-files.json", "billedSizeBytes": len(data),
+               "itemCount": len(records), "outputFormat": "DYNAMODB_JSON"}
+    if export_type != "FULL_EXPORT":
+        summary["exportType"] = export_type
+        summary["outputView"] = view
+    else:
+        summary["exportTime"] = summary["startTime"]
+    body = json.dumps(summary).encode()
+    put(base + "/manifest-summary.json", body)
+    put(base + "/manifest-summary.md5", md5(body).encode())
+    print(json.dumps({"itemCount": len(records), "manifest": base + "/manifest-summary.json"}))
+
 def aws_shape(backup_dir):
     """Rewrites an export the agent wrote the way AWS's own exports differ from it: checksum files named
     .checksum holding hex MD5s, data keys under an S3 prefix, the bucket and prefix in the summary. Then
@@ -271,6 +355,21 @@ if __name__ == "__main__":
         ddb = client(sys.argv[2])
         print(sum(p["Count"] for p in ddb.get_paginator("scan").paginate(
             TableName=sys.argv[3], Select="COUNT", ConsistentRead=True)))
+    elif cmd == "mutate":
+        # Updates the 3 first items (by key), deletes the next 2, inserts 2 named after TAG.
+        ddb = client(sys.argv[2])
+        table, tag = sys.argv[3], sys.argv[4]
+        keys = sorted(i["scenarioId"]["S"] for p in ddb.get_paginator("scan").paginate(
+            TableName=table, ProjectionExpression="scenarioId") for i in p["Items"])
+        for k in keys[:3]:
+            item = ddb.get_item(TableName=table, Key={"scenarioId": {"S": k}}, ConsistentRead=True)["Item"]
+            item["topic"] = {"S": "changed in " + tag}
+            ddb.put_item(TableName=table, Item=item)
+        for k in keys[3:5]:
+            ddb.delete_item(TableName=table, Key={"scenarioId": {"S": k}})
+        for n in (1, 2):
+            ddb.put_item(TableName=table, Item={"scenarioId": {"S": "new-%s-%d" % (tag, n)}, "userId": {"S": "u"},
+                                                "createdAt": {"S": "2026-12-06T00:00:00Z"}, "n": {"N": str(n)}})
     elif cmd == "alter":
         ddb = client(sys.argv[2])
         keys = sorted(i["scenarioId"]["S"] for p in ddb.get_paginator("scan").paginate(
@@ -335,6 +434,8 @@ if __name__ == "__main__":
             print("elasticache", sn["SnapshotName"])
     elif cmd == "delete-rds-snapshot":
         s3(sys.argv[2], "rds").delete_db_snapshot(DBSnapshotIdentifier=sys.argv[3])
+    elif cmd == "write-export":
+        write_export(*sys.argv[2:])
     elif cmd == "kms-key":
         print(s3(sys.argv[2], "kms").create_key(Description="whatif test")["KeyMetadata"]["KeyId"])
     elif cmd == "kms-disable":

@@ -1,8 +1,9 @@
 import FuzzSupport
 import WhatIfAWS
 
-/// DynamoDB's Scan and BatchWriteItem answers, as the backup's byte-level JSON reader sees them. What
-/// it accepts must come out as export lines that read back to items and validate as JSON.
+/// DynamoDB's Scan and BatchWriteItem answers and an incremental export's change lines, as the backup's
+/// byte-level JSON reader sees them. What it accepts must come out as export lines that read back to
+/// items, and keys and images that validate as JSON.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = Array(UnsafeBufferPointer(start: data, count: size))
@@ -23,6 +24,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if let key = page.lastEvaluatedKey {
             do { try RawJSON.validate(key) } catch { fatalError("LastEvaluatedKey is not valid JSON: \(error)") }
         }
+    }
+    if let change = try? body.withUnsafeBytes({ try RawJSON.changeOfLine($0) }) {
+        do {
+            try RawJSON.validate(change.keys)
+            if let new = change.newImage { try RawJSON.validate(new) }
+        } catch { fatalError("a change's keys or image read back is not valid JSON: \(error)") }
     }
     if let puts = try? RawJSON.unprocessedPuts(body, table: "t") {
         for p in puts {

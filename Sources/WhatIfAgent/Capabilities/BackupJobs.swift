@@ -66,11 +66,16 @@ enum BackupJobs {
     static func backup(_ core: AgentCore) -> JobKind {
         JobKind(
             JobSpecs.Backup.self,
-            resources: { req, c in try c.backupTargets.kinds(req.kinds).map { c.backupTargets.resource($0) } },
+            resources: { req, c in
+                let kinds = try c.backupTargets.kinds(req.kinds)
+                try BackupTargets.checkExportOptions(req, kinds: kinds)
+                return kinds.map { c.backupTargets.resource($0) }
+            },
             run: { ctx, req in
                 let kinds = try ctx.config.backupTargets.kinds(req.kinds)
                 let service = core.backups()
-                return try await Threads.run { try service.backupJob(kinds: kinds, reporter: ctx) }
+                let options = ExportOptions(incremental: req.incremental, exportTime: req.exportTime)
+                return try await Threads.run { try service.backupJob(kinds: kinds, options: options, reporter: ctx) }
             })
     }
 

@@ -359,7 +359,7 @@ public enum ConfigLoader {
             known: [
                 "mode", "total_segments", "consistent_read", "page_limit", "compression", "file_size",
                 "throttle_retries",
-                "restore_workers", "export_poll", "timeout",
+                "restore_workers", "export_poll", "timeout", "incremental", "full_every",
             ])
         {
             b.dynamodb.mode = d.choice("mode", ["auto", "scan", "export"]) ?? "auto"
@@ -372,6 +372,14 @@ public enum ConfigLoader {
             b.dynamodb.restoreWorkers = d.int("restore_workers", in: 1...64) ?? b.dynamodb.restoreWorkers
             b.dynamodb.exportPoll = d.duration("export_poll", max: 600) ?? b.dynamodb.exportPoll
             b.dynamodb.timeout = d.duration("timeout", max: 7 * 86400) ?? b.dynamodb.timeout
+            b.dynamodb.incremental = d.bool("incremental") ?? false
+            b.dynamodb.fullEvery = d.int("full_every", in: 1...1000) ?? b.dynamodb.fullEvery
+            if b.dynamodb.incremental && b.dynamodb.mode == "scan" {
+                sink.add(
+                    line: d.line("incremental"),
+                    "backups.dynamodb.incremental needs native exports, but mode is scan",
+                    "set backups.dynamodb.mode: export (or auto), or remove incremental")
+            }
             if b.dynamodb.mode == "export" && b.s3 == nil {
                 sink.add(
                     line: d.line("mode"), "backups.dynamodb.mode export needs backups.s3 (AWS exports go to S3)",

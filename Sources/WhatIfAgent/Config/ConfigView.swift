@@ -258,6 +258,7 @@ enum ConfigView {
                 "throttle_retries": .number(Double(b.dynamodb.throttleRetries)),
                 "restore_workers": .number(Double(b.dynamodb.restoreWorkers)),
                 "export_poll": duration(b.dynamodb.exportPoll), "timeout": duration(b.dynamodb.timeout),
+                "incremental": .bool(b.dynamodb.incremental), "full_every": .number(Double(b.dynamodb.fullEvery)),
             ],
         ]
     }
