@@ -369,7 +369,11 @@ package final class BackupService: Sendable {
         // A snapshot taken when the manifest then cannot be written is deleted again.
         var snapshot: SnapshotRecord?
         try Files.makeDirectories(Files.directory(of: partial))
-        guard mkdir(partial, 0o750) == 0 else {
+        // Encrypted backups hold plaintext only here, until the checks that read it (pg_restore --list,
+        // redis-check-rdb) have run and each file is encrypted in place: the folder is the agent's alone
+        // until then.
+        let encrypting = settings.encryption != nil && !kind.isHeldByAWS
+        guard mkdir(partial, encrypting ? 0o700 : 0o750) == 0 else {
             throw Failure(
                 "cannot create \(partial): \(Files.errnoText())",
                 hint: "check backups.location and that the agent's user can write there")
@@ -410,6 +414,7 @@ package final class BackupService: Sendable {
             try Files.writeAtomically(
                 "\(partial)/\(SideFile.manifest)", try ManifestSeal.encode(manifest), mode: 0o640)
             let final = local.folder(id)
+            if encrypting { chmod(partial, 0o750) }
             guard rename(partial, final) == 0 else {
                 throw Failure("cannot rename \(partial) to \(final): \(Files.errnoText())")
             }

@@ -120,6 +120,41 @@ import WhatIfTesting
         }
     }
 
+    /// While an encrypted backup is taken, its plaintext sits in a 0700 partial folder (the agent's
+    /// alone); the finished backup holds only sealed files.
+    @Test func plaintextIsTheAgentsAloneUntilItIsEncrypted() throws {
+        let db = try fx.makeDatabase()
+        defer { fx.dropDatabase(db) }
+        let keys = TempDir("whatif-keys")
+        let key = try keyFile(keys)
+        let wrapper = try PgDumpWrapper(holdAfter: 4096)
+        defer { wrapper.releaseDump() }
+        let location = TempDir("whatif-backups")
+        let a = try AgentProcess(
+            fx.config(
+                db: db, table: nil,
+                backups:
+                    "  location: \(location.path)\n  postgres:\n    bin_dir: \(wrapper.bin)\n  encryption:\n    key_file: \(key)\n"
+            ))
+        let job = try a.client.startBackup(kinds: [.postgres])
+        #expect(wrapper.waitUntilHolding(), "\((try? a.ctl(["jobs", "logs", job.id]).output) ?? "")")
+        let dir = "\(location.path)/postgres"
+        let partial = {
+            (try? FileManager.default.contentsOfDirectory(atPath: dir))?.first { $0.hasSuffix(".partial") }
+        }
+        #expect(eventually(timeout: 10) { partial() != nil })
+        let mode = { (path: String) -> Int? in
+            (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
+        }
+        #expect(mode("\(dir)/\(try #require(partial()))") == 0o700)
+        wrapper.releaseDump()
+        let done = try a.ctl(["jobs", "follow", job.id])
+        #expect(done.status == 0, "\(done.output)")
+        let id = try #require(try a.client.backups().backups.first?.id)
+        #expect(mode("\(dir)/\(id)") == 0o750, "group-readable once only sealed files are in it")
+        try expectSealed("\(dir)/\(id)", notContaining: "pgbench_accounts")
+    }
+
     @Test func keyFileBackupsRestoreAndVerifyAndAnotherKeyIsNamed() throws {
         let db = try fx.makeDatabase()
         let restored = db + "_r"
