@@ -5,6 +5,7 @@ import WhatIfCore
 import WhatIfCrypto
 import WhatIfPostgres
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -41,6 +42,8 @@ package struct BackupContext: Sendable {
     package var settings: BackupSettings
     package var environmentName: String
     package var postgres: PostgresSource?
+    /// The read replicas of `postgres`, by name (`backups.postgres.from: replica` dumps from one).
+    package var postgresReplicas: [(name: String, source: PostgresSource)] = []
     package var dynamo: DynamoSource?
     /// The S3 client for the destination (and the native export).
     package var s3: S3?
@@ -61,11 +64,13 @@ package struct BackupContext: Sendable {
     package var logger: Logger
 
     package init(
-        settings: BackupSettings, environmentName: String, postgres: PostgresSource?, dynamo: DynamoSource?, s3: S3?,
+        settings: BackupSettings, environmentName: String, postgres: PostgresSource?,
+        postgresReplicas: [(name: String, source: PostgresSource)] = [], dynamo: DynamoSource?, s3: S3?,
         kms: KMS? = nil, redis: RedisSource? = nil, rds: RDS? = nil, rdsInstance: String? = nil,
         elasticache: ElastiCache? = nil, replicationGroup: String? = nil, region: String? = nil,
         stateDirectory: String, processEnvironment: [String: String], logger: Logger
     ) {
+        self.postgresReplicas = postgresReplicas
         self.rds = rds
         self.rdsInstance = rdsInstance
         self.elasticache = elasticache
@@ -451,8 +456,13 @@ package final class BackupService: Sendable {
     func takePostgres(id: String, folder: String, started: Date, previous: BackupManifest?, reporter: any JobReporter)
         throws -> BackupManifest
     {
-        guard let source = context.postgres else {
+        guard let primary = context.postgres else {
             throw Failure("PostgreSQL is not configured", hint: "set postgres: in the config")
+        }
+        var source = primary
+        var replica: String?
+        if settings.postgres.from == "replica" {
+            (replica, source) = try chooseReplica(reporter: reporter)
         }
         let tools = try PostgresTools.find(
             binDirectory: settings.postgres.binDirectory, environment: context.processEnvironment)
@@ -469,9 +479,49 @@ package final class BackupService: Sendable {
         return BackupManifest(
             id: id, kind: .postgres, environment: context.environmentName, agentVersion: WhatIfVersion.string,
             host: HostName.current, startedAt: started, endedAt: Date(), format: out.format, method: "pg_dump",
-            source: .init(host: c.host, port: c.port, database: c.database, user: c.user),
+            source: .init(host: c.host, port: c.port, database: c.database, user: c.user, replica: replica),
             tool: .init(name: "pg_dump", version: tools.version), serverVersion: out.serverVersion, files: out.files,
             tables: out.tables, tocEntries: listed)
+    }
+
+    /// `backups.postgres.from: replica`: the least-lagging replica that is still in recovery and within
+    /// `max_replica_lag`; none fit is a refusal naming each replica and why.
+    func chooseReplica(reporter: any JobReporter) throws -> (String, PostgresSource) {
+        var fit: [(name: String, source: PostgresSource, lag: Double)] = []
+        var why: [String] = []
+        let bound = settings.postgres.maxReplicaLag
+        for (name, source) in context.postgresReplicas {
+            do {
+                let conn = try PostgresConnection.connect(
+                    source.config, deadline: .after(seconds: source.connectTimeout))
+                defer { conn.close() }
+                let st = try conn.standbyState(deadline: .after(seconds: 10))
+                if !st.inRecovery {
+                    why.append("\(name) is not in recovery (no longer a replica)")
+                } else if let lag = st.lagSeconds {
+                    if lag <= bound {
+                        fit.append((name, source, lag))
+                    } else {
+                        why.append("\(name) lags \(DurationText.format(lag))")
+                    }
+                } else {
+                    why.append("\(name) receives no WAL from the primary")
+                }
+            } catch {
+                why.append("\(name) is unreachable: \((error as? any OperatorError)?.message ?? "\(error)")")
+            }
+        }
+        guard let best = fit.min(by: { $0.lag < $1.lag }) else {
+            throw Failure(
+                "no replica to back up from (backups.postgres.max_replica_lag is \(DurationText.format(bound))): \(why.isEmpty ? "postgres.replicas lists none" : why.joined(separator: "; "))",
+                hint:
+                    "wait for the replica to catch up, raise backups.postgres.max_replica_lag, or set backups.postgres.from: primary"
+            )
+        }
+        reporter.info(
+            "dumping from replica \(best.name) (\(best.source.config.host):\(best.source.config.port)), \(DurationText.format(best.lag)) behind the primary"
+        )
+        return (best.name, best.source)
     }
 
     func takeDynamo(id: String, folder: String, started: Date, reporter: any JobReporter) throws -> BackupManifest {

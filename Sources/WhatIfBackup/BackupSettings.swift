@@ -119,6 +119,10 @@ package struct PostgresDumpSettings: Sendable, Equatable {
     package var rowCounts: Bool
     /// Longest a dump may run, in seconds.
     package var timeout: Double
+    /// `primary`, or `replica`: dump from the least-lagging read replica (`postgres.replicas`).
+    package var from = "primary"
+    /// `from: replica`: a replica lagging more than this many seconds is not dumped from.
+    package var maxReplicaLag: Double = 300
 
     package init(
         format: String = "custom", jobs: Int = 1, compression: Int? = nil, binDirectory: String? = nil,

@@ -57,7 +57,9 @@ package final class CloudWatchCollector: Collector, @unchecked Sendable {
     }
 
     /// The metrics the issue lists, for the configured resources.
-    package static func standardSpecs(tables: [String], rdsInstance: String?, cacheClusters: [String]) -> [Spec] {
+    package static func standardSpecs(
+        tables: [String], rdsInstance: String?, cacheClusters: [String], rdsReplicas: [String] = []
+    ) -> [Spec] {
         var out: [Spec] = []
         func add(_ ns: String, _ name: String, _ dims: [MetricKey.Dimension], _ unit: String, _ stat: String) {
             out.append(Spec(key: MetricKey(namespace: ns, name: name, dimensions: dims, unit: unit), stat: stat))
@@ -83,6 +85,12 @@ package final class CloudWatchCollector: Collector, @unchecked Sendable {
             add("AWS/RDS", "CPUUtilization", d, MetricUnit.percent, "Average")
             add("AWS/RDS", "DatabaseConnections", d, MetricUnit.count, "Average")
             add("AWS/RDS", "FreeStorageSpace", d, MetricUnit.bytes, "Average")
+            if !rdsReplicas.isEmpty { add("AWS/RDS", "ReplicationSlotDiskUsage", d, MetricUnit.bytes, "Average") }
+        }
+        for r in rdsReplicas {
+            add(
+                "AWS/RDS", "ReplicaLag", [MetricKey.Dimension("DBInstanceIdentifier", r)], MetricUnit.seconds, "Average"
+            )
         }
         for c in cacheClusters {
             let d = [MetricKey.Dimension("CacheClusterId", c)]

@@ -148,7 +148,8 @@ package final class PostgresCollector: Collector, @unchecked Sendable {
                (SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0)
                   FROM pg_stat_activity
                  WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
-                   AND backend_type = 'client backend') AS longest
+                   AND backend_type = 'client backend') AS longest,
+               pg_is_in_recovery() AS standby
           FROM pg_stat_database d WHERE d.datname = current_database()
         """
 
@@ -205,7 +206,49 @@ package final class PostgresCollector: Collector, @unchecked Sendable {
             out.append(sample("FreeStorageSpace", MetricUnit.bytes, free))
         }
         if let cpu = host?.cpuPercent { out.append(sample("CPUUtilization", MetricUnit.percent, cpu)) }
+        if r.value(0, "standby") == "f", let bytes = try? conn.replicationSlotBytes(deadline: .after(seconds: 5)) {
+            out.append(sample("ReplicationSlotDiskUsage", MetricUnit.bytes, bytes))
+        }
         return out
+    }
+}
+
+/// A read replica as AWS/RDS names it (its own DBInstanceIdentifier): ReplicaLag in seconds, read on
+/// the replica (0 once it has replayed all it received; the time since its last replayed commit
+/// otherwise). A replica that is no longer in recovery or receives no WAL reports no ReplicaLag (an
+/// alarm then sees missing data, as CloudWatch would show it).
+package final class PostgresReplicaCollector: Collector, @unchecked Sendable {
+    package let name: String
+    let instanceId: String
+    let connect: @Sendable () throws -> PostgresConnection
+    private let lock = Locked(())
+    private var connection: PostgresConnection?
+
+    package init(instanceId: String, connect: @escaping @Sendable () throws -> PostgresConnection) {
+        name = "postgres replica \(instanceId)"
+        self.instanceId = instanceId
+        self.connect = connect
+    }
+
+    package func collect(now: Double) throws -> [Sample] {
+        try lock.withLock { _ in
+            let conn = try connection ?? connect()
+            connection = conn
+            let state: PostgresConnection.StandbyState
+            do { state = try conn.standbyState(deadline: .after(seconds: 10)) } catch {
+                conn.close()
+                connection = nil
+                throw error
+            }
+            guard state.inRecovery, let lag = state.lagSeconds else { return [] }
+            return [
+                Sample(
+                    key: MetricKey(
+                        namespace: "AWS/RDS", name: "ReplicaLag",
+                        dimensions: [MetricKey.Dimension("DBInstanceIdentifier", instanceId)], unit: MetricUnit.seconds),
+                    value: lag, time: now)
+            ]
+        }
     }
 }
 

@@ -219,11 +219,15 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         public var region: String?
         /// Snapshots: the RDS instance or ElastiCache replication group.
         public var resource: String?
+        /// PostgreSQL: the read replica it was dumped from (`host` and `port` are the replica's).
+        public var replica: String?
 
         package init(
             host: String? = nil, port: Int? = nil, database: String? = nil, user: String? = nil, table: String? = nil,
-            tableArn: String? = nil, endpoint: String? = nil, region: String? = nil, resource: String? = nil
+            tableArn: String? = nil, endpoint: String? = nil, region: String? = nil, resource: String? = nil,
+            replica: String? = nil
         ) {
+            self.replica = replica
             self.resource = resource
             self.host = host
             self.port = port
@@ -242,6 +246,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
             if let resource { return resource + place }
             if database == nil, let host { return "\(host)" + (port.map { ":\($0)" } ?? "") }
             return "database \(database ?? "?") on \(host ?? "?"):\(port ?? 5432)"
+                + (replica.map { " (replica \($0))" } ?? "")
         }
     }
 

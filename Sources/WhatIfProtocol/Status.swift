@@ -207,6 +207,58 @@ public struct PostgresState: Codable, Sendable, Equatable {
         self.sslVersion = sslVersion
         self.inRecovery = inRecovery
     }
+
+    /// The configured read replicas (`postgres.replicas`), each probed directly.
+    public var replicas: [PostgresReplicaState]?
+    /// The standbys streaming from this server, as `pg_stat_replication` lists them (replicas the config
+    /// does not name included).
+    public var standbys: [PostgresStandbyState]?
+    /// WAL kept for replication slots, in bytes (RDS's ReplicationSlotDiskUsage).
+    public var replicationSlotBytes: Int64?
+}
+
+/// A read replica, as its own probe read it.
+public struct PostgresReplicaState: Codable, Sendable, Equatable {
+    /// Its name (`postgres.replicas[].name`; the DBInstanceIdentifier of its metrics).
+    public var name: String
+    /// host:port.
+    public var endpoint: String
+    /// True when it answered.
+    public var reachable: Bool
+    /// `pg_is_in_recovery()`: false means it is no longer a replica (promoted).
+    public var inRecovery: Bool?
+    /// Seconds its data is behind the primary (0 when it has replayed all it received); nil when it
+    /// receives no WAL stream.
+    public var lagSeconds: Double?
+    /// Replay is paused on it.
+    public var replayPaused: Bool?
+    /// Why it is not a usable replica.
+    public var error: String?
+
+    package init(name: String, endpoint: String, reachable: Bool) {
+        self.name = name
+        self.endpoint = endpoint
+        self.reachable = reachable
+    }
+}
+
+/// A standby as its primary sees it (`pg_stat_replication`).
+public struct PostgresStandbyState: Codable, Sendable, Equatable {
+    /// `application_name` (`walreceiver` unless the standby sets one).
+    public var applicationName: String
+    /// The standby's address.
+    public var clientAddress: String?
+    /// `streaming`, `catchup`, `startup`, `backup` or `stopping`.
+    public var state: String
+    /// `replay_lag`, in seconds (nil once caught up with nothing to report).
+    public var replayLagSeconds: Double?
+
+    package init(applicationName: String, clientAddress: String?, state: String, replayLagSeconds: Double?) {
+        self.applicationName = applicationName
+        self.clientAddress = clientAddress
+        self.state = state
+        self.replayLagSeconds = replayLagSeconds
+    }
 }
 
 /// Redis, as `INFO` reports it.

@@ -33,6 +33,7 @@ enum StatusView {
         Out.line()
         for s in r.services {
             if let d = detail(s) { Out.line("\(s.service.rawValue): \(d)") }
+            for line in replicaLines(s.postgres) { Out.line("\(s.service.rawValue): \(line)") }
             if let e = s.error { Out.line("\(s.service.rawValue): \(s.reachable ? "warning" : "error"): \(e)") }
             if let h = s.hint { Out.line("\(s.service.rawValue): hint: \(h)") }
         }
@@ -64,6 +65,29 @@ enum StatusView {
             if l.leases.isEmpty && l.error == nil { Out.line("no window has been run by the fleet yet") }
             if !l.leases.isEmpty { Maintenance.Leases.table(l) }
         }
+    }
+
+    /// A line per replica: configured ones as they answered, then standbys only the primary reports.
+    static func replicaLines(_ p: PostgresState?) -> [String] {
+        guard let p else { return [] }
+        var out: [String] = []
+        for r in p.replicas ?? [] {
+            var t = "replica \(r.name) (\(r.endpoint)): "
+            if let e = r.error {
+                t += (r.reachable ? "" : "unreachable: ") + e
+            } else {
+                t += "lag \(r.lagSeconds.map { Units.duration($0) } ?? "?")"
+                if r.replayPaused == true { t += ", replay paused" }
+            }
+            out.append(t)
+        }
+        for sb in p.standbys ?? [] {
+            out.append(
+                "standby \(sb.applicationName)\(sb.clientAddress.map { " from \($0)" } ?? ""): \(sb.state), replay lag \(sb.replayLagSeconds.map { Units.duration($0) } ?? "0s")"
+            )
+        }
+        if let b = p.replicationSlotBytes, b > 0 { out.append("replication slots keep \(Units.bytes(b)) of WAL") }
+        return out
     }
 
     static func detail(_ s: ServiceStatus) -> String? {

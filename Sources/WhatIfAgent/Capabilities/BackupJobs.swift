@@ -10,6 +10,9 @@ extension ServiceClients {
         BackupContext(
             settings: config.backups, environmentName: config.environment.rawValue,
             postgres: config.postgres.map { PostgresSource(config: $0.connection, connectTimeout: $0.connectTimeout) },
+            postgresReplicas: config.postgres.map { p in
+                p.replicas.map { ($0.name, PostgresSource(config: $0.connection, connectTimeout: p.connectTimeout)) }
+            } ?? [],
             dynamo: config.dynamodb.map {
                 DynamoSource(
                     client: dynamodb, table: $0.table, endpoint: $0.endpoint ?? config.aws.endpoint,

@@ -2,6 +2,7 @@ import Logging
 import WhatIfAWS
 import WhatIfCore
 import WhatIfMonitoring
+import WhatIfPostgres
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
@@ -56,6 +57,12 @@ extension AgentCore {
                     PostgresCollector(
                         instanceId: m.rdsInstanceId, host: host, localDataDirectory: local,
                         connect: { try clients.postgres(deadline: .after(seconds: 10)) }))
+                for r in pg.replicas {
+                    collectors.append(
+                        PostgresReplicaCollector(
+                            instanceId: r.name,
+                            connect: { try PostgresConnection.connect(r.connection, deadline: .after(seconds: 10)) }))
+                }
             }
             if c.redis != nil {
                 collectors.append(
@@ -68,7 +75,8 @@ extension AgentCore {
         case .cloudwatch:
             let specs = CloudWatchCollector.standardSpecs(
                 tables: c.dynamodb.map { [$0.table] } ?? [], rdsInstance: c.postgres == nil ? nil : m.rdsInstanceId,
-                cacheClusters: c.redis == nil ? [] : [m.cacheClusterId])
+                cacheClusters: c.redis == nil ? [] : [m.cacheClusterId],
+                rdsReplicas: c.postgres?.replicas.map(\.name) ?? [])
             let tables = c.dynamodb.map { [$0.table] } ?? []
             collectors.append(
                 CloudWatchCollector(

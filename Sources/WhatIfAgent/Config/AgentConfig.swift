@@ -93,6 +93,15 @@ package struct PostgresSettings: Sendable, Equatable {
     /// "postgres.password_file /etc/...", "RDS_POSTGRES_PASSWORD", or "none".
     package var passwordSource: String
     package var connectTimeout: Double
+    /// `postgres.replicas`: read replicas (hot standbys) of this server, each reached with the primary's
+    /// database, user, password and TLS settings.
+    package var replicas: [PostgresReplica] = []
+}
+
+/// One read replica: its name (the DBInstanceIdentifier its metrics carry) and where it listens.
+package struct PostgresReplica: Sendable, Equatable {
+    package var name: String
+    package var connection: PostgresConfig
 }
 
 package struct RedisSettings: Sendable {

@@ -24,6 +24,7 @@ public enum ConfigLoader {
     ]
     static let postgresKeys = [
         "enabled", "host", "port", "database", "user", "password_file", "sslmode", "sslrootcert", "connect_timeout",
+        "replicas",
     ]
     static let redisKeys = ["enabled", "url", "username", "password_file", "ca_file", "server_name", "timeout"]
     static let dynamoKeys = ["enabled", "table", "endpoint"]
@@ -185,7 +186,10 @@ public enum ConfigLoader {
 
         let backups = readBackups(
             top.section("backups", known: backupKeys), stateDir: stateDir, base: base, remote: remote,
-            services: ["rds": rds != nil, "dynamodb": dynamodb != nil, "elasticache": elasticache != nil], sink: sink)
+            services: [
+                "rds": rds != nil, "dynamodb": dynamodb != nil, "elasticache": elasticache != nil,
+                "postgres-replicas": postgres?.replicas.isEmpty == false,
+            ], sink: sink)
 
         let monitoring = readMonitoring(
             metrics: top.section("metrics", known: metricsKeys), alarms: top.sequence("alarms"),
@@ -205,7 +209,8 @@ public enum ConfigLoader {
         if top.has("migration") {
             if let m = top.section("migration", known: ["postgres_target"]), m.has("postgres_target") {
                 postgresTarget = readPostgres(
-                    m.section("postgres_target", known: postgresKeys), environment: environment, env: env, base: base,
+                    m.section("postgres_target", known: postgresKeys.filter { $0 != "replicas" }),
+                    environment: environment, env: env, base: base,
                     sink: sink, name: "migration.postgres_target", target: true)
             }
         }
@@ -334,8 +339,16 @@ public enum ConfigLoader {
             }
         }
         if let p = s?.section(
-            "postgres", known: ["format", "jobs", "compression", "bin_dir", "row_counts", "timeout"])
+            "postgres",
+            known: ["format", "jobs", "compression", "bin_dir", "row_counts", "timeout", "from", "max_replica_lag"])
         {
+            b.postgres.from = p.choice("from", ["primary", "replica"]) ?? "primary"
+            b.postgres.maxReplicaLag = p.duration("max_replica_lag", max: 7 * 86400) ?? b.postgres.maxReplicaLag
+            if b.postgres.from == "replica", services["postgres-replicas"] != true {
+                sink.add(
+                    line: p.line("from"), "backups.postgres.from is replica but postgres.replicas lists none",
+                    "list the replicas under postgres.replicas, or set from: primary")
+            }
             b.postgres.format = p.choice("format", ["custom", "directory"]) ?? "custom"
             b.postgres.jobs = p.int("jobs", in: 1...64) ?? 1
             if b.postgres.jobs > 1 && b.postgres.format == "custom" {
@@ -512,11 +525,44 @@ public enum ConfigLoader {
                     + (target ? "" : ", or RDS_POSTGRES_PASSWORD")
             )
         }
-        return PostgresSettings(
-            connection: PostgresConfig(
-                host: host!, port: port ?? 5432, database: database, user: user, password: password, sslMode: sslMode,
-                sslRootCert: rootCert),
-            passwordSource: source, connectTimeout: s?.duration("connect_timeout", max: 120) ?? 5)
+        let connection = PostgresConfig(
+            host: host!, port: port ?? 5432, database: database, user: user, password: password, sslMode: sslMode,
+            sslRootCert: rootCert)
+        var settings = PostgresSettings(
+            connection: connection, passwordSource: source,
+            connectTimeout: s?.duration("connect_timeout", max: 120) ?? 5)
+        if !target { settings.replicas = readReplicas(s, primary: connection, name: name, sink: sink) }
+        return settings
+    }
+
+    /// `postgres.replicas`: `[{name, host, port}]`, the rest as the primary's.
+    static func readReplicas(_ s: YAMLSection?, primary: PostgresConfig, name: String, sink: ProblemSink)
+        -> [PostgresReplica]
+    {
+        var out: [PostgresReplica] = []
+        for (i, node) in (s?.sequence("replicas") ?? []).enumerated() {
+            let path = "\(name).replicas[\(i)]"
+            guard let r = YAMLSection(node, path: path, line: node.line, known: ["name", "host", "port"], sink: sink)
+            else { continue }
+            guard let host = r.string("host") else {
+                sink.add(line: r.line, "\(path) has no host", "set host (and port) of the replica")
+                continue
+            }
+            var c = primary
+            c.host = host
+            c.port = r.int("port", in: 1...65535) ?? 5432
+            let replicaName = r.string("name") ?? "\(host):\(c.port)"
+            guard !out.contains(where: { $0.name == replicaName }),
+                !(c.host == primary.host && c.port == primary.port)
+            else {
+                sink.add(
+                    line: r.line, "\(path) (\(replicaName)) is the primary or another replica again",
+                    "give each replica its own host:port and name")
+                continue
+            }
+            out.append(PostgresReplica(name: replicaName, connection: c))
+        }
+        return out
     }
 
     static func readRedis(_ s: YAMLSection?, environment: DeploymentEnvironment, base: String, sink: ProblemSink)

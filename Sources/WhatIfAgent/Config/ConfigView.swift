@@ -103,6 +103,15 @@ enum ConfigView {
                 "sslmode": .string(p.connection.sslMode.rawValue), "sslrootcert": optional(p.connection.sslRootCert),
                 "connect_timeout": duration(p.connectTimeout),
             ]
+            if !p.replicas.isEmpty {
+                s["replicas"] = .array(
+                    p.replicas.map {
+                        [
+                            "name": .string($0.name), "host": .string($0.connection.host),
+                            "port": .number(Double($0.connection.port)),
+                        ]
+                    })
+            }
             if let file = p.passwordSource.split(separator: " ", maxSplits: 1).last,
                 p.passwordSource.contains("password_file")
             {
@@ -247,7 +256,8 @@ enum ConfigView {
                 "format": .string(b.postgres.format), "jobs": .number(Double(b.postgres.jobs)),
                 "compression": b.postgres.compression.map { .number(Double($0)) } ?? .null,
                 "bin_dir": optional(b.postgres.binDirectory), "row_counts": .bool(b.postgres.rowCounts),
-                "timeout": duration(b.postgres.timeout),
+                "timeout": duration(b.postgres.timeout), "from": .string(b.postgres.from),
+                "max_replica_lag": duration(b.postgres.maxReplicaLag),
             ],
             "dynamodb": [
                 "mode": .string(b.dynamodb.mode), "total_segments": .number(Double(b.dynamodb.totalSegments)),

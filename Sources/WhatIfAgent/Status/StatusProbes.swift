@@ -29,6 +29,14 @@ enum StatusProbes {
                     databaseSizeBytes: o.databaseSizeBytes,
                     connections: o.connections, maxConnections: o.maxConnections, sslInUse: conn.sslInUse,
                     sslVersion: conn.sslProtocol, inRecovery: o.inRecovery)
+                if !o.inRecovery {
+                    s.postgres?.standbys = try conn.standbys(deadline: deadline).map {
+                        PostgresStandbyState(
+                            applicationName: $0.applicationName, clientAddress: $0.clientAddress, state: $0.state,
+                            replayLagSeconds: $0.replayLagSeconds)
+                    }
+                    s.postgres?.replicationSlotBytes = Int64(try conn.replicationSlotBytes(deadline: deadline))
+                }
                 s.health = .ok
                 if o.maxConnections > 0, Double(o.connections) >= 0.9 * Double(o.maxConnections) {
                     s.health = .degraded
@@ -47,7 +55,41 @@ enum StatusProbes {
         } catch {
             fill(&s, error)
         }
+        if !p.replicas.isEmpty, s.postgres != nil {
+            let replicas = p.replicas.map { replica($0, connectTimeout: p.connectTimeout, deadline: deadline) }
+            s.postgres?.replicas = replicas
+            if s.health == .ok, let bad = replicas.first(where: { $0.error != nil }) {
+                s.health = .degraded
+                s.error = "replica \(bad.name): \(bad.error ?? "")"
+                s.hint = "check the replica (postgres.replicas in the config names it)"
+            }
+        }
         return s
+    }
+
+    /// One configured replica, probed on a connection of its own: reachable, still a standby, its lag.
+    static func replica(_ r: PostgresReplica, connectTimeout: Double, deadline: Deadline) -> PostgresReplicaState {
+        var state = PostgresReplicaState(name: r.name, endpoint: r.connection.endpoint, reachable: false)
+        do {
+            let conn = try PostgresConnection.connect(
+                r.connection, deadline: .after(seconds: min(connectTimeout, max(0.5, deadline.remaining))))
+            defer { conn.close() }
+            let st = try conn.standbyState(deadline: deadline)
+            state.reachable = true
+            state.inRecovery = st.inRecovery
+            state.lagSeconds = st.lagSeconds
+            state.replayPaused = st.replayPaused
+            if !st.inRecovery {
+                state.error = "it is not in recovery: no longer a replica (promoted?)"
+            } else if st.lagSeconds == nil {
+                state.error = "it receives no WAL from the primary"
+            }
+        } catch let e as PostgresError {
+            state.error = e.message
+        } catch {
+            state.error = "\(error)"
+        }
+        return state
     }
 
     static func redis(_ clients: ServiceClients, timeout: Double) -> ServiceStatus {
