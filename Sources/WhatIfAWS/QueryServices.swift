@@ -149,6 +149,10 @@ package struct RDS: Sendable {
         package var backupRetentionPeriod: Int?
         package var latestRestorableTime: Date?
         package var instanceCreateTime: Date?
+        /// `ReadReplicaDBInstanceIdentifiers`.
+        package var readReplicas: [String] = []
+        /// `ReadReplicaSourceDBInstanceIdentifier`: set on a replica.
+        package var replicaSource: String?
     }
 
     package func describeDBInstances(identifier: String? = nil) throws -> [DBInstance] {
@@ -198,7 +202,9 @@ package struct RDS: Sendable {
             endpointPort: e.path("Endpoint", "Port").flatMap { Int($0.text) },
             backupRetentionPeriod: e["BackupRetentionPeriod"].flatMap { Int($0) },
             latestRestorableTime: e["LatestRestorableTime"].flatMap(AWSTime.parse),
-            instanceCreateTime: e["InstanceCreateTime"].flatMap(AWSTime.parse))
+            instanceCreateTime: e["InstanceCreateTime"].flatMap(AWSTime.parse),
+            readReplicas: e.child("ReadReplicaDBInstanceIdentifiers")?.children.map(\.text) ?? [],
+            replicaSource: e["ReadReplicaSourceDBInstanceIdentifier"])
     }
 }
 

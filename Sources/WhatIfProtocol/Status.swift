@@ -355,6 +355,8 @@ public struct RDSState: Codable, Sendable, Equatable {
     public var allocatedStorageGiB: Int?
     /// `Endpoint.Address:Port`.
     public var endpoint: String?
+    /// `ReadReplicaDBInstanceIdentifiers`: the instance's read replicas, as RDS lists them.
+    public var readReplicas: [String]?
 
     package init(
         instanceId: String, status: String, engine: String, engineVersion: String, instanceClass: String,

@@ -108,7 +108,7 @@ enum StatusView {
         }
         if let r = s.rds {
             return
-                "\(r.instanceId) \(r.status), \(r.engine) \(r.engineVersion), \(r.instanceClass), multi-AZ \(r.multiAZ ? "yes" : "no"), encrypted \(r.storageEncrypted ? "yes" : "no")\(r.allocatedStorageGiB.map { ", \($0) GiB" } ?? "")"
+                "\(r.instanceId) \(r.status), \(r.engine) \(r.engineVersion), \(r.instanceClass), multi-AZ \(r.multiAZ ? "yes" : "no"), encrypted \(r.storageEncrypted ? "yes" : "no")\(r.allocatedStorageGiB.map { ", \($0) GiB" } ?? "")\(r.readReplicas.map { ", read replicas \($0.joined(separator: ", "))" } ?? "")"
         }
         if let e = s.elasticache {
             return

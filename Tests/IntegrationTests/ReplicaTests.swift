@@ -119,6 +119,21 @@ import WhatIfTesting
         #expect(try a.ctl(["backup", "postgres"]).status == 0)
     }
 
+    /// RDS lists an instance's read replicas (ReadReplicaDBInstanceIdentifiers); status shows them.
+    @Test func rdsReadReplicasAreListed() throws {
+        let id = "whatif-rr-\(getpid())-\(Int.random(in: 1000...9999))"
+        _ = try fx.ddb(["rds-instance", fx.envFile, id, "7"])
+        _ = try fx.ddb(["rds-replica", fx.envFile, id, id + "-replica"])
+        var config = fx.config(db: nil, table: nil, backups: "  location: \(TempDir().path)\n")
+        config.rds = "  instance_id: \(id)\n"
+        let a = try AgentProcess(config)
+        let report = try decodeJSON(StatusReport.self, try a.ctl(["status", "--fresh", "--json"]))
+        let rds = try #require(report.services.first { $0.service == .rds }?.rds)
+        #expect(rds.readReplicas == [id + "-replica"], "\(rds)")
+        let text = try a.ctl(["status"])
+        #expect(text.stdout.contains("read replicas \(id)-replica"), "\(text.output)")
+    }
+
     @Test func aReplicaWithoutAHostAndDumpsFromNoReplicaAreConfigErrors() throws {
         let dir = TempDir()
         var bad = fx.config(db: nil, table: nil, backups: "  location: /tmp\n  postgres:\n    from: replica\n")

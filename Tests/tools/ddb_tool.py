@@ -424,6 +424,9 @@ if __name__ == "__main__":
             DBInstanceIdentifier=sys.argv[3], DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="15.4",
             MasterUsername="whatif", MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
             BackupRetentionPeriod=int(sys.argv[4]))
+    elif cmd == "rds-replica":
+        s3(sys.argv[2], "rds").create_db_instance_read_replica(
+            DBInstanceIdentifier=sys.argv[4], SourceDBInstanceIdentifier=sys.argv[3], DBInstanceClass="db.t3.micro")
     elif cmd == "snapshots":
         # Every snapshot the three services hold: "rds ID", "dynamodb ARN", "elasticache NAME".
         for sn in s3(sys.argv[2], "rds").describe_db_snapshots()["DBSnapshots"]:

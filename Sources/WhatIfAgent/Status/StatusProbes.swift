@@ -191,6 +191,7 @@ enum StatusProbes {
                 instanceClass: i.instanceClass,
                 multiAZ: i.multiAZ, storageEncrypted: i.storageEncrypted, allocatedStorageGiB: i.allocatedStorageGiB,
                 endpoint: i.endpointAddress.map { "\($0):\(i.endpointPort ?? 5432)" })
+            s.rds?.readReplicas = i.readReplicas.isEmpty ? nil : i.readReplicas
             s.health = i.status == "available" ? .ok : .degraded
             if s.health == .degraded { s.error = "instance is \(i.status)" }
         } catch {
