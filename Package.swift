@@ -106,7 +106,10 @@ let package = Package(
 
         .target(
             name: "WhatIfExpiry",
-            dependencies: ["WhatIfProtocol", "WhatIfJSON", "WhatIfCore", "WhatIfRedis", "WhatIfUnits"],
+            dependencies: [
+                "WhatIfProtocol", "WhatIfJSON", "WhatIfCore", "WhatIfRedis", "WhatIfUnits",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
 
         .target(

@@ -8,16 +8,37 @@ import WhatIfRedis
 package enum ExpiryRun {
     /// A `redis.expiry` sweep, resumed from `saved` (an earlier run's checkpoint) when it is for the
     /// same database (the sweeper checks), checkpointing through `save` as it goes.
+    /// A Redis Cluster (INFO cluster says `cluster_enabled:1`) is swept shard by shard through
+    /// `connectNode`, every primary in parallel.
     package static func sweep(
         _ req: StartExpiryRequest, policy: ExpiryPolicy, settings: SweepSettings,
-        connect: () throws -> RedisConnection, saved: JSONValue?, save: @escaping @Sendable (JSONValue) -> Void,
-        reporter: any JobReporter
+        connect: () throws -> RedisConnection,
+        connectNode: @escaping @Sendable (String, Int) throws -> RedisConnection = { _, _ in
+            throw Failure("Redis Cluster is not supported here")
+        }, saved: JSONValue?, save: @escaping @Sendable (JSONValue) -> Void, reporter: any JobReporter
     ) throws -> ExpiryReport {
         var paced = settings
         if let kps = req.keysPerSecond { paced.keysPerSecond = kps }
-        let resume = saved.flatMap { try? APICoding.decode(SweepCheckpoint.self, from: APICoding.encode($0)) }
         let conn = try connect()
         defer { conn.close() }
+        if (try? conn.info("cluster"))?["cluster_enabled"] == "1" {
+            let seedHost: String =
+                switch conn.config.endpoint.transport {
+                case .tcp(let h, _), .tls(let h, _): h
+                case .unix: "127.0.0.1"
+                }
+            let resume = saved.flatMap {
+                try? APICoding.decode(ClusterSweepCheckpoint.self, from: APICoding.encode($0))
+            }
+            let report = try ClusterSweep(
+                policy: policy, settings: paced, enforce: req.enforce, seed: conn, seedHost: seedHost,
+                connectNode: connectNode, reporter: reporter, resumeFrom: resume,
+                save: { cp in (try? JSONValue.encoding(cp)).map(save) }
+            ).run()
+            for f in report.findings { reporter.log(.warning, f) }
+            return report
+        }
+        let resume = saved.flatMap { try? APICoding.decode(SweepCheckpoint.self, from: APICoding.encode($0)) }
         let report = try ExpirySweeper(
             policy: policy, settings: paced, enforce: req.enforce, connection: conn, reporter: reporter,
             resumeFrom: resume, saveCheckpoint: { cp in (try? JSONValue.encoding(cp)).map(save) }

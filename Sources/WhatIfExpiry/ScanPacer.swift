@@ -33,7 +33,13 @@ struct ScanPacer {
 
     /// One `SCAN cursor COUNT n` at the current count: the next cursor and the keys (binary-safe).
     func scan(_ connection: RedisConnection, cursor: String) throws -> (next: String, keys: [[UInt8]]) {
-        let reply = try connection.command(["SCAN", cursor, "COUNT", String(count)])
+        var reply = try connection.command(["SCAN", cursor, "COUNT", String(count)])
+        // A cluster node refuses commands while the cluster is down (a failover under way): wait for it.
+        let deadline = Deadline.after(seconds: 30)
+        while ClusterConnections.isTransient(reply), !deadline.hasPassed {
+            sleepThread(seconds: 0.25)
+            reply = try connection.command(["SCAN", cursor, "COUNT", String(count)])
+        }
         guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keyList = parts[1].array
         else {
             throw Failure("unexpected SCAN reply: \(reply)", hint: "is this a Redis server?")
@@ -45,8 +51,13 @@ struct ScanPacer {
     /// key is gone": a refused command (an ACL, a cluster redirection) would otherwise make every key
     /// look vanished and the report count nothing.
     func look(_ connection: RedisConnection, _ commands: [[[UInt8]]]) throws -> [RESPValue] {
+        try look({ try connection.pipeline(binary: $0) }, commands)
+    }
+
+    /// The same through `send` (a cluster's redirect-following pipeline).
+    func look(_ send: ([[[UInt8]]]) throws -> [RESPValue], _ commands: [[[UInt8]]]) throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        let replies = try connection.pipeline(binary: commands)
+        let replies = try send(commands)
         if let i = replies.firstIndex(where: \.isError), case .error(let message) = replies[i] {
             let command = commands[i].prefix(commands[i][0] == Array("MEMORY".utf8) ? 2 : 1)
                 .map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")

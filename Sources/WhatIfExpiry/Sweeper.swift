@@ -63,6 +63,11 @@ package final class ExpirySweeper {
     let resumeFrom: SweepCheckpoint?
     /// Use the Lua script even on Redis 7 (tests of the Redis 6 path).
     var forceScript = false
+    /// How per-key pipelines (PTTL, TYPE, EXPIRE, MEMORY USAGE) are sent: on `connection`, or in a
+    /// cluster through `ClusterConnections`, which follows MOVED and ASK replies.
+    var pipeline: ([[[UInt8]]]) throws -> [RESPValue]
+    /// A cluster node's id, part of the checkpoint's target.
+    var nodeId: String?
 
     static let script = """
         local t = redis.call('PTTL', KEYS[1])
@@ -86,6 +91,7 @@ package final class ExpirySweeper {
         self.reporter = reporter
         self.resumeFrom = resumeFrom
         self.saveCheckpoint = saveCheckpoint
+        pipeline = { try connection.pipeline(binary: $0) }
     }
 
     /// Identifies the policy and mode a checkpoint belongs to.
@@ -131,7 +137,9 @@ package final class ExpirySweeper {
         var startedOver: String?
         // A SCAN cursor is a position in one server's hash table: it is only resumed on the same server
         // process (run_id) and database, with the same policy and mode.
-        let target = "run_id \(info["run_id"] ?? "unknown"), db \(connection.config.endpoint.database)"
+        let target =
+            (nodeId.map { "node \($0), " } ?? "")
+            + "run_id \(info["run_id"] ?? "unknown"), db \(connection.config.endpoint.database)"
         if let c = resumeFrom {
             if c.target != target {
                 startedOver =
@@ -189,7 +197,7 @@ package final class ExpirySweeper {
                 commands.append([Array("PTTL".utf8), k])
                 if policy.rules[r].type != nil { commands.append([Array("TYPE".utf8), k]) }
             }
-            let replies = try pacer.look(connection, commands)
+            let replies = try pacer.look(pipeline, commands)
             var fixes: [[[UInt8]]] = []
             var fixOwners: [Int] = []
             var i = 0
@@ -234,7 +242,7 @@ package final class ExpirySweeper {
                 }
             }
             if !fixes.isEmpty {
-                let results = try connection.pipeline(binary: fixes)
+                let results = try pipeline(fixes)
                 for (j, res) in results.enumerated() {
                     if res.isError {
                         throw Failure(
@@ -269,7 +277,7 @@ package final class ExpirySweeper {
             }
         }
         if !memoryCommands.isEmpty {
-            let sizes = try connection.pipeline(binary: memoryCommands)
+            let sizes = try pipeline(memoryCommands)
             for (n, (r, s)) in sampleRefs.enumerated() {
                 rules[r].samples[s].memoryBytes = sizes[n].isError ? nil : sizes[n].int
             }

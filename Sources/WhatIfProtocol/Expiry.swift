@@ -93,6 +93,10 @@ public struct ExpiryReport: Codable, Sendable, Equatable {
     public var target: String?
     /// How long the sweep ran.
     public var seconds: Double
+    /// Redis Cluster: one report per shard (its primary scanned); the totals above are their sums.
+    public var shards: [ExpiryShardReport]?
+    /// Redis Cluster: the slots whose shard was swept, of 16384.
+    public var slotsCovered: Int?
 
     package init(
         mode: String, serverVersion: String, maxmemoryPolicy: String?, expectedMaxmemoryPolicy: String?,
@@ -115,6 +119,52 @@ public struct ExpiryReport: Codable, Sendable, Equatable {
         self.complete = complete
         self.resumed = resumed
         self.seconds = seconds
+    }
+}
+
+/// One shard of a cluster sweep: its slots, the primary whose keys were scanned, what was found.
+public struct ExpiryShardReport: Codable, Sendable, Equatable {
+    /// `0-5460`.
+    public var slots: String
+    /// The primary's node id.
+    public var nodeId: String
+    /// The primary's host:port.
+    public var node: String
+    /// Keys SCAN returned on it.
+    public var scanned: Int64
+    /// Keys a rule matched, without a TTL, over a rule's maximum, and fixed (enforce).
+    public var matched: Int64
+    /// Keys a rule matched that had no TTL.
+    public var withoutTTL: Int64
+    /// Keys a rule matched whose TTL was over the rule's maximum.
+    public var overMax: Int64
+    /// Keys given an expiry (enforce), as Redis acknowledged.
+    public var fixed: Int64
+    /// True when SCAN went round the node's whole keyspace.
+    public var complete: Bool
+    /// True when it went on from this node's checkpoint.
+    public var resumed: Bool
+    /// Why this shard's scan started over (a failover, another server, another policy).
+    public var startedOver: String?
+    /// Commands sent again where a MOVED or ASK reply said (keys whose slot moved during the sweep).
+    public var redirects: Int
+
+    package init(
+        slots: String, nodeId: String, node: String, scanned: Int64, matched: Int64, withoutTTL: Int64, overMax: Int64,
+        fixed: Int64, complete: Bool, resumed: Bool, startedOver: String?, redirects: Int
+    ) {
+        self.slots = slots
+        self.nodeId = nodeId
+        self.node = node
+        self.scanned = scanned
+        self.matched = matched
+        self.withoutTTL = withoutTTL
+        self.overMax = overMax
+        self.fixed = fixed
+        self.complete = complete
+        self.resumed = resumed
+        self.startedOver = startedOver
+        self.redirects = redirects
     }
 }
 

@@ -12,6 +12,10 @@ package struct StackInfo: Sendable {
     package var motoPort: Int
     package var awsCredentialsFile: String
     package var awsProfile: String
+    /// The first of a Redis Cluster's six ports (`--only redis-cluster`).
+    package var redisClusterBase: Int = 0
+    /// The streaming replica's port (`--only pg-replica`).
+    package var pgReplicaPort: Int = 0
 
     package var pgPassword: String {
         ((try? String(contentsOfFile: pgPasswordFile, encoding: .utf8)) ?? "").trimmingCharacters(
@@ -42,13 +46,16 @@ package struct StackInfo: Sendable {
             if let eq = line.firstIndex(of: "=") { env[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
         }
         func v(_ k: String) -> String { env[k] ?? "" }
-        return StackInfo(
+        var info = StackInfo(
             directory: dir, pgHost: v("WHATIF_PG_HOST"), pgPort: Int(v("WHATIF_PG_PORT")) ?? 0,
             pgSocketDirectory: v("WHATIF_PG_SOCKET_DIR"),
             pgPasswordFile: v("WHATIF_PG_PASSWORD_FILE"), redisPort: Int(v("WHATIF_REDIS_PORT")) ?? 0,
             motoEndpoint: v("WHATIF_MOTO_ENDPOINT"),
             motoPort: Int(v("WHATIF_MOTO_PORT")) ?? 0, awsCredentialsFile: v("WHATIF_AWS_CREDENTIALS_FILE"),
             awsProfile: v("WHATIF_AWS_PROFILE"))
+        info.redisClusterBase = Int(v("WHATIF_REDIS_CLUSTER_BASE")) ?? 0
+        info.pgReplicaPort = Int(v("WHATIF_PG_REPLICA_PORT")) ?? 0
+        return info
     }
 }
 
@@ -60,7 +67,8 @@ package enum Stack {
         return try StackInfo.load(dir)
     }
 
-    /// Starts the named services (`pg`, `redis`, `moto`) on free ports in a temporary folder.
+    /// Starts the named services (`pg`, `redis`, `moto`, `redis-cluster`) on free ports in a temporary
+    /// folder.
     package static func startPrivate(_ services: [String]) throws -> PrivateStack {
         try PrivateStack(services: services)
     }

@@ -84,6 +84,19 @@ enum ExpiryView {
             Out.line("resumed after \(after) keys read by an earlier run on the same server (\(r.target ?? "?"))")
         }
         if let why = r.startedOver { Out.line("started over: \(why)") }
+        if let shards = r.shards {
+            Out.line("cluster: \(shards.count) shards, \(r.slotsCovered ?? 0) of 16384 slots swept")
+            Out.table(
+                ["SLOTS", "PRIMARY", "SCANNED", "MATCHED", "NO TTL", "OVER MAX", "FIXED", "REDIRECTS", "COMPLETE"],
+                shards.map {
+                    [
+                        $0.slots, $0.node, "\($0.scanned)", "\($0.matched)", "\($0.withoutTTL)", "\($0.overMax)",
+                        "\($0.fixed)", "\($0.redirects)", $0.complete ? "yes" : "no",
+                    ]
+                })
+            for s in shards { if let why = s.startedOver { Out.line("shard \(s.slots): \(why)") } }
+            Out.line("")
+        }
         Out.table(
             ["RULE", "ACTION", "MATCHED", "NO TTL", "OVER MAX", "FIXED", "CHANGED"],
             r.rules.map {

@@ -40,7 +40,8 @@ enum ExpiryJobs {
                 let report = try await Threads.run {
                     try ExpiryRun.sweep(
                         req, policy: e.policy, settings: e.sweep, connect: { try clients.redis(timeout: 30) },
-                        saved: saved, save: { try? ctx.saveCheckpoint($0) }, reporter: ctx)
+                        connectNode: { try clients.redisNode(host: $0, port: $1, timeout: 30) }, saved: saved,
+                        save: { try? ctx.saveCheckpoint($0) }, reporter: ctx)
                 }
                 ctx.clearCheckpoint()
                 core.monitoring?.record(report, now: Date().timeIntervalSince1970)
