@@ -35,7 +35,7 @@ package final class ClusterSweep: @unchecked Sendable {
     var failoverWait: Double = 30
 
     package init(
-        policy: ExpiryPolicy, settings: SweepSettings, enforce: Bool, seed: RedisConnection, seedHost: String,
+        policy: ExpiryPolicy, settings: SweepSettings, enforce: Bool, seed: RedisConnection,
         connectNode: @escaping @Sendable (String, Int) throws -> RedisConnection, reporter: any JobReporter,
         resumeFrom: ClusterSweepCheckpoint?, save: @escaping @Sendable (ClusterSweepCheckpoint) -> Void
     ) {
@@ -43,7 +43,11 @@ package final class ClusterSweep: @unchecked Sendable {
         self.settings = settings
         self.enforce = enforce
         self.seed = seed
-        self.seedHost = seedHost
+        seedHost =
+            switch seed.config.endpoint.transport {
+            case .tcp(let h, _), .tls(let h, _): h
+            case .unix: "127.0.0.1"
+            }
         self.connectNode = connectNode
         self.reporter = reporter
         self.resumeFrom = resumeFrom
@@ -69,23 +73,8 @@ package final class ClusterSweep: @unchecked Sendable {
             "cluster: \(shards.count) shards, \(topology.slotsCovered) of 16384 slots served; sweeping every primary")
         let checkpoints = Locked(resumeFrom ?? ClusterSweepCheckpoint())
         let progress = ShardProgress(reporter, shards: shards.count)
-        let results = Locked<[Int: Result<Outcome, any Error>]>([:])
-        var handles: [Threads.Handle] = []
-        for (i, shard) in shards.enumerated() {
-            handles.append(
-                Threads.start { [self] in
-                    let r = Result { try sweepShard(shard, index: i, checkpoints: checkpoints, progress: progress) }
-                    results.withLock { $0[i] = r }
-                })
-        }
-        for h in handles { h.join() }
-        var outcomes: [Outcome] = []
-        for i in shards.indices {
-            switch results.value[i] {
-            case .success(let o)?: outcomes.append(o)
-            case .failure(let e)?: throw e
-            case nil: throw Failure("a shard's sweep ended without a result")
-            }
+        let outcomes = try onEachShard(shards.count) { [self] i in
+            try sweepShard(shards[i], index: i, checkpoints: checkpoints, progress: progress)
         }
         return merge(outcomes, slotsCovered: topology.slotsCovered, seconds: watch.elapsedSeconds)
     }
@@ -212,6 +201,23 @@ package final class ClusterSweep: @unchecked Sendable {
     }
 }
 
+/// Runs `body` for shards 0..<n, each on a thread of its own; their results in order, or the first
+/// shard's error.
+func onEachShard<T: Sendable>(_ n: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    let results = Locked<[Int: Result<T, any Error>]>([:])
+    let handles = (0..<n).map { i in
+        Threads.start {
+            let r = Result { try body(i) }
+            results.withLock { $0[i] = r }
+        }
+    }
+    for h in handles { h.join() }
+    return try (0..<n).map { i in
+        guard let r = results.value[i] else { throw Failure("shard \(i)'s work ended without a result") }
+        return try r.get()
+    }
+}
+
 /// The shards' progress summed for the job, and their log lines labelled with the shard.
 final class ShardProgress: @unchecked Sendable {
     let parent: any JobReporter
@@ -243,5 +249,93 @@ final class ShardProgress: @unchecked Sendable {
         }
         func log(_ level: Logger.Level, _ message: String) { progress.parent.log(level, "\(label): \(message)") }
         var isCancelled: Bool { progress.parent.isCancelled }
+    }
+}
+
+/// The key audit over a cluster: every shard read once, on its primary or (asked) on a replica after
+/// READONLY, in parallel; the groups, biggest keys and counts merged.
+enum ClusterAudit {
+    static func run(
+        _ req: StartKeyAuditRequest, settings: SweepSettings, seed: RedisConnection,
+        connectNode: @escaping @Sendable (String, Int) throws -> RedisConnection, reporter: any JobReporter
+    ) throws -> KeyAuditReport {
+        let watch = Stopwatch()
+        let topology = try ClusterTopology.discover(seed)
+        let shards = topology.shards.filter { $0.primary != nil }
+        var chosen: [(ClusterTopology.Shard, ClusterTopology.Node)] = []
+        for s in shards {
+            if req.replicas == true {
+                // Redis 7.0 reports a replica `loading` until its offset is gossiped; its own INFO decides.
+                guard
+                    let r = s.replicas.first(where: { $0.health == "online" })
+                        ?? s.replicas.first(where: { $0.health != "failed" })
+                else {
+                    throw Failure(
+                        "shard \(s.slotText) has no replica to audit",
+                        hint: "audit the primaries (without replicas), or wait for the replica")
+                }
+                chosen.append((s, r))
+            } else if let p = s.primary {
+                chosen.append((s, p))
+            }
+        }
+        let progress = ShardProgress(reporter, shards: chosen.count)
+        let targets = chosen
+        let reports = try onEachShard(chosen.count) { i -> KeyAuditReport in
+            let (shard, node) = targets[i]
+            let c = try connectNode(node.host, node.port)
+            defer { c.close() }
+            if !node.primary {
+                guard try c.info("replication")["master_link_status"] == "up" else {
+                    throw Failure(
+                        "replica \(node.address) of shard \(shard.slotText) is not in sync with its primary",
+                        hint: "audit the primaries (without replicas), or wait for the replica")
+                }
+                let ro = try c.command(["READONLY"])
+                if case .error(let e) = ro { throw Failure("READONLY on \(node.address) failed: \(e)") }
+            }
+            return try KeyAuditor(
+                settings: settings, delimiter: req.delimiter ?? ":", depth: req.depth ?? 1, connection: c,
+                reporter: progress.reporter(i, label: "shard \(shard.slotText)")
+            ).run()
+        }
+        var groups: [String: KeyGroupReport] = [:]
+        for r in reports {
+            for g in r.groups {
+                let id = "\(g.prefix)\u{0}\(g.type)"
+                var m = groups[id] ?? KeyGroupReport(prefix: g.prefix, type: g.type)
+                m.keys += g.keys
+                m.withoutTTL += g.withoutTTL
+                m.bytes += g.bytes
+                m.bytesWithoutTTL += g.bytesWithoutTTL
+                if g.biggestBytes > m.biggestBytes {
+                    m.biggestBytes = g.biggestBytes
+                    m.biggestKey = g.biggestKey
+                }
+                groups[id] = m
+            }
+        }
+        let sorted = groups.values.sorted {
+            ($0.bytesWithoutTTL, $0.bytes, $1.prefix, $1.type) > ($1.bytesWithoutTTL, $1.bytes, $0.prefix, $0.type)
+        }
+        let biggest = Array(
+            reports.flatMap(\.biggest).sorted { ($0.memoryBytes ?? 0) > ($1.memoryBytes ?? 0) }.prefix(10))
+        var findings: [String] = []
+        for r in reports { for f in r.findings where !findings.contains(f) { findings.append(f) } }
+        if topology.slotsCovered < ClusterSlot.count {
+            findings.append(
+                "the cluster serves \(topology.slotsCovered) of \(ClusterSlot.count) slots: keys in the others were not read"
+            )
+        }
+        var report = KeyAuditReport(
+            serverVersion: reports.first?.serverVersion ?? "?", maxmemoryPolicy: reports.first?.maxmemoryPolicy,
+            usedMemoryBytes: reports.compactMap(\.usedMemoryBytes).reduce(0, +),
+            target: "cluster of \(reports.count) shards\(req.replicas == true ? ", read on replicas" : "")",
+            delimiter: req.delimiter ?? ":", depth: req.depth ?? 1, scanned: reports.reduce(0) { $0 + $1.scanned },
+            vanished: reports.reduce(0) { $0 + $1.vanished }, groups: sorted, biggest: biggest, findings: findings,
+            complete: reports.allSatisfy(\.complete) && topology.slotsCovered == ClusterSlot.count,
+            seconds: watch.elapsedSeconds)
+        report.nodes = chosen.map { "\($0.0.slotText)@\($0.1.address)" }
+        return report
     }
 }

@@ -22,16 +22,11 @@ package enum ExpiryRun {
         let conn = try connect()
         defer { conn.close() }
         if (try? conn.info("cluster"))?["cluster_enabled"] == "1" {
-            let seedHost: String =
-                switch conn.config.endpoint.transport {
-                case .tcp(let h, _), .tls(let h, _): h
-                case .unix: "127.0.0.1"
-                }
             let resume = saved.flatMap {
                 try? APICoding.decode(ClusterSweepCheckpoint.self, from: APICoding.encode($0))
             }
             let report = try ClusterSweep(
-                policy: policy, settings: paced, enforce: req.enforce, seed: conn, seedHost: seedHost,
+                policy: policy, settings: paced, enforce: req.enforce, seed: conn,
                 connectNode: connectNode, reporter: reporter, resumeFrom: resume,
                 save: { cp in (try? JSONValue.encoding(cp)).map(save) }
             ).run()
@@ -48,14 +43,29 @@ package enum ExpiryRun {
     }
 
     /// A `redis.audit`: keys without a TTL by prefix and type, paced like the sweep.
+    /// On a Redis Cluster every shard is audited (in parallel), on its primary or, with `replicas`, on
+    /// a replica.
     package static func audit(
         _ req: StartKeyAuditRequest, settings: SweepSettings, connect: () throws -> RedisConnection,
-        reporter: any JobReporter
+        connectNode: @escaping @Sendable (String, Int) throws -> RedisConnection = { _, _ in
+            throw Failure("Redis Cluster is not supported here")
+        }, reporter: any JobReporter
     ) throws -> KeyAuditReport {
         var paced = settings
         if let kps = req.keysPerSecond { paced.keysPerSecond = kps }
         let conn = try connect()
         defer { conn.close() }
+        if (try? conn.info("cluster"))?["cluster_enabled"] == "1" {
+            let report = try ClusterAudit.run(
+                req, settings: paced, seed: conn, connectNode: connectNode, reporter: reporter)
+            for f in report.findings { reporter.log(.warning, f) }
+            return report
+        }
+        if req.replicas == true {
+            throw Failure(
+                "replicas applies to a Redis Cluster, and this Redis is not one",
+                hint: "point redis.url at a replica to audit it, or drop --replicas")
+        }
         let report = try KeyAuditor(
             settings: paced, delimiter: req.delimiter ?? ":", depth: req.depth ?? 1, connection: conn,
             reporter: reporter

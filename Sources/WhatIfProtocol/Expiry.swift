@@ -197,12 +197,15 @@ public struct StartKeyAuditRequest: Codable, Sendable, Equatable {
     public var delimiter: String?
     /// How many delimited parts make the prefix (1 by default; 2: `cache:user:*`).
     public var depth: Int?
+    /// Redis Cluster: read each shard on one of its replicas (READONLY), sparing the primaries.
+    public var replicas: Bool?
 
     /// An audit at the config's pace and prefixes by the first `:`-delimited part unless given.
-    public init(keysPerSecond: Double? = nil, delimiter: String? = nil, depth: Int? = nil) {
+    public init(keysPerSecond: Double? = nil, delimiter: String? = nil, depth: Int? = nil, replicas: Bool? = nil) {
         self.keysPerSecond = keysPerSecond
         self.delimiter = delimiter
         self.depth = depth
+        self.replicas = replicas
     }
 
     /// The problem with these values, or nil.
@@ -268,6 +271,8 @@ public struct KeyAuditReport: Codable, Sendable, Equatable {
     public var complete: Bool
     /// How long the audit ran.
     public var seconds: Double
+    /// Redis Cluster: the node each shard was read on (`slots@host:port`, a replica with `replicas`).
+    public var nodes: [String]?
 
     package init(
         serverVersion: String, maxmemoryPolicy: String?, usedMemoryBytes: Int64?, target: String, delimiter: String,

@@ -290,6 +290,44 @@ public struct RedisState: Codable, Sendable, Equatable {
         self.connectedClients = connectedClients
         self.keys = keys
     }
+
+    /// Redis Cluster: the cluster as CLUSTER INFO and CLUSTER SHARDS describe it (nil for one server).
+    public var cluster: RedisClusterState?
+}
+
+/// A Redis Cluster's state.
+public struct RedisClusterState: Codable, Sendable, Equatable {
+    /// `cluster_state`: `ok`, or `fail` while slots are not served.
+    public var state: String
+    /// `cluster_slots_ok` of 16384.
+    public var slotsOk: Int
+    /// `cluster_known_nodes`.
+    public var knownNodes: Int
+    /// One line per shard: its slots, primary and replicas (`host:port`).
+    public var shards: [RedisClusterShard]
+
+    package init(state: String, slotsOk: Int, knownNodes: Int, shards: [RedisClusterShard]) {
+        self.state = state
+        self.slotsOk = slotsOk
+        self.knownNodes = knownNodes
+        self.shards = shards
+    }
+}
+
+/// One shard of a cluster.
+public struct RedisClusterShard: Codable, Sendable, Equatable {
+    /// `0-5460`.
+    public var slots: String
+    /// The primary's host:port (nil while none serves the slots).
+    public var primary: String?
+    /// The replicas' host:port.
+    public var replicas: [String]
+
+    package init(slots: String, primary: String?, replicas: [String]) {
+        self.slots = slots
+        self.primary = primary
+        self.replicas = replicas
+    }
 }
 
 /// The scenarios table, as `DescribeTable` reports it.

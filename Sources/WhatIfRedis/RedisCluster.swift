@@ -113,6 +113,16 @@ public struct ClusterTopology: Sendable, Equatable {
         return out
     }
 
+    /// `discover` through `conn`, its own host standing for nodes that give no address.
+    package static func discover(_ conn: RedisConnection) throws -> ClusterTopology {
+        let host: String =
+            switch conn.config.endpoint.transport {
+            case .tcp(let h, _), .tls(let h, _): h
+            case .unix: "127.0.0.1"
+            }
+        return try discover(conn, seedHost: host)
+    }
+
     /// Reads a CLUSTER SHARDS reply.
     public static func fromShards(_ reply: RESPValue, seedHost: String) throws -> ClusterTopology {
         guard let list = reply.array else { throw Failure("CLUSTER SHARDS answered \(reply)") }

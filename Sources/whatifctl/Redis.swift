@@ -35,6 +35,8 @@ struct Redis: ParsableCommand {
         var delimiter: String?
         @Option(help: ArgumentHelp("With --audit: how many delimited parts make a prefix (default 1).", valueName: "n"))
         var depth: Int?
+        @Flag(help: "With --audit on a Redis Cluster: read each shard on a replica (READONLY), sparing the primaries.")
+        var replicas = false
 
         func validate() throws {
             if dryRun && enforce { throw ValidationError("--dry-run and --enforce exclude each other") }
@@ -42,8 +44,8 @@ struct Redis: ParsableCommand {
             if audit && (enforce || dryRun || last) {
                 throw ValidationError("--audit reports only: not with --enforce, --dry-run or --last")
             }
-            if !audit && (delimiter != nil || depth != nil) {
-                throw ValidationError("--delimiter and --depth go with --audit")
+            if !audit && (delimiter != nil || depth != nil || replicas) {
+                throw ValidationError("--delimiter, --depth and --replicas go with --audit")
             }
             if let p = StartKeyAuditRequest(keysPerSecond: keysPerSecond, delimiter: delimiter, depth: depth).problem {
                 throw ValidationError(p.replacing("keysPerSecond", with: "--keys-per-second"))
@@ -54,7 +56,9 @@ struct Redis: ParsableCommand {
             if audit {
                 let job = try perform {
                     try global.client.startKeyAudit(
-                        StartKeyAuditRequest(keysPerSecond: keysPerSecond, delimiter: delimiter, depth: depth))
+                        StartKeyAuditRequest(
+                            keysPerSecond: keysPerSecond, delimiter: delimiter, depth: depth,
+                            replicas: replicas ? true : nil))
                 }
                 try followJob(job, JobSpecs.RedisAudit.self, global: global, options: jobOptions) { report in
                     KeyAuditView.print(report)
@@ -126,6 +130,7 @@ enum KeyAuditView {
                 + "\(Units.bytes(r.bytesWithoutTTL)); Redis \(r.serverVersion), maxmemory-policy \(r.maxmemoryPolicy ?? "?")"
                 + (r.usedMemoryBytes.map { ", used_memory \(Units.bytes($0))" } ?? ""))
         if r.vanished > 0 { Out.line("\(Units.count(r.vanished, "key")) vanished between SCAN and the look at them") }
+        if let nodes = r.nodes { Out.line("\(r.target): \(nodes.joined(separator: ", "))") }
         if r.groups.isEmpty {
             Out.line("no keys")
         } else {

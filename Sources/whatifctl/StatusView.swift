@@ -34,6 +34,15 @@ enum StatusView {
         for s in r.services {
             if let d = detail(s) { Out.line("\(s.service.rawValue): \(d)") }
             for line in replicaLines(s.postgres) { Out.line("\(s.service.rawValue): \(line)") }
+            if let c = s.redis?.cluster {
+                Out.line(
+                    "\(s.service.rawValue): cluster \(c.state), \(c.slotsOk) of 16384 slots ok, \(c.knownNodes) nodes")
+                for sh in c.shards {
+                    Out.line(
+                        "\(s.service.rawValue): shard \(sh.slots): primary \(sh.primary ?? "none"), replicas \(sh.replicas.isEmpty ? "none" : sh.replicas.joined(separator: ", "))"
+                    )
+                }
+            }
             if let e = s.error { Out.line("\(s.service.rawValue): \(s.reachable ? "warning" : "error"): \(e)") }
             if let h = s.hint { Out.line("\(s.service.rawValue): hint: \(h)") }
         }

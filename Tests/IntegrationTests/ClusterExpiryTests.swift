@@ -112,6 +112,10 @@ import WhatIfTesting
     @Test func everyShardIsSweptAndReported() throws {
         let t = try load(4000)
         let a = try AgentProcess(config())
+        let status = try decodeJSON(StatusReport.self, try a.ctl(["status", "--fresh", "--json"]))
+        let cluster = try #require(status.services.first { $0.service == .redis }?.redis?.cluster)
+        #expect(cluster.state == "ok" && cluster.slotsOk == 16384 && cluster.knownNodes == 6, "\(cluster)")
+        #expect(cluster.shards.count == 3 && cluster.shards.allSatisfy { $0.primary != nil && $0.replicas.count == 1 })
         let dry = try a.ctl(["redis", "expiry"])
         #expect(dry.status == 0 && dry.stdout.contains("dry-run: 5000 keys scanned"), "\(dry.output)")
         #expect(dry.stdout.contains("cluster: 3 shards, 16384 of 16384 slots swept"), "\(dry.output)")
@@ -124,6 +128,16 @@ import WhatIfTesting
         #expect(report.rules[0].withoutTTL == 4000 && report.rules[0].overMax == 1000 && report.rules[0].fixed == 5000)
         #expect(report.complete)
         #expect(try unfixed(t) == 0)
+
+        // The audit reads every shard, on its replicas when asked (READONLY), and counts every key.
+        let audit = try a.ctl(["redis", "expiry", "--audit", "--replicas", "--json"])
+        #expect(audit.status == 0, "\(audit.output)")
+        let ar = try #require(try decodeJSON(JobInfo.self, audit).result(as: JobSpecs.RedisAudit.self))
+        #expect(ar.scanned == 5000 && ar.nodes?.count == 3, "\(ar)")
+        let replicaPorts = Set(t.shards.flatMap { $0.replicas.map(\.port) })
+        #expect(
+            ar.nodes?.allSatisfy { n in replicaPorts.contains { n.hasSuffix(":\($0)") } } == true, "\(ar.nodes ?? [])")
+        #expect(ar.groups.first { $0.prefix == "session:*" }?.keys == 5000)
     }
 
     /// A slot half migrated from one primary to another (MIGRATING/IMPORTING, half its keys moved) for

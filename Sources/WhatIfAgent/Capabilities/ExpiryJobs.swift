@@ -68,7 +68,8 @@ enum ExpiryJobs {
                 let clients = core.clients
                 return try await Threads.run {
                     try ExpiryRun.audit(
-                        req, settings: settings, connect: { try clients.redis(timeout: 30) }, reporter: ctx)
+                        req, settings: settings, connect: { try clients.redis(timeout: 30) },
+                        connectNode: { try clients.redisNode(host: $0, port: $1, timeout: 30) }, reporter: ctx)
                 }
             })
     }

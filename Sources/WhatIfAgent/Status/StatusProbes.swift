@@ -114,6 +114,24 @@ enum StatusProbes {
                     tlsInUse: conn.tlsInUse, connectedClients: Int(info["connected_clients"] ?? ""), keys: keys)
                 s.redis = state
                 s.health = .ok
+                if (try? conn.info("cluster"))?["cluster_enabled"] == "1" {
+                    let ci = RedisConnection.parseInfo(try conn.command(["CLUSTER", "INFO"]).string ?? "")
+                    let t = try? ClusterTopology.discover(conn)
+                    let cluster = RedisClusterState(
+                        state: ci["cluster_state"] ?? "unknown", slotsOk: Int(ci["cluster_slots_ok"] ?? "") ?? 0,
+                        knownNodes: Int(ci["cluster_known_nodes"] ?? "") ?? 0,
+                        shards: (t?.shards ?? []).map {
+                            RedisClusterShard(
+                                slots: $0.slotText, primary: $0.primary?.address, replicas: $0.replicas.map(\.address))
+                        })
+                    s.redis?.cluster = cluster
+                    if cluster.state != "ok" || cluster.slotsOk < ClusterSlot.count {
+                        s.health = .degraded
+                        s.error = "cluster_state is \(cluster.state), \(cluster.slotsOk) of 16384 slots ok"
+                        s.hint = "CLUSTER INFO and CLUSTER SHARDS on the nodes say which slots have no primary"
+                        return
+                    }
+                }
                 if state.maxMemoryBytes > 0, Double(state.usedMemoryBytes) >= 0.9 * Double(state.maxMemoryBytes) {
                     s.health = .degraded
                     s.error =
