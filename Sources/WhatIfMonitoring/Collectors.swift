@@ -257,14 +257,20 @@ package final class PostgresReplicaCollector: Collector, @unchecked Sendable {
 public final class RedisCollector: Collector, @unchecked Sendable {
     package let name = "redis"
     let clusterId: String
+    /// ElastiCache's CacheNodeId, for a node of a cluster (its metrics then carry both dimensions).
+    let nodeId: String?
     let connect: @Sendable () throws -> RedisConnection
     let host: HostCollector?
     private let lock = Locked(())
     private var connection: RedisConnection?
     private var counters = CounterTracker()
 
-    package init(clusterId: String, host: HostCollector?, connect: @escaping @Sendable () throws -> RedisConnection) {
+    package init(
+        clusterId: String, nodeId: String? = nil, host: HostCollector?,
+        connect: @escaping @Sendable () throws -> RedisConnection
+    ) {
         self.clusterId = clusterId
+        self.nodeId = nodeId
         self.connect = connect
         self.host = host
     }
@@ -289,7 +295,8 @@ public final class RedisCollector: Collector, @unchecked Sendable {
             connection = nil
             throw error
         }
-        return Self.derive(info, clusterId: clusterId, counters: &counters, hostCPU: host?.cpuPercent, now: now)
+        return Self.derive(
+            info, clusterId: clusterId, nodeId: nodeId, counters: &counters, hostCPU: host?.cpuPercent, now: now)
     }
 
     /// The samples two INFO replies a minute apart give (for the fuzz target and tools).
@@ -300,9 +307,12 @@ public final class RedisCollector: Collector, @unchecked Sendable {
     }
 
     static func derive(
-        _ info: [String: String], clusterId: String, counters: inout CounterTracker, hostCPU: Double?, now: Double
+        _ info: [String: String], clusterId: String, nodeId: String? = nil, counters: inout CounterTracker,
+        hostCPU: Double?, now: Double
     ) -> [Sample] {
-        let dims = [MetricKey.Dimension("CacheClusterId", clusterId)]
+        let dims =
+            [MetricKey.Dimension("CacheClusterId", clusterId)]
+            + (nodeId.map { [MetricKey.Dimension("CacheNodeId", $0)] } ?? [])
         func sample(_ n: String, _ unit: String, _ v: Double) -> Sample {
             Sample(
                 key: MetricKey(namespace: "AWS/ElastiCache", name: n, dimensions: dims, unit: unit), value: v, time: now

@@ -194,7 +194,9 @@ struct PgDumpWrapper {
         }
     }
 
-    func waitUntilHolding() -> Bool { eventually(timeout: 60) { pid != nil } }
+    /// Waits for the wrapper to start: up to two minutes, since on two busy cores a job can take more than one to
+    /// reach pg_dump while the whole suite runs.
+    func waitUntilHolding() -> Bool { eventually(timeout: 120) { pid != nil } }
 
     func releaseDump() { _ = FileManager.default.createFile(atPath: release, contents: nil) }
 }
@@ -567,7 +569,8 @@ struct PgDumpWrapper {
                 db: db, table: nil, backups: "  location: \(location.path)\n  postgres:\n    bin_dir: \(wrapper.bin)\n")
         )
         let job = try a.client.startBackup(kinds: [.postgres])
-        #expect(wrapper.waitUntilHolding())
+        // On failure, what the job and the agent said (the job never reaching pg_dump was seen twice).
+        #expect(wrapper.waitUntilHolding(), "\((try? a.ctl(["jobs", "logs", job.id]).output) ?? "")\n\(a.process.log)")
         let pid = try #require(wrapper.pid)
         // pg_dump is the wrapper and what it started: stop it, kill its children, then it.
         kill(pid, SIGSTOP)

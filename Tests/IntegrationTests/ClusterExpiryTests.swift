@@ -81,6 +81,7 @@ import WhatIfTesting
         c.aws = nil
         c.redis = "  url: redis://127.0.0.1:\(base)/0\n"
         c.expiry = ExpiryJobTests.expiry
+        c.metrics = "  interval: 1s\n"
         return c
     }
 
@@ -133,6 +134,18 @@ import WhatIfTesting
         let audit = try a.ctl(["redis", "expiry", "--audit", "--replicas", "--json"])
         #expect(audit.status == 0, "\(audit.output)")
         let ar = try #require(try decodeJSON(JobInfo.self, audit).result(as: JobSpecs.RedisAudit.self))
+        // Metrics per node, named as ElastiCache names cluster-mode nodes.
+        #expect(
+            eventually(timeout: 20) {
+                let ids = Set(
+                    ((try? a.client.metrics(name: "CurrItems", since: "1h"))?.series ?? []).compactMap {
+                        $0.dimensions["CacheNodeId"] == "0001" ? $0.dimensions["CacheClusterId"] : nil
+                    })
+                return ids == [
+                    "local-0001-001", "local-0001-002", "local-0002-001", "local-0002-002", "local-0003-001",
+                    "local-0003-002",
+                ]
+            }, "\((try? a.client.metrics(name: "CurrItems", since: "1h"))?.series.map(\.dimensions) ?? [])")
         #expect(ar.scanned == 5000 && ar.nodes?.count == 3, "\(ar)")
         let replicaPorts = Set(t.shards.flatMap { $0.replicas.map(\.port) })
         #expect(

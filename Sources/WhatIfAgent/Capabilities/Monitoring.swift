@@ -66,7 +66,9 @@ extension AgentCore {
             }
             if c.redis != nil {
                 collectors.append(
-                    RedisCollector(clusterId: m.cacheClusterId, host: host, connect: { try clients.redis() }))
+                    RedisNodesCollector(
+                        base: m.cacheClusterId, host: host, connect: { try clients.redis() },
+                        connectNode: { try clients.redisNode(host: $0, port: $1) }))
             }
             if let d = c.dynamodb {
                 collectors.append(
