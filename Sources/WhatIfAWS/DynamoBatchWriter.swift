@@ -34,6 +34,8 @@ package final class DynamoBatchWriter: @unchecked Sendable {
     private let counters = Locked(Counters())
     private var handles: [Threads.Handle] = []
     private let hint: String
+    /// Paces the workers' requests (AIMD concurrency, a WCU budget); nil: every worker sends at will.
+    package let governor: WriteGovernor?
 
     /// `written(count)` is called after each successful request with its item count; `done(tag)` once a
     /// whole batch is written. Both run on worker threads.
@@ -41,10 +43,12 @@ package final class DynamoBatchWriter: @unchecked Sendable {
         client: DynamoDB, table: String, workers: Int, retries: Int, queueDepth: Int = 64,
         backoff: Backoff = Backoff(base: 0.05, cap: 10, maxAttempts: 1000),
         hint: String = "the table is throttled: raise its write capacity or use fewer workers, and run again",
+        governor: WriteGovernor? = nil,
         written: @escaping @Sendable (Int64) -> Void = { _ in }, done: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         queue = BlockingQueue<Batch>(capacity: queueDepth)
         self.hint = hint
+        self.governor = governor
         let failure = self.failure
         let counters = self.counters
         let queue = self.queue
@@ -60,7 +64,7 @@ package final class DynamoBatchWriter: @unchecked Sendable {
                             try Self.send(
                                 Array(batch.requests[start..<end]), batch: batch, client: client, table: table,
                                 retries: retries, backoff: backoff, hint: hint, counters: counters,
-                                failure: failure, written: written)
+                                failure: failure, governor: governor, written: written)
                             start = end
                         }
                         if failure.value == nil { done(batch.tag) }
@@ -74,28 +78,35 @@ package final class DynamoBatchWriter: @unchecked Sendable {
 
     static func send(
         _ requests: [[UInt8]], batch: Batch, client: DynamoDB, table: String, retries: Int, backoff: Backoff,
-        hint: String, counters: Locked<Counters>, failure: Locked<(any Error)?>, written: (Int64) -> Void
+        hint: String, counters: Locked<Counters>, failure: Locked<(any Error)?>, governor: WriteGovernor? = nil,
+        written: (Int64) -> Void
     ) throws {
         var pending = requests
         var round = 0
         while !pending.isEmpty {
             if failure.value != nil { return }
             let answer: [UInt8]
+            governor?.acquire(units: pending.reduce(0) { $0 + WriteGovernor.units(bytes: $1.count) })
             do {
                 counters.withLock { $0.requests += 1 }
                 answer = try client.batchWriteRaw(table: table, putRequests: pending)
             } catch let e as AWSError where e.isRetryable && round < retries {
+                governor?.release(throttled: true)
                 round += 1
                 counters.withLock { $0.errorsRetried += 1 }
                 sleepThread(seconds: backoff.delay(retry: round))
                 continue
             } catch {
+                governor?.release(throttled: true)
                 throw Failure("writing \(batch.origin): \(error)", hint: (error as? any OperatorError)?.hint)
             }
             let left: [[UInt8]]
             do { left = try RawJSON.unprocessedPuts(answer, table: table) } catch {
+                governor?.release(throttled: false)
                 throw Failure("BatchWriteItem's answer for \(batch.origin) is unreadable: \(error)")
             }
+            // Unprocessed items are DynamoDB throttling part of a request.
+            governor?.release(throttled: !left.isEmpty)
             guard left.count <= pending.count else {
                 throw Failure("BatchWriteItem returned more unprocessed items than it was sent")
             }

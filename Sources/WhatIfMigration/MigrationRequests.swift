@@ -59,6 +59,11 @@ package enum MigrationRequests {
         if let w = req.workers, !(1...64).contains(w) {
             throw APIError(.unprocessable, "\(w) workers is out of range", hint: "use 1 to 64")
         }
+        if let u = req.wcuBudget, !(u >= 1 && u <= 10_000_000 && u.isFinite) {
+            throw APIError(
+                .unprocessable, "wcuBudget \(u) is out of range",
+                hint: "write capacity units per second: 1 to 10000000 (a provisioned table's WCU, or less)")
+        }
         return try table(req.environment, s)
     }
 

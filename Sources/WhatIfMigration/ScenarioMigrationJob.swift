@@ -50,6 +50,7 @@ package struct ScenarioMigrationJob: Sendable {
         settings.tableIdentity = described?.identity
         settings.batchSize = req.batchSize ?? 100
         settings.workers = req.workers ?? 4
+        settings.wcuBudget = req.wcuBudget
         settings.dryRun = req.dryRun
         settings.skipBad = req.skipBad
         let migrator = ScenarioMigrator(

@@ -49,6 +49,8 @@ package final class ScenarioMigrator {
     package struct Settings: Sendable {
         package var batchSize = 100
         package var workers = 4
+        /// Write capacity units per second the writes may use (nil: no budget).
+        package var wcuBudget: Double?
         package var retries = 10
         package var dryRun = false
         package var skipBad = false
@@ -156,6 +158,9 @@ package final class ScenarioMigrator {
                     client: c, table: table, workers: settings.workers, retries: settings.retries,
                     hint:
                         "the table is throttled: raise its write capacity or use fewer --workers; run again to resume",
+                    governor: WriteGovernor(
+                        maxInFlight: settings.workers, unitsPerSecond: settings.wcuBudget,
+                        start: Double(settings.workers)),
                     written: { n in written.withLock { $0 += n } }, done: { progress.finished($0) })
             }
 
@@ -302,13 +307,19 @@ package final class ScenarioMigrator {
         let seconds = watch.elapsedSeconds
         let stats = writer?.stats ?? DynamoBatchWriter.Counters()
         let docs = index
-        return ScenarioMigrationReport(
+        var report = ScenarioMigrationReport(
             mode: settings.dryRun ? "dry-run" : "write", source: source.path, format: source.format.rawValue,
             sourceSHA256: nil, table: table, documents: docs, written: written.value, rejected: rejected,
             rejectReasons: reasons, rejectFile: rejectPath, skippedBad: skipped, derivedKeys: derived,
             resumedAt: resume == nil ? nil : resumeAt, backupId: backupId, unprocessedRetried: stats.unprocessedRetried,
             errorsRetried: stats.errorsRetried, seconds: seconds,
             documentsPerSecond: seconds > 0 ? Double(docs - resumeAt) / seconds : 0)
+        if let g = writer?.governor?.stats {
+            report.peakConcurrency = g.peakInFlight
+            report.concurrencyCuts = g.cuts
+            report.waitedForBudget = settings.wcuBudget == nil ? nil : g.waitedForUnits
+        }
+        return report
     }
 
     static func stopped(_ error: any Error, at done: Int64, written: Int64) -> any Error {

@@ -88,12 +88,17 @@ public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
     public var jsonArray: Bool
     /// Ignore a checkpoint from an earlier run and start from the first document.
     public var restart: Bool
+    /// Write capacity units per second the writes may use at most (one per started KiB of each item);
+    /// nil: no budget (throttling alone sets the pace).
+    public var wcuBudget: Double?
 
     /// A request to migrate the dump at `from`.
     public init(
         from: String, environment: String? = nil, dryRun: Bool = false, backup: Bool = false, batchSize: Int? = nil,
-        workers: Int? = nil, skipBad: Bool = false, jsonArray: Bool = false, restart: Bool = false
+        workers: Int? = nil, skipBad: Bool = false, jsonArray: Bool = false, restart: Bool = false,
+        wcuBudget: Double? = nil
     ) {
+        self.wcuBudget = wcuBudget
         self.from = from
         self.environment = environment
         self.dryRun = dryRun
@@ -155,6 +160,13 @@ public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
     public var unprocessedRetried: Int64
     /// Batches retried after a throttle or a server error.
     public var errorsRetried: Int64
+    /// The most BatchWriteItem requests in flight at once (they start at `workers`, are halved when
+    /// DynamoDB throttles, and grow back one at a time).
+    public var peakConcurrency: Int?
+    /// Times throttling or unprocessed items halved the requests in flight.
+    public var concurrencyCuts: Int?
+    /// Seconds writes waited for the write-capacity budget.
+    public var waitedForBudget: Double?
     /// How long it ran.
     public var seconds: Double
     /// Documents per second over the run.

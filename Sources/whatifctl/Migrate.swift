@@ -180,6 +180,12 @@ struct Migrate: ParsableCommand {
         @Flag(help: "Back up the table and record the source's SHA-256 first.") var backup = false
         @Option(help: ArgumentHelp("Items per batch (the guide's 100).", valueName: "n")) var batchSize: Int?
         @Option(help: ArgumentHelp("Parallel BatchWriteItem workers (4).", valueName: "n")) var workers: Int?
+        @Option(
+            name: .customLong("wcu-budget"),
+            help: ArgumentHelp(
+                "Write capacity units per second the writes may use at most (one per started KiB of each item).",
+                valueName: "units"))
+        var wcuBudget: Double?
         @Flag(help: "Skip malformed documents or lines (recorded in the report) instead of stopping.") var skipBad =
             false
         @Flag(help: "The input is one JSON array (mongoexport --jsonArray).") var jsonArray = false
@@ -189,6 +195,9 @@ struct Migrate: ParsableCommand {
         func validate() throws {
             if let b = batchSize, !(1...10_000).contains(b) { throw ValidationError("--batch-size takes 1 to 10000") }
             if let w = workers, !(1...64).contains(w) { throw ValidationError("--workers takes 1 to 64") }
+            if let u = wcuBudget, !(u >= 1 && u.isFinite) {
+                throw ValidationError("--wcu-budget takes a number of units, at least 1")
+            }
             if dryRun && backup {
                 throw ValidationError("--dry-run writes nothing, so --backup has nothing to protect")
             }
@@ -197,7 +206,8 @@ struct Migrate: ParsableCommand {
         func run() throws {
             let req = StartScenarioMigrationRequest(
                 from: absolutePath(from), environment: environment, dryRun: dryRun, backup: backup,
-                batchSize: batchSize, workers: workers, skipBad: skipBad, jsonArray: jsonArray, restart: restart)
+                batchSize: batchSize, workers: workers, skipBad: skipBad, jsonArray: jsonArray, restart: restart,
+                wcuBudget: wcuBudget)
             let job = try perform { try global.client.startScenarioMigration(req) }
             try followJob(job, JobSpecs.MigrateScenarios.self, global: global, options: jobOptions) { r in
                 MigrationView.print(r)
@@ -245,6 +255,11 @@ enum MigrationView {
         if r.unprocessedRetried + r.errorsRetried > 0 {
             Out.line(
                 "  retried: \(r.unprocessedRetried) unprocessed items, \(r.errorsRetried) throttled or failed requests")
+        }
+        if let peak = r.peakConcurrency, let cuts = r.concurrencyCuts, cuts > 0 || r.waitedForBudget != nil {
+            Out.line(
+                "  pace: up to \(peak) requests in flight, halved \(cuts) times by throttling"
+                    + (r.waitedForBudget.map { ", \(Units.duration($0)) waiting for the write-capacity budget" } ?? ""))
         }
         if let b = r.backupId { Out.line("  backup first: \(b); source SHA-256 \(r.sourceSHA256 ?? "?")") }
         for (reason, n) in r.rejectReasons.sorted(by: { $0.value > $1.value }) {

@@ -184,6 +184,9 @@ struct MigrationFixture {
         // Throttling and 500s are retried by the AWS client first, then by the writer's own rounds.
         #expect(report.unprocessedRetried > 0, "\(report)")
         #expect(proxy.injected.value == 50)
+        // The throttling halved the requests in flight; they started at --workers.
+        #expect(report.peakConcurrency == 4 && (report.concurrencyCuts ?? 0) > 0, "\(report)")
+        #expect(run.stdout.contains("halved") || run.stdout.contains("concurrencyCuts"), "\(run.output)")
         #expect(try fx.ddb(["count", fx.envFile, table]) == "4991")
         // The reject file holds each rejected document with its reason and bytes.
         let rejects = try String(contentsOfFile: try #require(report.rejectFile), encoding: .utf8)
@@ -248,6 +251,24 @@ struct MigrationFixture {
         // The rerun talks to moto directly (the proxy goes with this function).
         config = fx.config(table: table)
         return (table, config, a)
+    }
+
+    /// A write-capacity budget paces the writes: 600 items (a unit or more each) at 200 units/s take at
+    /// least the two seconds past the first second's budget, and the report says how long writes waited.
+    @Test func aWriteCapacityBudgetPacesTheWrites() throws {
+        let source = try fx.generate(600, seed: 11)
+        let table = MigrationFixture.uniqueTable()
+        let a = try AgentProcess(fx.config(table: table))
+        #expect(try a.ctl(["tables", "setup"]).status == 0)
+        let refused = try a.ctl(["migrate", "scenarios", "--from", source, "--wcu-budget", "0"])
+        #expect(refused.status == 64, "\(refused.output)")
+        let watch = Stopwatch()
+        let run = try a.ctl(["migrate", "scenarios", "--from", source, "--wcu-budget", "200"])
+        #expect(run.status == 0, "\(run.output)")
+        let report = try fx.lastResult(a, "migrate.scenarios", as: ScenarioMigrationReport.self)
+        #expect(report.written == 600 && watch.elapsedSeconds >= 1.9, "\(watch.elapsedSeconds) s")
+        #expect((report.waitedForBudget ?? 0) >= 1.5, "\(report)")
+        #expect(run.stdout.contains("waiting for the write-capacity budget"), "\(run.output)")
     }
 
     /// whatifd SIGKILLed mid-migration: the rerun resumes from the checkpoint and the table ends with
