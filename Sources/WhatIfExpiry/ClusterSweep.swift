@@ -97,11 +97,11 @@ package final class ClusterSweep: @unchecked Sendable {
                     policy: policy, settings: settings, enforce: enforce, connection: conn, reporter: shardReporter,
                     resumeFrom: checkpoints.value.nodes[id],
                     saveCheckpoint: { [save] cp in
-                        let all = checkpoints.withLock { c -> ClusterSweepCheckpoint in
+                        // Saved under the lock: the shards' threads write one file, one at a time.
+                        checkpoints.withLock { c in
                             c.nodes[id] = cp
-                            return c
+                            save(c)
                         }
-                        save(all)
                     })
                 sweeper.nodeId = id
                 sweeper.pipeline = { try router.pipeline(on: conn, $0) }
