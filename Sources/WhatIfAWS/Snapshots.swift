@@ -1,3 +1,5 @@
+import WhatIfCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -116,6 +118,32 @@ extension RDS {
     package func snapshot(_ identifier: String) throws -> HeldSnapshot? { try snapshots.describe(identifier) }
 
     package func deleteSnapshot(_ identifier: String) throws { try snapshots.delete(identifier) }
+
+    /// Reads the instance every `poll` seconds until RDS reports it `available`: a Failure when RDS
+    /// reports it failed, or at `timeout` (RDS goes on). `each(status)` runs before every wait (progress,
+    /// cancellation).
+    package func waitUntilAvailable(
+        _ first: DBInstance, timeout: Double, poll: Double, each: (String) throws -> Void = { _ in }
+    ) throws -> DBInstance {
+        let deadline = Deadline.after(seconds: timeout)
+        var db = first
+        while db.status != "available" {
+            guard !["failed", "incompatible-restore", "incompatible-parameters"].contains(db.status) else {
+                throw Failure(
+                    "RDS reports the restored instance \(db.identifier) \(db.status)",
+                    hint: "see its events: aws rds describe-events --source-identifier \(db.identifier)")
+            }
+            guard !deadline.hasPassed else {
+                throw Failure(
+                    "\(db.identifier) is still \(db.status) after \(Int(timeout)) s",
+                    hint: "RDS goes on restoring it; watch it with aws rds describe-db-instances")
+            }
+            try each(db.status)
+            sleepThread(seconds: poll)
+            db = try instance(db.identifier) ?? db
+        }
+        return db
+    }
 
     /// RestoreDBInstanceFromDBSnapshot into a new instance; answers it as RDS first describes it.
     package func restoreFromSnapshot(_ snapshot: String, target: String) throws -> DBInstance {

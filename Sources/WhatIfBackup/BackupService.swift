@@ -496,16 +496,12 @@ package final class BackupService: Sendable {
                     source.config, deadline: .after(seconds: source.connectTimeout))
                 defer { conn.close() }
                 let st = try conn.standbyState(deadline: .after(seconds: 10))
-                if !st.inRecovery {
-                    why.append("\(name) is not in recovery (no longer a replica)")
-                } else if let lag = st.lagSeconds {
-                    if lag <= bound {
-                        fit.append((name, source, lag))
-                    } else {
-                        why.append("\(name) lags \(DurationText.format(lag))")
-                    }
+                if let problem = st.problem {
+                    why.append("\(name): \(problem)")
+                } else if let lag = st.lagSeconds, lag <= bound {
+                    fit.append((name, source, lag))
                 } else {
-                    why.append("\(name) receives no WAL from the primary")
+                    why.append("\(name) lags \(DurationText.format(st.lagSeconds ?? 0))")
                 }
             } catch {
                 why.append("\(name) is unreachable: \((error as? any OperatorError)?.message ?? "\(error)")")
@@ -577,9 +573,12 @@ package final class BackupService: Sendable {
                     "enable it (aws dynamodb update-continuous-backups --table-name \(source.table) --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true), or set backups.dynamodb.mode: scan"
             )
         }
+        // The catalog is read for the chain's tip only when an incremental export may be taken.
+        let mayChain = options.exportTime == nil && (options.incremental ?? settings.dynamodb.incremental)
         let (plan, note) = try ExportChain.plan(
             options: options, settings: settings.dynamodb,
-            tip: ExportChain.tip(list(kind: .dynamodb).backups, table: source.table), pitr: pitr, now: Date())
+            tip: mayChain ? ExportChain.tip(list(kind: .dynamodb).backups, table: source.table) : nil, pitr: pitr,
+            now: Date())
         if let note { reporter.info(note) }
         try checkEncryptionKey(remote)
         if let source = settings.encryption {

@@ -210,25 +210,6 @@ extension BackupService {
                 hint: "restore another backup (`whatifctl backups list`)")
         }
         let location = e.locations.contains(.local) ? BackupLocation.local : .s3
-        let deadline = Deadline.after(seconds: settings.snapshots.timeout)
-        func wait(_ what: String, _ status: () throws -> String?) throws -> String {
-            var s = try status() ?? "creating"
-            while !["available", "active"].contains(s) {
-                try reporter.checkCancelled()
-                guard !["failed", "incompatible-restore", "incompatible-parameters"].contains(s) else {
-                    throw Failure("the restored \(what) is \(s)", hint: "see the service's events for the reason")
-                }
-                guard !deadline.hasPassed else {
-                    throw Failure(
-                        "the restored \(what) is still \(s) after \(Int(settings.snapshots.timeout)) s",
-                        hint: "the service goes on restoring it; watch it in the console")
-                }
-                reporter.progress(done: watch.elapsedSeconds, total: nil, unit: "seconds", phase: "\(what) is \(s)")
-                sleepThread(seconds: settings.snapshots.poll)
-                s = try status() ?? s
-            }
-            return s
-        }
         switch req.kind {
         case .rdsSnapshot:
             guard let rds = context.rds else { throw Failure("RDS is not reachable: AWS is not configured") }
@@ -243,10 +224,13 @@ extension BackupService {
                     hint: "name a new instance, or delete \(target) first")
             }
             reporter.info("RestoreDBInstanceFromDBSnapshot \(r.identifier) → \(target)")
-            var db = try rds.restoreFromSnapshot(r.identifier, target: target)
-            _ = try wait("instance \(target)") {
-                db = try rds.instance(target) ?? db
-                return db.status
+            let db = try rds.waitUntilAvailable(
+                try rds.restoreFromSnapshot(r.identifier, target: target), timeout: settings.snapshots.timeout,
+                poll: settings.snapshots.poll
+            ) { status in
+                try reporter.checkCancelled()
+                reporter.progress(
+                    done: watch.elapsedSeconds, total: nil, unit: "seconds", phase: "instance \(target) is \(status)")
             }
             var result = RestoreResult(
                 kind: req.kind, id: req.id, target: target, from: location, seconds: watch.elapsedSeconds, items: nil,
@@ -272,11 +256,10 @@ extension BackupService {
                     hint: "name a new table, or delete \(target) first")
             } catch let e as AWSError where e.code == "ResourceNotFoundException" {}
             reporter.info("RestoreTableFromBackup \(r.identifier) → \(target)")
-            var t = try ddb.restoreTableFromBackup(r.identifier, target: target)
-            _ = try wait("table \(target)") {
-                t = try ddb.describeTable(target)
-                return t.tableStatus.lowercased()
-            }
+            _ = try ddb.restoreTableFromBackup(r.identifier, target: target)
+            reporter.progress(done: 0, total: nil, unit: "seconds", phase: "waiting for \(target) to be ACTIVE")
+            let t = try ddb.waitUntilActive(
+                target, timeout: settings.snapshots.timeout, poll: settings.snapshots.poll)
             return RestoreResult(
                 kind: req.kind, id: req.id, target: target, from: location, seconds: watch.elapsedSeconds,
                 items: t.itemCount, rows: nil, tablesChecked: nil, safetyBackup: nil, created: true)

@@ -125,22 +125,13 @@ package struct PointInTimeRestore: Sendable {
         reporter.info(
             "RestoreDBInstanceToPointInTime \(source) → \(req.target) at \(req.toTime.map { Self.text($0) } ?? "the latest restorable time")"
         )
-        var t = try rds.restoreToPointInTime(source: source, target: req.target, time: req.toTime)
-        let deadline = Deadline.after(seconds: timeout)
-        while t.status != "available" {
+        let t = try rds.waitUntilAvailable(
+            try rds.restoreToPointInTime(source: source, target: req.target, time: req.toTime), timeout: timeout,
+            poll: poll
+        ) { status in
             try reporter.checkCancelled()
-            guard !deadline.hasPassed else {
-                throw Failure(
-                    "\(req.target) is still \(t.status) after \(Int(timeout)) s",
-                    hint: "RDS goes on restoring it; watch it with aws rds describe-db-instances")
-            }
-            guard !["failed", "incompatible-restore", "incompatible-parameters"].contains(t.status) else {
-                throw Failure("RDS reports the restored instance \(req.target) \(t.status)")
-            }
             reporter.progress(
-                done: watch.elapsedSeconds, total: nil, unit: "seconds", phase: "\(req.target) is \(t.status)")
-            sleepThread(seconds: poll)
-            t = try rds.instance(req.target) ?? t
+                done: watch.elapsedSeconds, total: nil, unit: "seconds", phase: "\(req.target) is \(status)")
         }
         return PointInTimeRestoreResult(
             service: .rds, source: source, target: req.target, toTime: req.toTime, earliestRestorable: earliest,

@@ -43,11 +43,7 @@ package final class ClusterSweep: @unchecked Sendable {
         self.settings = settings
         self.enforce = enforce
         self.seed = seed
-        seedHost =
-            switch seed.config.endpoint.transport {
-            case .tcp(let h, _), .tls(let h, _): h
-            case .unix: "127.0.0.1"
-            }
+        seedHost = seed.config.endpoint.host
         self.connectNode = connectNode
         self.reporter = reporter
         self.resumeFrom = resumeFrom
@@ -85,8 +81,15 @@ package final class ClusterSweep: @unchecked Sendable {
         _ shard: ClusterTopology.Shard, index: Int, checkpoints: Locked<ClusterSweepCheckpoint>, progress: ShardProgress
     ) throws -> Outcome {
         guard var node = shard.primary else { throw Failure("shard \(shard.slotText) has no primary") }
-        var startedOver: String?
         let shardReporter = progress.reporter(index, label: "shard \(shard.slotText)")
+        var startedOver: String?
+        // A checkpoint of this sweep that has no cursor for this primary: the shard's primary changed
+        // since (a failover between runs), and a cursor of another node means nothing here.
+        if let saved = resumeFrom, !saved.nodes.isEmpty, saved.nodes[node.id] == nil {
+            startedOver =
+                "the checkpoint has no cursor for primary \(node.address) (\(node.id.prefix(8))): the shard's primary changed since; this shard's scan started over"
+            shardReporter.log(.warning, startedOver!)
+        }
         while true {
             let router = ClusterConnections(connect: connectNode)
             defer { router.closeAll() }

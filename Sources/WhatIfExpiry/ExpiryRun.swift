@@ -25,6 +25,11 @@ package enum ExpiryRun {
             let resume = saved.flatMap {
                 try? APICoding.decode(ClusterSweepCheckpoint.self, from: APICoding.encode($0))
             }
+            if saved != nil, resume == nil {
+                reporter.log(
+                    .warning,
+                    "not resuming: the checkpoint was taken on a single server, this is a cluster; starting over")
+            }
             let report = try ClusterSweep(
                 policy: policy, settings: paced, enforce: req.enforce, seed: conn,
                 connectNode: connectNode, reporter: reporter, resumeFrom: resume,
@@ -34,6 +39,10 @@ package enum ExpiryRun {
             return report
         }
         let resume = saved.flatMap { try? APICoding.decode(SweepCheckpoint.self, from: APICoding.encode($0)) }
+        if saved != nil, resume == nil {
+            reporter.log(
+                .warning, "not resuming: the checkpoint was taken on a cluster, this is a single server; starting over")
+        }
         let report = try ExpirySweeper(
             policy: policy, settings: paced, enforce: req.enforce, connection: conn, reporter: reporter,
             resumeFrom: resume, saveCheckpoint: { cp in (try? JSONValue.encoding(cp)).map(save) }

@@ -12,6 +12,13 @@ extension PostgresConnection {
         package var lagSeconds: Double?
         /// Replay is paused (`pg_wal_replay_pause()`).
         package var replayPaused: Bool
+
+        /// Why it is not a usable replica: promoted, or receiving no WAL; nil when it is one.
+        package var problem: String? {
+            if !inRecovery { return "it is not in recovery: no longer a replica (promoted?)" }
+            if lagSeconds == nil { return "it receives no WAL from the primary" }
+            return nil
+        }
     }
 
     package func standbyState(deadline: Deadline) throws -> StandbyState {

@@ -115,12 +115,7 @@ public struct ClusterTopology: Sendable, Equatable {
 
     /// `discover` through `conn`, its own host standing for nodes that give no address.
     package static func discover(_ conn: RedisConnection) throws -> ClusterTopology {
-        let host: String =
-            switch conn.config.endpoint.transport {
-            case .tcp(let h, _), .tls(let h, _): h
-            case .unix: "127.0.0.1"
-            }
-        return try discover(conn, seedHost: host)
+        try discover(conn, seedHost: conn.config.endpoint.host)
     }
 
     /// Reads a CLUSTER SHARDS reply.
@@ -233,10 +228,9 @@ package final class ClusterConnections {
             let answers = try first.pipeline(binary: again.map { commands[$0] })
             for (k, i) in again.enumerated() { replies[i] = answers[k] }
         }
-        for hop in 0..<5 {
+        for _ in 0..<5 {
             let pending = replies.indices.compactMap { i in ClusterRedirect(replies[i]).map { (i, $0) } }
             if pending.isEmpty { break }
-            _ = hop
             for (i, r) in pending {
                 let conn = try connection(r.host, r.port)
                 if r.ask {

@@ -98,6 +98,15 @@ public struct RedisEndpoint: Sendable, Equatable {
             database: database, username: username, password: password)
     }
 
+    /// The host it reaches (127.0.0.1 for a Unix socket): where a cluster's nodes without an address of
+    /// their own are reached.
+    package var host: String {
+        switch transport {
+        case .tcp(let h, _), .tls(let h, _): h
+        case .unix: "127.0.0.1"
+        }
+    }
+
     /// For messages: never shows the password.
     public var display: String {
         let db = database == 0 ? "" : "/\(database)"

@@ -115,29 +115,27 @@ package final class ServiceClients: Sendable {
 
     /// A new Redis connection (blocking).
     package func redis(timeout: Double? = nil) throws -> RedisConnection {
-        guard let r = config.redis else { throw Failure("Redis is not configured", hint: "set redis: in the config") }
-        var c = r.config
-        if let timeout { c.timeout = timeout }
-        let tls = try redisTLS.map { result throws(RedisError) -> TLSClientContext in
-            switch result {
-            case .success(let ctx): return ctx
-            case .failure(let e): throw RedisError(.tls, e.message, hint: e.hint)
-            }
-        }
-        return try RedisConnection(c, tlsContext: tls)
+        try redis(timeout: timeout) { _ in }
     }
 
     /// A connection to one node of the configured Redis Cluster: the configured URL's credentials, TLS
     /// and timeout, at the node's address (database 0, the only one a cluster has).
     package func redisNode(host: String, port: Int, timeout: Double? = nil) throws -> RedisConnection {
+        try redis(timeout: timeout) { c in
+            switch c.endpoint.transport {
+            case .tls: c.endpoint.transport = .tls(host: host, port: port)
+            case .tcp, .unix: c.endpoint.transport = .tcp(host: host, port: port)
+            }
+            c.endpoint.database = 0
+        }
+    }
+
+    /// The configured Redis's settings, changed by `adjust`, with the shared TLS context.
+    private func redis(timeout: Double?, adjust: (inout RedisConfig) -> Void) throws -> RedisConnection {
         guard let r = config.redis else { throw Failure("Redis is not configured", hint: "set redis: in the config") }
         var c = r.config
         if let timeout { c.timeout = timeout }
-        switch c.endpoint.transport {
-        case .tls: c.endpoint.transport = .tls(host: host, port: port)
-        case .tcp, .unix: c.endpoint.transport = .tcp(host: host, port: port)
-        }
-        c.endpoint.database = 0
+        adjust(&c)
         let tls = try redisTLS.map { result throws(RedisError) -> TLSClientContext in
             switch result {
             case .success(let ctx): return ctx

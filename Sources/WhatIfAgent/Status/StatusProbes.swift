@@ -79,11 +79,7 @@ enum StatusProbes {
             state.inRecovery = st.inRecovery
             state.lagSeconds = st.lagSeconds
             state.replayPaused = st.replayPaused
-            if !st.inRecovery {
-                state.error = "it is not in recovery: no longer a replica (promoted?)"
-            } else if st.lagSeconds == nil {
-                state.error = "it receives no WAL from the primary"
-            }
+            state.error = st.problem
         } catch let e as PostgresError {
             state.error = e.message
         } catch {
