@@ -15,6 +15,12 @@ package enum ClusterSlot {
         return Int(crc16(bytes)) & (count - 1)
     }
 
+    /// `lo...hi` when it is a range of slots (0 ≤ lo ≤ hi < 16384); nil for anything a reply could say
+    /// otherwise.
+    package static func range(_ lo: Int, _ hi: Int) -> ClosedRange<Int>? {
+        lo >= 0 && lo <= hi && hi < count ? lo...hi : nil
+    }
+
     /// CRC16-CCITT (XMODEM): polynomial 0x1021, initial 0, as Redis's crc16.c.
     static func crc16(_ bytes: ArraySlice<UInt8>) -> UInt16 {
         var crc: UInt16 = 0
@@ -44,7 +50,10 @@ public struct ClusterRedirect: Sendable, Equatable {
         ask = parts[0] == "ASK"
         self.slot = slot
         var host = String(parts[2][..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // An IPv6 address comes bracketed; nothing else is unwrapped.
+        if host.hasPrefix("["), host.hasSuffix("]"), host.count >= 2, host.dropFirst().dropLast().contains(":") {
+            host = String(host.dropFirst().dropLast())
+        }
         self.host = host
         self.port = port
     }
@@ -128,7 +137,7 @@ public struct ClusterTopology: Sendable, Equatable {
             var slots: [ClosedRange<Int>] = []
             var i = 0
             while i + 1 < bounds.count {
-                if bounds[i] <= bounds[i + 1] { slots.append(bounds[i]...bounds[i + 1]) }
+                if let r = ClusterSlot.range(bounds[i], bounds[i + 1]) { slots.append(r) }
                 i += 2
             }
             var shard = Shard(slots: slots, primary: nil, replicas: [])
@@ -159,7 +168,9 @@ public struct ClusterTopology: Sendable, Equatable {
         guard let list = reply.array else { throw Failure("CLUSTER SLOTS answered \(reply)") }
         var byPrimary: [String: Shard] = [:]
         for entry in list {
-            guard let e = entry.array, e.count >= 3, let lo = e[0].int, let hi = e[1].int else { continue }
+            guard let e = entry.array, e.count >= 3, let lo = e[0].int, let hi = e[1].int,
+                let range = ClusterSlot.range(Int(lo), Int(hi))
+            else { continue }
             func node(_ v: RESPValue, primary: Bool) -> Node? {
                 guard let a = v.array, a.count >= 2, let port = a[1].int else { return nil }
                 let ip = a[0].string ?? ""
@@ -171,7 +182,7 @@ public struct ClusterTopology: Sendable, Equatable {
             var shard =
                 byPrimary[p.id]
                 ?? Shard(slots: [], primary: p, replicas: e.dropFirst(3).compactMap { node($0, primary: false) })
-            shard.slots.append(Int(lo)...Int(hi))
+            shard.slots.append(range)
             byPrimary[p.id] = shard
         }
         return ClusterTopology(
