@@ -75,6 +75,7 @@ public final class Daemon: Sendable {
         for k in kinds { await core.jobs.register(k) }
         try await core.jobs.restore()
         core.backups().removeLeftovers()
+        MigrationJobs.removeLeftovers(core)
         await core.startHooks()
         try await core.startMonitoring()
         core.startExpirySchedule()

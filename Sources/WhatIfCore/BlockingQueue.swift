@@ -5,7 +5,9 @@
 /// A bounded queue between threads: `put` waits while it is full, `take` while it is empty.
 /// `close()` wakes everyone: `take` then drains what is left and answers nil.
 package final class BlockingQueue<Element>: @unchecked Sendable {
-    private var items: [Element] = []
+    /// Taken slots are nil until compacted: a taken element is released at once, not when the array
+    /// is next compacted (a queue of large batches would otherwise hold up to a thousand of them).
+    private var items: [Element?] = []
     private var head = 0
     private let capacity: Int
     private var closed = false
@@ -53,9 +55,12 @@ package final class BlockingQueue<Element>: @unchecked Sendable {
         defer { pthread_mutex_unlock(&mutex) }
         while items.count == head && !closed { pthread_cond_wait(&notEmpty, &mutex) }
         guard items.count > head else { return nil }
-        let e = items[head]
+        let e = items[head].take()
         head += 1
-        if head > 1024 && head * 2 > items.count {
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 && head * 2 > items.count {
             items.removeFirst(head)
             head = 0
         }

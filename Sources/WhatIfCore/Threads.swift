@@ -25,6 +25,9 @@ package enum Threads {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
+    /// The cores online (at least 1).
+    package static var cores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
     /// Starts `body` on a new thread; `join()` the handle.
     package static func start(_ body: @escaping () -> Void) -> Handle {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()

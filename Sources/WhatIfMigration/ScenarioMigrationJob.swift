@@ -53,6 +53,15 @@ package struct ScenarioMigrationJob: Sendable {
         settings.wcuBudget = req.wcuBudget
         settings.dryRun = req.dryRun
         settings.skipBad = req.skipBad
+        let recordPath = SyncRecord.path(directory: rejectDirectory, table: table)
+        if req.sync {
+            settings.baseline = try Self.baseline(recordPath, table: table, identity: described?.identity)
+            let b = settings.baseline!
+            reporter.info(
+                "comparing with the record of \(b.count) items written from \(b.header.source), finished \(b.header.recorded)"
+            )
+        }
+        if !req.dryRun { settings.recordPath = recordPath }
         let migrator = ScenarioMigrator(
             source: source, table: table, client: client, settings: settings, reporter: reporter,
             rejectDirectory: rejectDirectory, runName: runName)
@@ -89,6 +98,38 @@ package struct ScenarioMigrationJob: Sendable {
             )
         }
         return r
+    }
+}
+
+extension ScenarioMigrationJob {
+    static let fullRunHint =
+        "migrate the dump in full once (without --sync): it writes every document and records what it wrote; later runs with --sync write only the differences"
+
+    /// The record a sync compares with: it must exist, be whole (a damaged one is moved aside) and be of
+    /// this table, not one deleted and created again under its name since.
+    static func baseline(_ path: String, table: String, identity: String?) throws -> SyncBaseline {
+        guard Files.exists(path) else {
+            throw Failure(
+                "there is no record of what a migration wrote to \(table) (\(path)), so there is nothing to sync against",
+                hint: fullRunHint)
+        }
+        let b: SyncBaseline
+        do { b = try SyncBaseline.load(path) } catch let e as SyncRecord.Damaged {
+            let moved = SyncRecord.quarantine(path)
+            throw Failure(
+                "the record of what the last migration wrote to \(table) is damaged (\(e.reason))"
+                    + (moved.map { "; it was moved to \($0)" } ?? ""),
+                hint: fullRunHint)
+        }
+        guard b.header.table == table else {
+            throw Failure("\(path) is the record of table \(b.header.table), not \(table)", hint: fullRunHint)
+        }
+        if let identity, b.header.tableIdentity != identity {
+            throw Failure(
+                "table \(table) was deleted and created again since the record was written (\(b.header.recorded)): the record does not describe what it holds",
+                hint: fullRunHint)
+        }
+        return b
     }
 }
 

@@ -25,10 +25,13 @@ package struct MigrationCheckpoint: Codable, Sendable, Equatable {
     package var done: Int64
     package var rejectFile: String?
     package var rejected: Int64
+    /// A sync's: the checksum of the record it compared with (nil for a full migration).
+    package var baseline: String?
     package init(
         source: String, size: Int64, modified: String, table: String, tableIdentity: String? = nil, done: Int64,
-        rejectFile: String?, rejected: Int64
+        rejectFile: String?, rejected: Int64, baseline: String? = nil
     ) {
+        self.baseline = baseline
         self.source = source
         self.size = size
         self.modified = modified
@@ -59,6 +62,13 @@ package final class ScenarioMigrator {
         package var checkpointEvery = 2.0
         /// The target table's identity, recorded in checkpoints and required of one to resume.
         package var tableIdentity: String?
+        /// A sync: the record of what the previous run wrote, compared key by key (nil: a full migration,
+        /// every document written).
+        package var baseline: SyncBaseline?
+        /// Where the record of this run is written once every write is acknowledged (nil: none).
+        package var recordPath: String?
+        /// Threads that transform documents (the reading and the writing go on beside them).
+        package var transformThreads = Threads.cores
         package init() {}
     }
 
@@ -104,6 +114,11 @@ package final class ScenarioMigrator {
             return
                 "table \(table) is not the table the checkpoint was written against (it was \(c.tableIdentity ?? "unrecorded"), it is \(settings.tableIdentity ?? "unknown")): it was deleted and created again"
         }
+        if c.baseline != settings.baseline?.checksum {
+            if c.baseline == nil { return "the checkpoint is of a full migration, this run is a sync" }
+            if settings.baseline == nil { return "the checkpoint is of a sync, this run is a full migration" }
+            return "the checkpoint is of a sync against another record of the table"
+        }
         return nil
     }
 
@@ -146,6 +161,21 @@ package final class ScenarioMigrator {
         var skipped: [MigrationSkip] = []
         var keys = KeyTable()
         var index: Int64 = 0
+        var baseline = settings.baseline
+        var changes = (added: Int64(0), changed: Int64(0), unchanged: Int64(0))
+        // Documents whose key is not known (rejected by the transform, skipped as malformed): with any,
+        // a key missing from the dump cannot be told from a document that is there but unreadable.
+        var unkeyed: Int64 = 0
+        let record: SyncRecord.Writer? =
+            settings.dryRun
+            ? nil
+            : try settings.recordPath.map { path in
+                try SyncRecord.Writer(
+                    path: path,
+                    header: .init(
+                        table: table, tableIdentity: settings.tableIdentity, source: source.path,
+                        recorded: Timestamp.format(Date())))
+            }
 
         let written = Locked<Int64>(0)
         let throttle = ProgressThrottle(reporter)
@@ -205,15 +235,13 @@ package final class ScenarioMigrator {
                 MigrationCheckpoint(
                     source: source.path, size: stamp.size, modified: stamp.modified, table: table,
                     tableIdentity: settings.tableIdentity, done: progress.done, rejectFile: rejectPath,
-                    rejected: rejected))
+                    rejected: rejected, baseline: settings.baseline?.checksum))
             lastSave = Stopwatch()
         }
 
         var batch: [[UInt8]] = []
         var tag = 0
         var batchStart: Int64 = 0
-        var out: [UInt8] = []
-        out.reserveCapacity(64 << 10)
 
         func flush(upTo end: Int64) throws {
             if let writer {
@@ -229,60 +257,78 @@ package final class ScenarioMigrator {
             batchStart = end
         }
 
-        let prefix = Array(#"{"PutRequest":{"Item":"#.utf8)
+        let pipeline = TransformPipeline(transform: settings.transform, threads: settings.transformThreads)
         do {
             let noteSkip = { (s: MigrationSource.Skipped) in
+                unkeyed += 1
                 if skipped.count < 1000 { skipped.append(MigrationSkip(position: s.position, reason: s.reason)) }
                 self.reporter.log(.warning, "skipped \(s.position): \(s.reason)")
             }
-            try source.read(skipBad: settings.skipBad, skipped: noteSkip) { doc in
+            try pipeline.run(source, skipBad: settings.skipBad, skipped: noteSkip) { doc, outcome, out in
                 let i = index
                 if i & 255 == 0 { try reporter.checkCancelled() }
                 index += 1
                 if i % 4096 == 0, let e = writer?.failed { throw e }
-                out.removeAll(keepingCapacity: true)
-                out += prefix
                 let item: ScenarioTransform.Item
-                do {
-                    item = try settings.transform.transform(doc.bytes, base: doc.position, into: &out)
-                } catch let r as Reject {
+                let request: Range<Int>
+                let content: ScenarioTransform.KeyHash
+                switch outcome {
+                case .item(let it, let r, let c): (item, request, content) = (it, r, c)
+                case .reject(let r):
+                    unkeyed += 1
                     if i >= resumeAt { try writeReject(doc, r) }
                     return
-                } catch let e as BSONError {
+                case .malformed(let e):
                     guard settings.skipBad else {
                         throw SourceError(
                             message: "\(source.path): \(e.description)",
                             hint: "the documents before it were handled; repair the dump, or pass --skip-bad")
                     }
+                    unkeyed += 1
                     skipped.append(MigrationSkip(position: "byte \(e.offset)", reason: e.reason))
                     return
                 }
-                if let first = keys.insert(item.keyHash, i) {
+                if keys.insert(item.keyHash) {
                     if i >= resumeAt {
                         try writeReject(
                             doc,
                             Reject(
-                                "duplicate scenarioId: document \(first + 1) has the same key and was kept",
+                                "duplicate scenarioId: an earlier document has the same key and was kept",
                                 field: "scenarioId"))
                     }
                     return
                 }
                 if item.derivedKey { derived += 1 }
+                var write = true
+                if let record {
+                    try out.withUnsafeBytes {
+                        try record.add(
+                            keyHash: item.keyHash, content: content,
+                            key: UnsafeRawBufferPointer(rebasing: $0[item.keyRange]))
+                    }
+                }
+                switch baseline?.classify(item.keyHash, content: content) {
+                case .added?: changes.added += 1
+                case .changed?: changes.changed += 1
+                case .unchanged?:
+                    changes.unchanged += 1
+                    write = false
+                case nil: break
+                }
                 guard i >= resumeAt else {
                     batchStart = i + 1
                     return
                 }
-                out.append(UInt8(ascii: "}"))
-                out.append(UInt8(ascii: "}"))
-                if writer != nil { batch.append(out) }
+                if writer != nil && write { batch.append(Array(out[request])) }
                 if batch.count >= settings.batchSize || (writer == nil && (i + 1) % Int64(settings.batchSize) == 0) {
                     try flush(upTo: i + 1)
                 }
                 if i & 255 == 0 {
                     throttle.report(
                         done: Double(i + 1), total: nil, unit: "documents",
-                        phase: settings.dryRun
+                        phase: (settings.dryRun
                             ? "dry run: \(rejected) rejected" : "\(written.value) written, \(rejected) rejected")
+                            + (baseline == nil ? "" : ", \(changes.unchanged) unchanged"))
                 }
                 if writer != nil && lastSave.elapsedSeconds >= settings.checkpointEvery { try checkpoint() }
             }
@@ -303,6 +349,16 @@ package final class ScenarioMigrator {
             try? checkpoint()
             throw Self.stopped(error, at: progress.done, written: written.value)
         }
+        var summary: MigrationSyncSummary?
+        if let baseline {
+            summary = try applyDeletes(
+                baseline, unkeyed: unkeyed, record: record, batchSize: settings.batchSize,
+                progress: { try checkpoint() })
+            summary?.added = changes.added
+            summary?.changed = changes.changed
+            summary?.unchanged = changes.unchanged
+        }
+        try record?.commit()
         throttle.flush()
         let seconds = watch.elapsedSeconds
         let stats = writer?.stats ?? DynamoBatchWriter.Counters()
@@ -314,12 +370,75 @@ package final class ScenarioMigrator {
             resumedAt: resume == nil ? nil : resumeAt, backupId: backupId, unprocessedRetried: stats.unprocessedRetried,
             errorsRetried: stats.errorsRetried, seconds: seconds,
             documentsPerSecond: seconds > 0 ? Double(docs - resumeAt) / seconds : 0)
+        report.sync = summary
+        report.recorded = record == nil ? nil : settings.recordPath
         if let g = writer?.governor?.stats {
             report.peakConcurrency = g.peakInFlight
             report.concurrencyCuts = g.cuts
             report.waitedForBudget = settings.wcuBudget == nil ? nil : g.waitedForUnits
         }
         return report
+    }
+
+    /// A sync's last step, once every put is acknowledged: the items of keys the new dump no longer has
+    /// are deleted (BatchWriteItem DeleteRequest; deleting an item already gone succeeds, so a resumed
+    /// run deletes again). With documents of unknown key in the dump (rejected, skipped) a missing key
+    /// may be one of them: the deletes are held, carried into the new record for the next sync, and
+    /// counted. A dry run counts what it would delete.
+    func applyDeletes(
+        _ baseline: SyncBaseline, unkeyed: Int64, record: SyncRecord.Writer?, batchSize: Int,
+        progress checkpoint: () throws -> Void
+    ) throws -> MigrationSyncSummary {
+        var s = MigrationSyncSummary(
+            baselineSource: baseline.header.source, baselineRecorded: baseline.header.recorded, added: 0, changed: 0,
+            unchanged: 0, deleted: 0, deletesHeld: 0)
+        let gone = baseline.unseen
+        guard gone > 0 else { return s }
+        if unkeyed > 0 {
+            s.deletesHeld = gone
+            reporter.log(
+                .warning,
+                "\(gone) items whose keys are not in the dump were kept: \(unkeyed) documents were rejected or skipped, and one of them may be the item's document; fix those (see the reject file) and sync again"
+            )
+            try baseline.forEachUnseen { e in try record?.add(keyHash: e.keyHash, content: e.content, key: e.key) }
+            return s
+        }
+        guard !settings.dryRun, let client else {
+            s.deleted = gone
+            return s
+        }
+        var requests: [[UInt8]] = []
+        let head = Array(#"{"DeleteRequest":{"Key":{"scenarioId":{"S":""#.utf8)
+        let tail = Array(#""}}}}"#.utf8)
+        try baseline.forEachUnseen { e in requests.append(head + e.key + tail) }
+        reporter.info("deleting \(gone) items whose documents are gone from the dump")
+        let writer = DynamoBatchWriter(
+            client: client, table: table, workers: settings.workers, retries: settings.retries,
+            hint: "the table is throttled: raise its write capacity or use fewer --workers; run again to resume",
+            governor: WriteGovernor(
+                maxInFlight: settings.workers, unitsPerSecond: settings.wcuBudget, start: Double(settings.workers)))
+        do {
+            var tag = 0
+            for start in stride(from: 0, to: requests.count, by: batchSize) {
+                let end = min(start + batchSize, requests.count)
+                try writer.submit(
+                    .init(requests: Array(requests[start..<end]), tag: tag, origin: "deletes \(start + 1)-\(end)"))
+                tag += 1
+            }
+            try writer.finish()
+        } catch {
+            writer.fail(error)
+            try? writer.finish()
+            try? checkpoint()
+            let op = error as? any OperatorError
+            throw Failure(
+                "\(op?.message ?? "\(error)") (\(writer.stats.written) of \(gone) deletes acknowledged)",
+                hint: (op?.hint.map { $0 + "; " } ?? "")
+                    + "run the same command again: the sync resumes and deletes again (an item already gone is no error)"
+            )
+        }
+        s.deleted = writer.stats.written
+        return s
     }
 
     static func stopped(_ error: any Error, at done: Int64, written: Int64) -> any Error {
@@ -342,39 +461,48 @@ package final class ScenarioMigrator {
     }
 }
 
-/// The keys seen so far (their 128-bit hashes) and the document each came from: open addressing over
-/// the hash's own bits, so a million keys cost 24 MB and no Swift Hasher.
+/// The keys seen so far, for the duplicate check: 256 open-addressing shards (chosen by the top byte of
+/// the key hash's second lane) holding the first lane, 8 bytes a slot. Each shard grows on its own, so
+/// growing never holds two copies of the whole; at most 85% full, about 13 bytes a key (134 MB for ten
+/// million). Keys compare by 72 bits of their hash: two different keys look alike about once in 10^8
+/// runs of ten million documents, and the second then goes to the reject file, not lost.
 struct KeyTable {
-    private var slots: [(a: UInt64, b: UInt64, index: Int64)]
-    private var count = 0
-    private var mask: Int
+    private var shards: [[UInt64]]
+    private var counts: [Int]
 
-    init(capacity: Int = 1 << 16) {
-        slots = Array(repeating: (0, 0, -1), count: capacity)
-        mask = capacity - 1
+    init(shardCapacity: Int = 1024) {
+        shards = Array(repeating: Array(repeating: 0, count: shardCapacity), count: 256)
+        counts = Array(repeating: 0, count: 256)
     }
 
-    /// Adds the key and returns nil, or returns the index of the document that had it first.
-    mutating func insert(_ k: ScenarioTransform.KeyHash, _ index: Int64) -> Int64? {
-        if (count + 1) * 2 > slots.count { grow() }
-        var i = Int(truncatingIfNeeded: k.a) & mask
-        while slots[i].index >= 0 {
-            if slots[i].a == k.a && slots[i].b == k.b { return slots[i].index }
-            i = (i + 1) & mask
+    /// Adds the key and answers false, or answers true when it was there.
+    mutating func insert(_ k: ScenarioTransform.KeyHash) -> Bool {
+        let s = Int(truncatingIfNeeded: k.b >> 56)
+        let f = k.a == 0 ? 1 : k.a
+        if (counts[s] + 1) * 100 > shards[s].count * 85 { grow(s) }
+        let found = shards[s].withUnsafeMutableBufferPointer { slots -> Bool in
+            let mask = slots.count - 1
+            var i = Int(truncatingIfNeeded: f) & mask
+            while slots[i] != 0 {
+                if slots[i] == f { return true }
+                i = (i + 1) & mask
+            }
+            slots[i] = f
+            return false
         }
-        slots[i] = (k.a, k.b, index)
-        count += 1
-        return nil
+        if !found { counts[s] += 1 }
+        return found
     }
 
-    private mutating func grow() {
-        let old = slots
-        slots = Array(repeating: (0, 0, -1), count: old.count * 2)
-        mask = slots.count - 1
-        for s in old where s.index >= 0 {
-            var i = Int(truncatingIfNeeded: s.a) & mask
-            while slots[i].index >= 0 { i = (i + 1) & mask }
-            slots[i] = s
+    private mutating func grow(_ s: Int) {
+        let old = shards[s]
+        var slots = [UInt64](repeating: 0, count: old.count * 2)
+        let mask = slots.count - 1
+        for f in old where f != 0 {
+            var i = Int(truncatingIfNeeded: f) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = f
         }
+        shards[s] = slots
     }
 }

@@ -80,6 +80,10 @@ public struct ScenarioTransform: Sendable {
     package struct KeyHash: Hashable, Sendable {
         package var a: UInt64
         package var b: UInt64
+        package init(a: UInt64, b: UInt64) {
+            self.a = a
+            self.b = b
+        }
         public init(_ bytes: UnsafeRawBufferPointer) {
             var h1: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)
             var h2: UInt64 = 0x1319_8A2E_0370_7344 ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)

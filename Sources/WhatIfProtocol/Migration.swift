@@ -91,13 +91,18 @@ public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
     /// Write capacity units per second the writes may use at most (one per started KiB of each item);
     /// nil: no budget (throttling alone sets the pace).
     public var wcuBudget: Double?
+    /// Apply the dump as a delta against what the previous finished run wrote to the table (its record
+    /// under the state directory): new and changed documents are written, items of documents gone from
+    /// the dump deleted, unchanged ones left alone.
+    public var sync: Bool
 
     /// A request to migrate the dump at `from`.
     public init(
         from: String, environment: String? = nil, dryRun: Bool = false, backup: Bool = false, batchSize: Int? = nil,
         workers: Int? = nil, skipBad: Bool = false, jsonArray: Bool = false, restart: Bool = false,
-        wcuBudget: Double? = nil
+        wcuBudget: Double? = nil, sync: Bool = false
     ) {
+        self.sync = sync
         self.wcuBudget = wcuBudget
         self.from = from
         self.environment = environment
@@ -108,6 +113,40 @@ public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
         self.skipBad = skipBad
         self.jsonArray = jsonArray
         self.restart = restart
+    }
+}
+
+/// What a `sync` found against the record of the previous run, key by key. `added`, `changed` and
+/// `unchanged` classify every document of the dump (a resumed run counts the whole dump; `written` says
+/// what this run wrote); `deleted` is what DynamoDB acknowledged (in a dry run: what would be deleted).
+public struct MigrationSyncSummary: Codable, Sendable, Equatable {
+    /// The dump the record was written from.
+    public var baselineSource: String
+    /// When the run that wrote the record finished (UTC).
+    public var baselineRecorded: String
+    /// Documents whose key the record does not have: written.
+    public var added: Int64
+    /// Documents whose item differs from the recorded one: written.
+    public var changed: Int64
+    /// Documents whose item is byte for byte the recorded one: not written.
+    public var unchanged: Int64
+    /// Items of recorded keys the dump no longer has: deleted.
+    public var deleted: Int64
+    /// Such items kept because documents were rejected or skipped (a rejected document's key is not
+    /// known, so its item cannot be told from a deleted one's); they stay in the record for the next sync.
+    public var deletesHeld: Int64
+
+    package init(
+        baselineSource: String, baselineRecorded: String, added: Int64, changed: Int64, unchanged: Int64,
+        deleted: Int64, deletesHeld: Int64
+    ) {
+        self.baselineSource = baselineSource
+        self.baselineRecorded = baselineRecorded
+        self.added = added
+        self.changed = changed
+        self.unchanged = unchanged
+        self.deleted = deleted
+        self.deletesHeld = deletesHeld
     }
 }
 
@@ -167,6 +206,11 @@ public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
     public var concurrencyCuts: Int?
     /// Seconds writes waited for the write-capacity budget.
     public var waitedForBudget: Double?
+    /// A sync's delta (nil for a full migration).
+    public var sync: MigrationSyncSummary?
+    /// Where the record of what this run wrote was put, for the next `sync` (nil for a dry run or a run
+    /// that did not finish).
+    public var recorded: String?
     /// How long it ran.
     public var seconds: Double
     /// Documents per second over the run.

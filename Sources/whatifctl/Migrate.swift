@@ -172,6 +172,12 @@ struct Migrate: ParsableCommand {
                 cannot be written goes to a reject file with its reason and is counted. A stopped or killed run \
                 resumes where it was when run again (--restart starts over). A malformed file stops at the \
                 byte or line it names, unless --skip-bad.
+
+                A finished run records what it wrote (key and item hash, under the state directory). With \
+                --sync, a newer dump is applied as a delta against that record: new and changed documents are \
+                written, items whose documents are gone from the dump are deleted, unchanged ones are left \
+                alone; --sync --dry-run shows the delta and writes nothing. Keep MongoDB and the dumps until \
+                migrate verify passes against the last one.
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("The source file or folder.", valueName: "path")) var from: String
@@ -190,6 +196,10 @@ struct Migrate: ParsableCommand {
             false
         @Flag(help: "The input is one JSON array (mongoexport --jsonArray).") var jsonArray = false
         @Flag(help: "Ignore an earlier run's checkpoint and start from the first document.") var restart = false
+        @Flag(
+            help:
+                "Apply the dump as a delta against what the last finished run wrote: write new and changed documents, delete those gone."
+        ) var sync = false
         @OptionGroup var jobOptions: JobOptions
 
         func validate() throws {
@@ -207,7 +217,7 @@ struct Migrate: ParsableCommand {
             let req = StartScenarioMigrationRequest(
                 from: absolutePath(from), environment: environment, dryRun: dryRun, backup: backup,
                 batchSize: batchSize, workers: workers, skipBad: skipBad, jsonArray: jsonArray, restart: restart,
-                wcuBudget: wcuBudget)
+                wcuBudget: wcuBudget, sync: sync)
             let job = try perform { try global.client.startScenarioMigration(req) }
             try followJob(job, JobSpecs.MigrateScenarios.self, global: global, options: jobOptions) { r in
                 MigrationView.print(r)
@@ -252,6 +262,19 @@ enum MigrationView {
             "  \(r.written) items written to \(r.table), \(r.rejected) rejected, \(r.derivedKeys) keys derived from _id"
                 + (r.resumedAt.map { ", resumed at document \($0 + 1)" } ?? ""))
         if let why = r.startedOver { Out.line("  started over: \(why)") }
+        if let s = r.sync {
+            let dry = r.mode == "dry-run"
+            Out.line(
+                "  sync against the record of \(s.baselineRecorded) (\(s.baselineSource)): \(s.added) added, "
+                    + "\(s.changed) changed, \(s.unchanged) unchanged, \(s.deleted) \(dry ? "to delete" : "deleted")"
+                    + (dry ? " (nothing written)" : ""))
+            if s.deletesHeld > 0 {
+                Out.err(
+                    "\(s.deletesHeld) items whose documents are gone were kept: documents were rejected or skipped, and one of them may be theirs; fix those and sync again"
+                )
+            }
+        }
+        if let f = r.recorded { Out.line("  recorded what was written, for the next --sync: \(f)") }
         if r.unprocessedRetried + r.errorsRetried > 0 {
             Out.line(
                 "  retried: \(r.unprocessedRetried) unprocessed items, \(r.errorsRetried) throttled or failed requests")

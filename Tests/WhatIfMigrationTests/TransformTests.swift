@@ -399,17 +399,77 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
 
 @Suite struct KeyTableTests {
     @Test func findsEveryRepeatAcrossGrowthAndNothingElse() {
-        var t = KeyTable(capacity: 16)
+        var t = KeyTable(shardCapacity: 16)
         func hash(_ s: String) -> ScenarioTransform.KeyHash {
             var c = s
             return c.withUTF8 { ScenarioTransform.KeyHash(UnsafeRawBufferPointer($0)) }
         }
-        for i in 0..<100_000 { #expect(t.insert(hash("scenario_\(i)"), Int64(i)) == nil) }
-        for i in stride(from: 0, to: 100_000, by: 997) {
-            #expect(t.insert(hash("scenario_\(i)"), 1_000_000) == Int64(i))
-        }
+        // Every shard grows several times over (16 slots each at first).
+        var repeats = 0
+        for i in 0..<200_000 where t.insert(hash("scenario_\(i)")) { repeats += 1 }
+        #expect(repeats == 0)
+        var found = 0
+        for i in stride(from: 0, to: 200_000, by: 997) where t.insert(hash("scenario_\(i)")) { found += 1 }
+        #expect(found == 201)
+        let fresh = t.insert(hash("scenario_200000"))
+        #expect(!fresh)
         // Keys that differ only past the first eight bytes, or in length, hash apart.
         #expect(hash("abcdefgh1") != hash("abcdefgh2"))
         #expect(hash("abc") != hash("abc\0"))
+    }
+}
+
+/// The transform on every core: the same outcomes, in the same order, as one thread transforming
+/// document after document; a damaged file stops after everything before the damage was consumed.
+@Suite struct TransformPipelineTests {
+    /// Each document's outcome in order: the item's request bytes, or the reject's reason.
+    func outcomes(_ path: String, threads: Int, chunk: Int) throws -> ([String], Int, (any Error)?) {
+        var seen: [String] = []
+        var indexes = 0
+        var stop: (any Error)?
+        let pipeline = TransformPipeline(
+            transform: ScenarioTransform(), threads: threads, window: 3, chunkBytes: 4096, chunkDocuments: chunk)
+        do {
+            let consume = { (doc: SourceDocument, outcome: TransformPipeline.Outcome, out: [UInt8]) in
+                #expect(doc.index == indexes)
+                indexes += 1
+                switch outcome {
+                case .item(_, let request, _): seen.append(String(decoding: out[request], as: UTF8.self))
+                case .reject(let r): seen.append("reject: \(r.reason)")
+                case .malformed(let e): seen.append("malformed: \(e.reason)")
+                }
+            }
+            try pipeline.run(try MigrationSource(path: path), skipBad: false, skipped: { _ in }, consume: consume)
+        } catch { stop = error }
+        return (seen, indexes, stop)
+    }
+
+    @Test func manyThreadsGiveTheOneThreadOrderAndBytes() throws {
+        let dir = TempDir()
+        let path = dir.path + "/gen.bson"
+        _ = try bsonTool(["--generate", "3000", path, "--bad"])
+        let (one, n, e1) = try outcomes(path, threads: 1, chunk: 1)
+        let (three, m, e3) = try outcomes(path, threads: 3, chunk: 7)
+        #expect(e1 == nil && e3 == nil && n == 3000 && m == 3000)
+        #expect(one == three)
+        #expect(one.filter { $0.hasPrefix("reject: ") }.count == 4)
+        // The one-thread pipeline is the plain transform, document after document.
+        var direct: [String] = []
+        var out: [UInt8] = []
+        try MigrationSource(path: path).read(skipBad: false) { doc in
+            out = Array(TransformPipeline.prefix)
+            do {
+                _ = try ScenarioTransform().transform(doc.bytes, base: doc.position, into: &out)
+                direct.append(String(decoding: out + Array("}}".utf8), as: UTF8.self))
+            } catch let r as Reject { direct.append("reject: \(r.reason)") }
+        }
+        #expect(direct == one)
+    }
+
+    @Test func aDamagedFileStopsAfterEveryDocumentBeforeItWasConsumed() throws {
+        let (seen, n, stop) = try outcomes(fixtures + "/corrupt-length.bson", threads: 2, chunk: 1)
+        let (sequential, _, _) = try outcomes(fixtures + "/corrupt-length.bson", threads: 1, chunk: 1000)
+        #expect(stop is SourceError, "\(String(describing: stop))")
+        #expect(n == 1 && seen.count == 1 && sequential == seen)
     }
 }

@@ -145,8 +145,77 @@ def generate(n, path, seed, bad=False):
             f.write(bson.encode(doc))
 
 
+def evolve(src, dst, seed, add=0, drop_every=10, change_every=7, reject_first=False):
+    """A newer dump of `src`, as the source database would give after a while: every drop_every-th
+    document deleted, every change_every-th edited, `add` new ones; with reject_first the first document
+    loses its userId (it cannot be an item). Prints the counts as JSON."""
+    rnd = random.Random(seed)
+    counts = {"deleted": 0, "changed": 0, "unchanged": 0, "added": 0, "rejected": 0}
+    with open(dst, "wb") as f:
+        for k, raw in enumerate(documents(src)):
+            if drop_every and k % drop_every == 3:
+                counts["deleted"] += 1
+                continue
+            if reject_first and k == 0:
+                doc = bson.decode(raw)
+                del doc["userId"]
+                counts["rejected"] += 1
+                f.write(bson.encode(doc))
+            elif change_every and k % change_every == 2 % change_every:
+                doc = bson.decode(raw)
+                doc["content"] = doc["content"] + " (edited %d)" % seed
+                counts["changed"] += 1
+                f.write(bson.encode(doc))
+            else:
+                counts["unchanged"] += 1
+                f.write(raw)
+        for j in range(add):
+            created = datetime.datetime(2024, 6, 1) + datetime.timedelta(seconds=rnd.randrange(0, 9_000_000))
+            doc = {
+                "_id": ObjectId(rnd.getrandbits(96).to_bytes(12, "big")),
+                "scenarioId": "scenario_new_%d_%d" % (seed, j),
+                "userId": "user_%d" % rnd.randrange(5000),
+                "topic": "What if, later, #%d?" % j,
+                "content": "added after the first dump",
+                "isPublic": j % 2 == 0,
+                "createdAt": created,
+                "updatedAt": created,
+            }
+            counts["added"] += 1
+            f.write(bson.encode(doc))
+    print(json.dumps(counts))
+
+
+def generate_small(n, path, seed=1):
+    """n small documents (about 120 bytes), quickly: for memory figures, where the count matters."""
+    rnd = random.Random(seed)
+    created = datetime.datetime(2024, 1, 1)
+    with open(path, "wb", buffering=1 << 20) as f:
+        for k in range(n):
+            doc = {
+                "_id": ObjectId(rnd.getrandbits(96).to_bytes(12, "big")),
+                "userId": "user_%d" % (k % 5000),
+                "topic": "What if #%d?" % k,
+                "isPublic": k % 5 == 0,
+                "createdAt": created,
+            }
+            if k % 3:
+                doc["scenarioId"] = "scenario_%d" % k
+            f.write(bson.encode(doc))
+
+
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--generate-small":
+        generate_small(int(args[1]), args[2])
+        return
+    if args and args[0] == "--evolve":
+        def opt(name, default):
+            return int(args[args.index(name) + 1]) if name in args else default
+
+        evolve(args[1], args[2], opt("--seed", 1), add=opt("--add", 0), drop_every=opt("--drop-every", 10),
+               change_every=opt("--change-every", 7), reject_first="--reject-first" in args)
+        return
     if args and args[0] == "--generate":
         seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 1
         generate(int(args[1]), args[2], seed, bad="--bad" in args)

@@ -18,6 +18,16 @@ enum MigrationJobs {
         return try core.backups().safetyBackup(.dynamodb, of: table, before: purpose, reporter: ctx)
     }
 
+    /// Where the migrations keep reject files and the records `--sync` compares with.
+    static func directory(_ c: AgentConfig) -> String { c.stateDirectory + "/migrations" }
+
+    /// What a killed migration left half-written (a sync record holding the table's keys).
+    static func removeLeftovers(_ core: AgentCore) {
+        for path in SyncRecord.removePartials(in: directory(core.config)) {
+            core.logger.notice("removed a half-written sync record left by a crash", metadata: ["path": "\(path)"])
+        }
+    }
+
     static func tables(_ core: AgentCore) -> JobKind {
         JobKind(
             JobSpecs.TablesSetup.self,
@@ -44,7 +54,7 @@ enum MigrationJobs {
                 let name = try MigrationRequests.check(req, setting(ctx.config))
                 let job = ScenarioMigrationJob(
                     request: req, path: req.from, table: name, client: core.clients.dynamodb, reporter: ctx,
-                    rejectDirectory: ctx.config.stateDirectory + "/migrations", runName: ctx.id,
+                    rejectDirectory: directory(ctx.config), runName: ctx.id,
                     saved: req.restart ? nil : ctx.loadCheckpoint(), saveCheckpoint: { try ctx.saveCheckpoint($0) },
                     backUp: { try backUp(core, name, before: "migrating into it", ctx) })
                 let report = try await Threads.run { try job.run() }

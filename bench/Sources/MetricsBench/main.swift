@@ -165,10 +165,12 @@ case "alarms":
     }
     print("alarms: \(n) alarms evaluated in \(fmt(median(times) * 1000, 1)) ms (median of 20)")
 case "transform":
-    // The migration's dry run in process (no agent, no job): read, transform, validate.
+    // The migration's dry run in process (no agent, no job): read, transform, validate; the optional
+    // third argument sets the transform threads (the default: one per core).
     let source = try MigrationSource(path: args[1])
     var settings = ScenarioMigrator.Settings()
     settings.dryRun = true
+    if args.count > 2, let t = Int(args[2]) { settings.transformThreads = t }
     let w = Stopwatch()
     let r = try ScenarioMigrator(
         source: source, table: "bench", client: nil, settings: settings, reporter: Quiet(), rejectDirectory: "/tmp",
@@ -192,6 +194,8 @@ case "expiry":
         "agent: \(r.scanned) keys in \(fmt(secs, 2)) s, \(fmt(Double(r.scanned) / secs, 0)) keys/s, fixed \(r.rules[0].fixed)"
     )
 default:
-    print("usage: whatif-bench-metrics cycle STACK_ENV N | history-write DIR | history-load DIR | alarms N")
+    print(
+        "usage: whatif-bench-metrics cycle STACK_ENV N | history-write DIR | history-load DIR | alarms N | transform FILE [THREADS]"
+    )
     exit(2)
 }
