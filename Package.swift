@@ -221,7 +221,7 @@ let package = Package(
             name: "WhatIfAgentTests",
             dependencies: [
                 "WhatIfAgent", "WhatIfTesting", "WhatIfAgentTesting", "WhatIfClient", "WhatIfProtocol", "WhatIfRedis",
-                "WhatIfExpiry", "WhatIfCore",
+                "WhatIfExpiry", "WhatIfCore", "WhatIfSystemd",
                 "WhatIfMaintenance", "WhatIfMonitoring",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

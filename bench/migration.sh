@@ -24,9 +24,11 @@ RUNS=${RUNS:-3}
 BIG_DOCS=${BIG_DOCS:-10000000}
 PEER_BIG=${PEER_BIG:-0}
 python3 -c 'import bson, boto3' 2>/dev/null || pip install -q pymongo boto3
-swift build -c release --product whatifd >/dev/null
-swift build -c release --product whatifctl >/dev/null
-bin=$(swift build -c release --show-bin-path)
+# The shipped release binaries (scripts/build-release), as the other benchmarks use.
+bin=$(scripts/build-release whatifd whatifctl 2>/tmp/whatif-bench-build.log | tail -1) || {
+  tail -30 /tmp/whatif-bench-build.log >&2
+  exit 1
+}
 work=$(mktemp -d /tmp/whatif-bench-XXXXXX)
 chmod 755 "$work"
 pids=()

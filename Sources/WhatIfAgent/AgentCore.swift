@@ -38,6 +38,8 @@ public final class AgentCore: Sendable {
     let services = BackgroundServices()
     /// The maintenance windows' clock (tests move it by hand) and what each window handled.
     package let maintenance: MaintenanceState
+    /// Who did what: every mutating request and every job's start, cancellation and end.
+    package let audit: AuditLog
     private let current: Locked<ServiceClients>
     private let http: HTTPClient
 
@@ -50,6 +52,10 @@ public final class AgentCore: Sendable {
         self.environment = environment
         http = HTTPClient()
         pool = BlockingPool(threads: blockingThreads)
+        let auditPool = pool
+        audit = AuditLog(
+            stateDirectory: config.stateDirectory, rotateBytes: config.auditRotateBytes, logger: logger,
+            execute: { auditPool.execute($0) })
         authorizer = Authorizer(settings: config.socket)
         let calls = awsCalls
         let clients = ServiceClients(
@@ -76,8 +82,22 @@ public final class AgentCore: Sendable {
     package var clients: ServiceClients { current.value }
     public var config: AgentConfig { current.value.config }
 
-    /// Re-reads the config file. An invalid file is refused and the running config stays.
-    public func reload() async -> ReloadResult {
+    /// Re-reads the config file. An invalid file is refused and the running config stays. The audit
+    /// trail records who asked (`by`: a user, or `SIGHUP`) and the outcome.
+    public func reload(by: String = "SIGHUP", uid: UInt32? = nil, role: String? = nil) async -> ReloadResult {
+        let result = await reloadConfig()
+        audit.record(
+            AuditEntry(
+                event: "config.reloaded", uid: uid, user: by, role: role, outcome: result.reloaded ? "ok" : "refused",
+                message: result.reloaded
+                    ? (result.restartRequired.isEmpty
+                        ? nil : "takes effect after a restart: \(result.restartRequired.joined(separator: ", "))")
+                    : result.problems.joined(separator: "; ")))
+        await audit.recorded()
+        return result
+    }
+
+    private func reloadConfig() async -> ReloadResult {
         let path = config.path
         switch ConfigLoader.load(path: path, environment: environment) {
         case .failure(let e):
@@ -91,6 +111,8 @@ public final class AgentCore: Sendable {
             if new.socket.mode != old.socket.mode { restart.append("socket.mode") }
             if new.socket.group != old.socket.group { restart.append("socket.group") }
             if new.stateDirectory != old.stateDirectory { restart.append("state_dir") }
+            if new.monitoring.listenAddress != old.monitoring.listenAddress { restart.append("metrics.listen") }
+            if new.auditRotateBytes != old.auditRotateBytes { restart.append("audit.rotate_size") }
             if new.monitoring.settings.retention != old.monitoring.settings.retention {
                 restart.append("metrics.retention")
             }

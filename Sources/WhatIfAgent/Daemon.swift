@@ -16,6 +16,8 @@ import WhatIfSystemd
 public final class Daemon: Sendable {
     public let core: AgentCore
     let server: AdminServer
+    /// `metrics.listen`'s listener, when configured.
+    let metricsListener = Locked<MetricsListener?>(nil)
     /// The admin API's routes (tests drive them directly with chosen roles).
     package var router: Router { server.router }
     let logger: Logger
@@ -73,6 +75,9 @@ public final class Daemon: Sendable {
         whatif_malloc_tune()
         signal(SIGPIPE, SIG_IGN)
         for k in kinds { await core.jobs.register(k) }
+        let audit = core.audit
+        _ = try? await Threads.run { audit.open() }
+        await core.jobs.setAudit { audit.record($0) }
         try await core.jobs.restore()
         core.backups().removeLeftovers()
         MigrationJobs.removeLeftovers(core)
@@ -80,6 +85,14 @@ public final class Daemon: Sendable {
         try await core.startMonitoring()
         core.startExpirySchedule()
         try await server.start(adoptedFD: adoptedFD)
+        if let address = core.config.monitoring.listenAddress {
+            let core = self.core
+            let listener = MetricsListener(address: address, group: server.group, logger: logger) {
+                core.monitoring?.prometheusText()
+            }
+            try await listener.start()
+            metricsListener.set(listener)
+        }
         core.startMaintenanceSchedule()
     }
 
@@ -100,6 +113,7 @@ public final class Daemon: Sendable {
         members += core.services.all
         members += [
             StartedPart("jobs") { await core.jobs.shutdown(grace: Self.shutdownGrace) },
+            StartedPart("metrics listener") { [metricsListener] in await metricsListener.value?.stop() },
             StartedPart("admin socket") {
                 let running = await core.jobs.runningCount
                 logger.notice("stopping", metadata: ["jobs_running": "\(running)"])

@@ -124,6 +124,12 @@ public struct AgentClient: Sendable {
     /// How the agent sees this caller: user, uid, role (`GET /v1/whoami`).
     public func whoami() throws -> PeerInfo { try call(PeerInfo.self, .whoami) }
 
+    /// The audit trail, oldest first, with the check of its hash chain (`GET /v1/audit`): entries since
+    /// a time or a duration back (`2h`), of one user (a name or `uid N`), the newest `limit`.
+    public func audit(since: String? = nil, user: String? = nil, limit: Int? = nil) throws -> AuditList {
+        try call(AuditList.self, .audit, query: [("since", since), ("user", user), ("limit", limit.map(String.init))])
+    }
+
     /// Every job the agent remembers, newest first (`GET /v1/jobs`).
     public func jobs() throws -> [JobInfo] { try call(JobList.self, .listJobs).jobs }
 
@@ -269,6 +275,30 @@ extension AgentClient {
 
     /// An alarm's state changes, newest first (`GET /v1/alarms/{name}/history`).
     public func alarmHistory(_ name: String) throws -> AlarmHistory { try call(AlarmHistory.self, .alarmHistory, name) }
+
+    /// Keeps an alarm's changes from the hooks for a while (`POST /v1/alarms/{name}/silence`).
+    public func silenceAlarm(_ name: String, for duration: String, comment: String?) throws -> AlarmInfo {
+        try call(AlarmInfo.self, .silenceAlarm, name, body: SilenceAlarmRequest(for: duration, comment: comment))
+    }
+
+    /// Ends an alarm's silence now (`DELETE /v1/alarms/{name}/silence`).
+    public func unsilenceAlarm(_ name: String) throws -> AlarmInfo { try call(AlarmInfo.self, .unsilenceAlarm, name) }
+
+    /// Acknowledges an alarm in ALARM (`POST /v1/alarms/{name}/ack`).
+    public func acknowledgeAlarm(_ name: String, comment: String?) throws -> AlarmInfo {
+        try call(AlarmInfo.self, .acknowledgeAlarm, name, body: AcknowledgeAlarmRequest(comment: comment))
+    }
+
+    /// Sets an alarm's state until its next evaluation, as SetAlarmState (`POST /v1/alarms/{name}/state`).
+    public func setAlarmState(_ name: String, state: String, reason: String) throws -> AlarmInfo {
+        try call(
+            AlarmInfo.self, .setAlarmState, name, body: SetAlarmStateRequest(stateValue: state, stateReason: reason))
+    }
+
+    /// Sends a test alert to one receiver now (`POST /v1/receivers/{name}/test`).
+    public func testReceiver(_ name: String) throws -> ReceiverTestResult {
+        try call(ReceiverTestResult.self, .testReceiver, name)
+    }
 }
 
 // MARK: Redis expiry

@@ -148,8 +148,17 @@ package struct HookEvent: Sendable, Codable, Equatable {
 
 /// Prometheus Alertmanager's webhook payload (version 4), so existing receivers work unchanged.
 package enum AlertmanagerPayload {
-    package static func encode(_ event: HookEvent, receiver: String = "whatif") -> [UInt8] {
-        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    /// An event as one alert: its labels (the identity), annotations, whether it fires, and when it
+    /// started and (resolved) ended. Every receiver format starts from this.
+    package struct Alert {
+        package var labels: [String: String]
+        package var annotations: [String: String]
+        package var firing: Bool
+        package var startsAt: Date
+        package var endsAt: Date?
+    }
+
+    package static func alert(_ event: HookEvent) -> Alert {
         var labels: [String: String] = ["host": event.host, "environment": event.environment, "source": "whatifd"]
         var annotations: [String: String] = [:]
         let firing: Bool
@@ -191,15 +200,22 @@ package enum AlertmanagerPayload {
             labels["alertname"] = event.type
             firing = false
         }
-        let status = firing ? "firing" : "resolved"
+        return Alert(labels: labels, annotations: annotations, firing: firing, startsAt: startsAt, endsAt: endsAt)
+    }
+
+    package static func encode(_ event: HookEvent, receiver: String = "whatif") -> [UInt8] {
+        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let a = alert(event)
+        let (labels, annotations) = (a.labels, a.annotations)
+        let status = a.firing ? "firing" : "resolved"
         let identity = labels.filter { $0.key != "state" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ",")
         let fingerprint = String(fnv1a64(Array(identity.utf8)), radix: 16)
         func strings(_ d: [String: String]) -> JSONValue { .object(d.mapValues { .string($0) }) }
         let alert: JSONValue = [
             "status": .string(status), "labels": strings(labels), "annotations": strings(annotations),
-            "startsAt": .string(iso.format(startsAt)),
-            "endsAt": .string(endsAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z"), "generatorURL": "",
+            "startsAt": .string(iso.format(a.startsAt)),
+            "endsAt": .string(a.endsAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z"), "generatorURL": "",
             "fingerprint": .string(String(repeating: "0", count: max(0, 16 - fingerprint.count)) + fingerprint),
         ]
         let alertname = labels["alertname"] ?? ""
@@ -224,6 +240,12 @@ package enum AlertmanagerPayload {
 
 package struct HookSettings: Sendable, Equatable {
     package struct Webhook: Sendable, Equatable {
+        /// What `whatifctl alarms test NAME` and the logs call it (`webhook-1`, … by default).
+        package var name: String = ""
+        /// What it receives (Alertmanager's webhook payload by default).
+        package var format: ReceiverFormat = .alertmanagerWebhook
+        /// PagerDuty's integration (routing) key, read from this file at each delivery.
+        package var routingKeyFile: String?
         package var url: String
         /// Literal header values.
         package var headers: [String: String]
@@ -284,6 +306,8 @@ package final class HookDispatcher: Sendable {
     private let execQueue = BlockingQueue<HookEvent>(capacity: 1000)
     private let webhookQueues: [BlockingQueue<HookEvent>]
     private let counters = Locked(Counters())
+    /// Serializes appends to the dead-letter file.
+    private let deadLetters = Locked(0)
     private let workers = Locked<[Threads.Handle]>([])
     /// Reaches zero when every worker has delivered what it was given and ended.
     private let finished: CountdownLatch
@@ -452,40 +476,61 @@ package final class HookDispatcher: Sendable {
         return ok
     }
 
+    /// The outcome of one delivery: delivered (with the attempts it took), skipped (nothing to say for
+    /// this receiver), or failed with the last error.
+    package enum Delivery: Sendable, Equatable {
+        case delivered(attempts: Int, status: Int)
+        case skipped
+        case failed(String)
+    }
+
     func deliver(_ event: HookEvent, to hook: HookSettings.Webhook) {
+        let outcome = deliverNow(event, to: hook)
+        let meta: Logger.Metadata = [
+            "receiver": "\(hook.name)", "url": "\(HTTPClient.redactedURL(hook.url))", "event": "\(event.summary)",
+        ]
+        switch outcome {
+        case .delivered(let attempts, _):
+            counters.withLock { $0.delivered += 1 }
+            logger.info("webhook delivered", metadata: meta.merging(["attempts": "\(attempts)"]) { a, _ in a })
+        case .skipped: break
+        case .failed(let error):
+            counters.withLock { $0.failed += 1 }
+            logger.error("webhook not delivered", metadata: meta.merging(["error": "\(error)"]) { a, _ in a })
+            deadLetter(event, hook, error)
+        }
+    }
+
+    /// Sends `event` to `hook` now, with the receiver's retries (exponential backoff, full jitter; a 4xx
+    /// other than 408 and 429 is not retried). Blocking.
+    package func deliverNow(_ event: HookEvent, to hook: HookSettings.Webhook) -> Delivery {
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
         for (k, v) in hook.headers.sorted(by: { $0.key < $1.key }) { headers.append((k, v)) }
         for (k, file) in hook.headerFiles.sorted(by: { $0.key < $1.key }) {
             guard let bytes = try? Files.read(file, limit: 64 << 10) else {
-                counters.withLock { $0.failed += 1 }
-                logger.error(
-                    "webhook not sent: cannot read the header file",
-                    metadata: [
-                        "url": "\(HTTPClient.redactedURL(hook.url))", "header": "\(k)", "file": "\(file)",
-                        "hint": "make it readable by the agent",
-                    ])
-                return
+                return .failed("cannot read the header file \(file) (header \(k)): make it readable by the agent")
             }
             headers.append((k, String(decoding: bytes, as: UTF8.self).trimmingWhitespace()))
         }
-        let body = AlertmanagerPayload.encode(event)
+        var routingKey: String?
+        if let file = hook.routingKeyFile {
+            guard let bytes = try? Files.read(file, limit: 4096) else {
+                return .failed("cannot read the routing key file \(file): make it readable by the agent")
+            }
+            routingKey = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+        }
+        guard
+            let (url, body) = ReceiverPayload.request(event, format: hook.format, url: hook.url, routingKey: routingKey)
+        else { return .skipped }
         let backoff = Backoff(base: settings.retryBase, cap: 60, maxAttempts: hook.maxAttempts)
         var lastError = ""
         for attempt in 1...max(1, hook.maxAttempts) {
             do {
                 let r = try http.send(
-                    HTTPRequest(method: "POST", url: hook.url, headers: headers, body: body, timeout: hook.timeout))
-                if (200..<300).contains(r.status) {
-                    counters.withLock { $0.delivered += 1 }
-                    logger.info(
-                        "webhook delivered",
-                        metadata: [
-                            "url": "\(HTTPClient.redactedURL(hook.url))", "event": "\(event.summary)",
-                            "attempts": "\(attempt)",
-                        ])
-                    return
-                }
-                lastError = "HTTP \(r.status)"
+                    HTTPRequest(method: "POST", url: url, headers: headers, body: body, timeout: hook.timeout))
+                if (200..<300).contains(r.status) { return .delivered(attempts: attempt, status: r.status) }
+                let text = String(decoding: r.body.prefix(300), as: UTF8.self)
+                lastError = "HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")
                 // 4xx other than 408/429 will not get better by retrying.
                 if (400..<500).contains(r.status), r.status != 408, r.status != 429 { break }
             } catch {
@@ -493,11 +538,52 @@ package final class HookDispatcher: Sendable {
             }
             if attempt < hook.maxAttempts { sleepThread(seconds: backoff.delay(retry: attempt - 1)) }
         }
-        counters.withLock { $0.failed += 1 }
-        logger.error(
-            "webhook not delivered",
-            metadata: [
-                "url": "\(HTTPClient.redactedURL(hook.url))", "event": "\(event.summary)", "error": "\(lastError)",
-            ])
+        return .failed(lastError)
+    }
+
+    /// An event no retry could deliver, kept for a look or a replay: one JSON line in
+    /// `<state>/hooks/dead-letter.ndjson` (0640) with the receiver, the error and the event.
+    func deadLetter(_ event: HookEvent, _ hook: HookSettings.Webhook, _ error: String) {
+        let dir = stateDirectory + "/hooks"
+        let line: JSONValue = [
+            "time": .string(Date.ISO8601FormatStyle().format(Date())), "receiver": .string(hook.name),
+            "format": .string(hook.format.rawValue), "url": .string(HTTPClient.redactedURL(hook.url)),
+            "error": .string(error),
+            "event": (try? APICoding.decode(JSONValue.self, from: event.json())) ?? .string(event.summary),
+        ]
+        guard var bytes = try? APICoding.encode(line) else { return }
+        bytes.append(10)
+        deadLetters.withLock { _ in
+            try? Files.makeDirectories(dir, mode: 0o750)
+            let fd = open(dir + "/dead-letter.ndjson", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { return }
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            fdatasync(fd)
+            close(fd)
+        }
+    }
+
+    /// `whatifctl alarms test NAME`: a test alert to one receiver, now (PagerDuty gets the trigger and
+    /// then its resolve, so no incident stays open). Nil when there is no receiver of that name.
+    package func test(receiver name: String, host: String, environment: String) -> (HookSettings.Webhook, Delivery)? {
+        guard let hook = settings.webhooks.first(where: { $0.name == name }) else { return nil }
+        let now = Date()
+        var alarm = HookEvent.Alarm(
+            name: "WhatIfTestAlert", description: "A test alert sent by whatifctl alarms test \(name)", state: .alarm,
+            previousState: .ok, reason: "a test: nothing is wrong", namespace: "WhatIf/Agent", metricName: "TestAlert",
+            dimensions: ["Receiver": name], threshold: 0, comparisonOperator: "GreaterThanThreshold", isRepeat: false,
+            since: now, maintenanceWindow: nil)
+        var outcome = deliverNow(
+            HookEvent(type: "alarm", time: now, host: host, environment: environment, alarm: alarm), to: hook)
+        if case .delivered = outcome, hook.format == .pagerduty || hook.format == .alertmanager {
+            alarm.state = .ok
+            alarm.previousState = .alarm
+            let resolved = deliverNow(
+                HookEvent(type: "alarm", time: Date(), host: host, environment: environment, alarm: alarm), to: hook)
+            if case .failed(let e) = resolved {
+                outcome = .failed("the test alert was sent but its resolve failed: \(e)")
+            }
+        }
+        return (hook, outcome)
     }
 }

@@ -27,6 +27,30 @@ public struct MetricKey: Hashable, Sendable, Codable, CustomStringConvertible {
         self.namespace == namespace && self.name == name && self.dimensions == dimensions
     }
 
+    /// How Prometheus sees the series: a count per period (a CloudWatch `Sum`: hits, evictions,
+    /// consumed capacity, throttles, keys fixed by a sweep) is a counter whose total is the sum of the
+    /// values; a count kept since the agent started (hooks delivered) is a counter as it is; anything else
+    /// is a gauge.
+    package enum Kind: Sendable { case gauge, deltaCounter, totalCounter }
+
+    package var kind: Kind {
+        switch (namespace, name) {
+        case ("AWS/ElastiCache", "CacheHits"), ("AWS/ElastiCache", "CacheMisses"), ("AWS/ElastiCache", "Evictions"),
+            ("AWS/ElastiCache", "Reclaimed"), ("AWS/ElastiCache", "NewConnections"),
+            ("AWS/DynamoDB", "ConsumedReadCapacityUnits"), ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"),
+            ("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents"),
+            ("AWS/DynamoDB", "ThrottledRequests"), ("AWS/DynamoDB", "SystemErrors"), ("AWS/DynamoDB", "UserErrors"),
+            ("AWS/DynamoDB", "AgentRequests"), ("AWS/DynamoDB", "AgentThrottleEvents"),
+            ("AWS/DynamoDB", "AgentUserErrors"), ("AWS/DynamoDB", "AgentSystemErrors"),
+            ("AWS/DynamoDB", "AgentRetries"),
+            ("WhatIf/Redis", "ExpiryFixed"), ("WhatIf/Redis", "KeysScanned"):
+            .deltaCounter
+        case ("WhatIf/Agent", "HooksDelivered"), ("WhatIf/Agent", "HooksFailed"), ("WhatIf/Agent", "HooksDropped"):
+            .totalCounter
+        default: .gauge
+        }
+    }
+
     public var description: String {
         let dims = dimensions.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
         return "\(namespace) \(name)" + (dims.isEmpty ? "" : " {\(dims)}")

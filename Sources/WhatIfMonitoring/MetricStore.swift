@@ -29,6 +29,8 @@ public final class MetricStore: Sendable {
         var series: [Series] = []
         var log: MetricLog?
         var compactedBytes: Int = 0
+        /// Per series counted per period: the sum of what was appended since the agent started.
+        var totals: [Int: Double] = [:]
     }
 
     package let retention: Double
@@ -86,6 +88,7 @@ public final class MetricStore: Sendable {
                     s.series.append(Series(key: sample.key, id: UInt32(i)))
                 }
                 if let last = s.series[i].times.last, sample.time <= last { continue }
+                if sample.key.kind == .deltaCounter { s.totals[i, default: 0] += sample.value }
                 s.series[i].times.append(sample.time)
                 s.series[i].values.append(sample.value)
                 if !s.series[i].logged {
@@ -146,6 +149,15 @@ public final class MetricStore: Sendable {
             let ser = s.series[i]
             let from = Self.lowerBound(ser.times, since)
             return (from..<ser.times.count).map { (ser.times[$0], ser.values[$0]) }
+        }
+    }
+
+    /// The running total since the agent started of each series counted per period (`MetricKey.Kind`).
+    package func counterTotals() -> [MetricKey: Double] {
+        state.withLock { s in
+            var out: [MetricKey: Double] = [:]
+            for (i, t) in s.totals { out[s.series[i].key] = t }
+            return out
         }
     }
 

@@ -48,6 +48,18 @@ struct AlarmRecord: Codable {
     var history: [AlarmHistoryItem]
     /// The state the hooks last heard of, while a maintenance window keeps changes from them.
     var silencedFrom: AlarmState?
+    /// An operator's silence (`whatifctl alarms silence`): until when, by whom, why.
+    var silence: AlarmNote?
+    /// An operator's acknowledgement of the current ALARM (no reminders until the state changes).
+    var acknowledged: AlarmNote?
+}
+
+/// Who silenced or acknowledged an alarm, when, why, and (a silence) until when.
+package struct AlarmNote: Codable, Sendable, Equatable {
+    package var by: String
+    package var at: Date
+    package var until: Date?
+    package var comment: String?
 }
 
 /// Collects every cycle, keeps history, evaluates alarms every evaluation interval and tells the hooks.
@@ -309,11 +321,13 @@ package final class MonitoringService: Sendable {
         let nowDate = Date(timeIntervalSince1970: now)
         let windows = maintenance.value
         let annotation = windows.isEmpty ? nil : windows.keys.sorted().joined(separator: ", ")
+        endExpiredSilences(now: now)
         for alarm in r.alarms {
             let result = AlarmEvaluator.evaluate(alarm, range: range(for: alarm, now: now))
-            let silenced = Self.isSilenced(alarm.name, windows)
             records.withLock { recs in
                 guard var rec = recs[alarm.name] else { return }
+                let silenced =
+                    Self.isSilenced(alarm.name, windows) || (rec.silence?.until.map { $0 > nowDate } ?? false)
                 rec.lastEvaluated = nowDate
                 if let new = result.state, new != rec.state {
                     let previous = rec.state
@@ -326,6 +340,7 @@ package final class MonitoringService: Sendable {
                     rec.state = new
                     rec.since = nowDate
                     rec.reason = result.reason
+                    rec.acknowledged = nil
                     changed = true
                     let e = event(
                         alarm, rec, previous: previous, isRepeat: false, r, nowDate, maintenanceWindow: annotation)
@@ -335,7 +350,8 @@ package final class MonitoringService: Sendable {
                         rec.lastNotified = nowDate
                     }
                     events.append((e, silenced))
-                } else if rec.state == .alarm, !silenced, let every = r.hooks?.settings.repeatInterval,
+                } else if rec.state == .alarm, !silenced, rec.acknowledged == nil,
+                    let every = r.hooks?.settings.repeatInterval,
                     now - (rec.lastNotified ?? rec.since).timeIntervalSince1970 >= every
                 {
                     rec.lastNotified = nowDate
@@ -360,6 +376,132 @@ package final class MonitoringService: Sendable {
             if !silenced { r.hooks?.send(e) }
         }
         if changed { saveAlarms() }
+    }
+
+    /// Silences that ran out: the hooks hear of a state they missed, as when a window closes.
+    func endExpiredSilences(now: Double) {
+        let nowDate = Date(timeIntervalSince1970: now)
+        let expired = records.value.filter { $0.value.silence?.until.map { $0 <= nowDate } ?? false }.map(\.key)
+        for name in expired { _ = try? unsilence(name, by: "expiry", now: now) }
+    }
+
+    /// What an operator did to an alarm, or why not.
+    package enum AlarmChange: Error, Equatable {
+        case noSuchAlarm
+        case notInAlarm(String)
+    }
+
+    /// `whatifctl alarms silence NAME --for 2h`: the hooks are not told of the alarm's changes until then
+    /// (the history records them, marked silenced); when it ends, a state they missed is sent.
+    package func silence(
+        _ name: String, for seconds: Double, by: String, comment: String?, now: Double = Date().timeIntervalSince1970
+    )
+        throws(AlarmChange) -> AlarmInfo
+    {
+        let nowDate = Date(timeIntervalSince1970: now)
+        try change(name) { rec in
+            if rec.silencedFrom == nil { rec.silencedFrom = rec.state }
+            rec.silence = AlarmNote(by: by, at: nowDate, until: nowDate.addingTimeInterval(seconds), comment: comment)
+        }
+        logger.notice(
+            "alarm silenced",
+            metadata: ["alarm": "\(name)", "by": "\(by)", "seconds": "\(Int(seconds))", "comment": "\(comment ?? "")"])
+        return try info(name)
+    }
+
+    /// Ends a silence now (`whatifctl alarms unsilence`, or its time ran out): a state the hooks missed
+    /// is sent.
+    @discardableResult
+    package func unsilence(_ name: String, by: String, now: Double = Date().timeIntervalSince1970) throws(AlarmChange)
+        -> AlarmInfo
+    {
+        let r = runtime.withLock { $0 }
+        let nowDate = Date(timeIntervalSince1970: now)
+        guard let alarm = r.alarms.first(where: { $0.name == name }) else { throw .noSuchAlarm }
+        var missed: HookEvent?
+        let windows = maintenance.value
+        try change(name) { rec in
+            guard rec.silence != nil else { return }
+            rec.silence = nil
+            guard !Self.isSilenced(name, windows), let from = rec.silencedFrom else { return }
+            rec.silencedFrom = nil
+            if rec.state != from {
+                var e = event(alarm, rec, previous: from, isRepeat: false, r, nowDate)
+                e.alarm?.reason = "after a silence: " + rec.reason
+                missed = e
+                rec.lastNotified = nowDate
+            }
+        }
+        logger.notice("alarm silence ended", metadata: ["alarm": "\(name)", "by": "\(by)"])
+        if let missed { r.hooks?.send(missed) }
+        return try info(name)
+    }
+
+    /// `whatifctl alarms ack NAME`: the ALARM is known; no reminders until the state changes.
+    package func acknowledge(_ name: String, by: String, comment: String?, now: Double = Date().timeIntervalSince1970)
+        throws(AlarmChange) -> AlarmInfo
+    {
+        try change(name) { rec throws(AlarmChange) in
+            guard rec.state == .alarm else { throw .notInAlarm(rec.state.rawValue) }
+            rec.acknowledged = AlarmNote(by: by, at: Date(timeIntervalSince1970: now), until: nil, comment: comment)
+        }
+        logger.notice(
+            "alarm acknowledged", metadata: ["alarm": "\(name)", "by": "\(by)", "comment": "\(comment ?? "")"])
+        return try info(name)
+    }
+
+    /// AWS's SetAlarmState: the alarm takes `state` with `reason` now (history, hooks, unless silenced);
+    /// the next evaluation sets it to what the data say, as CloudWatch does.
+    package func setState(
+        _ name: String, _ state: AlarmState, reason: String, by: String, now: Double = Date().timeIntervalSince1970
+    ) throws(AlarmChange) -> AlarmInfo {
+        let r = runtime.withLock { $0 }
+        guard let alarm = r.alarms.first(where: { $0.name == name }) else { throw .noSuchAlarm }
+        let nowDate = Date(timeIntervalSince1970: now)
+        let windows = maintenance.value
+        var sent: (HookEvent, Bool)?
+        try change(name) { rec in
+            let silenced = Self.isSilenced(name, windows) || (rec.silence?.until.map { $0 > nowDate } ?? false)
+            let previous = rec.state
+            let why = "set by \(by): \(reason)"
+            rec.history.insert(
+                AlarmHistoryItem(
+                    time: nowDate, from: previous.rawValue, to: state.rawValue, reason: why,
+                    silenced: silenced ? true : nil), at: 0)
+            if rec.history.count > 200 { rec.history.removeLast(rec.history.count - 200) }
+            if previous != state {
+                rec.since = nowDate
+                rec.acknowledged = nil
+            }
+            rec.state = state
+            rec.reason = why
+            if silenced {
+                if rec.silencedFrom == nil { rec.silencedFrom = previous }
+            } else {
+                rec.lastNotified = nowDate
+            }
+            sent = (event(alarm, rec, previous: previous, isRepeat: false, r, nowDate), silenced)
+        }
+        logger.notice(
+            "alarm state set",
+            metadata: ["alarm": "\(name)", "by": "\(by)", "state": "\(state.rawValue)", "reason": "\(reason)"])
+        if let (e, silenced) = sent, !silenced { r.hooks?.send(e) }
+        return try info(name)
+    }
+
+    private func change(_ name: String, _ body: (inout AlarmRecord) throws(AlarmChange) -> Void) throws(AlarmChange) {
+        guard alarmDefinitions.contains(where: { $0.name == name }) else { throw .noSuchAlarm }
+        try records.withLock { (recs: inout [String: AlarmRecord]) throws(AlarmChange) in
+            guard var rec = recs[name] else { throw AlarmChange.noSuchAlarm }
+            try body(&rec)
+            recs[name] = rec
+        }
+        saveAlarms()
+    }
+
+    private func info(_ name: String) throws(AlarmChange) -> AlarmInfo {
+        guard let i = alarmInfos().first(where: { $0.alarmName == name }) else { throw .noSuchAlarm }
+        return i
     }
 
     /// Whether an open window silences `alarm`.
@@ -464,7 +606,13 @@ package final class MonitoringService: Sendable {
                 dimensions: Dictionary(a.dimensions.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x }),
                 statistic: a.statistic.description, period: a.period, evaluationPeriods: a.evaluationPeriods,
                 datapointsToAlarm: a.datapointsToAlarm, threshold: a.threshold,
-                comparisonOperator: a.comparison.rawValue, treatMissingData: a.treatMissingData.rawValue)
+                comparisonOperator: a.comparison.rawValue, treatMissingData: a.treatMissingData.rawValue,
+                silence: rec?.silence.map {
+                    AlarmNoteInfo(by: $0.by, at: $0.at, until: $0.until, comment: $0.comment)
+                },
+                acknowledged: rec?.acknowledged.map {
+                    AlarmNoteInfo(by: $0.by, at: $0.at, until: $0.until, comment: $0.comment)
+                })
         }
     }
 
@@ -559,6 +707,6 @@ package final class MonitoringService: Sendable {
 
     /// Prometheus text exposition of every series's latest value and every alarm's state.
     package func prometheusText() -> String {
-        PrometheusExposition.render(latest: store.latest(), alarms: alarmInfos())
+        PrometheusExposition.render(latest: store.latest(), totals: store.counterTotals(), alarms: alarmInfos())
     }
 }

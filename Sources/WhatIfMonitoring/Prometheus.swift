@@ -1,7 +1,9 @@
 import WhatIfProtocol
 
 /// Prometheus text exposition (format 0.0.4): `whatif_<namespace>_<metric>` in base units, dimensions as
-/// snake_case labels, plus `whatif_alarm_state`.
+/// snake_case labels, plus `whatif_alarm_state`. Counts per period are counters (`…_total`, the running
+/// sum since the agent started: Prometheus takes a restart as a counter reset), counts kept since start
+/// are counters as they are, the rest gauges; every family has its HELP and TYPE, no timestamps.
 package enum PrometheusExposition {
     /// `CPUUtilization` → `cpu_utilization`, `DBInstanceIdentifier` → `db_instance_identifier`.
     package static func snake(_ s: String) -> String {
@@ -48,12 +50,14 @@ package enum PrometheusExposition {
         return base + suffix
     }
 
-    static func escape(_ v: String) -> String {
+    /// A label value escapes backslash, double quote and newline; HELP text (`quote` false) only
+    /// backslash and newline.
+    static func escape(_ v: String, quote: Bool = true) -> String {
         var out = ""
         for c in v {
             switch c {
             case "\\": out += "\\\\"
-            case "\"": out += "\\\""
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
             default: out.append(c)
             }
@@ -68,18 +72,40 @@ package enum PrometheusExposition {
         return "\(v)"
     }
 
-    package static func render(latest: [(key: MetricKey, time: Double, value: Double)], alarms: [AlarmInfo]) -> String {
+    package static func render(
+        latest: [(key: MetricKey, time: Double, value: Double)], totals: [MetricKey: Double] = [:],
+        alarms: [AlarmInfo]
+    ) -> String {
         var groups: [String: [(labels: String, value: Double, time: Double)]] = [:]
         var help: [String: String] = [:]
-        for (key, time, value) in latest {
-            let n = name(namespace: key.namespace, metric: key.name, unit: key.unit)
+        var types: [String: String] = [:]
+        func add(_ key: MetricKey, _ n: String, _ value: Double, _ time: Double, type: String, help text: String) {
             let labels = key.dimensions.map { "\(snake($0.name))=\"\(escape($0.value))\"" }.joined(separator: ",")
             groups[n, default: []].append((labels, value * unit(key.unit).scale, time))
-            help[n] = "\(key.namespace) \(key.name) (\(key.unit)), as the agent last collected it."
+            help[n] = text
+            types[n] = type
+        }
+        for (key, time, value) in latest {
+            let n = name(namespace: key.namespace, metric: key.name, unit: key.unit)
+            switch key.kind {
+            case .gauge:
+                add(
+                    key, n, value, time, type: "gauge",
+                    help: "\(key.namespace) \(key.name) (\(key.unit)), as the agent last collected it.")
+            case .totalCounter:
+                add(
+                    key, n + "_total", value, time, type: "counter",
+                    help: "\(key.namespace) \(key.name) since the agent started.")
+            case .deltaCounter:
+                guard let total = totals[key] else { continue }
+                add(
+                    key, n + "_total", total, time, type: "counter",
+                    help: "\(key.namespace) \(key.name), summed over every period since the agent started.")
+            }
         }
         var out = ""
         for n in groups.keys.sorted() {
-            out += "# HELP \(n) \(help[n]!)\n# TYPE \(n) gauge\n"
+            out += "# HELP \(n) \(escape(help[n]!, quote: false))\n# TYPE \(n) \(types[n]!)\n"
             for s in groups[n]!.sorted(by: { $0.labels < $1.labels }) {
                 out += s.labels.isEmpty ? n : "\(n){\(s.labels)}"
                 // No timestamps: node_exporter's textfile collector refuses them.

@@ -55,6 +55,10 @@ extension Endpoint {
     /// Reads the config file again (`ReloadResult`), as SIGHUP does.
     public static let reloadConfig = Endpoint("POST", "/v1/config/reload", .admin)
 
+    /// The audit trail (`AuditList`): `since` (RFC 3339, or a duration back from now: `2h`), `user`
+    /// (a name, or `uid N`), `limit` (the newest N of what matches; 200 by default).
+    public static let audit = Endpoint("GET", "/v1/audit", .reader, query: ["since", "user", "limit"])
+
     /// Jobs, newest first (`JobList`).
     public static let listJobs = Endpoint("GET", "/v1/jobs", .reader)
     /// The job kinds this agent runs, with their resources (`JobKindList`).
@@ -93,6 +97,16 @@ extension Endpoint {
     public static let alarms = Endpoint("GET", "/v1/alarms", .reader)
     /// One alarm's state changes (`AlarmHistory`).
     public static let alarmHistory = Endpoint("GET", "/v1/alarms/{id}/history", .reader)
+    /// Silences an alarm's notifications for a while (`SilenceAlarmRequest`; answers the `AlarmInfo`).
+    public static let silenceAlarm = Endpoint("POST", "/v1/alarms/{id}/silence", .admin, body: true)
+    /// Ends an alarm's silence now (`AlarmInfo`).
+    public static let unsilenceAlarm = Endpoint("DELETE", "/v1/alarms/{id}/silence", .admin)
+    /// Acknowledges an alarm in ALARM (`AcknowledgeAlarmRequest`; `AlarmInfo`).
+    public static let acknowledgeAlarm = Endpoint("POST", "/v1/alarms/{id}/ack", .admin, body: true)
+    /// Sets an alarm's state until its next evaluation, as AWS SetAlarmState (`SetAlarmStateRequest`).
+    public static let setAlarmState = Endpoint("POST", "/v1/alarms/{id}/state", .admin, body: true)
+    /// Sends a test alert to one receiver (a configured webhook, by name) now (`ReceiverTestResult`).
+    public static let testReceiver = Endpoint("POST", "/v1/receivers/{id}/test", .admin)
     /// Starts a Redis expiry sweep (`StartExpiryRequest`).
     public static let startExpiry = Endpoint("POST", "/v1/redis/expiry", .admin, body: true)
     /// The last sweep's report (`ExpiryReport`).
@@ -123,9 +137,11 @@ extension Endpoint {
 
     /// Every endpoint; the router serves exactly these.
     public static let all: [Endpoint] = [
-        version, whoami, status, config, reloadConfig, listJobs, jobKinds, startJob, showJob, cancelJob, jobEvents,
+        version, whoami, status, config, reloadConfig, audit, listJobs, jobKinds, startJob, showJob, cancelJob,
+        jobEvents,
         listBackups, showBackup, startBackup, verifyBackups, pruneBackups, pinBackup, unpinBackup, startRestore,
-        metrics, alarms, alarmHistory, startExpiry, lastExpiry, startKeyAudit, setupTables, tablesTemplate,
+        metrics, alarms, alarmHistory, silenceAlarm, unsilenceAlarm, acknowledgeAlarm, setAlarmState, testReceiver,
+        startExpiry, lastExpiry, startKeyAudit, setupTables, tablesTemplate,
         migrateScenarios,
         migrateVerify, migratePostgres, preflight, maintenanceWindows, runMaintenanceWindow, maintenanceLeases,
     ]

@@ -153,13 +153,20 @@ public struct AlarmInfo: Codable, Sendable, Equatable {
     public var comparisonOperator: String
     /// `missing`, `notBreaching`, `breaching` or `ignore`.
     public var treatMissingData: String
+    /// An operator's silence, while it lasts: the hooks are not told of changes until `until`.
+    public var silence: AlarmNoteInfo?
+    /// An operator's acknowledgement of the current ALARM: no reminders until the state changes.
+    public var acknowledged: AlarmNoteInfo?
 
     package init(
         alarmName: String, alarmDescription: String?, stateValue: String, stateReason: String,
         stateUpdatedTimestamp: Date, lastEvaluated: Date?, namespace: String, metricName: String,
         dimensions: [String: String], statistic: String, period: Int, evaluationPeriods: Int, datapointsToAlarm: Int,
-        threshold: Double, comparisonOperator: String, treatMissingData: String
+        threshold: Double, comparisonOperator: String, treatMissingData: String, silence: AlarmNoteInfo? = nil,
+        acknowledged: AlarmNoteInfo? = nil
     ) {
+        self.silence = silence
+        self.acknowledged = acknowledged
         self.alarmName = alarmName
         self.alarmDescription = alarmDescription
         self.stateValue = stateValue
@@ -176,6 +183,89 @@ public struct AlarmInfo: Codable, Sendable, Equatable {
         self.threshold = threshold
         self.comparisonOperator = comparisonOperator
         self.treatMissingData = treatMissingData
+    }
+}
+
+/// Who silenced or acknowledged an alarm, when, why, and (a silence) until when.
+public struct AlarmNoteInfo: Codable, Sendable, Equatable {
+    /// The caller (user name, or `uid N`).
+    public var by: String
+    /// When.
+    public var at: Date
+    /// A silence's end.
+    public var until: Date?
+    /// What the operator wrote.
+    public var comment: String?
+    package init(by: String, at: Date, until: Date?, comment: String?) {
+        self.by = by
+        self.at = at
+        self.until = until
+        self.comment = comment
+    }
+}
+
+/// `POST /v1/alarms/{name}/silence`: `for` a duration (`2h`, at most 30 days), with a comment.
+public struct SilenceAlarmRequest: Codable, Sendable, Equatable {
+    /// How long (`30m`, `2h`, `1d`).
+    public var `for`: String
+    /// Why, for the next person (shown by `whatifctl alarms`).
+    public var comment: String?
+    /// A silence of `for` with `comment`.
+    public init(for duration: String, comment: String? = nil) {
+        self.for = duration
+        self.comment = comment
+    }
+}
+
+/// `POST /v1/alarms/{name}/ack`: an acknowledgement of the current ALARM.
+public struct AcknowledgeAlarmRequest: Codable, Sendable, Equatable {
+    /// Why, or what is being done.
+    public var comment: String?
+    /// An acknowledgement with `comment`.
+    public init(comment: String? = nil) { self.comment = comment }
+}
+
+/// `POST /v1/alarms/{name}/state`: AWS SetAlarmState's `StateValue` and `StateReason`.
+public struct SetAlarmStateRequest: Codable, Sendable, Equatable {
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    public var stateValue: String
+    /// Why (at most 1023 characters, as AWS).
+    public var stateReason: String
+    /// Sets `stateValue` with `stateReason`.
+    public init(stateValue: String, stateReason: String) {
+        self.stateValue = stateValue
+        self.stateReason = stateReason
+    }
+}
+
+/// `POST /v1/receivers/{name}/test`: what a test alert to one receiver (a configured webhook) did.
+public struct ReceiverTestResult: Codable, Sendable, Equatable {
+    /// The receiver's name (`hooks.webhooks[].name`).
+    public var receiver: String
+    /// `alertmanager-webhook`, `slack`, `pagerduty` or `alertmanager`.
+    public var format: String
+    /// Where it was sent (credentials removed).
+    public var url: String
+    /// True when the receiver answered 2xx (for PagerDuty and Alertmanager, to the trigger and the
+    /// resolve that follows it).
+    public var delivered: Bool
+    /// Attempts the trigger took.
+    public var attempts: Int?
+    /// The HTTP status of the last answer.
+    public var status: Int?
+    /// Why it was not delivered.
+    public var error: String?
+
+    package init(
+        receiver: String, format: String, url: String, delivered: Bool, attempts: Int?, status: Int?, error: String?
+    ) {
+        self.receiver = receiver
+        self.format = format
+        self.url = url
+        self.delivered = delivered
+        self.attempts = attempts
+        self.status = status
+        self.error = error
     }
 }
 

@@ -159,7 +159,120 @@ struct Alarms: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show every alarm: state, since when, and why.",
         discussion: "Exits 0 whatever the states; use --json for scripts.",
-        subcommands: [List.self, History.self], defaultSubcommand: List.self)
+        subcommands: [
+            List.self, History.self, Silence.self, Unsilence.self, Ack.self, SetState.self, Test.self,
+        ], defaultSubcommand: List.self)
+
+    /// One alarm after a change, in one line (or JSON).
+    static func show(_ a: AlarmInfo, _ global: GlobalOptions) throws {
+        if global.json { return try Out.json(a) }
+        var line = "\(a.alarmName): \(a.stateValue) (\(a.stateReason))"
+        if let s = a.silence, let until = s.until {
+            line +=
+                "; silenced until \(Date.ISO8601FormatStyle().format(until)) by \(s.by)"
+                + (s.comment.map { ": \($0)" } ?? "")
+        }
+        if let k = a.acknowledged { line += "; acknowledged by \(k.by)" + (k.comment.map { ": \($0)" } ?? "") }
+        Out.line(line)
+    }
+
+    struct Silence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep an alarm's changes from the hooks for a while (the history still records them).",
+            discussion: "When the silence ends (its time, or unsilence), a state the hooks missed is sent.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
+        @Option(
+            name: .customLong("for"), help: ArgumentHelp("How long (30m, 2h, 1d; at most 30d).", valueName: "duration"))
+        var duration: String
+        @Option(help: ArgumentHelp("Why, for the next person.", valueName: "text")) var comment: String?
+
+        func validate() throws {
+            guard let s = DurationText.parse(duration), s >= 1, s <= 30 * 86400 else {
+                throw ValidationError("--for takes a duration from 1s to 30d, such as 2h")
+            }
+        }
+
+        func run() throws {
+            try Alarms.show(
+                try perform { try global.client.silenceAlarm(name, for: duration, comment: comment) }, global)
+        }
+    }
+
+    struct Unsilence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End an alarm's silence now; a state the hooks missed is sent.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
+
+        func run() throws { try Alarms.show(try perform { try global.client.unsilenceAlarm(name) }, global) }
+    }
+
+    struct Ack: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ack",
+            abstract: "Acknowledge an alarm in ALARM: no reminders until its state changes.",
+            discussion: "An alarm that is not in ALARM is refused (exit 75).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
+        @Option(help: ArgumentHelp("What is being done.", valueName: "text")) var comment: String?
+
+        func run() throws {
+            try Alarms.show(try perform { try global.client.acknowledgeAlarm(name, comment: comment) }, global)
+        }
+    }
+
+    struct SetState: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-state",
+            abstract: "Set an alarm's state now, as AWS SetAlarmState (to test the hooks and the pager).",
+            discussion: "The hooks are told (unless silenced); the next evaluation sets the state the data say.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
+        @Option(help: ArgumentHelp("OK, ALARM or INSUFFICIENT_DATA.", valueName: "state")) var state: String
+        @Option(help: ArgumentHelp("Why (the StateReason).", valueName: "text")) var reason: String
+
+        func validate() throws {
+            guard ["OK", "ALARM", "INSUFFICIENT_DATA"].contains(state) else {
+                throw ValidationError("--state takes OK, ALARM or INSUFFICIENT_DATA")
+            }
+            guard !reason.isEmpty, reason.count <= 1023 else {
+                throw ValidationError("--reason takes 1 to 1023 characters")
+            }
+        }
+
+        func run() throws {
+            try Alarms.show(try perform { try global.client.setAlarmState(name, state: state, reason: reason) }, global)
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a test alert to one receiver (a webhook of hooks.webhooks, by name) now.",
+            discussion: """
+                The receiver gets a WhatIfTestAlert in its own format (Slack blocks, a PagerDuty trigger \
+                then its resolve, an Alertmanager alert then its end, or Alertmanager's webhook payload), \
+                with its retries. Exits 0 when it answered 2xx, 1 when it did not (the error says why), \
+                66 for an unknown name.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The receiver's name (hooks.webhooks[].name; webhook-1, … by default).") var receiver: String
+
+        func run() throws {
+            let r = try perform { try global.client.testReceiver(receiver) }
+            if global.json {
+                try Out.json(r)
+            } else if r.delivered {
+                Out.line(
+                    "\(r.receiver) (\(r.format), \(r.url)): delivered, HTTP \(r.status ?? 0) after \(r.attempts ?? 1) attempt(s)"
+                )
+            } else {
+                Out.err(
+                    "whatifctl: \(r.receiver) (\(r.format), \(r.url)): not delivered: \(r.error ?? "unknown error")")
+            }
+            if !r.delivered { throw ExitCode(ExitStatus.failure.rawValue) }
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every alarm with its state and reason.")
@@ -184,8 +297,13 @@ struct Alarms: ParsableCommand {
             Out.table(
                 ["NAME", "STATE", "SINCE", "REASON"],
                 list.alarms.map {
-                    [
-                        $0.alarmName, $0.stateValue,
+                    var state = $0.stateValue
+                    if let until = $0.silence?.until, until > now {
+                        state += " (silenced \(Units.duration(until.timeIntervalSince(now))) more)"
+                    }
+                    if $0.acknowledged != nil { state += " (acked)" }
+                    return [
+                        $0.alarmName, state,
                         Units.duration(now.timeIntervalSince($0.stateUpdatedTimestamp)) + " ago", $0.stateReason,
                     ]
                 })

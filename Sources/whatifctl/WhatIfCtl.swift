@@ -29,7 +29,7 @@ struct WhatIfCtl: ParsableCommand {
         subcommands: [
             Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Metrics.self, Alarms.self, Redis.self,
             Tables.self, Migrate.self, Preflight.self, Maintenance.self,
-            Config.self,
+            Config.self, Audit.self,
             Version.self, WhoAmI.self,
         ])
 
@@ -217,6 +217,57 @@ struct Version: ParsableCommand {
                 Out.line("whatifd   unknown: \(problem ?? "")")
             }
         }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show who did what: admin requests, job starts, cancellations and ends, config reloads.",
+        discussion: """
+            The agent records every request that can change something (answered or refused: the caller's \
+            uid, user and role, the route, the body with secrets redacted, the status and the job it \
+            started), every job's start, cancellation and end, and every reload, to the journal \
+            (journalctl MESSAGE_ID=\(AuditEntry.messageID)) and to a hash-chained log under the state \
+            directory. Readers may read it. Exits 1 when the chain is broken (a line removed, changed or \
+            cut), naming where.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(
+        help: ArgumentHelp("Entries since a time (RFC 3339) or a duration back from now (2h, 7d).", valueName: "when"))
+    var since: String?
+    @Option(help: ArgumentHelp("Only this user (a name, or 'uid N').", valueName: "name")) var user: String?
+    @Option(help: ArgumentHelp("The newest N entries that match (200).", valueName: "n")) var limit: Int?
+
+    func validate() throws {
+        if let l = limit, !(1...100_000).contains(l) { throw ValidationError("--limit takes 1 to 100000") }
+    }
+
+    func run() throws {
+        let list = try perform { try global.client.audit(since: since, user: user, limit: limit) }
+        for p in list.problems { Out.err("whatifctl: the audit trail is broken: \(p)") }
+        if global.json {
+            try Out.json(list)
+        } else if list.entries.isEmpty {
+            Out.line("no audit entries" + (since != nil || user != nil ? " match" : ""))
+        } else {
+            Out.table(
+                ["TIME", "SEQ", "WHO", "EVENT", "WHAT", "OUTCOME"],
+                list.entries.map { e in
+                    var what = e.route ?? e.kind ?? ""
+                    if e.route != nil, let k = e.kind { what += " \(k)" }
+                    if let j = e.jobId { what += " job \(j)" }
+                    let who = e.user ?? e.uid.map { "uid \($0)" } ?? "-"
+                    return [
+                        e.time, String(e.seq), e.role.map { "\(who) (\($0))" } ?? who, e.event,
+                        what.isEmpty ? "-" : what,
+                        e.outcome + (e.message.map { ": \($0)" } ?? ""),
+                    ]
+                })
+            if list.matched > list.entries.count {
+                Out.err("showing the newest \(list.entries.count) of \(list.matched); --limit or --since for others")
+            }
+        }
+        if !list.verified { throw ExitCode(ExitStatus.failure.rawValue) }
     }
 }
 

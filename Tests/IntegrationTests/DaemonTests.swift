@@ -188,6 +188,53 @@ import WhatIfTesting
                 #""role" : "admin""#))
     }
 
+    /// The audit trail names the caller of every request that can change something, refused ones too;
+    /// a reader may read it; an edited line makes `whatifctl audit` exit 1 naming it.
+    @Test func theAuditTrailNamesWhoDidWhatAndReadersMayReadIt() throws {
+        try #require(isRoot, "needs root for test users")
+        try TestUsers.ensure()
+        var config = TestConfig()
+        config.extraSocket = "  reader_group: \(TestUsers.readerGroup)\n  admin_group: \(TestUsers.adminGroup)\n"
+        let agent = try AgentProcess(config)
+        #expect(try ctl(as: TestUsers.reader, socket: agent.socket, ["config", "reload"]).status == 77)
+        #expect(try ctl(as: TestUsers.admin, socket: agent.socket, ["config", "reload"]).status == 0)
+        let missing = try ctl(as: TestUsers.admin, socket: agent.socket, ["jobs", "cancel", "no-such-job"])
+        #expect(missing.status == 66, "\(missing.output)")
+        let shown = try ctl(as: TestUsers.reader, socket: agent.socket, ["audit", "--json"])
+        #expect(shown.status == 0, "\(shown.output)")
+        let list = try APICoding.decode(AuditList.self, from: Array(shown.stdout.utf8))
+        let readerUID = UInt32(
+            try #require(
+                Int(
+                    try Run.command(["id", "-u", TestUsers.reader]).stdout.trimmingCharacters(
+                        in: .whitespacesAndNewlines))))
+        #expect(
+            list.entries.contains {
+                $0.event == "request" && $0.user == TestUsers.reader && $0.uid == readerUID && $0.role == "reader"
+                    && $0.route == "POST /v1/config/reload" && $0.status == 403 && $0.outcome == "refused"
+            }, "\(list.entries)")
+        #expect(
+            list.entries.contains { $0.event == "config.reloaded" && $0.user == TestUsers.admin && $0.outcome == "ok" })
+        #expect(
+            list.entries.contains {
+                $0.route == "DELETE /v1/jobs/{id}" && $0.user == TestUsers.admin && $0.status == 404
+                    && $0.message?.contains("no job no-such-job") == true
+            })
+        let mine = try ctl(as: TestUsers.reader, socket: agent.socket, ["audit", "--user", TestUsers.admin])
+        #expect(
+            mine.status == 0 && mine.stdout.contains("config.reloaded") && !mine.stdout.contains("refused"),
+            "\(mine.output)")
+        // An entry changed behind the agent's back.
+        let path = agent.dir.file("state") + "/audit/audit.log"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"outcome\":\"refused\"", with: "\"outcome\":\"ok\"")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let broken = try ctl(as: TestUsers.reader, socket: agent.socket, ["audit"])
+        #expect(
+            broken.status == 1 && broken.stderr.contains("the audit trail is broken: audit.log line 1"),
+            "\(broken.output)")
+    }
+
     /// The default model (socket 0666, the role from SO_PEERCRED) reaches every role whatever groups its
     /// user is in; an outsider connects and is refused with the configured group names.
     @Test func everyRoleReachesTheAgentWithTheDefaultSocket() throws {

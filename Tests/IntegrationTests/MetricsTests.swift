@@ -113,7 +113,7 @@ import WhatIfUnits
         #expect(alarms.status == 0)
         #expect(alarms.stdout.contains("\"alarmName\" : \"redis-misses\""))
         let text = try a.ctl(["metrics", "--format", "prometheus"])
-        #expect(text.stdout.contains("whatif_elasticache_cache_hits{cache_cluster_id=\"local\"}"))
+        #expect(text.stdout.contains("whatif_elasticache_cache_hits_total{cache_cluster_id=\"local\"}"))
         #expect(text.stdout.contains("whatif_alarm_state{alarm_name=\"redis-misses\",state=\"ALARM\"}"))
         let table = try a.ctl(["metrics", "CacheHits", "--since", "10m"])
         #expect(table.status == 0)
@@ -132,6 +132,142 @@ import WhatIfUnits
     /// The table speaks the command line's language: a range beyond what is kept is refused naming
     /// --since and the retention, the header says the span actually shown (seconds for an agent up
     /// seconds, not the 3h asked), every sparkline is the same width, with MIN and MAX beside it.
+    /// `metrics.listen` serves /metrics as Prometheus parses it (prometheus_client's parser plus promtool's
+    /// rules): counts per period as counters with `_total` that only grow, gauges as gauges, HELP and
+    /// TYPE for each; nothing else is served. The CLI's exposition passes the same check.
+    @Test func prometheusScrapesCountersAndGaugesOverHTTP() throws {
+        let stack = try Stack.startPrivate(["redis"])
+        let port = freePort()
+        var config = TestConfig.forStack(stack.info)
+        config.postgres = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.metrics = "  interval: 1s\n  listen: 127.0.0.1:\(port)\n"
+        let a = try AgentProcess(config)
+        let url = "http://127.0.0.1:\(port)/metrics"
+        func check(_ text: String) throws -> JSONValue {
+            let r = try Run.command(
+                ["python3", "\(TestPaths.repository)/Tests/tools/check_prometheus.py"], input: text)
+            guard r.status == 0 else { throw TestFailure("check_prometheus: \(r.output)\n\(text)") }
+            return try APICoding.decode(JSONValue.self, from: Array(r.stdout.utf8))
+        }
+        func hits(_ v: JSONValue) -> Double? {
+            guard case .array(let samples)? = v["samples"]?["whatif_elasticache_cache_hits_total"],
+                case .array(let first)? = samples.first
+            else { return nil }
+            return first.last?.doubleValue
+        }
+        // Counted from the agent's first look at Redis (the counts before it are no one's delta).
+        var start: Double?
+        #expect(
+            eventually(timeout: 30) {
+                guard let r = try? Run.command(["curl", "-sf", url]), r.status == 0 else { return false }
+                start = (try? check(r.stdout)).flatMap(hits)
+                return start != nil
+            })
+        let cli = "/usr/bin/redis-cli -h 127.0.0.1 -p \(stack.info.redisPort)"
+        #expect(try Run.shell("\(cli) SET present 1 && for i in 1 2 3 4 5; do \(cli) GET present; done").status == 0)
+        var first: Double?
+        #expect(
+            eventually(timeout: 30) {
+                guard let r = try? Run.command(["curl", "-sf", url]), r.status == 0, let v = try? check(r.stdout) else {
+                    return false
+                }
+                first = hits(v)
+                return (first ?? 0) >= (start ?? 0) + 5
+            })
+        let scrape = try Run.command(["curl", "-s", "-D", "-", url])
+        #expect(scrape.stdout.hasPrefix("HTTP/1.1 200"), "\(scrape.output)")
+        #expect(scrape.stdout.lowercased().contains("content-type: text/plain; version=0.0.4"), "\(scrape.output)")
+        let body = String(scrape.stdout.split(separator: "\r\n\r\n", maxSplits: 1).last ?? "")
+        let v = try check(body)
+        #expect(v["families"]?["whatif_elasticache_cache_hits"]?.stringValue == "counter", "\(v)")
+        #expect(v["families"]?["whatif_elasticache_curr_items"]?.stringValue == "gauge", "\(v)")
+        #expect(body.contains("# TYPE whatif_elasticache_cache_hits_total counter\n"))
+        // A counter only grows: more hits, a higher total.
+        #expect(try Run.shell("for i in 1 2 3; do \(cli) GET present; done").status == 0)
+        #expect(
+            eventually(timeout: 30) {
+                guard let r = try? Run.command(["curl", "-sf", url]), let n = (try? check(r.stdout)).flatMap(hits)
+                else {
+                    return false
+                }
+                return n >= (first ?? 0) + 3
+            })
+        // Only GET /metrics.
+        let other = try Run.command([
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/",
+        ])
+        #expect(other.stdout == "404", "\(other.output)")
+        let post = try Run.command(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url])
+        #expect(post.stdout == "405", "\(post.output)")
+        // The CLI's exposition (and so the textfile's) passes the same check.
+        let text = try a.ctl(["metrics", "--format", "prometheus"])
+        #expect(text.status == 0)
+        _ = try check(text.stdout)
+    }
+
+    /// An operator's tools for alarms, through whatifctl: set-state tells the receiver (Slack, checked
+    /// against its block limits), ack stops reminders, silence and unsilence, a test alert to a named
+    /// receiver; each is in the audit trail with its caller.
+    @Test func operatorsSetAckSilenceAndTestReceivers() throws {
+        let slack = try TinyHTTPServer { req in
+            guard let o = try? APICoding.decode(JSONValue.self, from: req.body),
+                o["text"]?.stringValue?.isEmpty == false, case .array(let blocks)? = o["blocks"],
+                let header = blocks.first?["text"]?["text"]?.stringValue, header.count <= 150
+            else { return .text(400, "invalid_blocks") }
+            return .text(200, "ok")
+        }
+        defer { slack.stop() }
+        var config = TestConfig()
+        config.metrics = "  interval: 1s\n  evaluation_interval: 1s\n"
+        config.hooks = "  webhooks:\n    - name: chat\n      format: slack\n      url: \(slack.url)\n"
+        config.alarms = """
+              - AlarmName: collector-up
+                Namespace: WhatIf/Agent
+                MetricName: CollectorUp
+                Dimensions: [{Name: Collector, Value: host}]
+                Statistic: Maximum
+                Period: 10
+                EvaluationPeriods: 1
+                Threshold: 1
+                ComparisonOperator: GreaterThanOrEqualToThreshold
+
+            """
+        let a = try AgentProcess(config)
+        let client = a.client
+        #expect(eventually(timeout: 30) { (try? client.alarms().alarms.first?.stateValue) == "ALARM" })
+        let set = try a.ctl(["alarms", "set-state", "collector-up", "--state", "OK", "--reason", "testing the pager"])
+        #expect(set.status == 0 && set.stdout.contains("set by"), "\(set.output)")
+        #expect(
+            eventually(timeout: 15) {
+                slack.requests.value.contains { String(decoding: $0.body, as: UTF8.self).contains("testing the pager") }
+            })
+        // The next evaluation puts back what the data say.
+        #expect(eventually(timeout: 30) { (try? client.alarms().alarms.first?.stateValue) == "ALARM" })
+        let ack = try a.ctl(["alarms", "ack", "collector-up", "--comment", "on it"])
+        #expect(ack.status == 0 && ack.stdout.contains("acknowledged by"), "\(ack.output)")
+        let silence = try a.ctl(["alarms", "silence", "collector-up", "--for", "2h", "--comment", "deploying"])
+        #expect(silence.status == 0 && silence.stdout.contains("silenced until"), "\(silence.output)")
+        let list = try a.ctl(["alarms"])
+        #expect(list.stdout.contains("(silenced") && list.stdout.contains("(acked)"), "\(list.output)")
+        #expect(try a.ctl(["alarms", "unsilence", "collector-up"]).status == 0)
+        #expect(try a.ctl(["alarms", "silence", "collector-up", "--for", "99d"]).status == 64)
+        #expect(try a.ctl(["alarms", "ack", "no-such-alarm"]).status == 66)
+        let test = try a.ctl(["alarms", "test", "chat"])
+        #expect(test.status == 0 && test.stdout.contains("delivered"), "\(test.output)")
+        let unknown = try a.ctl(["alarms", "test", "nope"])
+        #expect(unknown.status == 66 && unknown.stderr.contains("chat"), "\(unknown.output)")
+        // Who did each of these is on record.
+        let audit = try APICoding.decode(AuditList.self, from: Array(try a.ctl(["audit", "--json"]).stdout.utf8))
+        for route in [
+            "POST /v1/alarms/{id}/state", "POST /v1/alarms/{id}/ack", "POST /v1/alarms/{id}/silence",
+            "DELETE /v1/alarms/{id}/silence", "POST /v1/receivers/{id}/test",
+        ] {
+            #expect(audit.entries.contains { $0.route == route && $0.user != nil }, "\(route) not audited")
+        }
+    }
+
     @Test func theTableShowsWhatIsThereInCommandLineTerms() throws {
         var config = TestConfig()
         config.metrics = "  interval: 1s\n  retention: 2h\n"

@@ -260,25 +260,34 @@ struct RangeTests {
     }
 }
 
+/// A monitoring service on a scripted collector whose hooks folder holds one script recording `line`
+/// (shell words over the WHATIF_* variables) to `seen`.
+func recordingService(_ dir: TempDir, line: String, repeatInterval: Double? = 4 * 3600) throws -> (
+    MonitoringService, MonitoringServiceTests.Scripted, HookDispatcher, MonitoringSettings
+) {
+    try FileManager.default.createDirectory(atPath: dir.file("hooks.d"), withIntermediateDirectories: true)
+    _ = try dir.write("hooks.d/record", "#!/bin/sh\necho \"\(line)\" >> \(dir.file("seen"))\n", mode: 0o755)
+    let settings = MonitoringSettings(interval: 60, retention: 86400, evaluationInterval: 60)
+    let s = try MonitoringService(
+        settings: settings, stateDirectory: dir.path, logger: Logger(label: "t"), host: "h",
+        environment: "development", now: 1_764_000_000)
+    let hooks = HookDispatcher(
+        settings: HookSettings(directory: dir.file("hooks.d"), timeout: 5, repeatInterval: repeatInterval),
+        http: HTTPClient(), logger: Logger(label: "t"), baseEnvironment: [:], stateDirectory: dir.path)
+    return (s, MonitoringServiceTests.Scripted(), hooks, settings)
+}
+
 /// Maintenance windows: alarms that change state while one is open are annotated with it; those it
 /// silences are kept from the hooks, and what still differs when it closes is sent then.
 struct MaintenanceSilenceTests {
     @Test func windowsAnnotateAndSilenceAlarms() throws {
         let dir = TempDir("whatif-silence")
-        try FileManager.default.createDirectory(atPath: dir.file("hooks.d"), withIntermediateDirectories: true)
-        _ = try dir.write(
-            "hooks.d/record",
-            "#!/bin/sh\necho \"$WHATIF_EVENT $WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME\" >> \(dir.file("seen"))\n",
-            mode: 0o755)
-        let settings = MonitoringSettings(interval: 60, retention: 86400, evaluationInterval: 60)
+        let (s, c, hooks, settings) = try recordingService(
+            dir,
+            line:
+                "$WHATIF_EVENT $WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME"
+        )
         let t0 = 1_764_000_000.0
-        let s = try MonitoringService(
-            settings: settings, stateDirectory: dir.path, logger: Logger(label: "t"), host: "h",
-            environment: "development", now: t0)
-        let c = MonitoringServiceTests.Scripted()
-        let hooks = HookDispatcher(
-            settings: HookSettings(directory: dir.file("hooks.d"), timeout: 5), http: HTTPClient(),
-            logger: Logger(label: "t"), baseEnvironment: [:], stateDirectory: dir.path)
         var loud = MonitoringServiceTests.alarm()
         loud.name = "load-loud"
         s.configure(
@@ -332,5 +341,68 @@ struct MaintenanceSilenceTests {
                 ], "\(seen)")
         #expect(
             s.history("load-high")!.prefix(2).allSatisfy { $0.maintenanceWindow == "nightly" && $0.silenced == true })
+    }
+}
+
+/// An operator's silence, acknowledgement and SetAlarmState: what the hooks hear, what the history and
+/// the alarm's info say, and that they persist.
+struct OperatorAlarmTests {
+    @Test func silenceAckAndSetStateAsOperatorsExpect() throws {
+        let dir = TempDir("whatif-operator")
+        let (s, c, hooks, settings) = try recordingService(
+            dir, line: "$WHATIF_ALARM_STATE $WHATIF_ALARM_REPEAT $WHATIF_ALARM_REASON", repeatInterval: 120)
+        let t0 = 1_764_000_000.0
+        s.configure(
+            settings: settings, collectors: [c], alarms: [MonitoringServiceTests.alarm()], hooks: hooks,
+            cloudwatch: nil)
+        var t = t0
+        func step(_ v: Double) {
+            c.value.set(v)
+            s.cycle(now: t)
+            t += 60
+        }
+        step(1)
+        step(1)
+        step(1)  // OK: told
+        // Acknowledging needs ALARM; an unknown alarm is named as such.
+        #expect(throws: MonitoringService.AlarmChange.notInAlarm("OK")) {
+            try s.acknowledge("load-high", by: "bob", comment: nil, now: t)
+        }
+        #expect(throws: MonitoringService.AlarmChange.noSuchAlarm) {
+            try s.silence("nope", for: 60, by: "a", comment: nil)
+        }
+        // Silenced for 10 minutes: the change to ALARM is recorded, not told.
+        let silenced = try s.silence("load-high", for: 600, by: "alice", comment: "deploying", now: t)
+        #expect(silenced.silence?.by == "alice" && silenced.silence?.comment == "deploying")
+        step(50)
+        step(50)
+        step(50)
+        #expect(s.alarmInfos()[0].stateValue == "ALARM")
+        #expect(s.history("load-high")?.first?.silenced == true)
+        // The silence runs out: the missed ALARM is told once; then a reminder every 120 s until acked.
+        for _ in 0..<12 { step(50) }
+        let acked = try s.acknowledge("load-high", by: "bob", comment: "on it", now: t)
+        #expect(acked.acknowledged?.by == "bob" && acked.silence == nil)
+        for _ in 0..<6 { step(50) }
+        // SetAlarmState: told at once, with who set it; the next evaluation sets what the data say.
+        let set = try s.setState("load-high", .ok, reason: "testing the pager", by: "carol", now: t)
+        #expect(
+            set.stateValue == "OK" && set.stateReason == "set by carol: testing the pager" && set.acknowledged == nil)
+        step(50)
+        #expect(s.alarmInfos()[0].stateValue == "ALARM")
+        s.stop()
+        let seen = String(decoding: try Files.read(dir.file("seen")), as: UTF8.self).split(separator: "\n")
+        #expect(
+            seen.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+                == ["OK 0", "ALARM 0", "ALARM 1", "ALARM 1", "OK 0", "ALARM 0"], "\(seen)")
+        #expect(seen[1].contains("after a silence") && seen[4].contains("set by carol: testing the pager"), "\(seen)")
+        // Persisted: a new service reads the notes back.
+        let again = try MonitoringService(
+            settings: settings, stateDirectory: dir.path, logger: Logger(label: "t"), host: "h",
+            environment: "development", now: t)
+        again.configure(
+            settings: settings, collectors: [], alarms: [MonitoringServiceTests.alarm()], hooks: nil, cloudwatch: nil)
+        #expect(again.history("load-high")?.contains { $0.reason == "set by carol: testing the pager" } == true)
+        again.stop()
     }
 }

@@ -167,6 +167,32 @@ struct DerivationTests {
         #expect(text.contains("whatif_rds_cpu_utilization_ratio{db_instance_identifier=\"a\\\"b\"} 0.5\n"))
         #expect(text.contains("# TYPE whatif_rds_cpu_utilization_ratio gauge\n"))
     }
+
+    /// Counts per period add up to a counter's total (`_total`), counts since start are counters as
+    /// they are, gauges stay gauges; an older sample dropped by the store is not counted.
+    @Test func countsPerPeriodAreCountersWithTotals() throws {
+        let store = try MetricStore(retention: 86400, directory: nil, logger: Logger(label: "test"), now: 1000)
+        let hits = MetricKey(
+            namespace: "AWS/ElastiCache", name: "CacheHits", dimensions: [.init("CacheClusterId", "c")], unit: "Count")
+        let items = MetricKey(namespace: "AWS/ElastiCache", name: "CurrItems", dimensions: [], unit: "Count")
+        let hooks = MetricKey(namespace: "WhatIf/Agent", name: "HooksDelivered", dimensions: [], unit: "Count")
+        #expect(hits.kind == .deltaCounter && items.kind == .gauge && hooks.kind == .totalCounter)
+        for (t, v) in [(1001.0, 3.0), (1002, 4), (1002, 100), (1003, 0)] {
+            store.append([Sample(key: hits, value: v, time: t), Sample(key: items, value: v, time: t)], now: t)
+        }
+        store.append([Sample(key: hooks, value: 9, time: 1003)], now: 1003)
+        #expect(store.counterTotals()[hits] == 7)
+        let text = PrometheusExposition.render(latest: store.latest(), totals: store.counterTotals(), alarms: [])
+        #expect(
+            text.contains(
+                "# TYPE whatif_elasticache_cache_hits_total counter\nwhatif_elasticache_cache_hits_total{cache_cluster_id=\"c\"} 7\n"
+            ))
+        #expect(text.contains("# TYPE whatif_elasticache_curr_items gauge\nwhatif_elasticache_curr_items 0\n"))
+        #expect(
+            text.contains("# TYPE whatif_agent_hooks_delivered_total counter\nwhatif_agent_hooks_delivered_total 9\n"))
+        #expect(!text.contains("whatif_elasticache_cache_hits{"))
+        #expect(text.components(separatedBy: "# HELP ").count == text.components(separatedBy: "# TYPE ").count)
+    }
 }
 
 struct ReportJSONTests {

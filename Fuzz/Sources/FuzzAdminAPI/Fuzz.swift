@@ -5,7 +5,8 @@ import WhatIfAgent
 import WhatIfCore
 
 /// Sends each input as raw bytes to a real agent's admin socket (in this process, so a crash in the
-/// agent is a crash of the target), then checks that the agent still answers a valid request.
+/// agent is a crash of the target), then checks that the agent still answers a valid request; every
+/// request that can change something goes through the audit trail, whose line reader gets the bytes too.
 final class Harness: @unchecked Sendable {
     let dir: String
     let socket: String
@@ -71,7 +72,10 @@ let harness = Harness()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let answer = harness.exchange(Array(UnsafeBufferPointer(start: data, count: size)))
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let answer = harness.exchange(bytes)
+    // The same bytes as the audit log's lines (the requests above are audited too): never a crash.
+    _ = AuditFileCheck.wholeEntries(bytes)
     // Whatever came back is an HTTP response (or nothing, for an empty or cut-off request).
     precondition(answer.isEmpty || answer.starts(with: Array("HTTP/1.".utf8)))
     harness.execs += 1

@@ -1,5 +1,6 @@
 import CLinuxShims
 import WhatIfCore
+import WhatIfHTTP
 import WhatIfMonitoring
 import WhatIfProtocol
 import WhatIfUnits
@@ -74,6 +75,93 @@ extension Router {
                 }
                 return .json(AlarmHistory(alarmName: args[0], items: items))
             },
+            Route(.silenceAlarm) { [agent] req, args in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                do throws(APIError) {
+                    let r = try body(
+                        req, as: SilenceAlarmRequest.self, what: "silence",
+                        example: #"{"for": "2h", "comment": "..."}"#,
+                        allowEmpty: false)
+                    guard let secs = DurationText.parse(r.for), secs >= 1, secs <= 30 * 86400 else {
+                        throw APIError(
+                            .unprocessable, "for '\(r.for)' is not a duration from 1s to 30d",
+                            hint: "use a duration such as 30m, 2h or 1d")
+                    }
+                    return .json(
+                        try alarmChange(args[0]) { () throws(MonitoringService.AlarmChange) -> AlarmInfo in
+                            try m.silence(args[0], for: secs, by: req.caller, comment: r.comment)
+                        })
+                } catch { return .error(error) }
+            },
+            Route(.unsilenceAlarm) { [agent] req, args in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                do throws(APIError) {
+                    return .json(
+                        try alarmChange(args[0]) { () throws(MonitoringService.AlarmChange) -> AlarmInfo in
+                            try m.unsilence(args[0], by: req.caller)
+                        })
+                } catch { return .error(error) }
+            },
+            Route(.acknowledgeAlarm) { [agent] req, args in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                do throws(APIError) {
+                    let r = try body(
+                        req, as: AcknowledgeAlarmRequest.self, what: "acknowledgement", example: #"{"comment": "..."}"#)
+                    return .json(
+                        try alarmChange(args[0]) { () throws(MonitoringService.AlarmChange) -> AlarmInfo in
+                            try m.acknowledge(args[0], by: req.caller, comment: r.comment)
+                        })
+                } catch { return .error(error) }
+            },
+            Route(.setAlarmState) { [agent] req, args in
+                guard let m = agent.monitoring else { return .error(disabled) }
+                do throws(APIError) {
+                    let r = try body(
+                        req, as: SetAlarmStateRequest.self, what: "alarm state",
+                        example: #"{"stateValue": "ALARM", "stateReason": "testing the pager"}"#, allowEmpty: false)
+                    guard let state = AlarmState(rawValue: r.stateValue) else {
+                        throw APIError(
+                            .unprocessable, "stateValue '\(r.stateValue)' is not a state",
+                            hint: "use OK, ALARM or INSUFFICIENT_DATA")
+                    }
+                    guard !r.stateReason.isEmpty, r.stateReason.count <= 1023 else {
+                        throw APIError(
+                            .unprocessable, "stateReason must be 1 to 1023 characters", hint: "say why, briefly")
+                    }
+                    return .json(
+                        try alarmChange(args[0]) { () throws(MonitoringService.AlarmChange) -> AlarmInfo in
+                            try m.setState(args[0], state, reason: r.stateReason, by: req.caller)
+                        })
+                } catch { return .error(error) }
+            },
+            Route(.testReceiver) { [agent] _, args in
+                guard let hooks = agent.hooks else {
+                    return .error(
+                        APIError(.notConfigured, "the alert hooks are not running", hint: "see hooks: in the config"))
+                }
+                let name = args[0]
+                let (host, env) = (HostName.current, agent.config.environment.rawValue)
+                let outcome = try? await agent.pool.run { hooks.test(receiver: name, host: host, environment: env) }
+                guard let (hook, delivery) = outcome ?? nil else {
+                    let names = hooks.settings.webhooks.map(\.name)
+                    return .error(
+                        APIError(
+                            .notFound, "no receiver named '\(name)'",
+                            hint: names.isEmpty
+                                ? "configure one under hooks.webhooks (with a name)"
+                                : "the receivers are: \(names.joined(separator: ", "))"))
+                }
+                var r = ReceiverTestResult(
+                    receiver: hook.name, format: hook.format.rawValue, url: HTTPClient.redactedURL(hook.url),
+                    delivered: false, attempts: nil, status: nil, error: nil)
+                switch delivery {
+                case .delivered(let attempts, let status):
+                    (r.delivered, r.attempts, r.status) = (true, attempts, status)
+                case .skipped: r.error = "the receiver takes nothing for a test alert"
+                case .failed(let e): r.error = e
+                }
+                return .json(r)
+            },
         ]
     }
 
@@ -96,6 +184,22 @@ extension Router {
                 return .json(result)
             },
         ]
+    }
+
+    /// Runs an operator's change to an alarm, its refusals as API errors.
+    static func alarmChange(
+        _ name: String, _ body: () throws(MonitoringService.AlarmChange) -> AlarmInfo
+    ) throws(APIError) -> AlarmInfo {
+        do throws(MonitoringService.AlarmChange) { return try body() } catch {
+            switch error {
+            case .noSuchAlarm:
+                throw APIError(.notFound, "no alarm named '\(name)'", hint: "`whatifctl alarms` lists the alarms")
+            case .notInAlarm(let state):
+                throw APIError(
+                    .conflict, "\(name) is \(state), not in ALARM: there is nothing to acknowledge",
+                    hint: "acknowledge an alarm while it is in ALARM; silence it to keep the hooks quiet ahead")
+            }
+        }
     }
 
     static let disabled = APIError(

@@ -1,6 +1,7 @@
 import Logging
 import WhatIfCore
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -42,6 +43,9 @@ package struct AdminRequest: Sendable {
         }
         return out
     }
+
+    /// The caller as the audit trail and job logs name them.
+    var caller: String { userName ?? "uid \(peer.uid)" }
 
     func flag(_ name: String) -> Bool {
         guard let v = query[name] else { return false }
@@ -162,9 +166,9 @@ package final class Router: Sendable {
                 await agent.jobs.recorded()
                 return .json(info)
             },
-            Route(.cancelJob) { [agent] _, args in
+            Route(.cancelJob) { [agent] req, args in
                 do throws(APIError) {
-                    let info = try await agent.jobs.cancel(args[0])
+                    let info = try await agent.jobs.cancel(args[0], by: req.caller)
                     await agent.jobs.recorded()
                     return .json(info, status: 202)
                 } catch {
@@ -196,8 +200,35 @@ package final class Router: Sendable {
             Route(.config) { [agent] _, _ in
                 .json(ConfigView.report(agent.clients.config))
             },
-            Route(.reloadConfig) { [agent] _, _ in
-                let result = await agent.reload()
+            Route(.audit) { [agent] req, _ in
+                var since: Date?
+                if let s = req.query["since"] {
+                    if let d = Timestamp.parse(s) {
+                        since = d
+                    } else if let secs = DurationText.parse(s) {
+                        since = Date(timeIntervalSinceNow: -secs)
+                    } else {
+                        return .error(
+                            APIError(
+                                .unprocessable, "since '\(s)' is neither a time nor a duration",
+                                hint: "use RFC 3339 (2026-12-07T10:00:00Z) or a duration back from now (2h, 7d)"))
+                    }
+                }
+                var limit = 200
+                if let l = req.query["limit"] {
+                    guard let n = Int(l), (1...100_000).contains(n) else {
+                        return .error(APIError(.unprocessable, "limit '\(l)' is out of range", hint: "use 1 to 100000"))
+                    }
+                    limit = n
+                }
+                let (user, from, newest) = (req.query["user"], since, limit)
+                let audit = agent.audit
+                do {
+                    return .json(try await agent.pool.run { audit.read(since: from, user: user, limit: newest) })
+                } catch { return .error(APIError(.internalError, "cannot read the audit trail: \(error)")) }
+            },
+            Route(.reloadConfig) { [agent] req, _ in
+                let result = await agent.reload(by: req.caller, uid: req.peer.uid, role: req.role.rawValue)
                 return .json(result, status: result.reloaded ? 200 : 422)
             },
         ] + backupRoutes(agent) + monitoringRoutes(agent) + expiryRoutes(agent) + migrationRoutes(agent)
@@ -207,6 +238,29 @@ package final class Router: Sendable {
     static func isEmptyBody(_ body: [UInt8]) -> Bool {
         let trimmed = body.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
         return trimmed.isEmpty || trimmed == Array("{}".utf8)
+    }
+
+    /// A request that may change something, in the audit trail once answered: who, what (the body,
+    /// secrets redacted), the status, the job it started, and the error's message.
+    private func record(_ req: AdminRequest, _ endpoint: Endpoint, _ response: AdminResponse) async {
+        var jobId: String?
+        var kind: String?
+        var message: String?
+        if case .bytes(let b) = response.body, let v = try? StrictJSON.parse(b) {
+            if response.status == 202 {
+                jobId = v["id"]?.stringValue
+                kind = v["kind"]?.stringValue
+            }
+            message = v["error"]?["message"]?.stringValue
+        }
+        agent.audit.record(
+            AuditEntry(
+                event: "request", uid: req.peer.uid, user: req.userName, role: req.role.rawValue, method: req.method,
+                route: "\(endpoint)", path: req.path, params: AuditLog.redact(req.body), jobId: jobId, kind: kind,
+                status: response.status,
+                outcome: response.status < 400 ? "ok" : response.status == 403 ? "refused" : "error",
+                message: message))
+        await agent.audit.recorded()
     }
 
     package func handle(_ req: AdminRequest) async -> AdminResponse {
@@ -247,6 +301,15 @@ package final class Router: Sendable {
         let method = req.method == "HEAD" ? "GET" : req.method
         if let (route, args) = resource.first(where: { $0.route.method == method }) {
             guard req.role >= route.role else {
+                if method != "GET" {
+                    agent.audit.record(
+                        AuditEntry(
+                            event: "request", uid: req.peer.uid, user: req.userName, role: req.role.rawValue,
+                            method: req.method, route: "\(route.endpoint)", path: req.path,
+                            params: AuditLog.redact(req.body), status: 403, outcome: "refused",
+                            message: "needs the admin role"))
+                    await agent.audit.recorded()
+                }
                 return .error(
                     APIError(
                         .forbidden,
@@ -267,7 +330,9 @@ package final class Router: Sendable {
                         hint: takes.isEmpty
                             ? "send it without a query" : "it takes: \(takes.joined(separator: ", "))"))
             }
-            return await route.handler(req, args)
+            let response = await route.handler(req, args)
+            if method != "GET" { await record(req, route.endpoint, response) }
+            return response
         }
         if !resource.isEmpty {
             var allowed: [String] = []

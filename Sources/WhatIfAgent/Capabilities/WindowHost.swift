@@ -29,7 +29,7 @@ struct AgentWindowHost: WindowHost {
     }
     func job(_ id: String) async -> JobInfo? { await core.jobs.get(id) }
     func ended(_ id: String) async -> JobInfo? { await core.jobs.ended(id) }
-    func cancelJob(_ id: String) async { _ = try? await core.jobs.cancel(id) }
+    func cancelJob(_ id: String) async { _ = try? await core.jobs.cancel(id, by: "maintenance window") }
     func beginMaintenance(window: String, silence: [String]) {
         core.monitoring?.beginMaintenance(window: window, silence: silence)
     }

@@ -44,6 +44,8 @@ public struct AgentConfig: Sendable {
     package var postgresTarget: PostgresSettings? = nil
     /// nil when there is no `maintenance:` section.
     package var maintenance: MaintenanceConfig? = nil
+    /// `audit.rotate_size`: the audit log is rotated (renamed, kept) past this size.
+    package var auditRotateBytes: Int64 = 16 << 20
     /// Every key the file sets, as dotted paths (`postgres.host`), for `config show`'s sources.
     package var fileKeys: Set<String> = []
     /// The keys among them whose value is a list (given whole by the file).

@@ -15,7 +15,8 @@ public enum ConfigLoader {
     package static let defaultPath = "/etc/whatif/agent.yaml"
 
     static let topKeys = [
-        "environment", "region", "state_dir", "socket", "log", "status", "postgres", "redis", "dynamodb", "aws", "rds",
+        "environment", "region", "state_dir", "socket", "log", "status", "audit", "postgres", "redis", "dynamodb",
+        "aws", "rds",
         "elasticache", "backups", "metrics", "alarms", "hooks", "expiry", "migration", "maintenance",
     ]
     static let socketKeys = [
@@ -144,6 +145,9 @@ public enum ConfigLoader {
             logLevel = Logger.Level(rawValue: l)!
         }
 
+        // audit
+        let auditRotate =
+            top.section("audit", known: ["rotate_size"])?.byteSize("rotate_size", in: 4096...(1 << 30)) ?? 16 << 20
         // status
         let statusSection = top.section("status", known: ["timeout", "max_age"])
         let status = StatusSettings(
@@ -228,15 +232,16 @@ public enum ConfigLoader {
             }
         }
         collect(root, "")
-        return .success(
-            AgentConfig(
-                path: absolute(path, base: currentDirectory()), environment: environment, region: region ?? "us-east-1",
-                stateDirectory: stateDir, socket: socket,
-                logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
-                rds: rds,
-                elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry,
-                postgresTarget: postgresTarget, maintenance: maintenance, fileKeys: fileKeys, listKeys: listKeys,
-                fromEnvironment: sink.fromEnvironment))
+        var config = AgentConfig(
+            path: absolute(path, base: currentDirectory()), environment: environment, region: region ?? "us-east-1",
+            stateDirectory: stateDir, socket: socket,
+            logLevel: logLevel, status: status, postgres: postgres, redis: redis, dynamodb: dynamodb, aws: aws,
+            rds: rds,
+            elasticache: elasticache, backups: backups, monitoring: monitoring, expiry: expiry,
+            postgresTarget: postgresTarget, maintenance: maintenance, fileKeys: fileKeys, listKeys: listKeys,
+            fromEnvironment: sink.fromEnvironment)
+        config.auditRotateBytes = Int64(auditRotate)
+        return .success(config)
     }
 
     /// `services`: which of rds, dynamodb and elasticache are configured (snapshots need them).

@@ -79,6 +79,7 @@ enum ConfigView {
             "state_dir": .string(c.stateDirectory),
             "log": ["level": .string(c.logLevel.rawValue)],
             "status": ["timeout": duration(c.status.timeout), "max_age": duration(c.status.maxAge)],
+            "audit": ["rotate_size": .number(Double(c.auditRotateBytes))],
             "socket": [
                 "path": .string(c.socket.path), "mode": .string("0" + String(c.socket.mode, radix: 8)),
                 "group": optional(c.socket.group), "reader_group": optional(c.socket.readerGroup),
@@ -147,6 +148,7 @@ enum ConfigView {
             "retention": duration(m.settings.retention), "evaluation_interval": duration(m.settings.evaluationInterval),
             "source": .string(m.source.rawValue), "rds_instance_id": .string(m.rdsInstanceId),
             "cache_cluster_id": .string(m.cacheClusterId), "textfile": optional(m.settings.textfile),
+            "listen": optional(m.listenAddress.map(\.description)),
             "publish_namespace": optional(m.settings.publishNamespace),
         ]
         o["alarms"] = .array(m.alarms.map { .string($0.name) })
@@ -157,6 +159,8 @@ enum ConfigView {
             "webhooks": .array(
                 m.hooks.webhooks.map {
                     [
+                        "name": .string($0.name), "format": .string($0.format.rawValue),
+                        "routing_key_file": optional($0.routingKeyFile),
                         "url": .string(HTTPClient.redactedURL($0.url)),
                         "headers": .object(
                             Dictionary(uniqueKeysWithValues: $0.headers.keys.map { ($0, "<redacted>") })),

@@ -23,12 +23,44 @@ package struct MonitoringConfig: Sendable, Equatable {
     package var cacheClusterId: String
     package var alarms: [AlarmDefinition]
     package var hooks: HookSettings
+    /// `metrics.listen`: where a read-only HTTP listener serves `GET /metrics` (nil: none, the default).
+    package var listenAddress: ListenAddress? = nil
+
+    package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        package var host: String
+        package var port: Int
+        package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`, `0.0.0.0:9464`: an IP literal or localhost
+    /// (no name lookups at start), and a port.
+    package static func parseListen(_ s: String) -> ListenAddress? {
+        var host: Substring
+        var port: Substring
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]"), s[s.index(after: close)...].hasPrefix(":") else { return nil }
+            host = s[s.index(after: s.startIndex)..<close]
+            port = s[s.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = s.lastIndex(of: ":"), !s[..<colon].contains(":") else { return nil }
+            host = s[..<colon]
+            port = s[s.index(after: colon)...]
+        }
+        guard let p = Int(port), (1...65535).contains(p), !host.isEmpty else { return nil }
+        let h = String(host)
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        guard h == "localhost" || inet_pton(AF_INET, h, &v4) == 1 || inet_pton(AF_INET6, h, &v6) == 1 else {
+            return nil
+        }
+        return ListenAddress(host: h == "localhost" ? "127.0.0.1" : h, port: p)
+    }
 }
 
 extension ConfigLoader {
     static let metricsKeys = [
         "enabled", "interval", "retention", "evaluation_interval", "source", "textfile", "publish_namespace",
-        "rds_instance_id", "cache_cluster_id",
+        "rds_instance_id", "cache_cluster_id", "listen",
     ]
     static let alarmKeys = [
         "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "ExtendedStatistic",
@@ -36,7 +68,11 @@ extension ConfigLoader {
         "EvaluateLowSampleCountPercentile", "Unit", "ActionsEnabled",
     ]
     static let hookKeys = ["directory", "timeout", "repeat_interval", "webhooks", "retry_base"]
-    static let webhookKeys = ["url", "headers", "header_files", "max_attempts", "timeout"]
+    static let webhookKeys = [
+        "name", "format", "url", "routing_key_file", "headers", "header_files", "max_attempts", "timeout",
+    ]
+    /// PagerDuty's Events API v2 endpoint, the default url of a `format: pagerduty` receiver.
+    static let pagerDutyEvents = "https://events.pagerduty.com/v2/enqueue"
 
     static func readMonitoring(
         metrics m: YAMLSection?, alarms alarmNodes: [YAMLNode]?, alarmsLine: Int?, hooks h: YAMLSection?,
@@ -103,12 +139,16 @@ extension ConfigLoader {
                 hooks.repeatInterval = h?.duration("repeat_interval", max: 7 * 86400)
             }
         }
+        var names: Set<String> = []
         for (i, node) in (h?.sequence("webhooks") ?? []).enumerated() {
             guard
                 let w = YAMLSection(
-                    node, path: "hooks.webhooks[\(i)]", line: node.line, known: webhookKeys, sink: sink),
-                let raw = w.string("url")
-            else {
+                    node, path: "hooks.webhooks[\(i)]", line: node.line, known: webhookKeys, sink: sink)
+            else { continue }
+            let format =
+                w.choice("format", ReceiverFormat.allCases.map(\.rawValue)).flatMap(ReceiverFormat.init)
+                ?? .alertmanagerWebhook
+            guard let raw = w.string("url") ?? (format == .pagerduty ? pagerDutyEvents : nil) else {
                 if node.isNull == false, case .mapping = node {
                     sink.add(line: node.line, "hooks.webhooks[\(i)] has no url", "add `url: https://...`")
                 }
@@ -116,6 +156,25 @@ extension ConfigLoader {
             }
             guard let url = url(w, "url", raw) else { continue }
             var hook = HookSettings.Webhook(url: url)
+            hook.format = format
+            hook.name = w.string("name") ?? "webhook-\(i + 1)"
+            if !names.insert(hook.name).inserted {
+                sink.add(
+                    line: w.line("name"), "two webhooks are named '\(hook.name)'", "give each webhook its own name")
+            }
+            if let key = w.string("routing_key_file") {
+                let path = absolute(key, base: base)
+                if access(path, R_OK) != 0 {
+                    sink.add(
+                        line: w.line("routing_key_file"), "hooks.webhooks[\(i)].routing_key_file: cannot read \(path)",
+                        "put the PagerDuty integration key there (0640 root:whatif) or fix the path")
+                }
+                hook.routingKeyFile = path
+            } else if format == .pagerduty {
+                sink.add(
+                    line: w.line, "hooks.webhooks[\(i)] (format: pagerduty) has no routing_key_file",
+                    "add `routing_key_file: /etc/whatif/secrets/pagerduty-key` holding the service's integration key")
+            }
             for (k, v, _) in w.stringPairs("headers") ?? [] { hook.headers[k] = v }
             for (k, v, l) in w.stringPairs("header_files") ?? [] {
                 let path = absolute(v, base: base)
@@ -130,9 +189,19 @@ extension ConfigLoader {
             hook.timeout = w.duration("timeout", max: 300) ?? 10
             hooks.webhooks.append(hook)
         }
-        return MonitoringConfig(
+        var config = MonitoringConfig(
             enabled: m?.bool("enabled") ?? true, settings: settings, source: source, rdsInstanceId: rdsId,
             cacheClusterId: cacheId, alarms: alarms, hooks: hooks)
+        if let text = m?.string("listen") {
+            if let a = MonitoringConfig.parseListen(text) {
+                config.listenAddress = a
+            } else {
+                sink.add(
+                    line: m?.line("listen"), "metrics.listen '\(text)' is not an address and port",
+                    "use an IP address (or localhost) and a port, such as 127.0.0.1:9464 or [::1]:9464")
+            }
+        }
+        return config
     }
 
     /// One alarm with PutMetricAlarm's names and rules.

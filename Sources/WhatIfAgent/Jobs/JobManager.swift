@@ -50,6 +50,10 @@ package actor JobManager {
     /// Called with every job's final record (the alert hooks hear about job outcomes through it).
     package func setOnFinish(_ body: @escaping @Sendable (JobInfo) -> Void) { onFinish = body }
 
+    private var audit: (@Sendable (AuditEntry) -> Void)?
+    /// Told of every job's start, cancellation and end (the audit trail).
+    package func setAudit(_ body: @escaping @Sendable (AuditEntry) -> Void) { audit = body }
+
     /// `execute` runs the record writer's work on a thread that may block (the agent's blocking pool;
     /// a thread of its own by default).
     package init(
@@ -184,6 +188,10 @@ package actor JobManager {
         emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: info))
         persist(info)
         logger.info("job started", metadata: ["job_id": "\(id)", "job_kind": "\(name)", "resource": "\(resource)"])
+        audit?(
+            AuditEntry(
+                event: "job.started", user: requestedBy, params: params, jobId: id, kind: name, outcome: "running",
+                message: resource.isEmpty ? nil : "holds \(resource)"))
         // Detached: the job belongs to the agent, not to the request that started it.
         records[id]?.task = Task.detached { [weak self] in
             let drain = Task { [weak self] in
@@ -259,6 +267,10 @@ package actor JobManager {
         persist(r.info)
         emit(id, JobEvent(seq: 0, time: Date(), type: .state, job: r.info))
         onFinish?(r.info)
+        audit?(
+            AuditEntry(
+                event: "job.finished", user: r.info.requestedBy, jobId: id, kind: r.info.kind,
+                outcome: r.info.state.rawValue, message: r.info.error?.message))
         for c in endWaiters.removeValue(forKey: id) ?? [] { c.resume(returning: r.info) }
         if runningCount == 0 {
             for (_, c) in idleWaiters { c.resume() }
@@ -313,14 +325,19 @@ package actor JobManager {
     /// Which job holds each locked resource.
     package func heldResources() -> [String: String] { locks }
 
-    package func cancel(_ id: String) throws(APIError) -> JobInfo {
+    /// Asks a running job to stop; `by` (a user, "maintenance window") goes in its log and the audit trail.
+    package func cancel(_ id: String, by: String? = nil) throws(APIError) -> JobInfo {
         guard let r = records[id] else {
             throw APIError(.notFound, "no job \(id)", hint: "`whatifctl jobs list` shows the jobs")
         }
         guard !r.info.state.isFinal else { return r.info }
         r.context?.markCancelled()
         r.task?.cancel()
-        emit(id, JobEvent(seq: 0, time: Date(), type: .log, level: "notice", message: "cancellation requested"))
+        let message = "cancellation requested" + (by.map { " by \($0)" } ?? "")
+        emit(id, JobEvent(seq: 0, time: Date(), type: .log, level: "notice", message: message))
+        logger.notice("\(message)", metadata: ["job_id": "\(id)", "job_kind": "\(r.info.kind)"])
+        audit?(
+            AuditEntry(event: "job.cancel-requested", user: by, jobId: id, kind: r.info.kind, outcome: "requested"))
         return r.info
     }
 
