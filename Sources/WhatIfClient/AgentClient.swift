@@ -295,6 +295,19 @@ extension AgentClient {
             AlarmInfo.self, .setAlarmState, name, body: SetAlarmStateRequest(stateValue: state, stateReason: reason))
     }
 
+    /// The slowest statements (`GET /v1/postgres/top`).
+    public func postgresTop(by: String?, limit: Int?) throws -> PostgresTop {
+        try call(PostgresTop.self, .postgresTop, query: [("by", by), ("limit", limit.map(String.init))])
+    }
+
+    /// Redis's slow commands (`GET /v1/redis/slowlog`).
+    public func redisSlowlog(count: Int?) throws -> RedisSlowlog {
+        try call(RedisSlowlog.self, .redisSlowlog, query: [("count", count.map(String.init))])
+    }
+
+    /// Redis's latency events (`GET /v1/redis/latency`).
+    public func redisLatency() throws -> RedisLatency { try call(RedisLatency.self, .redisLatency) }
+
     /// Sends a test alert to one receiver now (`POST /v1/receivers/{name}/test`).
     public func testReceiver(_ name: String) throws -> ReceiverTestResult {
         try call(ReceiverTestResult.self, .testReceiver, name)

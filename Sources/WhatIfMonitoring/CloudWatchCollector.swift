@@ -85,6 +85,15 @@ package final class CloudWatchCollector: Collector, @unchecked Sendable {
             add("AWS/RDS", "CPUUtilization", d, MetricUnit.percent, "Average")
             add("AWS/RDS", "DatabaseConnections", d, MetricUnit.count, "Average")
             add("AWS/RDS", "FreeStorageSpace", d, MetricUnit.bytes, "Average")
+            // Memory, disk latency and throughput, and the burst balance of a T-class instance (the
+            // template's db.t3.micro), in the units RDS publishes them in.
+            add("AWS/RDS", "FreeableMemory", d, MetricUnit.bytes, "Average")
+            add("AWS/RDS", "SwapUsage", d, MetricUnit.bytes, "Average")
+            add("AWS/RDS", "ReadLatency", d, MetricUnit.seconds, "Average")
+            add("AWS/RDS", "WriteLatency", d, MetricUnit.seconds, "Average")
+            add("AWS/RDS", "ReadIOPS", d, MetricUnit.countPerSecond, "Average")
+            add("AWS/RDS", "WriteIOPS", d, MetricUnit.countPerSecond, "Average")
+            add("AWS/RDS", "CPUCreditBalance", d, MetricUnit.count, "Average")
             if !rdsReplicas.isEmpty { add("AWS/RDS", "ReplicationSlotDiskUsage", d, MetricUnit.bytes, "Average") }
         }
         for r in rdsReplicas {
@@ -102,7 +111,8 @@ package final class CloudWatchCollector: Collector, @unchecked Sendable {
                 ("CacheMisses", MetricUnit.count, "Sum"), ("CacheHitRate", MetricUnit.percent, "Average"),
                 ("Evictions", MetricUnit.count, "Sum"), ("CurrConnections", MetricUnit.count, "Average"),
                 ("NewConnections", MetricUnit.count, "Sum"), ("CurrItems", MetricUnit.count, "Average"),
-                ("Reclaimed", MetricUnit.count, "Sum"),
+                ("Reclaimed", MetricUnit.count, "Sum"), ("ReplicationLag", MetricUnit.seconds, "Average"),
+                ("NetworkBytesIn", MetricUnit.bytes, "Sum"), ("NetworkBytesOut", MetricUnit.bytes, "Sum"),
             ] {
                 add("AWS/ElastiCache", n, d, unit, stat)
             }

@@ -149,7 +149,10 @@ package final class PostgresCollector: Collector, @unchecked Sendable {
                   FROM pg_stat_activity
                  WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
                    AND backend_type = 'client backend') AS longest,
-               pg_is_in_recovery() AS standby
+               pg_is_in_recovery() AS standby,
+               (SELECT count(*) FROM pg_stat_activity
+                 WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+                   AND clock_timestamp() - query_start > interval '1 second') AS slow
           FROM pg_stat_database d WHERE d.datname = current_database()
         """
 
@@ -188,6 +191,15 @@ package final class PostgresCollector: Collector, @unchecked Sendable {
         if let v = num("connections") { out.append(sample("DatabaseConnections", MetricUnit.count, v)) }
         if let v = num("size") { out.append(sample("DatabaseSize", MetricUnit.bytes, v)) }
         if let v = num("longest") { out.append(sample("OldestOpenTransactionAge", MetricUnit.seconds, v)) }
+        // Statements running for more than a second now (slow queries, for alarms; RDS has no such metric).
+        if let v = num("slow") {
+            out.append(
+                Sample(
+                    key: MetricKey(
+                        namespace: "WhatIf/PostgreSQL", name: "LongRunningQueries", dimensions: dims,
+                        unit: MetricUnit.count),
+                    value: v, time: now))
+        }
         if let commit = num("xact_commit"), let d = counters.delta("commit", commit, at: now) {
             out.append(sample("CommitThroughput", MetricUnit.countPerSecond, d.delta / d.seconds))
         }
@@ -264,6 +276,8 @@ public final class RedisCollector: Collector, @unchecked Sendable {
     private let lock = Locked(())
     private var connection: RedisConnection?
     private var counters = CounterTracker()
+    /// The newest SLOWLOG entry id seen (nil until the first read, which only sets it).
+    private var slowlogID: Int64?
 
     package init(
         clusterId: String, nodeId: String? = nil, host: HostCollector?,
@@ -295,8 +309,30 @@ public final class RedisCollector: Collector, @unchecked Sendable {
             connection = nil
             throw error
         }
-        return Self.derive(
+        var out = Self.derive(
             info, clusterId: clusterId, nodeId: nodeId, counters: &counters, hostCPU: host?.cpuPercent, now: now)
+        // Slow commands since the last cycle (SLOWLOG GET: id, time, microseconds, ...), for alarms; a
+        // server that refuses SLOWLOG (a renamed command) only loses this figure.
+        if case .array(let entries)? = try? conn.command("SLOWLOG", "GET", "128") {
+            let ids = entries.compactMap { e -> Int64? in
+                guard case .array(let f) = e, case .integer(let id)? = f.first else { return nil }
+                return id
+            }
+            let newest = ids.max()
+            if let last = slowlogID {
+                // An id below the last one: the server restarted (ids start over); count what it has.
+                let fresh = newest.map { $0 < last } == true ? ids.count : ids.filter { $0 > last }.count
+                out.append(
+                    Sample(
+                        key: MetricKey(
+                            namespace: "WhatIf/Redis", name: "SlowlogEntries",
+                            dimensions: [MetricKey.Dimension("CacheClusterId", clusterId)]
+                                + (nodeId.map { [MetricKey.Dimension("CacheNodeId", $0)] } ?? []),
+                            unit: MetricUnit.count), value: Double(fresh), time: now))
+            }
+            slowlogID = newest ?? slowlogID ?? 0
+        }
+        return out
     }
 
     /// The samples two INFO replies a minute apart give (for the fuzz target and tools).
@@ -468,5 +504,25 @@ package final class DynamoDBLocalCollector: Collector, @unchecked Sendable {
             out.append(agent("AgentSuccessfulRequestLatency", MetricUnit.milliseconds, secs.delta / ok.delta * 1000))
         }
         return out
+    }
+}
+
+/// A direct collector beside CloudWatch (test and production): the series CloudWatch supplies (the same
+/// namespace and metric name) are dropped, so no series has two sources; the rest — what AWS does not
+/// publish (transaction throughput, cache hit ratio, deadlocks, the oldest transaction, slow queries and
+/// slow commands, replica states, per-node Redis figures) — is kept.
+package final class BesideCloudWatch: Collector {
+    let inner: any Collector
+    let covered: Set<String>
+
+    package init(_ inner: any Collector, covered specs: [CloudWatchCollector.Spec]) {
+        self.inner = inner
+        covered = Set(specs.map { "\($0.key.namespace) \($0.key.name)" })
+    }
+
+    package var name: String { inner.name }
+
+    package func collect(now: Double) throws -> [Sample] {
+        try inner.collect(now: now).filter { !covered.contains("\($0.key.namespace) \($0.key.name)") }
     }
 }

@@ -37,6 +37,8 @@ public struct MetricKey: Hashable, Sendable, Codable, CustomStringConvertible {
         switch (namespace, name) {
         case ("AWS/ElastiCache", "CacheHits"), ("AWS/ElastiCache", "CacheMisses"), ("AWS/ElastiCache", "Evictions"),
             ("AWS/ElastiCache", "Reclaimed"), ("AWS/ElastiCache", "NewConnections"),
+            ("AWS/ElastiCache", "NetworkBytesIn"), ("AWS/ElastiCache", "NetworkBytesOut"),
+            ("WhatIf/Redis", "SlowlogEntries"),
             ("AWS/DynamoDB", "ConsumedReadCapacityUnits"), ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"),
             ("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents"),
             ("AWS/DynamoDB", "ThrottledRequests"), ("AWS/DynamoDB", "SystemErrors"), ("AWS/DynamoDB", "UserErrors"),

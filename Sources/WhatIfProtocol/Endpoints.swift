@@ -111,6 +111,12 @@ extension Endpoint {
     public static let startExpiry = Endpoint("POST", "/v1/redis/expiry", .admin, body: true)
     /// The last sweep's report (`ExpiryReport`).
     public static let lastExpiry = Endpoint("GET", "/v1/redis/expiry", .reader)
+    /// The slowest statements from pg_stat_statements (`PostgresTop`): `by` total, mean or calls, `limit`.
+    public static let postgresTop = Endpoint("GET", "/v1/postgres/top", .reader, query: ["by", "limit"])
+    /// Redis's SLOWLOG, newest first (`RedisSlowlog`): `count` entries.
+    public static let redisSlowlog = Endpoint("GET", "/v1/redis/slowlog", .reader, query: ["count"])
+    /// Redis's LATENCY LATEST (`RedisLatency`).
+    public static let redisLatency = Endpoint("GET", "/v1/redis/latency", .reader)
     /// Starts an audit of keys without a TTL (`StartKeyAuditRequest`).
     public static let startKeyAudit = Endpoint("POST", "/v1/redis/audit", .admin, body: true)
 
@@ -140,7 +146,8 @@ extension Endpoint {
         version, whoami, status, config, reloadConfig, audit, listJobs, jobKinds, startJob, showJob, cancelJob,
         jobEvents,
         listBackups, showBackup, startBackup, verifyBackups, pruneBackups, pinBackup, unpinBackup, startRestore,
-        metrics, alarms, alarmHistory, silenceAlarm, unsilenceAlarm, acknowledgeAlarm, setAlarmState, testReceiver,
+        postgresTop, redisSlowlog, redisLatency, metrics, alarms, alarmHistory, silenceAlarm, unsilenceAlarm,
+        acknowledgeAlarm, setAlarmState, testReceiver,
         startExpiry, lastExpiry, startKeyAudit, setupTables, tablesTemplate,
         migrateScenarios,
         migrateVerify, migratePostgres, preflight, maintenanceWindows, runMaintenanceWindow, maintenanceLeases,

@@ -5,7 +5,8 @@ import WhatIfUnits
 
 struct Redis: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The Redis cache: the key-expiry policy.", subcommands: [Expiry.self])
+        abstract: "The Redis cache: the key-expiry policy, slow commands and latency.",
+        subcommands: [Expiry.self, Slowlog.self, Latency.self])
 
     struct Expiry: ParsableCommand {
         static let configuration = CommandConfiguration(

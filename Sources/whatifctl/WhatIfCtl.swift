@@ -28,7 +28,7 @@ struct WhatIfCtl: ParsableCommand {
         version: WhatIfVersion.string,
         subcommands: [
             Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Metrics.self, Alarms.self, Redis.self,
-            Tables.self, Migrate.self, Preflight.self, Maintenance.self,
+            Postgres.self, Tables.self, Migrate.self, Preflight.self, Maintenance.self,
             Config.self, Audit.self,
             Version.self, WhoAmI.self,
         ])

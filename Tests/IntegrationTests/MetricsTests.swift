@@ -424,6 +424,44 @@ import WhatIfUnits
         #expect(report.collectors.first { $0.name == "cloudwatch" }?.up == true)
     }
 
+    /// In test and production (`source: cloudwatch`) PostgreSQL and Redis are read directly too, for
+    /// what AWS does not publish (slow queries and commands, transaction throughput, cache hit ratio),
+    /// while what CloudWatch supplies comes only from CloudWatch.
+    @Test func directCollectorsRunBesideCloudWatch() throws {
+        let stack = try Stack.shared()
+        var config = TestConfig.forStack(stack)
+        config.dynamodb = nil
+        config.metrics = "  interval: 1s\n  source: cloudwatch\n  rds_instance_id: db-beside\n"
+        let a = try AgentProcess(config)
+        let client = a.client
+        // A statement running for more than a second is a long-running query.
+        let env = [
+            "PGPASSWORD": stack.pgPassword, "PGHOST": "127.0.0.1", "PGPORT": String(stack.pgPort),
+            "PGUSER": "postgres",
+        ]
+        let sleeper = try BackgroundProcess(
+            ["/usr/lib/postgresql/15/bin/psql", "-X", "-d", "postgres", "-c", "SELECT pg_sleep(15)"], environment: env,
+            logPath: a.dir.file("psql.log"))
+        defer { sleeper.signal(SIGKILL) }
+        // Derived figures need two readings: wait for them (and the slow query) to be there.
+        func names() throws -> Set<String> {
+            Set(try client.metrics(name: nil, since: "1h").series.map { "\($0.namespace) \($0.name)" })
+        }
+        let seen = try eventually(timeout: 30) {
+            let n = try names()
+            let slow = Self.values(try client.metrics(name: "LongRunningQueries", since: "1h"), "LongRunningQueries")
+            return n.contains("AWS/RDS CommitThroughput") && n.contains("WhatIf/Redis SlowlogEntries")
+                && slow.contains { $0 >= 1 }
+        }
+        let found = try names()
+        #expect(seen, "\(found)")
+        let report = try client.metrics(name: nil, since: "1h")
+        let all = try names()
+        // DatabaseConnections is CloudWatch's (moto has none): the direct reading does not stand in.
+        #expect(!all.contains("AWS/RDS DatabaseConnections"), "\(all)")
+        #expect(report.collectors.map(\.name).sorted().contains("postgres"), "\(report.collectors)")
+    }
+
     /// metrics.publish_namespace sends what the agent collects to CloudWatch (PutMetricData).
     @Test func publishesToCloudWatch() throws {
         let stack = try Stack.shared()

@@ -217,3 +217,29 @@ struct ReportJSONTests {
         #expect(try APICoding.decode(MetricsReport.self, from: bytes) == r)
     }
 }
+
+/// What the CloudWatch source asks GetMetricData for, with AWS's names, units and statistics.
+struct CloudWatchSpecTests {
+    @Test func rdsAndElastiCacheMetricsAsAWSNamesThem() {
+        let specs = CloudWatchCollector.standardSpecs(tables: [], rdsInstance: "db1", cacheClusters: ["rg-001"])
+        func spec(_ ns: String, _ name: String) -> (unit: String, stat: String)? {
+            specs.first { $0.key.namespace == ns && $0.key.name == name }.map { ($0.key.unit, $0.stat) }
+        }
+        for (name, unit) in [
+            ("FreeableMemory", "Bytes"), ("SwapUsage", "Bytes"), ("ReadLatency", "Seconds"),
+            ("WriteLatency", "Seconds"), ("ReadIOPS", "Count/Second"), ("WriteIOPS", "Count/Second"),
+            ("CPUCreditBalance", "Count"), ("CPUUtilization", "Percent"), ("DatabaseConnections", "Count"),
+        ] {
+            #expect(spec("AWS/RDS", name)?.unit == unit, "AWS/RDS \(name)")
+        }
+        for (name, unit, stat) in [
+            ("EngineCPUUtilization", "Percent", "Average"), ("Evictions", "Count", "Sum"),
+            ("ReplicationLag", "Seconds", "Average"), ("NetworkBytesIn", "Bytes", "Sum"),
+            ("NetworkBytesOut", "Bytes", "Sum"),
+        ] {
+            #expect(
+                spec("AWS/ElastiCache", name).map { [$0.unit, $0.stat] } == [unit, stat], "AWS/ElastiCache \(name)")
+        }
+        #expect(specs.filter { $0.key.namespace == "AWS/RDS" }.allSatisfy { $0.key.dimensions.map(\.value) == ["db1"] })
+    }
+}

@@ -232,6 +232,7 @@ package final class Router: Sendable {
                 return .json(result, status: result.reloaded ? 200 : 422)
             },
         ] + backupRoutes(agent) + monitoringRoutes(agent) + expiryRoutes(agent) + migrationRoutes(agent)
+            + insightRoutes(agent)
     }
 
     /// Nothing, white space, or `{}`.

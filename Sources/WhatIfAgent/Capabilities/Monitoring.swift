@@ -47,29 +47,33 @@ extension AgentCore {
         let host = HostCollector(
             host: HostName.current, freeSpacePaths: [("BackupLocationFreeStorageSpace", c.backups.location)])
         var collectors: [any Collector] = [host]
+        // PostgreSQL and Redis read directly in every environment (in test and production alongside
+        // CloudWatch, over the configured TLS, for what AWS does not publish).
+        var direct: [any Collector] = []
+        if let pg = c.postgres {
+            let local =
+                ["localhost", "127.0.0.1", "::1", ""].contains(pg.connection.host) || pg.connection.host.hasPrefix("/")
+            direct.append(
+                PostgresCollector(
+                    instanceId: m.rdsInstanceId, host: m.source == .local ? host : nil,
+                    localDataDirectory: local && m.source == .local,
+                    connect: { try clients.postgres(deadline: .after(seconds: 10)) }))
+            for r in pg.replicas {
+                direct.append(
+                    PostgresReplicaCollector(
+                        instanceId: r.name,
+                        connect: { try PostgresConnection.connect(r.connection, deadline: .after(seconds: 10)) }))
+            }
+        }
+        if c.redis != nil {
+            direct.append(
+                RedisNodesCollector(
+                    base: m.cacheClusterId, host: m.source == .local ? host : nil, connect: { try clients.redis() },
+                    connectNode: { try clients.redisNode(host: $0, port: $1) }))
+        }
         switch m.source {
         case .local:
-            if let pg = c.postgres {
-                let local =
-                    ["localhost", "127.0.0.1", "::1", ""].contains(pg.connection.host)
-                    || pg.connection.host.hasPrefix("/")
-                collectors.append(
-                    PostgresCollector(
-                        instanceId: m.rdsInstanceId, host: host, localDataDirectory: local,
-                        connect: { try clients.postgres(deadline: .after(seconds: 10)) }))
-                for r in pg.replicas {
-                    collectors.append(
-                        PostgresReplicaCollector(
-                            instanceId: r.name,
-                            connect: { try PostgresConnection.connect(r.connection, deadline: .after(seconds: 10)) }))
-                }
-            }
-            if c.redis != nil {
-                collectors.append(
-                    RedisNodesCollector(
-                        base: m.cacheClusterId, host: host, connect: { try clients.redis() },
-                        connectNode: { try clients.redisNode(host: $0, port: $1) }))
-            }
+            collectors += direct
             if let d = c.dynamodb {
                 collectors.append(
                     DynamoDBLocalCollector(tables: [d.table], calls: awsCalls, dynamodb: { clients.dynamodb }))
@@ -90,6 +94,7 @@ extension AgentCore {
                             }
                         }
                     }, cloudwatch: { clients.cloudwatch }))
+            collectors += direct.map { BesideCloudWatch($0, covered: specs) }
         }
         // Alarms go to the agent's own dispatcher (configureHooks runs first).
         let hooks = hookService.dispatcher
