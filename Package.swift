@@ -99,7 +99,7 @@ let package = Package(
             name: "WhatIfMonitoring",
             dependencies: [
                 "CZlib", "CLinuxShims", "WhatIfJSON", "WhatIfProtocol", "WhatIfCore", "WhatIfPostgres", "WhatIfRedis",
-                "WhatIfAWS",
+                "WhatIfAWS", "WhatIfUnits",
                 "WhatIfHTTP", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -1,3 +1,5 @@
+import WhatIfUnits
+
 /// An XML element as AWS's query and REST protocols return them: a name (namespace prefix dropped),
 /// attributes, child elements and text. Mixed content keeps only the text.
 public struct XMLElement: Sendable, Equatable {
@@ -246,18 +248,4 @@ public struct XMLReader {
 }
 
 /// Escapes text for XML content or attribute values.
-package func xmlEscape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&apos;"
-        default: out.append(c)
-        }
-    }
-    return out
-}
+package func xmlEscape(_ s: String) -> String { Markup.escape(s) }

@@ -1,6 +1,7 @@
 import WhatIfCore
 import WhatIfJSON
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -40,18 +41,7 @@ package enum ReceiverPayload {
     static let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Slack's mrkdwn escapes `&`, `<` and `>` (its formatting characters) as HTML entities.
-    static func mrkdwn(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func mrkdwn(_ s: String) -> String { Markup.escape(s, quotes: false) }
 
     static func cut(_ s: String, _ max: Int) -> String {
         s.count <= max ? s : String(s.prefix(max - 1)) + "…"

@@ -110,3 +110,23 @@ package enum DurationText {
     /// The one duration format (see `Units.duration`).
     package static func format(_ seconds: Double) -> String { Units.duration(seconds) }
 }
+
+/// Escaping for markup: HTML and XML text and attribute values (`&`, `<`, `>`, and with `quotes` the
+/// quotation marks), and Slack's mrkdwn, which escapes only the first three.
+package enum Markup {
+    package static func escape(_ s: String, quotes: Bool = true) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"" where quotes: out += "&quot;"
+            case "'" where quotes: out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -29,7 +29,7 @@ struct WhatIfCtl: ParsableCommand {
         subcommands: [
             Status.self, Backup.self, Backups.self, Restore.self, Jobs.self, Metrics.self, Alarms.self, Redis.self,
             Postgres.self, Tables.self, Migrate.self, Preflight.self, Maintenance.self,
-            Config.self, Audit.self,
+            Config.self, Audit.self, Report.self,
             Version.self, WhoAmI.self,
         ])
 

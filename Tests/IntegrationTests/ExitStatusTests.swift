@@ -63,6 +63,7 @@ import WhatIfTesting
         "config show": ([], 0),
         "config reload": ([], 77),
         "audit": ([], 0),
+        "report": (["--html", "-"], 0),
         "version": ([], 0),
         "whoami": ([], 0),
     ]

@@ -133,7 +133,42 @@ struct MigrationFixture {
     }
 
     @Test func templatePassesCfnLint() throws {
-        let a = try AgentProcess(fx.config(table: MigrationFixture.uniqueTable()))
+        var config = fx.config(table: MigrationFixture.uniqueTable())
+        // Alarms of AWS's namespaces become AWS::CloudWatch::Alarm pointed at the template's resources;
+        // the agent's own (WhatIf/*) are listed, not created.
+        config.alarms = """
+              - AlarmName: rds-cpu-high
+                AlarmDescription: CPU above 80% for 15 minutes
+                Namespace: AWS/RDS
+                MetricName: CPUUtilization
+                Dimensions: [{Name: DBInstanceIdentifier, Value: local}]
+                Statistic: Average
+                Period: 300
+                EvaluationPeriods: 3
+                Threshold: 80
+                ComparisonOperator: GreaterThanThreshold
+              - AlarmName: ddb-latency-p99
+                Namespace: AWS/DynamoDB
+                MetricName: SuccessfulRequestLatency
+                Dimensions: [{Name: TableName, Value: x}, {Name: Operation, Value: GetItem}]
+                ExtendedStatistic: p99
+                Period: 60
+                EvaluationPeriods: 5
+                DatapointsToAlarm: 3
+                Threshold: 50
+                ComparisonOperator: GreaterThanThreshold
+                TreatMissingData: notBreaching
+              - AlarmName: agent-collector-down
+                Namespace: WhatIf/Agent
+                MetricName: CollectorUp
+                Statistic: Minimum
+                Period: 60
+                EvaluationPeriods: 1
+                Threshold: 1
+                ComparisonOperator: LessThanThreshold
+
+            """
+        let a = try AgentProcess(config)
         let t = try a.ctl(["tables", "template", "test"])
         #expect(t.status == 0, "\(t.output)")
         let path = fx.dir.file("template.json")
@@ -141,9 +176,18 @@ struct MigrationFixture {
         for needle in [
             "AWS::DynamoDB::Table", "publicShard-createdAt-index", "db.t3.micro", "\"MultiAZ\"", "StorageEncrypted",
             "AtRestEncryptionEnabled", "TransitEncryptionEnabled", "\"NumCacheClusters\"",
+            "AWS::CloudWatch::Dashboard", "Alarmrdscpuhigh", "AWS::CloudWatch::Alarm",
+            "\"ExtendedStatistic\" : \"p99\"",
+            "agent-collector-down: WhatIf/Agent",
         ] {
             #expect(t.stdout.contains(needle), "\(needle)")
         }
+        let template = try APICoding.decode(JSONValue.self, from: Array(t.stdout.utf8))
+        let cpu = template["Resources"]?["Alarmrdscpuhigh"]?["Properties"]
+        #expect(
+            cpu?["Dimensions"] == [["Name": "DBInstanceIdentifier", "Value": ["Ref": "UsersDatabase"]]],
+            "\(String(describing: cpu))")
+        #expect(template["Resources"]?["Alarmagentcollectordown"] == nil)
         let lint = try Run.command(["cfn-lint", "--", path], timeout: 300)
         #expect(lint.status == 0, "cfn-lint: \(lint.output)")
     }

@@ -3,6 +3,7 @@ import WhatIfCore
 import WhatIfJSON
 import WhatIfMaintenance
 import WhatIfMigration
+import WhatIfMonitoring
 import WhatIfProtocol
 
 #if canImport(FoundationEssentials)
@@ -17,14 +18,17 @@ extension Router {
             Route(.setupTables) { [agent] req, _ in
                 await startJob(agent, req, JobSpecs.TablesSetup.self)
             },
-            Route(.tablesTemplate) { req, _ in
+            Route(.tablesTemplate) { [agent] req, _ in
                 let env = req.query["environment"].flatMap { $0.isEmpty ? nil : $0 } ?? "production"
                 guard MigrationRequests.environments.contains(env) else {
                     return .error(
                         APIError(
                             .badRequest, "unknown environment '\(env)'", hint: "use development, test or production"))
                 }
-                return .json(ScenarioTable.cloudFormation(environment: env))
+                // The data tier, its CloudWatch dashboard and the configured alarms.
+                return .json(
+                    CloudWatchTemplate.add(
+                        to: ScenarioTable.cloudFormation(environment: env), alarms: agent.config.monitoring.alarms))
             },
             Route(.migrateScenarios) {
                 [agent] req, _ in
