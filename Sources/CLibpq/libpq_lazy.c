@@ -24,6 +24,7 @@ static struct {
     int (*PQntuples)(const PGresult *res);
     char * (*PQresultErrorField)(const PGresult *res, int fieldcode);
     ExecStatusType (*PQresultStatus)(const PGresult *res);
+    int (*PQsendQuery)(PGconn *conn, const char *command);
     int (*PQsendQueryParams)(PGconn *conn, const char *command, int nParams, const Oid *paramTypes, const char *const *paramValues, const int *paramLengths, const int *paramFormats, int resultFormat);
     int (*PQserverVersion)(const PGconn *conn);
     PQnoticeProcessor (*PQsetNoticeProcessor)(PGconn *conn, PQnoticeProcessor proc, void *arg);
@@ -73,6 +74,7 @@ static void load(void) {
     LOAD(PQntuples);
     LOAD(PQresultErrorField);
     LOAD(PQresultStatus);
+    LOAD(PQsendQuery);
     LOAD(PQsendQueryParams);
     LOAD(PQserverVersion);
     LOAD(PQsetNoticeProcessor);
@@ -111,6 +113,7 @@ int whatif_PQnfields(const PGresult *res) { return fn.PQnfields(res); }
 int whatif_PQntuples(const PGresult *res) { return fn.PQntuples(res); }
 char * whatif_PQresultErrorField(const PGresult *res, int fieldcode) { return fn.PQresultErrorField(res, fieldcode); }
 ExecStatusType whatif_PQresultStatus(const PGresult *res) { return fn.PQresultStatus(res); }
+int whatif_PQsendQuery(PGconn *conn, const char *command) { return fn.PQsendQuery(conn, command); }
 int whatif_PQsendQueryParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes, const char *const *paramValues, const int *paramLengths, const int *paramFormats, int resultFormat) { return fn.PQsendQueryParams(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats, resultFormat); }
 int whatif_PQserverVersion(const PGconn *conn) { return fn.PQserverVersion(conn); }
 PQnoticeProcessor whatif_PQsetNoticeProcessor(PGconn *conn, PQnoticeProcessor proc, void *arg) { return fn.PQsetNoticeProcessor(conn, proc, arg); }

@@ -161,21 +161,7 @@ package final class PostgresCollector: Collector, @unchecked Sendable {
     }
 
     private func collectLocked(now: Double) throws -> [Sample] {
-        let conn: PostgresConnection
-        if let c = connection {
-            conn = c
-        } else {
-            conn = try connect()
-            connection = conn
-        }
-        let r: PostgresResult
-        do {
-            r = try conn.query(Self.sql, deadline: .after(seconds: 10))
-        } catch {
-            conn.close()
-            connection = nil
-            throw error
-        }
+        let (conn, r) = try kept(&connection, connect) { try $0.query(Self.sql, deadline: .after(seconds: 10)) }
         if dataDirectory == nil {
             dataDirectory =
                 localDataDirectory
@@ -524,5 +510,90 @@ package final class BesideCloudWatch: Collector {
 
     package func collect(now: Double) throws -> [Sample] {
         try inner.collect(now: now).filter { !covered.contains("\($0.key.namespace) \($0.key.name)") }
+    }
+}
+
+/// PgBouncer's pools from its admin console (`SHOW POOLS`, `SHOW STATS`, simple query protocol, the only
+/// one it speaks), under WhatIf/PgBouncer: per pool (Database, User) the client connections active and
+/// waiting, the server connections active and idle, and how long the oldest waiting client has waited;
+/// per database the transactions and queries per second and the average query and wait times.
+package final class PgBouncerCollector: Collector, @unchecked Sendable {
+    package let name = "pgbouncer"
+    let connect: @Sendable () throws -> PostgresConnection
+    private let lock = Locked(())
+    private var connection: PostgresConnection?
+    private var counters = CounterTracker()
+
+    package init(connect: @escaping @Sendable () throws -> PostgresConnection) { self.connect = connect }
+
+    package func collect(now: Double) throws -> [Sample] {
+        try lock.withLock { _ in try collectLocked(now: now) }
+    }
+
+    private func collectLocked(now: Double) throws -> [Sample] {
+        let (_, (pools, stats)) = try kept(&connection, connect) {
+            (
+                try $0.simpleQuery("SHOW POOLS", deadline: .after(seconds: 10)),
+                try $0.simpleQuery("SHOW STATS", deadline: .after(seconds: 10))
+            )
+        }
+        return Self.derive(pools: pools, stats: stats, counters: &counters, now: now)
+    }
+
+    static func derive(pools: PostgresResult, stats: PostgresResult, counters: inout CounterTracker, now: Double)
+        -> [Sample]
+    {
+        var out: [Sample] = []
+        func sample(_ n: String, _ unit: String, _ dims: [MetricKey.Dimension], _ v: Double) {
+            out.append(
+                Sample(
+                    key: MetricKey(namespace: "WhatIf/PgBouncer", name: n, dimensions: dims, unit: unit), value: v,
+                    time: now))
+        }
+        for i in 0..<pools.rows.count {
+            guard let db = pools.value(i, "database"), db != "pgbouncer", let user = pools.value(i, "user") else {
+                continue
+            }
+            let dims = [MetricKey.Dimension("Database", db), MetricKey.Dimension("User", user)]
+            func num(_ c: String) -> Double? { pools.value(i, c).flatMap(Double.init) }
+            for (column, metric) in [
+                ("cl_active", "ClientConnectionsActive"), ("cl_waiting", "ClientConnectionsWaiting"),
+                ("sv_active", "ServerConnectionsActive"), ("sv_idle", "ServerConnectionsIdle"),
+            ] {
+                if let v = num(column) { sample(metric, MetricUnit.count, dims, v) }
+            }
+            if let s = num("maxwait") {
+                sample("MaxWait", MetricUnit.seconds, dims, s + (num("maxwait_us") ?? 0) / 1e6)
+            }
+        }
+        for i in 0..<stats.rows.count {
+            guard let db = stats.value(i, "database"), db != "pgbouncer" else { continue }
+            let dims = [MetricKey.Dimension("Database", db)]
+            func num(_ c: String) -> Double? { stats.value(i, c).flatMap(Double.init) }
+            if let x = num("total_xact_count"), let d = counters.delta("xact \(db)", x, at: now) {
+                sample("TransactionsPerSecond", MetricUnit.countPerSecond, dims, d.delta / d.seconds)
+            }
+            if let q = num("total_query_count"), let d = counters.delta("query \(db)", q, at: now) {
+                sample("QueriesPerSecond", MetricUnit.countPerSecond, dims, d.delta / d.seconds)
+            }
+            if let t = num("avg_query_time") { sample("AverageQueryTime", MetricUnit.milliseconds, dims, t / 1000) }
+            if let t = num("avg_wait_time") { sample("AverageWaitTime", MetricUnit.milliseconds, dims, t / 1000) }
+        }
+        return out
+    }
+}
+
+/// A PostgreSQL connection kept between cycles: opened on first use, closed and dropped when `body`
+/// fails (the next cycle opens a new one). Answers the connection and what `body` read.
+func kept<T>(
+    _ connection: inout PostgresConnection?, _ connect: () throws -> PostgresConnection,
+    _ body: (PostgresConnection) throws -> T
+) throws -> (PostgresConnection, T) {
+    let conn = try connection ?? connect()
+    connection = conn
+    do { return (conn, try body(conn)) } catch {
+        conn.close()
+        connection = nil
+        throw error
     }
 }

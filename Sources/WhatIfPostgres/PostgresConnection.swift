@@ -198,6 +198,20 @@ package final class PostgresConnection {
         let sent = cParams.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
             whatif_PQsendQueryParams(conn, sql, Int32(parameters.count), nil, p.baseAddress, nil, nil, 0)
         }
+        return try answer(conn, sent: sent, deadline: deadline)
+    }
+
+    /// Runs `sql` with the simple query protocol, for servers that speak no other (PgBouncer's admin
+    /// console: SHOW POOLS, SHOW STATS). No parameters; the last statement's rows are answered.
+    @discardableResult
+    package func simpleQuery(_ sql: String, deadline: Deadline) throws(PostgresError) -> PostgresResult {
+        guard let conn else { throw PostgresError(kind: .connection, message: "connection is closed") }
+        return try answer(conn, sent: whatif_PQsendQuery(conn, sql), deadline: deadline)
+    }
+
+    private func answer(_ conn: OpaquePointer, sent: Int32, deadline: Deadline) throws(PostgresError)
+        -> PostgresResult
+    {
         guard sent == 1 else {
             throw PostgresError(kind: .connection, message: "sending the query failed: \(Self.errorMessage(conn))")
         }

@@ -6,6 +6,10 @@ import WhatIfCore
 import WhatIfProtocol
 import WhatIfTesting
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `whatifctl postgres top`, `redis slowlog` and `redis latency` against real servers (a private stack:
 /// the test changes server settings).
 @Suite(.serialized) struct InsightTests {
@@ -47,6 +51,78 @@ import WhatIfTesting
         let table = try a.ctl(["postgres", "top"])
         #expect(table.status == 0 && table.stdout.contains("CALLS") && table.stdout.contains("whatif_probe"))
         #expect(try a.ctl(["postgres", "top", "--by", "slowness"]).status == 64)
+    }
+
+    /// PgBouncer (Debian's, run as postgres in front of the shared stack's server): its pools as
+    /// WhatIf/PgBouncer metrics, read from the admin console with the simple query protocol.
+    @Test func pgBouncerPoolsAreMetrics() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/pgbouncer") else { return }
+        let stack = try Stack.shared()
+        let dir = TempDir("whatif-pgbouncer")
+        let port = freePort()
+        _ = try dir.write(
+            "pgbouncer.ini",
+            """
+            [databases]
+            what_if_users = host=127.0.0.1 port=\(stack.pgPort) dbname=what_if_users
+            [pgbouncer]
+            listen_addr = 127.0.0.1
+            listen_port = \(port)
+            unix_socket_dir =
+            auth_type = md5
+            auth_file = \(dir.file("userlist.txt"))
+            admin_users = postgres
+            pool_mode = transaction
+            pidfile = \(dir.file("pgbouncer.pid"))
+
+            """)
+        _ = try dir.write("userlist.txt", "\"postgres\" \"\(stack.pgPassword)\"\n")
+        #expect(try Run.command(["chown", "-R", "postgres", dir.path]).status == 0)
+        let bouncer = try BackgroundProcess(
+            ["/usr/sbin/runuser", "-u", "postgres", "--", "/usr/sbin/pgbouncer", dir.file("pgbouncer.ini")],
+            logPath: dir.file("pgbouncer.log"))
+        // runuser does not pass a signal on: stop pgbouncer itself, by the pid it wrote.
+        defer {
+            if let text = try? String(contentsOfFile: dir.file("pgbouncer.pid"), encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                kill(pid, SIGTERM)
+            }
+            bouncer.signal(SIGTERM)
+        }
+        #expect(
+            eventually(timeout: 15) {
+                (try? Sockets.connectTCP(host: "127.0.0.1", port: port, deadline: .after(seconds: 1))).map { close($0) }
+                    != nil
+            })
+        var config = TestConfig.forStack(stack)
+        config.redis = nil
+        config.dynamodb = nil
+        config.aws = nil
+        config.postgres = (config.postgres ?? "") + "  pgbouncer:\n    host: 127.0.0.1\n    port: \(port)\n"
+        config.metrics = "  interval: 1s\n"
+        let a = try AgentProcess(config)
+        // A client through the pooler, inside a statement: one active client connection.
+        let client = try BackgroundProcess(
+            ["/usr/lib/postgresql/15/bin/psql", "-X", "-d", "what_if_users", "-c", "SELECT pg_sleep(20)"],
+            environment: [
+                "PGPASSWORD": stack.pgPassword, "PGHOST": "127.0.0.1", "PGPORT": String(port), "PGUSER": "postgres",
+            ], logPath: dir.file("psql.log"))
+        defer { client.signal(SIGKILL) }
+        let agent = a.client
+        let active = try eventually(timeout: 30) {
+            let r = try agent.metrics(name: "ClientConnectionsActive", since: "1h")
+            return r.series.contains {
+                $0.namespace == "WhatIf/PgBouncer"
+                    && $0.dimensions == ["Database": "what_if_users", "User": "postgres"]
+                    && $0.points.contains { $0.v >= 1 }
+            }
+        }
+        #expect(active, "\((try? agent.metrics(name: nil, since: "1h").collectors) ?? [])")
+        #expect(
+            try eventually(timeout: 30) {
+                !(try agent.metrics(name: "TransactionsPerSecond", since: "1h").series.isEmpty)
+            })
     }
 
     @Test func redisSlowlogAndLatencyShowWhatTheServerSaw() throws {

@@ -29,6 +29,7 @@ int whatif_PQnfields(const PGresult *res);
 int whatif_PQntuples(const PGresult *res);
 char *whatif_PQresultErrorField(const PGresult *res, int fieldcode);
 ExecStatusType whatif_PQresultStatus(const PGresult *res);
+int whatif_PQsendQuery(PGconn *conn, const char *command);
 int whatif_PQsendQueryParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
                              const char *const *paramValues, const int *paramLengths, const int *paramFormats,
                              int resultFormat);

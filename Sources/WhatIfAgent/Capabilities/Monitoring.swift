@@ -58,6 +58,10 @@ extension AgentCore {
                     instanceId: m.rdsInstanceId, host: m.source == .local ? host : nil,
                     localDataDirectory: local && m.source == .local,
                     connect: { try clients.postgres(deadline: .after(seconds: 10)) }))
+            if let b = pg.pgbouncer {
+                direct.append(
+                    PgBouncerCollector(connect: { try PostgresConnection.connect(b, deadline: .after(seconds: 10)) }))
+            }
             for r in pg.replicas {
                 direct.append(
                     PostgresReplicaCollector(

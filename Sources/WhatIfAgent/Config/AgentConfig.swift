@@ -98,6 +98,8 @@ package struct PostgresSettings: Sendable, Equatable {
     /// `postgres.replicas`: read replicas (hot standbys) of this server, each reached with the primary's
     /// database, user, password and TLS settings.
     package var replicas: [PostgresReplica] = []
+    /// `postgres.pgbouncer`: the pooler's admin console, for pool metrics (nil: no PgBouncer).
+    package var pgbouncer: PostgresConfig? = nil
 }
 
 /// One read replica: its name (the DBInstanceIdentifier its metrics carry) and where it listens.

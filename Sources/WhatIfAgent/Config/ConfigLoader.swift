@@ -25,7 +25,7 @@ public enum ConfigLoader {
     ]
     static let postgresKeys = [
         "enabled", "host", "port", "database", "user", "password_file", "sslmode", "sslrootcert", "connect_timeout",
-        "replicas",
+        "replicas", "pgbouncer",
     ]
     static let redisKeys = ["enabled", "url", "username", "password_file", "ca_file", "server_name", "timeout"]
     static let dynamoKeys = ["enabled", "table", "endpoint"]
@@ -213,7 +213,7 @@ public enum ConfigLoader {
         if top.has("migration") {
             if let m = top.section("migration", known: ["postgres_target"]), m.has("postgres_target") {
                 postgresTarget = readPostgres(
-                    m.section("postgres_target", known: postgresKeys.filter { $0 != "replicas" }),
+                    m.section("postgres_target", known: postgresKeys.filter { $0 != "replicas" && $0 != "pgbouncer" }),
                     environment: environment, env: env, base: base,
                     sink: sink, name: "migration.postgres_target", target: true)
             }
@@ -536,7 +536,19 @@ public enum ConfigLoader {
         var settings = PostgresSettings(
             connection: connection, passwordSource: source,
             connectTimeout: s?.duration("connect_timeout", max: 120) ?? 5)
-        if !target { settings.replicas = readReplicas(s, primary: connection, name: name, sink: sink) }
+        if !target {
+            settings.replicas = readReplicas(s, primary: connection, name: name, sink: sink)
+            // `postgres.pgbouncer: {host, port, user}`: its admin console (database pgbouncer), reached
+            // with the server's password and TLS settings unless said otherwise.
+            if let b = s?.section("pgbouncer", known: ["host", "port", "user"]) {
+                var c = connection
+                c.host = b.string("host") ?? connection.host
+                c.port = b.int("port", in: 1...65535) ?? 6432
+                c.user = b.string("user") ?? connection.user
+                c.database = "pgbouncer"
+                settings.pgbouncer = c
+            }
+        }
         return settings
     }
 

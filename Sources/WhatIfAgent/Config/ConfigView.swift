@@ -104,6 +104,11 @@ enum ConfigView {
                 "sslmode": .string(p.connection.sslMode.rawValue), "sslrootcert": optional(p.connection.sslRootCert),
                 "connect_timeout": duration(p.connectTimeout),
             ]
+            if let b = p.pgbouncer {
+                s["pgbouncer"] = [
+                    "host": .string(b.host), "port": .number(Double(b.port)), "user": .string(b.user),
+                ]
+            }
             if !p.replicas.isEmpty {
                 s["replicas"] = .array(
                     p.replicas.map {
