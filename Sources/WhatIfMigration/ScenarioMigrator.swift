@@ -184,14 +184,7 @@ package final class ScenarioMigrator {
             settings.dryRun
             ? nil
             : client.map { c in
-                DynamoBatchWriter(
-                    client: c, table: table, workers: settings.workers, retries: settings.retries,
-                    hint:
-                        "the table is throttled: raise its write capacity or use fewer --workers; run again to resume",
-                    governor: WriteGovernor(
-                        maxInFlight: settings.workers, unitsPerSecond: settings.wcuBudget,
-                        start: Double(settings.workers)),
-                    written: { n in written.withLock { $0 += n } }, done: { progress.finished($0) })
+                self.writer(c, written: { n in written.withLock { $0 += n } }, done: { progress.finished($0) })
             }
 
         func writeReject(_ doc: SourceDocument, _ r: Reject) throws {
@@ -380,6 +373,19 @@ package final class ScenarioMigrator {
         return report
     }
 
+    /// The run's BatchWriteItem writer: `--workers` in flight at most, paced by throttling and the WCU budget.
+    func writer(
+        _ client: DynamoDB, written: @escaping @Sendable (Int64) -> Void = { _ in },
+        done: @escaping @Sendable (Int) -> Void = { _ in }
+    ) -> DynamoBatchWriter {
+        DynamoBatchWriter(
+            client: client, table: table, workers: settings.workers, retries: settings.retries,
+            hint: "the table is throttled: raise its write capacity or use fewer --workers; run again to resume",
+            governor: WriteGovernor(
+                maxInFlight: settings.workers, unitsPerSecond: settings.wcuBudget, start: Double(settings.workers)),
+            written: written, done: done)
+    }
+
     /// A sync's last step, once every put is acknowledged: the items of keys the new dump no longer has
     /// are deleted (BatchWriteItem DeleteRequest; deleting an item already gone succeeds, so a resumed
     /// run deletes again). With documents of unknown key in the dump (rejected, skipped) a missing key
@@ -412,11 +418,7 @@ package final class ScenarioMigrator {
         let tail = Array(#""}}}}"#.utf8)
         try baseline.forEachUnseen { e in requests.append(head + e.key + tail) }
         reporter.info("deleting \(gone) items whose documents are gone from the dump")
-        let writer = DynamoBatchWriter(
-            client: client, table: table, workers: settings.workers, retries: settings.retries,
-            hint: "the table is throttled: raise its write capacity or use fewer --workers; run again to resume",
-            governor: WriteGovernor(
-                maxInFlight: settings.workers, unitsPerSecond: settings.wcuBudget, start: Double(settings.workers)))
+        let writer = self.writer(client)
         do {
             var tag = 0
             for start in stride(from: 0, to: requests.count, by: batchSize) {

@@ -64,10 +64,8 @@ package enum CloudWatchTemplate {
     /// The dashboard: one widget per concern, the body as CloudFormation wants it (a JSON string,
     /// substituted for the resources' names and the region).
     static func dashboard() -> JSONValue {
-        func metric(_ ns: String, _ name: String, _ dim: String, _ value: String, stat: String? = nil) -> JSONValue {
-            var m: [JSONValue] = [.string(ns), .string(name), .string(dim), .string(value)]
-            if let stat { m.append(["stat": .string(stat)]) }
-            return .array(m)
+        func metric(_ ns: String, _ name: String, _ dim: String, _ value: String) -> JSONValue {
+            [.string(ns), .string(name), .string(dim), .string(value)]
         }
         var widgets: [JSONValue] = []
         func widget(_ title: String, _ metrics: [JSONValue], stat: String = "Average") {
@@ -81,52 +79,33 @@ package enum CloudWatchTemplate {
                 ],
             ])
         }
-        let db = "${UsersDatabase}"
-        let table = "${ScenariosTable}"
-        let cache = "${Cache}-001"
-        widget(
-            "RDS CPU and credits",
-            [
-                metric("AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db),
-                metric("AWS/RDS", "CPUCreditBalance", "DBInstanceIdentifier", db),
-            ])
-        widget(
-            "RDS connections and memory",
-            [
-                metric("AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db),
-                metric("AWS/RDS", "FreeableMemory", "DBInstanceIdentifier", db),
-                metric("AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db),
-            ])
-        widget(
-            "RDS latency and IOPS",
-            [
-                metric("AWS/RDS", "ReadLatency", "DBInstanceIdentifier", db),
-                metric("AWS/RDS", "WriteLatency", "DBInstanceIdentifier", db),
-                metric("AWS/RDS", "ReadIOPS", "DBInstanceIdentifier", db),
-                metric("AWS/RDS", "WriteIOPS", "DBInstanceIdentifier", db),
-            ])
-        widget(
-            "DynamoDB capacity and throttling",
-            [
-                metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", table),
-                metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", table),
-                metric("AWS/DynamoDB", "ReadThrottleEvents", "TableName", table),
-                metric("AWS/DynamoDB", "WriteThrottleEvents", "TableName", table),
-            ], stat: "Sum")
-        widget(
-            "ElastiCache CPU and memory",
-            [
-                metric("AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", cache),
-                metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "CacheClusterId", cache),
-                metric("AWS/ElastiCache", "ReplicationLag", "CacheClusterId", cache),
-            ])
-        widget(
-            "ElastiCache hits, misses, evictions",
-            [
-                metric("AWS/ElastiCache", "CacheHits", "CacheClusterId", cache),
-                metric("AWS/ElastiCache", "CacheMisses", "CacheClusterId", cache),
-                metric("AWS/ElastiCache", "Evictions", "CacheClusterId", cache),
-            ], stat: "Sum")
+        let rds = ("AWS/RDS", "DBInstanceIdentifier", "${UsersDatabase}")
+        let ddb = ("AWS/DynamoDB", "TableName", "${ScenariosTable}")
+        let cache = ("AWS/ElastiCache", "CacheClusterId", "${Cache}-001")
+        let layout: [(String, (String, String, String), [String], String)] = [
+            ("RDS CPU and credits", rds, ["CPUUtilization", "CPUCreditBalance"], "Average"),
+            (
+                "RDS connections and memory", rds, ["DatabaseConnections", "FreeableMemory", "FreeStorageSpace"],
+                "Average"
+            ),
+            ("RDS latency and IOPS", rds, ["ReadLatency", "WriteLatency", "ReadIOPS", "WriteIOPS"], "Average"),
+            (
+                "DynamoDB capacity and throttling", ddb,
+                [
+                    "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents",
+                    "WriteThrottleEvents",
+                ],
+                "Sum"
+            ),
+            (
+                "ElastiCache CPU and memory", cache,
+                ["EngineCPUUtilization", "DatabaseMemoryUsagePercentage", "ReplicationLag"], "Average"
+            ),
+            ("ElastiCache hits, misses, evictions", cache, ["CacheHits", "CacheMisses", "Evictions"], "Sum"),
+        ]
+        for (title, (ns, dim, value), names, stat) in layout {
+            widget(title, names.map { metric(ns, $0, dim, value) }, stat: stat)
+        }
         let body: JSONValue = ["widgets": .array(widgets)]
         let text = (try? APICoding.encode(body)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return [

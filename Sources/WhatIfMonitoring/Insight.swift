@@ -12,6 +12,12 @@ import WhatIfRedis
 /// The database's own view of what is slow: pg_stat_statements, Redis's SLOWLOG and LATENCY LATEST.
 /// Blocking: run it off the event loop.
 package enum DatabaseInsight {
+    /// What the server lacks for a figure (an extension): the configuration's to fix, not the server's.
+    package struct Missing: OperatorError, Sendable {
+        package var message: String
+        package var hint: String?
+    }
+
     /// The statements that took the most time (`by`: total, mean or calls). A missing extension is an
     /// operator's error that says how to add it, on a server of one's own and on RDS.
     package static func top(_ conn: PostgresConnection, by: String, limit: Int) throws -> PostgresTop {
@@ -31,9 +37,10 @@ package enum DatabaseInsight {
                 """, [String(limit)], deadline: .after(seconds: 15))
         } catch {
             // 42P01: the view does not exist (no CREATE EXTENSION); 55000: the library is not loaded.
-            if error.sqlState == "42P01" || error.sqlState == "55000" || error.message.contains("pg_stat_statements") {
-                throw Failure(
-                    "pg_stat_statements is not available in this database: \(error.message)",
+            if error.sqlState == "42P01" || error.sqlState == "55000" {
+                throw Missing(
+                    message:
+                        "pg_stat_statements is not available in this database: \(error.message)",
                     hint:
                         "add pg_stat_statements to shared_preload_libraries (on RDS: the DB parameter group; a restart applies it), then CREATE EXTENSION pg_stat_statements; in this database as its owner"
                 )

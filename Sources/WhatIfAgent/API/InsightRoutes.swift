@@ -58,9 +58,7 @@ extension Router {
     static func insight<T: Encodable & Sendable>(_ agent: AgentCore, _ body: @escaping @Sendable () throws -> T) async
         -> AdminResponse
     {
-        do { return .json(try await agent.pool.run(body)) } catch let e as Failure
-            where e.message.contains("pg_stat_statements")
-        {
+        do { return .json(try await agent.pool.run(body)) } catch let e as DatabaseInsight.Missing {
             return .error(APIError(.notConfigured, e.message, hint: e.hint))
         } catch let e as any OperatorError {
             return .error(APIError(.unavailable, e.message, hint: e.hint))

@@ -56,22 +56,19 @@ package final class AuditLog: Sendable {
     package func open() {
         try? Files.makeDirectories(directory, mode: 0o750)
         var recovered: String?
-        if var bytes = try? Files.read(currentPath, limit: Int(max(rotateBytes, 1 << 20)) * 2), !bytes.isEmpty,
-            bytes.last != 10
-        {
+        // Only the files' ends are read: start-up does not grow with the trail.
+        if let (offset, bytes) = Self.tail(currentPath), !bytes.isEmpty, bytes.last != 10 {
             let cut = (bytes.lastIndex(of: 10).map { $0 + 1 }) ?? 0
             let partial = Array(bytes[cut...])
             let aside = "\(directory)/damaged-\(Int(Date().timeIntervalSince1970)).partial"
             try? Files.writeAtomically(aside, partial, mode: 0o640)
-            if truncate(currentPath, off_t(cut)) == 0 {
-                bytes.removeSubrange(cut...)
+            if truncate(currentPath, off_t(offset) + off_t(cut)) == 0 {
                 recovered = "the last line (\(partial.count) bytes) was cut short; it is in \(aside)"
             }
         }
         // The newest whole entry, in the current file or else the newest rotated one.
         for path in [currentPath] + Self.rotated(in: directory).reversed().map({ "\(directory)/\($0)" }) {
-            guard let bytes = try? Files.read(path, limit: Int(max(rotateBytes, 1 << 20)) * 2),
-                let line = bytes.split(separator: 10).last,
+            guard let (_, bytes) = Self.tail(path), let line = bytes.split(separator: 10).last,
                 let (entry, hash) = Self.parse(Array(line))
             else { continue }
             state.withLock {
@@ -84,6 +81,15 @@ package final class AuditLog: Sendable {
         if let recovered {
             record(AuditEntry(event: "audit.recovered", user: "whatifd", outcome: "ok", message: recovered))
         }
+    }
+
+    /// The last 4 MiB of a file (more than a line can be: a request body is at most
+    /// socket.max_body_bytes) and where they start.
+    static func tail(_ path: String) -> (offset: Int64, bytes: [UInt8])? {
+        guard let size = LocalFiles.size(path) else { return nil }
+        let offset = max(0, size - (4 << 20))
+        guard let bytes = try? LocalFiles.readRange(path, offset: offset, count: Int(size - offset)) else { return nil }
+        return (offset, bytes)
     }
 
     /// Rotated files, oldest first.
