@@ -32,14 +32,41 @@ package enum TestPaths {
     package static func binary(_ name: String) -> String { "\(buildDirectory)/\(name)" }
 }
 
-/// A temporary folder, removed when the value is released. Traversable by other users (tests run
+/// The folder of this test process's temporary folders, `/tmp/whatif-tests-<pid>` (or under
+/// WHATIF_TEST_TMP): removed when the process exits, so a folder a test did not release (or a program it
+/// ran wrote after the release) does not outlive the run; the folder of a test process that ended without
+/// exiting (killed, crashed) is removed by the next one to start. Kept when WHATIF_KEEP_TMP is set.
+package enum TestScratch {
+    package static let root: String = {
+        let base = ProcessInfo.processInfo.environment["WHATIF_TEST_TMP"] ?? "/tmp"
+        removeLeftovers(in: base)
+        let root = "\(base)/whatif-tests-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)  // a reused pid's
+        precondition(mkdir(root, 0o755) == 0, "cannot make \(root): errno \(errno)")
+        chmod(root, 0o755)
+        if ProcessInfo.processInfo.environment["WHATIF_KEEP_TMP"] == nil {
+            atexit { try? FileManager.default.removeItem(atPath: TestScratch.root) }
+        }
+        return root
+    }()
+
+    /// Removes `whatif-tests-<pid>` folders whose process no longer exists.
+    static func removeLeftovers(in base: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        for name in names where name.hasPrefix("whatif-tests-") {
+            guard let pid = pid_t(name.dropFirst("whatif-tests-".count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH { try? FileManager.default.removeItem(atPath: "\(base)/\(name)") }
+        }
+    }
+}
+
+/// A temporary folder, removed when the value is released (and with the process's scratch folder). Traversable by other users (tests run
 /// programs as `nobody` and `postgres`).
 package final class TempDir: @unchecked Sendable {
     package let path: String
 
     package init(_ prefix: String = "whatif-test") {
-        let base = ProcessInfo.processInfo.environment["WHATIF_TEST_TMP"] ?? "/tmp"
-        let template = "\(base)/\(prefix)-XXXXXX"
+        let template = "\(TestScratch.root)/\(prefix)-XXXXXX"
         var bytes = Array(template.utf8CString)
         let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(p != nil, "mkdtemp failed")

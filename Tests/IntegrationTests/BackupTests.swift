@@ -44,6 +44,7 @@ struct BackupFixture {
 
     /// A database with pgbench's tables and a table of awkward column types.
     func makeDatabase(scale: Int = 1, randomMiB: Int = 0) throws -> String {
+        try dropLeftovers()
         let db = Self.unique("bk_")
         try psql("postgres", "CREATE DATABASE \(db)")
         let r = try Run.command(
@@ -78,8 +79,35 @@ struct BackupFixture {
         return db
     }
 
-    func dropDatabase(_ db: String) {
-        _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(db) WITH (FORCE)")
+    /// Drops a database a test made; a failure is the test's (a database left behind is a leak).
+    func dropDatabase(_ db: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try drop(db)
+        } catch {
+            Issue.record("\(db) was not dropped: \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    func drop(_ db: String) throws { try psql("postgres", "DROP DATABASE IF EXISTS \(db) WITH (FORCE)") }
+
+    static let leftoversSwept = Locked(false)
+
+    /// Databases this fixture made in test processes that have since ended (killed, or stopped at a
+    /// crash before their drop), dropped once per process before the first new one. Only names of the
+    /// form bk_<pid>_… whose pid is no longer a process are touched.
+    func dropLeftovers() throws {
+        let first = Self.leftoversSwept.withLock { swept -> Bool in
+            defer { swept = true }
+            return !swept
+        }
+        guard first else { return }
+        let names = try psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'bk\\_%'")
+        for name in names.split(separator: "\n") {
+            let parts = name.split(separator: "_")
+            guard parts.count == 4, let pid = pid_t(parts[1]), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try psql("postgres", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
     }
 
     /// Per table: row count and an MD5 of every row's text, in order.
@@ -106,9 +134,11 @@ struct BackupFixture {
 
     var envFile: String { "\(stack.directory)/stack.env" }
 
-    func seedTable(_ count: Int) throws -> String {
+    /// A table of `count` items (awkward types, some large); `pad` adds that many bytes to each (bytes of
+    /// export for fewer items: moto spends its time per item).
+    func seedTable(_ count: Int, pad: Int = 0) throws -> String {
         let table = Self.unique("bk-").replacingOccurrences(of: "_", with: "-")
-        _ = try ddb(["seed", envFile, table, String(count)])
+        _ = try ddb(["seed", envFile, table, String(count), String(pad)])
         return table
     }
 
@@ -681,9 +711,10 @@ struct PgDumpWrapper {
     /// 10,000 varied items: the export is in AWS's layout (read by an independent reader), holds every
     /// item, and restores item for item.
     @Test func exportInAWSsLayoutAndRestoreItemForItem() throws {
-        let table = try fx.seedTable(10_000)
+        // About 6 MB: more than a MiB a segment, so each segment's file rotates at least once.
+        let table = try fx.seedTable(3_000, pad: 1_500)
         let source = try fx.tableDigest(table)
-        #expect(source.contains("\"items\": 10000"))
+        #expect(source.contains("\"items\": 3000"))
         let location = TempDir("whatif-backups")
         let a = try AgentProcess(
             fx.config(
@@ -692,7 +723,7 @@ struct PgDumpWrapper {
         let run = try a.ctl(["backup", "dynamodb"])
         #expect(run.status == 0, "\(run.output)")
         let e = try #require(try a.client.backups().backups.first)
-        #expect(e.manifest.items == 10_000 && e.manifest.format == "dynamodb-export" && e.manifest.method == "scan")
+        #expect(e.manifest.items == 3_000 && e.manifest.format == "dynamodb-export" && e.manifest.method == "scan")
         let export = try #require(e.manifest.export)
         let folder = "\(location.path)/dynamodb/\(e.id)/\(export.path)"
         #expect(try fx.ddb(["check-export", folder]) == source)

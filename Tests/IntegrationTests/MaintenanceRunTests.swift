@@ -48,11 +48,18 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     let fx: BackupFixture
     init() throws { fx = BackupFixture(stack: try Stack.shared()) }
 
-    /// A pgbench database, made off Swift's cooperative threads: the agents in this process need those
+    /// A pgbench database for `body`, made and dropped off Swift's cooperative threads: the agents in this process need those
     /// (two on a two-core machine), and a blocking psql/pgbench on one stalls every agent's timers.
-    func makeDatabase() async throws -> String {
+    func withDatabase(_ body: (String) async throws -> Void) async throws {
         let fx = self.fx
-        return try await offPool { try fx.makeDatabase() }
+        let db = try await offPool { try fx.makeDatabase() }
+        do {
+            try await body(db)
+        } catch {
+            _ = try? await offPool { try fx.drop(db) }
+            throw error
+        }
+        try await offPool { try fx.drop(db) }
     }
 
     func config(db: String, location: String, hooks: String, catchUp: String = "report") -> TestConfig {
@@ -91,174 +98,176 @@ func windowResult(_ job: JobInfo) throws -> WindowRunResult {
     }
 
     @Test func scheduledWindowRefusesAnOverrunAndReportsToTheHooks() async throws {
-        let db = try await makeDatabase()
-        defer { fx.dropDatabase(db) }
-        let location = TempDir("whatif-mw-backups")
-        let hooks = TempDir("whatif-mw-hooks")
-        try recordingHook(
-            hooks, event: "maintenance", "$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER")
-        let clock = ManualClock(at("2026-11-29T04:59:00Z"))  // a Sunday, a minute before the window
-        let a = try await InProcessAgent(
-            config(db: db, location: location.path, hooks: hooks.path), clock: clock,
-            prepare: Self.seedSlowBackup)
-        defer { Task { await a.stop() } }
-        // The scheduler goes to sleep until 05:00; nothing runs before.
-        for _ in 0..<200 where clock.sleeping == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(clock.nextWake == at("2026-11-29T05:00:00Z"))
-        #expect(try await a.call { try windowJobs($0) }.isEmpty)
-        clock.advance(to: at("2026-11-29T05:00:30Z"))
-        let job = try await waitForWindowJob(a, count: 1)
-        let r = try windowResult(job)
-        #expect(job.state == .failed, "a window with a skipped job is not a success")
-        #expect(r.trigger == "scheduled" && r.outcome == "partial")
-        #expect(r.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
-        #expect(r.steps.map(\.job) == ["backup:postgres", "vacuum", "prune"])
-        #expect(r.steps.map(\.state) == ["skipped", "succeeded", "skipped"], "\(r.steps)")
-        #expect(r.steps[0].estimateSeconds == 7200)
-        #expect(r.steps[0].reason?.contains("took up to 2h, 59m30s left") == true, "\(r.steps[0])")
-        #expect(r.steps[1].jobId != nil && r.steps[1].estimateSeconds == nil)
-        #expect(r.steps[2].reason?.contains("nothing is pruned") == true)
-        #expect(try await a.call { try $0.backups().backups }.isEmpty, "the refused backup did not run")
-        // The hook runs on its own thread after the window ends; a loaded CI machine can take a while.
-        #expect(await eventually(timeout: 30) { (try? Files.read(hooks.file("seen"))) != nil })
-        #expect(String(decoding: try Files.read(hooks.file("seen")), as: UTF8.self) == "weekly partial scheduled\n")
-        // The same occurrence is not opened twice.
-        clock.advance(by: 60)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await a.call { try windowJobs($0) }.count == 1)
+        try await withDatabase { db in
+            let location = TempDir("whatif-mw-backups")
+            let hooks = TempDir("whatif-mw-hooks")
+            try recordingHook(
+                hooks, event: "maintenance", "$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER")
+            let clock = ManualClock(at("2026-11-29T04:59:00Z"))  // a Sunday, a minute before the window
+            let a = try await InProcessAgent(
+                config(db: db, location: location.path, hooks: hooks.path), clock: clock,
+                prepare: Self.seedSlowBackup)
+            defer { Task { await a.stop() } }
+            // The scheduler goes to sleep until 05:00; nothing runs before.
+            for _ in 0..<200 where clock.sleeping == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(clock.nextWake == at("2026-11-29T05:00:00Z"))
+            #expect(try await a.call { try windowJobs($0) }.isEmpty)
+            clock.advance(to: at("2026-11-29T05:00:30Z"))
+            let job = try await waitForWindowJob(a, count: 1)
+            let r = try windowResult(job)
+            #expect(job.state == .failed, "a window with a skipped job is not a success")
+            #expect(r.trigger == "scheduled" && r.outcome == "partial")
+            #expect(r.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
+            #expect(r.steps.map(\.job) == ["backup:postgres", "vacuum", "prune"])
+            #expect(r.steps.map(\.state) == ["skipped", "succeeded", "skipped"], "\(r.steps)")
+            #expect(r.steps[0].estimateSeconds == 7200)
+            #expect(r.steps[0].reason?.contains("took up to 2h, 59m30s left") == true, "\(r.steps[0])")
+            #expect(r.steps[1].jobId != nil && r.steps[1].estimateSeconds == nil)
+            #expect(r.steps[2].reason?.contains("nothing is pruned") == true)
+            #expect(try await a.call { try $0.backups().backups }.isEmpty, "the refused backup did not run")
+            // The hook runs on its own thread after the window ends; a loaded CI machine can take a while.
+            #expect(await eventually(timeout: 30) { (try? Files.read(hooks.file("seen"))) != nil })
+            #expect(String(decoding: try Files.read(hooks.file("seen")), as: UTF8.self) == "weekly partial scheduled\n")
+            // The same occurrence is not opened twice.
+            clock.advance(by: 60)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await a.call { try windowJobs($0) }.count == 1)
 
-        // Run by hand, past the estimate: everything runs, in order.
-        let manual = try await a.call { try $0.runMaintenanceWindow("weekly", .init(ignoreEstimates: true)) }
-        let second = try await waitForWindowJob(a, count: 2)
-        #expect(second.id == manual.id && second.state == .succeeded, "\(second)")
-        let m = try windowResult(second)
-        #expect(m.trigger == "manual" && m.outcome == "succeeded")
-        #expect(m.steps.map(\.state) == ["succeeded", "succeeded", "succeeded"])
-        #expect(try await a.call { try $0.backups().backups }.count == 1)
-        let list = try await a.call { try $0.maintenanceWindows() }
-        #expect(list.windows[0].lastRun?.outcome == "succeeded" && list.windows[0].lastRun?.trigger == "manual")
-        // An unknown window is a 404 (whatifctl exits 66), a running one a conflict.
-        await #expect(throws: ClientError.self) { try await a.call { try $0.runMaintenanceWindow("nope") } }
+            // Run by hand, past the estimate: everything runs, in order.
+            let manual = try await a.call { try $0.runMaintenanceWindow("weekly", .init(ignoreEstimates: true)) }
+            let second = try await waitForWindowJob(a, count: 2)
+            #expect(second.id == manual.id && second.state == .succeeded, "\(second)")
+            let m = try windowResult(second)
+            #expect(m.trigger == "manual" && m.outcome == "succeeded")
+            #expect(m.steps.map(\.state) == ["succeeded", "succeeded", "succeeded"])
+            #expect(try await a.call { try $0.backups().backups }.count == 1)
+            let list = try await a.call { try $0.maintenanceWindows() }
+            #expect(list.windows[0].lastRun?.outcome == "succeeded" && list.windows[0].lastRun?.trigger == "manual")
+            // An unknown window is a 404 (whatifctl exits 66), a running one a conflict.
+            await #expect(throws: ClientError.self) { try await a.call { try $0.runMaintenanceWindow("nope") } }
+        }
     }
 
     /// While a window runs (its backup held mid-dump), alarm changes are annotated with it; the alarm it
     /// silences is kept from the hooks and sent when the window closes, the other is sent at once.
     @Test func alarmsDuringAWindowAreAnnotatedAndSilenced() async throws {
-        let db = try await makeDatabase()
-        defer { fx.dropDatabase(db) }
-        let location = TempDir("whatif-mw-backups")
-        let hooks = TempDir("whatif-mw-hooks")
-        try recordingHook(
-            hooks, event: "alarm",
-            "$WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_ALARM_REASON")
-        let wrapper = try PgDumpWrapper(holdAfter: 1024)
-        var c = fx.config(
-            db: db, table: nil,
-            backups: "  location: \(location.path)\n  postgres:\n    bin_dir: \(wrapper.bin)\n")
-        c.hooks = "  directory: \(hooks.path)\n"
-        // Collected and evaluated by the agent's loop only hourly: this test evaluates by hand.
-        c.metrics = "  interval: 1h\n  evaluation_interval: 1h\n"
-        func alarm(_ name: String) -> String {
-            """
-              - AlarmName: \(name)
-                Namespace: Test/Window
-                MetricName: Load
-                Statistic: Maximum
-                Period: 60
-                EvaluationPeriods: 1
-                Threshold: 10
-                ComparisonOperator: GreaterThanThreshold
+        try await withDatabase { db in
+            let location = TempDir("whatif-mw-backups")
+            let hooks = TempDir("whatif-mw-hooks")
+            try recordingHook(
+                hooks, event: "alarm",
+                "$WHATIF_ALARM_NAME $WHATIF_ALARM_STATE [$WHATIF_MAINTENANCE_WINDOW] $WHATIF_ALARM_REASON")
+            let wrapper = try PgDumpWrapper(holdAfter: 1024)
+            var c = fx.config(
+                db: db, table: nil,
+                backups: "  location: \(location.path)\n  postgres:\n    bin_dir: \(wrapper.bin)\n")
+            c.hooks = "  directory: \(hooks.path)\n"
+            // Collected and evaluated by the agent's loop only hourly: this test evaluates by hand.
+            c.metrics = "  interval: 1h\n  evaluation_interval: 1h\n"
+            func alarm(_ name: String) -> String {
+                """
+                  - AlarmName: \(name)
+                    Namespace: Test/Window
+                    MetricName: Load
+                    Statistic: Maximum
+                    Period: 60
+                    EvaluationPeriods: 1
+                    Threshold: 10
+                    ComparisonOperator: GreaterThanThreshold
 
-            """
-        }
-        c.alarms = alarm("load-silenced") + alarm("load-told")
-        c.maintenance = """
-              windows:
-                - name: weekly
-                  when: sun:05:00-sun:06:00
-                  jobs: [backup:postgres]
-                  silence_alarms: [load-silenced]
+                """
+            }
+            c.alarms = alarm("load-silenced") + alarm("load-told")
+            c.maintenance = """
+                  windows:
+                    - name: weekly
+                      when: sun:05:00-sun:06:00
+                      jobs: [backup:postgres]
+                      silence_alarms: [load-silenced]
 
-            """
-        let clock = ManualClock(at("2026-11-29T05:00:10Z"))
-        let a = try await InProcessAgent(c, clock: clock)
-        defer { Task { await a.stop() } }
-        let monitoring = try #require(a.daemon.core.monitoring)
-        #expect(try await offPool { wrapper.waitUntilHolding() }, "the window's backup did not start")
-        #expect(monitoring.openMaintenanceWindows == ["weekly": ["load-silenced"]])
-        // Load 50 in the last complete minute: both alarms go to ALARM inside the window.
-        let now = Date().timeIntervalSince1970
-        let key = MetricKey(namespace: "Test/Window", name: "Load", dimensions: [], unit: "None")
-        monitoring.store.append([Sample(key: key, value: 50, time: (now / 60).rounded(.down) * 60 - 30)], now: now)
-        monitoring.evaluateAlarms(now: now)
-        let silenced = try #require(monitoring.history("load-silenced")?.first)
-        #expect(silenced.to == "ALARM" && silenced.maintenanceWindow == "weekly" && silenced.silenced == true)
-        let told = try #require(monitoring.history("load-told")?.first)
-        #expect(told.to == "ALARM" && told.maintenanceWindow == "weekly" && told.silenced == nil)
-        let seenPath = hooks.file("seen")
-        let seen: @Sendable () -> String = { String(decoding: (try? Files.read(seenPath)) ?? [], as: UTF8.self) }
-        #expect(await eventually(timeout: 10) { seen().contains("load-told ALARM [weekly]") })
-        #expect(!seen().contains("load-silenced"), "silenced while the window is open: \(seen())")
-        // The window closes: the silenced alarm, still in ALARM, reaches the hooks now.
-        wrapper.releaseDump()
-        #expect(
-            await eventually(timeout: 60) {
-                seen().contains("load-silenced ALARM [weekly] after maintenance window weekly:")
-            }, "\(seen())")
-        #expect(monitoring.openMaintenanceWindows.isEmpty)
-        let socket = a.socket
-        let history = try await offPool {
-            try Run.command(
-                [TestPaths.binary("whatifctl"), "alarms", "history", "load-silenced", "--socket", socket])
+                """
+            let clock = ManualClock(at("2026-11-29T05:00:10Z"))
+            let a = try await InProcessAgent(c, clock: clock)
+            defer { Task { await a.stop() } }
+            let monitoring = try #require(a.daemon.core.monitoring)
+            #expect(try await offPool { wrapper.waitUntilHolding() }, "the window's backup did not start")
+            #expect(monitoring.openMaintenanceWindows == ["weekly": ["load-silenced"]])
+            // Load 50 in the last complete minute: both alarms go to ALARM inside the window.
+            let now = Date().timeIntervalSince1970
+            let key = MetricKey(namespace: "Test/Window", name: "Load", dimensions: [], unit: "None")
+            monitoring.store.append([Sample(key: key, value: 50, time: (now / 60).rounded(.down) * 60 - 30)], now: now)
+            monitoring.evaluateAlarms(now: now)
+            let silenced = try #require(monitoring.history("load-silenced")?.first)
+            #expect(silenced.to == "ALARM" && silenced.maintenanceWindow == "weekly" && silenced.silenced == true)
+            let told = try #require(monitoring.history("load-told")?.first)
+            #expect(told.to == "ALARM" && told.maintenanceWindow == "weekly" && told.silenced == nil)
+            let seenPath = hooks.file("seen")
+            let seen: @Sendable () -> String = { String(decoding: (try? Files.read(seenPath)) ?? [], as: UTF8.self) }
+            #expect(await eventually(timeout: 10) { seen().contains("load-told ALARM [weekly]") })
+            #expect(!seen().contains("load-silenced"), "silenced while the window is open: \(seen())")
+            // The window closes: the silenced alarm, still in ALARM, reaches the hooks now.
+            wrapper.releaseDump()
+            #expect(
+                await eventually(timeout: 60) {
+                    seen().contains("load-silenced ALARM [weekly] after maintenance window weekly:")
+                }, "\(seen())")
+            #expect(monitoring.openMaintenanceWindows.isEmpty)
+            let socket = a.socket
+            let history = try await offPool {
+                try Run.command(
+                    [TestPaths.binary("whatifctl"), "alarms", "history", "load-silenced", "--socket", socket])
+            }
+            #expect(
+                history.stdout.contains("WINDOW") && history.stdout.contains("weekly (silenced)"), "\(history.output)")
+            let job = try await waitForWindowJob(a, count: 1)
+            #expect(try windowResult(job).outcome == "succeeded")
         }
-        #expect(history.stdout.contains("WINDOW") && history.stdout.contains("weekly (silenced)"), "\(history.output)")
-        let job = try await waitForWindowJob(a, count: 1)
-        #expect(try windowResult(job).outcome == "succeeded")
     }
 
     /// Down over Sunday's window: with catch_up: report the agent records and reports it missed on
     /// start; with catch_up: run it runs it at once, planned for a whole window's length from now.
     @Test func missedWindowIsReportedOrCaughtUp() async throws {
-        let db = try await makeDatabase()
-        defer { fx.dropDatabase(db) }
-        let location = TempDir("whatif-mw-backups")
-        let hooks = TempDir("whatif-mw-hooks")
-        try recordingHook(
-            hooks, event: "maintenance", "$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER")
-        // The agent last handled the window a week before; it starts again on Monday.
-        func lastWeek(_ stateDir: String) throws {
-            try FileManager.default.createDirectory(
-                atPath: "\(stateDir)/maintenance", withIntermediateDirectories: true)
-            try Files.writeAtomically(
-                "\(stateDir)/maintenance/weekly.json",
-                Array("{\"handled\": \(Int(at("2026-11-22T05:00:00Z")))}".utf8), mode: 0o640)
-        }
-        let monday = at("2026-11-30T09:00:00Z")
-        let report = try await InProcessAgent(
-            config(db: db, location: location.path, hooks: hooks.path, catchUp: "report"), clock: ManualClock(monday),
-            prepare: lastWeek)
-        #expect(
-            try await eventuallyAsync(timeout: 10) {
-                try await report.call { try $0.maintenanceWindows() }.windows[0].lastRun?.outcome == "missed"
-            })
-        let last = try await report.call { try $0.maintenanceWindows() }.windows[0].lastRun
-        #expect(last?.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
-        #expect(try await report.call { try windowJobs($0) }.isEmpty, "reported, not run")
-        // The hook runs on its own thread after the window ends; a loaded CI machine can take a while.
-        #expect(await eventually(timeout: 30) { (try? Files.read(hooks.file("seen"))) != nil })
-        #expect(String(decoding: try Files.read(hooks.file("seen")), as: UTF8.self) == "weekly missed catch-up\n")
-        await report.stop()
+        try await withDatabase { db in
+            let location = TempDir("whatif-mw-backups")
+            let hooks = TempDir("whatif-mw-hooks")
+            try recordingHook(
+                hooks, event: "maintenance", "$WHATIF_WINDOW_NAME $WHATIF_WINDOW_OUTCOME $WHATIF_WINDOW_TRIGGER")
+            // The agent last handled the window a week before; it starts again on Monday.
+            func lastWeek(_ stateDir: String) throws {
+                try FileManager.default.createDirectory(
+                    atPath: "\(stateDir)/maintenance", withIntermediateDirectories: true)
+                try Files.writeAtomically(
+                    "\(stateDir)/maintenance/weekly.json",
+                    Array("{\"handled\": \(Int(at("2026-11-22T05:00:00Z")))}".utf8), mode: 0o640)
+            }
+            let monday = at("2026-11-30T09:00:00Z")
+            let report = try await InProcessAgent(
+                config(db: db, location: location.path, hooks: hooks.path, catchUp: "report"),
+                clock: ManualClock(monday),
+                prepare: lastWeek)
+            #expect(
+                try await eventuallyAsync(timeout: 10) {
+                    try await report.call { try $0.maintenanceWindows() }.windows[0].lastRun?.outcome == "missed"
+                })
+            let last = try await report.call { try $0.maintenanceWindows() }.windows[0].lastRun
+            #expect(last?.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
+            #expect(try await report.call { try windowJobs($0) }.isEmpty, "reported, not run")
+            // The hook runs on its own thread after the window ends; a loaded CI machine can take a while.
+            #expect(await eventually(timeout: 30) { (try? Files.read(hooks.file("seen"))) != nil })
+            #expect(String(decoding: try Files.read(hooks.file("seen")), as: UTF8.self) == "weekly missed catch-up\n")
+            await report.stop()
 
-        let run = try await InProcessAgent(
-            config(db: db, location: location.path, hooks: hooks.path, catchUp: "run"), clock: ManualClock(monday),
-            prepare: lastWeek)
-        defer { Task { await run.stop() } }
-        let job = try await waitForWindowJob(run, count: 1)
-        let r = try windowResult(job)
-        #expect(r.trigger == "catch-up" && r.outcome == "succeeded", "\(r)")
-        #expect(r.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
-        #expect(r.endsAt == Date(timeIntervalSince1970: monday + 3600))
-        #expect(r.steps.map(\.state) == ["succeeded", "succeeded", "succeeded"])
+            let run = try await InProcessAgent(
+                config(db: db, location: location.path, hooks: hooks.path, catchUp: "run"), clock: ManualClock(monday),
+                prepare: lastWeek)
+            defer { Task { await run.stop() } }
+            let job = try await waitForWindowJob(run, count: 1)
+            let r = try windowResult(job)
+            #expect(r.trigger == "catch-up" && r.outcome == "succeeded", "\(r)")
+            #expect(r.occurrence == Date(timeIntervalSince1970: at("2026-11-29T05:00:00Z")))
+            #expect(r.endsAt == Date(timeIntervalSince1970: monday + 3600))
+            #expect(r.steps.map(\.state) == ["succeeded", "succeeded", "succeeded"])
+        }
     }
 }
 

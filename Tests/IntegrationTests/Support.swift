@@ -46,9 +46,13 @@ enum TestUsers {
     static let both = "whatif-t-both"
 
     static func ensure() throws {
+        // Test processes run side by side (scripts/test): one at a time here, or useradd finds the
+        // user another has just added, or /etc/passwd locked.
         let r = try Run.shell(
             """
             set -e
+            exec 9>/run/lock/whatif-test-users.lock
+            flock 9
             getent group \(readerGroup) >/dev/null || groupadd \(readerGroup)
             getent group \(adminGroup) >/dev/null || groupadd \(adminGroup)
             id \(reader) >/dev/null 2>&1 || useradd -M -N -g nogroup -G \(readerGroup) -s /usr/sbin/nologin \(reader)
@@ -61,7 +65,7 @@ enum TestUsers {
 
 /// whatifctl copied where any user can run it (the checkout may sit under a private home).
 let publicWhatifctl: String = {
-    let dir = "/tmp/whatif-test-bin-\(getpid())"
+    let dir = "\(TestScratch.root)/bin"
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     chmod(dir, 0o755)
     let dest = "\(dir)/whatifctl"

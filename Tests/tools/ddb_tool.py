@@ -70,7 +70,7 @@ def digest(items):
         h.update(line.encode() + b"\n")
     return {"items": len(lines), "digest": h.hexdigest()}
 
-def seed(env_file, table, count):
+def seed(env_file, table, count, pad=0):
     ddb = client(env_file)
     if table not in ddb.list_tables()["TableNames"]:
         ddb.create_table(
@@ -106,6 +106,8 @@ def seed(env_file, table, count):
                                     "weights": {"NS": ["1", "2.5"]}}}
         if i % 7 == 0:
             item["body"] = {"S": "x" * rng.randrange(100, 4000)}
+        if pad:
+            item["notes"] = {"S": ("what if %d " % i * pad)[:pad]}
         batch.append({"PutRequest": {"Item": item}})
         if len(batch) == 25:
             flush()
@@ -302,7 +304,7 @@ def digest_table(env_file, table):
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "seed":
-        seed(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        seed(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 0)
     elif cmd == "check-export":
         print(json.dumps(check_export(sys.argv[2])))
     elif cmd == "digest-table":

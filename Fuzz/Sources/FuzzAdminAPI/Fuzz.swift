@@ -13,8 +13,7 @@ final class Harness: @unchecked Sendable {
     var execs = 0
 
     init() {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("whatif-fuzz-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = scratchFolder("whatif-fuzz")
         socket = "\(dir)/agent.sock"
         let yaml = """
             environment: development

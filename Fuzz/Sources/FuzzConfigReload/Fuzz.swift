@@ -15,8 +15,7 @@ final class Running: @unchecked Sendable {
     let daemon: Daemon
 
     init() {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("whatif-fuzz-reload-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = scratchFolder("whatif-fuzz-reload")
         path = dir + "/agent.yaml"
         good = """
             environment: development
