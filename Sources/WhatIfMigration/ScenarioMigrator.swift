@@ -280,6 +280,7 @@ package final class ScenarioMigrator {
                     unkeyed += 1
                     skipped.append(MigrationSkip(position: "byte \(e.offset)", reason: e.reason))
                     return
+                case .failed(let e): throw e
                 }
                 if keys.insert(item.keyHash) {
                     if i >= resumeAt {

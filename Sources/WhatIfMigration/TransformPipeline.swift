@@ -14,6 +14,9 @@ final class TransformPipeline {
         case item(ScenarioTransform.Item, request: Range<Int>, content: ScenarioTransform.KeyHash)
         case reject(Reject)
         case malformed(BSONError)
+        /// Neither a reject nor damage (the transform throws no other error today): the run stops with
+        /// it rather than count the document as rejected.
+        case failed(any Error)
     }
 
     final class Chunk: @unchecked Sendable {
@@ -71,7 +74,7 @@ final class TransformPipeline {
                     c.outcomes.append(.malformed(e))
                 } catch {
                     c.out.removeSubrange(start...)
-                    c.outcomes.append(.reject(Reject("\(error)")))
+                    c.outcomes.append(.failed(error))
                 }
             }
         }

@@ -437,6 +437,7 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
                 case .item(_, let request, _): seen.append(String(decoding: out[request], as: UTF8.self))
                 case .reject(let r): seen.append("reject: \(r.reason)")
                 case .malformed(let e): seen.append("malformed: \(e.reason)")
+                case .failed(let e): seen.append("failed: \(e)")
                 }
             }
             try pipeline.run(try MigrationSource(path: path), skipBad: false, skipped: { _ in }, consume: consume)
