@@ -266,7 +266,7 @@ package final class ScenarioMigrator {
                 let request: Range<Int>
                 let content: ScenarioTransform.KeyHash
                 switch outcome {
-                case .item(let it, let r, let c): (item, request, content) = (it, r, c)
+                case .item(let it, let r, let c, _): (item, request, content) = (it, r, c)
                 case .reject(let r):
                     unkeyed += 1
                     if i >= resumeAt { try writeReject(doc, r) }

@@ -155,20 +155,37 @@ package final class ScenarioVerifier {
         var exampleCount: [String: Int] = [:]
         var differingKeys: [(String, DynamoItem)] = []
         var seen = Set<String>()
-        var out: [UInt8] = []
         func example(_ key: String, _ kind: String, _ detail: String?) {
             guard exampleCount[kind, default: 0] < 100 else { return }
             exampleCount[kind, default: 0] += 1
             examples.append(VerifyDifference(scenarioId: key, kind: kind, detail: detail))
         }
-        try source.read(skipBad: skipBad) { doc in
-            try reporter.checkCancelled()
+        // Transformed and digested on every core (the pipeline keeps the source's order, so the first
+        // document of a repeated key is still the one compared).
+        let pipeline = TransformPipeline(transform: transform) { json in
+            Self.digest(try JSONDecoder().decode(DynamoItem.self, from: Data(json)))
+        }
+        try pipeline.run(source, skipBad: skipBad, skipped: { _ in }) { doc, outcome, out in
+            if doc.index & 255 == 0 { try reporter.checkCancelled() }
             documents += 1
-            out.removeAll(keepingCapacity: true)
             let item: ScenarioTransform.Item
-            do { item = try transform.transform(doc.bytes, base: doc.position, into: &out) } catch is Reject {
+            let request: Range<Int>
+            let digest: [UInt8]
+            switch outcome {
+            case .item(let it, let r, _, let d?): (item, request, digest) = (it, r, d)
+            case .item: throw Failure("the verify pipeline made an item without its digest")
+            case .reject:
                 rejected += 1
                 return
+            case .malformed(let e):
+                guard skipBad else {
+                    throw SourceError(
+                        message: "\(source.path): \(e.description)",
+                        hint: "repair the dump, or pass --skip-bad (as the migration was)")
+                }
+                rejected += 1
+                return
+            case .failed(let e): throw e
             }
             // A repeated key was rejected by the migration: the first document is the one compared.
             let key = item.scenarioId(in: out)
@@ -176,17 +193,20 @@ package final class ScenarioVerifier {
                 rejected += 1
                 return
             }
-            let expected = try JSONDecoder().decode(DynamoItem.self, from: Data(out))
             guard let have = digests.removeValue(forKey: key) else {
                 missing += 1
                 example(key, "missing", nil)
                 return
             }
-            if have == Self.digest(expected) {
+            if have == digest {
                 matching += 1
             } else {
                 differing += 1
-                if differingKeys.count < 100 { differingKeys.append((key, expected)) }
+                if differingKeys.count < 100 {
+                    // The item alone, without the PutRequest around it.
+                    let json = out[(request.lowerBound + TransformPipeline.prefix.count)..<(request.upperBound - 2)]
+                    differingKeys.append((key, try JSONDecoder().decode(DynamoItem.self, from: Data(json))))
+                }
             }
             throttle.report(done: Double(documents), total: nil, unit: "documents", phase: "comparing")
         }

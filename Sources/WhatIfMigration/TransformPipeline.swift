@@ -11,7 +11,8 @@ final class TransformPipeline {
     enum Outcome {
         /// `request` is the whole `{"PutRequest":{"Item":…}}` in the chunk's output; `content` hashes the
         /// item alone (what the sync record compares).
-        case item(ScenarioTransform.Item, request: Range<Int>, content: ScenarioTransform.KeyHash)
+        /// `digest` is what the pipeline's `digest` step made of the item's JSON (nil without one).
+        case item(ScenarioTransform.Item, request: Range<Int>, content: ScenarioTransform.KeyHash, digest: [UInt8]?)
         case reject(Reject)
         case malformed(BSONError)
         /// Neither a reject nor damage (the transform throws no other error today): the run stops with
@@ -34,6 +35,9 @@ final class TransformPipeline {
     static let prefix = Array(#"{"PutRequest":{"Item":"#.utf8)
 
     let transform: ScenarioTransform
+    /// Run on the workers for each item, on its DynamoDB JSON (`{"scenarioId":{"S":…},…}`): verify's
+    /// structural digest, costly enough to want both cores. An error stops the run (`.failed`).
+    let digest: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])?
     let threads: Int
     let window: Int
     let chunkBytes: Int
@@ -41,9 +45,10 @@ final class TransformPipeline {
 
     init(
         transform: ScenarioTransform, threads: Int = Threads.cores, window: Int? = nil, chunkBytes: Int = 512 << 10,
-        chunkDocuments: Int = 1024
+        chunkDocuments: Int = 1024, digest: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])? = nil
     ) {
         self.transform = transform
+        self.digest = digest
         self.threads = max(1, threads)
         self.window = window ?? max(2, 2 * max(1, threads))
         self.chunkBytes = chunkBytes
@@ -51,7 +56,9 @@ final class TransformPipeline {
     }
 
     /// Transforms every document of a chunk (on a worker).
-    static func work(_ c: Chunk, _ transform: ScenarioTransform) {
+    static func work(
+        _ c: Chunk, _ transform: ScenarioTransform, digest: (@Sendable (UnsafeRawBufferPointer) throws -> [UInt8])?
+    ) {
         c.outcomes.reserveCapacity(c.spans.count)
         c.docs.withUnsafeBytes { all in
             for span in c.spans {
@@ -60,12 +67,13 @@ final class TransformPipeline {
                 c.out += prefix
                 do {
                     let item = try transform.transform(doc, base: span.position, into: &c.out)
-                    let content = c.out.withUnsafeBytes {
-                        ScenarioTransform.KeyHash(UnsafeRawBufferPointer(rebasing: $0[(start + prefix.count)...]))
+                    let (content, made) = try c.out.withUnsafeBytes { all in
+                        let json = UnsafeRawBufferPointer(rebasing: all[(start + prefix.count)...])
+                        return (ScenarioTransform.KeyHash(json), try digest?(json))
                     }
                     c.out.append(UInt8(ascii: "}"))
                     c.out.append(UInt8(ascii: "}"))
-                    c.outcomes.append(.item(item, request: start..<c.out.count, content: content))
+                    c.outcomes.append(.item(item, request: start..<c.out.count, content: content, digest: made))
                 } catch let r as Reject {
                     c.out.removeSubrange(start...)
                     c.outcomes.append(.reject(r))
@@ -90,10 +98,11 @@ final class TransformPipeline {
     ) throws {
         let queue = BlockingQueue<Chunk>(capacity: window)
         let transform = self.transform
+        let digest = self.digest
         let workers = (0..<threads).map { _ in
             Threads.start {
                 while let c = queue.take() {
-                    Self.work(c, transform)
+                    Self.work(c, transform, digest: digest)
                     c.done.countDown()
                 }
             }

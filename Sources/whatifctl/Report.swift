@@ -32,12 +32,13 @@ struct Report: ParsableCommand {
         // Each part is fetched on its own: one that fails is said so on the page, not the whole page lost.
         func part<T>(_ body: () throws -> T) -> Result<T, any Error> { Result { try body() } }
         let agent = try perform { try client.status() }.agent
+        let alarms = part { try client.alarms() }
         let data = ReportPage.Data(
             generatedAt: Date(), agent: agent, span: DurationText.parse(since) ?? 10800,
             metrics: part { try client.metrics(name: nil, since: since, maxPoints: 240) },
-            alarms: part { try client.alarms() },
+            alarms: alarms,
             histories: part {
-                try client.alarms().alarms.map { ($0.alarmName, try client.alarmHistory($0.alarmName).items) }
+                try alarms.get().alarms.map { ($0.alarmName, try client.alarmHistory($0.alarmName).items) }
             },
             backups: part { try client.backups() }, jobs: part { try client.jobs() },
             windows: part { try client.maintenanceWindows() })

@@ -376,6 +376,11 @@ struct MigrationFixture {
         #expect(skip.status == 0, "\(skip.output)")
         #expect(skip.output.contains("skipped byte"), "\(skip.output)")
         #expect(try fx.ddb(["count", fx.envFile, table]) == "19")
+        // Verify reads the dump as the migration did: stopped by the damage, or past it with --skip-bad.
+        let damaged = try a.ctl(["migrate", "verify", "--from", fixtures + "/corrupt-length.bson"])
+        #expect(damaged.status == 1 && damaged.output.contains("malformed BSON at byte"), "\(damaged.output)")
+        let past = try a.ctl(["migrate", "verify", "--from", fixtures + "/corrupt-length.bson", "--skip-bad"])
+        #expect(past.status == 0 && past.stdout.contains("19 match, 0 missing"), "\(past.output)")
         // Extended JSON, relaxed and as an array, lands the same items.
         let v = try a.ctl(["migrate", "verify", "--from", fixtures + "/scenarios.array.json"])
         #expect(v.status == 1 && v.stdout.contains("19 match, 1 missing"), "\(v.output)")

@@ -434,7 +434,7 @@ func pythonTransform(_ bsonPath: String) throws -> [DynamoItem] {
                 #expect(doc.index == indexes)
                 indexes += 1
                 switch outcome {
-                case .item(_, let request, _): seen.append(String(decoding: out[request], as: UTF8.self))
+                case .item(_, let request, _, _): seen.append(String(decoding: out[request], as: UTF8.self))
                 case .reject(let r): seen.append("reject: \(r.reason)")
                 case .malformed(let e): seen.append("malformed: \(e.reason)")
                 case .failed(let e): seen.append("failed: \(e)")
