@@ -165,7 +165,7 @@ package final class ScenarioVerifier {
         let pipeline = TransformPipeline(transform: transform) { json in
             Self.digest(try JSONDecoder().decode(DynamoItem.self, from: Data(json)))
         }
-        try pipeline.run(source, skipBad: skipBad, skipped: { _ in }) { doc, outcome, out in
+        func compare(_ doc: SourceDocument, _ outcome: TransformPipeline.Outcome, _ out: [UInt8]) throws {
             if doc.index & 255 == 0 { try reporter.checkCancelled() }
             documents += 1
             let item: ScenarioTransform.Item
@@ -210,6 +210,7 @@ package final class ScenarioVerifier {
             }
             throttle.report(done: Double(documents), total: nil, unit: "documents", phase: "comparing")
         }
+        try pipeline.run(source, skipBad: skipBad, skipped: { _ in }, consume: compare)
         for (key, expected) in differingKeys {
             let actual = try client.getItem(table: table, key: ["scenarioId": .s(key)], consistentRead: true)
             example(key, "differs", actual.map { Self.describe(expected: expected, actual: $0) } ?? "gone meanwhile")
