@@ -60,8 +60,8 @@ package enum TestScratch {
     }
 }
 
-/// A temporary folder, removed when the value is released (and with the process's scratch folder). Traversable by other users (tests run
-/// programs as `nobody` and `postgres`).
+/// A temporary folder in the process's scratch folder, removed when the value is released. Traversable
+/// by other users (tests run programs as `nobody` and `postgres`).
 package final class TempDir: @unchecked Sendable {
     package let path: String
 
