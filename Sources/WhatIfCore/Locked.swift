@@ -43,4 +43,34 @@ package final class ExclusiveSlot<Value>: @unchecked Sendable {
     package func put(_ v: Value) {
         mutex.withLock { _ in value = v }
     }
+
+    /// Runs `body` on the kept value (a connection), made by `make` when there is none, and keeps it
+    /// again after. A kept value that fails with an error `isStale` accepts (its server restarted, say)
+    /// is discarded and `body` runs once more on a new one; a value that fails otherwise is discarded.
+    package func using<T>(
+        make: () throws -> Value, discard: (Value) -> Void, isStale: (any Error) -> Bool,
+        _ body: (Value) throws -> T
+    ) throws -> T {
+        let kept = take()
+        let current = try kept ?? make()
+        do {
+            let r = try body(current)
+            put(current)
+            return r
+        } catch  where kept != nil && isStale(error) {
+            discard(current)
+            let fresh = try make()
+            do {
+                let r = try body(fresh)
+                put(fresh)
+                return r
+            } catch {
+                discard(fresh)
+                throw error
+            }
+        } catch {
+            discard(current)
+            throw error
+        }
+    }
 }

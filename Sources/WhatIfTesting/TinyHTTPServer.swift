@@ -258,47 +258,33 @@ package final class FaultProxy: @unchecked Sendable {
         case .expiredCredentials?:
             injected.withLock { $0 += 1 }
             let code = isJSON ? "ExpiredTokenException" : "ExpiredToken"
-            if isJSON {
-                return TinyResponse(
-                    status: 400, headers: [("Content-Type", "application/x-amz-json-1.0")],
-                    body: Array(
-                        #"{"__type":"com.amazon.coral.service#\#(code)","message":"The security token included in the request is expired"}"#
-                            .utf8))
-            }
-            return TinyResponse(
-                status: 400, headers: [("Content-Type", "application/xml")],
-                body: Array(
+            return isJSON
+                ? Self.jsonError(
+                    400, type: "com.amazon.coral.service#\(code)",
+                    message: "The security token included in the request is expired")
+                : Self.xmlError(
+                    400, contentType: "application/xml",
                     "<Error><Code>\(code)</Code><Message>The provided token has expired.</Message><RequestId>fault-proxy</RequestId></Error>"
-                        .utf8))
+                )
         case .throttle(let code)?:
             injected.withLock { $0 += 1 }
-            if isJSON {
-                return TinyResponse(
-                    status: 400,
-                    headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "fault-proxy")],
-                    body: Array(
-                        #"{"__type":"com.amazonaws.dynamodb.v20120810#\#(code)","message":"Rate exceeded (injected)"}"#
-                            .utf8))
-            }
-            return TinyResponse(
-                status: 400, headers: [("Content-Type", "text/xml")],
-                body: Array(
+            return isJSON
+                ? Self.jsonError(
+                    400, type: "com.amazonaws.dynamodb.v20120810#\(code)", message: "Rate exceeded (injected)")
+                : Self.xmlError(
+                    400,
                     "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>Rate exceeded (injected)</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
-                        .utf8))
+                )
         case .serverError(let status)?:
             injected.withLock { $0 += 1 }
-            if isJSON {
-                return TinyResponse(
-                    status: status, headers: [("Content-Type", "application/x-amz-json-1.0")],
-                    body: Array(
-                        #"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error (injected)"}"#
-                            .utf8))
-            }
-            return TinyResponse(
-                status: status, headers: [("Content-Type", "text/xml")],
-                body: Array(
+            return isJSON
+                ? Self.jsonError(
+                    status, type: "com.amazonaws.dynamodb.v20120810#InternalServerError",
+                    message: "Internal server error (injected)")
+                : Self.xmlError(
+                    status,
                     "<ErrorResponse><Error><Code>InternalFailure</Code><Message>injected</Message></Error></ErrorResponse>"
-                        .utf8))
+                )
         case .unprocessed(let keep)?:
             injected.withLock { $0 += 1 }
             return unprocessed(req, keep: keep)
@@ -312,6 +298,19 @@ package final class FaultProxy: @unchecked Sendable {
         case nil:
             return forward(req)
         }
+    }
+
+    /// An error as AWS's JSON protocols answer it (`__type`, `message`).
+    static func jsonError(_ status: Int, type: String, message: String) -> TinyResponse {
+        TinyResponse(
+            status: status,
+            headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", "fault-proxy")],
+            body: Array(#"{"__type":"\#(type)","message":"\#(message)"}"#.utf8))
+    }
+
+    /// An error as AWS's XML protocols (Query, REST-XML) answer it.
+    static func xmlError(_ status: Int, contentType: String = "text/xml", _ body: String) -> TinyResponse {
+        TinyResponse(status: status, headers: [("Content-Type", contentType)], body: Array(body.utf8))
     }
 
     /// Forwards a request upstream unchanged (so its SigV4 signature, made for the proxy's Host, stays

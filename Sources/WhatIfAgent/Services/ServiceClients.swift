@@ -67,50 +67,16 @@ package final class ServiceClients: Sendable {
     /// Runs `body` on the kept status connection, connecting when there is none. A kept connection that
     /// fails (the server restarted, say) is replaced once, within the same deadline.
     package func withProbePostgres<T>(deadline: Deadline, _ body: (PostgresConnection) throws -> T) throws -> T {
-        var reused = true
-        var conn = probePostgres.take()
-        if conn == nil {
-            conn = try postgres(deadline: deadline)
-            reused = false
-        }
-        do {
-            let r = try body(conn!)
-            probePostgres.put(conn!)
-            return r
-        } catch let e as PostgresError where reused && e.kind != .query && !deadline.hasPassed {
-            conn?.close()
-            let fresh = try postgres(deadline: deadline)
-            let r = try body(fresh)
-            probePostgres.put(fresh)
-            return r
-        } catch {
-            conn?.close()
-            throw error
-        }
+        try probePostgres.using(
+            make: { try postgres(deadline: deadline) }, discard: { $0.close() },
+            isStale: { ($0 as? PostgresError).map { $0.kind != .query } == true && !deadline.hasPassed }, body)
     }
 
     /// As `withProbePostgres`, for Redis.
     package func withProbeRedis<T>(timeout: Double, _ body: (RedisConnection) throws -> T) throws -> T {
-        var reused = true
-        var conn = probeRedis.take()
-        if conn == nil {
-            conn = try redis(timeout: timeout)
-            reused = false
-        }
-        do {
-            let r = try body(conn!)
-            probeRedis.put(conn!)
-            return r
-        } catch let e as RedisError where reused && e.kind == .connection {
-            conn?.close()
-            let fresh = try redis(timeout: timeout)
-            let r = try body(fresh)
-            probeRedis.put(fresh)
-            return r
-        } catch {
-            conn?.close()
-            throw error
-        }
+        try probeRedis.using(
+            make: { try redis(timeout: timeout) }, discard: { $0.close() },
+            isStale: { ($0 as? RedisError)?.kind == .connection }, body)
     }
 
     /// A new Redis connection (blocking).
