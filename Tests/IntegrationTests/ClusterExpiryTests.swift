@@ -70,6 +70,15 @@ import WhatIfTesting
                 let cmds = byNode[p.address]![chunk..<min(chunk + 500, byNode[p.address]!.count)]
                 for r in try c.pipeline(Array(cmds)) where r.isError { throw TestFailure("SET: \(r)") }
             }
+            // Replication is asynchronous: WAIT until the shard's replicas have every write, or a replica
+            // that takes over from a primary a test kills may not have the keys (seen on a busy CI).
+            let replicas = Int(try c.info("replication")["connected_slaves"] ?? "") ?? 0
+            if replicas > 0 {
+                let acked = try c.command(["WAIT", String(replicas), "30000"]).int ?? 0
+                guard acked >= replicas else {
+                    throw TestFailure("\(p.address): \(acked) of \(replicas) replicas have the keys after 30 s")
+                }
+            }
         }
         return t
     }
