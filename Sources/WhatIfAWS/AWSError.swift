@@ -17,17 +17,6 @@ public struct AWSError: OperatorError, Sendable {
     package var serviceMessage: String
     package var requestId: String?
 
-    package init(
-        service: String, operation: String, status: Int, code: String, serviceMessage: String, requestId: String? = nil
-    ) {
-        self.service = service
-        self.operation = operation
-        self.status = status
-        self.code = code
-        self.serviceMessage = serviceMessage
-        self.requestId = requestId
-    }
-
     public var message: String {
         "\(service) \(operation) failed: \(code)" + (serviceMessage.isEmpty ? "" : ": \(serviceMessage)")
             + " (HTTP \(status))"

@@ -203,10 +203,6 @@ extension S3 {
     package struct UploadedPart: Sendable, Equatable {
         package var number: Int
         package var etag: String
-        package init(number: Int, etag: String) {
-            self.number = number
-            self.etag = etag
-        }
     }
 
     package struct MultipartUpload: Sendable, Equatable {

@@ -4,16 +4,9 @@ import WhatIfUnits
 /// attributes, child elements and text. Mixed content keeps only the text.
 public struct XMLElement: Sendable, Equatable {
     package var name: String
-    package var attributes: [String: String]
-    package var children: [XMLElement]
-    public var text: String
-
-    package init(name: String, attributes: [String: String] = [:], children: [XMLElement] = [], text: String = "") {
-        self.name = name
-        self.attributes = attributes
-        self.children = children
-        self.text = text
-    }
+    package var attributes: [String: String] = [:]
+    package var children: [XMLElement] = []
+    public var text: String = ""
 
     package func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
     package func all(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }

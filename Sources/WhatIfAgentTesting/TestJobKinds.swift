@@ -14,11 +14,6 @@ package enum TestJobKinds {
             package var stepMs: Int?
             /// The resource to lock (default `test:counter`).
             package var resource: String?
-            package init(to: Int? = nil, stepMs: Int? = nil, resource: String? = nil) {
-                self.to = to
-                self.stepMs = stepMs
-                self.resource = resource
-            }
         }
         package struct Result: Codable, Sendable, Equatable {
             package var counted: Int

@@ -109,32 +109,20 @@ package struct RetentionPolicy: Sendable, Equatable, Codable {
 
 package struct PostgresDumpSettings: Sendable, Equatable {
     /// `custom` (pg_dump -Fc, streamed through SHA-256) or `directory` (-Fd, with `jobs` workers).
-    package var format: String
-    package var jobs: Int
+    package var format: String = "custom"
+    package var jobs: Int = 1
     /// pg_dump's -Z level; nil is pg_dump's default.
     package var compression: Int?
     /// Folder holding pg_dump and pg_restore; nil: the newest /usr/lib/postgresql/*/bin, then PATH.
     package var binDirectory: String?
     /// Count each table's rows in the dump's snapshot (exact; one sequential scan per table).
-    package var rowCounts: Bool
+    package var rowCounts: Bool = true
     /// Longest a dump may run, in seconds.
-    package var timeout: Double
+    package var timeout: Double = 6 * 3600
     /// `primary`, or `replica`: dump from the least-lagging read replica (`postgres.replicas`).
     package var from = "primary"
     /// `from: replica`: a replica lagging more than this many seconds is not dumped from.
     package var maxReplicaLag: Double = 300
-
-    package init(
-        format: String = "custom", jobs: Int = 1, compression: Int? = nil, binDirectory: String? = nil,
-        rowCounts: Bool = true, timeout: Double = 6 * 3600
-    ) {
-        self.format = format
-        self.jobs = jobs
-        self.compression = compression
-        self.binDirectory = binDirectory
-        self.rowCounts = rowCounts
-        self.timeout = timeout
-    }
 }
 
 package struct DynamoExportSettings: Sendable, Equatable {

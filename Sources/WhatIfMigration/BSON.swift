@@ -55,10 +55,6 @@ package enum BSONType: UInt8, Sendable {
 public struct BSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: Int64
     package var reason: String
-    public init(offset: Int64, reason: String) {
-        self.offset = offset
-        self.reason = reason
-    }
     public var description: String { "malformed BSON at byte \(offset): \(reason)" }
 }
 

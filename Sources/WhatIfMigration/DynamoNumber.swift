@@ -27,12 +27,6 @@ package struct DynamoNumber: Sendable, Equatable, Hashable, CustomStringConverti
 
     package static let zero = DynamoNumber(digits: [UInt8(ascii: "0")], exponent: 0, negative: false)
 
-    init(digits: [UInt8], exponent: Int, negative: Bool) {
-        self.digits = digits
-        self.exponent = exponent
-        self.negative = negative
-    }
-
     /// Builds from a digit string (no sign, no point, leading zeros allowed) and an exponent, checking
     /// DynamoDB's limits.
     package static func make(digits raw: some Collection<UInt8>, exponent: Int, negative: Bool) throws(Problem)

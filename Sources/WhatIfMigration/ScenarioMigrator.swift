@@ -27,20 +27,6 @@ package struct MigrationCheckpoint: Codable, Sendable, Equatable {
     package var rejected: Int64
     /// A sync's: the checksum of the record it compared with (nil for a full migration).
     package var baseline: String?
-    package init(
-        source: String, size: Int64, modified: String, table: String, tableIdentity: String? = nil, done: Int64,
-        rejectFile: String?, rejected: Int64, baseline: String? = nil
-    ) {
-        self.baseline = baseline
-        self.source = source
-        self.size = size
-        self.modified = modified
-        self.table = table
-        self.tableIdentity = tableIdentity
-        self.done = done
-        self.rejectFile = rejectFile
-        self.rejected = rejected
-    }
 }
 
 /// The migration guide's `migrate-to-aws.js` as a job that cannot lose a document: reads the source

@@ -35,12 +35,6 @@ public enum SyncRecord {
         package var source: String
         /// When the run that wrote it finished (UTC, RFC 3339).
         package var recorded: String
-        package init(table: String, tableIdentity: String?, source: String, recorded: String) {
-            self.table = table
-            self.tableIdentity = tableIdentity
-            self.source = source
-            self.recorded = recorded
-        }
     }
 
     package struct Entry {

@@ -91,12 +91,7 @@ package enum AlarmState: String, Sendable, Codable, CaseIterable {
 package struct PeriodDatapoint: Sendable, Equatable {
     package var start: Double
     package var value: Double?
-    package var lowSample: Bool
-    package init(start: Double, value: Double?, lowSample: Bool = false) {
-        self.start = start
-        self.value = value
-        self.lowSample = lowSample
-    }
+    package var lowSample: Bool = false
 }
 
 /// The outcome of one evaluation: the new state (nil: keep the current one) and why.

@@ -13,10 +13,6 @@ package final class CloudWatchCollector: Collector, @unchecked Sendable {
     package struct Spec: Sendable, Equatable {
         package var key: MetricKey
         package var stat: String
-        package init(key: MetricKey, stat: String) {
-            self.key = key
-            self.stat = stat
-        }
     }
 
     package let name = "cloudwatch"

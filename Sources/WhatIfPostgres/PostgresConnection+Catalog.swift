@@ -5,11 +5,6 @@ package struct PostgresTable: Sendable, Hashable, Comparable {
     package var schema: String
     package var name: String
 
-    package init(schema: String, name: String) {
-        self.schema = schema
-        self.name = name
-    }
-
     /// `schema.name`, as people read it and as backup manifests key their row counts.
     package var displayName: String { "\(schema).\(name)" }
     /// `"schema"."name"`, safe to put in SQL whatever the names hold.

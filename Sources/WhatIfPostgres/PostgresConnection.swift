@@ -72,14 +72,6 @@ package struct PostgresError: OperatorError, Sendable {
     package var message: String
     package var detail: String?
     package var hint: String?
-
-    package init(kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
-        self.kind = kind
-        self.sqlState = sqlState
-        self.message = message
-        self.detail = detail
-        self.hint = hint
-    }
 }
 
 /// A query's rows, as text (libpq's text format).

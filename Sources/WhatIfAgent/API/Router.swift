@@ -61,16 +61,9 @@ package struct AdminResponse: Sendable {
     }
 
     package var status: Int
-    package var contentType: String
-    package var headers: [(String, String)]
+    package var contentType: String = "application/json"
+    package var headers: [(String, String)] = []
     package var body: Body
-
-    package init(status: Int, contentType: String = "application/json", headers: [(String, String)] = [], body: Body) {
-        self.status = status
-        self.contentType = contentType
-        self.headers = headers
-        self.body = body
-    }
 
     package static func json(_ value: some Encodable, status: Int = 200) -> AdminResponse {
         do {

@@ -146,13 +146,6 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     package var message: String
     public var hint: String
 
-    package init(location: String, line: Int?, message: String, hint: String) {
-        self.location = location
-        self.line = line
-        self.message = message
-        self.hint = hint
-    }
-
     public var description: String {
         "\(location)\(line.map { ":\($0)" } ?? ""): \(message); \(hint)"
     }
