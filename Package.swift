@@ -236,3 +236,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Public and package memberwise initialisers, generated (Swift synthesises them as internal only): a struct
+// that says `// memberwise-init: public` (or `package`) in its body gets one from the build-tool plugin
+// Plugins/MemberwiseInit (tool: Sources/MemberwiseInitGenerator; protocol: Sources/WhatIfMemberwise).
+package.targets += [
+    .target(name: "WhatIfMemberwise", swiftSettings: strict),
+    .executableTarget(name: "MemberwiseInitGenerator", swiftSettings: strict),
+    .plugin(name: "MemberwiseInit", capability: .buildTool(), dependencies: ["MemberwiseInitGenerator"]),
+    .testTarget(name: "MemberwiseInitGeneratorTests", dependencies: ["MemberwiseInitGenerator"]),
+]
+for target in package.targets where target.type == .regular && target.name.hasPrefix("WhatIf") {
+    guard target.name != "WhatIfMemberwise" else { continue }
+    target.dependencies.append("WhatIfMemberwise")
+    target.plugins = (target.plugins ?? []) + [.plugin(name: "MemberwiseInit")]
+}

@@ -15,10 +15,7 @@ package struct AWSService: Sendable, Hashable {
     package var name: String
     package var displayName: String
 
-    package init(name: String, displayName: String) {
-        self.name = name
-        self.displayName = displayName
-    }
+    // memberwise-init: package
 
     package static let dynamodb = AWSService(name: "dynamodb", displayName: "DynamoDB")
     package static let cloudwatch = AWSService(name: "monitoring", displayName: "CloudWatch")
@@ -34,24 +31,14 @@ package struct AWSSettings: Sendable {
     /// One endpoint for every service (moto_server, LocalStack), e.g. `http://127.0.0.1:5000`.
     package var endpoint: String?
     /// Per-service endpoints, by signing name (`dynamodb`: DynamoDB Local at http://localhost:8000).
-    package var serviceEndpoints: [String: String]
+    package var serviceEndpoints: [String: String] = [:]
     /// Attempts per call, the first included.
-    package var maxAttempts: Int
+    package var maxAttempts: Int = 5
     /// Seconds per attempt.
-    package var timeout: Double
-    package var backoff: Backoff
+    package var timeout: Double = 15
+    package var backoff: Backoff = Backoff(base: 0.05, cap: 10)
 
-    package init(
-        region: String, endpoint: String? = nil, serviceEndpoints: [String: String] = [:], maxAttempts: Int = 5,
-        timeout: Double = 15, backoff: Backoff = Backoff(base: 0.05, cap: 10)
-    ) {
-        self.region = region
-        self.endpoint = endpoint
-        self.serviceEndpoints = serviceEndpoints
-        self.maxAttempts = maxAttempts
-        self.timeout = timeout
-        self.backoff = backoff
-    }
+    // memberwise-init: package
 }
 
 /// One finished AWS call, for the agent's own request counters.
@@ -129,33 +116,19 @@ package final class AWSClient: Sendable {
     package struct Call: Sendable {
         package var service: AWSService
         package var operation: String
-        package var method: String
+        package var method: String = "POST"
         /// Path relative to the service's base, already percent-encoded (S3 keys).
-        package var path: String
+        package var path: String = "/"
         /// Query string without `?`, already encoded.
-        package var query: String
-        package var headers: [(name: String, value: String)]
-        package var body: [UInt8]
+        package var query: String = ""
+        package var headers: [(name: String, value: String)] = []
+        package var body: [UInt8] = []
         /// S3 signs without path normalization and with x-amz-content-sha256.
-        package var s3: Bool
+        package var s3: Bool = false
         /// Virtual-hosted S3: prepended to the host.
         package var hostPrefix: String?
 
-        package init(
-            service: AWSService, operation: String, method: String = "POST", path: String = "/", query: String = "",
-            headers: [(name: String, value: String)] = [], body: [UInt8] = [], s3: Bool = false,
-            hostPrefix: String? = nil
-        ) {
-            self.service = service
-            self.operation = operation
-            self.method = method
-            self.path = path
-            self.query = query
-            self.headers = headers
-            self.body = body
-            self.s3 = s3
-            self.hostPrefix = hostPrefix
-        }
+        // memberwise-init: package
     }
 
     /// Sends a call, retrying throttling, 5xx and transport failures with exponential backoff and full

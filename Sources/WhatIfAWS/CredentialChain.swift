@@ -29,21 +29,11 @@ package final class AWSCredentialChain: AWSCredentialProvider {
         package var configFile: String?
         package var imdsEndpoint: String?
         /// Where STS is called for roles: the region, and the endpoint override (moto) if any.
-        package var sts: AWSSettings
+        package var sts: AWSSettings = AWSSettings(region: "us-east-1")
         /// The container credentials address for a relative URI (tests point it elsewhere).
-        package var containerBase = "http://169.254.170.2"
+        package var containerBase: String = "http://169.254.170.2"
 
-        package init(
-            environment: [String: String], explicitProfile: String? = nil, credentialsFile: String? = nil,
-            configFile: String? = nil, imdsEndpoint: String? = nil, sts: AWSSettings = AWSSettings(region: "us-east-1")
-        ) {
-            self.environment = environment
-            self.explicitProfile = explicitProfile
-            self.credentialsFile = credentialsFile
-            self.configFile = configFile
-            self.imdsEndpoint = imdsEndpoint
-            self.sts = sts
-        }
+        // memberwise-init: package
 
         var home: String { environment["HOME"] ?? "/root" }
         func env(_ k: String) -> String? { environment[k].flatMap { $0.isEmpty ? nil : $0 } }

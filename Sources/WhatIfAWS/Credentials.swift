@@ -16,16 +16,7 @@ package struct AWSCredentials: Sendable, Equatable {
     /// Where they came from: "environment", "profile default (~/.aws/credentials)", "instance role web".
     package var source: String
 
-    package init(
-        accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
-        source: String
-    ) {
-        self.accessKeyId = accessKeyId
-        self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken
-        self.expiration = expiration
-        self.source = source
-    }
+    // memberwise-init: package
 
     /// True when they expire within `margin` seconds.
     package func expiresSoon(margin: Double, now: Date = Date()) -> Bool {

@@ -12,11 +12,7 @@ package final class DynamoBatchWriter: @unchecked Sendable {
         package var tag: Int
         /// Where the batch came from, for error messages ("file lines 1-25").
         package var origin: String
-        package init(requests: [[UInt8]], tag: Int, origin: String) {
-            self.requests = requests
-            self.tag = tag
-            self.origin = origin
-        }
+        // memberwise-init: package
     }
 
     package struct Counters: Sendable, Equatable {

@@ -77,10 +77,7 @@ package struct KeySchemaElement: Codable, Sendable, Equatable {
     package var attributeName: String
     /// HASH or RANGE.
     package var keyType: String
-    package init(attributeName: String, keyType: String) {
-        self.attributeName = attributeName
-        self.keyType = keyType
-    }
+    // memberwise-init: package
     enum CodingKeys: String, CodingKey {
         case attributeName = "AttributeName"
         case keyType = "KeyType"
@@ -91,10 +88,7 @@ package struct AttributeDefinition: Codable, Sendable, Equatable {
     package var attributeName: String
     /// S, N or B: the only key types DynamoDB accepts.
     package var attributeType: String
-    package init(attributeName: String, attributeType: String) {
-        self.attributeName = attributeName
-        self.attributeType = attributeType
-    }
+    // memberwise-init: package
     enum CodingKeys: String, CodingKey {
         case attributeName = "AttributeName"
         case attributeType = "AttributeType"
@@ -104,10 +98,7 @@ package struct AttributeDefinition: Codable, Sendable, Equatable {
 package struct Projection: Codable, Sendable, Equatable {
     package var projectionType: String
     package var nonKeyAttributes: [String]?
-    package init(projectionType: String, nonKeyAttributes: [String]? = nil) {
-        self.projectionType = projectionType
-        self.nonKeyAttributes = nonKeyAttributes
-    }
+    // memberwise-init: package
     enum CodingKeys: String, CodingKey {
         case projectionType = "ProjectionType"
         case nonKeyAttributes = "NonKeyAttributes"
@@ -117,10 +108,7 @@ package struct Projection: Codable, Sendable, Equatable {
 package struct ProvisionedThroughput: Codable, Sendable, Equatable {
     package var readCapacityUnits: Int64
     package var writeCapacityUnits: Int64
-    package init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
-        self.readCapacityUnits = readCapacityUnits
-        self.writeCapacityUnits = writeCapacityUnits
-    }
+    // memberwise-init: package
     enum CodingKeys: String, CodingKey {
         case readCapacityUnits = "ReadCapacityUnits"
         case writeCapacityUnits = "WriteCapacityUnits"
@@ -133,15 +121,7 @@ package struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
     package var projection: Projection
     /// Only for tables in PROVISIONED billing mode.
     package var provisionedThroughput: ProvisionedThroughput?
-    package init(
-        indexName: String, keySchema: [KeySchemaElement], projection: Projection,
-        provisionedThroughput: ProvisionedThroughput? = nil
-    ) {
-        self.indexName = indexName
-        self.keySchema = keySchema
-        self.projection = projection
-        self.provisionedThroughput = provisionedThroughput
-    }
+    // memberwise-init: package
     enum CodingKeys: String, CodingKey {
         case indexName = "IndexName"
         case keySchema = "KeySchema"
@@ -154,11 +134,7 @@ package struct LocalSecondaryIndex: Codable, Sendable, Equatable {
     package var indexName: String
     package var keySchema: [KeySchemaElement]
     package var projection: Projection
-    package init(indexName: String, keySchema: [KeySchemaElement], projection: Projection) {
-        self.indexName = indexName
-        self.keySchema = keySchema
-        self.projection = projection
-    }
+    // memberwise-init: package
     enum CodingKeys: String, CodingKey {
         case indexName = "IndexName"
         case keySchema = "KeySchema"
@@ -297,23 +273,11 @@ package struct DynamoDB: Sendable {
         package var attributeDefinitions: [AttributeDefinition]
         package var globalSecondaryIndexes: [GlobalSecondaryIndex]?
         package var localSecondaryIndexes: [LocalSecondaryIndex]?
-        package var billingMode: String
+        package var billingMode: String = "PAY_PER_REQUEST"
         /// Required when billingMode is PROVISIONED.
         package var provisionedThroughput: ProvisionedThroughput?
 
-        package init(
-            tableName: String, keySchema: [KeySchemaElement], attributeDefinitions: [AttributeDefinition],
-            globalSecondaryIndexes: [GlobalSecondaryIndex]? = nil, localSecondaryIndexes: [LocalSecondaryIndex]? = nil,
-            billingMode: String = "PAY_PER_REQUEST", provisionedThroughput: ProvisionedThroughput? = nil
-        ) {
-            self.tableName = tableName
-            self.keySchema = keySchema
-            self.attributeDefinitions = attributeDefinitions
-            self.globalSecondaryIndexes = globalSecondaryIndexes
-            self.localSecondaryIndexes = localSecondaryIndexes
-            self.billingMode = billingMode
-            self.provisionedThroughput = provisionedThroughput
-        }
+        // memberwise-init: package
 
         enum CodingKeys: String, CodingKey {
             case tableName = "TableName"
@@ -615,11 +579,7 @@ extension DynamoDB {
         package var enabled: Bool
         package var earliest: Date?
         package var latest: Date?
-        package init(enabled: Bool, earliest: Date?, latest: Date?) {
-            self.enabled = enabled
-            self.earliest = earliest
-            self.latest = latest
-        }
+        // memberwise-init: package
     }
 
     package func pointInTimeRecovery(table: String) throws -> PointInTimeRecovery {

@@ -27,13 +27,7 @@ package struct CloudWatch: Sendable {
         package var value: Double
         package var unit: String
         package var timestamp: Date
-        package init(metricName: String, dimensions: [Dimension], value: Double, unit: String, timestamp: Date) {
-            self.metricName = metricName
-            self.dimensions = dimensions
-            self.value = value
-            self.unit = unit
-            self.timestamp = timestamp
-        }
+        // memberwise-init: package
     }
 
     static func iso(_ d: Date) -> String { AWSTime.format(d) }
@@ -64,16 +58,7 @@ package struct CloudWatch: Sendable {
         package var period: Int
         /// SampleCount, Sum, Average, Minimum, Maximum or pNN.NN.
         package var stat: String
-        package init(
-            id: String, namespace: String, metricName: String, dimensions: [Dimension], period: Int, stat: String
-        ) {
-            self.id = id
-            self.namespace = namespace
-            self.metricName = metricName
-            self.dimensions = dimensions
-            self.period = period
-            self.stat = stat
-        }
+        // memberwise-init: package
     }
 
     package struct MetricResult: Sendable {

@@ -19,15 +19,7 @@ package enum SigV4 {
         /// Hex SHA-256 of the payload, or `UNSIGNED-PAYLOAD`.
         package var payloadHash: String
 
-        package init(
-            method: String, path: String, query: String, headers: [(name: String, value: String)], payloadHash: String
-        ) {
-            self.method = method
-            self.path = path
-            self.query = query
-            self.headers = headers
-            self.payloadHash = payloadHash
-        }
+        // memberwise-init: package
     }
 
     package struct Scope: Sendable, Equatable {

@@ -24,19 +24,7 @@ package struct HeldSnapshot: Sendable, Equatable {
 
     package var isAvailable: Bool { status == "available" }
 
-    package init(
-        identifier: String, arn: String?, source: String, status: String, bytes: Int64? = nil, createdAt: Date? = nil,
-        encrypted: Bool? = nil, kmsKeyId: String? = nil
-    ) {
-        self.identifier = identifier
-        self.arn = arn
-        self.source = source
-        self.status = status
-        self.bytes = bytes
-        self.createdAt = createdAt
-        self.encrypted = encrypted
-        self.kmsKeyId = kmsKeyId
-    }
+    // memberwise-init: package
 }
 
 extension AWSError {

@@ -33,10 +33,7 @@ package struct BackupCipher: Sendable {
     package let source: BackupKeySource?
     let kms: KMS?
 
-    package init(source: BackupKeySource?, kms: KMS?) {
-        self.source = source
-        self.kms = kms
-    }
+    // memberwise-init: package
 
     static let wrapAAD = Array("whatif-backup-data-key".utf8)
 

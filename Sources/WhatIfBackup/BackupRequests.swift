@@ -10,20 +10,11 @@ package struct BackupTargets: Sendable {
     /// The config file, for the hints.
     package var configPath: String
     /// Redis and `backups.redis` are configured.
-    package var redis: Bool
+    package var redis: Bool = false
     /// The snapshot kinds `backups.snapshots` turns on (each with its service configured).
-    package var snapshots: [BackupKind]
+    package var snapshots: [BackupKind] = []
 
-    package init(
-        postgresDatabase: String?, dynamoTable: String?, configPath: String, redis: Bool = false,
-        snapshots: [BackupKind] = []
-    ) {
-        self.postgresDatabase = postgresDatabase
-        self.dynamoTable = dynamoTable
-        self.configPath = configPath
-        self.redis = redis
-        self.snapshots = snapshots
-    }
+    // memberwise-init: package
 
     /// The kinds the config has, in the order backups take them.
     package var configuredKinds: [BackupKind] {

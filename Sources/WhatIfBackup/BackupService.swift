@@ -63,30 +63,7 @@ package struct BackupContext: Sendable {
     package var processEnvironment: [String: String]
     package var logger: Logger
 
-    package init(
-        settings: BackupSettings, environmentName: String, postgres: PostgresSource?,
-        postgresReplicas: [(name: String, source: PostgresSource)] = [], dynamo: DynamoSource?, s3: S3?,
-        kms: KMS? = nil, redis: RedisSource? = nil, rds: RDS? = nil, rdsInstance: String? = nil,
-        elasticache: ElastiCache? = nil, replicationGroup: String? = nil, region: String? = nil,
-        stateDirectory: String, processEnvironment: [String: String], logger: Logger
-    ) {
-        self.postgresReplicas = postgresReplicas
-        self.rds = rds
-        self.rdsInstance = rdsInstance
-        self.elasticache = elasticache
-        self.replicationGroup = replicationGroup
-        self.region = region
-        self.kms = kms
-        self.redis = redis
-        self.settings = settings
-        self.environmentName = environmentName
-        self.postgres = postgres
-        self.dynamo = dynamo
-        self.s3 = s3
-        self.stateDirectory = stateDirectory
-        self.processEnvironment = processEnvironment
-        self.logger = logger
-    }
+    // memberwise-init: package
 
     package var scratch: String { "\(stateDirectory)/tmp" }
     var pendingS3: String { "\(stateDirectory)/s3-pending" }

@@ -7,34 +7,21 @@ package struct BackupSettings: Sendable, Equatable {
     /// Local backup folder: `<location>/<kind>/<id>/`.
     package var location: String
     package var s3: S3Destination?
-    package var retention: [BackupKind: RetentionPolicy]
-    package var postgres: PostgresDumpSettings
-    package var dynamodb: DynamoExportSettings
+    package var retention: [BackupKind: RetentionPolicy] = [:]
+    package var postgres: PostgresDumpSettings = .init()
+    package var dynamodb: DynamoExportSettings = .init()
     /// Verify every new backup before the job ends (re-read and re-hash; pg_restore --list).
-    package var verifyAfterBackup: Bool
+    package var verifyAfterBackup: Bool = true
     /// Prune after every successful backup.
-    package var pruneAfterBackup: Bool
+    package var pruneAfterBackup: Bool = true
     /// Client-side encryption of every file (nil: stored as written).
     package var encryption: BackupKeySource?
     /// Redis backups (nil: Redis is not backed up).
     package var redis: RedisBackupSettings?
     /// Snapshots AWS keeps (`backups.snapshots`): which services, how long to wait for one.
-    package var snapshots = SnapshotSettings()
+    package var snapshots: SnapshotSettings = .init()
 
-    package init(
-        location: String, s3: S3Destination? = nil, retention: [BackupKind: RetentionPolicy] = [:],
-        postgres: PostgresDumpSettings = .init(), dynamodb: DynamoExportSettings = .init(),
-        verifyAfterBackup: Bool = true, pruneAfterBackup: Bool = true, encryption: BackupKeySource? = nil
-    ) {
-        self.location = location
-        self.s3 = s3
-        self.retention = retention
-        self.postgres = postgres
-        self.dynamodb = dynamodb
-        self.verifyAfterBackup = verifyAfterBackup
-        self.pruneAfterBackup = pruneAfterBackup
-        self.encryption = encryption
-    }
+    // memberwise-init: package
 
     package static let defaultLocation = "/var/lib/whatif/backups"
     package static let defaultRetention = RetentionPolicy(keepLast: 7, daily: 7, weekly: 4, monthly: 3)
@@ -97,12 +84,7 @@ package struct RetentionPolicy: Sendable, Equatable, Codable {
     package var weekly: Int?
     package var monthly: Int?
 
-    package init(keepLast: Int? = nil, daily: Int? = nil, weekly: Int? = nil, monthly: Int? = nil) {
-        self.keepLast = keepLast
-        self.daily = daily
-        self.weekly = weekly
-        self.monthly = monthly
-    }
+    // memberwise-init: package
 
     package var isEmpty: Bool { keepLast == nil && daily == nil && weekly == nil && monthly == nil }
 }

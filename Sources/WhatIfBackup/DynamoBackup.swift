@@ -17,12 +17,7 @@ package struct DynamoSource: Sendable {
     /// DynamoDB Local or moto; nil for AWS.
     package var endpoint: String?
     package var region: String
-    package init(client: DynamoDB, table: String, endpoint: String?, region: String) {
-        self.client = client
-        self.table = table
-        self.endpoint = endpoint
-        self.region = region
-    }
+    // memberwise-init: package
 }
 
 extension TableSchema {

@@ -17,10 +17,7 @@ package struct ExportOptions: Sendable, Equatable {
     /// A full export of the table as it was at this time (inside its point-in-time recovery window).
     package var exportTime: Date?
 
-    package init(incremental: Bool? = nil, exportTime: Date? = nil) {
-        self.incremental = incremental
-        self.exportTime = exportTime
-    }
+    // memberwise-init: package
 
     package var isEmpty: Bool { incremental == nil && exportTime == nil }
 }
@@ -44,11 +41,7 @@ package enum ExportChain {
         package var id: String
         package var export: BackupManifest.ExportInfo
         package var incrementals: Int
-        package init(id: String, export: BackupManifest.ExportInfo, incrementals: Int) {
-            self.id = id
-            self.export = export
-            self.incrementals = incrementals
-        }
+        // memberwise-init: package
     }
 
     /// The newest native export of `table` that did not fail verification, with its chain's length;

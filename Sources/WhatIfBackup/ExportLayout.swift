@@ -50,12 +50,7 @@ public enum ExportLayout {
         package var etag: String?
         public var dataFileS3Key: String
 
-        public init(itemCount: Int64, md5Checksum: String, etag: String?, dataFileS3Key: String) {
-            self.itemCount = itemCount
-            self.md5Checksum = md5Checksum
-            self.etag = etag
-            self.dataFileS3Key = dataFileS3Key
-        }
+        // memberwise-init: public
 
         /// The line, keys in AWS's order.
         package var jsonLine: String {

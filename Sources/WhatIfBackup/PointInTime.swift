@@ -19,19 +19,10 @@ package struct PointInTimeRestore: Sendable {
     /// The configured RDS instance (the source of an RDS restore).
     package var instance: String?
     /// How long to wait for the target to be ready.
-    package var timeout: Double
-    package var poll: Double
+    package var timeout: Double = 7200
+    package var poll: Double = 5
 
-    package init(
-        dynamodb: DynamoDB?, table: String?, rds: RDS?, instance: String?, timeout: Double = 7200, poll: Double = 5
-    ) {
-        self.dynamodb = dynamodb
-        self.table = table
-        self.rds = rds
-        self.instance = instance
-        self.timeout = timeout
-        self.poll = poll
-    }
+    // memberwise-init: package
 
     /// The time as text for messages.
     static func text(_ d: Date?) -> String { d.map(Timestamp.format) ?? "?" }

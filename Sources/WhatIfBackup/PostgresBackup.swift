@@ -15,11 +15,8 @@ import WhatIfProtocol
 /// The PostgreSQL database a backup reads.
 package struct PostgresSource: Sendable {
     package var config: PostgresConfig
-    package var connectTimeout: Double
-    package init(config: PostgresConfig, connectTimeout: Double = 5) {
-        self.config = config
-        self.connectTimeout = connectTimeout
-    }
+    package var connectTimeout: Double = 5
+    // memberwise-init: package
 }
 
 /// One pg_dump run into a partial folder: a snapshot exported from our own connection (so the row counts

@@ -16,12 +16,9 @@ package struct RedisBackupSettings: Sendable, Equatable {
     /// The RDB file to copy; nil: CONFIG GET dir and dbfilename.
     package var rdbPath: String?
     /// Longest the background save may take, in seconds.
-    package var timeout: Double
+    package var timeout: Double = 3600
 
-    package init(rdbPath: String? = nil, timeout: Double = 3600) {
-        self.rdbPath = rdbPath
-        self.timeout = timeout
-    }
+    // memberwise-init: package
 }
 
 /// What the backup capability needs of Redis: a connection, and where the server is (for the manifest).

@@ -17,22 +17,11 @@ package enum Retention {
         package var pinned: Bool
         package var verified: Bool
         /// A restore or a verify is reading it.
-        package var inUse: Bool
+        package var inUse: Bool = false
         /// An incremental export: the backup it continues (kept as long as it is).
         package var previous: String?
 
-        package init(
-            id: String, kind: BackupKind, time: Date, pinned: Bool, verified: Bool, inUse: Bool = false,
-            previous: String? = nil
-        ) {
-            self.previous = previous
-            self.id = id
-            self.kind = kind
-            self.time = time
-            self.pinned = pinned
-            self.verified = verified
-            self.inUse = inUse
-        }
+        // memberwise-init: package
     }
 
     /// Decisions for every candidate of one kind, newest first. The rules, as restic's `forget` has them:

@@ -22,19 +22,15 @@ public struct AgentClient: Sendable {
     public static let defaultSocket = "/run/whatif/agent.sock"
 
     /// The agent's Unix socket.
-    public var socketPath: String
+    public var socketPath: String = AgentClient.defaultSocket
     /// Seconds to wait for each answer.
-    public var timeout: Double
+    public var timeout: Double = 30
     /// Runs before every call, which blocks its thread until the answer comes; may refuse it by
     /// throwing (a test harness refuses calls made on a Swift cooperative thread that the agent it
     /// talks to needs).
     public var beforeEachCall: (@Sendable () throws -> Void)?
 
-    /// A client of the agent at `socketPath`, waiting `timeout` seconds for each answer.
-    public init(socketPath: String = AgentClient.defaultSocket, timeout: Double = 30) {
-        self.socketPath = socketPath
-        self.timeout = timeout
-    }
+    // memberwise-init: public
 
     /// Sends one request and reads the whole answer, whatever its status (`call` checks it).
     public func request(method: String, path: String, body: [UInt8]? = nil) throws -> HTTPResponse {

@@ -1,15 +1,11 @@
 /// Exponential backoff with full jitter, as AWS's architecture blog and SDKs describe it:
 /// the n-th retry sleeps a uniformly random time in [0, min(cap, base * 2^n)].
 package struct Backoff: Sendable {
-    package var base: Double
-    package var cap: Double
-    package var maxAttempts: Int
+    package var base: Double = 0.05
+    package var cap: Double = 20
+    package var maxAttempts: Int = 8
 
-    package init(base: Double = 0.05, cap: Double = 20, maxAttempts: Int = 8) {
-        self.base = base
-        self.cap = cap
-        self.maxAttempts = maxAttempts
-    }
+    // memberwise-init: package
 
     /// The ceiling of the delay before retry number `retry` (0 for the first retry).
     package func ceiling(retry: Int) -> Double {

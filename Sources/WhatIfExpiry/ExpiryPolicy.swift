@@ -19,26 +19,16 @@ package struct ExpiryPolicy: Sendable, Equatable {
         /// Only keys of this Redis type (string, hash, list, set, zset, stream).
         package var type: String?
 
-        package init(pattern: String, maxTTL: Int? = nil, defaultTTL: Int? = nil, action: Action, type: String? = nil) {
-            self.pattern = pattern
-            self.maxTTL = maxTTL
-            self.defaultTTL = defaultTTL
-            self.action = action
-            self.type = type
-        }
+        // memberwise-init: package
     }
 
     package var rules: [Rule]
     /// Globs of keys never looked at.
-    package var exclude: [String]
+    package var exclude: [String] = []
     /// The maxmemory-policy the server should run with (ElastiCache's default is volatile-lru).
     package var expectedMaxmemoryPolicy: String?
 
-    package init(rules: [Rule], exclude: [String] = [], expectedMaxmemoryPolicy: String? = nil) {
-        self.rules = rules
-        self.exclude = exclude
-        self.expectedMaxmemoryPolicy = expectedMaxmemoryPolicy
-    }
+    // memberwise-init: package
 
     /// The index of the rule that decides `key`, nil when excluded or unmatched.
     package func rule(for key: [UInt8]) -> Int? {

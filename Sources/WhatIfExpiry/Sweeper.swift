@@ -10,29 +10,20 @@ import WhatIfRedis
 
 package struct SweepSettings: Sendable, Equatable {
     /// SCAN's COUNT hint (lowered while batches run over `batchBudget`).
-    package var scanCount: Int
+    package var scanCount: Int = 1000
     /// At most this many keys looked at per second (nil: no limit).
     package var keysPerSecond: Double?
     /// A batch (SCAN, PTTL/TYPE, EXPIRE round trips) taking longer than this halves the next COUNT, one
     /// well under it doubles it (up to scanCount). Redis runs a client's whole pipeline in one go, so big
     /// batches are what delays the application's commands: 1 ms kept a GET load's p99 within 2x in
     /// bench/expiry.sh.
-    package var batchBudget: Double
+    package var batchBudget: Double = 0.001
     /// Offending keys kept per rule for the report.
-    package var sampleSize: Int
+    package var sampleSize: Int = 10
     /// Save the cursor every this many batches.
-    package var checkpointEvery: Int
+    package var checkpointEvery: Int = 10
 
-    package init(
-        scanCount: Int = 1000, keysPerSecond: Double? = nil, batchBudget: Double = 0.001, sampleSize: Int = 10,
-        checkpointEvery: Int = 10
-    ) {
-        self.scanCount = scanCount
-        self.keysPerSecond = keysPerSecond
-        self.batchBudget = batchBudget
-        self.sampleSize = sampleSize
-        self.checkpointEvery = checkpointEvery
-    }
+    // memberwise-init: package
 }
 
 /// Where a sweep stopped, to resume: the SCAN cursor and the counts so far.

@@ -4,21 +4,12 @@ import WhatIfCore
 package struct HTTPRequest: Sendable {
     package var method: String
     package var url: String
-    package var headers: [(name: String, value: String)]
-    package var body: [UInt8]
+    package var headers: [(name: String, value: String)] = []
+    package var body: [UInt8] = []
     /// Seconds for the whole exchange.
-    package var timeout: Double
+    package var timeout: Double = 30
 
-    public init(
-        method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-        timeout: Double = 30
-    ) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeout = timeout
-    }
+    // memberwise-init: package
 }
 
 public struct HTTPResponse: Sendable {
@@ -27,11 +18,7 @@ public struct HTTPResponse: Sendable {
     package var headers: [(name: String, value: String)]
     package var body: [UInt8]
 
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-    }
+    // memberwise-init: public
 
     package func header(_ name: String) -> String? {
         let n = name.lowercased()

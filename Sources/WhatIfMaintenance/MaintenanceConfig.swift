@@ -14,12 +14,7 @@ package struct MaintenanceConfig: Sendable, Equatable {
         /// This agent's name in the lease table (unique across the fleet).
         package var owner: String?
 
-        package init(table: String, leaseSeconds: Double, heartbeatSeconds: Double, owner: String?) {
-            self.table = table
-            self.leaseSeconds = leaseSeconds
-            self.heartbeatSeconds = heartbeatSeconds
-            self.owner = owner
-        }
+        // memberwise-init: package
     }
 
     package struct Window: Sendable, Equatable {
@@ -30,28 +25,14 @@ package struct MaintenanceConfig: Sendable, Equatable {
         package var silenceAlarms: [String]
         package var trigger: Trigger = .agent
 
-        package init(
-            name: String, when: String, schedule: WindowSchedule, jobs: [String], silenceAlarms: [String],
-            trigger: Trigger = .agent
-        ) {
-            self.name = name
-            self.when = when
-            self.schedule = schedule
-            self.jobs = jobs
-            self.silenceAlarms = silenceAlarms
-            self.trigger = trigger
-        }
+        // memberwise-init: package
     }
 
     package var windows: [Window]
     package var catchUp: CatchUp
     package var fleet: Fleet?
 
-    package init(windows: [Window], catchUp: CatchUp, fleet: Fleet?) {
-        self.windows = windows
-        self.catchUp = catchUp
-        self.fleet = fleet
-    }
+    // memberwise-init: package
 }
 
 extension MaintenanceConfig {

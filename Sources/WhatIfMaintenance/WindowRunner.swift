@@ -132,16 +132,7 @@ package struct WindowRun {
     let fleet: MaintenanceConfig.Fleet?
     let params: WindowParams
 
-    package init(
-        host: any WindowHost, ctx: any WindowJobContext, window: MaintenanceConfig.Window,
-        fleet: MaintenanceConfig.Fleet?, params: WindowParams
-    ) {
-        self.host = host
-        self.ctx = ctx
-        self.window = window
-        self.fleet = fleet
-        self.params = params
-    }
+    // memberwise-init: package
 
     /// Runs the window and returns what it did; `outcome` says whether it succeeded (the caller decides
     /// what a partial or failed window means for its job).
@@ -509,11 +500,7 @@ package struct WindowScheduler: BackgroundService {
 
     var states: WindowStates { host.states }
 
-    package init(host: any WindowHost, logger: Logger, config: @escaping @Sendable () -> MaintenanceConfig?) {
-        self.host = host
-        self.logger = logger
-        self.config = config
-    }
+    // memberwise-init: package
 
     /// Ticks until cancelled: at each window's opening, and at least every five minutes (a reloaded
     /// config may have changed the windows).

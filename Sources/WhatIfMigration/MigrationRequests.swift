@@ -15,11 +15,7 @@ package enum MigrationRequests {
         package var environment: String
         package var table: String?
 
-        package init(configPath: String, environment: String, table: String?) {
-            self.configPath = configPath
-            self.environment = environment
-            self.table = table
-        }
+        // memberwise-init: package
     }
 
     package static func checkEnvironment(_ e: String) throws(APIError) {

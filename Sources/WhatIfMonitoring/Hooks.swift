@@ -48,16 +48,7 @@ package struct HookEvent: Sendable, Codable, Equatable {
         package var steps: [String]
         package var jobId: String?
 
-        package init(
-            name: String, outcome: String, trigger: String, occurrence: Date, steps: [String], jobId: String? = nil
-        ) {
-            self.name = name
-            self.outcome = outcome
-            self.trigger = trigger
-            self.occurrence = occurrence
-            self.steps = steps
-            self.jobId = jobId
-        }
+        // memberwise-init: package
     }
 
     package struct Job: Sendable, Codable, Equatable {
@@ -68,18 +59,7 @@ package struct HookEvent: Sendable, Codable, Equatable {
         package var hint: String?
         package var startedAt: Date?
         package var endedAt: Date?
-        package init(
-            id: String, kind: String, state: String, error: String? = nil, hint: String? = nil,
-            startedAt: Date? = nil, endedAt: Date? = nil
-        ) {
-            self.id = id
-            self.kind = kind
-            self.state = state
-            self.error = error
-            self.hint = hint
-            self.startedAt = startedAt
-            self.endedAt = endedAt
-        }
+        // memberwise-init: package
     }
 
     /// "alarm", "job" or "maintenance".
@@ -91,18 +71,7 @@ package struct HookEvent: Sendable, Codable, Equatable {
     package var job: Job?
     package var window: Window?
 
-    package init(
-        type: String, time: Date, host: String, environment: String, alarm: Alarm? = nil, job: Job? = nil,
-        window: Window? = nil
-    ) {
-        self.type = type
-        self.time = time
-        self.host = host
-        self.environment = environment
-        self.alarm = alarm
-        self.job = job
-        self.window = window
-    }
+    // memberwise-init: package
 
     package var summary: String {
         if let a = alarm { return "alarm \(a.name) \(a.previousState.rawValue) -> \(a.state.rawValue)" }
@@ -248,43 +217,25 @@ package struct HookSettings: Sendable, Equatable {
         package var routingKeyFile: String?
         package var url: String
         /// Literal header values.
-        package var headers: [String: String]
+        package var headers: [String: String] = [:]
         /// Header values read from files at each delivery (tokens), trimmed.
-        package var headerFiles: [String: String]
-        package var maxAttempts: Int
-        package var timeout: Double
-        package init(
-            url: String, headers: [String: String] = [:], headerFiles: [String: String] = [:], maxAttempts: Int = 5,
-            timeout: Double = 10
-        ) {
-            self.url = url
-            self.headers = headers
-            self.headerFiles = headerFiles
-            self.maxAttempts = maxAttempts
-            self.timeout = timeout
-        }
+        package var headerFiles: [String: String] = [:]
+        package var maxAttempts: Int = 5
+        package var timeout: Double = 10
+        // memberwise-init: package
     }
 
     /// run-parts style: every executable whose name is made of A-Z a-z 0-9 _ - runs, in name order.
     package var directory: String?
     /// An executable hook is sent SIGTERM after this many seconds, SIGKILL 2 s later.
-    package var timeout: Double
-    package var webhooks: [Webhook]
+    package var timeout: Double = 30
+    package var webhooks: [Webhook] = []
     /// While an alarm stays in ALARM, hooks hear about it again this often (nil: only on changes).
-    package var repeatInterval: Double?
+    package var repeatInterval: Double? = 4 * 3600
     /// First retry delay for webhooks (doubles, full jitter, capped at 60 s).
-    package var retryBase: Double
+    package var retryBase: Double = 1
 
-    package init(
-        directory: String?, timeout: Double = 30, webhooks: [Webhook] = [], repeatInterval: Double? = 4 * 3600,
-        retryBase: Double = 1
-    ) {
-        self.directory = directory
-        self.timeout = timeout
-        self.webhooks = webhooks
-        self.repeatInterval = repeatInterval
-        self.retryBase = retryBase
-    }
+    // memberwise-init: package
 }
 
 /// Delivers hook events off the caller's thread: one worker runs the executables (in order, one event

@@ -75,9 +75,5 @@ public struct Sample: Sendable, Equatable {
     public var key: MetricKey
     package var value: Double
     package var time: Double
-    package init(key: MetricKey, value: Double, time: Double) {
-        self.key = key
-        self.value = value
-        self.time = time
-    }
+    // memberwise-init: package
 }

@@ -14,26 +14,17 @@ import WhatIfProtocol
 
 package struct MonitoringSettings: Sendable, Equatable {
     /// Seconds between collections (60 by default; 10 for high resolution).
-    package var interval: Double
+    package var interval: Double = 60
     /// Seconds of history kept (24 h by default).
-    package var retention: Double
+    package var retention: Double = 86400
     /// Seconds between alarm evaluations (CloudWatch's minute).
-    package var evaluationInterval: Double
+    package var evaluationInterval: Double = 60
     /// node_exporter textfile-collector file, rewritten atomically each cycle.
     package var textfile: String?
     /// Publish the collected metrics to CloudWatch under this namespace (PutMetricData).
     package var publishNamespace: String?
 
-    package init(
-        interval: Double = 60, retention: Double = 86400, evaluationInterval: Double = 60, textfile: String? = nil,
-        publishNamespace: String? = nil
-    ) {
-        self.interval = interval
-        self.retention = retention
-        self.evaluationInterval = evaluationInterval
-        self.textfile = textfile
-        self.publishNamespace = publishNamespace
-    }
+    // memberwise-init: package
 }
 
 /// Alarm states and their history, kept in `<state>/metrics/alarms.json`.

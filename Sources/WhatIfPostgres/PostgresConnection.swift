@@ -17,27 +17,15 @@ package enum PostgresSSLMode: String, Sendable, CaseIterable {
 
 package struct PostgresConfig: Sendable, Equatable {
     package var host: String
-    package var port: Int
+    package var port: Int = 5432
     package var database: String
     package var user: String
     package var password: String?
-    package var sslMode: PostgresSSLMode
+    package var sslMode: PostgresSSLMode = .prefer
     package var sslRootCert: String?
-    package var applicationName: String
+    package var applicationName: String = "whatifd"
 
-    package init(
-        host: String, port: Int = 5432, database: String, user: String, password: String? = nil,
-        sslMode: PostgresSSLMode = .prefer, sslRootCert: String? = nil, applicationName: String = "whatifd"
-    ) {
-        self.host = host
-        self.port = port
-        self.database = database
-        self.user = user
-        self.password = password
-        self.sslMode = sslMode
-        self.sslRootCert = sslRootCert
-        self.applicationName = applicationName
-    }
+    // memberwise-init: package
 
     /// `host:port/database`, for messages (never the password).
     package var endpoint: String { "\(host):\(port)/\(database)" }

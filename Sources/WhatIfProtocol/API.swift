@@ -172,13 +172,10 @@ public enum APIPath {
 /// `GET /v1/version`: the agent's version and the API version it serves.
 public struct VersionInfo: Codable, Sendable, Equatable {
     /// The agent's version (`WhatIfVersion.string`).
-    public var version: String
+    public var version: String = WhatIfVersion.string
     /// The API version, the first path segment of every resource (`v1`).
-    public var api: String
-    package init(version: String = WhatIfVersion.string, api: String = WhatIfVersion.api) {
-        self.version = version
-        self.api = api
-    }
+    public var api: String = WhatIfVersion.api
+    // memberwise-init: package
 }
 
 /// `GET /v1/whoami`: how the agent sees the caller.
@@ -193,13 +190,7 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var user: String?
     /// What the caller may do.
     public var role: Role
-    package init(uid: UInt32, gid: UInt32, pid: Int32, user: String?, role: Role) {
-        self.uid = uid
-        self.gid = gid
-        self.pid = pid
-        self.user = user
-        self.role = role
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/config`: every effective setting under its agent.yaml key (durations as the file writes them,
@@ -213,11 +204,7 @@ public struct ConfigReport: Codable, Sendable {
     /// Where each leaf setting came from, by dotted path: `file`, `env NAME`, `default` or `derived from KEY`.
     public var sources: [String: String]
 
-    package init(path: String, settings: JSONValue, sources: [String: String]) {
-        self.path = path
-        self.settings = settings
-        self.sources = sources
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/config/reload`: whether the new configuration took effect, and why not.
@@ -228,9 +215,5 @@ public struct ReloadResult: Codable, Sendable {
     public var problems: [String]
     /// Settings that changed but take effect only after a restart (the socket, the state directory, ...).
     public var restartRequired: [String]
-    package init(reloaded: Bool, problems: [String], restartRequired: [String]) {
-        self.reloaded = reloaded
-        self.problems = problems
-        self.restartRequired = restartRequired
-    }
+    // memberwise-init: package
 }

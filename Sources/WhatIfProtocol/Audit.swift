@@ -13,9 +13,9 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public static let messageID = "4a7c2e9d1b8f4c05a3e6d2b17f90c8e1"
 
     /// When (RFC 3339, UTC, milliseconds).
-    public var time: String
+    public var time: String = ""
     /// 1, 2, 3, … over the life of the trail, across rotations.
-    public var seq: Int64
+    public var seq: Int64 = 0
     /// `request`, `job.started`, `job.cancel-requested`, `job.finished`, `config.reloaded`, `audit.recovered`.
     public var event: String
     /// The caller's uid (SO_PEERCRED); none for what the agent did itself.
@@ -48,29 +48,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     /// The SHA-256 (hex) of this entry's line after its `"hash"` member: an edited entry fails it.
     public var hash: String?
 
-    /// An entry to record; the trail sets `time` and `seq`.
-    public init(
-        time: String = "", seq: Int64 = 0, event: String, uid: UInt32? = nil, user: String? = nil,
-        role: String? = nil, method: String? = nil, route: String? = nil, path: String? = nil,
-        params: JSONValue? = nil, jobId: String? = nil, kind: String? = nil, status: Int? = nil,
-        outcome: String, message: String? = nil
-    ) {
-        self.time = time
-        self.seq = seq
-        self.event = event
-        self.uid = uid
-        self.user = user
-        self.role = role
-        self.method = method
-        self.route = route
-        self.path = path
-        self.params = params
-        self.jobId = jobId
-        self.kind = kind
-        self.status = status
-        self.outcome = outcome
-        self.message = message
-    }
+    // memberwise-init: public
 }
 
 /// `GET /v1/audit`: the entries asked for (oldest first) and what checking the whole chain found.
@@ -87,11 +65,5 @@ public struct AuditList: Codable, Sendable, Equatable {
     /// The files read, oldest first.
     public var files: [String]
 
-    package init(entries: [AuditEntry], matched: Int, verified: Bool, problems: [String], files: [String]) {
-        self.entries = entries
-        self.matched = matched
-        self.verified = verified
-        self.problems = problems
-        self.files = files
-    }
+    // memberwise-init: package
 }

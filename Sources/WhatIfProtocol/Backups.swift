@@ -51,21 +51,7 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
     /// The KMS key that encrypts it, when the service says.
     public var kmsKeyId: String?
 
-    package init(
-        service: String, identifier: String, arn: String?, source: String, region: String?, status: String,
-        bytes: Int64?, createdAt: Date?, encrypted: Bool?, kmsKeyId: String?
-    ) {
-        self.service = service
-        self.identifier = identifier
-        self.arn = arn
-        self.source = source
-        self.region = region
-        self.status = status
-        self.bytes = bytes
-        self.createdAt = createdAt
-        self.encrypted = encrypted
-        self.kmsKeyId = kmsKeyId
-    }
+    // memberwise-init: package
 }
 
 /// One file of a backup, as the manifest records it.
@@ -77,11 +63,7 @@ public struct BackupFile: Codable, Sendable, Equatable {
     /// Lowercase hex.
     public var sha256: String
 
-    package init(path: String, bytes: Int64, sha256: String) {
-        self.path = path
-        self.bytes = bytes
-        self.sha256 = sha256
-    }
+    // memberwise-init: package
 }
 
 /// How a backup's files are encrypted by the agent: AES-256-GCM in chunks (each file `WHATIFE1`, chunk
@@ -89,7 +71,7 @@ public struct BackupFile: Codable, Sendable, Equatable {
 /// KMS key or by a local key file. The manifest's file sizes and SHA-256 are of the plaintext.
 public struct ClientEncryption: Codable, Sendable, Equatable {
     /// `AES-256-GCM`.
-    public var algorithm: String
+    public var algorithm: String = "AES-256-GCM"
     /// Plaintext bytes per chunk.
     public var chunkBytes: Int
     /// The KMS key that wrapped the data key (its ARN, as KMS answered), for KMS-wrapped keys.
@@ -101,17 +83,7 @@ public struct ClientEncryption: Codable, Sendable, Equatable {
     /// The wrapped data key, base64: KMS's CiphertextBlob, or nonce and AES-256-GCM sealed key for a key file.
     public var wrappedKey: String
 
-    package init(
-        algorithm: String = "AES-256-GCM", chunkBytes: Int, kmsKeyId: String? = nil, keyFile: String? = nil,
-        keyFingerprint: String? = nil, wrappedKey: String
-    ) {
-        self.algorithm = algorithm
-        self.chunkBytes = chunkBytes
-        self.kmsKeyId = kmsKeyId
-        self.keyFile = keyFile
-        self.keyFingerprint = keyFingerprint
-        self.wrappedKey = wrappedKey
-    }
+    // memberwise-init: package
 
     /// The key that opens it, for messages: `KMS key ARN` or `key file PATH (fingerprint F)`.
     public var keyDescription: String {
@@ -127,10 +99,7 @@ public struct StoredEncryption: Codable, Sendable, Equatable {
     /// The KMS key (id, ARN or alias) for `aws:kms`; nil: the account's `aws/s3` key.
     public var kmsKeyId: String?
 
-    package init(algorithm: String, kmsKeyId: String? = nil) {
-        self.algorithm = algorithm
-        self.kmsKeyId = kmsKeyId
-    }
+    // memberwise-init: package
 }
 
 /// The manifest of one backup (`manifest.json` in its folder), written last: a backup is complete only
@@ -222,22 +191,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         /// PostgreSQL: the read replica it was dumped from (`host` and `port` are the replica's).
         public var replica: String?
 
-        package init(
-            host: String? = nil, port: Int? = nil, database: String? = nil, user: String? = nil, table: String? = nil,
-            tableArn: String? = nil, endpoint: String? = nil, region: String? = nil, resource: String? = nil,
-            replica: String? = nil
-        ) {
-            self.replica = replica
-            self.resource = resource
-            self.host = host
-            self.port = port
-            self.database = database
-            self.user = user
-            self.table = table
-            self.tableArn = tableArn
-            self.endpoint = endpoint
-            self.region = region
-        }
+        // memberwise-init: package
 
         /// `database app on host:5432`, `table scenarios in us-east-1`.
         public var text: String {
@@ -256,10 +210,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         public var name: String
         /// Its version, as it reports it.
         public var version: String
-        package init(name: String, version: String) {
-            self.name = name
-            self.version = version
-        }
+        // memberwise-init: package
     }
 
     /// Where a DynamoDB export's own files are.
@@ -289,12 +240,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         /// An incremental export: the full export its chain starts from.
         public var base: String?
 
-        package init(exportId: String, exportArn: String?, path: String, encryption: StoredEncryption? = nil) {
-            self.exportId = exportId
-            self.exportArn = exportArn
-            self.path = path
-            self.encryption = encryption
-        }
+        // memberwise-init: package
 
         /// True for an incremental export (its data are changes, restorable only after its chain).
         public var isIncremental: Bool { exportType == "INCREMENTAL_EXPORT" }
@@ -343,10 +289,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         public var attributeName: String
         /// `HASH` or `RANGE`.
         public var keyType: String
-        package init(attributeName: String, keyType: String) {
-            self.attributeName = attributeName
-            self.keyType = keyType
-        }
+        // memberwise-init: package
         enum CodingKeys: String, CodingKey {
             case attributeName = "AttributeName"
             case keyType = "KeyType"
@@ -359,10 +302,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         public var attributeName: String
         /// `S`, `N` or `B`.
         public var attributeType: String
-        package init(attributeName: String, attributeType: String) {
-            self.attributeName = attributeName
-            self.attributeType = attributeType
-        }
+        // memberwise-init: package
         enum CodingKeys: String, CodingKey {
             case attributeName = "AttributeName"
             case attributeType = "AttributeType"
@@ -375,10 +315,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         public var readCapacityUnits: Int64
         /// Write capacity units.
         public var writeCapacityUnits: Int64
-        package init(readCapacityUnits: Int64, writeCapacityUnits: Int64) {
-            self.readCapacityUnits = readCapacityUnits
-            self.writeCapacityUnits = writeCapacityUnits
-        }
+        // memberwise-init: package
         enum CodingKeys: String, CodingKey {
             case readCapacityUnits = "ReadCapacityUnits"
             case writeCapacityUnits = "WriteCapacityUnits"
@@ -397,16 +334,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         public var nonKeyAttributes: [String]?
         /// Its capacity, for a provisioned table.
         public var provisionedThroughput: Throughput?
-        package init(
-            indexName: String, keySchema: [Key], projectionType: String, nonKeyAttributes: [String]? = nil,
-            provisionedThroughput: Throughput? = nil
-        ) {
-            self.indexName = indexName
-            self.keySchema = keySchema
-            self.projectionType = projectionType
-            self.nonKeyAttributes = nonKeyAttributes
-            self.provisionedThroughput = provisionedThroughput
-        }
+        // memberwise-init: package
         enum CodingKeys: String, CodingKey {
             case indexName = "IndexName"
             case keySchema = "KeySchema"
@@ -431,19 +359,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
     /// Its local secondary indexes.
     public var localSecondaryIndexes: [Index]?
 
-    package init(
-        tableName: String, keySchema: [Key], attributeDefinitions: [Attribute], billingMode: String,
-        provisionedThroughput: Throughput? = nil, globalSecondaryIndexes: [Index]? = nil,
-        localSecondaryIndexes: [Index]? = nil
-    ) {
-        self.tableName = tableName
-        self.keySchema = keySchema
-        self.attributeDefinitions = attributeDefinitions
-        self.billingMode = billingMode
-        self.provisionedThroughput = provisionedThroughput
-        self.globalSecondaryIndexes = globalSecondaryIndexes
-        self.localSecondaryIndexes = localSecondaryIndexes
-    }
+    // memberwise-init: package
 
     enum CodingKeys: String, CodingKey {
         case tableName = "TableName"
@@ -474,13 +390,7 @@ public struct BackupVerification: Codable, Sendable, Equatable {
     /// How long it took.
     public var seconds: Double?
 
-    package init(at: Date, location: BackupLocation, ok: Bool, problems: [BackupProblem], seconds: Double? = nil) {
-        self.at = at
-        self.location = location
-        self.ok = ok
-        self.problems = problems
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }
 
 /// One thing wrong with a backup, naming the file.
@@ -490,10 +400,7 @@ public struct BackupProblem: Codable, Sendable, Equatable, CustomStringConvertib
     /// What is wrong.
     public var message: String
 
-    package init(file: String?, message: String) {
-        self.file = file
-        self.message = message
-    }
+    // memberwise-init: package
 
     /// `file: message`, or the message alone.
     public var description: String { file.map { "\($0): \(message)" } ?? message }
@@ -507,11 +414,7 @@ public struct BackupPin: Codable, Sendable, Equatable {
     public var by: String?
     /// Why, in the operator's words.
     public var note: String?
-    package init(at: Date, by: String?, note: String? = nil) {
-        self.at = at
-        self.by = by
-        self.note = note
-    }
+    // memberwise-init: package
 }
 
 /// One backup in the catalog, with its copies, pin and latest verification.
@@ -525,14 +428,7 @@ public struct BackupEntry: Codable, Sendable, Equatable {
     /// Latest verification per copy.
     public var verifications: [BackupVerification]
 
-    package init(
-        manifest: BackupManifest, locations: [BackupLocation], pin: BackupPin?, verifications: [BackupVerification]
-    ) {
-        self.manifest = manifest
-        self.locations = locations
-        self.pin = pin
-        self.verifications = verifications
-    }
+    // memberwise-init: package
 
     /// The backup's id.
     public var id: String { manifest.id }
@@ -593,17 +489,7 @@ public struct DamagedBackup: Codable, Sendable, Equatable {
     /// Where the backup was moved aside to, once quarantined.
     public var quarantinedTo: String?
 
-    package init(
-        id: String, location: BackupLocation, manifest: String, reason: String, hint: String,
-        quarantinedTo: String? = nil
-    ) {
-        self.id = id
-        self.location = location
-        self.manifest = manifest
-        self.reason = reason
-        self.hint = hint
-        self.quarantinedTo = quarantinedTo
-    }
+    // memberwise-init: package
 }
 
 /// A backup folder (or S3 prefix) without a manifest.
@@ -617,12 +503,7 @@ public struct OrphanBackup: Codable, Sendable, Equatable {
     /// The backup id its name carries.
     public var id: String?
 
-    package init(path: String, location: BackupLocation, bytes: Int64, id: String? = nil) {
-        self.path = path
-        self.location = location
-        self.bytes = bytes
-        self.id = id
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/backups`.
@@ -683,12 +564,7 @@ public struct PruneDecision: Codable, Sendable, Equatable {
     /// Why it is kept: `keep_last`, `daily`, `weekly`, `monthly`, `pinned`, `newest verified`, `in use`,
     /// `chain of ID` (an incremental export that is kept needs it).
     public var reasons: [String]
-    package init(id: String, kind: BackupKind, keep: Bool, reasons: [String]) {
-        self.id = id
-        self.kind = kind
-        self.keep = keep
-        self.reasons = reasons
-    }
+    // memberwise-init: package
 }
 
 /// The answer to `POST /v1/backups/prune`.
@@ -815,27 +691,11 @@ public struct BackupPartResult: Codable, Sendable, Equatable {
     /// How long it took.
     public var seconds: Double
     /// Where its copies went.
-    public var locations: [BackupLocation]
+    public var locations: [BackupLocation] = []
     /// True when every copy was read back and matched.
     public var verified: Bool?
 
-    package init(
-        kind: BackupKind, ok: Bool, id: String? = nil, error: String? = nil, hint: String? = nil,
-        bytes: Int64? = nil, items: Int64? = nil, rows: Int64? = nil, seconds: Double,
-        locations: [BackupLocation] = [], verified: Bool? = nil
-    ) {
-        self.kind = kind
-        self.ok = ok
-        self.id = id
-        self.error = error
-        self.hint = hint
-        self.bytes = bytes
-        self.items = items
-        self.rows = rows
-        self.seconds = seconds
-        self.locations = locations
-        self.verified = verified
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `backup` job.
@@ -849,11 +709,7 @@ public struct BackupRunResult: Codable, Sendable {
     /// True when every part succeeded and retention had no problem.
     public var ok: Bool { parts.allSatisfy(\.ok) && pruneErrors.isEmpty }
 
-    package init(parts: [BackupPartResult], pruned: [String], pruneErrors: [String]) {
-        self.parts = parts
-        self.pruned = pruned
-        self.pruneErrors = pruneErrors
-    }
+    // memberwise-init: package
 }
 
 /// One backup's verification, every copy.
@@ -867,11 +723,7 @@ public struct VerifyOutcome: Codable, Sendable, Equatable {
     /// True when there was a copy to check and every copy passed.
     public var ok: Bool { !verifications.isEmpty && verifications.allSatisfy(\.ok) }
 
-    package init(id: String, kind: BackupKind, verifications: [BackupVerification]) {
-        self.id = id
-        self.kind = kind
-        self.verifications = verifications
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `backup.verify` job.
@@ -940,11 +792,7 @@ public struct PointInTimeRestoreRequest: Codable, Sendable, Equatable {
     /// The new table or instance; it must not exist.
     public var target: String
 
-    package init(service: PointInTimeService, toTime: Date?, target: String) {
-        self.service = service
-        self.toTime = toTime
-        self.target = target
-    }
+    // memberwise-init: package
 }
 
 /// `restore.pitr`'s result: what the service reported once the target was ready.
@@ -970,19 +818,5 @@ public struct PointInTimeRestoreResult: Codable, Sendable, Equatable {
     /// How long the restore took, waiting included.
     public var seconds: Double
 
-    package init(
-        service: PointInTimeService, source: String, target: String, toTime: Date?, earliestRestorable: Date?,
-        latestRestorable: Date?, status: String, endpoint: String? = nil, arn: String? = nil, seconds: Double
-    ) {
-        self.service = service
-        self.source = source
-        self.target = target
-        self.toTime = toTime
-        self.earliestRestorable = earliestRestorable
-        self.latestRestorable = latestRestorable
-        self.status = status
-        self.endpoint = endpoint
-        self.arn = arn
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }

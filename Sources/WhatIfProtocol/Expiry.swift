@@ -17,13 +17,7 @@ public struct ExpiryKeySample: Codable, Sendable, Equatable {
     /// MEMORY USAGE (sampled), nil when the key was gone by then.
     public var memoryBytes: Int64?
 
-    package init(key: String, keyBase64: String, problem: String, ttl: Int64?, memoryBytes: Int64?) {
-        self.key = key
-        self.keyBase64 = keyBase64
-        self.problem = problem
-        self.ttl = ttl
-        self.memoryBytes = memoryBytes
-    }
+    // memberwise-init: package
 }
 
 /// What one rule of the policy decided.
@@ -51,13 +45,7 @@ public struct ExpiryRuleReport: Codable, Sendable, Equatable {
     /// Some of the keys that broke the rule.
     public var samples: [ExpiryKeySample] = []
 
-    package init(pattern: String, action: String, type: String?, maxTTL: Int?, defaultTTL: Int?) {
-        self.pattern = pattern
-        self.action = action
-        self.type = type
-        self.maxTTL = maxTTL
-        self.defaultTTL = defaultTTL
-    }
+    // memberwise-init: package
 }
 
 /// The outcome of an expiry sweep (`whatifctl redis expiry`).
@@ -98,28 +86,7 @@ public struct ExpiryReport: Codable, Sendable, Equatable {
     /// Redis Cluster: the slots whose shard was swept, of 16384.
     public var slotsCovered: Int?
 
-    package init(
-        mode: String, serverVersion: String, maxmemoryPolicy: String?, expectedMaxmemoryPolicy: String?,
-        findings: [String], scanned: Int64, excluded: Int64, unmatched: Int64, rules: [ExpiryRuleReport],
-        complete: Bool, resumed: Bool, resumedAfter: Int64? = nil, startedOver: String? = nil, target: String? = nil,
-        seconds: Double
-    ) {
-        self.resumedAfter = resumedAfter
-        self.startedOver = startedOver
-        self.target = target
-        self.mode = mode
-        self.serverVersion = serverVersion
-        self.maxmemoryPolicy = maxmemoryPolicy
-        self.expectedMaxmemoryPolicy = expectedMaxmemoryPolicy
-        self.findings = findings
-        self.scanned = scanned
-        self.excluded = excluded
-        self.unmatched = unmatched
-        self.rules = rules
-        self.complete = complete
-        self.resumed = resumed
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }
 
 /// One shard of a cluster sweep: its slots, the primary whose keys were scanned, what was found.
@@ -149,23 +116,7 @@ public struct ExpiryShardReport: Codable, Sendable, Equatable {
     /// Commands sent again where a MOVED or ASK reply said (keys whose slot moved during the sweep).
     public var redirects: Int
 
-    package init(
-        slots: String, nodeId: String, node: String, scanned: Int64, matched: Int64, withoutTTL: Int64, overMax: Int64,
-        fixed: Int64, complete: Bool, resumed: Bool, startedOver: String?, redirects: Int
-    ) {
-        self.slots = slots
-        self.nodeId = nodeId
-        self.node = node
-        self.scanned = scanned
-        self.matched = matched
-        self.withoutTTL = withoutTTL
-        self.overMax = overMax
-        self.fixed = fixed
-        self.complete = complete
-        self.resumed = resumed
-        self.startedOver = startedOver
-        self.redirects = redirects
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/redis/expiry`.
@@ -200,13 +151,7 @@ public struct StartKeyAuditRequest: Codable, Sendable, Equatable {
     /// Redis Cluster: read each shard on one of its replicas (READONLY), sparing the primaries.
     public var replicas: Bool?
 
-    /// An audit at the config's pace and prefixes by the first `:`-delimited part unless given.
-    public init(keysPerSecond: Double? = nil, delimiter: String? = nil, depth: Int? = nil, replicas: Bool? = nil) {
-        self.keysPerSecond = keysPerSecond
-        self.delimiter = delimiter
-        self.depth = depth
-        self.replicas = replicas
-    }
+    // memberwise-init: public
 
     /// The problem with these values, or nil.
     public var problem: String? {
@@ -237,10 +182,7 @@ public struct KeyGroupReport: Codable, Sendable, Equatable {
     /// MEMORY USAGE of `biggestKey`.
     public var biggestBytes: Int64 = 0
 
-    package init(prefix: String, type: String) {
-        self.prefix = prefix
-        self.type = type
-    }
+    // memberwise-init: package
 }
 
 /// What `redis.audit` found.
@@ -274,25 +216,7 @@ public struct KeyAuditReport: Codable, Sendable, Equatable {
     /// Redis Cluster: the node each shard was read on (`slots@host:port`, a replica with `replicas`).
     public var nodes: [String]?
 
-    package init(
-        serverVersion: String, maxmemoryPolicy: String?, usedMemoryBytes: Int64?, target: String, delimiter: String,
-        depth: Int, scanned: Int64, vanished: Int64, groups: [KeyGroupReport], biggest: [ExpiryKeySample],
-        findings: [String], complete: Bool, seconds: Double
-    ) {
-        self.serverVersion = serverVersion
-        self.maxmemoryPolicy = maxmemoryPolicy
-        self.usedMemoryBytes = usedMemoryBytes
-        self.target = target
-        self.delimiter = delimiter
-        self.depth = depth
-        self.scanned = scanned
-        self.vanished = vanished
-        self.groups = groups
-        self.biggest = biggest
-        self.findings = findings
-        self.complete = complete
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 
     /// Keys in every group.
     public var keys: Int64 { groups.reduce(0) { $0 + $1.keys } }

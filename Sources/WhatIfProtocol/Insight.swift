@@ -18,13 +18,7 @@ public struct PostgresTop: Codable, Sendable, Equatable {
         public var meanMs: Double
         /// Rows retrieved or affected, in all.
         public var rows: Int64
-        package init(query: String, calls: Int64, totalMs: Double, meanMs: Double, rows: Int64) {
-            self.query = query
-            self.calls = calls
-            self.totalMs = totalMs
-            self.meanMs = meanMs
-            self.rows = rows
-        }
+        // memberwise-init: package
     }
 
     /// `total` (time), `mean` (time) or `calls`: what the list is ordered by, largest first.
@@ -32,10 +26,7 @@ public struct PostgresTop: Codable, Sendable, Equatable {
     /// The statements, at most `limit`.
     public var statements: [Statement]
 
-    package init(by: String, statements: [Statement]) {
-        self.by = by
-        self.statements = statements
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/redis/slowlog`: the commands Redis logged as slow (SLOWLOG GET), newest first.
@@ -54,16 +45,7 @@ public struct RedisSlowlog: Codable, Sendable, Equatable {
         public var client: String?
         /// The client's name (CLIENT SETNAME).
         public var clientName: String?
-        package init(
-            id: Int64, time: Date, microseconds: Int64, command: [String], client: String?, clientName: String?
-        ) {
-            self.id = id
-            self.time = time
-            self.microseconds = microseconds
-            self.command = command
-            self.client = client
-            self.clientName = clientName
-        }
+        // memberwise-init: package
     }
 
     /// The entries, newest first.
@@ -73,11 +55,7 @@ public struct RedisSlowlog: Codable, Sendable, Equatable {
     /// slowlog-log-slower-than (microseconds), when CONFIG GET is allowed (not on ElastiCache).
     public var thresholdMicroseconds: Int64?
 
-    package init(entries: [Entry], length: Int64, thresholdMicroseconds: Int64?) {
-        self.entries = entries
-        self.length = length
-        self.thresholdMicroseconds = thresholdMicroseconds
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/redis/latency`: LATENCY LATEST, one line per event the latency monitor saw.
@@ -92,12 +70,7 @@ public struct RedisLatency: Codable, Sendable, Equatable {
         public var latestMs: Int64
         /// The largest spike, milliseconds.
         public var maxMs: Int64
-        package init(event: String, time: Date, latestMs: Int64, maxMs: Int64) {
-            self.event = event
-            self.time = time
-            self.latestMs = latestMs
-            self.maxMs = maxMs
-        }
+        // memberwise-init: package
     }
 
     /// The events.
@@ -105,8 +78,5 @@ public struct RedisLatency: Codable, Sendable, Equatable {
     /// latency-monitor-threshold (milliseconds; 0: the monitor is off), when CONFIG GET is allowed.
     public var thresholdMs: Int64?
 
-    package init(events: [Event], thresholdMs: Int64?) {
-        self.events = events
-        self.thresholdMs = thresholdMs
-    }
+    // memberwise-init: package
 }

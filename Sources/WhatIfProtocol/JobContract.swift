@@ -257,13 +257,7 @@ public struct WindowParams: Codable, Sendable, Equatable {
     /// As `MaintenanceRunRequest.ignoreEstimates`.
     public var ignoreEstimates: Bool?
 
-    /// A run of `window`; a manual run now unless `trigger` and `occurrence` say otherwise.
-    public init(window: String, trigger: String? = nil, occurrence: Double? = nil, ignoreEstimates: Bool? = nil) {
-        self.window = window
-        self.trigger = trigger
-        self.occurrence = occurrence
-        self.ignoreEstimates = ignoreEstimates
-    }
+    // memberwise-init: public
 }
 
 /// What `postgres.vacuum` did.
@@ -275,11 +269,7 @@ public struct VacuumResult: Codable, Sendable, Equatable {
     /// How long it took.
     public var seconds: Double
 
-    package init(database: String, tables: Int, seconds: Double) {
-        self.database = database
-        self.tables = tables
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }
 
 extension JobInfo {

@@ -34,17 +34,7 @@ public struct JobProgress: Codable, Sendable, Equatable {
     /// What the job is doing now, in a few words.
     public var phase: String?
 
-    package init(
-        done: Double, total: Double? = nil, unit: String, rate: Double? = nil, etaSeconds: Double? = nil,
-        phase: String? = nil
-    ) {
-        self.done = done
-        self.total = total
-        self.unit = unit
-        self.rate = rate
-        self.etaSeconds = etaSeconds
-        self.phase = phase
-    }
+    // memberwise-init: package
 
     /// `done / total` in 0...1, when the total is known.
     public var fraction: Double? {
@@ -80,24 +70,7 @@ public struct JobInfo: Codable, Sendable {
     /// Why it did not succeed.
     public var error: APIError?
 
-    package init(
-        id: String, kind: String, resource: String, state: JobState, createdAt: Date, startedAt: Date? = nil,
-        endedAt: Date? = nil, requestedBy: String? = nil, params: JSONValue? = nil, progress: JobProgress? = nil,
-        result: JSONValue? = nil, error: APIError? = nil
-    ) {
-        self.id = id
-        self.kind = kind
-        self.resource = resource
-        self.state = state
-        self.createdAt = createdAt
-        self.startedAt = startedAt
-        self.endedAt = endedAt
-        self.requestedBy = requestedBy
-        self.params = params
-        self.progress = progress
-        self.result = result
-        self.error = error
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/jobs`: jobs, newest first.
@@ -126,10 +99,7 @@ public struct JobKindInfo: Codable, Sendable, Equatable {
     public var kind: String
     /// What it does, in a line.
     public var summary: String
-    package init(kind: String, summary: String) {
-        self.kind = kind
-        self.summary = summary
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/jobs/kinds`.
@@ -164,16 +134,5 @@ public struct JobEvent: Codable, Sendable {
     /// For `log`: the line.
     public var message: String?
 
-    package init(
-        seq: Int, time: Date, type: JobEventType, job: JobInfo? = nil, progress: JobProgress? = nil,
-        level: String? = nil, message: String? = nil
-    ) {
-        self.seq = seq
-        self.time = time
-        self.type = type
-        self.job = job
-        self.progress = progress
-        self.level = level
-        self.message = message
-    }
+    // memberwise-init: package
 }

@@ -68,20 +68,7 @@ public struct WindowRunResult: Codable, Sendable, Equatable {
     /// Anything else the operator should know (a lease lost, a catch-up run).
     public var note: String?
 
-    package init(
-        window: String, trigger: String, occurrence: Date, endsAt: Date, outcome: String, steps: [WindowStepResult],
-        leaseOwner: String? = nil, fence: Int64? = nil, note: String? = nil
-    ) {
-        self.window = window
-        self.trigger = trigger
-        self.occurrence = occurrence
-        self.endsAt = endsAt
-        self.outcome = outcome
-        self.steps = steps
-        self.leaseOwner = leaseOwner
-        self.fence = fence
-        self.note = note
-    }
+    // memberwise-init: package
 }
 
 /// A window's last run on this agent.
@@ -96,13 +83,7 @@ public struct WindowLastRun: Codable, Sendable, Equatable {
     public var jobId: String?
     /// When the run ended.
     public var at: Date
-    package init(occurrence: Date, outcome: String, trigger: String, jobId: String?, at: Date) {
-        self.occurrence = occurrence
-        self.outcome = outcome
-        self.trigger = trigger
-        self.jobId = jobId
-        self.at = at
-    }
+    // memberwise-init: package
 }
 
 /// One lease of the fleet's lease table.
@@ -121,18 +102,7 @@ public struct LeaseInfo: Codable, Sendable, Equatable {
     public var mine: Bool
     /// The last window occurrence a holder finished.
     public var completed: Date?
-    package init(
-        name: String, owner: String, fence: Int64, leaseSeconds: Double, heartbeatAt: Date, mine: Bool,
-        completed: Date?
-    ) {
-        self.name = name
-        self.owner = owner
-        self.fence = fence
-        self.leaseSeconds = leaseSeconds
-        self.heartbeatAt = heartbeatAt
-        self.mine = mine
-        self.completed = completed
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/maintenance/leases`.
@@ -145,12 +115,7 @@ public struct LeaseList: Codable, Sendable, Equatable {
     public var leases: [LeaseInfo]
     /// Why the table could not be read.
     public var error: String?
-    package init(table: String?, owner: String?, leases: [LeaseInfo], error: String? = nil) {
-        self.table = table
-        self.owner = owner
-        self.leases = leases
-        self.error = error
-    }
+    // memberwise-init: package
 }
 
 /// One part of a `restore.drill` job's result: the newest backup of a kind, restored into a scratch copy, checked
@@ -181,24 +146,7 @@ public struct DrillPart: Codable, Sendable, Equatable {
     /// False when the scratch copy could not be dropped (it is named, so an operator can).
     public var dropped: Bool
 
-    package init(
-        kind: BackupKind, ok: Bool, backupId: String?, scratch: String, secondsToRestore: Double? = nil,
-        expected: Int64? = nil, restored: Int64? = nil, tablesChecked: Int? = nil, filesChecked: Int? = nil,
-        error: String? = nil, hint: String? = nil, dropped: Bool
-    ) {
-        self.kind = kind
-        self.ok = ok
-        self.backupId = backupId
-        self.scratch = scratch
-        self.secondsToRestore = secondsToRestore
-        self.expected = expected
-        self.restored = restored
-        self.tablesChecked = tablesChecked
-        self.filesChecked = filesChecked
-        self.error = error
-        self.hint = hint
-        self.dropped = dropped
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `restore.drill` job: one part per configured backup kind.

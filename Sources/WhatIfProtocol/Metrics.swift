@@ -50,19 +50,7 @@ public struct MetricSeriesData: Codable, Sendable, Equatable {
     public var max: Double?
     /// The points in the span, oldest first (thinned to about `max_points` when asked).
     public var points: [MetricPoint]
-    package init(
-        namespace: String, name: String, dimensions: [String: String], unit: String, last: MetricPoint?,
-        min: Double? = nil, max: Double? = nil, points: [MetricPoint]
-    ) {
-        self.namespace = namespace
-        self.name = name
-        self.dimensions = dimensions
-        self.unit = unit
-        self.last = last
-        self.min = min
-        self.max = max
-        self.points = points
-    }
+    // memberwise-init: package
 }
 
 /// How one collector fared at its last run.
@@ -81,18 +69,7 @@ public struct CollectorStatus: Codable, Sendable, Equatable {
     public var error: String?
     /// How to fix it, when the agent knows.
     public var hint: String?
-    package init(
-        name: String, up: Bool, lastRun: Date?, seconds: Double?, samples: Int, error: String? = nil,
-        hint: String? = nil
-    ) {
-        self.name = name
-        self.up = up
-        self.lastRun = lastRun
-        self.seconds = seconds
-        self.samples = samples
-        self.error = error
-        self.hint = hint
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/metrics`.
@@ -107,16 +84,7 @@ public struct MetricsReport: Codable, Sendable, Equatable {
     public var collectors: [CollectorStatus]
     /// The series asked for.
     public var series: [MetricSeriesData]
-    package init(
-        generatedAt: Date, interval: Double, retention: Double, collectors: [CollectorStatus],
-        series: [MetricSeriesData]
-    ) {
-        self.generatedAt = generatedAt
-        self.interval = interval
-        self.retention = retention
-        self.collectors = collectors
-        self.series = series
-    }
+    // memberwise-init: package
 }
 
 /// One alarm as `GET /v1/alarms` shows it, with PutMetricAlarm's field names.
@@ -158,32 +126,7 @@ public struct AlarmInfo: Codable, Sendable, Equatable {
     /// An operator's acknowledgement of the current ALARM: no reminders until the state changes.
     public var acknowledged: AlarmNoteInfo?
 
-    package init(
-        alarmName: String, alarmDescription: String?, stateValue: String, stateReason: String,
-        stateUpdatedTimestamp: Date, lastEvaluated: Date?, namespace: String, metricName: String,
-        dimensions: [String: String], statistic: String, period: Int, evaluationPeriods: Int, datapointsToAlarm: Int,
-        threshold: Double, comparisonOperator: String, treatMissingData: String, silence: AlarmNoteInfo? = nil,
-        acknowledged: AlarmNoteInfo? = nil
-    ) {
-        self.silence = silence
-        self.acknowledged = acknowledged
-        self.alarmName = alarmName
-        self.alarmDescription = alarmDescription
-        self.stateValue = stateValue
-        self.stateReason = stateReason
-        self.stateUpdatedTimestamp = stateUpdatedTimestamp
-        self.lastEvaluated = lastEvaluated
-        self.namespace = namespace
-        self.metricName = metricName
-        self.dimensions = dimensions
-        self.statistic = statistic
-        self.period = period
-        self.evaluationPeriods = evaluationPeriods
-        self.datapointsToAlarm = datapointsToAlarm
-        self.threshold = threshold
-        self.comparisonOperator = comparisonOperator
-        self.treatMissingData = treatMissingData
-    }
+    // memberwise-init: package
 }
 
 /// Who silenced or acknowledged an alarm, when, why, and (a silence) until when.
@@ -196,12 +139,7 @@ public struct AlarmNoteInfo: Codable, Sendable, Equatable {
     public var until: Date?
     /// What the operator wrote.
     public var comment: String?
-    package init(by: String, at: Date, until: Date?, comment: String?) {
-        self.by = by
-        self.at = at
-        self.until = until
-        self.comment = comment
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/alarms/{name}/silence`: `for` a duration (`2h`, at most 30 days), with a comment.
@@ -256,17 +194,7 @@ public struct ReceiverTestResult: Codable, Sendable, Equatable {
     /// Why it was not delivered.
     public var error: String?
 
-    package init(
-        receiver: String, format: String, url: String, delivered: Bool, attempts: Int?, status: Int?, error: String?
-    ) {
-        self.receiver = receiver
-        self.format = format
-        self.url = url
-        self.delivered = delivered
-        self.attempts = attempts
-        self.status = status
-        self.error = error
-    }
+    // memberwise-init: package
 }
 
 /// What the alert hooks did since the agent started.
@@ -277,11 +205,7 @@ public struct HookCounters: Codable, Sendable, Equatable {
     public var failed: Int
     /// Events dropped because a hook's queue was full.
     public var dropped: Int
-    package init(delivered: Int, failed: Int, dropped: Int) {
-        self.delivered = delivered
-        self.failed = failed
-        self.dropped = dropped
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/alarms`.
@@ -290,10 +214,7 @@ public struct AlarmList: Codable, Sendable, Equatable {
     public var alarms: [AlarmInfo]
     /// The hooks' counters.
     public var hooks: HookCounters
-    package init(alarms: [AlarmInfo], hooks: HookCounters) {
-        self.alarms = alarms
-        self.hooks = hooks
-    }
+    // memberwise-init: package
 }
 
 /// One state change of an alarm.
@@ -310,16 +231,7 @@ public struct AlarmHistoryItem: Codable, Sendable, Equatable {
     public var maintenanceWindow: String?
     /// True when an open window kept the change from the hooks.
     public var silenced: Bool?
-    package init(
-        time: Date, from: String, to: String, reason: String, maintenanceWindow: String? = nil, silenced: Bool? = nil
-    ) {
-        self.time = time
-        self.from = from
-        self.to = to
-        self.reason = reason
-        self.maintenanceWindow = maintenanceWindow
-        self.silenced = silenced
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/alarms/{name}/history`: state changes, newest first.
@@ -328,8 +240,5 @@ public struct AlarmHistory: Codable, Sendable, Equatable {
     public var alarmName: String
     /// State changes, newest first.
     public var items: [AlarmHistoryItem]
-    package init(alarmName: String, items: [AlarmHistoryItem]) {
-        self.alarmName = alarmName
-        self.items = items
-    }
+    // memberwise-init: package
 }

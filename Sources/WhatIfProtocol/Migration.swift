@@ -11,27 +11,16 @@ public struct TablesSetupRequest: Codable, Sendable, Equatable {
     /// The AWS region; the agent's own when nil.
     public var region: String?
     /// Recreate a table whose schema differs (after a backup), only with `confirm`.
-    public var force: Bool
+    public var force: Bool = false
     /// Says yes to `force` (a recreate deletes the table's items once they are backed up).
-    public var confirm: Bool
+    public var confirm: Bool = false
     /// Compare only: a missing table is reported, not created (the maintenance window's schema check).
     public var checkOnly: Bool?
     /// Add the expected indexes the table lacks (UpdateTable, one at a time, each waited for until
     /// ACTIVE); the table and its items stay.
     public var addMissing: Bool?
 
-    /// A request; by default create the table when missing, else compare.
-    public init(
-        environment: String? = nil, region: String? = nil, force: Bool = false, confirm: Bool = false,
-        checkOnly: Bool? = nil, addMissing: Bool? = nil
-    ) {
-        self.environment = environment
-        self.region = region
-        self.force = force
-        self.confirm = confirm
-        self.checkOnly = checkOnly
-        self.addMissing = addMissing
-    }
+    // memberwise-init: public
 }
 
 /// What `tables.setup` did.
@@ -53,19 +42,7 @@ public struct TablesReport: Codable, Sendable, Equatable {
     /// How long it took.
     public var seconds: Double
 
-    package init(
-        table: String, region: String, outcome: String, differences: [String], billingMode: String?,
-        indexes: [String], backupId: String?, seconds: Double
-    ) {
-        self.table = table
-        self.region = region
-        self.outcome = outcome
-        self.differences = differences
-        self.billingMode = billingMode
-        self.indexes = indexes
-        self.backupId = backupId
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/migrations/scenarios`: MongoDB (mongodump or mongoexport output) into DynamoDB.
@@ -75,45 +52,28 @@ public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
     /// The target environment (its table); the agent's own when nil.
     public var environment: String?
     /// Read, transform and count only: nothing is written.
-    public var dryRun: Bool
+    public var dryRun: Bool = false
     /// Back the table up first.
-    public var backup: Bool
+    public var backup: Bool = false
     /// Items per BatchWriteItem (at most 25).
     public var batchSize: Int?
     /// Parallel writers.
     public var workers: Int?
     /// Skip malformed BSON or JSON (each skip is reported) instead of stopping at the first.
-    public var skipBad: Bool
+    public var skipBad: Bool = false
     /// The file is one JSON array (mongoexport --jsonArray) rather than one document per line.
-    public var jsonArray: Bool
+    public var jsonArray: Bool = false
     /// Ignore a checkpoint from an earlier run and start from the first document.
-    public var restart: Bool
+    public var restart: Bool = false
     /// Write capacity units per second the writes may use at most (one per started KiB of each item);
     /// nil: no budget (throttling alone sets the pace).
     public var wcuBudget: Double?
     /// Apply the dump as a delta against what the previous finished run wrote to the table (its record
     /// under the state directory): new and changed documents are written, items of documents gone from
     /// the dump deleted, unchanged ones left alone.
-    public var sync: Bool
+    public var sync: Bool = false
 
-    /// A request to migrate the dump at `from`.
-    public init(
-        from: String, environment: String? = nil, dryRun: Bool = false, backup: Bool = false, batchSize: Int? = nil,
-        workers: Int? = nil, skipBad: Bool = false, jsonArray: Bool = false, restart: Bool = false,
-        wcuBudget: Double? = nil, sync: Bool = false
-    ) {
-        self.sync = sync
-        self.wcuBudget = wcuBudget
-        self.from = from
-        self.environment = environment
-        self.dryRun = dryRun
-        self.backup = backup
-        self.batchSize = batchSize
-        self.workers = workers
-        self.skipBad = skipBad
-        self.jsonArray = jsonArray
-        self.restart = restart
-    }
+    // memberwise-init: public
 }
 
 /// What a `sync` found against the record of the previous run, key by key. `added`, `changed` and
@@ -136,18 +96,7 @@ public struct MigrationSyncSummary: Codable, Sendable, Equatable {
     /// known, so its item cannot be told from a deleted one's); they stay in the record for the next sync.
     public var deletesHeld: Int64
 
-    package init(
-        baselineSource: String, baselineRecorded: String, added: Int64, changed: Int64, unchanged: Int64,
-        deleted: Int64, deletesHeld: Int64
-    ) {
-        self.baselineSource = baselineSource
-        self.baselineRecorded = baselineRecorded
-        self.added = added
-        self.changed = changed
-        self.unchanged = unchanged
-        self.deleted = deleted
-        self.deletesHeld = deletesHeld
-    }
+    // memberwise-init: package
 }
 
 /// A malformed stretch of the dump that was skipped.
@@ -156,10 +105,7 @@ public struct MigrationSkip: Codable, Sendable, Equatable {
     public var position: String
     /// Why it could not be read.
     public var reason: String
-    package init(position: String, reason: String) {
-        self.position = position
-        self.reason = reason
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `migrate.scenarios` job.
@@ -216,31 +162,7 @@ public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
     /// Documents per second over the run.
     public var documentsPerSecond: Double
 
-    package init(
-        mode: String, source: String, format: String, sourceSHA256: String?, table: String, documents: Int64,
-        written: Int64, rejected: Int64, rejectReasons: [String: Int64], rejectFile: String?,
-        skippedBad: [MigrationSkip], derivedKeys: Int64, resumedAt: Int64?, backupId: String?,
-        unprocessedRetried: Int64, errorsRetried: Int64, seconds: Double, documentsPerSecond: Double
-    ) {
-        self.mode = mode
-        self.source = source
-        self.format = format
-        self.sourceSHA256 = sourceSHA256
-        self.table = table
-        self.documents = documents
-        self.written = written
-        self.rejected = rejected
-        self.rejectReasons = rejectReasons
-        self.rejectFile = rejectFile
-        self.skippedBad = skippedBad
-        self.derivedKeys = derivedKeys
-        self.resumedAt = resumedAt
-        self.backupId = backupId
-        self.unprocessedRetried = unprocessedRetried
-        self.errorsRetried = errorsRetried
-        self.seconds = seconds
-        self.documentsPerSecond = documentsPerSecond
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/migrations/verify`: every source document's item compared with the table's, by key.
@@ -250,16 +172,10 @@ public struct StartVerifyRequest: Codable, Sendable, Equatable {
     /// The environment whose table is compared; the agent's own when nil.
     public var environment: String?
     /// As in `StartScenarioMigrationRequest`.
-    public var skipBad: Bool
+    public var skipBad: Bool = false
     /// As in `StartScenarioMigrationRequest`.
-    public var jsonArray: Bool
-    /// A request to compare the dump at `from` with the table.
-    public init(from: String, environment: String? = nil, skipBad: Bool = false, jsonArray: Bool = false) {
-        self.from = from
-        self.environment = environment
-        self.skipBad = skipBad
-        self.jsonArray = jsonArray
-    }
+    public var jsonArray: Bool = false
+    // memberwise-init: public
 }
 
 /// One difference between the dump and the table.
@@ -270,11 +186,7 @@ public struct VerifyDifference: Codable, Sendable, Equatable {
     public var kind: String
     /// What differs, for `differs`.
     public var detail: String?
-    package init(scenarioId: String, kind: String, detail: String?) {
-        self.scenarioId = scenarioId
-        self.kind = kind
-        self.detail = detail
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `migrate.verify` job.
@@ -304,22 +216,7 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     /// True when the table holds exactly the dump.
     public var ok: Bool { missing == 0 && extra == 0 && differing == 0 }
 
-    package init(
-        source: String, table: String, documents: Int64, rejected: Int64, matching: Int64, missing: Int64,
-        extra: Int64, differing: Int64, examples: [VerifyDifference], tableItems: Int64, seconds: Double
-    ) {
-        self.source = source
-        self.table = table
-        self.documents = documents
-        self.rejected = rejected
-        self.matching = matching
-        self.missing = missing
-        self.extra = extra
-        self.differing = differing
-        self.examples = examples
-        self.tableItems = tableItems
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/migrations/postgres`: the local database into RDS (pg_dump, pg_restore, then verification).
@@ -327,15 +224,10 @@ public struct StartPostgresMigrationRequest: Codable, Sendable, Equatable {
     /// The target environment, for the record (the target itself is `migration.postgres_target`).
     public var to: String?
     /// Check both sides and the tools only: no dump, no restore.
-    public var dryRun: Bool
+    public var dryRun: Bool = false
     /// Compare source and target only (no dump, no restore).
-    public var verifyOnly: Bool
-    /// A request; by default dump, restore and verify.
-    public init(to: String? = nil, dryRun: Bool = false, verifyOnly: Bool = false) {
-        self.to = to
-        self.dryRun = dryRun
-        self.verifyOnly = verifyOnly
-    }
+    public var verifyOnly: Bool = false
+    // memberwise-init: public
 }
 
 /// One table of the PostgreSQL migration, compared on both sides.
@@ -352,17 +244,7 @@ public struct PostgresTableCheck: Codable, Sendable, Equatable {
     public var targetChecksum: String?
     /// True when the counts and the checksums match.
     public var ok: Bool
-    package init(
-        table: String, sourceRows: Int64, targetRows: Int64?, sourceChecksum: String?, targetChecksum: String?,
-        ok: Bool
-    ) {
-        self.table = table
-        self.sourceRows = sourceRows
-        self.targetRows = targetRows
-        self.sourceChecksum = sourceChecksum
-        self.targetChecksum = targetChecksum
-        self.ok = ok
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `migrate.postgres` job.
@@ -390,21 +272,7 @@ public struct PostgresMigrationReport: Codable, Sendable, Equatable {
     /// True when every table matched and the target has none extra.
     public var ok: Bool { extraTables.isEmpty && tables.allSatisfy(\.ok) }
 
-    package init(
-        mode: String, source: String, target: String, targetSSLMode: String, sourceVersion: String,
-        targetVersion: String, tables: [PostgresTableCheck], extraTables: [String], dumpBytes: Int64?, seconds: Double
-    ) {
-        self.mode = mode
-        self.source = source
-        self.target = target
-        self.targetSSLMode = targetSSLMode
-        self.sourceVersion = sourceVersion
-        self.targetVersion = targetVersion
-        self.tables = tables
-        self.extraTables = extraTables
-        self.dumpBytes = dumpBytes
-        self.seconds = seconds
-    }
+    // memberwise-init: package
 }
 
 /// `POST /v1/preflight`: the guide's pre-migration checklist, checked.
@@ -413,11 +281,7 @@ public struct PreflightRequest: Codable, Sendable, Equatable {
     public var environment: String?
     /// The newest verified backup of each kind must be at most this old (seconds; 26 h by default).
     public var maxBackupAge: Double?
-    /// A request for the checklist.
-    public init(environment: String? = nil, maxBackupAge: Double? = nil) {
-        self.environment = environment
-        self.maxBackupAge = maxBackupAge
-    }
+    // memberwise-init: public
 }
 
 /// One check of the checklist.
@@ -430,12 +294,7 @@ public struct PreflightItem: Codable, Sendable, Equatable {
     public var detail: String
     /// How to fix a FAIL, when the agent knows.
     public var hint: String?
-    package init(check: String, result: String, detail: String, hint: String? = nil) {
-        self.check = check
-        self.result = result
-        self.detail = detail
-        self.hint = hint
-    }
+    // memberwise-init: package
 }
 
 /// The result of a `preflight` job.
@@ -446,10 +305,7 @@ public struct PreflightReport: Codable, Sendable, Equatable {
     public var items: [PreflightItem]
     /// True when no check failed.
     public var ok: Bool { !items.contains { $0.result == "FAIL" } }
-    package init(environment: String, items: [PreflightItem]) {
-        self.environment = environment
-        self.items = items
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/maintenance/windows`: each window, its jobs and its next occurrence.
@@ -473,20 +329,7 @@ public struct MaintenanceWindowInfo: Codable, Sendable, Equatable {
     /// Its last run on this agent.
     public var lastRun: WindowLastRun?
 
-    package init(
-        name: String, when: String, jobs: [String], silenceAlarms: [String], start: Date, end: Date, openNow: Bool,
-        trigger: String? = nil, lastRun: WindowLastRun? = nil
-    ) {
-        self.trigger = trigger
-        self.lastRun = lastRun
-        self.name = name
-        self.when = when
-        self.jobs = jobs
-        self.silenceAlarms = silenceAlarms
-        self.start = start
-        self.end = end
-        self.openNow = openNow
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/maintenance/windows`.
@@ -495,8 +338,5 @@ public struct MaintenanceWindowList: Codable, Sendable, Equatable {
     public var catchUp: String
     /// Every configured window.
     public var windows: [MaintenanceWindowInfo]
-    package init(catchUp: String, windows: [MaintenanceWindowInfo]) {
-        self.catchUp = catchUp
-        self.windows = windows
-    }
+    // memberwise-init: package
 }

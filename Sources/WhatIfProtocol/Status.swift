@@ -17,12 +17,7 @@ public struct AWSCredentialInfo: Codable, Sendable, Equatable {
     /// How to give the agent some.
     public var hint: String?
 
-    package init(source: String? = nil, expiresAt: Date? = nil, error: String? = nil, hint: String? = nil) {
-        self.source = source
-        self.expiresAt = expiresAt
-        self.error = error
-        self.hint = hint
-    }
+    // memberwise-init: package
 }
 
 /// `GET /v1/status`: the agent and, per configured service, reachability, round trip, version and state.
@@ -40,12 +35,7 @@ public struct StatusReport: Codable, Sendable {
     /// The AWS credentials in use, when anything configured calls AWS.
     public var credentials: AWSCredentialInfo?
 
-    package init(agent: AgentInfo, checkedAt: Date, durationMs: Double, services: [ServiceStatus]) {
-        self.agent = agent
-        self.checkedAt = checkedAt
-        self.durationMs = durationMs
-        self.services = services
-    }
+    // memberwise-init: package
 
     /// True when every configured service answered.
     public var allReachable: Bool { services.allSatisfy { $0.reachable } }
@@ -68,18 +58,7 @@ public struct AgentInfo: Codable, Sendable {
     /// Jobs running now.
     public var jobsRunning: Int
 
-    package init(
-        version: String, pid: Int32, environment: String, startedAt: Date, configPath: String, socketPath: String,
-        jobsRunning: Int
-    ) {
-        self.version = version
-        self.pid = pid
-        self.environment = environment
-        self.startedAt = startedAt
-        self.configPath = configPath
-        self.socketPath = socketPath
-        self.jobsRunning = jobsRunning
-    }
+    // memberwise-init: package
 }
 
 /// A service the agent looks after.
@@ -194,19 +173,7 @@ public struct PostgresState: Codable, Sendable, Equatable {
     /// True on a standby (`pg_is_in_recovery()`).
     public var inRecovery: Bool
 
-    package init(
-        database: String, serverVersion: String, databaseSizeBytes: Int64, connections: Int, maxConnections: Int,
-        sslInUse: Bool, sslVersion: String?, inRecovery: Bool
-    ) {
-        self.database = database
-        self.serverVersion = serverVersion
-        self.databaseSizeBytes = databaseSizeBytes
-        self.connections = connections
-        self.maxConnections = maxConnections
-        self.sslInUse = sslInUse
-        self.sslVersion = sslVersion
-        self.inRecovery = inRecovery
-    }
+    // memberwise-init: package
 
     /// The configured read replicas (`postgres.replicas`), each probed directly.
     public var replicas: [PostgresReplicaState]?
@@ -235,11 +202,7 @@ public struct PostgresReplicaState: Codable, Sendable, Equatable {
     /// Why it is not a usable replica.
     public var error: String?
 
-    package init(name: String, endpoint: String, reachable: Bool) {
-        self.name = name
-        self.endpoint = endpoint
-        self.reachable = reachable
-    }
+    // memberwise-init: package
 }
 
 /// A standby as its primary sees it (`pg_stat_replication`).
@@ -253,12 +216,7 @@ public struct PostgresStandbyState: Codable, Sendable, Equatable {
     /// `replay_lag`, in seconds (nil once caught up with nothing to report).
     public var replayLagSeconds: Double?
 
-    package init(applicationName: String, clientAddress: String?, state: String, replayLagSeconds: Double?) {
-        self.applicationName = applicationName
-        self.clientAddress = clientAddress
-        self.state = state
-        self.replayLagSeconds = replayLagSeconds
-    }
+    // memberwise-init: package
 }
 
 /// Redis, as `INFO` reports it.
@@ -278,18 +236,7 @@ public struct RedisState: Codable, Sendable, Equatable {
     /// Keys in every database, summed from `INFO keyspace`.
     public var keys: Int64?
 
-    package init(
-        role: String, usedMemoryBytes: Int64, maxMemoryBytes: Int64, maxMemoryPolicy: String, tlsInUse: Bool,
-        connectedClients: Int?, keys: Int64?
-    ) {
-        self.role = role
-        self.usedMemoryBytes = usedMemoryBytes
-        self.maxMemoryBytes = maxMemoryBytes
-        self.maxMemoryPolicy = maxMemoryPolicy
-        self.tlsInUse = tlsInUse
-        self.connectedClients = connectedClients
-        self.keys = keys
-    }
+    // memberwise-init: package
 
     /// Redis Cluster: the cluster as CLUSTER INFO and CLUSTER SHARDS describe it (nil for one server).
     public var cluster: RedisClusterState?
@@ -306,12 +253,7 @@ public struct RedisClusterState: Codable, Sendable, Equatable {
     /// One line per shard: its slots, primary and replicas (`host:port`).
     public var shards: [RedisClusterShard]
 
-    package init(state: String, slotsOk: Int, knownNodes: Int, shards: [RedisClusterShard]) {
-        self.state = state
-        self.slotsOk = slotsOk
-        self.knownNodes = knownNodes
-        self.shards = shards
-    }
+    // memberwise-init: package
 }
 
 /// One shard of a cluster.
@@ -323,11 +265,7 @@ public struct RedisClusterShard: Codable, Sendable, Equatable {
     /// The replicas' host:port.
     public var replicas: [String]
 
-    package init(slots: String, primary: String?, replicas: [String]) {
-        self.slots = slots
-        self.primary = primary
-        self.replicas = replicas
-    }
+    // memberwise-init: package
 }
 
 /// The scenarios table, as `DescribeTable` reports it.
@@ -353,24 +291,10 @@ public struct DynamoDBState: Codable, Sendable, Equatable {
         public var status: String
         /// Its item count, when reported.
         public var itemCount: Int64?
-        package init(name: String, status: String, itemCount: Int64?) {
-            self.name = name
-            self.status = status
-            self.itemCount = itemCount
-        }
+        // memberwise-init: package
     }
 
-    package init(
-        table: String, tableStatus: String, itemCount: Int64, sizeBytes: Int64, billingMode: String?,
-        indexes: [IndexState]
-    ) {
-        self.table = table
-        self.tableStatus = tableStatus
-        self.itemCount = itemCount
-        self.sizeBytes = sizeBytes
-        self.billingMode = billingMode
-        self.indexes = indexes
-    }
+    // memberwise-init: package
 }
 
 /// The RDS instance, as `DescribeDBInstances` reports it.
@@ -396,20 +320,7 @@ public struct RDSState: Codable, Sendable, Equatable {
     /// `ReadReplicaDBInstanceIdentifiers`: the instance's read replicas, as RDS lists them.
     public var readReplicas: [String]?
 
-    package init(
-        instanceId: String, status: String, engine: String, engineVersion: String, instanceClass: String,
-        multiAZ: Bool, storageEncrypted: Bool, allocatedStorageGiB: Int?, endpoint: String?
-    ) {
-        self.instanceId = instanceId
-        self.status = status
-        self.engine = engine
-        self.engineVersion = engineVersion
-        self.instanceClass = instanceClass
-        self.multiAZ = multiAZ
-        self.storageEncrypted = storageEncrypted
-        self.allocatedStorageGiB = allocatedStorageGiB
-        self.endpoint = endpoint
-    }
+    // memberwise-init: package
 }
 
 /// The ElastiCache replication group, as `DescribeReplicationGroups` reports it.
@@ -431,17 +342,5 @@ public struct ElastiCacheState: Codable, Sendable, Equatable {
     /// The primary endpoint, `host:port`.
     public var primaryEndpoint: String?
 
-    package init(
-        replicationGroupId: String, status: String, nodeCount: Int, multiAZ: String?, automaticFailover: String?,
-        transitEncryption: Bool, atRestEncryption: Bool, primaryEndpoint: String?
-    ) {
-        self.replicationGroupId = replicationGroupId
-        self.status = status
-        self.nodeCount = nodeCount
-        self.multiAZ = multiAZ
-        self.automaticFailover = automaticFailover
-        self.transitEncryption = transitEncryption
-        self.atRestEncryption = atRestEncryption
-        self.primaryEndpoint = primaryEndpoint
-    }
+    // memberwise-init: package
 }

@@ -12,14 +12,9 @@ package struct RedisConfig: Sendable {
     /// Name to check in the server's certificate; defaults to the URL's host.
     package var serverName: String?
     /// Seconds for each command (or pipeline) and for connecting.
-    package var timeout: Double
+    package var timeout: Double = 5
 
-    package init(endpoint: RedisEndpoint, caFile: String? = nil, serverName: String? = nil, timeout: Double = 5) {
-        self.endpoint = endpoint
-        self.caFile = caFile
-        self.serverName = serverName
-        self.timeout = timeout
-    }
+    // memberwise-init: package
 }
 
 /// Why a Redis call failed.

@@ -10,16 +10,11 @@ public struct RedisEndpoint: Sendable, Equatable {
     }
 
     package var transport: Transport
-    package var database: Int
+    package var database: Int = 0
     public var username: String?
     public var password: String?
 
-    package init(transport: Transport, database: Int = 0, username: String? = nil, password: String? = nil) {
-        self.transport = transport
-        self.database = database
-        self.username = username
-        self.password = password
-    }
+    // memberwise-init: package
 
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String

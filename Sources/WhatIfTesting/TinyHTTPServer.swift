@@ -18,14 +18,10 @@ package struct TinyRequest: Sendable {
 
 package struct TinyResponse: Sendable {
     package var status: Int
-    package var headers: [(name: String, value: String)]
-    package var body: [UInt8]
+    package var headers: [(name: String, value: String)] = []
+    package var body: [UInt8] = []
 
-    package init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-    }
+    // memberwise-init: package
 
     package static func text(_ status: Int, _ s: String, contentType: String = "text/plain") -> TinyResponse {
         TinyResponse(status: status, headers: [("Content-Type", contentType)], body: Array(s.utf8))
@@ -205,11 +201,7 @@ package final class FaultProxy: @unchecked Sendable {
         package var operation: String?
         package var fault: Fault
         package var count: Int
-        package init(operation: String? = nil, fault: Fault, count: Int) {
-            self.operation = operation
-            self.fault = fault
-            self.count = count
-        }
+        // memberwise-init: package
     }
 
     package let upstream: String

@@ -79,7 +79,7 @@ enum ReportPage {
     }
 
     static func failed(_ e: any Error) -> String {
-        "<p class=warn>could not be read: \(esc((e as? any CustomStringConvertible)?.description ?? "\(e)"))</p>"
+        "<p class=warn>could not be read: \(esc("\(e)"))</p>"
     }
 
     static func table(_ head: [String], _ rows: [[String]]) -> String {
