@@ -239,7 +239,8 @@ let package = Package(
 
 // Public and package memberwise initialisers, generated (Swift synthesises them as internal only): a struct
 // that says `// memberwise-init: public` (or `package`) in its body gets one from the build-tool plugin
-// Plugins/MemberwiseInit (tool: Sources/MemberwiseInitGenerator; protocol: Sources/WhatIfMemberwise).
+// Plugins/MemberwiseInit (tool: Sources/MemberwiseInitGenerator; protocol: Sources/WhatIfMemberwise),
+// which also writes `// coding-keys: PascalCase` structs' CodingKeys (AWS's JSON shapes).
 package.targets += [
     .target(name: "WhatIfMemberwise", swiftSettings: strict),
     .executableTarget(name: "MemberwiseInitGenerator", swiftSettings: strict),

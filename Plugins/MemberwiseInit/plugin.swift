@@ -1,4 +1,4 @@
-// Public and package memberwise initialisers: each module gets one generated file, written by
+// Public and package memberwise initialisers (and PascalCase CodingKeys): each module gets one generated file, written by
 // MemberwiseInitGenerator into the plugin's work directory at build time from every struct of the module
 // that says `// memberwise-init: public` (or `package`). It is never checked in and never drifts from the
 // structs' properties (see WhatIfMemberwise/MemberwiseInitializable.swift).

@@ -2,7 +2,9 @@
 // internal only; a struct that says `// memberwise-init: public` (or `package`) in its body gets a public
 // (package) one from here, with the parameters Swift would give it: the stored properties in declaration
 // order, a `var`'s initial value (or `nil` for an optional `var`) as the default, a `let` with a value
-// left out, a function type `@escaping`.
+// left out, a function type `@escaping`. A struct that says `// coding-keys: PascalCase` gets the
+// CodingKeys of AWS's JSON shapes: each property Codable codes, under its name with the first letter
+// upper-cased.
 //
 // The generated initialiser cannot be declared on the struct itself (it would redeclare the synthesised
 // one), so it is declared on `MemberwiseInitializable` constrained to `Self ==` the struct, and it calls
@@ -131,6 +133,8 @@ struct Scope {
     var problems: [String] = []
     /// Where the body declares an initialiser (then Swift synthesises no memberwise one).
     var initializerLine: Int?
+    /// Every stored property that Codable codes (all but a `let` with a value), for `// coding-keys`.
+    var codedNames: [String] = []
 }
 
 struct MarkedStruct {
@@ -208,6 +212,8 @@ struct Parsed {
     var imports: [String] = []
     var scopes: [Scope] = []
     var structs: [MarkedStruct] = []
+    /// Structs marked `// coding-keys: PascalCase`: the scopes around each, and the marker's line.
+    var codingKeys: [(scopes: [Int], line: Int)] = []
 }
 
 func parse(input: String) throws -> Parsed {
@@ -227,6 +233,7 @@ func parse(input: String) throws -> Parsed {
     )
     let initializer = try NSRegularExpression(pattern: #"^\s*(?:[a-z]+\s+)*init[?!]?[(<]"#)
     let marker = try NSRegularExpression(pattern: #"^\s*// memberwise-init: (\w+)\s*$"#)
+    let codingKeysMarker = try NSRegularExpression(pattern: #"^\s*// coding-keys: (\w+)\s*$"#)
     /// Each group's text and its start (a UTF-16 offset), or nil without a match.
     func groups(_ re: NSRegularExpression, _ s: String) -> [(text: String, start: Int)?]? {
         let ns = s as NSString
@@ -263,8 +270,27 @@ func parse(input: String) throws -> Parsed {
             result.structs.append(MarkedStruct(scopes: stack.compactMap(\.scope), access: access, line: n + 1))
             stack[stack.count - 1].marked = result.structs.count - 1
         }
+        if let style = groups(codingKeysMarker, line)?.first??.text {
+            guard style == "PascalCase" else {
+                throw Failure(description: "\(place): `// coding-keys: \(style)`: the one style is PascalCase")
+            }
+            guard let top, top.isStruct, !result.codingKeys.contains(where: { $0.scopes.last == stack.last?.scope })
+            else {
+                throw Failure(description: "\(place): `// coding-keys` belongs directly in a struct's body, once")
+            }
+            guard stack.allSatisfy({ $0.scope != nil }) else {
+                throw Failure(description: "\(place): a type inside a function cannot be extended")
+            }
+            result.codingKeys.append((stack.compactMap(\.scope), n + 1))
+        }
         if let scope = stack.last?.scope, result.scopes[scope].isStruct {
             if groups(initializer, c) != nil { result.scopes[scope].initializerLine = n + 1 }
+            if let p = groups(property, c), let keyword = p[2]?.text, let name = p[3]?.text, !c.contains("{"),
+                !c.contains("static "), !c.contains("lazy "),
+                !(keyword == "let" && (p[5]?.text ?? "").contains(" = "))
+            {
+                result.scopes[scope].codedNames.append(name)
+            }
             if let p = groups(property, c), let keyword = p[2]?.text, let name = p[3]?.text, !c.contains("{"),
                 !c.contains("static "), !c.contains("lazy ")
             {
@@ -325,6 +351,9 @@ func parse(input: String) throws -> Parsed {
         }
     }
     guard stack.isEmpty else { throw Failure(description: "\(input): unbalanced `{`") }
+    for k in result.codingKeys where k.scopes.contains(where: { result.scopes[$0].qualifiedName == nil }) {
+        throw Failure(description: "\(input):\(k.line): a generic struct, or one inside one, is not supported")
+    }
     for s in result.structs {
         if s.scopes.contains(where: { result.scopes[$0].qualifiedName == nil }) {
             throw Failure(description: "\(input):\(s.line): a generic struct, or one inside one, is not supported")
@@ -345,7 +374,7 @@ func parse(input: String) throws -> Parsed {
 func render(_ files: [(path: String, parsed: Parsed)]) -> String {
     var out = "\(generatedHeader) (Plugins/MemberwiseInit). Do not edit.\n"
     var imports = ["import WhatIfMemberwise"]
-    for (_, parsed) in files where !parsed.structs.isEmpty {
+    for (_, parsed) in files where !parsed.structs.isEmpty || !parsed.codingKeys.isEmpty {
         for i in parsed.imports where !imports.contains(i) { imports.append(i) }
     }
     out += imports.joined(separator: "\n") + "\n"
@@ -365,6 +394,16 @@ func render(_ files: [(path: String, parsed: Parsed)]) -> String {
             out += "    /// Creates a value from each stored property (`// memberwise-init` at \(file):\(s.line)).\n"
             out += "    \(s.access) init(\(parameters.joined(separator: ", "))) {\n"
             out += "        self = \(name)(\(arguments.joined(separator: ", ")))\n"
+            out += "    }\n}\n"
+        }
+        for k in parsed.codingKeys {
+            let scope = parsed.scopes[k.scopes[k.scopes.count - 1]]
+            out += "\nextension \(scope.qualifiedName ?? "") {\n"
+            out += "    /// Each stored property under its name in PascalCase (`// coding-keys` at \(k.line)).\n"
+            out += "    enum CodingKeys: String, CodingKey {\n"
+            for name in scope.codedNames {
+                out += "        case \(name) = \"\(name.prefix(1).uppercased() + name.dropFirst())\"\n"
+            }
             out += "    }\n}\n"
         }
     }

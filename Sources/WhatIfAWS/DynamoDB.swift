@@ -78,10 +78,7 @@ package struct KeySchemaElement: Codable, Sendable, Equatable {
     /// HASH or RANGE.
     package var keyType: String
     // memberwise-init: package
-    enum CodingKeys: String, CodingKey {
-        case attributeName = "AttributeName"
-        case keyType = "KeyType"
-    }
+    // coding-keys: PascalCase
 }
 
 package struct AttributeDefinition: Codable, Sendable, Equatable {
@@ -89,30 +86,21 @@ package struct AttributeDefinition: Codable, Sendable, Equatable {
     /// S, N or B: the only key types DynamoDB accepts.
     package var attributeType: String
     // memberwise-init: package
-    enum CodingKeys: String, CodingKey {
-        case attributeName = "AttributeName"
-        case attributeType = "AttributeType"
-    }
+    // coding-keys: PascalCase
 }
 
 package struct Projection: Codable, Sendable, Equatable {
     package var projectionType: String
     package var nonKeyAttributes: [String]?
     // memberwise-init: package
-    enum CodingKeys: String, CodingKey {
-        case projectionType = "ProjectionType"
-        case nonKeyAttributes = "NonKeyAttributes"
-    }
+    // coding-keys: PascalCase
 }
 
 package struct ProvisionedThroughput: Codable, Sendable, Equatable {
     package var readCapacityUnits: Int64
     package var writeCapacityUnits: Int64
     // memberwise-init: package
-    enum CodingKeys: String, CodingKey {
-        case readCapacityUnits = "ReadCapacityUnits"
-        case writeCapacityUnits = "WriteCapacityUnits"
-    }
+    // coding-keys: PascalCase
 }
 
 package struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
@@ -122,12 +110,7 @@ package struct GlobalSecondaryIndex: Codable, Sendable, Equatable {
     /// Only for tables in PROVISIONED billing mode.
     package var provisionedThroughput: ProvisionedThroughput?
     // memberwise-init: package
-    enum CodingKeys: String, CodingKey {
-        case indexName = "IndexName"
-        case keySchema = "KeySchema"
-        case projection = "Projection"
-        case provisionedThroughput = "ProvisionedThroughput"
-    }
+    // coding-keys: PascalCase
 }
 
 package struct LocalSecondaryIndex: Codable, Sendable, Equatable {
@@ -135,11 +118,7 @@ package struct LocalSecondaryIndex: Codable, Sendable, Equatable {
     package var keySchema: [KeySchemaElement]
     package var projection: Projection
     // memberwise-init: package
-    enum CodingKeys: String, CodingKey {
-        case indexName = "IndexName"
-        case keySchema = "KeySchema"
-        case projection = "Projection"
-    }
+    // coding-keys: PascalCase
 }
 
 package struct TableDescription: Decodable, Sendable {
@@ -168,10 +147,7 @@ package struct TableDescription: Decodable, Sendable {
     package struct ThroughputDescription: Decodable, Sendable {
         package var readCapacityUnits: Int64?
         package var writeCapacityUnits: Int64?
-        enum CodingKeys: String, CodingKey {
-            case readCapacityUnits = "ReadCapacityUnits"
-            case writeCapacityUnits = "WriteCapacityUnits"
-        }
+        // coding-keys: PascalCase
     }
 
     package struct BillingModeSummary: Decodable, Sendable {
@@ -186,31 +162,10 @@ package struct TableDescription: Decodable, Sendable {
         package var keySchema: [KeySchemaElement]?
         package var projection: Projection?
         package var provisionedThroughput: ThroughputDescription?
-        enum CodingKeys: String, CodingKey {
-            case indexName = "IndexName"
-            case indexStatus = "IndexStatus"
-            case itemCount = "ItemCount"
-            case keySchema = "KeySchema"
-            case projection = "Projection"
-            case provisionedThroughput = "ProvisionedThroughput"
-        }
+        // coding-keys: PascalCase
     }
 
-    enum CodingKeys: String, CodingKey {
-        case tableName = "TableName"
-        case tableStatus = "TableStatus"
-        case creationDateTime = "CreationDateTime"
-        case itemCount = "ItemCount"
-        case tableSizeBytes = "TableSizeBytes"
-        case tableArn = "TableArn"
-        case keySchema = "KeySchema"
-        case attributeDefinitions = "AttributeDefinitions"
-        case billingModeSummary = "BillingModeSummary"
-        case globalSecondaryIndexes = "GlobalSecondaryIndexes"
-        case localSecondaryIndexes = "LocalSecondaryIndexes"
-        case tableId = "TableId"
-        case provisionedThroughput = "ProvisionedThroughput"
-    }
+    // coding-keys: PascalCase
 }
 
 /// DynamoDB over AWS JSON 1.0.
@@ -279,15 +234,7 @@ package struct DynamoDB: Sendable {
 
         // memberwise-init: package
 
-        enum CodingKeys: String, CodingKey {
-            case tableName = "TableName"
-            case keySchema = "KeySchema"
-            case attributeDefinitions = "AttributeDefinitions"
-            case globalSecondaryIndexes = "GlobalSecondaryIndexes"
-            case localSecondaryIndexes = "LocalSecondaryIndexes"
-            case billingMode = "BillingMode"
-            case provisionedThroughput = "ProvisionedThroughput"
-        }
+        // coding-keys: PascalCase
     }
 
     @discardableResult
@@ -395,28 +342,6 @@ package struct DynamoDB: Sendable {
             Req(
                 TableName: table, Item: item, ConditionExpression: conditionExpression,
                 ExpressionAttributeNames: names, ExpressionAttributeValues: values), as: Res.self)
-    }
-
-    /// DeleteItem, with an optional condition.
-    package func deleteItem(
-        table: String, key: DynamoItem, conditionExpression: String? = nil, names: [String: String]? = nil,
-        values: DynamoItem? = nil
-    ) throws {
-        // Names are AWS's wire format.
-        // swift-format-ignore: AlwaysUseLowerCamelCase
-        struct Req: Encodable {
-            var TableName: String
-            var Key: DynamoItem
-            var ConditionExpression: String?
-            var ExpressionAttributeNames: [String: String]?
-            var ExpressionAttributeValues: DynamoItem?
-        }
-        struct Res: Decodable {}
-        _ = try call(
-            "DeleteItem",
-            Req(
-                TableName: table, Key: key, ConditionExpression: conditionExpression, ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values), as: Res.self)
     }
 
     package func getItem(table: String, key: DynamoItem, consistentRead: Bool = false) throws -> DynamoItem? {
@@ -664,23 +589,7 @@ extension DynamoDB {
         /// A full export: the point in time its data is of (epoch seconds).
         package var exportTime: Double?
         package var incrementalExportSpecification: IncrementalExport?
-        enum CodingKeys: String, CodingKey {
-            case exportType = "ExportType"
-            case exportTime = "ExportTime"
-            case incrementalExportSpecification = "IncrementalExportSpecification"
-            case exportArn = "ExportArn"
-            case exportStatus = "ExportStatus"
-            case exportManifest = "ExportManifest"
-            case s3Bucket = "S3Bucket"
-            case s3Prefix = "S3Prefix"
-            case itemCount = "ItemCount"
-            case billedSizeBytes = "BilledSizeBytes"
-            case s3SseAlgorithm = "S3SseAlgorithm"
-            case s3SseKmsKeyId = "S3SseKmsKeyId"
-            case failureCode = "FailureCode"
-            case failureMessage = "FailureMessage"
-            case exportFormat = "ExportFormat"
-        }
+        // coding-keys: PascalCase
     }
 
     /// IncrementalExportSpecification: the changes from `ExportFromTime` (inclusive) to `ExportToTime`
@@ -694,11 +603,7 @@ extension DynamoDB {
             exportToTime = to.timeIntervalSince1970
             exportViewType = viewType
         }
-        enum CodingKeys: String, CodingKey {
-            case exportFromTime = "ExportFromTime"
-            case exportToTime = "ExportToTime"
-            case exportViewType = "ExportViewType"
-        }
+        // coding-keys: PascalCase
     }
 
     /// Starts an export in DynamoDB JSON to `s3://bucket/prefix`; `clientToken` makes retries idempotent.

@@ -17,13 +17,7 @@ package struct KMS: Sendable {
         package var keyState: String?
         package var enabled: Bool?
         package var keyUsage: String?
-        enum CodingKeys: String, CodingKey {
-            case keyId = "KeyId"
-            case arn = "Arn"
-            case keyState = "KeyState"
-            case enabled = "Enabled"
-            case keyUsage = "KeyUsage"
-        }
+        // coding-keys: PascalCase
     }
 
     private func call<Res: Decodable>(_ operation: String, _ body: [String: String], as: Res.Type) throws -> Res {

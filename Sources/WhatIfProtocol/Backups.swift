@@ -290,10 +290,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         /// `HASH` or `RANGE`.
         public var keyType: String
         // memberwise-init: package
-        enum CodingKeys: String, CodingKey {
-            case attributeName = "AttributeName"
-            case keyType = "KeyType"
-        }
+        // coding-keys: PascalCase
     }
 
     /// One attribute definition.
@@ -303,10 +300,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         /// `S`, `N` or `B`.
         public var attributeType: String
         // memberwise-init: package
-        enum CodingKeys: String, CodingKey {
-            case attributeName = "AttributeName"
-            case attributeType = "AttributeType"
-        }
+        // coding-keys: PascalCase
     }
 
     /// Provisioned read and write capacity.
@@ -316,10 +310,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         /// Write capacity units.
         public var writeCapacityUnits: Int64
         // memberwise-init: package
-        enum CodingKeys: String, CodingKey {
-            case readCapacityUnits = "ReadCapacityUnits"
-            case writeCapacityUnits = "WriteCapacityUnits"
-        }
+        // coding-keys: PascalCase
     }
 
     /// A secondary index.
@@ -335,13 +326,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
         /// Its capacity, for a provisioned table.
         public var provisionedThroughput: Throughput?
         // memberwise-init: package
-        enum CodingKeys: String, CodingKey {
-            case indexName = "IndexName"
-            case keySchema = "KeySchema"
-            case projectionType = "ProjectionType"
-            case nonKeyAttributes = "NonKeyAttributes"
-            case provisionedThroughput = "ProvisionedThroughput"
-        }
+        // coding-keys: PascalCase
     }
 
     /// The table's name.
@@ -361,15 +346,7 @@ public struct TableSchema: Codable, Sendable, Equatable {
 
     // memberwise-init: package
 
-    enum CodingKeys: String, CodingKey {
-        case tableName = "TableName"
-        case keySchema = "KeySchema"
-        case attributeDefinitions = "AttributeDefinitions"
-        case billingMode = "BillingMode"
-        case provisionedThroughput = "ProvisionedThroughput"
-        case globalSecondaryIndexes = "GlobalSecondaryIndexes"
-        case localSecondaryIndexes = "LocalSecondaryIndexes"
-    }
+    // coding-keys: PascalCase
 }
 
 /// Where a copy of a backup is.

@@ -90,6 +90,38 @@ import Testing
         #expect(out.contains("    package init(windows: [A.Window]) {"))
     }
 
+    @Test func codingKeysInPascalCaseForEveryCodedProperty() throws {
+        let out = try generated(
+            """
+            package struct Wire: Codable {
+                package var tableName: String
+                package var sseDescription: String?
+                package var itemCount = 0
+                package let fixed = "not coded"
+                private var hidden: Int
+                package var computed: Int { 1 }
+                // coding-keys: PascalCase
+            }
+            """)
+        #expect(
+            out.contains(
+                """
+                extension Wire {
+                    /// Each stored property under its name in PascalCase (`// coding-keys` at 8).
+                    enum CodingKeys: String, CodingKey {
+                        case tableName = "TableName"
+                        case sseDescription = "SseDescription"
+                        case itemCount = "ItemCount"
+                        case hidden = "Hidden"
+                    }
+                }
+                """))
+        #expect(!out.contains("MemberwiseInitializable"))
+        let otherStyle = try refusal("struct W: Codable {\n    var a: Int\n    // coding-keys: snake_case\n}\n")
+        #expect(
+            otherStyle?.contains("Input.swift:3: `// coding-keys: snake_case`: the one style is PascalCase") == true)
+    }
+
     @Test func whatItCannotGenerateItRefusesNamingTheLine() throws {
         let initInBody = try refusal(
             """
