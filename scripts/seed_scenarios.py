@@ -16,7 +16,16 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = env["WHATIF_AWS_CREDENTIALS_FILE"]
 session = boto3.Session(profile_name=env["WHATIF_AWS_PROFILE"])
 ddb = session.client("dynamodb", endpoint_url=env["WHATIF_MOTO_ENDPOINT"], region_name="us-east-1")
 
-if table not in ddb.list_tables()["TableNames"]:
+def exists():
+    # DescribeTable rather than ListTables: ListTables answers 100 names a page, and tests leave more.
+    try:
+        ddb.describe_table(TableName=table)
+        return True
+    except ddb.exceptions.ResourceNotFoundException:
+        return False
+
+
+if not exists():
     ddb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",

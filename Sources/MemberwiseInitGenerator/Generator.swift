@@ -216,6 +216,45 @@ struct Parsed {
     var codingKeys: [(scopes: [Int], line: Int)] = []
 }
 
+/// The file's imports as it writes them, from its top to its first other declaration: each `import`
+/// line, and each `#if ... #endif` block of imports whole (`#if canImport(FoundationEssentials)` must
+/// stay conditional: importing Foundation itself links its internationalization and ICU's data).
+func importChunks(lines: [String], code: [String]) -> [String] {
+    let isImport = { (c: String) in
+        c.range(
+            of: #"^\s*(?:@\w+\s+)*(?:public\s+|package\s+|internal\s+)?import\s+\w"#, options: .regularExpression)
+            != nil
+    }
+    let directive = { (c: String) -> String? in
+        c.range(of: #"^\s*#(if|elseif|else|endif)\b"#, options: .regularExpression).map {
+            String(c[$0]).trimmingCharacters(in: .whitespaces)
+        }
+    }
+    var chunks: [String] = []
+    var block: [String] = []
+    var depth = 0
+    for (line, c) in zip(lines, code) {
+        let trimmed = c.trimmingCharacters(in: .whitespaces)
+        if let d = directive(c) {
+            if d.hasPrefix("#if") { depth += 1 }
+            block.append(line.trimmingCharacters(in: .whitespaces))
+            if d.hasPrefix("#endif") {
+                depth -= 1
+                if depth == 0 {
+                    chunks.append(block.joined(separator: "\n"))
+                    block = []
+                }
+            }
+        } else if isImport(c) {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if depth > 0 { block.append("    " + text) } else { chunks.append(text) }
+        } else if !trimmed.isEmpty {
+            break
+        }
+    }
+    return chunks
+}
+
 func parse(input: String) throws -> Parsed {
     let original = try String(contentsOfFile: input, encoding: .utf8)
     let blanked = String(decoding: blankStringsAndComments(Array(original.utf8)), as: UTF8.self)
@@ -245,18 +284,12 @@ func parse(input: String) throws -> Parsed {
     }
 
     var result = Parsed()
+    result.imports = importChunks(lines: lines, code: code)
     var stack: [(scope: Int?, marked: Int?)] = []  // open braces: the scope of a type body, or nil
     var pending: (name: String, isStruct: Bool, generic: Bool)?
     for (n, (line, c)) in zip(lines, code).enumerated() {
         let place = "\(input):\(n + 1)"
         let top = stack.last?.scope.map { result.scopes[$0] }
-        if stack.isEmpty,
-            c.range(
-                of: #"^\s*(?:@\w+\s+)*(?:public\s+|package\s+|internal\s+)?import\s+\w"#, options: .regularExpression)
-                != nil
-        {
-            result.imports.append(line.trimmingCharacters(in: .whitespaces))
-        }
         if let access = groups(marker, line)?.first??.text {
             guard ["public", "package"].contains(access) else {
                 throw Failure(description: "\(place): `// memberwise-init: \(access)`: write public or package")

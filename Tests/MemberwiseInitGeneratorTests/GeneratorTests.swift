@@ -72,6 +72,37 @@ import Testing
         #expect(!out.contains("where Self == Outer {"))
     }
 
+    /// `#if canImport(FoundationEssentials)` stays conditional: an unconditional `import Foundation` in
+    /// the generated file would link Foundation's internationalization and ICU's data (35 MB) into
+    /// whatifd and whatifctl.
+    @Test func conditionalImportsAreCopiedWhole() throws {
+        let out = try generated(
+            """
+            // A comment first.
+            #if canImport(FoundationEssentials)
+                import FoundationEssentials
+            #else
+                import Foundation
+            #endif
+            import Dispatch
+
+            public struct S {
+                public var a: Int
+                // memberwise-init: public
+            }
+            #if DEBUG
+                let x = 1
+            #endif
+            """)
+        let expected = [
+            "\nimport WhatIfMemberwise", "#if canImport(FoundationEssentials)", "    import FoundationEssentials",
+            "#else",
+            "    import Foundation", "#endif", "import Dispatch", "", "extension S",
+        ]
+        #expect(out.contains(expected.joined(separator: "\n")))
+        #expect(!out.contains("let x"))
+    }
+
     @Test func packageAccessAndNestedScopesQualifyTheirOwnMembers() throws {
         let out = try generated(
             """

@@ -61,7 +61,7 @@ import WhatIfTesting
         #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         // One a killed run left is removed at the next start.
-        FileManager.default.createFile(atPath: path + ".partial", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: path + ".partial", contents: Data([1, 2, 3]))
         #expect(SyncRecord.removePartials(in: dir.path) == [path + ".partial"])
         #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
     }
