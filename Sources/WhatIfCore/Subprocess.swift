@@ -93,8 +93,18 @@ package final class Subprocess: @unchecked Sendable {
             for a in cArgs { free(a) }
             for e in cEnv { free(e) }
         }
-        let pid = whatif_spawn(path, cArgs, cEnv, input, out.child, err.child, SIGKILL)
-        let spawnErrno = errno
+        // ETXTBSY: the file is open for writing somewhere, typically a copy of a descriptor that another
+        // thread's child holds between its fork and its exec, right after the file was written (a hook
+        // installed a moment ago). That passes within milliseconds, so a few retries, as Go's toolchain
+        // does for the same race; anything else is an answer at once.
+        var pid: pid_t = -1
+        var spawnErrno: Int32 = 0
+        for attempt in 0..<6 {
+            pid = whatif_spawn(path, cArgs, cEnv, input, out.child, err.child, SIGKILL)
+            spawnErrno = errno
+            guard pid <= 0, spawnErrno == ETXTBSY, attempt < 5 else { break }
+            usleep(useconds_t(5_000 << attempt))
+        }
         for fd in childEnds { close(fd) }
         guard pid > 0 else {
             for fd in parentEnds { close(fd) }

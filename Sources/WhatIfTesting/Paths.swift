@@ -1,4 +1,5 @@
 import Foundation
+import WhatIfCore
 
 /// Where things are: the repository, the built binaries, the shared stack.
 package enum TestPaths {
@@ -88,7 +89,9 @@ package final class TempDir: @unchecked Sendable {
         let p = file(name)
         try FileManager.default.createDirectory(
             atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        // Through a descriptor with O_CLOEXEC: a child another test forks meanwhile must not keep the
+        // file open for writing, or executing it fails with ETXTBSY for as long as that child lives.
+        try Files.writeAtomically(p, Array(text.utf8), mode: mode_t(mode))
         chmod(p, mode_t(mode))
         return p
     }

@@ -25,6 +25,26 @@ final class RecordingReporter: JobReporter, @unchecked Sendable {
         return path
     }
 
+    /// A program still open for writing (ETXTBSY) is retried briefly, then refused with the reason; once
+    /// closed it starts. (The retries cover a sibling thread's child holding a copy of the descriptor
+    /// between its fork and its exec; that window cannot be produced on demand here.)
+    @Test func aProgramOpenForWritingIsRefusedWithTheReasonAndStartsOnceClosed() throws {
+        let path = scratchFile()
+        defer { unlink(path) }
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        #expect(fd >= 0)
+        _ = "#!/bin/sh\nexit 7\n".withCString { write(fd, $0, strlen($0)) }
+        chmod(path, 0o755)
+        #expect {
+            _ = try Subprocess.start(path, arguments: [], environment: ["PATH": "/usr/bin:/bin"])
+        } throws: { error in
+            "\(error)".contains("Text file busy")
+        }
+        close(fd)
+        let p = try Subprocess.start(path, arguments: [], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(p.wait() == .exited(7))
+    }
+
     @Test func outputAndStderrReachTheCallerAndTheLog() throws {
         let reporter = RecordingReporter()
         var h = shell("echo one; echo 'pg_dump: warning: careful' >&2; echo 'pg_dump: reading' >&2; echo two")
