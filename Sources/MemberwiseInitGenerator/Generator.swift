@@ -137,9 +137,23 @@ struct Scope {
     var codedNames: [String] = []
 }
 
-struct MarkedStruct {
+/// A struct's marker: `// memberwise-init: public|package` or `// coding-keys: PascalCase`.
+struct Mark {
+    enum Kind: Equatable {
+        case memberwiseInit(access: String)
+        case codingKeys
+
+        /// The marker's name: a struct carries each at most once.
+        var marker: String {
+            switch self {
+            case .memberwiseInit: "memberwise-init"
+            case .codingKeys: "coding-keys"
+            }
+        }
+    }
+    var kind: Kind
+    /// The scopes from the file's outermost type to the struct's body.
     var scopes: [Int]
-    var access: String
     var line: Int
 }
 
@@ -211,9 +225,7 @@ func qualify(_ text: String, in scopes: [Scope]) -> String {
 struct Parsed {
     var imports: [String] = []
     var scopes: [Scope] = []
-    var structs: [MarkedStruct] = []
-    /// Structs marked `// coding-keys: PascalCase`: the scopes around each, and the marker's line.
-    var codingKeys: [(scopes: [Int], line: Int)] = []
+    var marks: [Mark] = []
 }
 
 /// The file's imports as it writes them, from its top to its first other declaration: each `import`
@@ -255,6 +267,39 @@ func importChunks(lines: [String], code: [String]) -> [String] {
     return chunks
 }
 
+/// One stored property of a struct's body: the name Codable codes it under, and for the memberwise
+/// initialiser its parameter, or why the generator cannot make one (kept, and raised only if the struct is
+/// marked `// memberwise-init`).
+func readProperty(
+    keyword: String, name: String, attributes: String, modifiers: String, typed: Bool,
+    tail: (text: String, start: Int)?, line: String, place: String, into scope: inout Scope
+) {
+    let tailText = tail?.text ?? ""
+    guard !(keyword == "let" && tailText.contains(" = ")) else { return }  // a `let` with a value: neither
+    scope.codedNames.append(name)
+    func problem(_ text: String) { scope.problems.append("\(place): \(name): \(text)") }
+    guard typed, let tail else { return problem("write its type (`\(keyword) \(name): Type`)") }
+    // Type and default are read from the original line at the blanked one's positions.
+    let utf16 = Array(line.utf16)
+    let text = Array(String(decoding: utf16[tail.start..<(tail.start + tail.text.utf16.count)], as: UTF16.self))
+    var type = String(text)
+    var defaultValue: String?
+    if let eq = topLevelAssignment(Array(tail.text)) {
+        type = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
+        defaultValue = String(text[(eq + 1)...]).trimmingCharacters(in: .whitespaces)
+    }
+    if !attributes.isEmpty {
+        problem("a property with an attribute is not supported; write the initialiser by hand")
+    } else if modifiers.contains("private") {
+        problem("private to its file, and the generated initialiser is in another; make it internal or wider")
+    } else if let last = (defaultValue ?? type).last, "([{,=.+-*&|".contains(last) {
+        problem("declared over several lines; write it on one")
+    } else {
+        if keyword == "var" && defaultValue == nil && type.hasSuffix("?") { defaultValue = "nil" }
+        scope.properties.append(Property(name: name, type: type, defaultValue: defaultValue))
+    }
+}
+
 func parse(input: String) throws -> Parsed {
     let original = try String(contentsOfFile: input, encoding: .utf8)
     let blanked = String(decoding: blankStringsAndComments(Array(original.utf8)), as: UTF8.self)
@@ -265,14 +310,13 @@ func parse(input: String) throws -> Parsed {
     let declaration = try NSRegularExpression(
         pattern: #"(?:^|\s)(struct|class|enum|actor|extension|protocol)\s+([A-Za-z_][A-Za-z0-9_.]*)(<)?"#)
     let member = try NSRegularExpression(
-        pattern: #"(?:^|\s)(?:typealias\s+(\w+)|static\s+(?:let|var|func)\s+(\w+)|case\s+(\w+))"#)
+        pattern: #"(?:^|\s)(?:typealias\s+(\w+)|static\s+(?:let|var|func)\s+(\w+))"#)
     let property = try NSRegularExpression(
         pattern:
             #"^\s*((?:@\w+(?:\([^)]*\))?\s+)*)((?:(?:public|package|internal|private|fileprivate)(?:\(set\))?\s+|nonisolated\s+|weak\s+|unowned\s+)*)(var|let)\s+(\w+)(\s*:\s*)?(.*?)\s*$"#
     )
     let initializer = try NSRegularExpression(pattern: #"^\s*(?:[a-z]+\s+)*init[?!]?[(<]"#)
-    let marker = try NSRegularExpression(pattern: #"^\s*// memberwise-init: (\w+)\s*$"#)
-    let codingKeysMarker = try NSRegularExpression(pattern: #"^\s*// coding-keys: (\w+)\s*$"#)
+    let marker = try NSRegularExpression(pattern: #"^\s*// (memberwise-init|coding-keys): (\w+)\s*$"#)
     /// Each group's text and its start (a UTF-16 offset), or nil without a match.
     func groups(_ re: NSRegularExpression, _ s: String) -> [(text: String, start: Int)?]? {
         let ns = s as NSString
@@ -285,97 +329,60 @@ func parse(input: String) throws -> Parsed {
 
     var result = Parsed()
     result.imports = importChunks(lines: lines, code: code)
-    var stack: [(scope: Int?, marked: Int?)] = []  // open braces: the scope of a type body, or nil
+    var stack: [Int?] = []  // open braces: the scope of a type body, or nil
     var pending: (name: String, isStruct: Bool, generic: Bool)?
     for (n, (line, c)) in zip(lines, code).enumerated() {
         let place = "\(input):\(n + 1)"
-        let top = stack.last?.scope.map { result.scopes[$0] }
-        if let access = groups(marker, line)?.first??.text {
-            guard ["public", "package"].contains(access) else {
-                throw Failure(description: "\(place): `// memberwise-init: \(access)`: write public or package")
+        if let m = groups(marker, line), let name = m[0]?.text, let value = m[1]?.text {
+            let kind: Mark.Kind
+            switch (name, value) {
+            case ("memberwise-init", "public"), ("memberwise-init", "package"): kind = .memberwiseInit(access: value)
+            case ("coding-keys", "PascalCase"): kind = .codingKeys
+            case ("memberwise-init", _):
+                throw Failure(description: "\(place): `// memberwise-init: \(value)`: write public or package")
+            default:
+                throw Failure(description: "\(place): `// coding-keys: \(value)`: the one style is PascalCase")
             }
-            guard let top, top.isStruct, stack.last?.marked == nil else {
-                throw Failure(description: "\(place): `// memberwise-init` belongs directly in a struct's body, once")
+            guard let scope = stack.last ?? nil, result.scopes[scope].isStruct else {
+                throw Failure(description: "\(place): `// \(name)` belongs directly in a struct's body")
             }
-            guard stack.allSatisfy({ $0.scope != nil }) else {
+            guard !result.marks.contains(where: { $0.scopes.last == scope && $0.kind.marker == name }) else {
+                throw Failure(description: "\(place): a second `// \(name)` in the same struct")
+            }
+            guard stack.allSatisfy({ $0 != nil }) else {
                 throw Failure(description: "\(place): a type inside a function cannot be extended")
             }
-            result.structs.append(MarkedStruct(scopes: stack.compactMap(\.scope), access: access, line: n + 1))
-            stack[stack.count - 1].marked = result.structs.count - 1
+            result.marks.append(Mark(kind: kind, scopes: stack.compactMap { $0 }, line: n + 1))
         }
-        if let style = groups(codingKeysMarker, line)?.first??.text {
-            guard style == "PascalCase" else {
-                throw Failure(description: "\(place): `// coding-keys: \(style)`: the one style is PascalCase")
-            }
-            guard let top, top.isStruct, !result.codingKeys.contains(where: { $0.scopes.last == stack.last?.scope })
-            else {
-                throw Failure(description: "\(place): `// coding-keys` belongs directly in a struct's body, once")
-            }
-            guard stack.allSatisfy({ $0.scope != nil }) else {
-                throw Failure(description: "\(place): a type inside a function cannot be extended")
-            }
-            result.codingKeys.append((stack.compactMap(\.scope), n + 1))
-        }
-        if let scope = stack.last?.scope, result.scopes[scope].isStruct {
+        if let scope = stack.last ?? nil, result.scopes[scope].isStruct {
             if groups(initializer, c) != nil { result.scopes[scope].initializerLine = n + 1 }
-            if let p = groups(property, c), let keyword = p[2]?.text, let name = p[3]?.text, !c.contains("{"),
-                !c.contains("static "), !c.contains("lazy "),
-                !(keyword == "let" && (p[5]?.text ?? "").contains(" = "))
-            {
-                result.scopes[scope].codedNames.append(name)
-            }
             if let p = groups(property, c), let keyword = p[2]?.text, let name = p[3]?.text, !c.contains("{"),
                 !c.contains("static "), !c.contains("lazy ")
             {
-                func problem(_ text: String) { result.scopes[scope].problems.append("\(place): \(name): \(text)") }
-                if let tail = p[5], p[4] != nil {
-                    // Type and default are read from the original line at the blanked one's positions.
-                    let utf16 = Array(line.utf16)
-                    let text = Array(
-                        String(decoding: utf16[tail.start..<(tail.start + tail.text.utf16.count)], as: UTF16.self))
-                    var type = String(text)
-                    var defaultValue: String?
-                    if let eq = topLevelAssignment(Array(tail.text)) {
-                        type = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
-                        defaultValue = String(text[(eq + 1)...]).trimmingCharacters(in: .whitespaces)
-                    }
-                    if let attributes = p[0]?.text, !attributes.isEmpty {
-                        problem("a property with an attribute is not supported")
-                    } else if (p[1]?.text ?? "").contains("private") {
-                        problem("private to its file, and the generated initialiser is in another")
-                    } else if let last = (defaultValue ?? type).last, "([{,=.+-*&|".contains(last) {
-                        problem("declared over several lines; write it on one")
-                    } else if !(keyword == "let" && defaultValue != nil) {
-                        if keyword == "var" && defaultValue == nil && type.hasSuffix("?") { defaultValue = "nil" }
-                        result.scopes[scope].properties.append(
-                            Property(name: name, type: type, defaultValue: defaultValue))
-                    }
-                } else if !(keyword == "let" && (p[5]?.text ?? "").trimmingCharacters(in: .whitespaces).hasPrefix("="))
-                {
-                    // A `let` with a value is no parameter; a `var` without a type would be one.
-                    problem("write its type (`\(keyword) \(name): Type`)")
-                }
+                readProperty(
+                    keyword: keyword, name: name, attributes: p[0]?.text ?? "", modifiers: p[1]?.text ?? "",
+                    typed: p[4] != nil, tail: p[5], line: line, place: place, into: &result.scopes[scope])
             }
         }
-        if let scope = stack.last?.scope, let m = groups(member, c) {
+        if let scope = stack.last ?? nil, let m = groups(member, c) {
             for name in m.compactMap({ $0?.text }) { result.scopes[scope].members.insert(name) }
         }
         if let d = groups(declaration, c), let kind = d[0]?.text, let name = d[1]?.text {
             pending = (name, kind == "struct", d[2] != nil)
-            if kind != "extension", let scope = stack.last?.scope { result.scopes[scope].members.insert(name) }
+            if kind != "extension", let scope = stack.last ?? nil { result.scopes[scope].members.insert(name) }
         }
         for ch in c {
             if ch == "{" {
                 if let p = pending {
-                    let outer = stack.last.flatMap { $0.scope.flatMap { result.scopes[$0].qualifiedName } }
-                    let inFunction = !stack.isEmpty && stack.last?.scope == nil
+                    let outer = (stack.last ?? nil).flatMap { result.scopes[$0].qualifiedName }
+                    let inFunction = stack.last.map { $0 == nil } ?? false
                     result.scopes.append(
                         Scope(
                             qualifiedName: inFunction || p.generic ? nil : (outer.map { $0 + "." } ?? "") + p.name,
                             isStruct: p.isStruct))
-                    stack.append((result.scopes.count - 1, nil))
+                    stack.append(result.scopes.count - 1)
                 } else {
-                    stack.append((nil, nil))
+                    stack.append(nil)
                 }
                 pending = nil
             } else if ch == "}" {
@@ -384,14 +391,12 @@ func parse(input: String) throws -> Parsed {
         }
     }
     guard stack.isEmpty else { throw Failure(description: "\(input): unbalanced `{`") }
-    for k in result.codingKeys where k.scopes.contains(where: { result.scopes[$0].qualifiedName == nil }) {
-        throw Failure(description: "\(input):\(k.line): a generic struct, or one inside one, is not supported")
-    }
-    for s in result.structs {
-        if s.scopes.contains(where: { result.scopes[$0].qualifiedName == nil }) {
-            throw Failure(description: "\(input):\(s.line): a generic struct, or one inside one, is not supported")
+    for mark in result.marks {
+        if mark.scopes.contains(where: { result.scopes[$0].qualifiedName == nil }) {
+            throw Failure(description: "\(input):\(mark.line): a generic struct, or one inside one, is not supported")
         }
-        let body = result.scopes[s.scopes[s.scopes.count - 1]]
+        let body = result.scopes[mark.scopes[mark.scopes.count - 1]]
+        guard case .memberwiseInit = mark.kind else { continue }
         if let problem = body.problems.first { throw Failure(description: problem) }
         if let line = body.initializerLine {
             throw Failure(
@@ -407,37 +412,39 @@ func parse(input: String) throws -> Parsed {
 func render(_ files: [(path: String, parsed: Parsed)]) -> String {
     var out = "\(generatedHeader) (Plugins/MemberwiseInit). Do not edit.\n"
     var imports = ["import WhatIfMemberwise"]
-    for (_, parsed) in files where !parsed.structs.isEmpty || !parsed.codingKeys.isEmpty {
+    for (_, parsed) in files where !parsed.marks.isEmpty {
         for i in parsed.imports where !imports.contains(i) { imports.append(i) }
     }
     out += imports.joined(separator: "\n") + "\n"
     for (path, parsed) in files {
-        for s in parsed.structs {
-            let scopes = s.scopes.map { parsed.scopes[$0] }
-            let name = scopes.last?.qualifiedName ?? ""
-            let properties = scopes.last?.properties ?? []
-            let parameters = properties.map { p in
-                "\(p.name): \(isFunctionType(p.type) ? "@escaping " : "")\(qualify(p.type, in: scopes))"
-                    + (p.defaultValue.map { " = \(qualify($0, in: scopes))" } ?? "")
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        for mark in parsed.marks {
+            let scopes = mark.scopes.map { parsed.scopes[$0] }
+            let body = scopes[scopes.count - 1]
+            let name = body.qualifiedName ?? ""
+            switch mark.kind {
+            case .memberwiseInit(let access):
+                let parameters = body.properties.map { p in
+                    "\(p.name): \(isFunctionType(p.type) ? "@escaping " : "")\(qualify(p.type, in: scopes))"
+                        + (p.defaultValue.map { " = \(qualify($0, in: scopes))" } ?? "")
+                }
+                let arguments = body.properties.map { "\($0.name): \($0.name)" }
+                out += "\nextension \(name): MemberwiseInitializable {}\n"
+                out += "\nextension MemberwiseInitializable where Self == \(name) {\n"
+                out +=
+                    "    /// Creates a value from each stored property (`// memberwise-init` at \(file):\(mark.line)).\n"
+                out += "    \(access) init(\(parameters.joined(separator: ", "))) {\n"
+                out += "        self = \(name)(\(arguments.joined(separator: ", ")))\n"
+                out += "    }\n}\n"
+            case .codingKeys:
+                out += "\nextension \(name) {\n"
+                out += "    /// Each stored property under its name in PascalCase (`// coding-keys` at \(mark.line)).\n"
+                out += "    enum CodingKeys: String, CodingKey {\n"
+                for p in body.codedNames {
+                    out += "        case \(p) = \"\(p.prefix(1).uppercased() + p.dropFirst())\"\n"
+                }
+                out += "    }\n}\n"
             }
-            let arguments = properties.map { "\($0.name): \($0.name)" }
-            out += "\nextension \(name): MemberwiseInitializable {}\n"
-            out += "\nextension MemberwiseInitializable where Self == \(name) {\n"
-            let file = path.split(separator: "/").last.map(String.init) ?? path
-            out += "    /// Creates a value from each stored property (`// memberwise-init` at \(file):\(s.line)).\n"
-            out += "    \(s.access) init(\(parameters.joined(separator: ", "))) {\n"
-            out += "        self = \(name)(\(arguments.joined(separator: ", ")))\n"
-            out += "    }\n}\n"
-        }
-        for k in parsed.codingKeys {
-            let scope = parsed.scopes[k.scopes[k.scopes.count - 1]]
-            out += "\nextension \(scope.qualifiedName ?? "") {\n"
-            out += "    /// Each stored property under its name in PascalCase (`// coding-keys` at \(k.line)).\n"
-            out += "    enum CodingKeys: String, CodingKey {\n"
-            for name in scope.codedNames {
-                out += "        case \(name) = \"\(name.prefix(1).uppercased() + name.dropFirst())\"\n"
-            }
-            out += "    }\n}\n"
         }
     }
     return out

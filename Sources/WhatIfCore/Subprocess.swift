@@ -108,7 +108,11 @@ package final class Subprocess: @unchecked Sendable {
         for fd in childEnds { close(fd) }
         guard pid > 0 else {
             for fd in parentEnds { close(fd) }
-            throw Failure("cannot start \(path): \(Files.errnoText(spawnErrno))")
+            throw Failure(
+                "cannot start \(path): \(Files.errnoText(spawnErrno))",
+                hint: spawnErrno == ETXTBSY
+                    ? "the file is still open for writing (being installed or edited); try again once it is written"
+                    : nil)
         }
         return Subprocess(pid: pid, argv: argv, stdout: out.parent, stderr: err.parent)
     }
