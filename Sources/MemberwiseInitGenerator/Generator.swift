@@ -4,7 +4,9 @@
 // order, a `var`'s initial value (or `nil` for an optional `var`) as the default, a `let` with a value
 // left out, a function type `@escaping`. A struct that says `// coding-keys: PascalCase` gets the
 // CodingKeys of AWS's JSON shapes: each property Codable codes, under its name with the first letter
-// upper-cased.
+// upper-cased. A struct that says `// decodable: defaults` gets an `init(from:)` in which a key that is
+// absent takes the property's declared default (`var dryRun: Bool = false`), as an optional takes nil:
+// Swift's synthesised one requires every non-optional key, defaults or not.
 //
 // The generated initialiser cannot be declared on the struct itself (it would redeclare the synthesised
 // one), so it is declared on `MemberwiseInitializable` constrained to `Self ==` the struct, and it calls
@@ -137,17 +139,20 @@ struct Scope {
     var codedNames: [String] = []
 }
 
-/// A struct's marker: `// memberwise-init: public|package` or `// coding-keys: PascalCase`.
+/// A struct's marker: `// memberwise-init: public|package`, `// coding-keys: PascalCase` or
+/// `// decodable: defaults`.
 struct Mark {
     enum Kind: Equatable {
         case memberwiseInit(access: String)
         case codingKeys
+        case decodableWithDefaults
 
         /// The marker's name: a struct carries each at most once.
         var marker: String {
             switch self {
             case .memberwiseInit: "memberwise-init"
             case .codingKeys: "coding-keys"
+            case .decodableWithDefaults: "decodable"
             }
         }
     }
@@ -316,7 +321,7 @@ func parse(input: String) throws -> Parsed {
             #"^\s*((?:@\w+(?:\([^)]*\))?\s+)*)((?:(?:public|package|internal|private|fileprivate)(?:\(set\))?\s+|nonisolated\s+|weak\s+|unowned\s+)*)(var|let)\s+(\w+)(\s*:\s*)?(.*?)\s*$"#
     )
     let initializer = try NSRegularExpression(pattern: #"^\s*(?:[a-z]+\s+)*init[?!]?[(<]"#)
-    let marker = try NSRegularExpression(pattern: #"^\s*// (memberwise-init|coding-keys): (\w+)\s*$"#)
+    let marker = try NSRegularExpression(pattern: #"^\s*// (memberwise-init|coding-keys|decodable): (\w+)\s*$"#)
     /// Each group's text and its start (a UTF-16 offset), or nil without a match.
     func groups(_ re: NSRegularExpression, _ s: String) -> [(text: String, start: Int)?]? {
         let ns = s as NSString
@@ -338,8 +343,11 @@ func parse(input: String) throws -> Parsed {
             switch (name, value) {
             case ("memberwise-init", "public"), ("memberwise-init", "package"): kind = .memberwiseInit(access: value)
             case ("coding-keys", "PascalCase"): kind = .codingKeys
+            case ("decodable", "defaults"): kind = .decodableWithDefaults
             case ("memberwise-init", _):
                 throw Failure(description: "\(place): `// memberwise-init: \(value)`: write public or package")
+            case ("decodable", _):
+                throw Failure(description: "\(place): `// decodable: \(value)`: the one form is defaults")
             default:
                 throw Failure(description: "\(place): `// coding-keys: \(value)`: the one style is PascalCase")
             }
@@ -396,9 +404,10 @@ func parse(input: String) throws -> Parsed {
             throw Failure(description: "\(input):\(mark.line): a generic struct, or one inside one, is not supported")
         }
         let body = result.scopes[mark.scopes[mark.scopes.count - 1]]
-        guard case .memberwiseInit = mark.kind else { continue }
+        guard mark.kind != .codingKeys else { continue }
         if let problem = body.problems.first { throw Failure(description: problem) }
-        if let line = body.initializerLine {
+        // The generated decoder assigns each property itself, so an initialiser in the body is no obstacle.
+        if case .memberwiseInit = mark.kind, let line = body.initializerLine {
             throw Failure(
                 description:
                     "\(input):\(line): a struct with `// memberwise-init` declares no initialiser in its body (Swift would then synthesise no memberwise one for the generated one to call); declare it in an extension"
@@ -444,10 +453,46 @@ func render(_ files: [(path: String, parsed: Parsed)]) -> String {
                     out += "        case \(p) = \"\(p.prefix(1).uppercased() + p.dropFirst())\"\n"
                 }
                 out += "    }\n}\n"
+            case .decodableWithDefaults:
+                out += decoder(body, mark: mark, in: scopes, marks: parsed.marks, file: file)
             }
         }
     }
     return out
+}
+
+/// `init(from:)` of a struct marked `// decodable: defaults`: each stored property is read under its
+/// key (the struct's CodingKeys when it has them, its own names otherwise); where the key is absent, a
+/// property with a declared default takes it and an optional takes nil.
+func decoder(_ body: Scope, mark: Mark, in scopes: [Scope], marks: [Mark], file: String) -> String {
+    let ownKeys =
+        body.members.contains("CodingKeys") || marks.contains { $0.scopes == mark.scopes && $0.kind == .codingKeys }
+    let keys = ownKeys ? "CodingKeys" : "DecodingKeys"
+    var out = "\nextension \(body.qualifiedName ?? "") {\n"
+    out += "    /// Reads each stored property; an absent key takes the property's declared default, or nil\n"
+    out += "    /// (`// decodable: defaults` at \(file):\(mark.line)).\n"
+    out += "    public init(from decoder: any Decoder) throws {\n"
+    out += "        let c = try decoder.container(keyedBy: \(keys).self)\n"
+    for p in body.properties {
+        let optional = p.type.hasSuffix("?")
+        let type = qualify(optional ? String(p.type.dropLast()) : p.type, in: scopes)
+        let read: String
+        if let value = p.defaultValue, value != "nil" || !optional {
+            read = "try c.decodeIfPresent(\(type).self, forKey: .\(p.name)) ?? \(qualify(value, in: scopes))"
+        } else if optional {
+            read = "try c.decodeIfPresent(\(type).self, forKey: .\(p.name))"
+        } else {
+            read = "try c.decode(\(type).self, forKey: .\(p.name))"
+        }
+        out += "        self.\(p.name) = \(read)\n"
+    }
+    out += "    }\n"
+    if !ownKeys {
+        out += "\n    private enum DecodingKeys: String, CodingKey {\n"
+        out += "        case " + body.properties.map { "`\($0.name)`" }.joined(separator: ", ") + "\n"
+        out += "    }\n"
+    }
+    return out + "}\n"
 }
 
 /// The first words of every file this tool writes.

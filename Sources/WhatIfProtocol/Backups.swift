@@ -424,31 +424,16 @@ public struct BackupList: Codable, Sendable {
     /// The backups with a trusted manifest.
     public var backups: [BackupEntry]
     /// Copies that could not be listed (S3 unreachable, say): the list is then incomplete.
-    public var warnings: [String]
+    public var warnings: [String] = []
     /// Backups whose manifest is unreadable, incomplete or fails its own checksum: not restorable, not
     /// counted by retention, moved aside (quarantined) by the next prune.
-    public var damaged: [DamagedBackup]
+    public var damaged: [DamagedBackup] = []
     /// Backup folders without a manifest (a copy by hand, a damaged disk): never restorable, their data
     /// stays on disk until `backups prune --orphans`.
-    public var orphans: [OrphanBackup]
+    public var orphans: [OrphanBackup] = []
 
-    package init(
-        backups: [BackupEntry], warnings: [String] = [], damaged: [DamagedBackup] = [], orphans: [OrphanBackup] = []
-    ) {
-        self.backups = backups
-        self.warnings = warnings
-        self.damaged = damaged
-        self.orphans = orphans
-    }
-
-    /// Reads the catalog (the lists of problems default to empty).
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        backups = try c.decode([BackupEntry].self, forKey: .backups)
-        warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
-        damaged = try c.decodeIfPresent([DamagedBackup].self, forKey: .damaged) ?? []
-        orphans = try c.decodeIfPresent([OrphanBackup].self, forKey: .orphans) ?? []
-    }
+    // memberwise-init: package
+    // decodable: defaults
 }
 
 /// A backup whose manifest cannot be trusted.
@@ -486,7 +471,7 @@ public struct OrphanBackup: Codable, Sendable, Equatable {
 /// `POST /v1/backups`.
 public struct StartBackupRequest: Codable, Sendable {
     /// Empty or absent: every configured kind.
-    public var kinds: [BackupKind]
+    public var kinds: [BackupKind] = []
     /// DynamoDB native exports: true asks for an incremental export continuing the newest export's
     /// window, false for a full export; nil lets `backups.dynamodb.incremental` decide.
     public var incremental: Bool?
@@ -494,19 +479,8 @@ public struct StartBackupRequest: Codable, Sendable {
     /// point-in-time recovery window) instead of now.
     public var exportTime: Date?
 
-    /// A backup of `kinds` (empty: every configured kind).
-    public init(kinds: [BackupKind], incremental: Bool? = nil, exportTime: Date? = nil) {
-        self.kinds = kinds
-        self.incremental = incremental
-        self.exportTime = exportTime
-    }
-    /// Reads the request; `kinds` defaults to empty.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        kinds = try c.decodeIfPresent([BackupKind].self, forKey: .kinds) ?? []
-        incremental = try c.decodeIfPresent(Bool.self, forKey: .incremental)
-        exportTime = try c.decodeIfPresent(Date.self, forKey: .exportTime)
-    }
+    // memberwise-init: public
+    // decodable: defaults
 }
 
 /// `POST /v1/backups/{id}/pin`.
@@ -520,14 +494,10 @@ public struct PinRequest: Codable, Sendable {
 /// `POST /v1/backups/verify`.
 public struct VerifyRequest: Codable, Sendable {
     /// Empty or absent: every backup.
-    public var ids: [String]
-    /// A verify of `ids` (empty: every backup).
-    public init(ids: [String]) { self.ids = ids }
-    /// Reads the request; `ids` defaults to empty.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        ids = try c.decodeIfPresent([String].self, forKey: .ids) ?? []
-    }
+    public var ids: [String] = []
+
+    // memberwise-init: public
+    // decodable: defaults
 }
 
 /// What retention decided for one backup.
@@ -555,32 +525,12 @@ public struct PruneResult: Codable, Sendable {
     /// Backups that could not be deleted, and why.
     public var errors: [String]
     /// Damaged backups found (and, unless a dry run, moved aside); they do not stop the prune.
-    public var quarantined: [DamagedBackup]
+    public var quarantined: [DamagedBackup] = []
     /// Orphaned folders removed (`--orphans`), or that would be (dry run).
-    public var orphansRemoved: [OrphanBackup]
+    public var orphansRemoved: [OrphanBackup] = []
 
-    package init(
-        dryRun: Bool, decisions: [PruneDecision], deleted: [String], errors: [String],
-        quarantined: [DamagedBackup] = [], orphansRemoved: [OrphanBackup] = []
-    ) {
-        self.dryRun = dryRun
-        self.decisions = decisions
-        self.deleted = deleted
-        self.errors = errors
-        self.quarantined = quarantined
-        self.orphansRemoved = orphansRemoved
-    }
-
-    /// Reads the result (the lists of problems default to empty).
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        dryRun = try c.decode(Bool.self, forKey: .dryRun)
-        decisions = try c.decode([PruneDecision].self, forKey: .decisions)
-        deleted = try c.decode([String].self, forKey: .deleted)
-        errors = try c.decode([String].self, forKey: .errors)
-        quarantined = try c.decodeIfPresent([DamagedBackup].self, forKey: .quarantined) ?? []
-        orphansRemoved = try c.decodeIfPresent([OrphanBackup].self, forKey: .orphansRemoved) ?? []
-    }
+    // memberwise-init: package
+    // decodable: defaults
 }
 
 /// `POST /v1/restores`.
@@ -596,18 +546,18 @@ public struct RestoreRequest: Codable, Sendable {
     /// `rds-snapshot`: the new RDS instance (it must not exist).
     public var targetInstance: String?
     /// PostgreSQL: create the target database.
-    public var create: Bool
+    public var create: Bool = false
     /// PostgreSQL: drop the target's objects first (pg_restore --clean --if-exists).
-    public var clean: Bool
+    public var clean: Bool = false
     /// Restore over the live database or table (a fresh backup is taken first).
-    public var force: Bool
+    public var force: Bool = false
     /// Parallel workers (pg_restore -j, or BatchWriteItem workers).
     public var jobs: Int?
     /// Read the backup from this copy (default: local when present, else S3).
     public var from: BackupLocation?
     /// Keep a database or table the restore created when the restore fails its checks (it is dropped
     /// otherwise).
-    public var keepOnFailure: Bool
+    public var keepOnFailure: Bool = false
 
     /// A restore of backup `id`; by default into a new target, checked, dropped if the checks fail.
     public init(
@@ -628,21 +578,7 @@ public struct RestoreRequest: Codable, Sendable {
         self.from = from
     }
 
-    /// Reads the request; the flags default to false.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        kind = try c.decode(BackupKind.self, forKey: .kind)
-        id = try c.decode(String.self, forKey: .id)
-        targetDatabase = try c.decodeIfPresent(String.self, forKey: .targetDatabase)
-        targetTable = try c.decodeIfPresent(String.self, forKey: .targetTable)
-        targetInstance = try c.decodeIfPresent(String.self, forKey: .targetInstance)
-        create = try c.decodeIfPresent(Bool.self, forKey: .create) ?? false
-        clean = try c.decodeIfPresent(Bool.self, forKey: .clean) ?? false
-        force = try c.decodeIfPresent(Bool.self, forKey: .force) ?? false
-        jobs = try c.decodeIfPresent(Int.self, forKey: .jobs)
-        from = try c.decodeIfPresent(BackupLocation.self, forKey: .from)
-        keepOnFailure = try c.decodeIfPresent(Bool.self, forKey: .keepOnFailure) ?? false
-    }
+    // decodable: defaults
 }
 
 // MARK: Job results (the agent returns them, whatifctl and other clients decode them)

@@ -122,21 +122,12 @@ public struct ExpiryShardReport: Codable, Sendable, Equatable {
 /// `POST /v1/redis/expiry`.
 public struct StartExpiryRequest: Codable, Sendable, Equatable {
     /// false: a dry run (report only).
-    public var enforce: Bool
+    public var enforce: Bool = false
     /// Overrides expiry.keys_per_second for this sweep.
     public var keysPerSecond: Double?
-    /// A sweep: a dry run, or `enforce`, at the config's pace unless `keysPerSecond` is given.
-    public init(enforce: Bool, keysPerSecond: Double? = nil) {
-        self.enforce = enforce
-        self.keysPerSecond = keysPerSecond
-    }
 
-    /// Reads the request; `enforce` defaults to false.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        enforce = try c.decodeIfPresent(Bool.self, forKey: .enforce) ?? false
-        keysPerSecond = try c.decodeIfPresent(Double.self, forKey: .keysPerSecond)
-    }
+    // memberwise-init: public
+    // decodable: defaults
 }
 
 /// `POST /v1/redis/audit`: which keys have no TTL and how much memory they hold, by key prefix and type,

@@ -21,6 +21,7 @@ public struct TablesSetupRequest: Codable, Sendable, Equatable {
     public var addMissing: Bool?
 
     // memberwise-init: public
+    // decodable: defaults
 }
 
 /// What `tables.setup` did.
@@ -74,6 +75,7 @@ public struct StartScenarioMigrationRequest: Codable, Sendable, Equatable {
     public var sync: Bool = false
 
     // memberwise-init: public
+    // decodable: defaults
 }
 
 /// What a `sync` found against the record of the previous run, key by key. `added`, `changed` and
@@ -176,6 +178,7 @@ public struct StartVerifyRequest: Codable, Sendable, Equatable {
     /// As in `StartScenarioMigrationRequest`.
     public var jsonArray: Bool = false
     // memberwise-init: public
+    // decodable: defaults
 }
 
 /// One difference between the dump and the table.
@@ -228,6 +231,7 @@ public struct StartPostgresMigrationRequest: Codable, Sendable, Equatable {
     /// Compare source and target only (no dump, no restore).
     public var verifyOnly: Bool = false
     // memberwise-init: public
+    // decodable: defaults
 }
 
 /// One table of the PostgreSQL migration, compared on both sides.

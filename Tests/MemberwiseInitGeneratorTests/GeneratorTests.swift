@@ -153,6 +153,55 @@ import Testing
             otherStyle?.contains("Input.swift:3: `// coding-keys: snake_case`: the one style is PascalCase") == true)
     }
 
+    /// Swift's synthesised decoder requires each non-optional key even where the property has a default;
+    /// a request that leaves out `"dryRun"` must read as a dry run of false, not as a 422.
+    @Test func decodableDefaultsReadsAnAbsentKeyAsTheDeclaredDefault() throws {
+        let out = try generated(
+            """
+            public struct Request: Codable {
+                public enum Mode: String, Codable { case a, b }
+                public var from: String
+                public var dryRun: Bool = false
+                public var mode: Mode = .b
+                public var workers: Int?
+                public var names: [String: Int] = [:]
+                public let fixed = "not coded"
+                public init(from: String) { self.from = from }
+                // decodable: defaults
+            }
+            """)
+        #expect(
+            out.contains(
+                """
+                extension Request {
+                    /// Reads each stored property; an absent key takes the property's declared default, or nil
+                    /// (`// decodable: defaults` at Input.swift:10).
+                    public init(from decoder: any Decoder) throws {
+                        let c = try decoder.container(keyedBy: DecodingKeys.self)
+                        self.from = try c.decode(String.self, forKey: .from)
+                        self.dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
+                        self.mode = try c.decodeIfPresent(Request.Mode.self, forKey: .mode) ?? .b
+                        self.workers = try c.decodeIfPresent(Int.self, forKey: .workers)
+                        self.names = try c.decodeIfPresent([String: Int].self, forKey: .names) ?? [:]
+                    }
+
+                    private enum DecodingKeys: String, CodingKey {
+                        case `from`, `dryRun`, `mode`, `workers`, `names`
+                    }
+                }
+                """))
+        // With CodingKeys of its own (written or generated), the keys are those.
+        let wire = try generated(
+            "struct W: Codable {\n    var itemCount: Int = 0\n    // coding-keys: PascalCase\n    // decodable: defaults\n}\n"
+        )
+        #expect(wire.contains("let c = try decoder.container(keyedBy: CodingKeys.self)"))
+        #expect(!wire.contains("DecodingKeys"))
+        let otherForm = try refusal("struct W: Codable {\n    var a: Int\n    // decodable: strict\n}\n")
+        #expect(otherForm?.contains("Input.swift:3: `// decodable: strict`: the one form is defaults") == true)
+        let untyped = try refusal("struct W: Codable {\n    var a = 1\n    // decodable: defaults\n}\n")
+        #expect(untyped?.contains("Input.swift:2: a: write its type") == true)
+    }
+
     @Test func whatItCannotGenerateItRefusesNamingTheLine() throws {
         let initInBody = try refusal(
             """

@@ -242,4 +242,56 @@ import WhatIfProtocol
         #expect(throws: StrictJSONError.self) { try StrictJSON.decode(NoParams.self, from: Array(#"{"a":1}"#.utf8)) }
         #expect(String(decoding: try APICoding.encode(NoParams()), as: UTF8.self) == "{}")
     }
+
+    /// What the API reference calls optional is optional on the wire: an absent flag is false, an absent
+    /// list empty (Swift's synthesised decoder would require each of them).
+    @Test func absentKeysTakeTheDeclaredDefaults() throws {
+        func decode<T: Decodable>(_: T.Type, _ json: String) throws -> T {
+            try StrictJSON.decode(T.self, from: Array(json.utf8))
+        }
+        #expect(try decode(StartPostgresMigrationRequest.self, "{}") == StartPostgresMigrationRequest())
+        #expect(try decode(TablesSetupRequest.self, "{}") == TablesSetupRequest())
+        let verify = try decode(StartVerifyRequest.self, #"{"from": "/d.bson"}"#)
+        #expect(verify == StartVerifyRequest(from: "/d.bson") && !verify.skipBad && !verify.jsonArray)
+        let migrate = try decode(StartScenarioMigrationRequest.self, #"{"from": "/d.bson", "workers": 4}"#)
+        #expect(
+            migrate == StartScenarioMigrationRequest(from: "/d.bson", workers: 4) && !migrate.dryRun && !migrate.sync)
+        let restore = try decode(RestoreRequest.self, #"{"kind": "postgres", "id": "b1"}"#)
+        #expect(!restore.create && !restore.clean && !restore.force && !restore.keepOnFailure)
+        #expect(try decode(StartBackupRequest.self, "{}").kinds.isEmpty)
+        #expect(try decode(VerifyRequest.self, "{}").ids.isEmpty)
+        #expect(try decode(StartExpiryRequest.self, "{}") == StartExpiryRequest(enforce: false))
+        // A value that is there is read; a wrong type or an unknown key is still refused, by name.
+        #expect(try decode(StartPostgresMigrationRequest.self, #"{"dryRun": true}"#).dryRun)
+        #expect(throws: StrictJSONError.self) { try decode(StartPostgresMigrationRequest.self, #"{"dryRun": "yes"}"#) }
+        let unknown = #expect(throws: StrictJSONError.self) {
+            try decode(StartPostgresMigrationRequest.self, #"{"dryrun": true}"#)
+        }
+        #expect(unknown?.description.contains("dryrun") == true)
+        // Required keys stay required.
+        #expect(throws: StrictJSONError.self) { try decode(StartVerifyRequest.self, "{}") }
+        // Results read from an older agent: the lists of problems default to empty.
+        let catalog = try decode(BackupList.self, #"{"backups": []}"#)
+        #expect(catalog.warnings.isEmpty && catalog.damaged.isEmpty && catalog.orphans.isEmpty)
+    }
+
+    /// A 422's hint says "send <example>": the example itself must be a request the agent takes.
+    @Test(arguments: JobSpecs.all.map { JobSpecCase($0) })
+    func eachKindsExampleIsAcceptedAsItsParams(_ spec: JobSpecCase) throws {
+        try spec.decodeExample()
+    }
+}
+
+/// One kind of `JobSpecs.all`, as a test argument that names it.
+struct JobSpecCase: Sendable, CustomTestStringConvertible {
+    let spec: any JobSpec.Type
+    init(_ spec: any JobSpec.Type) { self.spec = spec }
+    var testDescription: String { spec.name }
+
+    func decodeExample() throws {
+        func decode<S: JobSpec>(_: S.Type) throws {
+            _ = try StrictJSON.decode(S.Params.self, from: Array(S.example.utf8))
+        }
+        try decode(spec)
+    }
 }
