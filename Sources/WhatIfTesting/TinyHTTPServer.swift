@@ -209,6 +209,8 @@ package final class FaultProxy: @unchecked Sendable {
     private let rules = Locked<[Rule]>([])
     package let injected = Locked(0)
     package let forwarded = Locked(0)
+    /// The requests a fault was applied to (method and target), in order: what a failing test prints.
+    package let faulted = Locked<[String]>([])
 
     package init(upstream: String) throws {
         self.upstream = upstream
@@ -245,6 +247,7 @@ package final class FaultProxy: @unchecked Sendable {
             rules[i].count -= 1
             return rules[i].fault
         }
+        if fault != nil { faulted.withLock { $0.append("\(req.method) \(req.target)") } }
         let isJSON = req.header("x-amz-target") != nil
         switch fault {
         case .expiredCredentials?:

@@ -649,7 +649,11 @@ struct PgDumpWrapper {
         a.process.signal(SIGKILL)
         _ = a.process.wait(timeout: 10)
         proxy.clear()
-        #expect(try fx.ddb(["list-uploads", fx.envFile, bucket]) == "1", "the killed agent left its upload open")
+        // Intermittent on a busy host (twice in five runs of this stop): the faulted requests and the
+        // agent's log say which requests the two rules caught and where the copy was.
+        #expect(
+            try fx.ddb(["list-uploads", fx.envFile, bucket]) == "1",
+            "the killed agent left its upload open; faulted: \(proxy.faulted.value)\n\(a.process.log)")
 
         let b = try AgentProcess(direct, stateDir: a.dir.file("state"))
         #expect(eventually(timeout: 30) { (try? fx.ddb(["list-uploads", fx.envFile, bucket])) == "0" })
