@@ -637,20 +637,22 @@ struct PgDumpWrapper {
                 """)
         let direct = config
         config.aws = config.aws?.replacingOccurrences(of: fx.stack.motoEndpoint, with: proxy.url)
+        // At debug level the log has a line per AWS call and per retry: what a failure prints.
+        config.logLevel = "debug"
         let a = try AgentProcess(config)
         // The first part goes through; the second hangs.
         proxy.add(.init(operation: "PUT", fault: .delay(seconds: 0), count: 1))
         proxy.add(.init(operation: "PUT", fault: .delay(seconds: 60), count: 1))
         let job = try a.client.startBackup(kinds: [.postgres])
-        // Killed as soon as the second part is held: the agent gives up on a part after its HTTP timeout
-        // (30 s) and would then abort the upload itself, so nothing slow may come in between (listing
-        // the uploads first, through moto, on a busy machine, once took longer).
+        // Killed as soon as the second part is held: the agent gives up on an attempt after its HTTP
+        // timeout (15 s) and sends the part again, which the proxy then lets through, so nothing slow may
+        // come in between (listing the uploads first, through moto, on a busy machine, once took longer).
         #expect(eventually(timeout: 60) { proxy.injected.value >= 2 })
         a.process.signal(SIGKILL)
         _ = a.process.wait(timeout: 10)
         proxy.clear()
-        // Intermittent on a busy host (twice in five runs of this stop): the faulted requests and the
-        // agent's log say which requests the two rules caught and where the copy was.
+        // On failure, the faulted requests and the agent's log say which requests the two rules caught
+        // and where the copy was.
         #expect(
             try fx.ddb(["list-uploads", fx.envFile, bucket]) == "1",
             "the killed agent left its upload open; faulted: \(proxy.faulted.value)\n\(a.process.log)")
