@@ -34,7 +34,8 @@ package struct AWSSettings: Sendable {
     package var serviceEndpoints: [String: String] = [:]
     /// Attempts per call, the first included.
     package var maxAttempts: Int = 5
-    /// Seconds per attempt.
+    /// Seconds an attempt may go without sending or receiving a byte (botocore's read_timeout): an
+    /// object transfer that keeps moving is not cut off, however large.
     package var timeout: Double = 15
     package var backoff: Backoff = Backoff(base: 0.05, cap: 10)
 
@@ -224,7 +225,7 @@ package final class AWSClient: Sendable {
         if credentials is NoCredentials {
             return HTTPRequest(
                 method: call.method, url: url, headers: call.headers + [("host", host)], body: call.body,
-                timeout: settings.timeout)
+                timeout: .idle(settings.timeout))
         }
         let creds = try credentials.credentials()
         let amzDate = SigV4.amzDate(now())
@@ -242,7 +243,8 @@ package final class AWSClient: Sendable {
             region: settings.region,
             service: call.service.name, s3: call.s3)
         headers.append(("Authorization", signed.authorization))
-        return HTTPRequest(method: call.method, url: url, headers: headers, body: call.body, timeout: settings.timeout)
+        return HTTPRequest(
+            method: call.method, url: url, headers: headers, body: call.body, timeout: .idle(settings.timeout))
     }
 
     // MARK: Protocols

@@ -123,7 +123,7 @@ package enum CredentialSources {
         for attempt in 1...3 {
             let r: HTTPResponse
             do {
-                r = try http.send(HTTPRequest(method: "GET", url: url, headers: headers, timeout: timeout))
+                r = try http.send(HTTPRequest(method: "GET", url: url, headers: headers, timeout: .total(timeout)))
             } catch {
                 last = "\(error)"
                 if attempt < 3 { sleepThread(seconds: 0.2 * Double(attempt)) }
@@ -327,7 +327,7 @@ package enum CredentialSources {
         let r: HTTPResponse
         do {
             r = try http.send(
-                HTTPRequest(method: "GET", url: url, headers: [("x-amz-sso_bearer_token", token)], timeout: 10))
+                HTTPRequest(method: "GET", url: url, headers: [("x-amz-sso_bearer_token", token)], timeout: .total(10)))
         } catch {
             throw AWSCredentialsError("cannot reach IAM Identity Center at \(base): \(error)")
         }

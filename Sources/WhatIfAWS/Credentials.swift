@@ -111,7 +111,7 @@ package final class IMDSCredentials: AWSCredentialProvider {
             r = try http.send(
                 HTTPRequest(
                     method: "PUT", url: "\(endpoint)/latest/api/token",
-                    headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], timeout: timeout))
+                    headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], timeout: .total(timeout)))
         } catch {
             throw AWSCredentialsError(
                 "no instance metadata service at \(endpoint): \(error)",
@@ -134,7 +134,7 @@ package final class IMDSCredentials: AWSCredentialProvider {
             let r = try http.send(
                 HTTPRequest(
                     method: "GET", url: "\(endpoint)\(path)", headers: [("X-aws-ec2-metadata-token", t)],
-                    timeout: timeout))
+                    timeout: .total(timeout)))
             if r.status == 401, attempt == 0 {
                 t = try sessionToken(refresh: true)
                 continue

@@ -6,10 +6,28 @@ package struct HTTPRequest: Sendable {
     package var url: String
     package var headers: [(name: String, value: String)] = []
     package var body: [UInt8] = []
-    /// Seconds for the whole exchange.
-    package var timeout: Double = 30
+    /// How long the exchange may take.
+    package var timeout: HTTPTimeout = .total(30)
 
     // memberwise-init: package
+}
+
+/// How long an exchange may take (the connection is also bounded by the client's connect timeout).
+package enum HTTPTimeout: Sendable, Equatable {
+    /// The whole exchange, however much it carries, within this many seconds: for small calls to a
+    /// server that must answer promptly (a webhook, instance metadata).
+    case total(Double)
+    /// No limit on the whole while bytes move: the exchange fails once it has gone this many seconds
+    /// without sending or receiving any (libcurl's low-speed limit at 1 byte/s; botocore's read_timeout).
+    /// For transfers whose size is the data's (an S3 part, a backup file read back).
+    case idle(Double)
+
+    /// The seconds named, whichever kind.
+    package var seconds: Double {
+        switch self {
+        case .total(let s), .idle(let s): s
+        }
+    }
 }
 
 public struct HTTPResponse: Sendable {
@@ -120,9 +138,19 @@ package final class HTTPClient: Sendable {
                 _ = whatif_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
                 _ = whatif_curl_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
                 _ = whatif_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
-                _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(max(1, request.timeout * 1000)))
+                // Every option is set on every call: the handle is pooled and keeps what the last call set.
+                switch request.timeout {
+                case .total(let seconds):
+                    _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(max(1, seconds * 1000)))
+                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 0)
+                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, 0)
+                case .idle(let seconds):
+                    _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, 0)
+                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
+                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, Int(max(1, seconds.rounded(.up))))
+                }
                 _ = whatif_curl_setopt_long(
-                    h, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(connectTimeout, request.timeout) * 1000)))
+                    h, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(connectTimeout, request.timeout.seconds) * 1000)))
                 _ = whatif_curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(eb.baseAddress))
                 _ = whatif_curl_setopt_slist(h, CURLOPT_HTTPHEADER, slist)
                 _ = whatif_curl_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)

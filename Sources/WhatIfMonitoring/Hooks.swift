@@ -478,7 +478,7 @@ package final class HookDispatcher: Sendable {
         for attempt in 1...max(1, hook.maxAttempts) {
             do {
                 let r = try http.send(
-                    HTTPRequest(method: "POST", url: url, headers: headers, body: body, timeout: hook.timeout))
+                    HTTPRequest(method: "POST", url: url, headers: headers, body: body, timeout: .total(hook.timeout)))
                 if (200..<300).contains(r.status) { return .delivered(attempts: attempt, status: r.status) }
                 let text = String(decoding: r.body.prefix(300), as: UTF8.self)
                 lastError = "HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")

@@ -20,6 +20,16 @@ package struct TinyResponse: Sendable {
     package var status: Int
     package var headers: [(name: String, value: String)] = []
     package var body: [UInt8] = []
+    /// Sends the head at once, then the body in pieces of `bytes`, each `every` seconds after the last (a
+    /// slow or stalled link); nil sends it all at once.
+    package var pace: Pace? = nil
+
+    /// How a paced body is sent.
+    package struct Pace: Sendable {
+        package var bytes: Int
+        package var every: Double
+        // memberwise-init: package
+    }
 
     // memberwise-init: package
 
@@ -159,12 +169,27 @@ package final class TinyHTTPServer: @unchecked Sendable {
             }
             if !hasLength { out += "Content-Length: \(response.body.count)\r\n" }
             out += "\r\n"
-            let bytes = Array(out.utf8) + response.body
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
-                if n <= 0 { return }
-                off += n
+            let head = Array(out.utf8)
+            let pieces: [ArraySlice<UInt8>]
+            if let pace = response.pace {
+                pieces =
+                    [head[...]]
+                    + stride(from: 0, to: response.body.count, by: pace.bytes).map {
+                        response.body[$0..<min($0 + pace.bytes, response.body.count)]
+                    }
+            } else {
+                pieces = [(head + response.body)[...]]
+            }
+            for (i, piece) in pieces.enumerated() {
+                if i > 0, let pace = response.pace { usleep(UInt32(pace.every * 1_000_000)) }
+                var off = piece.startIndex
+                while off < piece.endIndex {
+                    let n = piece.withUnsafeBytes {
+                        send(fd, $0.baseAddress! + (off - piece.startIndex), piece.endIndex - off, Int32(MSG_NOSIGNAL))
+                    }
+                    if n <= 0 { return }
+                    off += n
+                }
             }
             if request.header("connection")?.lowercased() == "close" { return }
         }

@@ -272,9 +272,9 @@ import WhatIfTesting
         let proxy = try FaultProxy(upstream: stack.motoEndpoint)
         url = proxy.url + "/"
         proxy.add(.init(fault: .serverError(status: 500), count: 1))
-        #expect(try http.send(HTTPRequest(method: "GET", url: url, timeout: 5)).status == 500)
+        #expect(try http.send(HTTPRequest(method: "GET", url: url, timeout: .total(5))).status == 500)
     }
-    #expect(throws: HTTPError.self) { try http.send(HTTPRequest(method: "GET", url: url, timeout: 5)) }
+    #expect(throws: HTTPError.self) { try http.send(HTTPRequest(method: "GET", url: url, timeout: .total(5))) }
 }
 
 /// A table keyed on one string attribute, ACTIVE.

@@ -143,13 +143,45 @@ import WhatIfUnits
         let port = freePort()
         do {
             _ = try HTTPClient(connectTimeout: 1).send(
-                HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: 2))
+                HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: .total(2)))
             Issue.record("expected a failure")
         } catch let e as HTTPError {
             #expect(e.kind == .connect && e.isTransient)
             #expect(e.message.contains("127.0.0.1:\(port)"))
         } catch {
             Issue.record("unexpected \(error)")
+        }
+    }
+
+    /// An idle timeout bounds the time without a byte, not the whole: a body that keeps coming, for twice
+    /// the limit, arrives whole, where a total limit of the same seconds cuts it off.
+    @Test func idleTimeoutLetsATransferThatKeepsMovingFinish() throws {
+        let body = Array("0123456789".utf8) + Array("abcdefghij".utf8)
+        let server = try TinyHTTPServer { _ in
+            TinyResponse(status: 200, body: body, pace: .init(bytes: 1, every: 0.2))
+        }
+        let client = HTTPClient()
+        do {
+            _ = try client.send(HTTPRequest(method: "GET", url: server.url, timeout: .total(2)))
+            Issue.record("a total limit of 2 s let a 4 s transfer finish")
+        } catch let e as HTTPError {
+            #expect(e.kind == .timeout, "\(e)")
+        }
+        // The same pooled handle: what the first call set does not carry over.
+        let r = try client.send(HTTPRequest(method: "GET", url: server.url, timeout: .idle(2)))
+        #expect(r.status == 200 && r.body == body)
+    }
+
+    /// A transfer that stops moving fails, as transient, once it has been idle for the limit.
+    @Test func idleTimeoutEndsAStalledTransfer() throws {
+        let server = try TinyHTTPServer { _ in
+            TinyResponse(status: 200, body: Array("late".utf8), pace: .init(bytes: 4, every: 8))
+        }
+        do {
+            _ = try HTTPClient().send(HTTPRequest(method: "GET", url: server.url, timeout: .idle(1)))
+            Issue.record("a stalled transfer did not time out")
+        } catch let e as HTTPError {
+            #expect(e.kind == .timeout && e.isTransient, "\(e)")
         }
     }
 
