@@ -134,18 +134,23 @@ package final class AWSClient: Sendable {
 
     /// Sends a call, retrying throttling, 5xx and transport failures with exponential backoff and full
     /// jitter. Returns a 2xx response; throws `AWSError` for error answers and `HTTPError` for transport
-    /// failures that outlasted the retries.
+    /// failures that outlasted the retries. A body streamed to `onBody` that breaks off is resumed where
+    /// it stopped (`StreamResume`): the sink sees each byte once, in order.
     package func send(_ call: Call, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         let watch = Stopwatch()
         var attempt = 0
         var refreshedCredentials = false
         var generator = SystemRandomNumberGenerator()
+        let resume = StreamResume()
         while true {
             attempt += 1
             let outcome: Result<HTTPResponse, any Error>
             do {
-                let request = try signedRequest(call)
-                outcome = .success(try http.send(request, onBody: onBody))
+                let request = try signedRequest(onBody == nil ? call : resume.next(call))
+                outcome = .success(
+                    try http.send(
+                        request, onHead: onBody == nil ? nil : resume.check,
+                        onBody: onBody.map { sink in { try resume.pass($0, to: sink) } }))
             } catch {
                 outcome = .failure(error)
             }
@@ -178,7 +183,7 @@ package final class AWSClient: Sendable {
             case .failure(let e):
                 failure = e
             }
-            if !retryable || attempt >= settings.maxAttempts {
+            if !retryable || attempt >= settings.maxAttempts || !resume.canResume {
                 let e = failure!
                 logCall(call, status: (e as? AWSError)?.status ?? 0, attempt: attempt, error: (e as? AWSError)?.code)
                 observer?(

@@ -92,20 +92,29 @@ package final class HTTPClient: Sendable {
         var body: [UInt8] = []
         var limit: Int
         var sink: ((UnsafeRawBufferPointer) throws -> Void)?
+        var onHead: ((HTTPResponse) throws -> Void)?
         var failure: (any Error)?
         var tooLarge = false
+        /// The final answer's head has ended (a blank line after trailers is not a second one).
+        var headDone = false
 
-        init(limit: Int, sink: ((UnsafeRawBufferPointer) throws -> Void)?) {
+        init(
+            limit: Int, sink: ((UnsafeRawBufferPointer) throws -> Void)?, onHead: ((HTTPResponse) throws -> Void)?
+        ) {
             self.limit = limit
             self.sink = sink
+            self.onHead = onHead
         }
     }
 
     /// Sends `request`. With `onBody`, body bytes of a 2xx answer go there as they arrive instead of into
-    /// `HTTPResponse.body` (error answers are always collected, so they can be decoded).
-    package func send(_ request: HTTPRequest, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
-        -> HTTPResponse
-    {
+    /// `HTTPResponse.body` (error answers are always collected, so they can be decoded). `onHead` sees the
+    /// final answer's status and headers (an empty body) before its first body byte; what it throws ends
+    /// the exchange with that error.
+    package func send(
+        _ request: HTTPRequest, onHead: ((HTTPResponse) throws -> Void)? = nil,
+        onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws -> HTTPResponse {
         // libcurl (and the forty libraries it needs) is loaded on first use, not at start.
         guard whatif_curl_load() == 0 else {
             throw HTTPError(.io, String(cString: whatif_curl_load_error()), hint: "install libcurl4")
@@ -115,7 +124,7 @@ package final class HTTPClient: Sendable {
         }
         let h = box.handle
         whatif_curl_easy_reset(h)
-        let exchange = Exchange(limit: maxResponseBytes, sink: onBody)
+        let exchange = Exchange(limit: maxResponseBytes, sink: onBody, onHead: onHead)
         let ctx = Unmanaged.passRetained(exchange)
         defer { ctx.release() }
         var errbuf = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -138,14 +147,10 @@ package final class HTTPClient: Sendable {
                 _ = whatif_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
                 _ = whatif_curl_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
                 _ = whatif_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
-                // Every option is set on every call: the handle is pooled and keeps what the last call set.
                 switch request.timeout {
                 case .total(let seconds):
                     _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(max(1, seconds * 1000)))
-                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 0)
-                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, 0)
                 case .idle(let seconds):
-                    _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, 0)
                     _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
                     _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, Int(max(1, seconds.rounded(.up))))
                 }
@@ -193,12 +198,23 @@ package final class HTTPClient: Sendable {
                     let n = size * nmemb
                     guard let ptr else { return n }
                     var line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
-                    while let last = line.last, last == "\n" || last == "\r" { line.removeLast() }
-                    if line.hasPrefix("HTTP/") {
+                    // "\r\n" is one Character in Swift.
+                    while let last = line.last, last == "\r\n" || last == "\n" || last == "\r" { line.removeLast() }
+                    if line.isEmpty, ex.status >= 200, !ex.headDone {
+                        ex.headDone = true
+                        // The end of a final answer's head.
+                        if let onHead = ex.onHead {
+                            do { try onHead(HTTPResponse(status: ex.status, headers: ex.headers, body: [])) } catch {
+                                ex.failure = error
+                                return 0
+                            }
+                        }
+                    } else if line.hasPrefix("HTTP/") {
                         // A new response head (after 100 Continue, for example): start over.
                         let parts = line.split(separator: " ", maxSplits: 2)
                         ex.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
                         ex.headers = []
+                        ex.headDone = false
                     } else if let colon = line.firstIndex(of: ":") {
                         ex.headers.append(
                             (

@@ -20,14 +20,15 @@ package struct TinyResponse: Sendable {
     package var status: Int
     package var headers: [(name: String, value: String)] = []
     package var body: [UInt8] = []
-    /// Sends the head at once, then the body in pieces of `bytes`, each `every` seconds after the last (a
-    /// slow or stalled link); nil sends it all at once.
+    /// Sends the head at once, then the body in pieces (a slow or stalled link); nil sends it all at once.
     package var pace: Pace? = nil
 
-    /// How a paced body is sent.
+    /// How a paced body is sent: pieces of `bytes`, the first `first` seconds after the head (`every`
+    /// when nil), each of the others `every` seconds after the last.
     package struct Pace: Sendable {
         package var bytes: Int
         package var every: Double
+        package var first: Double? = nil
         // memberwise-init: package
     }
 
@@ -181,7 +182,9 @@ package final class TinyHTTPServer: @unchecked Sendable {
                 pieces = [(head + response.body)[...]]
             }
             for (i, piece) in pieces.enumerated() {
-                if i > 0, let pace = response.pace { usleep(UInt32(pace.every * 1_000_000)) }
+                if i > 0, let pace = response.pace {
+                    usleep(UInt32((i == 1 ? pace.first ?? pace.every : pace.every) * 1_000_000))
+                }
                 var off = piece.startIndex
                 while off < piece.endIndex {
                     let n = piece.withUnsafeBytes {
@@ -191,7 +194,11 @@ package final class TinyHTTPServer: @unchecked Sendable {
                     off += n
                 }
             }
-            if request.header("connection")?.lowercased() == "close" { return }
+            if request.header("connection")?.lowercased() == "close"
+                || response.headers.contains(where: { $0.name.lowercased() == "connection" && $0.value == "close" })
+            {
+                return
+            }
         }
     }
 
@@ -213,6 +220,9 @@ package final class FaultProxy: @unchecked Sendable {
         /// BatchWriteItem: DynamoDB accepts the first `keep` puts of each request and returns the rest
         /// as UnprocessedItems (the call is still sent upstream with only the accepted items).
         case unprocessed(keep: Int)
+        /// Forwards the request and answers with the upstream's head and only the first `keep` bytes of a
+        /// 2xx body, then closes the connection (a transfer that breaks off).
+        case cutBody(keep: Int)
         /// Holds the request this long, then forwards it (a slow or hung service).
         case delay(seconds: Double)
         /// 400 ExpiredTokenException (JSON) or ExpiredToken (XML): the session credentials ran out.
@@ -317,6 +327,13 @@ package final class FaultProxy: @unchecked Sendable {
         case .respond(let answer)?:
             injected.withLock { $0 += 1 }
             return answer(req)
+        case .cutBody(let keep)?:
+            injected.withLock { $0 += 1 }
+            var r = forward(req)
+            guard (200..<300).contains(r.status) else { return r }
+            r.headers += [("Content-Length", "\(r.body.count)"), ("Connection", "close")]
+            r.body = Array(r.body.prefix(keep))
+            return r
         case .delay(let seconds)?:
             injected.withLock { $0 += 1 }
             usleep(UInt32(seconds * 1_000_000))

@@ -225,6 +225,21 @@ import WhatIfTesting
         for (n, delay) in d.enumerated() { #expect(delay >= 0 && delay <= min(1, 0.05 * Double(1 << n))) }
     }
 
+    /// S3 (moto here) honours the resumed read: the rest of the same version, from the byte it broke at.
+    @Test func aBrokenOffObjectReadResumesAgainstS3() throws {
+        let s3 = S3(client: client())
+        let bucket = "whatif-resume-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let object = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        _ = try s3.putObject(bucket: bucket, key: "big.bin", body: object)
+        proxy.add(.init(operation: "GET", fault: .cutBody(keep: 70_000), count: 2))
+        var got: [UInt8] = []
+        try s3.getObject(bucket: bucket, key: "big.bin") { got += $0 }
+        #expect(proxy.injected.value == 2)
+        #expect(got.count == object.count && got == object)
+        try s3.deleteObject(bucket: bucket, key: "big.bin")
+    }
+
     @Test func serverErrorsAreRetried() throws {
         proxy.add(.init(operation: "GetMetricData", fault: .serverError(status: 503), count: 2))
         let r = try CloudWatch(client: client()).getMetricData(
