@@ -223,6 +223,9 @@ package final class FaultProxy: @unchecked Sendable {
         /// Forwards the request and answers with the upstream's head and only the first `keep` bytes of a
         /// 2xx body, then closes the connection (a transfer that breaks off).
         case cutBody(keep: Int)
+        /// Forwards the request at once, then holds the answer this long (the call took effect, and the
+        /// caller, timed out, may send it again).
+        case slowAnswer(seconds: Double)
         /// Holds the request this long, then forwards it (a slow or hung service).
         case delay(seconds: Double)
         /// 400 ExpiredTokenException (JSON) or ExpiredToken (XML): the session credentials ran out.
@@ -333,6 +336,11 @@ package final class FaultProxy: @unchecked Sendable {
             guard (200..<300).contains(r.status) else { return r }
             r.headers += [("Content-Length", "\(r.body.count)"), ("Connection", "close")]
             r.body = Array(r.body.prefix(keep))
+            return r
+        case .slowAnswer(let seconds)?:
+            injected.withLock { $0 += 1 }
+            let r = forward(req)
+            usleep(UInt32(seconds * 1_000_000))
             return r
         case .delay(let seconds)?:
             injected.withLock { $0 += 1 }

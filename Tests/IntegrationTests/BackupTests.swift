@@ -144,6 +144,22 @@ struct BackupFixture {
 
     func tableDigest(_ table: String) throws -> String { try ddb(["digest-table", envFile, table]) }
 
+    /// A config copying backups to `bucket` (made here) in 5 MiB parts through a fault proxy in front of
+    /// moto, and the same config without the proxy; `s3` adds a line to the `s3:` section.
+    func s3ThroughProxy(db: String, bucket: String, location: TempDir, s3: String = "") throws -> (
+        direct: TestConfig, proxied: TestConfig, proxy: FaultProxy
+    ) {
+        _ = try ddb(["mkbucket", envFile, bucket])
+        let proxy = try FaultProxy(upstream: stack.motoEndpoint)
+        let direct = config(
+            db: db, table: nil,
+            backups: "  location: \(location.path)\n  s3:\n    bucket: \(bucket)\n    part_size: 5MiB\n"
+                + (s3.isEmpty ? "" : "    \(s3)\n"))
+        var proxied = direct
+        proxied.aws = direct.aws?.replacingOccurrences(of: stack.motoEndpoint, with: proxy.url)
+        return (direct, proxied, proxy)
+    }
+
     func config(db: String?, table: String?, backups: String) -> TestConfig {
         var c = TestConfig.forStack(stack, table: table ?? "unused")
         if let db {
@@ -622,21 +638,10 @@ struct PgDumpWrapper {
         let db = try fx.makeDatabase(randomMiB: 12)
         defer { fx.dropDatabase(db) }
         let bucket = "whatif-crash-\(getpid())"
-        _ = try fx.ddb(["mkbucket", fx.envFile, bucket])
-        let proxy = try FaultProxy(upstream: fx.stack.motoEndpoint)
         let location = TempDir("whatif-backups")
-        var config = fx.config(
-            db: db, table: nil,
-            backups: """
-                  location: \(location.path)
-                  s3:
-                    bucket: \(bucket)
-                    part_size: 5MiB
-                    concurrency: 1
-
-                """)
-        let direct = config
-        config.aws = config.aws?.replacingOccurrences(of: fx.stack.motoEndpoint, with: proxy.url)
+        let (direct, proxied, proxy) = try fx.s3ThroughProxy(
+            db: db, bucket: bucket, location: location, s3: "concurrency: 1")
+        var config = proxied
         // At debug level the log has a line per AWS call and per retry: what a failure prints.
         config.logLevel = "debug"
         let a = try AgentProcess(config)
@@ -914,6 +919,28 @@ struct PgDumpWrapper {
         #expect(try a.ctl(["backup", "dynamodb"]).status == 0)
         let left = try a.client.backups().backups
         #expect(left.count == 2 && left.last?.id == first, "\(left.map(\.id))")
+    }
+
+    /// CreateMultipartUpload took effect but its answer came after the attempt's timeout: the agent asked
+    /// again and copied through the second upload; the first, which nobody would complete, is aborted.
+    @Test func aMultipartUploadStartedTwiceLeavesNoneOpen() throws {
+        let db = try fx.makeDatabase(randomMiB: 6)
+        defer { fx.dropDatabase(db) }
+        let bucket = "whatif-twice-\(getpid())"
+        let location = TempDir("whatif-backups")
+        var (_, config, proxy) = try fx.s3ThroughProxy(db: db, bucket: bucket, location: location)
+        config.aws? += "  timeout: 2s\n"
+        let a = try AgentProcess(config)
+        // S3's only POSTs here: CreateMultipartUpload (then CompleteMultipartUpload).
+        proxy.add(.init(operation: "POST", fault: .slowAnswer(seconds: 5), count: 1))
+        let run = try a.ctl(["backup", "postgres"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(
+            proxy.faulted.value.count == 1 && proxy.faulted.value.first?.contains("?uploads") == true,
+            "\(proxy.faulted.value)")
+        #expect(try fx.ddb(["list-uploads", fx.envFile, bucket]) == "0", "the first upload is left open")
+        let e = try #require(try a.client.backups().backups.first)
+        #expect(e.locations.contains(.s3) && e.verified)
     }
 
     /// Copies go to S3 in parts, verify from S3, restore from S3, and are pruned from S3.
