@@ -18,7 +18,8 @@ secs=${LOAD_SECONDS:-5}
 
 scripts/stack start >/dev/null
 python3 scripts/seed_scenarios.py .stack/stack.env 50 >/dev/null
-bin=$(scripts/build-release 2>/dev/null | tail -1)
+# BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
+bin=${BENCH_BIN:-$(scripts/build-release 2>/dev/null | tail -1)}
 work=$(mktemp -d /tmp/whatif-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 # The development config, with its own socket and state so a running agent is left alone.

@@ -23,7 +23,8 @@ pgbin=/usr/lib/postgresql/15/bin
 scripts/stack start >/dev/null 2>&1
 source .stack/stack.env
 export PGHOST=$WHATIF_PG_HOST PGPORT=$WHATIF_PG_PORT PGUSER=postgres PGPASSWORD=$(cat "$WHATIF_PG_PASSWORD_FILE")
-bin=$(scripts/build-release 2>/dev/null | tail -1)
+# BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
+bin=${BENCH_BIN:-$(scripts/build-release 2>/dev/null | tail -1)}
 work=$(mktemp -d /tmp/whatif-bench-backup-XXXXXX)
 pid=""
 replay=""

@@ -13,7 +13,8 @@ cd "$repo"
 export PATH="/opt/swift/usr/bin:$PATH"
 CYCLES=${CYCLES:-50}
 scripts/stack start >/dev/null
-bin=$(scripts/build-release 2>/dev/null | tail -1)
+# BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
+bin=${BENCH_BIN:-$(scripts/build-release 2>/dev/null | tail -1)}
 swift build -c release --product whatif-bench-metrics >/dev/null
 bench=$(swift build -c release --show-bin-path)/whatif-bench-metrics
 python3 Tests/tools/ddb_tool.py seed .stack/stack.env what-if-generator-scenarios-development 100 >/dev/null 2>&1 || true

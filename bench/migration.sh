@@ -25,7 +25,9 @@ BIG_DOCS=${BIG_DOCS:-10000000}
 PEER_BIG=${PEER_BIG:-0}
 python3 -c 'import bson, boto3' 2>/dev/null || pip install -q pymongo boto3
 # The shipped release binaries (scripts/build-release), as the other benchmarks use.
-bin=$(scripts/build-release whatifd whatifctl 2>/tmp/whatif-bench-build.log | tail -1) || {
+# BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
+bin=${BENCH_BIN:-}
+[ -n "$bin" ] || bin=$(scripts/build-release whatifd whatifctl 2>/tmp/whatif-bench-build.log | tail -1) || {
   tail -30 /tmp/whatif-bench-build.log >&2
   exit 1
 }
