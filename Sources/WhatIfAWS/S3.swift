@@ -290,17 +290,34 @@ extension S3 {
         }
     }
 
-    /// Uploads in progress under `prefix` (first 1000).
-    /// Open uploads under `prefix` (first page: up to 1,000). The same '/' shim as `list` on an override.
-    package func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUpload] {
+    /// Open uploads under `prefix`, every page (1,000 uploads a page; `pageSize` asks for fewer). The same
+    /// '/' shim as `list` on an override.
+    package func listMultipartUploads(bucket: String, prefix: String, pageSize: Int? = nil) throws
+        -> [MultipartUpload]
+    {
         var sent = prefix
         if client.isOverridden(.s3), let slash = prefix.firstIndex(of: "/") { sent = String(prefix[..<slash]) }
-        let r = try client.send(
-            call(
-                "ListMultipartUploads", method: "GET", bucket: bucket,
-                query: "prefix=\(SigV4.uriEncode(sent))&uploads="))
-        return try parseXML("ListMultipartUploads", r).all("Upload").map {
-            MultipartUpload(key: $0["Key"] ?? "", uploadId: $0["UploadId"] ?? "", initiated: $0["Initiated"])
-        }.filter { $0.key.hasPrefix(prefix) }
+        var out: [MultipartUpload] = []
+        var marker: (key: String, uploadId: String)?
+        while true {
+            var q = "prefix=\(SigV4.uriEncode(sent))&uploads="
+            if let pageSize { q += "&max-uploads=\(pageSize)" }
+            if let marker {
+                q += "&key-marker=\(SigV4.uriEncode(marker.key))&upload-id-marker=\(SigV4.uriEncode(marker.uploadId))"
+            }
+            let root = try parseXML(
+                "ListMultipartUploads",
+                try client.send(call("ListMultipartUploads", method: "GET", bucket: bucket, query: q)))
+            out += root.all("Upload").map {
+                MultipartUpload(key: $0["Key"] ?? "", uploadId: $0["UploadId"] ?? "", initiated: $0["Initiated"])
+            }
+            // The next page starts after NextKeyMarker and NextUploadIdMarker. A truncated page without
+            // them, or naming the markers just sent, would be asked for again forever: it ends the listing.
+            guard root["IsTruncated"] == "true", let key = root["NextKeyMarker"] else { break }
+            let next = (key: key, uploadId: root["NextUploadIdMarker"] ?? "")
+            if let marker, marker == next { break }
+            marker = next
+        }
+        return out.filter { $0.key.hasPrefix(prefix) }
     }
 }

@@ -125,3 +125,34 @@ func standInS3(_ server: TinyHTTPServer, timeout: Double, attempts: Int) -> S3 {
         #expect(StreamResume.start(ofContentRange: "") == nil)
     }
 }
+
+/// ListMultipartUploads pages (1,000 uploads each on S3), followed by their markers.
+@Suite struct MultipartListingTests {
+    static func page(_ uploads: [(String, String)], next: (String, String)?) -> TinyResponse {
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult><Bucket>b</Bucket>"
+        xml += "<IsTruncated>\(next != nil)</IsTruncated>"
+        if let next {
+            xml += "<NextKeyMarker>\(next.0)</NextKeyMarker><NextUploadIdMarker>\(next.1)</NextUploadIdMarker>"
+        }
+        for (k, u) in uploads { xml += "<Upload><Key>\(k)</Key><UploadId>\(u)</UploadId></Upload>" }
+        return .text(200, xml + "</ListMultipartUploadsResult>", contentType: "application/xml")
+    }
+
+    @Test func everyPageIsRead() throws {
+        let server = try TinyHTTPServer { req in
+            req.target.contains("key-marker=p%2Fa&")
+                ? Self.page([("p/b", "u3")], next: nil)
+                : Self.page([("p/a", "u1"), ("p/a", "u2")], next: ("p/a", "u2"))
+        }
+        let uploads = try standInS3(server, timeout: 5, attempts: 1).listMultipartUploads(bucket: "b", prefix: "p/")
+        #expect(uploads.map { "\($0.key) \($0.uploadId)" } == ["p/a u1", "p/a u2", "p/b u3"])
+        let asked = server.requests.value.map(\.target)
+        #expect(asked.count == 2 && asked[1].contains("upload-id-marker=u2"), "\(asked)")
+    }
+
+    @Test func aPageNamingTheSameMarkersAgainEndsTheListing() throws {
+        let server = try TinyHTTPServer { _ in Self.page([("p/a", "u1")], next: ("p/a", "u1")) }
+        let uploads = try standInS3(server, timeout: 5, attempts: 1).listMultipartUploads(bucket: "b", prefix: "p/")
+        #expect(uploads.count == 2 && server.requests.value.count == 2)
+    }
+}
