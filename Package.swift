@@ -198,7 +198,9 @@ let package = Package(
         .testTarget(name: "WhatIfSystemdTests", dependencies: ["WhatIfSystemd", "WhatIfTesting"]),
         .testTarget(
             name: "WhatIfMonitoringTests",
-            dependencies: ["WhatIfMonitoring", "WhatIfCore", "WhatIfHTTP", "WhatIfProtocol", "WhatIfTesting"]),
+            dependencies: [
+                "WhatIfMonitoring", "WhatIfAWS", "WhatIfCore", "WhatIfHTTP", "WhatIfProtocol", "WhatIfTesting",
+            ]),
         .testTarget(
             name: "WhatIfExpiryTests",
             dependencies: ["WhatIfExpiry", "WhatIfCore", "WhatIfRedis", "WhatIfProtocol", "WhatIfTesting"]),

@@ -266,7 +266,10 @@ package final class MonitoringService: Sendable {
         return ("\(e)", nil)
     }
 
-    func publish(_ samples: [Sample], namespace: String, cloudwatch: CloudWatch) {
+    /// Sends samples to CloudWatch, 500 a request. CloudWatch refuses a whole request over one value it
+    /// does not take (NaN, an infinity, beyond ±2^360), so those stay out, as they stay out of the history.
+    package func publish(_ samples: [Sample], namespace: String, cloudwatch: CloudWatch) {
+        let samples = samples.filter { $0.value.isFinite && abs($0.value) <= 0x1p360 }
         var i = 0
         while i < samples.count {
             let chunk = samples[i..<min(i + 500, samples.count)]
