@@ -8,7 +8,7 @@ import WhatIfTesting
 
 /// metrics.publish_namespace: what goes to CloudWatch's PutMetricData.
 struct PublishTests {
-    /// CloudWatch refuses a whole request over one NaN or infinity (moto takes them): they stay out, and
+    /// CloudWatch (and moto) refuses a whole request over one NaN or infinity: they stay out, and
     /// the rest of the cycle's samples go.
     @Test func valuesCloudWatchRefusesStayOut() throws {
         let dir = TempDir("whatif-publish")
