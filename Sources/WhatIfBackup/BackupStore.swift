@@ -355,9 +355,10 @@ package final class S3Store: BackupStore {
             try? s3.abortMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId)
             throw error
         }
-        // A CreateMultipartUpload sent again after its answer was lost leaves an upload nobody completes,
-        // stored (and billed) until aborted: any other open upload of this key goes. The copy stands
-        // whether or not this succeeds (docs/backups.md names the bucket lifecycle rule behind it).
+        // A CreateMultipartUpload sent again after its answer was lost leaves an upload nobody completes:
+        // it holds no parts, but stays open, listed among the key's uploads, until aborted. Any other open
+        // upload of this key goes. The copy stands whether or not this succeeds (docs/backups.md names
+        // the bucket lifecycle rule behind it).
         for u in (try? s3.listMultipartUploads(bucket: bucket, prefix: objectKey)) ?? []
         where u.key == objectKey && u.uploadId != uploadId {
             try? s3.abortMultipartUpload(bucket: bucket, key: objectKey, uploadId: u.uploadId)
