@@ -929,10 +929,10 @@ struct PgDumpWrapper {
         let bucket = "whatif-twice-\(getpid())"
         let location = TempDir("whatif-backups")
         var (_, config, proxy) = try fx.s3ThroughProxy(db: db, bucket: bucket, location: location)
-        config.aws? += "  timeout: 2s\n"
+        config.aws? += "  timeout: 3s\n"
         let a = try AgentProcess(config)
         // S3's only POSTs here: CreateMultipartUpload (then CompleteMultipartUpload).
-        proxy.add(.init(operation: "POST", fault: .slowAnswer(seconds: 5), count: 1))
+        proxy.add(.init(operation: "POST", fault: .slowAnswer(seconds: 8), count: 1))
         let run = try a.ctl(["backup", "postgres"])
         #expect(run.status == 0, "\(run.output)")
         #expect(
