@@ -141,16 +141,16 @@ package final class AWSClient: Sendable {
         var attempt = 0
         var refreshedCredentials = false
         var generator = SystemRandomNumberGenerator()
-        let resume = StreamResume()
+        let stream = onBody.map { (sink: $0, resume: StreamResume()) }
         while true {
             attempt += 1
             let outcome: Result<HTTPResponse, any Error>
             do {
-                let request = try signedRequest(onBody == nil ? call : resume.next(call))
+                let request = try signedRequest(stream?.resume.next(call) ?? call)
                 outcome = .success(
                     try http.send(
-                        request, onHead: onBody == nil ? nil : resume.check,
-                        onBody: onBody.map { sink in { try resume.pass($0, to: sink) } }))
+                        request, onHead: stream?.resume.check,
+                        onBody: stream.map { s in { try s.resume.pass($0, to: s.sink) } }))
             } catch {
                 outcome = .failure(error)
             }
@@ -183,7 +183,7 @@ package final class AWSClient: Sendable {
             case .failure(let e):
                 failure = e
             }
-            if !retryable || attempt >= settings.maxAttempts || !resume.canResume {
+            if !retryable || attempt >= settings.maxAttempts || stream?.resume.canResume == false {
                 let e = failure!
                 logCall(call, status: (e as? AWSError)?.status ?? 0, attempt: attempt, error: (e as? AWSError)?.code)
                 observer?(

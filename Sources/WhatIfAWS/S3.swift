@@ -290,18 +290,15 @@ extension S3 {
         }
     }
 
-    /// Open uploads under `prefix`, every page (1,000 uploads a page; `pageSize` asks for fewer). The same
-    /// '/' shim as `list` on an override.
-    package func listMultipartUploads(bucket: String, prefix: String, pageSize: Int? = nil) throws
-        -> [MultipartUpload]
-    {
+    /// Open uploads under `prefix`, every page (S3 answers 1,000 uploads a page). The same '/' shim as
+    /// `list` on an override.
+    package func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUpload] {
         var sent = prefix
         if client.isOverridden(.s3), let slash = prefix.firstIndex(of: "/") { sent = String(prefix[..<slash]) }
         var out: [MultipartUpload] = []
         var marker: (key: String, uploadId: String)?
         while true {
             var q = "prefix=\(SigV4.uriEncode(sent))&uploads="
-            if let pageSize { q += "&max-uploads=\(pageSize)" }
             if let marker {
                 q += "&key-marker=\(SigV4.uriEncode(marker.key))&upload-id-marker=\(SigV4.uriEncode(marker.uploadId))"
             }

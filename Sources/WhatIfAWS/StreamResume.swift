@@ -9,10 +9,13 @@ package final class StreamResume {
     private(set) var delivered: Int64 = 0
     private var etag: String?
     private var attemptStart: Int64 = 0
+    /// What is read (`GetObject /bucket/key`), for errors.
+    private var target = ""
 
     /// The call for the next attempt: once bytes were delivered, only the rest of the same version.
     func next(_ call: AWSClient.Call) -> AWSClient.Call {
         attemptStart = delivered
+        target = "\(call.operation) \(call.path)"
         guard delivered > 0, let etag else { return call }
         var c = call
         c.headers += [("range", "bytes=\(delivered)-"), ("if-match", etag)]
@@ -30,7 +33,9 @@ package final class StreamResume {
         guard head.status == 206, Self.start(ofContentRange: range) == attemptStart else {
             throw HTTPError(
                 .aborted,
-                "a read resumed at byte \(attemptStart) was answered \(head.status) \(range.isEmpty ? "without a Content-Range" : range)"
+                "\(target): a read resumed at byte \(attemptStart) was answered \(head.status) \(range.isEmpty ? "without a Content-Range" : range)",
+                hint:
+                    "the endpoint ignored the Range request, so the read cannot go on where it broke off; run the job again"
             )
         }
     }

@@ -291,11 +291,14 @@ package final class FaultProxy: @unchecked Sendable {
             rules[i].count -= 1
             return rules[i].fault
         }
-        if fault != nil { faulted.withLock { $0.append("\(req.method) \(req.target)") } }
+        if fault != nil {
+            // Counted as it starts, so a test sees a held request while it is held.
+            faulted.withLock { $0.append("\(req.method) \(req.target)") }
+            injected.withLock { $0 += 1 }
+        }
         let isJSON = req.header("x-amz-target") != nil
         switch fault {
         case .expiredCredentials?:
-            injected.withLock { $0 += 1 }
             let code = isJSON ? "ExpiredTokenException" : "ExpiredToken"
             return isJSON
                 ? Self.jsonError(
@@ -306,7 +309,6 @@ package final class FaultProxy: @unchecked Sendable {
                     "<Error><Code>\(code)</Code><Message>The provided token has expired.</Message><RequestId>fault-proxy</RequestId></Error>"
                 )
         case .throttle(let code)?:
-            injected.withLock { $0 += 1 }
             return isJSON
                 ? Self.jsonError(
                     400, type: "com.amazonaws.dynamodb.v20120810#\(code)", message: "Rate exceeded (injected)")
@@ -315,7 +317,6 @@ package final class FaultProxy: @unchecked Sendable {
                     "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>Rate exceeded (injected)</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
                 )
         case .serverError(let status)?:
-            injected.withLock { $0 += 1 }
             return isJSON
                 ? Self.jsonError(
                     status, type: "com.amazonaws.dynamodb.v20120810#InternalServerError",
@@ -325,25 +326,20 @@ package final class FaultProxy: @unchecked Sendable {
                     "<ErrorResponse><Error><Code>InternalFailure</Code><Message>injected</Message></Error></ErrorResponse>"
                 )
         case .unprocessed(let keep)?:
-            injected.withLock { $0 += 1 }
             return unprocessed(req, keep: keep)
         case .respond(let answer)?:
-            injected.withLock { $0 += 1 }
             return answer(req)
         case .cutBody(let keep)?:
-            injected.withLock { $0 += 1 }
             var r = forward(req)
             guard (200..<300).contains(r.status) else { return r }
             r.headers += [("Content-Length", "\(r.body.count)"), ("Connection", "close")]
             r.body = Array(r.body.prefix(keep))
             return r
         case .slowAnswer(let seconds)?:
-            injected.withLock { $0 += 1 }
             let r = forward(req)
             usleep(UInt32(seconds * 1_000_000))
             return r
         case .delay(let seconds)?:
-            injected.withLock { $0 += 1 }
             usleep(UInt32(seconds * 1_000_000))
             return forward(req)
         case nil:
