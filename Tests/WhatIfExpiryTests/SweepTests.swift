@@ -139,7 +139,11 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
             policy: Fixture.policy, settings: SweepSettings(), enforce: true, connection: redis,
             reporter: QuietReporter())
         sweeper.forceScript = script
+        // The server's clock around the sweep: a TTL it sets ends between start + TTL and end + TTL, however
+        // long the sweep takes.
+        let start = try serverMilliseconds()
         let r = try sweeper.run()
+        let end = try serverMilliseconds()
         #expect(r.rules[0].fixed == Int64(n / 10 * 4))  // 3 of 10 without a TTL, 1 of 10 over the maximum
         #expect(r.rules[1].fixed == Int64(n / 10))
         #expect(r.rules[2].fixed == 0)
@@ -151,29 +155,41 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
             default: keys.append("other:\(i)")
             }
         }
-        var ttls: [Int64] = []
+        var expiries: [Int64] = []
         var i = 0
         while i < keys.count {
             let chunk = Array(keys[i..<min(i + 1000, keys.count)])
-            ttls += try redis.pipeline(chunk.map { ["TTL", $0] }).map { $0.int ?? -99 }
+            expiries += try redis.pipeline(chunk.map { ["PEXPIRETIME", $0] }).map { $0.int ?? -99 }
             i += chunk.count
         }
-        for (k, (key, ttl)) in zip(keys, ttls).enumerated() {
+        /// Set by the sweep to `seconds`.
+        func setBySweep(_ at: Int64, _ seconds: Int64) -> Bool {
+            at >= start + seconds * 1000 && at <= end + seconds * 1000
+        }
+        /// Left as the fixture set it, `seconds` before the sweep began.
+        func leftAlone(_ at: Int64, _ seconds: Int64) -> Bool { at > 0 && at <= start + seconds * 1000 }
+        for (k, (key, at)) in zip(keys, expiries).enumerated() {
             let ok: Bool
             switch k % 10 {
-            case 0, 1, 2: ok = ttl > 590 && ttl <= 600
-            case 3: ok = ttl > 0 && ttl <= 100
-            case 4: ok = ttl > 3590 && ttl <= 3600
-            case 5: ok = ttl > 290 && ttl <= 300
-            case 6: ok = ttl > 0 && ttl <= 50
-            case 7, 8, 9: ok = ttl == -1
+            case 0, 1, 2: ok = setBySweep(at, 600)
+            case 3: ok = leftAlone(at, 100)
+            case 4: ok = setBySweep(at, 3600)
+            case 5: ok = setBySweep(at, 300)
+            case 6: ok = leftAlone(at, 50)
+            case 7, 8, 9: ok = at == -1
             default: ok = false
             }
             if !ok {
-                Issue.record("\(key): TTL \(ttl)")
+                Issue.record("\(key): expires at \(at) ms; the sweep ran from \(start) to \(end) ms")
                 break
             }
         }
+    }
+
+    /// Redis's clock (TIME), in milliseconds since the epoch.
+    func serverMilliseconds() throws -> Int64 {
+        let parts = try redis.command(["TIME"]).array?.compactMap { $0.string.flatMap { Int64($0) } } ?? []
+        return try #require(parts.count == 2 ? parts[0] * 1000 + parts[1] / 1000 : nil)
     }
 
     /// A sweep stopped part way resumes from its checkpoint and ends with the same totals.
