@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "WhatIfPostgres", dependencies: ["CLibpq", "WhatIfCore"], swiftSettings: strict),
         .target(
             name: "WhatIfRedis", dependencies: ["CHiredis", "WhatIfCrypto", "WhatIfCore"], swiftSettings: strict),
-        .target(name: "WhatIfHTTP", dependencies: ["CCurl", "WhatIfCore"], swiftSettings: strict),
+        .target(name: "WhatIfHTTP", dependencies: ["CCurl", "WhatIfCore", "WhatIfUnits"], swiftSettings: strict),
         .target(
             name: "WhatIfAWS",
             dependencies: [

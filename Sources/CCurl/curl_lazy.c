@@ -74,5 +74,8 @@ CURLcode whatif_curl_setopt_ptr(CURL *h, CURLoption o, void *v) { return fn.easy
 CURLcode whatif_curl_setopt_str(CURL *h, CURLoption o, const char *v) { return fn.easy_setopt(h, o, v); }
 CURLcode whatif_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return fn.easy_setopt(h, o, v); }
 CURLcode whatif_curl_setopt_cb(CURL *h, CURLoption o, whatif_curl_data_cb v) { return fn.easy_setopt(h, o, v); }
+CURLcode whatif_curl_setopt_xferinfo(CURL *h, whatif_curl_xferinfo_cb v) {
+    return fn.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, v);
+}
 CURLcode whatif_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return fn.easy_getinfo(h, i, v); }
 CURLcode whatif_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return fn.easy_getinfo(h, i, v); }

@@ -1,5 +1,6 @@
 import CCurl
 import WhatIfCore
+import WhatIfUnits
 
 package struct HTTPRequest: Sendable {
     package var method: String
@@ -18,8 +19,9 @@ package enum HTTPTimeout: Sendable, Equatable {
     /// server that must answer promptly (a webhook, instance metadata).
     case total(Double)
     /// No limit on the whole while bytes move: the exchange fails once it has gone this many seconds
-    /// without sending or receiving any (libcurl's low-speed limit at 1 byte/s; botocore's read_timeout).
-    /// For transfers whose size is the data's (an S3 part, a backup file read back).
+    /// without sending or receiving any (botocore's read_timeout). For transfers whose size is the data's
+    /// (an S3 part, a backup file read back). Checked in libcurl's progress callback, which an idle
+    /// transfer calls about once a second: the exchange ends within a second after the limit.
     case idle(Double)
 
     /// The seconds named, whichever kind.
@@ -97,11 +99,19 @@ package final class HTTPClient: Sendable {
         var tooLarge = false
         /// The final answer's head has ended (a blank line after trailers is not a second one).
         var headDone = false
+        /// With an idle limit: the bytes moved so far (body both ways, and head lines) and when that last
+        /// changed.
+        let idleLimit: Duration?
+        var moved = 0
+        var movedAt = ContinuousClock.now
+        var idled = false
 
         init(
-            limit: Int, sink: ((UnsafeRawBufferPointer) throws -> Void)?, onHead: ((HTTPResponse) throws -> Void)?
+            limit: Int, sink: ((UnsafeRawBufferPointer) throws -> Void)?, onHead: ((HTTPResponse) throws -> Void)?,
+            idleLimit: Duration?
         ) {
             self.limit = limit
+            self.idleLimit = idleLimit
             self.sink = sink
             self.onHead = onHead
         }
@@ -124,7 +134,9 @@ package final class HTTPClient: Sendable {
         }
         let h = box.handle
         whatif_curl_easy_reset(h)
-        let exchange = Exchange(limit: maxResponseBytes, sink: onBody, onHead: onHead)
+        var idleLimit: Duration?
+        if case .idle(let seconds) = request.timeout { idleLimit = .milliseconds(Int64(max(1, seconds * 1000))) }
+        let exchange = Exchange(limit: maxResponseBytes, sink: onBody, onHead: onHead, idleLimit: idleLimit)
         let ctx = Unmanaged.passRetained(exchange)
         defer { ctx.release() }
         var errbuf = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -150,9 +162,24 @@ package final class HTTPClient: Sendable {
                 switch request.timeout {
                 case .total(let seconds):
                     _ = whatif_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(max(1, seconds * 1000)))
-                case .idle(let seconds):
-                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
-                    _ = whatif_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, Int(max(1, seconds.rounded(.up))))
+                case .idle:
+                    // Not libcurl's low-speed limit: it averages the rate over the last five seconds, so a
+                    // burst keeps a stalled transfer alive for seconds past the limit, and it updates that
+                    // rate once a second, so a short limit can fail a transfer that is moving.
+                    _ = whatif_curl_setopt_long(h, CURLOPT_NOPROGRESS, 0)
+                    _ = whatif_curl_setopt_ptr(h, CURLOPT_XFERINFODATA, ctx.toOpaque())
+                    _ = whatif_curl_setopt_xferinfo(h) { user, _, dlnow, _, ulnow in
+                        let ex = Unmanaged<Exchange>.fromOpaque(user!).takeUnretainedValue()
+                        let now = ContinuousClock.now
+                        if dlnow + ulnow != ex.moved {
+                            ex.moved = dlnow + ulnow
+                            ex.movedAt = now
+                        } else if let limit = ex.idleLimit, now - ex.movedAt >= limit {
+                            ex.idled = true
+                            return 1
+                        }
+                        return 0
+                    }
                 }
                 _ = whatif_curl_setopt_long(
                     h, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, min(connectTimeout, request.timeout.seconds) * 1000)))
@@ -196,6 +223,7 @@ package final class HTTPClient: Sendable {
                 _ = whatif_curl_setopt_cb(h, CURLOPT_HEADERFUNCTION) { ptr, size, nmemb, user in
                     let ex = Unmanaged<Exchange>.fromOpaque(user!).takeUnretainedValue()
                     let n = size * nmemb
+                    ex.movedAt = .now
                     guard let ptr else { return n }
                     var line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
                     // "\r\n" is one Character in Swift.
@@ -234,6 +262,12 @@ package final class HTTPClient: Sendable {
                 decoding: errbuf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let text = detail.isEmpty ? String(cString: whatif_curl_easy_strerror(code)) : detail
             let target = Self.redactedURL(request.url)
+            if exchange.idled {
+                throw HTTPError(
+                    .timeout,
+                    "\(request.method) \(target): timed out (no byte sent or received for \(Units.duration(request.timeout.seconds)))"
+                )
+            }
             if exchange.tooLarge {
                 throw HTTPError(.tooLarge, "\(request.method) \(target): the answer is over \(maxResponseBytes) bytes")
             }

@@ -185,6 +185,25 @@ import WhatIfUnits
         }
     }
 
+    /// The idle limit counts from the last byte, not from when a rate averaged over seconds falls (as
+    /// libcurl's low-speed limit does, where a burst keeps a stalled transfer going for seconds more).
+    @Test func idleTimeoutCountsFromTheLastByte() throws {
+        let server = try TinyHTTPServer { _ in
+            TinyResponse(
+                status: 200, body: [UInt8](repeating: 66, count: 65_536), pace: .init(bytes: 32_768, every: 6, first: 0)
+            )
+        }
+        var got = 0
+        do {
+            _ = try HTTPClient().send(
+                HTTPRequest(method: "GET", url: server.url, timeout: .idle(1)), onBody: { got += $0.count })
+            Issue.record("a transfer stalled after a burst did not time out")
+        } catch let e as HTTPError {
+            #expect(e.kind == .timeout && e.message.contains("no byte sent or received for 1s"), "\(e)")
+        }
+        #expect(got == 32_768, "ended in the 6 s stall after the burst")
+    }
+
     @Test func responseSizeIsLimited() throws {
         let server = try TinyHTTPServer { _ in TinyResponse(status: 200, body: [UInt8](repeating: 65, count: 10_000)) }
         #expect(throws: HTTPError.self) {

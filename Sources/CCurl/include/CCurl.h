@@ -6,6 +6,8 @@
 #include <curl/curl.h>
 
 typedef size_t (*whatif_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
+typedef int (*whatif_curl_xferinfo_cb)(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                                       curl_off_t ulnow);
 
 /* Loads libcurl and runs curl_global_init once. Returns 0, or -1 with a message in whatif_curl_load_error(). */
 int whatif_curl_load(void);
@@ -26,6 +28,7 @@ CURLcode whatif_curl_setopt_ptr(CURL *h, CURLoption o, void *v);
 CURLcode whatif_curl_setopt_str(CURL *h, CURLoption o, const char *v);
 CURLcode whatif_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v);
 CURLcode whatif_curl_setopt_cb(CURL *h, CURLoption o, whatif_curl_data_cb v);
+CURLcode whatif_curl_setopt_xferinfo(CURL *h, whatif_curl_xferinfo_cb v);
 CURLcode whatif_curl_getinfo_long(CURL *h, CURLINFO i, long *v);
 CURLcode whatif_curl_getinfo_double(CURL *h, CURLINFO i, double *v);
 #endif
