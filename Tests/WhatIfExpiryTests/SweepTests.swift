@@ -15,6 +15,13 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
     var isCancelled: Bool { false }
 }
 
+/// Redis's clock (TIME), in milliseconds since the epoch: a TTL set between two readings ends between
+/// the first plus the TTL and the second plus the TTL, however long the work between them took.
+func serverMilliseconds(_ redis: RedisConnection) throws -> Int64 {
+    let parts = try redis.command(["TIME"]).array?.compactMap { $0.string.flatMap { Int64($0) } } ?? []
+    return try #require(parts.count == 2 ? parts[0] * 1000 + parts[1] / 1000 : nil)
+}
+
 /// On a private Redis 7 (nothing else writes to it).
 @Suite(.serialized) struct SweepTests {
     let stack: PrivateStack
@@ -141,9 +148,9 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
         sweeper.forceScript = script
         // The server's clock around the sweep: a TTL it sets ends between start + TTL and end + TTL, however
         // long the sweep takes.
-        let start = try serverMilliseconds()
+        let start = try serverMilliseconds(redis)
         let r = try sweeper.run()
-        let end = try serverMilliseconds()
+        let end = try serverMilliseconds(redis)
         #expect(r.rules[0].fixed == Int64(n / 10 * 4))  // 3 of 10 without a TTL, 1 of 10 over the maximum
         #expect(r.rules[1].fixed == Int64(n / 10))
         #expect(r.rules[2].fixed == 0)
@@ -184,12 +191,6 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
                 break
             }
         }
-    }
-
-    /// Redis's clock (TIME), in milliseconds since the epoch.
-    func serverMilliseconds() throws -> Int64 {
-        let parts = try redis.command(["TIME"]).array?.compactMap { $0.string.flatMap { Int64($0) } } ?? []
-        return try #require(parts.count == 2 ? parts[0] * 1000 + parts[1] / 1000 : nil)
     }
 
     /// A sweep stopped part way resumes from its checkpoint and ends with the same totals.
@@ -316,6 +317,7 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
             settings: SweepSettings(scanCount: 100, keysPerSecond: 8000), enforce: true, connection: sweepConn,
             reporter: QuietReporter())
         let outcome = Locked<Result<ExpiryReport, any Error>?>(nil)
+        let start = try serverMilliseconds(setup)
         let t = Threads.start { outcome.set(Result { try sweeper.run() }) }
         // While it runs: delete some keys, give others a TTL, persist some, add new ones.
         let writer = try RedisConnection(RedisConfig(endpoint: endpoint))
@@ -334,24 +336,29 @@ final class QuietReporter: JobReporter, @unchecked Sendable {
             sleepThread(seconds: 0.05)
         }
         t.join()
+        let end = try serverMilliseconds(setup)
         let report = try #require(try outcome.value?.get())
         #expect(report.complete)
         var touched: [(Int, Int)] = []
         for round in 0..<20 { for j in stride(from: round, to: n, by: 40) { touched.append((j, j % 8)) } }
-        let replies = try setup.pipeline(touched.map { ["TTL", "session:\($0.0)"] })
+        // When each key expires (PEXPIRETIME: -2 gone, -1 no TTL), against Redis's clock around the run.
+        let replies = try setup.pipeline(touched.map { ["PEXPIRETIME", "session:\($0.0)"] })
+        func setDuringTheRun(_ at: Int64, _ seconds: Int64) -> Bool {
+            at >= start + seconds * 1000 && at <= end + seconds * 1000
+        }
         for ((j, kind), reply) in zip(touched, replies) {
-            let ttl = reply.int ?? -99
+            let at = reply.int ?? -99
             switch kind {
-            case 0: #expect(ttl == -2, "deleted key \(j) came back: \(ttl)")
+            case 0: #expect(at == -2, "deleted key \(j) came back: \(at)")
             case 2:
-                // Given a TTL within the maximum by the writer: kept whichever came first (the sweep's NX
-                // default, then the writer's 3000; or the writer's, which the sweep then leaves alone).
-                #expect(ttl > 2900 && ttl <= 3000, "key \(j) given a TTL of 3000 ended with \(ttl)")
+                // Given a TTL within the maximum by the writer: the writer's 3000 whichever came first (it
+                // replaces the sweep's default; or the sweep's NX leaves it alone).
+                #expect(setDuringTheRun(at, 3000), "key \(j) given a TTL of 3000 expires at \(at) ms")
             case 1, 3:
                 // Keys that had a TTL over the maximum, persisted meanwhile: either the sweep lowered the TTL
                 // before the PERSIST (-1 now) or saw a key without a TTL and gave it the default. Never the
                 // maximum after the PERSIST: the lowering is XX, it only touches a key that still has a TTL.
-                #expect(ttl == -1 || (ttl > 590 && ttl <= 600), "persisted key \(j) ended with \(ttl)")
+                #expect(at == -1 || setDuringTheRun(at, 600), "persisted key \(j) expires at \(at) ms")
             default: break
             }
         }
