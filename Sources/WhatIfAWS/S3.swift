@@ -1,4 +1,5 @@
 import WhatIfCore
+import WhatIfCrypto
 import WhatIfHTTP
 
 /// Server-side encryption of the objects the agent writes (PutObject, CreateMultipartUpload; S3
@@ -54,10 +55,13 @@ package enum S3Encryption: Sendable, Equatable {
     /// Throws unless S3 reports the object stored as asked: a bucket policy or a proxy that drops the
     /// header must not leave an object the operator believes encrypted.
     func check(_ r: HTTPResponse, operation: String, key: String) throws {
-        let reported = Reported(r)
+        try check(Reported(r), status: r.status, operation: operation, key: key)
+    }
+
+    func check(_ reported: Reported, status: Int, operation: String, key: String) throws {
         guard matches(reported) else {
             throw AWSError(
-                service: "s3", operation: operation, status: r.status, code: "EncryptionMismatch",
+                service: "s3", operation: operation, status: status, code: "EncryptionMismatch",
                 serviceMessage:
                     "\(key) was stored with \(reported.algorithm ?? "no server-side encryption")\(reported.kmsKeyId.map { " (\($0))" } ?? "") instead of \(describe)"
             )
@@ -264,11 +268,23 @@ extension S3 {
             xml += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\(xmlEscape(p.etag))</ETag></Part>"
         }
         xml += "</CompleteMultipartUpload>"
-        let r = try client.send(
-            call(
-                "CompleteMultipartUpload", method: "POST", bucket: bucket, key: key,
-                query: "uploadId=\(SigV4.uriEncode(uploadId))", headers: [("content-type", "application/xml")],
-                body: Array(xml.utf8)))
+        let r: HTTPResponse
+        do {
+            r = try client.send(
+                call(
+                    "CompleteMultipartUpload", method: "POST", bucket: bucket, key: key,
+                    query: "uploadId=\(SigV4.uriEncode(uploadId))", headers: [("content-type", "application/xml")],
+                    body: Array(xml.utf8)))
+        } catch let e as AWSError where e.code == "NoSuchUpload" {
+            // S3 answers NoSuchUpload for an upload "aborted or completed": a Complete sent again after the
+            // answer to an earlier attempt was lost finds its upload completed. The object is taken as this
+            // upload only if S3 holds it under the ETag these parts make.
+            guard let expected = Self.multipartETag(parts), let head = try headObject(bucket: bucket, key: key),
+                head.etag.map(Self.unquoted) == expected
+            else { throw e }
+            try encryption?.check(head.encryption, status: 200, operation: "CompleteMultipartUpload", key: key)
+            return head.etag
+        }
         let root = try parseXML("CompleteMultipartUpload", r)
         if root.name == "Error" {
             throw AWSError(
@@ -277,6 +293,22 @@ extension S3 {
         }
         try encryption?.check(r, operation: "CompleteMultipartUpload", key: key)
         return root["ETag"]
+    }
+
+    /// The ETag S3 gives the object a multipart upload of `parts` completes: the MD5 of the parts' MD5s
+    /// (their ETags) in part order, then `-` and their count. Nil when a part's ETag is not an MD5.
+    package static func multipartETag(_ parts: [UploadedPart]) -> String? {
+        var digests: [UInt8] = []
+        for p in parts.sorted(by: { $0.number < $1.number }) {
+            guard let md5 = Hex.decode(unquoted(p.etag)), md5.count == 16 else { return nil }
+            digests += md5
+        }
+        guard !parts.isEmpty else { return nil }
+        return Hex.encode(Digest.md5(digests)) + "-\(parts.count)"
+    }
+
+    static func unquoted(_ etag: String) -> String {
+        etag.count >= 2 && etag.hasPrefix("\"") && etag.hasSuffix("\"") ? String(etag.dropFirst().dropLast()) : etag
     }
 
     package func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {

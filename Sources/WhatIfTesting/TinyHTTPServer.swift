@@ -239,6 +239,9 @@ package final class FaultProxy: @unchecked Sendable {
         package var operation: String?
         package var fault: Fault
         package var count: Int
+        /// Only requests whose target (path and query) contains this: an S3 call, whose operation is its
+        /// method, by its query (`uploadId=` for CompleteMultipartUpload among POSTs).
+        package var target: String?
         // memberwise-init: package
     }
 
@@ -286,7 +289,11 @@ package final class FaultProxy: @unchecked Sendable {
     private func handle(_ req: TinyRequest) -> TinyResponse {
         let op = Self.operation(of: req)
         let fault: Fault? = rules.withLock { rules in
-            guard let i = rules.firstIndex(where: { ($0.operation == nil || $0.operation == op) && $0.count > 0 })
+            guard
+                let i = rules.firstIndex(where: {
+                    ($0.operation == nil || $0.operation == op) && $0.count > 0
+                        && ($0.target.map { req.target.contains($0) } ?? true)
+                })
             else { return nil }
             rules[i].count -= 1
             return rules[i].fault
@@ -380,7 +387,9 @@ package final class FaultProxy: @unchecked Sendable {
         do { try out.withUnsafeBytes { try Sockets.writeAll(fd, $0, deadline: deadline) } } catch {
             return .text(502, "\(error)")
         }
-        var parser = HTTPResponseParser()
+        // A HEAD answer has no body, and its Content-Length (the object's size) is passed on as it is.
+        let isHead = req.method == "HEAD"
+        var parser = HTTPResponseParser(isHeadRequest: isHead)
         var response = TinyResponse(status: 502)
         var buf = [UInt8](repeating: 0, count: 65536)
         func take(_ events: [HTTPResponseParser.Event]) {
@@ -389,7 +398,8 @@ package final class FaultProxy: @unchecked Sendable {
                 case .head(let h):
                     response.status = h.status
                     response.headers = h.headers.filter {
-                        !["content-length", "transfer-encoding", "connection"].contains($0.name)
+                        !["transfer-encoding", "connection"].contains($0.name)
+                            && (isHead || $0.name != "content-length")
                     }
                 case .body(let b): response.body += b
                 case .end: break

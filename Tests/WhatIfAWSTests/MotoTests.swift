@@ -201,13 +201,13 @@ import WhatIfTesting
         proxy = try FaultProxy(upstream: stack.motoEndpoint)
     }
 
-    func client(maxAttempts: Int = 5) -> AWSClient {
+    func client(maxAttempts: Int = 5, timeout: Double = 15) -> AWSClient {
         let keys = stack.awsKeys
         let delays = self.delays
         return AWSClient(
             settings: AWSSettings(
-                region: "us-east-1", endpoint: proxy.url, maxAttempts: maxAttempts, backoff: Backoff(base: 0.05, cap: 1)
-            ),
+                region: "us-east-1", endpoint: proxy.url, maxAttempts: maxAttempts, timeout: timeout,
+                backoff: Backoff(base: 0.05, cap: 1)),
             credentials: StaticCredentials(
                 AWSCredentials(accessKeyId: keys.id, secretAccessKey: keys.secret, source: "test")),
             http: HTTPClient(),
@@ -238,6 +238,69 @@ import WhatIfTesting
         #expect(proxy.injected.value == 2)
         #expect(got.count == object.count && got == object)
         try s3.deleteObject(bucket: bucket, key: "big.bin")
+    }
+
+    /// A multipart upload of two parts (5 MiB and a tail) under `key`: its id and parts, not completed.
+    static func uploadParts(_ s3: S3, _ bucket: String, _ key: String) throws -> (String, [S3.UploadedPart], [UInt8]) {
+        let body = (0..<(5 << 20) + 1000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 9) }
+        let id = try s3.createMultipartUpload(bucket: bucket, key: key)
+        let parts = [
+            try s3.uploadPart(bucket: bucket, key: key, uploadId: id, number: 1, body: Array(body[..<(5 << 20)])),
+            try s3.uploadPart(bucket: bucket, key: key, uploadId: id, number: 2, body: Array(body[(5 << 20)...])),
+        ]
+        return (id, parts, body)
+    }
+
+    /// The ETag S3 gives a completed upload is the one `multipartETag` works out from the parts.
+    @Test func theMultipartETagIsTheOneS3Gives() throws {
+        let s3 = S3(client: client())
+        let bucket = "whatif-etag-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let (id, parts, _) = try Self.uploadParts(s3, bucket, "o.bin")
+        let etag = try s3.completeMultipartUpload(bucket: bucket, key: "o.bin", uploadId: id, parts: parts)
+        let expected = try #require(S3.multipartETag(parts))
+        #expect(etag == "\"\(expected)\"" && expected.hasSuffix("-2"), "\(etag ?? "none") against \(expected)")
+        try s3.deleteObject(bucket: bucket, key: "o.bin")
+    }
+
+    /// S3's answer to a CompleteMultipartUpload whose upload is gone (documented: "The upload ID might be
+    /// invalid, or the multipart upload might have been aborted or completed"). moto answers a second
+    /// Complete 200 and one of an aborted upload 500, so the proxy answers for S3.
+    static let noSuchUpload = FaultProxy.Fault.respond { _ in
+        .text(
+            404,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.</Message></Error>",
+            contentType: "application/xml")
+    }
+
+    /// CompleteMultipartUpload took effect, its answer came after the attempt's timeout, and the retry was
+    /// answered NoSuchUpload: the object S3 holds under these parts' ETag shows the upload completed.
+    @Test func aCompleteWhoseAnswerWasLostIsConfirmedByTheObject() throws {
+        let s3 = S3(client: client(timeout: 1))
+        let bucket = "whatif-lost-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let (id, parts, body) = try Self.uploadParts(s3, bucket, "o.bin")
+        proxy.add(.init(operation: "POST", fault: .slowAnswer(seconds: 5), count: 1, target: "uploadId="))
+        proxy.add(.init(operation: "POST", fault: Self.noSuchUpload, count: 1, target: "uploadId="))
+        let etag = try s3.completeMultipartUpload(bucket: bucket, key: "o.bin", uploadId: id, parts: parts)
+        #expect(proxy.faulted.value.count == 2, "the Complete sent twice: \(proxy.faulted.value)")
+        #expect(etag == "\"\(S3.multipartETag(parts) ?? "")\"")
+        #expect(try s3.getObject(bucket: bucket, key: "o.bin") == body)
+        try s3.deleteObject(bucket: bucket, key: "o.bin")
+    }
+
+    /// NoSuchUpload for an upload that was aborted stays an error: no object holds these parts.
+    @Test func aCompleteOfAnAbortedUploadIsAnError() throws {
+        let s3 = S3(client: client())
+        let bucket = "whatif-aborted-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let (id, parts, _) = try Self.uploadParts(s3, bucket, "o.bin")
+        try s3.abortMultipartUpload(bucket: bucket, key: "o.bin", uploadId: id)
+        proxy.add(.init(operation: "POST", fault: Self.noSuchUpload, count: 1, target: "uploadId="))
+        #expect {
+            try s3.completeMultipartUpload(bucket: bucket, key: "o.bin", uploadId: id, parts: parts)
+        } throws: { ($0 as? AWSError)?.code == "NoSuchUpload" }
+        #expect(try s3.headObject(bucket: bucket, key: "o.bin") == nil)
     }
 
     @Test func serverErrorsAreRetried() throws {
