@@ -1,6 +1,7 @@
 import WhatIfCore
 import WhatIfCrypto
 import WhatIfHTTP
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -161,7 +162,7 @@ package enum CredentialSources {
         var helper = HelperProcess(
             exe, arguments: Array(words.dropFirst()), environment: environment, name: "credential_process")
         helper.deadline = .after(seconds: timeout)
-        helper.timeoutSetting = "the credential process's \(Int(timeout)) s"
+        helper.timeoutSetting = "the credential process's \(Units.duration(timeout))"
         let out: [UInt8]
         do { out = try helper.output(limit: 64 << 10) } catch let e as any OperatorError {
             throw AWSCredentialsError(

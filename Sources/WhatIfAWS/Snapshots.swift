@@ -1,4 +1,5 @@
 import WhatIfCore
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -123,7 +124,7 @@ extension RDS {
             }
             guard !deadline.hasPassed else {
                 throw Failure(
-                    "\(db.identifier) is still \(db.status) after \(Int(timeout)) s",
+                    "\(db.identifier) is still \(db.status) after \(Units.duration(timeout))",
                     hint: "RDS goes on restoring it; watch it with aws rds describe-db-instances")
             }
             try each(db.status)

@@ -4,6 +4,7 @@ import WhatIfCore
 import WhatIfPostgres
 import WhatIfProtocol
 import WhatIfRedis
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc
@@ -82,7 +83,7 @@ extension BackupService {
                 }
                 part.ok = true
                 reporter.info(
-                    "restore drill (\(kind.rawValue)): passed in \(Int(watch.elapsedSeconds.rounded())) s, \(part.restored ?? 0) \(unit) as the manifest says"
+                    "restore drill (\(kind.rawValue)): passed in \(Units.duration(watch.elapsedSeconds)), \(part.restored ?? 0) \(unit) as the manifest says"
                 )
             } catch {
                 let e = error as? any OperatorError

@@ -3,6 +3,7 @@ import WhatIfAWS
 import WhatIfCore
 import WhatIfCrypto
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -223,7 +224,7 @@ struct ScanExporter {
             try reporter.checkCancelled()
             if deadline.hasPassed {
                 throw Failure(
-                    "the scan ran longer than backups.dynamodb.timeout (\(Int(settings.timeout)) s)",
+                    "the scan ran longer than backups.dynamodb.timeout (\(Units.duration(settings.timeout)))",
                     hint: "raise backups.dynamodb.timeout or total_segments")
             }
             let body = try scanPage(segment: segment, of: segments, startKey: startKey)
@@ -324,7 +325,7 @@ struct NativeExporter {
             try reporter.checkCancelled()
             if deadline.hasPassed {
                 throw Failure(
-                    "the export is still IN_PROGRESS after \(Int(settings.timeout)) s (\(export.exportArn))",
+                    "the export is still IN_PROGRESS after \(Units.duration(settings.timeout)) (\(export.exportArn))",
                     hint: "it goes on in AWS; raise backups.dynamodb.timeout")
             }
             reporter.progress(

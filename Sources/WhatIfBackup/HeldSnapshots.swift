@@ -1,6 +1,7 @@
 import WhatIfAWS
 import WhatIfCore
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -137,7 +138,7 @@ extension BackupService {
             try reporter.checkCancelled()
             guard !deadline.hasPassed else {
                 throw Failure(
-                    "the snapshot \(s.identifier) is still \(s.status) after \(Int(timeout)) s",
+                    "the snapshot \(s.identifier) is still \(s.status) after \(Units.duration(timeout))",
                     hint: "raise backups.snapshots.timeout, or take it at a quieter time")
             }
             reporter.progress(

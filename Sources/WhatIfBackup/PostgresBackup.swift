@@ -2,6 +2,7 @@ import WhatIfCore
 import WhatIfCrypto
 import WhatIfPostgres
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -107,7 +108,7 @@ struct PostgresDumper {
         let throttle = ProgressThrottle(reporter)
         var dump = HelperProcess(tools.pgDump, arguments: args, environment: env, name: "pg_dump")
         dump.deadline = deadline
-        dump.timeoutSetting = "backups.postgres.timeout (\(Int(settings.timeout)) s)"
+        dump.timeoutSetting = "backups.postgres.timeout (\(Units.duration(settings.timeout)))"
         dump.timeoutHint = directory ? "raise it" : "raise it, or use format: directory with jobs"
         dump.failureHint = "the job log has pg_dump's messages; nothing was kept"
         dump.reporter = reporter

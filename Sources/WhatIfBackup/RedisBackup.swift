@@ -1,6 +1,7 @@
 import WhatIfCore
 import WhatIfProtocol
 import WhatIfRedis
+import WhatIfUnits
 
 #if canImport(Glibc)
     import Glibc
@@ -111,7 +112,7 @@ struct RedisSnapshotter {
             try reporter.checkCancelled()
             guard !deadline.hasPassed else {
                 throw Failure(
-                    "Redis's background save is still running after \(Int(settings.timeout)) s",
+                    "Redis's background save is still running after \(Units.duration(settings.timeout))",
                     hint: "raise backups.redis.timeout")
             }
             reporter.progress(done: watch.elapsedSeconds, total: nil, unit: "seconds", phase: "BGSAVE")

@@ -193,7 +193,7 @@ extension BackupService {
                 for: source.config, database: into, passfile: passfile, base: context.processEnvironment),
             name: "pg_restore")
         restore.deadline = deadline
-        restore.timeoutSetting = "backups.postgres.timeout (\(Int(settings.postgres.timeout)) s)"
+        restore.timeoutSetting = "backups.postgres.timeout (\(Units.duration(settings.postgres.timeout)))"
         restore.reporter = reporter
         restore.failureHint =
             jobs > 1

@@ -2,6 +2,7 @@ import Logging
 import WhatIfCore
 import WhatIfProtocol
 import WhatIfRedis
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -115,7 +116,7 @@ package final class ClusterSweep: @unchecked Sendable {
             } catch let e as RedisError where e.kind == .connection || e.kind == .timeout {
                 reporter.log(
                     .warning,
-                    "shard \(shard.slotText): primary \(node.address) failed (\(e.message)); waiting up to \(Int(failoverWait)) s for a replica to take over"
+                    "shard \(shard.slotText): primary \(node.address) failed (\(e.message)); waiting up to \(Units.duration(failoverWait)) for a replica to take over"
                 )
                 let old = node
                 node = try awaitFailover(shard, failed: old)
@@ -147,7 +148,7 @@ package final class ClusterSweep: @unchecked Sendable {
             sleepThread(seconds: 0.5)
         }
         throw Failure(
-            "shard \(shard.slotText): its primary \(failed.address) failed and no replica took over within \(Int(failoverWait)) s",
+            "shard \(shard.slotText): its primary \(failed.address) failed and no replica took over within \(Units.duration(failoverWait))",
             hint: "check the cluster (CLUSTER INFO, CLUSTER SHARDS); run the sweep again once cluster_state is ok")
     }
 

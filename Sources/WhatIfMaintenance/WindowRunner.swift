@@ -270,7 +270,7 @@ package struct WindowRun {
             case .heldBy(let owner, let wait):
                 if announced != owner {
                     ctx.info(
-                        "\(owner) holds the fleet lease \(name); waiting (taken over if it stops heartbeating for \(Int(wait.rounded())) s)"
+                        "\(owner) holds the fleet lease \(name); waiting (taken over if it stops heartbeating for \(Units.duration(wait)))"
                     )
                     announced = owner
                 }

@@ -163,7 +163,7 @@ package final class PostgresMigrator {
     func helper(_ tool: String, _ arguments: [String], _ environment: [String: String]) -> HelperProcess {
         var h = HelperProcess(tool, arguments: arguments, environment: environment)
         h.deadline = .after(seconds: timeout)
-        h.timeoutSetting = "backups.postgres.timeout (\(Int(timeout)) s)"
+        h.timeoutSetting = "backups.postgres.timeout (\(Units.duration(timeout)))"
         h.reporter = reporter
         return h
     }

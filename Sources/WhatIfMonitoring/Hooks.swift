@@ -4,6 +4,7 @@ import WhatIfCore
 import WhatIfHTTP
 import WhatIfJSON
 import WhatIfProtocol
+import WhatIfUnits
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -418,7 +419,7 @@ package final class HookDispatcher: Sendable {
         ]
         if !output.isEmpty { meta["output"] = "\(output.trimmingWhitespace())" }
         if timedOut {
-            logger.error("hook timed out after \(Int(settings.timeout)) s and was killed", metadata: meta)
+            logger.error("hook timed out after \(Units.duration(settings.timeout)) and was killed", metadata: meta)
         } else if ok {
             logger.info("hook ran", metadata: meta)
         } else {

@@ -33,6 +33,14 @@ import WhatIfTesting
         #expect(c.status.timeout == 3)
     }
 
+    /// A duration over its limit is refused naming the limit as the config writes durations.
+    @Test func aDurationOverItsLimitNamesTheLimitInTheConfigsUnits() {
+        let p = problems("environment: development\naws:\n  timeout: 11m\n")
+        #expect(
+            p.count == 1 && p[0].line == 3 && p[0].message.contains("aws.timeout")
+                && p[0].message.contains("(at most 10m), not '11m'"), "\(p)")
+    }
+
     @Test func productionDefaultsToVerifiedTLSAndAWS() throws {
         let secret = try dir.write("pg-password", "pw\n", mode: 0o640)
         let ca = try dir.write("rds-ca.pem", "-----BEGIN CERTIFICATE-----\n")

@@ -1,6 +1,7 @@
 import WhatIfBackup
 import WhatIfCore
 import WhatIfProtocol
+import WhatIfUnits
 
 extension Router {
     /// Catalog reads and pins run on the blocking pool (an S3 listing takes a while); backups,
@@ -87,7 +88,7 @@ extension Router {
         case .timedOut:
             return .error(
                 APIError(
-                    .unavailable, "the backup catalog did not answer within \(Int(timeout)) s",
+                    .unavailable, "the backup catalog did not answer within \(Units.duration(timeout))",
                     hint: "check the backup location and S3 (`whatifctl status`), then try again"))
         case .failure(let error as BackupError):
             // A name that cannot be an id names no backup either: both are "not found" (whatifctl exits 66).

@@ -2,6 +2,7 @@ import WhatIfAWS
 import WhatIfCore
 import WhatIfMaintenance
 import WhatIfProtocol
+import WhatIfUnits
 
 extension ConfigLoader {
     static let maintenanceKeys = ["windows", "catch_up", "fleet"]
@@ -94,7 +95,7 @@ extension ConfigLoader {
             if heartbeat * 2 > lease {
                 sink.add(
                     line: f.line("heartbeat"),
-                    "maintenance.fleet.heartbeat (\(Int(heartbeat)) s) must be at most half the lease (\(Int(lease)) s)",
+                    "maintenance.fleet.heartbeat (\(Units.duration(heartbeat))) must be at most half the lease (\(Units.duration(lease)))",
                     "a holder that heartbeats less often loses its lease to another agent; use heartbeat: \(Int(lease / 3))s"
                 )
             }

@@ -174,7 +174,7 @@ struct YAMLSection {
         guard let v = DurationText.parse(s), v > 0, v <= max else {
             sink.add(
                 line: line(key),
-                "\(name(key)) must be a duration such as 500ms, 10s or 2m (at most \(Int(max)) s), not '\(s)'",
+                "\(name(key)) must be a duration such as 500ms, 10s or 2m (at most \(Units.duration(max))), not '\(s)'",
                 "fix the duration")
             return nil
         }
