@@ -72,7 +72,7 @@ import WhatIfTesting
         #expect { try c.query("SELECT pg_sleep(30), '\(marker)'", deadline: .after(seconds: 0.3)) } throws: {
             ($0 as? PostgresError)?.kind == .timeout
         }
-        #expect(watch.elapsedSeconds < 2)
+        #expect(watch.elapsedSeconds < 10, "a 0.3 s deadline, not pg_sleep's 30 s")
         let other = try PostgresConnection.connect(config, deadline: .after(seconds: 5))
         let gone = try eventually(timeout: 5) {
             try other.query(
@@ -91,7 +91,7 @@ import WhatIfTesting
         #expect { try PostgresConnection.connect(silent, deadline: .after(seconds: 0.5)) } throws: {
             ($0 as? PostgresError)?.kind == .timeout
         }
-        #expect(watch.elapsedSeconds < 2)
+        #expect(watch.elapsedSeconds < 10, "a 0.5 s deadline")
     }
 
     @Test func requireSSLAgainstAServerWithoutItSaysSo() throws {
