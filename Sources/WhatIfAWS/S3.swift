@@ -298,12 +298,12 @@ extension S3 {
     /// The ETag S3 gives the object a multipart upload of `parts` completes: the MD5 of the parts' MD5s
     /// (their ETags) in part order, then `-` and their count. Nil when a part's ETag is not an MD5.
     package static func multipartETag(_ parts: [UploadedPart]) -> String? {
+        guard !parts.isEmpty else { return nil }
         var digests: [UInt8] = []
         for p in parts.sorted(by: { $0.number < $1.number }) {
             guard let md5 = Hex.decode(unquoted(p.etag)), md5.count == 16 else { return nil }
             digests += md5
         }
-        guard !parts.isEmpty else { return nil }
         return Hex.encode(Digest.md5(digests)) + "-\(parts.count)"
     }
 

@@ -99,8 +99,8 @@ package final class HTTPClient: Sendable {
         var tooLarge = false
         /// The final answer's head has ended (a blank line after trailers is not a second one).
         var headDone = false
-        /// With an idle limit: the bytes moved so far (body both ways, and head lines) and when that last
-        /// changed.
+        /// With an idle limit: body bytes moved so far, both ways, and when a byte last moved (a head line
+        /// counts too).
         let idleLimit: Duration?
         var moved = 0
         var movedAt = ContinuousClock.now
@@ -134,8 +134,8 @@ package final class HTTPClient: Sendable {
         }
         let h = box.handle
         whatif_curl_easy_reset(h)
-        var idleLimit: Duration?
-        if case .idle(let seconds) = request.timeout { idleLimit = .milliseconds(Int64(max(1, seconds * 1000))) }
+        let idleLimit: Duration? =
+            if case .idle(let seconds) = request.timeout { .milliseconds(Int64(max(1, seconds * 1000))) } else { nil }
         let exchange = Exchange(limit: maxResponseBytes, sink: onBody, onHead: onHead, idleLimit: idleLimit)
         let ctx = Unmanaged.passRetained(exchange)
         defer { ctx.release() }
@@ -265,7 +265,8 @@ package final class HTTPClient: Sendable {
             if exchange.idled {
                 throw HTTPError(
                     .timeout,
-                    "\(request.method) \(target): timed out (no byte sent or received for \(Units.duration(request.timeout.seconds)))"
+                    "\(request.method) \(target): timed out (no byte sent or received for \(Units.duration(request.timeout.seconds)))",
+                    hint: "the server or the network stopped moving data; check the endpoint, or allow a longer timeout"
                 )
             }
             if exchange.tooLarge {

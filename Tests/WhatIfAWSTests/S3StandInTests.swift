@@ -24,7 +24,7 @@ func standInS3(_ server: TinyHTTPServer, timeout: Double, attempts: Int) -> S3 {
             TinyResponse(status: 200, body: object, pace: .init(bytes: 3, every: 0.4))
         }
         var got: [UInt8] = []
-        // libcurl checks the rate once a second, so the margin is gaps of 0.4 s against a 2 s window.
+        // The idle check runs about once a second: gaps of 0.4 s against a 2 s limit leave a wide margin.
         try standInS3(server, timeout: 2, attempts: 1).getObject(bucket: "b", key: "k") { got += $0 }
         #expect(got == object, "4 s of transfer under a 2 s timeout")
         #expect(server.requests.value.count == 1, "one attempt")

@@ -96,7 +96,7 @@ extension ConfigLoader {
                 sink.add(
                     line: f.line("heartbeat"),
                     "maintenance.fleet.heartbeat (\(Units.duration(heartbeat))) must be at most half the lease (\(Units.duration(lease)))",
-                    "a holder that heartbeats less often loses its lease to another agent; use heartbeat: \(Int(lease / 3))s"
+                    "a holder that heartbeats less often loses its lease to another agent; use heartbeat: \(Units.duration(lease / 3))"
                 )
             }
             fleet = .init(table: table, leaseSeconds: lease, heartbeatSeconds: heartbeat, owner: f.string("owner"))
