@@ -95,14 +95,15 @@ package final class Subprocess: @unchecked Sendable {
         }
         // ETXTBSY: the file is open for writing somewhere, typically a copy of a descriptor that another
         // thread's child holds between its fork and its exec, right after the file was written (a hook
-        // installed a moment ago). That passes within milliseconds, so a few retries, as Go's toolchain
-        // does for the same race; anything else is an answer at once.
+        // installed a moment ago). That usually passes within milliseconds, but a child starved on a busy
+        // host holds it longer (CI saw more than 155 ms), so retries doubling from 5 ms up to about 0.6 s in
+        // all, as Go's toolchain waits up to 0.7 s for the same race; anything else is an answer at once.
         var pid: pid_t = -1
         var spawnErrno: Int32 = 0
-        for attempt in 0..<6 {
+        for attempt in 0..<8 {
             pid = whatif_spawn(path, cArgs, cEnv, input, out.child, err.child, SIGKILL)
             spawnErrno = errno
-            guard pid <= 0, spawnErrno == ETXTBSY, attempt < 5 else { break }
+            guard pid <= 0, spawnErrno == ETXTBSY, attempt < 7 else { break }
             usleep(useconds_t(5_000 << attempt))
         }
         for fd in childEnds { close(fd) }
