@@ -94,8 +94,9 @@ public struct APIErrorBody: Codable, Sendable {
     package init(_ error: APIError) { self.error = error }
 }
 
-/// Exit statuses shared by whatifd and whatifctl (sysexits.h where one fits).
-public enum ExitStatus: Int32, Sendable {
+/// Exit statuses shared by whatifd and whatifctl (sysexits.h where one fits). `allCases` is the table
+/// whatifctl(1) documents (a test holds the two equal).
+public enum ExitStatus: Int32, Sendable, CaseIterable {
     case ok = 0
     /// The operation ran and failed (a job failed, a backup did not verify, ...).
     case failure = 1

@@ -110,10 +110,7 @@ import WhatIfTesting
                 guard line.hasPrefix("*"), let end = line.dropFirst().firstIndex(of: "*") else { return nil }
                 return Int32(line[line.index(after: line.startIndex)..<end])
             })
-        let codes: [WhatIfProtocol.ExitStatus] = [
-            .ok, .failure, .usage, .badRequest, .notFound, .unavailable, .software, .busy, .noPermission, .config,
-            .timeout,
-        ]
+        let codes = WhatIfProtocol.ExitStatus.allCases
         #expect(documented == Set(codes.map(\.rawValue)), "whatifctl(1) documents \(documented.sorted())")
         let help = try Run.command([TestPaths.binary("whatifctl"), "--help"]).stdout.split(
             whereSeparator: \.isWhitespace
