@@ -152,10 +152,10 @@ package final class ScenarioVerifier {
         var missing: Int64 = 0
         var differing: Int64 = 0
         var examples: [VerifyDifference] = []
-        var exampleCount: [String: Int] = [:]
+        var exampleCount: [VerifyDifference.Kind: Int] = [:]
         var differingKeys: [(String, DynamoItem)] = []
         var seen = Set<String>()
-        func example(_ key: String, _ kind: String, _ detail: String?) {
+        func example(_ key: String, _ kind: VerifyDifference.Kind, _ detail: String?) {
             guard exampleCount[kind, default: 0] < 100 else { return }
             exampleCount[kind, default: 0] += 1
             examples.append(VerifyDifference(scenarioId: key, kind: kind, detail: detail))
@@ -195,7 +195,7 @@ package final class ScenarioVerifier {
             }
             guard let have = digests.removeValue(forKey: key) else {
                 missing += 1
-                example(key, "missing", nil)
+                example(key, .missing, nil)
                 return
             }
             if have == digest {
@@ -213,9 +213,9 @@ package final class ScenarioVerifier {
         try pipeline.run(source, skipBad: skipBad, skipped: { _ in }, consume: compare)
         for (key, expected) in differingKeys {
             let actual = try client.getItem(table: table, key: ["scenarioId": .s(key)], consistentRead: true)
-            example(key, "differs", actual.map { Self.describe(expected: expected, actual: $0) } ?? "gone meanwhile")
+            example(key, .differs, actual.map { Self.describe(expected: expected, actual: $0) } ?? "gone meanwhile")
         }
-        for key in digests.keys.sorted().prefix(100) { example(key, "extra", nil) }
+        for key in digests.keys.sorted().prefix(100) { example(key, .extra, nil) }
         throttle.flush()
         return VerifyReport(
             source: source.path, table: table, documents: documents, rejected: rejected, matching: matching,

@@ -468,6 +468,18 @@ public struct OrphanBackup: Codable, Sendable, Equatable {
     // memberwise-init: package
 }
 
+extension JobSpecs {
+    /// `backup`: pg_dump and DynamoDB exports, each verified, then retention.
+    public enum Backup: JobSpec {
+        public static let endpoint = Endpoint.startBackup
+        public typealias Params = StartBackupRequest
+        public typealias Result = BackupRunResult
+        public static let name = "backup"
+        public static let summary = "back up PostgreSQL (pg_dump) and DynamoDB (export), verify, prune"
+        public static let example = #"{"kinds": ["postgres", "dynamodb"]}"#
+    }
+}
+
 /// `POST /v1/backups`.
 public struct StartBackupRequest: Codable, Sendable {
     /// Empty or absent: every configured kind.
@@ -489,6 +501,18 @@ public struct PinRequest: Codable, Sendable {
     public var note: String?
     /// A pin with a note.
     public init(note: String?) { self.note = note }
+}
+
+extension JobSpecs {
+    /// `backup.verify`: backups re-read and checked against their manifests.
+    public enum BackupVerify: JobSpec {
+        public static let endpoint = Endpoint.verifyBackups
+        public typealias Params = VerifyRequest
+        public typealias Result = VerifyOutcomes
+        public static let name = "backup.verify"
+        public static let summary = "re-read backups and check them against their manifests"
+        public static let example = #"{"ids": []}"#
+    }
 }
 
 /// `POST /v1/backups/verify`.
@@ -514,6 +538,17 @@ public struct PruneDecision: Codable, Sendable, Equatable {
     // memberwise-init: package
 }
 
+extension JobSpecs {
+    /// `backup.prune`: retention, with the catalog's damaged and orphaned folders named.
+    public enum BackupPrune: JobSpec {
+        public typealias Params = NoParams
+        public typealias Result = PruneResult
+        public static let name = "backup.prune"
+        public static let summary = "delete backups the retention policy no longer keeps"
+        public static let example = "{}"
+    }
+}
+
 /// The answer to `POST /v1/backups/prune`.
 public struct PruneResult: Codable, Sendable {
     /// True when nothing was deleted, only decided.
@@ -531,6 +566,19 @@ public struct PruneResult: Codable, Sendable {
 
     // memberwise-init: package
     // decodable: defaults
+}
+
+extension JobSpecs {
+    /// `restore`: a backup into a PostgreSQL database or a DynamoDB table.
+    public enum Restore: JobSpec {
+        public static let endpoint = Endpoint.startRestore
+        public typealias Params = RestoreRequest
+        public typealias Result = RestoreResult
+        public static let name = "restore"
+        public static let summary = "restore a backup into a PostgreSQL database or a DynamoDB table"
+        public static let example =
+            #"{"kind": "postgres", "id": "...", "targetDatabase": "...", "create": true, "clean": false, "force": false}"#
+    }
 }
 
 /// `POST /v1/restores`.
@@ -694,6 +742,19 @@ public enum PointInTimeService: String, Codable, Sendable, CaseIterable {
     case dynamodb
     /// The configured RDS instance (RestoreDBInstanceToPointInTime).
     case rds
+}
+
+extension JobSpecs {
+    /// `restore.pitr`: a managed service's own point-in-time recovery into a new table or instance.
+    public enum RestorePointInTime: JobSpec {
+        public typealias Params = PointInTimeRestoreRequest
+        public typealias Result = PointInTimeRestoreResult
+        public static let name = "restore.pitr"
+        public static let summary =
+            "restore the DynamoDB table or the RDS instance as it was at a time, into a new table or instance"
+        public static let example =
+            #"{"service": "dynamodb", "toTime": "2026-12-01T02:00:00Z", "target": "scenarios-at-2am"}"#
+    }
 }
 
 /// `restore.pitr`'s parameters.

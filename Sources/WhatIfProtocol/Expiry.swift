@@ -119,6 +119,18 @@ public struct ExpiryShardReport: Codable, Sendable, Equatable {
     // memberwise-init: package
 }
 
+extension JobSpecs {
+    /// `redis.expiry`: the key-expiry policy, as a dry run or enforced.
+    public enum RedisExpiry: JobSpec {
+        public static let endpoint = Endpoint.startExpiry
+        public typealias Params = StartExpiryRequest
+        public typealias Result = ExpiryReport
+        public static let name = "redis.expiry"
+        public static let summary = "audit (dry run) or enforce the Redis key-expiry policy with SCAN"
+        public static let example = #"{"enforce": false}"#
+    }
+}
+
 /// `POST /v1/redis/expiry`.
 public struct StartExpiryRequest: Codable, Sendable, Equatable {
     /// false: a dry run (report only).
@@ -128,6 +140,18 @@ public struct StartExpiryRequest: Codable, Sendable, Equatable {
 
     // memberwise-init: public
     // decodable: defaults
+}
+
+extension JobSpecs {
+    /// `redis.audit`: keys without a TTL by prefix and type, no policy needed.
+    public enum RedisAudit: JobSpec {
+        public static let endpoint = Endpoint.startKeyAudit
+        public typealias Params = StartKeyAuditRequest
+        public typealias Result = KeyAuditReport
+        public static let name = "redis.audit"
+        public static let summary = "keys without a TTL and their memory, by prefix and type (no policy needed)"
+        public static let example = #"{"delimiter": ":", "depth": 1}"#
+    }
 }
 
 /// `POST /v1/redis/audit`: which keys have no TTL and how much memory they hold, by key prefix and type,

@@ -85,157 +85,9 @@ public struct NoParams: Codable, Sendable, Equatable {
     }
 }
 
-/// The agent's job kinds.
+/// The agent's job kinds. Each is declared beside what it takes and returns (Backups.swift, Expiry.swift,
+/// Migration.swift, Maintenance.swift, here); `all` lists them.
 public enum JobSpecs {
-    /// `backup`: pg_dump and DynamoDB exports, each verified, then retention.
-    public enum Backup: JobSpec {
-        public static let endpoint = Endpoint.startBackup
-        public typealias Params = StartBackupRequest
-        public typealias Result = BackupRunResult
-        public static let name = "backup"
-        public static let summary = "back up PostgreSQL (pg_dump) and DynamoDB (export), verify, prune"
-        public static let example = #"{"kinds": ["postgres", "dynamodb"]}"#
-    }
-
-    /// `backup.verify`: backups re-read and checked against their manifests.
-    public enum BackupVerify: JobSpec {
-        public static let endpoint = Endpoint.verifyBackups
-        public typealias Params = VerifyRequest
-        public typealias Result = VerifyOutcomes
-        public static let name = "backup.verify"
-        public static let summary = "re-read backups and check them against their manifests"
-        public static let example = #"{"ids": []}"#
-    }
-
-    /// `restore`: a backup into a PostgreSQL database or a DynamoDB table.
-    public enum Restore: JobSpec {
-        public static let endpoint = Endpoint.startRestore
-        public typealias Params = RestoreRequest
-        public typealias Result = RestoreResult
-        public static let name = "restore"
-        public static let summary = "restore a backup into a PostgreSQL database or a DynamoDB table"
-        public static let example =
-            #"{"kind": "postgres", "id": "...", "targetDatabase": "...", "create": true, "clean": false, "force": false}"#
-    }
-
-    /// `backup.prune`: retention, with the catalog's damaged and orphaned folders named.
-    public enum BackupPrune: JobSpec {
-        public typealias Params = NoParams
-        public typealias Result = PruneResult
-        public static let name = "backup.prune"
-        public static let summary = "delete backups the retention policy no longer keeps"
-        public static let example = "{}"
-    }
-
-    /// `restore.pitr`: a managed service's own point-in-time recovery into a new table or instance.
-    public enum RestorePointInTime: JobSpec {
-        public typealias Params = PointInTimeRestoreRequest
-        public typealias Result = PointInTimeRestoreResult
-        public static let name = "restore.pitr"
-        public static let summary =
-            "restore the DynamoDB table or the RDS instance as it was at a time, into a new table or instance"
-        public static let example =
-            #"{"service": "dynamodb", "toTime": "2026-12-01T02:00:00Z", "target": "scenarios-at-2am"}"#
-    }
-
-    /// `restore.drill`: the newest backups restored into scratch copies, checked and dropped.
-    public enum RestoreDrill: JobSpec {
-        public typealias Params = NoParams
-        public typealias Result = DrillResult
-        public static let name = "restore.drill"
-        public static let summary =
-            "restore the newest backups into a scratch database and table, check them, drop them"
-        public static let example = "{}"
-    }
-
-    /// `redis.expiry`: the key-expiry policy, as a dry run or enforced.
-    public enum RedisExpiry: JobSpec {
-        public static let endpoint = Endpoint.startExpiry
-        public typealias Params = StartExpiryRequest
-        public typealias Result = ExpiryReport
-        public static let name = "redis.expiry"
-        public static let summary = "audit (dry run) or enforce the Redis key-expiry policy with SCAN"
-        public static let example = #"{"enforce": false}"#
-    }
-
-    /// `redis.audit`: keys without a TTL by prefix and type, no policy needed.
-    public enum RedisAudit: JobSpec {
-        public static let endpoint = Endpoint.startKeyAudit
-        public typealias Params = StartKeyAuditRequest
-        public typealias Result = KeyAuditReport
-        public static let name = "redis.audit"
-        public static let summary = "keys without a TTL and their memory, by prefix and type (no policy needed)"
-        public static let example = #"{"delimiter": ":", "depth": 1}"#
-    }
-
-    /// `tables.setup`: the scenarios table created or compared with its expected schema.
-    public enum TablesSetup: JobSpec {
-        public static let endpoint = Endpoint.setupTables
-        public typealias Params = TablesSetupRequest
-        public typealias Result = TablesReport
-        public static let name = "tables.setup"
-        public static let summary = "create the scenarios table (or compare it with the expected schema)"
-        public static let example = #"{"environment": "test", "force": false, "confirm": false}"#
-    }
-
-    /// `migrate.scenarios`: a MongoDB dump into the scenarios table.
-    public enum MigrateScenarios: JobSpec {
-        public static let endpoint = Endpoint.migrateScenarios
-        public typealias Params = StartScenarioMigrationRequest
-        public typealias Result = ScenarioMigrationReport
-        public static let name = "migrate.scenarios"
-        public static let summary = "migrate MongoDB scenarios (mongodump or mongoexport output) into DynamoDB"
-        public static let example = #"{"from": "/path/to/scenarios.bson", "environment": "test"}"#
-    }
-
-    /// `migrate.verify`: a MongoDB dump compared with the scenarios table.
-    public enum MigrateVerify: JobSpec {
-        public static let endpoint = Endpoint.migrateVerify
-        public typealias Params = StartVerifyRequest
-        public typealias Result = VerifyReport
-        public static let name = "migrate.verify"
-        public static let summary = "compare a MongoDB dump with the scenarios table, item by item"
-        public static let example = #"{"from": "/path/to/scenarios.bson"}"#
-    }
-
-    /// `migrate.postgres`: the PostgreSQL database into RDS.
-    public enum MigratePostgres: JobSpec {
-        public static let endpoint = Endpoint.migratePostgres
-        public typealias Params = StartPostgresMigrationRequest
-        public typealias Result = PostgresMigrationReport
-        public static let name = "migrate.postgres"
-        public static let summary = "copy the PostgreSQL database into RDS (pg_dump, pg_restore, verification)"
-        public static let example = #"{"to": "test", "dryRun": true}"#
-    }
-
-    /// `preflight`: the pre-migration checklist.
-    public enum Preflight: JobSpec {
-        public static let endpoint = Endpoint.preflight
-        public typealias Params = PreflightRequest
-        public typealias Result = PreflightReport
-        public static let name = "preflight"
-        public static let summary = "check the pre-migration checklist (PASS/FAIL per item)"
-        public static let example = #"{"environment": "test"}"#
-    }
-
-    /// `postgres.vacuum`: VACUUM (ANALYZE) of the database.
-    public enum Vacuum: JobSpec {
-        public typealias Params = NoParams
-        public typealias Result = VacuumResult
-        public static let name = "postgres.vacuum"
-        public static let summary = "VACUUM (ANALYZE) the PostgreSQL database"
-        public static let example = "{}"
-    }
-
-    /// `maintenance.window`: a window's jobs in order, within the window.
-    public enum MaintenanceWindow: JobSpec {
-        public typealias Params = WindowParams
-        public typealias Result = WindowRunResult
-        public static let name = "maintenance.window"
-        public static let summary = "run a maintenance window's jobs in order, within the window"
-        public static let example = #"{"window": "weekly"}"#
-    }
-
     /// Every kind the agent runs, in the order `whatifctl jobs kinds` lists them.
     public static let all: [any JobSpec.Type] = [
         Backup.self, BackupVerify.self, BackupPrune.self, Restore.self, RestorePointInTime.self, RestoreDrill.self,
@@ -244,6 +96,17 @@ public enum JobSpecs {
         TablesSetup.self, MigrateScenarios.self, MigrateVerify.self, MigratePostgres.self, Preflight.self,
         Vacuum.self, MaintenanceWindow.self,
     ]
+}
+
+extension JobSpecs {
+    /// `maintenance.window`: a window's jobs in order, within the window.
+    public enum MaintenanceWindow: JobSpec {
+        public typealias Params = WindowParams
+        public typealias Result = WindowRunResult
+        public static let name = "maintenance.window"
+        public static let summary = "run a maintenance window's jobs in order, within the window"
+        public static let example = #"{"window": "weekly"}"#
+    }
 }
 
 /// The parameters of a `maintenance.window` job.
@@ -258,6 +121,17 @@ public struct WindowParams: Codable, Sendable, Equatable {
     public var ignoreEstimates: Bool?
 
     // memberwise-init: public
+}
+
+extension JobSpecs {
+    /// `postgres.vacuum`: VACUUM (ANALYZE) of the database.
+    public enum Vacuum: JobSpec {
+        public typealias Params = NoParams
+        public typealias Result = VacuumResult
+        public static let name = "postgres.vacuum"
+        public static let summary = "VACUUM (ANALYZE) the PostgreSQL database"
+        public static let example = "{}"
+    }
 }
 
 /// What `postgres.vacuum` did.

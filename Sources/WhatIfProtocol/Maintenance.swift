@@ -149,6 +149,18 @@ public struct DrillPart: Codable, Sendable, Equatable {
     // memberwise-init: package
 }
 
+extension JobSpecs {
+    /// `restore.drill`: the newest backups restored into scratch copies, checked and dropped.
+    public enum RestoreDrill: JobSpec {
+        public typealias Params = NoParams
+        public typealias Result = DrillResult
+        public static let name = "restore.drill"
+        public static let summary =
+            "restore the newest backups into a scratch database and table, check them, drop them"
+        public static let example = "{}"
+    }
+}
+
 /// The result of a `restore.drill` job: one part per configured backup kind.
 public struct DrillResult: Codable, Sendable, Equatable {
     /// One part per kind.

@@ -4,6 +4,18 @@
     import Foundation
 #endif
 
+extension JobSpecs {
+    /// `tables.setup`: the scenarios table created or compared with its expected schema.
+    public enum TablesSetup: JobSpec {
+        public static let endpoint = Endpoint.setupTables
+        public typealias Params = TablesSetupRequest
+        public typealias Result = TablesReport
+        public static let name = "tables.setup"
+        public static let summary = "create the scenarios table (or compare it with the expected schema)"
+        public static let example = #"{"environment": "test", "force": false, "confirm": false}"#
+    }
+}
+
 /// `POST /v1/tables`: create the scenarios table or compare it with the expected schema.
 public struct TablesSetupRequest: Codable, Sendable, Equatable {
     /// development | test | production; the agent's own when nil.
@@ -44,6 +56,18 @@ public struct TablesReport: Codable, Sendable, Equatable {
     public var seconds: Double
 
     // memberwise-init: package
+}
+
+extension JobSpecs {
+    /// `migrate.scenarios`: a MongoDB dump into the scenarios table.
+    public enum MigrateScenarios: JobSpec {
+        public static let endpoint = Endpoint.migrateScenarios
+        public typealias Params = StartScenarioMigrationRequest
+        public typealias Result = ScenarioMigrationReport
+        public static let name = "migrate.scenarios"
+        public static let summary = "migrate MongoDB scenarios (mongodump or mongoexport output) into DynamoDB"
+        public static let example = #"{"from": "/path/to/scenarios.bson", "environment": "test"}"#
+    }
 }
 
 /// `POST /v1/migrations/scenarios`: MongoDB (mongodump or mongoexport output) into DynamoDB.
@@ -167,6 +191,18 @@ public struct ScenarioMigrationReport: Codable, Sendable, Equatable {
     // memberwise-init: package
 }
 
+extension JobSpecs {
+    /// `migrate.verify`: a MongoDB dump compared with the scenarios table.
+    public enum MigrateVerify: JobSpec {
+        public static let endpoint = Endpoint.migrateVerify
+        public typealias Params = StartVerifyRequest
+        public typealias Result = VerifyReport
+        public static let name = "migrate.verify"
+        public static let summary = "compare a MongoDB dump with the scenarios table, item by item"
+        public static let example = #"{"from": "/path/to/scenarios.bson"}"#
+    }
+}
+
 /// `POST /v1/migrations/verify`: every source document's item compared with the table's, by key.
 public struct StartVerifyRequest: Codable, Sendable, Equatable {
     /// An absolute path on the agent's host.
@@ -183,10 +219,20 @@ public struct StartVerifyRequest: Codable, Sendable, Equatable {
 
 /// One difference between the dump and the table.
 public struct VerifyDifference: Codable, Sendable, Equatable {
+    /// How an item and its document differ.
+    public enum Kind: String, Codable, Sendable {
+        /// A document without an item.
+        case missing
+        /// An item without a document.
+        case extra
+        /// An item unlike its document (`detail` says where).
+        case differs
+    }
+
     /// The item's key.
     public var scenarioId: String
-    /// missing | extra | differs
-    public var kind: String
+    /// `missing`, `extra` or `differs`.
+    public var kind: Kind
     /// What differs, for `differs`.
     public var detail: String?
     // memberwise-init: package
@@ -220,6 +266,18 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     public var ok: Bool { missing == 0 && extra == 0 && differing == 0 }
 
     // memberwise-init: package
+}
+
+extension JobSpecs {
+    /// `migrate.postgres`: the PostgreSQL database into RDS.
+    public enum MigratePostgres: JobSpec {
+        public static let endpoint = Endpoint.migratePostgres
+        public typealias Params = StartPostgresMigrationRequest
+        public typealias Result = PostgresMigrationReport
+        public static let name = "migrate.postgres"
+        public static let summary = "copy the PostgreSQL database into RDS (pg_dump, pg_restore, verification)"
+        public static let example = #"{"to": "test", "dryRun": true}"#
+    }
 }
 
 /// `POST /v1/migrations/postgres`: the local database into RDS (pg_dump, pg_restore, then verification).
@@ -277,6 +335,18 @@ public struct PostgresMigrationReport: Codable, Sendable, Equatable {
     public var ok: Bool { extraTables.isEmpty && tables.allSatisfy(\.ok) }
 
     // memberwise-init: package
+}
+
+extension JobSpecs {
+    /// `preflight`: the pre-migration checklist.
+    public enum Preflight: JobSpec {
+        public static let endpoint = Endpoint.preflight
+        public typealias Params = PreflightRequest
+        public typealias Result = PreflightReport
+        public static let name = "preflight"
+        public static let summary = "check the pre-migration checklist (PASS/FAIL per item)"
+        public static let example = #"{"environment": "test"}"#
+    }
 }
 
 /// `POST /v1/preflight`: the guide's pre-migration checklist, checked.

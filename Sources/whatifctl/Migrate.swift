@@ -246,7 +246,7 @@ struct Migrate: ParsableCommand {
                         + "\(r.missing) missing, \(r.extra) extra, \(r.differing) differ, \(r.rejected) cannot be items"
                 )
                 for e in r.examples.prefix(20) {
-                    Out.line("  \(e.kind) \(e.scenarioId)\(e.detail.map { ": \($0)" } ?? "")")
+                    Out.line("  \(e.kind.rawValue) \(e.scenarioId)\(e.detail.map { ": \($0)" } ?? "")")
                 }
             }
         }
