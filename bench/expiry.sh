@@ -11,7 +11,7 @@ cd "$repo"
 export PATH="/opt/swift/usr/bin:$PATH"
 RUNS=${RUNS:-3}
 KEYS=${KEYS:-1000000}
-python3 -c 'import redis' 2>/dev/null || apt-get install -y -q python3-redis >/dev/null
+python3 -c 'import redis' 2>/dev/null || python3 -m pip install -q redis
 swift build -c release --product whatif-bench-metrics >/dev/null
 bench=$(swift build -c release --show-bin-path)/whatif-bench-metrics
 work=$(mktemp -d /tmp/whatif-bench-XXXXXX)

@@ -23,7 +23,7 @@ WORKERS=${WORKERS:-4}
 RUNS=${RUNS:-3}
 BIG_DOCS=${BIG_DOCS:-10000000}
 PEER_BIG=${PEER_BIG:-0}
-python3 -c 'import bson, boto3' 2>/dev/null || pip install -q pymongo boto3
+python3 -c 'import bson, boto3' 2>/dev/null || python3 -m pip install -q pymongo boto3
 # The shipped release binaries (scripts/build-release), as the other benchmarks use.
 # BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
 bin=${BENCH_BIN:-}
