@@ -20,6 +20,8 @@ scripts/stack start >/dev/null
 python3 scripts/seed_scenarios.py .stack/stack.env 50 >/dev/null
 # BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
 bin=${BENCH_BIN:-$(scripts/build-release 2>/dev/null | tail -1)}
+# The load generator is this tree's whatever BENCH_BIN says: before and after are measured alike.
+tools=$(scripts/build-release whatif-bench 2>/dev/null | tail -1)
 work=$(mktemp -d /tmp/whatif-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 # The development config, with its own socket and state so a running agent is left alone.
@@ -45,7 +47,7 @@ echo "RSS $((idle_rss / 1024)).$(((idle_rss % 1024) * 10 / 1024)) MB (PSS $(( $(
 echo
 echo "== whatifctl status --json, whole command (start, request, answer, exit), 200 runs"
 "$bin/whatifctl" status --json --socket "$socket" >/dev/null || true
-e2e=$("$bin/whatif-bench" command --runs 200 -- "$bin/whatifctl" status --json --socket "$socket")
+e2e=$("$tools/whatif-bench" command --runs 200 -- "$bin/whatifctl" status --json --socket "$socket")
 echo "$e2e"
 
 echo
@@ -56,9 +58,9 @@ p99_100=""
 for mode in closed open; do
   for c in 1 10 100; do
     if [ "$mode" = closed ]; then
-      out=$("$bin/whatif-bench" load --socket "$socket" --clients "$c" --seconds "$secs")
+      out=$("$tools/whatif-bench" load --socket "$socket" --clients "$c" --seconds "$secs")
     else
-      out=$("$bin/whatif-bench" load --socket "$socket" --clients "$c" --seconds "$secs" --rate 10000)
+      out=$("$tools/whatif-bench" load --socket "$socket" --clients "$c" --seconds "$secs" --rate 10000)
     fi
     rps=$(echo "$out" | field rps)
     printf '%-8s %-16s %10s %9s %9s %9s\n' "$c" "$(echo "$out" | sed -n 's/.*mode=\([^ ]*\).*/\1/p')" "$rps" \
