@@ -16,6 +16,7 @@ extension JobState: ExpressibleByArgument {}
 /// `whatifctl backup [KIND|all]`.
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backup",
         abstract: "Back up PostgreSQL (pg_dump), DynamoDB (export) and Redis (BGSAVE), then verify and prune.",
         discussion: """
             Starts a backup job and shows its progress until it ends; Ctrl-C stops watching, the backup goes on \
@@ -100,12 +101,14 @@ func followJob<S: JobSpec>(
 
 struct Backups: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backups",
         abstract: "The backup catalog: list, show, verify, prune, pin and unpin backups.",
         subcommands: [List.self, Show.self, Verify.self, Prune.self, Pin.self, Unpin.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List complete backups, newest first, with where their copies are and whether they verified.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this kind (\(BackupKind.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -148,7 +151,8 @@ struct Backups: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one backup's manifest, copies and checks.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show one backup's manifest, copies and checks.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         func run() throws {
@@ -160,6 +164,7 @@ struct Backups: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Re-read backups and check every file against the manifest.",
             discussion: """
                 Re-hashes every file (SHA-256); PostgreSQL dumps must also pass `pg_restore --list`; DynamoDB \
@@ -186,6 +191,7 @@ struct Backups: ParsableCommand {
 
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Delete backups the retention policy no longer keeps.",
             discussion: """
                 Never deletes the newest verified backup of a kind, a pinned backup, or one in use. With \
@@ -228,7 +234,8 @@ struct Backups: ParsableCommand {
     }
 
     struct Pin: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Keep a backup whatever the retention policy says.")
+        static let configuration = CommandConfiguration(
+            commandName: "pin", abstract: "Keep a backup whatever the retention policy says.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
         @Option(help: "Why it is pinned.") var note: String?
@@ -241,6 +248,7 @@ struct Backups: ParsableCommand {
 
     struct Unpin: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "unpin",
             abstract: "Let the retention policy decide about a backup again.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The backup's id.", completion: Complete.backupIDs) var id: String
@@ -254,6 +262,7 @@ struct Backups: ParsableCommand {
 
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "restore",
         abstract: "Restore a backup into a PostgreSQL database or a DynamoDB table.",
         discussion: """
             The backup is verified first. Restoring over the live database or table needs --force, and a fresh \
@@ -264,6 +273,7 @@ struct Restore: ParsableCommand {
 
     struct Postgres: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "postgres",
             abstract: "Restore a pg_dump backup with pg_restore.",
             discussion:
                 "Example: whatifctl restore postgres postgres-20261124T020000Z-3fa1 --target-db what_if_check --create")
@@ -304,6 +314,7 @@ struct Restore: ParsableCommand {
 
     struct Dynamodb: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "dynamodb",
             abstract: "Restore a DynamoDB export (ours or AWS's), or the table at a time, into a table.",
             discussion: """
                 Examples: whatifctl restore dynamodb dynamodb-20261124T020000Z-77c2 --target-table scenarios-check
@@ -363,6 +374,7 @@ struct Restore: ParsableCommand {
 extension Restore {
     struct Rds: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rds",
             abstract: "Restore an RDS snapshot, or the RDS instance as it was at a time, into a new instance.",
             discussion: """
                 With a backup id (an rds-snapshot backup), RestoreDBInstanceFromDBSnapshot restores the snapshot \

@@ -11,10 +11,12 @@ import WhatIfUnits
 
 struct Postgres: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "postgres",
         abstract: "PostgreSQL's own view of what is slow.", subcommands: [Top.self])
 
     struct Top: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "top",
             abstract: "The statements that took the most time (pg_stat_statements).",
             discussion: """
                 Calls, total and mean time and rows per normalized statement since the statistics were last \
@@ -55,6 +57,7 @@ struct Postgres: ParsableCommand {
 extension Redis {
     struct Slowlog: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "slowlog",
             abstract: "The commands Redis logged as slow (SLOWLOG GET), newest first.")
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("How many entries (20).", valueName: "n")) var count: Int?
@@ -85,6 +88,7 @@ extension Redis {
 
     struct Latency: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "latency",
             abstract: "Redis's latency monitor: each event's latest and largest spike (LATENCY LATEST).")
         @OptionGroup var global: GlobalOptions
 

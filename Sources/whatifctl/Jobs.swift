@@ -11,12 +11,14 @@ import WhatIfUnits
 
 struct Jobs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "jobs",
         abstract: "List, inspect, follow, start and cancel the agent's jobs.",
         subcommands: [List.self, Show.self, Logs.self, Follow.self, Cancel.self, Start.self, Kinds.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List jobs, newest first: state, progress, age, and why a job failed.",
             discussion: "--wide adds the resource, the start time and who started it, and the whole error.")
         @OptionGroup var global: GlobalOptions
@@ -72,6 +74,7 @@ struct Jobs: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show one job: what it was asked, how it ended, its result and its last log lines.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.", completion: Complete.jobIDs) var id: String
@@ -93,6 +96,7 @@ struct Jobs: ParsableCommand {
 
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logs",
             abstract: "Print a job's log (every line, debug too), oldest first.",
             discussion: "With --follow, goes on printing until the job ends (Ctrl-C stops; the job goes on).")
         @OptionGroup var global: GlobalOptions
@@ -117,6 +121,7 @@ struct Jobs: ParsableCommand {
 
     struct Follow: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "follow",
             abstract: "Follow a job's progress until it ends (Ctrl-C stops following; the job goes on).",
             discussion: "Exits 0 when the job succeeds, 1 when it fails, is cancelled or is interrupted.")
         @OptionGroup var global: GlobalOptions
@@ -132,6 +137,7 @@ struct Jobs: ParsableCommand {
 
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Ask a job to stop; it checkpoints and ends as cancelled.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.", completion: Complete.jobIDs) var id: String
@@ -145,6 +151,7 @@ struct Jobs: ParsableCommand {
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a job of any kind (the capability commands do this for you).",
             discussion: "Shows progress until the job ends, unless --detach.")
         @OptionGroup var global: GlobalOptions
@@ -167,7 +174,8 @@ struct Jobs: ParsableCommand {
     }
 
     struct Kinds: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the job kinds this agent runs.")
+        static let configuration = CommandConfiguration(
+            commandName: "kinds", abstract: "List the job kinds this agent runs.")
         @OptionGroup var global: GlobalOptions
         func run() throws {
             let kinds = try perform { try global.client.jobKinds() }

@@ -11,6 +11,7 @@ import WhatIfUnits
 
 struct Maintenance: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "maintenance",
         abstract: "Maintenance windows: when they open, what they run; run one now; restore drills; fleet leases.",
         subcommands: [List.self, Next.self, Run.self, Drill.self, Leases.self], defaultSubcommand: List.self)
 
@@ -23,6 +24,7 @@ struct Maintenance: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "Every window (UTC) with its jobs and its next (or current) occurrence.")
         @OptionGroup var global: GlobalOptions
 
@@ -48,7 +50,8 @@ struct Maintenance: ParsableCommand {
     }
 
     struct Next: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The next window to open (or the named one).")
+        static let configuration = CommandConfiguration(
+            commandName: "next", abstract: "The next window to open (or the named one).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A window's name.", completion: Complete.windowNames) var window: String?
 
@@ -78,6 +81,7 @@ struct Maintenance: ParsableCommand {
 extension Maintenance {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a window's jobs now, in order, and show how each went.",
             discussion: """
                 Starts a maintenance.window job and follows it; Ctrl-C stops watching, the window goes on. Inside \
@@ -119,6 +123,7 @@ extension Maintenance {
 
     struct Drill: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drill",
             abstract: "Restore the newest backups into a scratch database and table, check them, drop them.",
             discussion: """
                 Each newest backup is checked file by file against its manifest's SHA-256, restored into \
@@ -146,6 +151,7 @@ extension Maintenance {
 
     struct Leases: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "leases",
             abstract: "Who holds each window's fleet lease (maintenance.fleet).")
         @OptionGroup var global: GlobalOptions
 

@@ -11,6 +11,7 @@ import WhatIfUnits
 
 struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "metrics",
         abstract: "Show collected metrics: one line per series with its latest value, range and a sparkline.",
         discussion: """
             NAME is a metric name (CacheHits), namespace/name (AWS/RDS/CPUUtilization) or a namespace \
@@ -157,6 +158,7 @@ enum MetricsView {
 
 struct Alarms: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "alarms",
         abstract: "Show every alarm: state, since when, and why.",
         discussion: "Exits 0 whatever the states; use --json for scripts.",
         subcommands: [
@@ -178,6 +180,7 @@ struct Alarms: ParsableCommand {
 
     struct Silence: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "silence",
             abstract: "Keep an alarm's changes from the hooks for a while (the history still records them).",
             discussion: "When the silence ends (its time, or unsilence), a state the hooks missed is sent.")
         @OptionGroup var global: GlobalOptions
@@ -201,6 +204,7 @@ struct Alarms: ParsableCommand {
 
     struct Unsilence: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "unsilence",
             abstract: "End an alarm's silence now; a state the hooks missed is sent.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
@@ -248,6 +252,7 @@ struct Alarms: ParsableCommand {
 
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "test",
             abstract: "Send a test alert to one receiver (a webhook of hooks.webhooks, by name) now.",
             discussion: """
                 The receiver gets a WhatIfTestAlert in its own format (Slack blocks, a PagerDuty trigger \
@@ -275,7 +280,8 @@ struct Alarms: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every alarm with its state and reason.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Every alarm with its state and reason.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var watch: WatchOptions
 
@@ -315,7 +321,8 @@ struct Alarms: ParsableCommand {
     }
 
     struct History: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "An alarm's state changes, newest first.")
+        static let configuration = CommandConfiguration(
+            commandName: "history", abstract: "An alarm's state changes, newest first.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The AlarmName.", completion: Complete.alarmNames) var name: String
 

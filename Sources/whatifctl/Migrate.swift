@@ -18,11 +18,13 @@ func absolutePath(_ p: String) -> String {
 
 struct Tables: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tables",
         abstract: "The DynamoDB scenarios table: create it, check its schema, render it for CloudFormation.",
         subcommands: [Setup.self, Template.self])
 
     struct Setup: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "setup",
             abstract: "Create what-if-generator-scenarios-ENV, or compare the existing table with the expected schema.",
             discussion: """
                 Creates the table (on-demand billing) with key scenarioId, the index userId-createdAt-index and \
@@ -67,6 +69,7 @@ struct Tables: ParsableCommand {
 
     struct Template: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "template",
             abstract: "Print the CloudFormation template: the scenarios table, RDS PostgreSQL 15 and ElastiCache.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The Environment parameter's default.") var environment = "production"
@@ -80,6 +83,7 @@ struct Tables: ParsableCommand {
 
 struct Preflight: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "preflight",
         abstract: "Check the pre-migration checklist: PASS/FAIL per item, exit 1 on any FAIL.",
         discussion: """
             Recent verified backups of each kind, the target table's schema, AWS credentials, connectivity and \
@@ -115,11 +119,13 @@ struct Preflight: ParsableCommand {
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "migrate",
         abstract: "Move data into AWS: MongoDB scenarios into DynamoDB, and verify them.",
         subcommands: [Scenarios.self, Verify.self, Postgres.self])
 
     struct Postgres: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "postgres",
             abstract: "Copy the PostgreSQL database into RDS: pg_dump, pg_restore, then verification.",
             discussion: """
                 The target is migration.postgres_target in the agent's config (or RDS_POSTGRES_*), checked with \
@@ -164,6 +170,7 @@ struct Migrate: ParsableCommand {
 
     struct Scenarios: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "scenarios",
             abstract: "Migrate MongoDB scenarios (mongodump or mongoexport output) into the scenarios table.",
             discussion: """
                 --from takes a mongodump .bson or .bson.gz file, a mongodump folder, or mongoexport output \
@@ -227,6 +234,7 @@ struct Migrate: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Compare each source document's item with the table's, by key.",
             discussion: "Lists missing, extra and differing items with counts; exits 1 when any are found.")
         @OptionGroup var global: GlobalOptions

@@ -5,11 +5,13 @@ import WhatIfUnits
 
 struct Redis: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "redis",
         abstract: "The Redis cache: the key-expiry policy, slow commands and latency.",
         subcommands: [Expiry.self, Slowlog.self, Latency.self])
 
     struct Expiry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "expiry",
             abstract: "Audit (the default) or enforce the key-expiry policy with SCAN, as a job with progress.",
             discussion: """
                 A dry run changes nothing and reports, per rule, the keys scanned, matched, without a TTL and over \

@@ -11,6 +11,7 @@ import WhatIfUnits
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Write the data tier's state as one self-contained HTML page (a dashboard to keep or share).",
         discussion: """
             One file, no external assets: an SVG chart of every series over --since, each alarm's state \

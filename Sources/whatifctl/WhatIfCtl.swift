@@ -166,6 +166,7 @@ func perform<T>(flags: [String: String], _ body: () throws -> T) throws -> T {
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show the agent and every configured service: reachability, round trip, version, state.",
         discussion:
             "Exits 0 when every service answers, 1 when one is down or timed out, 69 when whatifd is not running.")
@@ -193,7 +194,8 @@ struct Status: ParsableCommand {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show whatifctl's version and the agent's.")
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Show whatifctl's version and the agent's.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -222,6 +224,7 @@ struct Version: ParsableCommand {
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Show who did what: admin requests, job starts, cancellations and ends, config reloads.",
         discussion: """
             The agent records every request that can change something (answered or refused: the caller's \
@@ -288,11 +291,13 @@ struct WhoAmI: ParsableCommand {
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "config",
         abstract: "Show the running configuration (no secrets), or reload it.", subcommands: [Show.self, Reload.self],
         defaultSubcommand: Show.self)
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print the running configuration as YAML, each setting with where it came from.",
             discussion: """
                 Every effective setting, under the key it has in agent.yaml, defaults included; after each, \
@@ -313,6 +318,7 @@ struct Config: ParsableCommand {
 
     struct Reload: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reload",
             abstract: "Re-read the config file (like SIGHUP). An invalid file is refused; the old config keeps running."
         )
         @OptionGroup var global: GlobalOptions

@@ -21,6 +21,7 @@ import WhatIfTesting
     static let commands: [String: (args: [String], reader: Int32)] = [
         "status": ([], 0),
         "backup": ([], 77),
+        "backups": ([], 0),
         "backups list": ([], 0),
         "backups show": ([missingBackup], 66),
         "backups verify": (["--all"], 77),
@@ -30,6 +31,7 @@ import WhatIfTesting
         "restore postgres": ([missingBackup, "--target-db", "exit_status_x"], 77),
         "restore dynamodb": ([missingBackup, "--target-table", "exit-status-x"], 77),
         "restore rds": (["--to-time", "latest", "--target-instance", "exit-status-x"], 77),
+        "jobs": ([], 0),
         "jobs list": ([], 0),
         "jobs show": (["20200101000000-backup-abcd"], 66),
         "jobs follow": (["20200101000000-backup-abcd"], 66),
@@ -38,6 +40,7 @@ import WhatIfTesting
         "jobs start": (["backup.prune", "--params", #"{"dryRun": true}"#], 77),
         "jobs kinds": ([], 0),
         "metrics": ([], 0),
+        "alarms": ([], 0),
         "alarms list": ([], 0),
         "alarms history": (["no-such-alarm"], 66),
         "alarms test": (["no-such-receiver"], 77),
@@ -55,11 +58,13 @@ import WhatIfTesting
         "migrate verify": (["--from", "/nonexistent/dump"], 77),
         "migrate postgres": (["--dry-run"], 77),
         "preflight": ([], 77),
+        "maintenance": ([], 0),
         "maintenance list": ([], 0),
         "maintenance next": ([], 0),
         "maintenance run": (["no-such-window"], 77),
         "maintenance drill": ([], 77),
         "maintenance leases": ([], 0),
+        "config": ([], 0),
         "config show": ([], 0),
         "config reload": ([], 77),
         "audit": ([], 0),
@@ -68,7 +73,8 @@ import WhatIfTesting
         "whoami": ([], 0),
     ]
 
-    /// The leaf subcommands of whatifctl's command tree (`--experimental-dump-help`).
+    /// The commands of whatifctl's command tree that run something (`--experimental-dump-help`): its leaves and
+    /// the groups with a default subcommand (`whatifctl backups` lists backups).
     static func leafCommands() throws -> [String] {
         let r = try Run.command([TestPaths.binary("whatifctl"), "--experimental-dump-help"])
         guard r.status == 0,
