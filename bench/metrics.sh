@@ -39,7 +39,7 @@ sleep "${SETTLE_SECONDS:-65}"  # at least one collection with every collector
 rss=$(awk '/^Rss:/{print int($2/1024)}' "/proc/$pid/smaps_rollup")
 series=$(WHATIF_SOCKET=$work/agent.sock "$bin/whatifctl" metrics --json --since 1m | grep -c '"namespace"' || true)
 echo "whatifd: $series series held, RSS $rss MB"
-WHATIF_SOCKET=$work/agent.sock "$bin/whatifctl" metrics --json --since 25h >"$work/all.json"
+WHATIF_SOCKET=$work/agent.sock "$bin/whatifctl" metrics --json --since 1d >"$work/all.json"
 echo "(for information: RSS $(awk '/^Rss:/{print int($2/1024)}' "/proc/$pid/smaps_rollup") MB after answering GET /v1/metrics for every point of the day, $(($(stat -c %s "$work/all.json") / 1048576)) MB of JSON)"
 
 echo "== 3. 1,000 alarms"
