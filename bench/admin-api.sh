@@ -19,9 +19,9 @@ secs=${LOAD_SECONDS:-5}
 scripts/stack start >/dev/null
 python3 scripts/seed_scenarios.py .stack/stack.env 50 >/dev/null
 # BENCH_BIN=DIR: the whatifd and whatifctl in DIR instead of a fresh build (a before/after comparison).
-bin=${BENCH_BIN:-$(scripts/build-release 2>/dev/null | tail -1)}
 # The load generator is this tree's whatever BENCH_BIN says: before and after are measured alike.
 tools=$(scripts/build-release whatif-bench 2>/dev/null | tail -1)
+bin=${BENCH_BIN:-$(scripts/build-release whatifd whatifctl 2>/dev/null | tail -1)}
 work=$(mktemp -d /tmp/whatif-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 # The development config, with its own socket and state so a running agent is left alone.
